@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { defineCommand, runMain } from 'citty';
+import { defineCommand } from 'citty';
 import { COMMANDS } from './commands.js';
 import { runCli } from './run-cli.js';
 
@@ -12,4 +12,4 @@ const main = defineCommand({
   subCommands: COMMANDS,
 });
 
-await runCli(() => runMain(main));
+await runCli(main);

@@ -1,0 +1,217 @@
+import { LesionlabError } from '../errors.js';
+import { HAM10000_CLASSES, isDxCode } from '../labels.js';
+import { findColumn, type Table } from './csv.js';
+import type { DataIssue, DatasetFormat } from './records.js';
+
+/** One labelled row of a metadata table, before its image file is located. */
+export interface LabelledRow {
+  readonly imageId: string;
+  readonly label: string;
+  readonly groupId: string;
+  /** Where the row came from, e.g. `HAM10000_metadata.csv line 12`. */
+  readonly source: string;
+  readonly meta?: Readonly<Record<string, string>>;
+}
+
+/** Rows read from a table, the class list they use, and rows skipped with why. */
+export interface ParsedRows {
+  readonly format: DatasetFormat;
+  readonly classes: readonly string[];
+  readonly rows: readonly LabelledRow[];
+  readonly issues: readonly DataIssue[];
+}
+
+/** Column-name overrides for the generic CSV layout (auto-detected when absent). */
+export interface CsvColumns {
+  readonly image?: string;
+  readonly label?: string;
+  readonly group?: string;
+}
+
+/** The HAM10000 metadata columns, in published order; the first three are required. */
+export const HAM10000_COLUMNS = [
+  'lesion_id',
+  'image_id',
+  'dx',
+  'dx_type',
+  'age',
+  'sex',
+  'localization',
+] as const;
+
+/** ISIC challenge one-hot columns and the dx code each maps to (ISIC 2019 names AKIEC "AK"). */
+export const ISIC_ONEHOT_COLUMNS: Readonly<Record<string, string>> = {
+  MEL: 'mel',
+  NV: 'nv',
+  BCC: 'bcc',
+  AKIEC: 'akiec',
+  AK: 'akiec',
+  BKL: 'bkl',
+  DF: 'df',
+  VASC: 'vasc',
+  SCC: 'scc',
+  UNK: 'unk',
+};
+
+const IMAGE_NAMES = ['image', 'image_id', 'image_name', 'isic_id', 'filename', 'file', 'path', 'id'];
+const LABEL_NAMES = ['label', 'dx', 'class', 'diagnosis', 'target', 'category'];
+const GROUP_NAMES = ['group', 'group_id', 'lesion_id', 'patient_id', 'patient'];
+const IMAGE_EXT = /\.(jpe?g|png)$/i;
+
+/** Turns a file name or relative path into an image id: last path segment without an image extension. */
+export function toImageId(cell: string): string {
+  const base = cell.trim().split(/[\\/]/).pop() ?? '';
+  return base.replace(IMAGE_EXT, '');
+}
+
+/** Which table layout a header describes: HAM10000, ISIC one-hot, generic CSV, or none of them. */
+export function detectTableFormat(header: readonly string[]): DatasetFormat | undefined {
+  const upper = new Set(header.map((h) => h.toUpperCase()));
+  if (['lesion_id', 'image_id', 'dx'].every((c) => findColumn(header, [c]) >= 0)) return 'ham10000';
+  const onehot = ['MEL', 'NV', 'BCC', 'BKL', 'DF', 'VASC'].every((c) => upper.has(c));
+  if (onehot && findColumn(header, IMAGE_NAMES) >= 0) return 'isic-onehot';
+  if (findColumn(header, IMAGE_NAMES) >= 0 && findColumn(header, LABEL_NAMES) >= 0) return 'generic-csv';
+  return undefined;
+}
+
+/** Reads HAM10000 metadata (`HAM10000_metadata.csv` or the Dataverse `.tab`): group = lesion_id. */
+export function parseHam10000Rows(table: Table, name: string): ParsedRows {
+  const index = HAM10000_COLUMNS.map((c) => findColumn(table.header, [c]));
+  const missing = HAM10000_COLUMNS.slice(0, 3).filter((_, i) => index[i] < 0);
+  if (missing.length > 0) {
+    throw new LesionlabError(
+      'E_MISSING_COLUMN',
+      `${name}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ` +
+        `(expected ${HAM10000_COLUMNS.join(', ')}; found ${table.header.join(', ')}); is this the HAM10000 metadata file?`,
+    );
+  }
+  const rows: LabelledRow[] = [];
+  const issues: DataIssue[] = [];
+  for (const { line, cells } of table.rows) {
+    const source = `${name} line ${line}`;
+    const get = (i: number) => (i >= 0 ? (cells[i] ?? '').trim() : '');
+    const [groupId, rawId, rawLabel] = [get(index[0]), get(index[1]), get(index[2])];
+    const imageId = toImageId(rawId);
+    const label = rawLabel.toLowerCase();
+    if (cells.length !== table.header.length)
+      issues.push(badRow(source, `${cells.length} fields, expected ${table.header.length}`));
+    else if (imageId === '') issues.push(badRow(source, 'empty image_id'));
+    else if (groupId === '')
+      issues.push({ kind: 'empty-group', subject: imageId, detail: `${source}: empty lesion_id` });
+    else if (!isDxCode(label)) issues.push(unknownLabel(imageId, source, rawLabel, HAM10000_CLASSES));
+    else rows.push({ imageId, label, groupId, source, meta: metaOf(table.header, cells, index.slice(0, 3)) });
+  }
+  return { format: 'ham10000', classes: HAM10000_CLASSES, rows, issues };
+}
+
+/** Reads an ISIC challenge ground-truth CSV (`image,MEL,NV,...` one-hot floats): group = image id. */
+export function parseIsicOnehotRows(table: Table, name: string): ParsedRows {
+  const imageCol = findColumn(table.header, IMAGE_NAMES);
+  const classCols = table.header
+    .map((h, i) => [ISIC_ONEHOT_COLUMNS[h.toUpperCase()], i] as const)
+    .filter((pair): pair is readonly [string, number] => pair[0] !== undefined);
+  if (imageCol < 0 || classCols.length === 0) {
+    throw new LesionlabError(
+      'E_MISSING_COLUMN',
+      `${name}: expected an "image" column and one-hot columns ${Object.keys(ISIC_ONEHOT_COLUMNS).slice(0, 7).join(', ')}; found ${table.header.join(', ')}`,
+    );
+  }
+  const rows: LabelledRow[] = [];
+  const issues: DataIssue[] = [];
+  for (const { line, cells } of table.rows) {
+    const source = `${name} line ${line}`;
+    const imageId = toImageId(cells[imageCol] ?? '');
+    const hot = classCols.filter(([, i]) => Number.parseFloat(cells[i] ?? '') >= 0.5);
+    if (imageId === '') issues.push(badRow(source, 'empty image name'));
+    else if (hot.length !== 1)
+      issues.push(badRow(source, `${hot.length} one-hot columns set, expected exactly one`));
+    else if (!isDxCode(hot[0][0])) issues.push(unknownLabel(imageId, source, hot[0][0], HAM10000_CLASSES));
+    else rows.push({ imageId, label: hot[0][0], groupId: imageId, source });
+  }
+  return { format: 'isic-onehot', classes: HAM10000_CLASSES, rows, issues };
+}
+
+/** Reads a generic CSV (image, label, optional group; names auto-detected or given): group defaults to image id. */
+export function parseGenericRows(table: Table, name: string, columns: CsvColumns = {}): ParsedRows {
+  const pick = (given: string | undefined, names: readonly string[]) =>
+    findColumn(table.header, given ? [given] : names);
+  const [imageCol, labelCol, groupCol] = [
+    pick(columns.image, IMAGE_NAMES),
+    pick(columns.label, LABEL_NAMES),
+    pick(columns.group, GROUP_NAMES),
+  ];
+  const missing = [
+    imageCol < 0
+      ? `image column ${columns.image ? `"${columns.image}"` : `(one of ${IMAGE_NAMES.join(', ')})`}`
+      : '',
+    labelCol < 0
+      ? `label column ${columns.label ? `"${columns.label}"` : `(one of ${LABEL_NAMES.join(', ')})`}`
+      : '',
+    columns.group && groupCol < 0 ? `group column "${columns.group}"` : '',
+  ].filter((m) => m !== '');
+  if (missing.length > 0) {
+    throw new LesionlabError(
+      'E_MISSING_COLUMN',
+      `${name}: missing ${missing.join(' and ')}; found ${table.header.join(', ')}; name the columns with --image-column/--label-column`,
+    );
+  }
+  const rows: LabelledRow[] = [];
+  const issues: DataIssue[] = [];
+  for (const { line, cells } of table.rows) {
+    const source = `${name} line ${line}`;
+    const imageId = toImageId(cells[imageCol] ?? '');
+    const label = (cells[labelCol] ?? '').trim();
+    const groupId = groupCol >= 0 ? (cells[groupCol] ?? '').trim() : imageId;
+    if (imageId === '') issues.push(badRow(source, 'empty image name'));
+    else if (label === '') issues.push(badRow(source, 'empty label'));
+    else if (groupId === '')
+      issues.push({ kind: 'empty-group', subject: imageId, detail: `${source}: empty group` });
+    else
+      rows.push({
+        imageId,
+        label,
+        groupId,
+        source,
+        meta: metaOf(table.header, cells, [imageCol, labelCol, groupCol]),
+      });
+  }
+  return normaliseLabels({ format: 'generic-csv', classes: [], rows, issues });
+}
+
+/**
+ * Settles the class list of a layout with free-form labels: when every label is a dx code (any case), labels
+ * become lower-case codes and classes the seven HAM10000 codes; otherwise the sorted distinct labels.
+ */
+export function normaliseLabels(parsed: ParsedRows): ParsedRows {
+  const allDx = parsed.rows.length > 0 && parsed.rows.every((r) => isDxCode(r.label.toLowerCase()));
+  if (allDx) {
+    const rows = parsed.rows.map((r) => ({ ...r, label: r.label.toLowerCase() }));
+    return { ...parsed, rows, classes: HAM10000_CLASSES };
+  }
+  const classes = [...new Set(parsed.rows.map((r) => r.label))].sort();
+  return { ...parsed, classes };
+}
+
+function metaOf(
+  header: readonly string[],
+  cells: readonly string[],
+  skip: readonly number[],
+): Record<string, string> {
+  const meta: Record<string, string> = {};
+  header.forEach((h, i) => {
+    if (!skip.includes(i) && h !== '') meta[h] = (cells[i] ?? '').trim();
+  });
+  return meta;
+}
+
+function badRow(source: string, detail: string): DataIssue {
+  return { kind: 'bad-row', subject: source, detail };
+}
+
+function unknownLabel(imageId: string, source: string, label: string, allowed: readonly string[]): DataIssue {
+  return {
+    kind: 'unknown-label',
+    subject: imageId,
+    detail: `${source}: label "${label}" is not one of ${allowed.join(', ')}`,
+  };
+}

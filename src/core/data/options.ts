@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import type { DatasetFormat } from './records.js';
+
+/** Format names accepted by `loadDataset` and the CLI: the full names plus short aliases. */
+export const FORMAT_ALIASES: Readonly<Record<string, DatasetFormat | 'auto'>> = {
+  auto: 'auto',
+  ham10000: 'ham10000',
+  folder: 'folder-per-class',
+  'folder-per-class': 'folder-per-class',
+  csv: 'generic-csv',
+  'generic-csv': 'generic-csv',
+  isic: 'isic-onehot',
+  'isic-onehot': 'isic-onehot',
+};
+
+/** The plain-data part of `loadDataset`'s options, validated at the edge. */
+export const LoadOptionsSchema = z
+  .object({
+    format: z.enum(Object.keys(FORMAT_ALIASES) as [string, ...string[]]).optional(),
+    metadata: z.string().min(1).optional(),
+    images: z.string().min(1).optional(),
+    columns: z
+      .object({
+        image: z.string().min(1).optional(),
+        label: z.string().min(1).optional(),
+        group: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    checkImages: z.boolean().optional(),
+    orphans: z.boolean().optional(),
+    strict: z.boolean().optional(),
+    concurrency: z.number().int().min(1).max(256).optional(),
+  })
+  .strict();
+
+/** Validated load options (see {@link LoadOptionsSchema}). */
+export type LoadOptions = z.infer<typeof LoadOptionsSchema>;

@@ -1,0 +1,176 @@
+import { z } from 'zod';
+import { LesionlabError } from '../errors.js';
+import { fnv1a64 } from './prng.js';
+import type { ImageRecord, SplitAssignment } from './records.js';
+import { foldAssignment } from './split.js';
+
+const Ids = z.array(z.string().min(1));
+
+const DatasetInfo = z
+  .object({
+    format: z.string(),
+    images: z.number().int().nonnegative(),
+    groups: z.number().int().nonnegative(),
+    /** `fnv1a64` of the sorted image ids joined by newlines. */
+    fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
+    classes: z.array(z.string()),
+  })
+  .strict();
+
+const Common = {
+  format: z.literal('lesionlab-split'),
+  version: z.literal(1),
+  seed: z.number().int(),
+  dataset: DatasetInfo,
+  createdAt: z.string(),
+};
+
+/** A split file: a hold-out split (train/val/test ids) or k-fold (test ids per fold), with what made it. */
+export const SplitFileSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      ...Common,
+      kind: z.literal('holdout'),
+      ratios: z.object({ val: z.number().min(0).max(1), test: z.number().min(0).max(1) }).strict(),
+      parts: z.object({ train: Ids, val: Ids, test: Ids }).strict(),
+    })
+    .strict(),
+  z
+    .object({
+      ...Common,
+      kind: z.literal('kfold'),
+      folds: z.number().int().min(2),
+      foldTest: z.array(Ids).min(2),
+    })
+    .strict(),
+]);
+
+/** The parsed content of a split file. */
+export type SplitFile = z.infer<typeof SplitFileSchema>;
+
+/** Identifies a dataset's image set: count and a hash of the sorted image ids. */
+export function datasetFingerprint(records: readonly ImageRecord[]): { images: number; fingerprint: string } {
+  const ids = records.map((r) => r.imageId).sort();
+  return { images: ids.length, fingerprint: fnv1a64(ids.join('\n')) };
+}
+
+/** Builds the split-file object describing `records` and their split (hold-out or k-fold). */
+export function buildSplitFile(
+  records: readonly ImageRecord[],
+  dataset: { readonly format: string; readonly classes: readonly string[] },
+  split:
+    | {
+        readonly kind: 'holdout';
+        readonly seed: number;
+        readonly val: number;
+        readonly test: number;
+        readonly parts: SplitAssignment;
+      }
+    | { readonly kind: 'kfold'; readonly seed: number; readonly foldTest: readonly (readonly string[])[] },
+  createdAt = new Date().toISOString(),
+): SplitFile {
+  const info = {
+    format: dataset.format,
+    groups: new Set(records.map((r) => r.groupId)).size,
+    classes: [...dataset.classes],
+    ...datasetFingerprint(records),
+  };
+  const common = {
+    format: 'lesionlab-split' as const,
+    version: 1 as const,
+    seed: split.seed,
+    dataset: info,
+    createdAt,
+  };
+  if (split.kind === 'kfold') {
+    return {
+      ...common,
+      kind: 'kfold',
+      folds: split.foldTest.length,
+      foldTest: split.foldTest.map((f) => [...f]),
+    };
+  }
+  const { train, val, test } = split.parts;
+  return {
+    ...common,
+    kind: 'holdout',
+    ratios: { val: split.val, test: split.test },
+    parts: { train: [...train], val: [...val], test: [...test] },
+  };
+}
+
+/** Parses split-file JSON text; `name` appears in the error for an invalid file. */
+export function parseSplitFile(text: string, name: string): SplitFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `${name}: not JSON (${(error as Error).message}); is this a split file made by \`lesionlab split\`?`,
+    );
+  }
+  const parsed = SplitFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new LesionlabError(
+      'E_SPLIT',
+      `${name}: not a valid split file (${first.path.join('.') || 'root'}: ${first.message}); re-create it with \`lesionlab split\``,
+    );
+  }
+  return parsed.data;
+}
+
+/** Records of each part of a hold-out assignment, with ids the split names that the records lack. */
+export interface SplitRecords {
+  readonly train: ImageRecord[];
+  readonly val: ImageRecord[];
+  readonly test: ImageRecord[];
+  readonly missing: string[];
+}
+
+/** Picks the records of each part of `assignment`; ids absent from `records` are listed in `missing`. */
+export function selectSplit(records: readonly ImageRecord[], assignment: SplitAssignment): SplitRecords {
+  const byId = new Map(records.map((r) => [r.imageId, r]));
+  const missing: string[] = [];
+  const pick = (ids: readonly string[]) =>
+    ids.flatMap((id) => {
+      const r = byId.get(id);
+      if (!r) missing.push(id);
+      return r ? [r] : [];
+    });
+  return { train: pick(assignment.train), val: pick(assignment.val), test: pick(assignment.test), missing };
+}
+
+/** Throws `E_SPLIT` when a split file was made for another image set than `records`. */
+export function assertSplitMatches(split: SplitFile, records: readonly ImageRecord[], name: string): void {
+  const now = datasetFingerprint(records);
+  if (now.fingerprint === split.dataset.fingerprint) return;
+  throw new LesionlabError(
+    'E_SPLIT',
+    `${name}: made for ${split.dataset.images} images (fingerprint ${split.dataset.fingerprint}) but the dataset now has ${now.images} ` +
+      `(fingerprint ${now.fingerprint}); re-run \`lesionlab split\` on this dataset`,
+  );
+}
+
+/**
+ * The train/val/test image ids a split file stands for: a hold-out file's parts, or for a k-fold file fold
+ * `fold` as test and the rest split by lesion into train and `val` (default 0.15) with the file's seed.
+ */
+export function splitAssignmentOf(
+  split: SplitFile,
+  records: readonly ImageRecord[],
+  options: { readonly fold?: number; readonly val?: number } = {},
+): SplitAssignment {
+  if (split.kind === 'holdout') return split.parts;
+  if (options.fold === undefined) {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `k-fold split with ${split.folds} folds: choose a fold (0..${split.folds - 1})`,
+    );
+  }
+  return foldAssignment(records, split.foldTest, options.fold, {
+    val: options.val ?? 0.15,
+    seed: split.seed,
+  });
+}

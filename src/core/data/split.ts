@@ -1,0 +1,145 @@
+import { LesionlabError } from '../errors.js';
+import { mulberry32, type Rng, shuffled } from './prng.js';
+import type { ImageRecord, SplitAssignment } from './records.js';
+
+/** Hold-out split options: fractions of images for validation and test, and the seed. */
+export interface SplitOptions {
+  readonly val: number;
+  readonly test: number;
+  readonly seed: number;
+}
+
+/** K-fold options: number of folds and the seed. */
+export interface KFoldOptions {
+  readonly folds: number;
+  readonly seed: number;
+}
+
+interface Group {
+  readonly id: string;
+  readonly label: string;
+  readonly imageIds: readonly string[];
+}
+
+/**
+ * Splits records into train/val/test by group (lesion): a group's images always land in one part. Stratified
+ * by class (a group's class is its majority label): within each class, groups are shuffled with `seed`, taken
+ * largest first, and each goes to the part furthest (relatively) below its target image count. Pure and reproducible.
+ */
+export function splitByGroup(records: readonly ImageRecord[], options: SplitOptions): SplitAssignment {
+  const { val, test, seed } = options;
+  const ok = (x: number) => Number.isFinite(x) && x >= 0 && x < 1;
+  if (!ok(val) || !ok(test) || val + test >= 1) {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `split ratios: val ${val} and test ${test} must each be in [0, 1) and sum below 1 (e.g. --val 0.15 --test 0.15)`,
+    );
+  }
+  const [train, valIds, testIds] = assignGroups(records, [1 - val - test, val, test], seed);
+  return { train, val: valIds, test: testIds };
+}
+
+/**
+ * K-fold cross-validation by group, stratified by class like {@link splitByGroup}: returns the test image ids
+ * of each fold (the folds partition the records; a group's images stay in one fold).
+ */
+export function kfoldByGroup(records: readonly ImageRecord[], options: KFoldOptions): string[][] {
+  const { folds, seed } = options;
+  const groups = new Set(records.map((r) => r.groupId)).size;
+  if (!Number.isInteger(folds) || folds < 2 || folds > groups) {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `k-fold: folds must be an integer from 2 to the number of groups (${groups}); got ${folds}`,
+    );
+  }
+  return assignGroups(
+    records,
+    Array.from({ length: folds }, () => 1 / folds),
+    seed,
+  );
+}
+
+/**
+ * The hold-out assignment for fold `index` of a k-fold split: that fold is the test part; the remaining
+ * records are split by group into train and a `val` fraction of them.
+ */
+export function foldAssignment(
+  records: readonly ImageRecord[],
+  foldTestIds: readonly (readonly string[])[],
+  index: number,
+  options: { readonly val: number; readonly seed: number },
+): SplitAssignment {
+  if (!Number.isInteger(index) || index < 0 || index >= foldTestIds.length) {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `fold ${index} does not exist; the split has folds 0..${foldTestIds.length - 1}`,
+    );
+  }
+  const test = new Set(foldTestIds[index]);
+  const rest = records.filter((r) => !test.has(r.imageId));
+  const inner = splitByGroup(rest, { val: options.val, test: 0, seed: options.seed + index });
+  return { train: inner.train, val: inner.val, test: [...test].sort() };
+}
+
+function assignGroups(
+  records: readonly ImageRecord[],
+  fractions: readonly number[],
+  seed: number,
+): string[][] {
+  const rng = mulberry32(seed);
+  const parts: string[][] = fractions.map(() => []);
+  const byClass = new Map<string, Group[]>();
+  for (const g of collectGroups(records)) {
+    const list = byClass.get(g.label);
+    if (list) list.push(g);
+    else byClass.set(g.label, [g]);
+  }
+  for (const label of [...byClass.keys()].sort()) {
+    const groups = orderGroups(byClass.get(label)!, rng);
+    const total = groups.reduce((n, g) => n + g.imageIds.length, 0);
+    const filled = fractions.map(() => 0);
+    for (const g of groups) {
+      const part = furthestBelowTarget(
+        fractions.map((f) => f * total),
+        filled,
+      );
+      filled[part] += g.imageIds.length;
+      parts[part].push(...g.imageIds);
+    }
+  }
+  return parts.map((ids) => ids.sort());
+}
+
+/** Groups in sorted id order (so the input order never matters), shuffled, then stably largest first. */
+function orderGroups(groups: readonly Group[], rng: Rng): Group[] {
+  const sorted = [...groups].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return shuffled(sorted, rng).sort((a, b) => b.imageIds.length - a.imageIds.length);
+}
+
+/** The part with the largest unfilled share of its target (relative, so large groups spread evenly). */
+function furthestBelowTarget(targets: readonly number[], filled: readonly number[]): number {
+  let best = -1;
+  let bestGap = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < targets.length; i++) {
+    if (targets[i] <= 0) continue;
+    const gap = (targets[i] - filled[i]) / targets[i];
+    if (gap > bestGap) [best, bestGap] = [i, gap];
+  }
+  return best;
+}
+
+function collectGroups(records: readonly ImageRecord[]): Group[] {
+  const map = new Map<string, { ids: string[]; labels: Map<string, number> }>();
+  for (const r of records) {
+    const g = map.get(r.groupId) ?? { ids: [], labels: new Map<string, number>() };
+    g.ids.push(r.imageId);
+    g.labels.set(r.label, (g.labels.get(r.label) ?? 0) + 1);
+    map.set(r.groupId, g);
+  }
+  return [...map].map(([id, g]) => ({ id, label: majority(g.labels), imageIds: g.ids }));
+}
+
+/** The most frequent label; ties go to the alphabetically first, so the result never depends on order. */
+function majority(counts: ReadonlyMap<string, number>): string {
+  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0][0];
+}

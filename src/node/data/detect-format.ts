@@ -1,0 +1,68 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { detectDelimiter } from '../../core/data/csv.js';
+import { detectTableFormat } from '../../core/data/formats.js';
+import type { DatasetFormat } from '../../core/data/records.js';
+import { LesionlabError } from '../../core/errors.js';
+
+/** A metadata table found for a dataset: its path, text and detected (or requested) layout. */
+export interface MetadataTable {
+  readonly path: string;
+  readonly text: string;
+  readonly format: DatasetFormat;
+}
+
+const TABLE_FILE = /\.(csv|tab|tsv)$/i;
+const PRIORITY: readonly DatasetFormat[] = ['ham10000', 'isic-onehot', 'generic-csv'];
+
+/**
+ * Finds the metadata table of a dataset: `explicit` when given, else the table files directly in `root`
+ * (HAM10000_metadata.csv/.tab first), choosing by header the HAM10000, ISIC one-hot or generic layout.
+ * Returns undefined when there is none (a folder-per-class dataset).
+ */
+export async function findMetadataTable(
+  root: string,
+  explicit: string | undefined,
+  requested: DatasetFormat | 'auto',
+): Promise<MetadataTable | undefined> {
+  if (explicit) return readExplicit(explicit, requested);
+  const names = (await readdir(root)).filter((n) => TABLE_FILE.test(n) && !n.startsWith('.'));
+  names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const candidates: MetadataTable[] = [];
+  for (const name of names) {
+    const text = await readFile(join(root, name), 'utf8');
+    const format = detectTableFormat(headerOf(text));
+    if (format && (requested === 'auto' || requested === format))
+      candidates.push({ path: join(root, name), text, format });
+    else if (requested === 'generic-csv' && format === undefined)
+      candidates.push({ path: join(root, name), text, format: 'generic-csv' });
+  }
+  candidates.sort((a, b) => PRIORITY.indexOf(a.format) - PRIORITY.indexOf(b.format));
+  return candidates[0];
+}
+
+async function readExplicit(path: string, requested: DatasetFormat | 'auto'): Promise<MetadataTable> {
+  const text = await readFile(path, 'utf8').catch((error: Error) => {
+    throw new LesionlabError('E_MISSING_FILE', `${path}: cannot read the metadata table (${error.message})`);
+  });
+  const header = headerOf(text);
+  const format = requested === 'auto' ? detectTableFormat(header) : requested;
+  if (!format || format === 'folder-per-class') {
+    throw new LesionlabError(
+      'E_BAD_CSV',
+      `${basename(path)}: unrecognised header (${header.join(', ')}); expected HAM10000 (lesion_id, image_id, dx, ...), ISIC one-hot (image, MEL, NV, ...) or image,label columns; set --format and the column names`,
+    );
+  }
+  return { path, text, format };
+}
+
+function headerOf(text: string): string[] {
+  const clean = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const end = clean.search(/\r?\n/);
+  const first = end < 0 ? clean : clean.slice(0, end);
+  return first.split(detectDelimiter(first)).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+}
+
+function rank(name: string): number {
+  return /^ham10000_metadata\./i.test(name) ? 0 : 1;
+}

@@ -1,0 +1,61 @@
+import { readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { toImageId } from '../../core/data/formats.js';
+import type { DataIssue } from '../../core/data/records.js';
+import { LesionlabError } from '../../core/errors.js';
+
+/** One image file found under a root. */
+export interface ImageFile {
+  readonly imageId: string;
+  readonly path: string;
+  /** First path segment below the root ('' for files directly in it): the class of a folder-per-class layout. */
+  readonly topDir: string;
+}
+
+const IMAGE_FILE = /\.(jpe?g|png)$/i;
+
+/** Lists every .jpg/.jpeg/.png under `root` (one async walk; hidden entries and `__MACOSX` skipped), sorted by path. */
+export async function scanImageFiles(root: string): Promise<ImageFile[]> {
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch((error: Error) => {
+      throw new LesionlabError(
+        'E_MISSING_FILE',
+        `${dir}: cannot list the folder (${error.message}); check it exists and is readable`,
+      );
+    });
+    const subdirs: string[] = [];
+    for (const e of entries) {
+      if (e.name.startsWith('.') || e.name === '__MACOSX' || e.name === 'node_modules') continue;
+      if (e.isDirectory()) subdirs.push(join(dir, e.name));
+      else if ((e.isFile() || e.isSymbolicLink()) && IMAGE_FILE.test(e.name)) found.push(join(dir, e.name));
+    }
+    await Promise.all(subdirs.map(walk));
+  };
+  await walk(root);
+  found.sort();
+  return found.map((path) => {
+    const rel = relative(root, path).split(sep);
+    return { imageId: toImageId(path), path, topDir: rel.length > 1 ? rel[0] : '' };
+  });
+}
+
+/** One map image id → path (first by path wins) and a `duplicate-image-id` issue for each further file. */
+export function indexImageFiles(files: readonly ImageFile[]): {
+  byId: Map<string, string>;
+  issues: DataIssue[];
+} {
+  const byId = new Map<string, string>();
+  const issues: DataIssue[] = [];
+  for (const f of files) {
+    const first = byId.get(f.imageId);
+    if (first === undefined) byId.set(f.imageId, f.path);
+    else
+      issues.push({
+        kind: 'duplicate-image-id',
+        subject: f.path,
+        detail: `same image id as ${first}; using the first`,
+      });
+  }
+  return { byId, issues };
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { parseTable } from '../../../src/core/data/csv.js';
+import {
+  detectTableFormat,
+  parseGenericRows,
+  parseHam10000Rows,
+  parseIsicOnehotRows,
+  toImageId,
+} from '../../../src/core/data/formats.js';
+import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+
+const HAM_HEADER = 'lesion_id,image_id,dx,dx_type,age,sex,localization';
+
+describe('parseHam10000Rows', () => {
+  it('reads rows with lesion groups and keeps the other columns as meta', () => {
+    const t = parseTable(
+      `${HAM_HEADER}\nHAM_1,ISIC_1,bkl,histo,80.0,male,scalp\nHAM_1,ISIC_2,bkl,histo,80.0,male,scalp\n`,
+      'm.csv',
+    );
+    const parsed = parseHam10000Rows(t, 'm.csv');
+    expect(parsed.classes).toEqual(HAM10000_CLASSES);
+    expect(parsed.issues).toEqual([]);
+    expect(parsed.rows[1]).toEqual({
+      imageId: 'ISIC_2',
+      label: 'bkl',
+      groupId: 'HAM_1',
+      source: 'm.csv line 3',
+      meta: { dx_type: 'histo', age: '80.0', sex: 'male', localization: 'scalp' },
+    });
+  });
+
+  it('skips unknown labels, empty lesion ids and short rows with issues', () => {
+    const text = `${HAM_HEADER}\nHAM_1,ISIC_1,xyz,histo,1,m,a\n,ISIC_2,nv,histo,1,m,a\nHAM_3,ISIC_3,nv\nHAM_4,ISIC_4,NV,histo,1,m,a\n`;
+    const parsed = parseHam10000Rows(parseTable(text, 'm.csv'), 'm.csv');
+    expect(parsed.issues.map((i) => i.kind)).toEqual(['unknown-label', 'empty-group', 'bad-row']);
+    expect(parsed.issues[0].detail).toContain('label "xyz" is not one of akiec, bcc');
+    expect(parsed.rows.map((r) => [r.imageId, r.label])).toEqual([['ISIC_4', 'nv']]);
+  });
+
+  it('names the missing columns and what was expected', () => {
+    const t = parseTable('lesion_id,image_id,diagnosis\nA,B,nv\n', 'HAM10000_metadata.csv');
+    expect(() => parseHam10000Rows(t, 'HAM10000_metadata.csv')).toThrow(
+      'HAM10000_metadata.csv: missing column "dx" (expected lesion_id, image_id, dx, dx_type, age, sex, localization; found lesion_id, image_id, diagnosis); is this the HAM10000 metadata file?',
+    );
+  });
+});
+
+describe('parseIsicOnehotRows', () => {
+  it('maps one-hot float columns to dx codes, group = image id', () => {
+    const text =
+      'image,MEL,NV,BCC,AKIEC,BKL,DF,VASC\nISIC_1,0.0,1.0,0.0,0.0,0.0,0.0,0.0\nISIC_2,0,0,0,1,0,0,0\nISIC_3,0,0,0,0,0,0,0\n';
+    const parsed = parseIsicOnehotRows(parseTable(text, 'gt.csv'), 'gt.csv');
+    expect(parsed.rows.map((r) => [r.imageId, r.label, r.groupId])).toEqual([
+      ['ISIC_1', 'nv', 'ISIC_1'],
+      ['ISIC_2', 'akiec', 'ISIC_2'],
+    ]);
+    expect(parsed.issues).toEqual([
+      { kind: 'bad-row', subject: 'gt.csv line 4', detail: '0 one-hot columns set, expected exactly one' },
+    ]);
+  });
+
+  it('reports labels outside the 7 codes (ISIC 2019 SCC) as unknown', () => {
+    const text =
+      'image,MEL,NV,BCC,AK,BKL,DF,VASC,SCC,UNK\nISIC_9,0,0,0,0,0,0,0,1,0\nISIC_8,0,0,0,1,0,0,0,0,0\n';
+    const parsed = parseIsicOnehotRows(parseTable(text, 'gt.csv'), 'gt.csv');
+    expect(parsed.issues[0].kind).toBe('unknown-label');
+    expect(parsed.rows[0].label).toBe('akiec');
+  });
+});
+
+describe('parseGenericRows', () => {
+  it('auto-detects image/label/group columns and strips paths and extensions', () => {
+    const text = 'filename,diagnosis,patient_id\nimgs/a.jpg,NV,p1\nb.PNG,mel,p1\n';
+    const parsed = parseGenericRows(parseTable(text, 'x.csv'), 'x.csv');
+    expect(parsed.classes).toEqual(HAM10000_CLASSES);
+    expect(parsed.rows.map((r) => [r.imageId, r.label, r.groupId])).toEqual([
+      ['a', 'nv', 'p1'],
+      ['b', 'mel', 'p1'],
+    ]);
+  });
+
+  it('takes named columns and free-form labels; group defaults to the image id', () => {
+    const text = 'pic;kind\nx1;cat\nx2;dog\n';
+    const parsed = parseGenericRows(parseTable(text, 'y.csv'), 'y.csv', { image: 'pic', label: 'kind' });
+    expect(parsed.classes).toEqual(['cat', 'dog']);
+    expect(parsed.rows[0].groupId).toBe('x1');
+  });
+
+  it('says which columns are missing and how to name them', () => {
+    expect(() => parseGenericRows(parseTable('a,b\n1,2\n', 'z.csv'), 'z.csv')).toThrow(
+      /z.csv: missing image column \(one of image, .*--image-column/,
+    );
+  });
+});
+
+describe('detectTableFormat / toImageId', () => {
+  it('recognises the three table layouts from headers', () => {
+    expect(detectTableFormat(HAM_HEADER.split(','))).toBe('ham10000');
+    expect(detectTableFormat('image,MEL,NV,BCC,AKIEC,BKL,DF,VASC'.split(','))).toBe('isic-onehot');
+    expect(detectTableFormat(['image', 'label'])).toBe('generic-csv');
+    expect(detectTableFormat(['foo', 'bar'])).toBeUndefined();
+  });
+
+  it('turns file names into ids', () => {
+    expect(toImageId('dir\\sub/ISIC_1.JPEG')).toBe('ISIC_1');
+    expect(toImageId(' ISIC_2 ')).toBe('ISIC_2');
+  });
+});

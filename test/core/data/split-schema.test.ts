@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import type { ImageRecord } from '../../../src/core/data/records.js';
+import {
+  assertSplitMatches,
+  buildSplitFile,
+  datasetFingerprint,
+  parseSplitFile,
+  selectSplit,
+  splitAssignmentOf,
+} from '../../../src/core/data/split-schema.js';
+
+const records: ImageRecord[] = ['c', 'a', 'b', 'd'].map((id, i) => ({
+  imageId: id,
+  label: i % 2 ? 'nv' : 'mel',
+  groupId: `g${id}`,
+  path: '',
+}));
+const dataset = { format: 'ham10000', classes: ['mel', 'nv'] };
+const parts = { train: ['a', 'b'], val: ['c'], test: ['d'] };
+
+describe('split files', () => {
+  it('fingerprint does not depend on record order but on the ids', () => {
+    const f = datasetFingerprint(records);
+    expect(f.images).toBe(4);
+    expect(datasetFingerprint([...records].reverse())).toEqual(f);
+    expect(datasetFingerprint(records.slice(1)).fingerprint).not.toBe(f.fingerprint);
+  });
+
+  it('round-trips a hold-out split through JSON', () => {
+    const file = buildSplitFile(
+      records,
+      dataset,
+      { kind: 'holdout', seed: 42, val: 0.25, test: 0.25, parts },
+      '2026-01-01T00:00:00Z',
+    );
+    expect(parseSplitFile(JSON.stringify(file), 's.json')).toEqual(file);
+    expect(file.dataset.groups).toBe(4);
+  });
+
+  it('round-trips a k-fold split', () => {
+    const file = buildSplitFile(records, dataset, {
+      kind: 'kfold',
+      seed: 1,
+      foldTest: [
+        ['a', 'b'],
+        ['c', 'd'],
+      ],
+    });
+    const back = parseSplitFile(JSON.stringify(file), 'k.json');
+    expect(back.kind === 'kfold' && back.folds).toBe(2);
+  });
+
+  it('rejects non-JSON and invalid content with a readable E_SPLIT line', () => {
+    expect(() => parseSplitFile('{nope', 's.json')).toThrow(/s.json: not JSON .*lesionlab split/);
+    const file = buildSplitFile(records, dataset, {
+      kind: 'holdout',
+      seed: 42,
+      val: 0.25,
+      test: 0.25,
+      parts,
+    });
+    expect(() => parseSplitFile(JSON.stringify({ ...file, extra: 1 }), 's.json')).toThrow(
+      /s.json: not a valid split file/,
+    );
+    expect(() => parseSplitFile(JSON.stringify({ ...file, seed: 'x' }), 's.json')).toThrow(/seed/);
+  });
+
+  it('selects records by part, lists unknown ids, and checks the fingerprint', () => {
+    const sel = selectSplit(records, { ...parts, test: ['d', 'zz'] });
+    expect(sel.train.map((r) => r.imageId)).toEqual(['a', 'b']);
+    expect(sel.missing).toEqual(['zz']);
+    const file = buildSplitFile(records, dataset, {
+      kind: 'holdout',
+      seed: 42,
+      val: 0.25,
+      test: 0.25,
+      parts,
+    });
+    expect(() => assertSplitMatches(file, records, 's.json')).not.toThrow();
+    expect(() => assertSplitMatches(file, records.slice(1), 's.json')).toThrow(
+      /s.json: made for 4 images .* now has 3/,
+    );
+  });
+
+  it('turns a split file into train/val/test ids, for k-fold per fold', () => {
+    const holdout = buildSplitFile(records, dataset, {
+      kind: 'holdout',
+      seed: 42,
+      val: 0.25,
+      test: 0.25,
+      parts,
+    });
+    expect(splitAssignmentOf(holdout, records)).toEqual(parts);
+    const kfold = buildSplitFile(records, dataset, {
+      kind: 'kfold',
+      seed: 1,
+      foldTest: [
+        ['a', 'b'],
+        ['c', 'd'],
+      ],
+    });
+    const fold1 = splitAssignmentOf(kfold, records, { fold: 1, val: 0 });
+    expect(fold1).toEqual({ train: ['a', 'b'], val: [], test: ['c', 'd'] });
+    expect(() => splitAssignmentOf(kfold, records)).toThrow(
+      'k-fold split with 2 folds: choose a fold (0..1)',
+    );
+  });
+});

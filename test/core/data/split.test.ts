@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import type { ImageRecord } from '../../../src/core/data/records.js';
+import { foldAssignment, kfoldByGroup, splitByGroup } from '../../../src/core/data/split.js';
+
+/** Synthetic dataset: per class, `lesions` lesions of 1..3 images each. */
+function synth(classes: Record<string, number>): ImageRecord[] {
+  const out: ImageRecord[] = [];
+  for (const [label, lesions] of Object.entries(classes)) {
+    for (let l = 0; l < lesions; l++) {
+      for (let i = 0; i <= l % 3; i++) {
+        out.push({
+          imageId: `${label}_${l}_${i}`,
+          label,
+          groupId: `${label}_L${l}`,
+          path: `/x/${label}_${l}_${i}.jpg`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+const records = synth({ a: 200, b: 60, c: 15 });
+const groupOf = new Map(records.map((r) => [r.imageId, r.groupId]));
+const labelOf = new Map(records.map((r) => [r.imageId, r.label]));
+
+describe('splitByGroup', () => {
+  const split = splitByGroup(records, { val: 0.15, test: 0.15, seed: 7 });
+
+  it('partitions the images and never splits a group', () => {
+    const all = [...split.train, ...split.val, ...split.test];
+    expect(all.length).toBe(records.length);
+    expect(new Set(all).size).toBe(records.length);
+    const partOfGroup = new Map<string, string>();
+    for (const [part, ids] of Object.entries(split)) {
+      for (const id of ids as string[]) {
+        const g = groupOf.get(id)!;
+        expect(partOfGroup.get(g) ?? part).toBe(part);
+        partOfGroup.set(g, part);
+      }
+    }
+  });
+
+  it('stratifies by class close to the ratios', () => {
+    for (const label of ['a', 'b', 'c']) {
+      const total = records.filter((r) => r.label === label).length;
+      for (const [part, ratio] of [
+        ['train', 0.7],
+        ['val', 0.15],
+        ['test', 0.15],
+      ] as const) {
+        const n = split[part].filter((id) => labelOf.get(id) === label).length;
+        expect(Math.abs(n - ratio * total)).toBeLessThanOrEqual(3);
+      }
+    }
+  });
+
+  it('is reproducible for a seed, independent of input order, and varies with the seed', () => {
+    expect(splitByGroup([...records].reverse(), { val: 0.15, test: 0.15, seed: 7 })).toEqual(split);
+    expect(splitByGroup(records, { val: 0.15, test: 0.15, seed: 8 }).test).not.toEqual(split.test);
+  });
+
+  it('allows empty parts and rejects bad ratios', () => {
+    const noTest = splitByGroup(records, { val: 0.2, test: 0, seed: 1 });
+    expect(noTest.test).toEqual([]);
+    expect(() => splitByGroup(records, { val: 0.5, test: 0.5, seed: 1 })).toThrow(
+      /must each be in \[0, 1\) and sum below 1/,
+    );
+    expect(() => splitByGroup(records, { val: -0.1, test: 0.1, seed: 1 })).toThrow(/E_SPLIT|split ratios/);
+  });
+
+  it('assigns a mixed-label group by its majority label', () => {
+    const mixed: ImageRecord[] = [
+      { imageId: 'm1', label: 'x', groupId: 'G', path: '' },
+      { imageId: 'm2', label: 'y', groupId: 'G', path: '' },
+      { imageId: 'm3', label: 'y', groupId: 'G', path: '' },
+    ];
+    const s = splitByGroup(mixed, { val: 0.1, test: 0.1, seed: 0 });
+    expect(s.train).toEqual(['m1', 'm2', 'm3']);
+  });
+});
+
+describe('kfoldByGroup', () => {
+  const folds = kfoldByGroup(records, { folds: 5, seed: 3 });
+
+  it('partitions into k stratified folds with groups intact', () => {
+    expect(folds).toHaveLength(5);
+    const all = folds.flat();
+    expect(new Set(all).size).toBe(records.length);
+    const foldOfGroup = new Map<string, number>();
+    folds.forEach((ids, k) => {
+      for (const id of ids) {
+        expect(foldOfGroup.get(groupOf.get(id)!) ?? k).toBe(k);
+        foldOfGroup.set(groupOf.get(id)!, k);
+      }
+      const c = ids.filter((id) => labelOf.get(id) === 'c').length;
+      expect(Math.abs(c - records.filter((r) => r.label === 'c').length / 5)).toBeLessThanOrEqual(3);
+    });
+  });
+
+  it('rejects impossible fold counts', () => {
+    expect(() => kfoldByGroup(records, { folds: 1, seed: 0 })).toThrow(/folds must be an integer from 2/);
+    expect(() => kfoldByGroup(records.slice(0, 3), { folds: 5, seed: 0 })).toThrow(/number of groups \(2\)/);
+  });
+
+  it('foldAssignment makes fold k the test part and splits the rest into train/val by group', () => {
+    const a = foldAssignment(records, folds, 2, { val: 0.2, seed: 3 });
+    expect(a.test).toEqual([...folds[2]].sort());
+    expect(a.train.length + a.val.length + a.test.length).toBe(records.length);
+    const testGroups = new Set(a.test.map((id) => groupOf.get(id)));
+    for (const id of [...a.train, ...a.val]) expect(testGroups.has(groupOf.get(id))).toBe(false);
+    expect(() => foldAssignment(records, folds, 5, { val: 0.2, seed: 3 })).toThrow(
+      'fold 5 does not exist; the split has folds 0..4',
+    );
+  });
+});
