@@ -1,0 +1,229 @@
+import { LesionlabError } from '../errors.js';
+import { argmax, type ProbabilityRows } from './metrics.js';
+import { descendingOrder } from './roc.js';
+
+/** A point estimate with its percentile bootstrap interval. */
+export interface ConfidenceInterval {
+  readonly estimate: number;
+  readonly lower: number;
+  readonly upper: number;
+}
+
+/** Options of the group bootstrap. */
+export interface BootstrapOptions {
+  /** Number of resamples (default 1000). */
+  readonly resamples?: number;
+  /** PRNG seed (default 0): the same seed gives the same intervals. */
+  readonly seed?: number;
+  /** Confidence level (default 0.95). */
+  readonly level?: number;
+}
+
+/** Bootstrap intervals of the headline metrics, resampling groups (lesions), not images. */
+export interface BootstrapResult {
+  readonly accuracy: ConfidenceInterval;
+  readonly balancedAccuracy: ConfidenceInterval;
+  readonly macroAuc: ConfidenceInterval;
+  readonly resamples: number;
+  readonly groups: number;
+  readonly seed: number;
+  readonly level: number;
+}
+
+/** A small seeded PRNG (mulberry32) returning floats in [0, 1). */
+export function createRng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Percentile of sorted values with numpy's default linear interpolation; `q` in [0, 1]. */
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const position = q * (sorted.length - 1);
+  const lo = Math.floor(position);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);
+}
+
+/**
+ * Draws one group bootstrap resample: as many groups as there are, with replacement; returns how many
+ * times each image is taken (all images of a drawn group, once per draw).
+ */
+export function resampleGroupWeights(
+  groupOfImage: readonly number[],
+  groupCount: number,
+  rng: () => number,
+): Float64Array {
+  const drawn = new Float64Array(groupCount);
+  for (let g = 0; g < groupCount; g++) drawn[Math.floor(rng() * groupCount)]++;
+  return Float64Array.from(groupOfImage, (g) => drawn[g]);
+}
+
+/** Maps group ids to dense indices 0..G-1. */
+export function indexGroups(groups: readonly string[]): { groupOfImage: number[]; groupCount: number } {
+  const ids = new Map<string, number>();
+  const groupOfImage = groups.map((g) => {
+    const known = ids.get(g);
+    if (known !== undefined) return known;
+    ids.set(g, ids.size);
+    return ids.size - 1;
+  });
+  return { groupOfImage, groupCount: ids.size };
+}
+
+/** Precomputed, weight-ready views of one evaluation for fast resampling. */
+interface Prepared {
+  readonly labels: readonly number[];
+  readonly correct: readonly boolean[];
+  readonly k: number;
+  /** Per class: image order by descending score, and each image's score. */
+  readonly orders: readonly (readonly number[])[];
+  readonly scores: readonly Float64Array[];
+}
+
+function prepare(labels: readonly number[], probabilities: ProbabilityRows, k: number): Prepared {
+  const scores = Array.from({ length: k }, (_, j) => Float64Array.from(probabilities, (row) => row[j]));
+  return {
+    labels,
+    correct: labels.map((label, i) => argmax(probabilities[i]) === label),
+    k,
+    scores,
+    orders: scores.map((s) => descendingOrder(s)),
+  };
+}
+
+function weightedAccuracy(p: Prepared, w: Float64Array): number {
+  let hits = 0;
+  let total = 0;
+  for (let i = 0; i < w.length; i++) {
+    total += w[i];
+    if (p.correct[i]) hits += w[i];
+  }
+  return hits / total;
+}
+
+function weightedBalancedAccuracy(p: Prepared, w: Float64Array): number {
+  const hits = new Float64Array(p.k);
+  const support = new Float64Array(p.k);
+  for (let i = 0; i < w.length; i++) {
+    support[p.labels[i]] += w[i];
+    if (p.correct[i]) hits[p.labels[i]] += w[i];
+  }
+  let sum = 0;
+  let present = 0;
+  for (let j = 0; j < p.k; j++) {
+    if (support[j] > 0) {
+      sum += hits[j] / support[j];
+      present++;
+    }
+  }
+  return present === 0 ? Number.NaN : sum / present;
+}
+
+/** Weighted one-vs-rest AUC of class j (trapezoids between distinct scores); NaN if undefined. */
+function weightedAuc(p: Prepared, j: number, w: Float64Array): number {
+  const order = p.orders[j];
+  const score = p.scores[j];
+  let tp = 0;
+  let fp = 0;
+  let lastTp = 0;
+  let lastFp = 0;
+  let area = 0;
+  for (let r = 0; r < order.length; r++) {
+    const i = order[r];
+    if (p.labels[i] === j) tp += w[i];
+    else fp += w[i];
+    const next = order[r + 1];
+    if (next === undefined || score[next] !== score[i]) {
+      area += ((fp - lastFp) * (tp + lastTp)) / 2;
+      lastTp = tp;
+      lastFp = fp;
+    }
+  }
+  return tp === 0 || fp === 0 ? Number.NaN : area / (tp * fp);
+}
+
+function weightedMacroAuc(p: Prepared, w: Float64Array): number {
+  let sum = 0;
+  let defined = 0;
+  for (let j = 0; j < p.k; j++) {
+    const auc = weightedAuc(p, j, w);
+    if (!Number.isNaN(auc)) {
+      sum += auc;
+      defined++;
+    }
+  }
+  return defined === 0 ? Number.NaN : sum / defined;
+}
+
+function interval(estimate: number, samples: number[], level: number): ConfidenceInterval {
+  const sorted = samples.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  const alpha = (1 - level) / 2;
+  return { estimate, lower: percentile(sorted, alpha), upper: percentile(sorted, 1 - alpha) };
+}
+
+/**
+ * Percentile bootstrap intervals for accuracy, balanced accuracy and macro one-vs-rest AUC, resampling
+ * groups (HAM10000 lesions) with replacement so that images of one lesion move together. Seeded.
+ */
+export function bootstrapMetrics(
+  labels: readonly number[],
+  probabilities: ProbabilityRows,
+  groups: readonly string[],
+  k: number,
+  options: BootstrapOptions = {},
+): BootstrapResult {
+  const resamples = options.resamples ?? 1000;
+  const seed = options.seed ?? 0;
+  const level = options.level ?? 0.95;
+  if (groups.length !== labels.length) {
+    throw new LesionlabError(
+      'E_INPUT',
+      `bootstrap: ${groups.length} group ids for ${labels.length} images; pass one per image`,
+    );
+  }
+  const p = prepare(labels, probabilities, k);
+  const { groupOfImage, groupCount } = indexGroups(groups);
+  const rng = createRng(seed);
+  const samples = { accuracy: [] as number[], balancedAccuracy: [] as number[], macroAuc: [] as number[] };
+  for (let r = 0; r < resamples; r++) {
+    const w = resampleGroupWeights(groupOfImage, groupCount, rng);
+    samples.accuracy.push(weightedAccuracy(p, w));
+    samples.balancedAccuracy.push(weightedBalancedAccuracy(p, w));
+    samples.macroAuc.push(weightedMacroAuc(p, w));
+  }
+  const ones = new Float64Array(labels.length).fill(1);
+  return {
+    accuracy: interval(weightedAccuracy(p, ones), samples.accuracy, level),
+    balancedAccuracy: interval(weightedBalancedAccuracy(p, ones), samples.balancedAccuracy, level),
+    macroAuc: interval(weightedMacroAuc(p, ones), samples.macroAuc, level),
+    resamples,
+    groups: groupCount,
+    seed,
+    level,
+  };
+}
+
+/**
+ * Accuracy, balanced accuracy and macro AUC with a weight (multiplicity) per image: the statistic of one
+ * bootstrap resample. Integer weights give the same values as repeating each image that many times.
+ */
+export function weightedHeadline(
+  labels: readonly number[],
+  probabilities: ProbabilityRows,
+  k: number,
+  weights: Float64Array,
+): { accuracy: number; balancedAccuracy: number; macroAuc: number } {
+  const p = prepare(labels, probabilities, k);
+  return {
+    accuracy: weightedAccuracy(p, weights),
+    balancedAccuracy: weightedBalancedAccuracy(p, weights),
+    macroAuc: weightedMacroAuc(p, weights),
+  };
+}

@@ -1,0 +1,117 @@
+import { LesionlabError } from '../errors.js';
+
+/** McNemar's test of two classifiers on the same images. */
+export interface McNemarResult {
+  /** Images model A got right and model B got wrong. */
+  readonly b: number;
+  /** Images model A got wrong and model B got right. */
+  readonly c: number;
+  /** `exact-binomial` when b + c is below the threshold, else `chi-square-cc` (continuity-corrected). */
+  readonly method: 'exact-binomial' | 'chi-square-cc';
+  /** The chi-square statistic (null for the exact test). */
+  readonly statistic: number | null;
+  /** Two-sided p-value. */
+  readonly pValue: number;
+}
+
+/** Below this many discordant pairs McNemar uses the exact binomial test (a common rule of thumb). */
+export const MCNEMAR_EXACT_BELOW = 25;
+
+/**
+ * McNemar's test from per-image correctness of models A and B: exact two-sided binomial test on the
+ * discordant pairs when b + c < `exactBelow` (default 25), else chi-square with continuity correction.
+ */
+export function mcnemarTest(
+  correctA: readonly boolean[],
+  correctB: readonly boolean[],
+  options: { exactBelow?: number } = {},
+): McNemarResult {
+  if (correctA.length !== correctB.length) {
+    throw new LesionlabError(
+      'E_INPUT',
+      `McNemar: model A has ${correctA.length} predictions and model B ${correctB.length}; compare them on the same images`,
+    );
+  }
+  let b = 0;
+  let c = 0;
+  correctA.forEach((a, i) => {
+    if (a && !correctB[i]) b++;
+    if (!a && correctB[i]) c++;
+  });
+  return mcnemarFromCounts(b, c, options);
+}
+
+/** McNemar's test from the discordant counts b and c. */
+export function mcnemarFromCounts(
+  b: number,
+  c: number,
+  options: { exactBelow?: number } = {},
+): McNemarResult {
+  if (b + c < (options.exactBelow ?? MCNEMAR_EXACT_BELOW)) {
+    return {
+      b,
+      c,
+      method: 'exact-binomial',
+      statistic: null,
+      pValue: binomialTwoSidedP(Math.min(b, c), b + c),
+    };
+  }
+  const statistic = Math.max(Math.abs(b - c) - 1, 0) ** 2 / (b + c);
+  return { b, c, method: 'chi-square-cc', statistic, pValue: chiSquare1Sf(statistic) };
+}
+
+/** Two-sided exact binomial p-value for k successes of n at p = 0.5: min(1, 2 * P(X <= min(k, n - k))). */
+export function binomialTwoSidedP(k: number, n: number): number {
+  if (n === 0) return 1;
+  const m = Math.min(k, n - k);
+  const logHalfN = -n * Math.LN2;
+  let logC = 0; // log C(n, 0)
+  let total = 0;
+  for (let i = 0; i <= m; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    total += Math.exp(logC + logHalfN);
+  }
+  return Math.min(1, 2 * total);
+}
+
+/** Survival function of the chi-square distribution with 1 degree of freedom: Q(1/2, x/2). */
+export function chiSquare1Sf(x: number): number {
+  if (x <= 0) return 1;
+  return gammaQHalf(x / 2);
+}
+
+const LOG_GAMMA_HALF = 0.5 * Math.log(Math.PI);
+
+/** Upper regularized incomplete gamma Q(1/2, x): series below x = 1.5, continued fraction above. */
+function gammaQHalf(x: number): number {
+  const a = 0.5;
+  const logPrefix = -x + a * Math.log(x) - LOG_GAMMA_HALF;
+  if (x < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 500 && Math.abs(term) > Math.abs(sum) * 1e-17; n++) {
+      term *= x / (a + n);
+      sum += term;
+    }
+    return 1 - sum * Math.exp(logPrefix);
+  }
+  // Modified Lentz continued fraction for Gamma(a, x)
+  const tiny = 1e-300;
+  let bb = x + 1 - a;
+  let cc = 1 / tiny;
+  let d = 1 / bb;
+  let h = d;
+  for (let i = 1; i < 500; i++) {
+    const an = -i * (i - a);
+    bb += 2;
+    d = an * d + bb;
+    if (Math.abs(d) < tiny) d = tiny;
+    cc = bb + an / cc;
+    if (Math.abs(cc) < tiny) cc = tiny;
+    d = 1 / d;
+    const delta = d * cc;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(logPrefix) * h;
+}

@@ -1,0 +1,60 @@
+import { parseTable } from '../data/csv.js';
+import { LesionlabError } from '../errors.js';
+import type { ProbabilityRows } from './metrics.js';
+
+/** Per-image predictions as saved beside a report (`predictions.csv`). */
+export interface PredictionTable {
+  readonly classes: readonly string[];
+  readonly images: readonly string[];
+  /** True class name per image ('' when unknown). */
+  readonly labels: readonly string[];
+  readonly probabilities: readonly Float64Array[];
+}
+
+function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** `image,label,predicted,<one probability column per class>` with a header row. */
+export function formatPredictionsCsv(
+  classes: readonly string[],
+  images: readonly string[],
+  labels: readonly string[],
+  probabilities: ProbabilityRows,
+): string {
+  const lines = [['image', 'label', 'predicted', ...classes].map(csvField).join(',')];
+  images.forEach((image, i) => {
+    const row = probabilities[i];
+    let best = 0;
+    for (let j = 1; j < classes.length; j++) if (row[j] > row[best]) best = j;
+    const probs = Array.from({ length: classes.length }, (_, j) => String(row[j]));
+    lines.push([image, labels[i], classes[best]].map(csvField).concat(probs).join(','));
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+/** Parses a `predictions.csv` written by {@link formatPredictionsCsv}; `source` names the file in errors. */
+export function parsePredictionsCsv(text: string, source: string): PredictionTable {
+  const table = parseTable(text, source, ',');
+  const [image, label, predicted, ...classes] = table.header;
+  if (image !== 'image' || label !== 'label' || predicted !== 'predicted' || classes.length < 2) {
+    throw new LesionlabError(
+      'E_BAD_CSV',
+      `${source}: header "${table.header.join(',')}" is not image,label,predicted,<classes...>; is this a lesionlab predictions.csv?`,
+    );
+  }
+  const probabilities = table.rows.map((row) =>
+    Float64Array.from(classes, (_, j) => {
+      const v = Number(row.cells[3 + j]);
+      if (!Number.isFinite(v)) {
+        throw new LesionlabError(
+          'E_BAD_CSV',
+          `${source}: line ${row.line}: probability "${row.cells[3 + j]}" is not a number`,
+        );
+      }
+      return v;
+    }),
+  );
+  const column = (c: number) => table.rows.map((r) => r.cells[c]);
+  return { classes, images: column(0), labels: column(1), probabilities };
+}

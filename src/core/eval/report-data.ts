@@ -1,0 +1,112 @@
+import { argmax, type ProbabilityRows } from './metrics.js';
+import type { EvaluationMetrics } from './summary.js';
+
+/** One set of metrics in a report: plain predictions, test-time augmentation, tuned thresholds... */
+export interface ReportVariant {
+  readonly id: string;
+  readonly label: string;
+  readonly metrics: EvaluationMetrics;
+  /** How the variant was made, one line (e.g. "offsets tuned on the validation split only"). */
+  readonly note?: string;
+}
+
+/** A wrong prediction made with high confidence, for the report's gallery. */
+export interface ConfidentError {
+  readonly imageId: string;
+  readonly path: string;
+  readonly label: string;
+  readonly predicted: string;
+  readonly confidence: number;
+  /** Probability the model gave the true class. */
+  readonly labelProbability: number;
+}
+
+/** One point of a training curve (long format for charting). */
+export interface TrainingPoint {
+  readonly epoch: number;
+  readonly series: string;
+  /** `loss` curves and `score` curves (accuracy-like, 0..1) are drawn in separate panels. */
+  readonly panel: 'loss' | 'score';
+  readonly value: number;
+}
+
+/** Everything an evaluation report shows, as JSON; charts and HTML are made from this alone. */
+export interface ReportData {
+  readonly format: 'lesionlab-evaluation-report';
+  readonly version: 1;
+  readonly title: string;
+  readonly createdAt: string;
+  readonly model: { readonly name: string; readonly backbone: string; readonly source: string };
+  readonly data: {
+    readonly source: string;
+    readonly split: string;
+    readonly images: number;
+    readonly format?: string;
+  };
+  /** The first variant is the headline one. */
+  readonly variants: readonly ReportVariant[];
+  readonly training: readonly TrainingPoint[] | null;
+  readonly errors: readonly ConfidentError[];
+  readonly notes: readonly string[];
+}
+
+/** The `limit` wrong predictions with the highest predicted probability, most confident first. */
+export function mostConfidentErrors(
+  images: readonly { readonly imageId: string; readonly path: string }[],
+  labels: readonly number[],
+  probabilities: ProbabilityRows,
+  classes: readonly string[],
+  limit = 12,
+): ConfidentError[] {
+  const errors: ConfidentError[] = [];
+  labels.forEach((label, i) => {
+    const row = probabilities[i];
+    const predicted = argmax(row);
+    if (predicted === label) return;
+    errors.push({
+      imageId: images[i].imageId,
+      path: images[i].path,
+      label: classes[label],
+      predicted: classes[predicted],
+      confidence: row[predicted],
+      labelProbability: row[label],
+    });
+  });
+  return errors
+    .sort((a, b) => b.confidence - a.confidence || a.imageId.localeCompare(b.imageId))
+    .slice(0, limit);
+}
+
+const SKIPPED_SERIES = new Set(['epoch', 'lr', 'seconds', 'time', 'learning_rate']);
+
+/**
+ * Training curves from a run's `metrics.json`: an array of per-epoch objects (or `{ history: [...] }` /
+ * `{ epochs: [...] }`) with numeric fields such as `loss`, `val_loss`, `val_accuracy`. Series named
+ * `*loss*` go to the loss panel, the rest (accuracy-like) to the score panel; lr and timing are left out.
+ * Returns null when nothing usable is found.
+ */
+export function trainingCurvePoints(metricsJson: unknown): TrainingPoint[] | null {
+  const rows = epochRows(metricsJson);
+  const points: TrainingPoint[] = [];
+  rows.forEach((row, index) => {
+    const epoch = typeof row['epoch'] === 'number' ? row['epoch'] : index + 1;
+    for (const [series, value] of Object.entries(row)) {
+      if (SKIPPED_SERIES.has(series) || typeof value !== 'number' || !Number.isFinite(value)) continue;
+      points.push({ epoch, series, panel: series.includes('loss') ? 'loss' : 'score', value });
+    }
+  });
+  return points.length === 0 ? null : points;
+}
+
+function epochRows(json: unknown): Record<string, unknown>[] {
+  const isRow = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (Array.isArray(json)) return json.filter(isRow);
+  if (isRow(json)) {
+    for (const key of ['history', 'epochs']) {
+      const inner = json[key];
+      if (Array.isArray(inner)) return inner.filter(isRow);
+    }
+  }
+  return [];
+}

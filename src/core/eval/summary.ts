@@ -1,0 +1,138 @@
+import { LesionlabError } from '../errors.js';
+import { type BootstrapOptions, type BootstrapResult, bootstrapMetrics } from './bootstrap.js';
+import { expectedCalibrationError, type ReliabilityBin } from './calibration.js';
+import {
+  type AveragedStats,
+  accuracy,
+  balancedAccuracy,
+  checkPredictions,
+  classificationReport,
+  confusionMatrix,
+  logLoss,
+  normalizeRows,
+  type ProbabilityRows,
+  predictedClasses,
+  topKAccuracy,
+} from './metrics.js';
+import { macroAuc, oneVsRestRoc, sensitivityAtSpecificity } from './roc.js';
+
+/** What to evaluate: labels as class indices and one probability row per image. */
+export interface EvaluationInput {
+  readonly classes: readonly string[];
+  readonly labels: readonly number[];
+  readonly probabilities: ProbabilityRows;
+  /** Group (lesion) of each image, for the bootstrap; default: every image its own group. */
+  readonly groups?: readonly string[];
+  /** Class for sensitivity at fixed specificity (default `mel` when present, else none). */
+  readonly positiveClass?: string;
+  /** Target specificities (default 0.8, 0.9, 0.95). */
+  readonly specificities?: readonly number[];
+  /** Bootstrap settings, or false to skip the intervals. */
+  readonly bootstrap?: BootstrapOptions | false;
+}
+
+/** One class's row of the report. */
+export interface ClassMetrics {
+  readonly name: string;
+  readonly precision: number;
+  readonly recall: number;
+  readonly f1: number;
+  readonly support: number;
+  /** One-vs-rest ROC AUC; null when the class has no image (or only images) of its own. */
+  readonly auc: number | null;
+}
+
+/** An operating point of the positive class (threshold null when it is +Infinity: call nothing positive). */
+export interface OperatingPoint {
+  readonly targetSpecificity: number;
+  readonly sensitivity: number;
+  readonly specificity: number;
+  readonly threshold: number | null;
+}
+
+/** Every metric of one evaluation, as plain JSON-ready data. */
+export interface EvaluationMetrics {
+  readonly classes: readonly string[];
+  readonly count: number;
+  readonly accuracy: number;
+  readonly balancedAccuracy: number;
+  readonly macroAuc: number;
+  readonly top2Accuracy: number;
+  readonly top3Accuracy: number;
+  readonly logLoss: number;
+  readonly ece: number;
+  readonly perClass: readonly ClassMetrics[];
+  readonly macro: AveragedStats;
+  readonly weighted: AveragedStats;
+  readonly confusion: { readonly counts: number[][]; readonly normalized: number[][] };
+  /** Per class: the ROC curve points (sklearn's default curve), null when undefined. */
+  readonly roc: readonly ({ readonly fpr: number[]; readonly tpr: number[] } | null)[];
+  readonly reliability: readonly ReliabilityBin[];
+  readonly sensitivityAtSpecificity: {
+    readonly positiveClass: string;
+    readonly points: OperatingPoint[];
+  } | null;
+  readonly bootstrap: BootstrapResult | null;
+}
+
+/** Computes every evaluation metric (and, unless disabled, group-bootstrap intervals) from predictions. */
+export function computeEvaluationMetrics(input: EvaluationInput): EvaluationMetrics {
+  const { classes, labels, probabilities } = input;
+  const k = classes.length;
+  checkPredictions(labels, probabilities, k);
+  if (labels.length === 0)
+    throw new LesionlabError('E_INPUT', 'evaluation: no images to evaluate; check the split or data path');
+  const predictions = predictedClasses(probabilities);
+  const report = classificationReport(labels, predictions, k);
+  const rocs = oneVsRestRoc(labels, probabilities, k);
+  const counts = confusionMatrix(labels, predictions, k);
+  const calibration = expectedCalibrationError(labels, probabilities);
+  return {
+    classes: [...classes],
+    count: labels.length,
+    accuracy: accuracy(labels, predictions),
+    balancedAccuracy: balancedAccuracy(labels, predictions, k),
+    macroAuc: macroAuc(rocs),
+    top2Accuracy: topKAccuracy(labels, probabilities, 2),
+    top3Accuracy: topKAccuracy(labels, probabilities, 3),
+    logLoss: logLoss(labels, probabilities),
+    ece: calibration.ece,
+    perClass: report.perClass.map((row, j) => ({ name: classes[j], ...row, auc: rocs[j].auc })),
+    macro: report.macro,
+    weighted: report.weighted,
+    confusion: { counts, normalized: normalizeRows(counts) },
+    roc: rocs.map((r) => (r.curve === null ? null : { fpr: r.curve.fpr, tpr: r.curve.tpr })),
+    reliability: calibration.bins,
+    sensitivityAtSpecificity: operatingPoints(input),
+    bootstrap:
+      input.bootstrap === false
+        ? null
+        : bootstrapMetrics(
+            labels,
+            probabilities,
+            input.groups ?? labels.map((_, i) => String(i)),
+            k,
+            input.bootstrap,
+          ),
+  };
+}
+
+function operatingPoints(input: EvaluationInput): EvaluationMetrics['sensitivityAtSpecificity'] {
+  const positiveClass = input.positiveClass ?? (input.classes.includes('mel') ? 'mel' : undefined);
+  if (positiveClass === undefined) return null;
+  const j = input.classes.indexOf(positiveClass);
+  if (j < 0) {
+    throw new LesionlabError(
+      'E_INPUT',
+      `evaluation: positive class "${positiveClass}" is not one of the classes (${input.classes.join(', ')})`,
+    );
+  }
+  const positive = input.labels.map((label) => label === j);
+  const scores = input.probabilities.map((row) => row[j]);
+  const points = (input.specificities ?? [0.8, 0.9, 0.95]).flatMap((target) => {
+    const point = sensitivityAtSpecificity(positive, scores, target);
+    if (point === null) return [];
+    return [{ ...point, threshold: Number.isFinite(point.threshold) ? point.threshold : null }];
+  });
+  return points.length === 0 ? null : { positiveClass, points };
+}

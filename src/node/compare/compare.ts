@@ -1,0 +1,186 @@
+import { join, resolve } from 'node:path';
+import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
+import type { Dataset, ImageRecord } from '../../core/data/records.js';
+import { splitByGroup } from '../../core/data/split.js';
+import { buildSplitFile, selectSplit } from '../../core/data/split-schema.js';
+import { LesionlabError } from '../../core/errors.js';
+import type { BootstrapOptions } from '../../core/eval/bootstrap.js';
+import { buildComparison, type ComparedModel, type ComparisonData } from '../../core/eval/compare.js';
+import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { loadDataset } from '../data/load-dataset.js';
+import { writeSplitFile } from '../data/split-file.js';
+import { evaluateModel } from '../evaluate/evaluate.js';
+import type { TrainRunOptions, TrainRunResult } from '../train/pipeline.js';
+import { loadEvaluatedModel, measureThroughput, modelCost } from './load.js';
+import { type WrittenComparison, writeComparisonReport } from './write.js';
+
+/** Options of {@link compareBackbones}. */
+export interface CompareOptions {
+  readonly backbones: readonly string[];
+  /** Dataset root (default: the training config's default, the embedded sample). */
+  readonly data?: string;
+  readonly format?: string;
+  /** Use only about N images (whole lesions, class-stratified) of the dataset: quick comparisons. */
+  readonly subset?: number;
+  /** Backbones trained from ImageNet weights (default: mobilenet_v1, the one with weights offline); others random. */
+  readonly pretrained?: readonly string[];
+  /** Training recipe shared by every backbone: a partial training config (sections merged over the defaults). */
+  readonly recipe?: Readonly<Record<string, Readonly<Record<string, unknown>> | number>>;
+  readonly epochs?: number;
+  readonly seed?: number;
+  /** Output folder: `split.json`, `runs/<backbone>/`, `comparison.html|md|json`. */
+  readonly out: string;
+  readonly bootstrap?: BootstrapOptions;
+  /** Test images timed for images/s (default 64). */
+  readonly throughputImages?: number;
+  readonly threads?: number;
+  readonly logger?: Logger;
+  readonly onProgress?: ProgressHook;
+  /** Training entry point (default H5's `trainRun`); tests inject a stub. */
+  readonly train?: (config: TrainConfig, options: TrainRunOptions) => Promise<TrainRunResult>;
+}
+
+/** What {@link compareBackbones} produced. */
+export interface ComparisonResult {
+  readonly outDir: string;
+  readonly report: WrittenComparison;
+  readonly data: ComparisonData;
+}
+
+/** Lesion-grouped, class-stratified subset of about `n` images (the test part of a group split). */
+function subsetRecords(records: readonly ImageRecord[], n: number, seed: number): ImageRecord[] {
+  if (n >= records.length) return [...records];
+  const part = splitByGroup(records, { val: 0, test: Math.max(n / records.length, 1e-6), seed });
+  const keep = new Set(part.test);
+  return records.filter((r) => keep.has(r.imageId));
+}
+
+/** Draws one split for all backbones (on the subset, if any) and writes it; returns its path and test records. */
+async function sharedSplit(dataset: Dataset, options: CompareOptions, config: TrainConfig, outDir: string) {
+  const seed = options.seed ?? config.seed;
+  const pool = options.subset ? subsetRecords(dataset.records, options.subset, seed) : dataset.records;
+  const parts = splitByGroup(pool, { val: config.data.val, test: config.data.test, seed });
+  // fingerprint of the whole dataset, so the trainer accepts the file; the parts hold only the subset
+  const split = buildSplitFile(dataset.records, dataset, {
+    kind: 'holdout',
+    seed,
+    val: config.data.val,
+    test: config.data.test,
+    parts,
+  });
+  const path = join(outDir, 'split.json');
+  await writeSplitFile(path, split);
+  return { path, test: selectSplit(dataset.records, parts).test, images: pool.length };
+}
+
+function runConfig(
+  options: CompareOptions,
+  backbone: string,
+  splitFile: string,
+  outDir: string,
+): TrainConfig {
+  const recipe = options.recipe ?? {};
+  const section = (key: string, own: Record<string, unknown>) => ({
+    ...((recipe[key] as Record<string, unknown>) ?? {}),
+    ...own,
+  });
+  const pretrained = options.pretrained ?? ['mobilenet_v1'];
+  return parseTrainConfig(
+    {
+      ...recipe,
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+      data: section('data', {
+        ...(options.data ? { root: options.data } : {}),
+        ...(options.format ? { format: options.format } : {}),
+        splitFile,
+      }),
+      model: section('model', { backbone, weights: pretrained.includes(backbone) ? 'imagenet' : 'random' }),
+      train: section('train', options.epochs ? { epochs: options.epochs } : {}),
+      output: { runsDir: join(outDir, 'runs'), name: backbone },
+    },
+    `compare recipe for ${backbone}`,
+  );
+}
+
+/**
+ * Trains every backbone on one shared lesion-grouped split with one recipe, evaluates each on the test
+ * split (metrics with CIs, predictions), measures parameters, GMACs and images/s, and writes the
+ * comparison report (pairwise McNemar tests included).
+ */
+export async function compareBackbones(options: CompareOptions): Promise<ComparisonResult> {
+  const logger = options.logger ?? silentLogger;
+  if (options.backbones.length < 2) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `--backbones: got ${options.backbones.length}; name at least two, e.g. --backbones mobilenet_v1,mobilenet_v2`,
+    );
+  }
+  const outDir = resolve(options.out);
+  const base = runConfig(options, options.backbones[0], 'unused', outDir);
+  const dataset = await loadDataset(base.data.root, { format: base.data.format, logger, checkImages: false });
+  const split = await sharedSplit(dataset, options, base, outDir);
+  logger.info(
+    `comparing ${options.backbones.join(', ')} on ${split.images} images (${split.test.length} test), split ${split.path}`,
+  );
+  const train = options.train ?? (await import('../train/pipeline.js')).trainRun;
+  const models: ComparedModel[] = [];
+  for (const backbone of options.backbones) {
+    const config = runConfig(options, backbone, split.path, outDir);
+    logger.info(
+      `[${backbone}] training (${config.model.weights} weights, ${config.train.epochs} epochs max)`,
+    );
+    const started = performance.now();
+    const run = await train(config, { logger, onProgress: options.onProgress });
+    const trainSeconds = (performance.now() - started) / 1000;
+    if (!run.bundleDir)
+      throw new LesionlabError(
+        'E_RUN',
+        `${run.runDir}: training of ${backbone} did not finish; see its train.log`,
+      );
+    const evaluation = await evaluateModel({
+      target: run.runDir,
+      split: 'test',
+      bootstrap: options.bootstrap,
+      screenshot: false,
+      threads: options.threads,
+      logger,
+    });
+    const cost = await modelCost(run.bundleDir);
+    const imagesPerSecond = await measureThroughput(run.bundleDir, split.test, {
+      images: options.throughputImages,
+      threads: options.threads,
+    });
+    models.push(
+      await loadEvaluatedModel(evaluation.outDir, {
+        name: backbone,
+        weights: config.model.weights,
+        ...cost,
+        imagesPerSecond,
+        trainSeconds,
+      }),
+    );
+  }
+  const notes = [
+    `One lesion-grouped split for all models (${split.images} images${options.subset ? `, a class-stratified subset of ${dataset.records.length}` : ''}); same recipe; seed ${base.seed}.`,
+    ...models
+      .filter((m) => m.weights === 'random')
+      .map(
+        (m) =>
+          `${m.name} was trained from random weights (no ImageNet weights offline): a smoke test of the pipeline, not a measure of the architecture.`,
+      ),
+  ];
+  const data = buildComparison(models, { notes });
+  return { outDir, report: await writeComparisonReport(outDir, data), data };
+}
+
+/** Compares runs that were already evaluated (`<run>/eval-test` folders or any evaluation folders). */
+export async function compareEvaluations(
+  evalDirs: readonly string[],
+  outDir: string,
+): Promise<ComparisonResult> {
+  const models = await Promise.all(evalDirs.map((dir) => loadEvaluatedModel(dir)));
+  const data = buildComparison(models, {
+    notes: ['Compared from existing evaluations; cost figures not measured.'],
+  });
+  return { outDir: resolve(outDir), report: await writeComparisonReport(resolve(outDir), data), data };
+}

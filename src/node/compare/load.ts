@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ImageRecord } from '../../core/data/records.js';
+import { LesionlabError } from '../../core/errors.js';
+import type { ComparedModel } from '../../core/eval/compare.js';
+import { parsePredictionsCsv } from '../../core/eval/predictions.js';
+import type { ReportData } from '../../core/eval/report-data.js';
+import { countMacs } from '../../core/models/macs.js';
+import { readModelBundle } from '../bundle/read.js';
+import { loadLayersModelFromDir } from '../bundle/tfjs-files.js';
+import { createClassifier } from '../infer/classifier.js';
+
+/**
+ * Reads an evaluation folder written by `evaluateModel` (`report.json` + `predictions.csv`) as one model of
+ * a comparison; cost figures (parameters, GMACs, speed, training time) are passed in by the caller.
+ */
+export async function loadEvaluatedModel(
+  evalDir: string,
+  extra: Partial<
+    Pick<ComparedModel, 'name' | 'weights' | 'parameters' | 'gmacs' | 'imagesPerSecond' | 'trainSeconds'>
+  > = {},
+): Promise<ComparedModel> {
+  const reportPath = join(evalDir, 'report.json');
+  const text = await readFile(reportPath, 'utf8').catch(() => {
+    throw new LesionlabError(
+      'E_MISSING_FILE',
+      `${reportPath}: not found; run \`lesionlab evaluate\` on the run first`,
+    );
+  });
+  const report = JSON.parse(text) as ReportData;
+  const predictionsPath = join(evalDir, 'predictions.csv');
+  const table = parsePredictionsCsv(await readFile(predictionsPath, 'utf8'), predictionsPath);
+  const metrics = report.variants[0].metrics;
+  return {
+    name: extra.name ?? report.model.name,
+    backbone: report.model.backbone,
+    weights: extra.weights,
+    metrics,
+    imageIds: table.images,
+    labels: table.labels.map((l) => metrics.classes.indexOf(l)),
+    probabilities: table.probabilities,
+    parameters: extra.parameters ?? null,
+    gmacs: extra.gmacs ?? null,
+    imagesPerSecond: extra.imagesPerSecond ?? null,
+    trainSeconds: extra.trainSeconds ?? null,
+    source: evalDir,
+  };
+}
+
+/** Parameter count and GMACs per image of a bundle's TF.js model; nulls when the bundle has no TF.js copy. */
+export async function modelCost(
+  bundleDir: string,
+): Promise<{ parameters: number | null; gmacs: number | null }> {
+  const { meta, dir } = await readModelBundle(bundleDir);
+  if (!meta.tfjs) return { parameters: null, gmacs: null };
+  const model = await loadLayersModelFromDir(dirname(join(dir, meta.tfjs.file)));
+  try {
+    return { parameters: model.countParams(), gmacs: countMacs(model) / 1e9 };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Inference throughput of a bundle with ONNX Runtime (decoding excluded): the median of `repeats` timed
+ * passes over up to `images` decoded test images, after one warm-up pass.
+ */
+export async function measureThroughput(
+  bundleDir: string,
+  records: readonly ImageRecord[],
+  options: { images?: number; batchSize?: number; repeats?: number; threads?: number } = {},
+): Promise<number | null> {
+  const picked = records.slice(0, options.images ?? 64);
+  if (picked.length === 0) return null;
+  const classifier = await createClassifier(bundleDir, { threads: options.threads });
+  try {
+    const pixels = await Promise.all(picked.map((r) => classifier.decode(r.path)));
+    const size = pixels[0].length;
+    const batchSize = options.batchSize ?? 16;
+    const pass = async () => {
+      for (let i = 0; i < pixels.length; i += batchSize) {
+        const chunk = pixels.slice(i, i + batchSize);
+        const batch = new Uint8Array(chunk.length * size);
+        chunk.forEach((p, j) => {
+          batch.set(p, j * size);
+        });
+        await classifier.classifyPixels(batch, chunk.length);
+      }
+    };
+    await pass();
+    const rates: number[] = [];
+    for (let r = 0; r < (options.repeats ?? 3); r++) {
+      const start = performance.now();
+      await pass();
+      rates.push(pixels.length / ((performance.now() - start) / 1000));
+    }
+    return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+  } finally {
+    await classifier.dispose();
+  }
+}

@@ -1,0 +1,244 @@
+import { access } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Dataset, ImageRecord } from '../../core/data/records.js';
+import { LesionlabError } from '../../core/errors.js';
+import type { BootstrapOptions } from '../../core/eval/bootstrap.js';
+import { applyClassOffsets, tuneClassOffsets } from '../../core/eval/offsets.js';
+import { formatPredictionsCsv } from '../../core/eval/predictions.js';
+import {
+  mostConfidentErrors,
+  type ReportData,
+  type ReportVariant,
+  trainingCurvePoints,
+} from '../../core/eval/report-data.js';
+import { computeEvaluationMetrics, type EvaluationMetrics } from '../../core/eval/summary.js';
+import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { loadDataset } from '../data/load-dataset.js';
+import { writeFileAtomic } from '../data/split-file.js';
+import { type Classifier, type ClassifierOptions, createClassifier } from '../infer/classifier.js';
+import { DEFAULT_CHROMIUM, screenshotReport } from '../report/browser.js';
+import { type WrittenReport, writeEvaluationReport } from '../report/write-report.js';
+import { predictRecords } from './predict.js';
+import { type EvaluationSplit, labelIndices, selectSplitRecords } from './select.js';
+import { type EvaluationTarget, resolveEvaluationTarget } from './target.js';
+
+/** Options of {@link evaluateModel}. */
+export interface EvaluateOptions {
+  /** A training run directory or a model bundle folder. */
+  readonly target: string;
+  /** Dataset root or metadata file (default: the run's `data.root`). */
+  readonly data?: string;
+  /** Dataset format (default: the run's, else auto-detected). */
+  readonly format?: string;
+  /** Which images (default `test` for a run with a split, else `all`). */
+  readonly split?: EvaluationSplit;
+  /** Also evaluate with test-time augmentation (4 flips), reported beside the plain numbers. */
+  readonly tta?: boolean;
+  /** Tune per-class logit offsets on the run's validation split and report them as a separate variant. */
+  readonly tuneOffsets?: boolean;
+  /** Output folder (default `<run>/eval-<split>`, or `eval-<model>-<split>` in the working directory). */
+  readonly out?: string;
+  readonly bootstrap?: BootstrapOptions;
+  /** Evaluate only the first N selected images (quick checks). */
+  readonly limit?: number;
+  /** Save `report.png` with headless Chromium (default: when Chromium is installed). */
+  readonly screenshot?: boolean;
+  readonly threads?: number;
+  readonly batchSize?: number;
+  readonly logger?: Logger;
+  readonly onProgress?: ProgressHook;
+  /** Classifier factory (tests inject fakes); default H7's `createClassifier`. */
+  readonly createClassifier?: (bundleDir: string, options?: ClassifierOptions) => Promise<Classifier>;
+}
+
+/** What {@link evaluateModel} produced. */
+export interface EvaluationResult {
+  readonly outDir: string;
+  readonly report: WrittenReport;
+  readonly predictionsCsv: string;
+  readonly screenshot: string | null;
+  readonly variants: readonly ReportVariant[];
+  readonly data: ReportData;
+}
+
+/**
+ * Evaluates a model bundle on a labelled dataset (a run's test split, or any folder / CSV / ISIC ground-truth
+ * CSV) with the bundle's own preprocessing via ONNX Runtime, and writes `predictions.csv` and the report.
+ */
+export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
+  const logger = options.logger ?? silentLogger;
+  const target = await resolveEvaluationTarget(options.target);
+  const split = options.split ?? (target.split ? 'test' : 'all');
+  if (options.tuneOffsets && (split !== 'test' || target.split === null)) {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `--tune-offsets: needs a training run with a split file, evaluated on --split test (got ${target.split ? `--split ${split}` : 'no split file'}); offsets are tuned on the validation split only`,
+    );
+  }
+  const dataset = await loadEvaluationDataset(target, options, logger);
+  const records = pickRecords(dataset, target, split, options.limit, logger);
+  logger.info(`evaluating ${records.length} images (${split}${options.tta ? ', with TTA' : ''})`);
+  const classifier = await (options.createClassifier ?? createClassifier)(target.bundleDir, {
+    threads: options.threads,
+  });
+  try {
+    const { meta } = classifier;
+    const predicted = await predictRecords(classifier, records, { ...options, logger });
+    if (predicted.records.length === 0)
+      throw new LesionlabError('E_INPUT', 'evaluation: no image could be read; check the data path');
+    const labels = labelIndices(predicted.records, meta.classes);
+    const metric = (probabilities: readonly ArrayLike<number>[]): EvaluationMetrics =>
+      computeEvaluationMetrics({
+        classes: meta.classes,
+        labels,
+        probabilities,
+        groups: predicted.records.map((r) => r.groupId),
+        bootstrap: options.bootstrap,
+      });
+    const variants: ReportVariant[] = [{ id: 'plain', label: 'Plain', metrics: metric(predicted.plain) }];
+    if (predicted.tta) {
+      variants.push({
+        id: 'tta',
+        label: 'TTA (4 flips)',
+        metrics: metric(predicted.tta),
+        note: 'mean of the image and its horizontal, vertical and double flips',
+      });
+    }
+    if (options.tuneOffsets) {
+      const valRecords = pickRecords(dataset, target, 'val', undefined, logger);
+      variants.push(await offsetVariant(classifier, valRecords, options, predicted.plain, metric, logger));
+    }
+    const outDir = resolve(options.out ?? defaultOutDir(target, meta.name, split));
+    const predictionsCsv = join(outDir, 'predictions.csv');
+    const ids = predicted.records.map((r) => r.imageId);
+    const names = predicted.records.map((r) => r.label);
+    await writeFileAtomic(predictionsCsv, formatPredictionsCsv(meta.classes, ids, names, predicted.plain));
+    if (predicted.tta)
+      await writeFileAtomic(
+        join(outDir, 'predictions-tta.csv'),
+        formatPredictionsCsv(meta.classes, ids, names, predicted.tta),
+      );
+    const data: ReportData = {
+      format: 'lesionlab-evaluation-report',
+      version: 1,
+      title: `Evaluation of ${meta.name}`,
+      createdAt: new Date().toISOString(),
+      model: { name: meta.name, backbone: meta.backbone, source: target.runDir ?? target.bundleDir },
+      data: {
+        source: options.data ?? target.dataRoot ?? '',
+        split,
+        images: predicted.records.length,
+        format: options.format ?? target.dataFormat ?? undefined,
+      },
+      variants,
+      training: trainingCurvePoints(target.history),
+      errors: mostConfidentErrors(predicted.records, labels, predicted.plain, meta.classes, 12),
+      notes: reportNotes(predicted.failed.length, options.limit),
+    };
+    const report = await writeEvaluationReport(outDir, data);
+    const screenshot = await maybeScreenshot(
+      report.html,
+      join(outDir, 'report.png'),
+      options.screenshot,
+      logger,
+    );
+    return { outDir, report, predictionsCsv, screenshot, variants, data };
+  } finally {
+    await classifier.dispose();
+  }
+}
+
+async function loadEvaluationDataset(
+  target: EvaluationTarget,
+  options: EvaluateOptions,
+  logger: Logger,
+): Promise<Dataset> {
+  const root = options.data ?? target.dataRoot;
+  if (root === null) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `${options.target}: no dataset to evaluate on; pass --data <dataset root or CSV>`,
+    );
+  }
+  const format = options.format ?? target.dataFormat ?? undefined;
+  // unreadable images are reported by the prediction step, so the loader need not decode every file first
+  return loadDataset(root, { format, logger, checkImages: false });
+}
+
+function pickRecords(
+  dataset: Dataset,
+  target: EvaluationTarget,
+  split: EvaluationSplit,
+  limit: number | undefined,
+  logger: Logger,
+) {
+  const { records, missing } = selectSplitRecords(dataset.records, target.split, split);
+  if (missing > 0)
+    logger.warn(`${missing} images of the ${split} split are not in ${dataset.root} and were left out`);
+  return limit === undefined ? records : records.slice(0, limit);
+}
+
+async function offsetVariant(
+  classifier: Classifier,
+  valRecords: readonly ImageRecord[],
+  options: EvaluateOptions,
+  testProbabilities: readonly Float32Array[],
+  metric: (p: readonly ArrayLike<number>[]) => EvaluationMetrics,
+  logger: Logger,
+): Promise<ReportVariant> {
+  const val = await predictRecords(classifier, valRecords, { batchSize: options.batchSize, logger });
+  const offsets = tuneClassOffsets(
+    labelIndices(val.records, classifier.meta.classes),
+    val.plain,
+    classifier.meta.classes.length,
+  );
+  const shown = offsets
+    .map((o, j) => `${classifier.meta.classes[j]} ${o >= 0 ? '+' : ''}${o.toFixed(1)}`)
+    .join(', ');
+  return {
+    id: 'offsets',
+    label: 'Tuned class offsets',
+    metrics: metric(applyClassOffsets(testProbabilities, offsets)),
+    note: `logit offsets tuned on the validation split only (${val.records.length} images) for balanced accuracy: ${shown}`,
+  };
+}
+
+function defaultOutDir(target: EvaluationTarget, name: string, split: EvaluationSplit): string {
+  return target.runDir ? join(target.runDir, `eval-${split}`) : `eval-${basename(name)}-${split}`;
+}
+
+function reportNotes(failed: number, limit: number | undefined): string[] {
+  const notes: string[] = [];
+  if (failed > 0) notes.push(`${failed} images could not be read and are not counted.`);
+  if (limit !== undefined)
+    notes.push(`Only the first ${limit} images of the split were evaluated (--limit).`);
+  return notes;
+}
+
+async function maybeScreenshot(
+  html: string,
+  png: string,
+  wanted: boolean | undefined,
+  logger: Logger,
+): Promise<string | null> {
+  const chromium = process.env.LESIONLAB_CHROMIUM ?? DEFAULT_CHROMIUM;
+  if (wanted === false) return null;
+  const available = await access(chromium).then(
+    () => true,
+    () => false,
+  );
+  if (!available && wanted === undefined) return null;
+  try {
+    const seen = await screenshotReport(html, png);
+    const empty = seen.charts.filter((c) => c.marks === 0).map((c) => c.id);
+    if (empty.length > 0 || seen.consoleErrors.length > 0)
+      logger.warn(
+        `report check: empty charts [${empty.join(', ')}], ${seen.consoleErrors.length} console errors`,
+      );
+    return png;
+  } catch (error) {
+    if (wanted) throw error;
+    logger.warn(`report.png not written: ${(error as Error).message}`);
+    return null;
+  }
+}

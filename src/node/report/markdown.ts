@@ -1,0 +1,51 @@
+import type { ReportData } from '../../core/eval/report-data.js';
+import { num, numWithCi, pct, pctWithCi } from './format.js';
+
+/** The Markdown summary (`report.md`): headline table with intervals and the per-class table. */
+export function renderReportMarkdown(data: ReportData): string {
+  const lines = [
+    `# ${data.title}`,
+    '',
+    `Model **${data.model.name}** (${data.model.backbone}) on ${data.data.source}, split \`${data.data.split}\`, ` +
+      `${data.variants[0].metrics.count} images. Created ${data.createdAt}.`,
+    '',
+    '| | Balanced accuracy | Accuracy | Macro AUC | Top-2 | Top-3 | Log loss | ECE | Mel. sens. @ 80/90/95% spec. |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const v of data.variants) {
+    const m = v.metrics;
+    const b = m.bootstrap ?? undefined;
+    const mel =
+      (m.sensitivityAtSpecificity?.points ?? []).map((p) => pct(p.sensitivity)).join(' / ') || '\u2014';
+    lines.push(
+      `| ${v.label} | ${pctWithCi(m.balancedAccuracy, b?.balancedAccuracy)} | ${pctWithCi(m.accuracy, b?.accuracy)} | ` +
+        `${numWithCi(m.macroAuc, b?.macroAuc)} | ${pct(m.top2Accuracy)} | ${pct(m.top3Accuracy)} | ${num(m.logLoss)} | ${pct(m.ece)} | ${mel} |`,
+    );
+  }
+  const b = data.variants[0].metrics.bootstrap;
+  if (b)
+    lines.push(
+      '',
+      `Intervals: ${pct(b.level)} percentile bootstrap, ${b.resamples} resamples of ${b.groups} lesions, seed ${b.seed}.`,
+    );
+  const notes = data.variants.filter((v) => v.note).map((v) => `- ${v.label}: ${v.note}`);
+  if (notes.length > 0) lines.push('', ...notes);
+  const m = data.variants[0].metrics;
+  lines.push(
+    '',
+    `## Per class (${data.variants[0].label})`,
+    '',
+    '| Class | Images | Precision | Recall | F1 | AUC |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const c of m.perClass) {
+    lines.push(
+      `| ${c.name} | ${c.support} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${num(c.auc)} |`,
+    );
+  }
+  lines.push(
+    `| macro avg | | ${pct(m.macro.precision)} | ${pct(m.macro.recall)} | ${pct(m.macro.f1)} | ${num(m.macroAuc)} |`,
+  );
+  if (data.notes.length > 0) lines.push('', '## Notes', '', ...data.notes.map((n) => `- ${n}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,50 @@
+import { compile } from 'vega-lite';
+import { describe, expect, it } from 'vitest';
+import { buildComparison, pairwiseMcNemar } from '../../../src/core/eval/compare.js';
+import { headlineComparisonChart, recallComparisonChart } from '../../../src/core/eval/compare-charts.js';
+import { syntheticModel } from './compare-fixture.js';
+
+const labels = Array.from({ length: 60 }, (_, i) => i % 3);
+
+describe('pairwiseMcNemar', () => {
+  it('tests every pair on shared images and counts discordant pairs in the right direction', () => {
+    const strong = syntheticModel('strong', labels, () => true);
+    const weak = syntheticModel('weak', labels, (i) => i % 2 === 0);
+    const mid = syntheticModel('mid', labels, (i) => i % 4 !== 0);
+    const tests = pairwiseMcNemar([strong, weak, mid]);
+    expect(tests.map((t) => `${t.modelA}/${t.modelB}`)).toEqual(['strong/weak', 'strong/mid', 'weak/mid']);
+    expect(tests[0]).toMatchObject({ b: 30, c: 0, images: 60, method: 'chi-square-cc' });
+    expect(tests[0].pValue).toBeLessThan(1e-6);
+    expect(tests[1]).toMatchObject({ b: 15, c: 0, method: 'exact-binomial' });
+  });
+  it('uses only the images both models saw', () => {
+    const a = syntheticModel('a', labels, () => true);
+    const b = syntheticModel(
+      'b',
+      labels.slice(0, 10),
+      () => false,
+      labels.slice(0, 10).map((_, i) => `img${i}`),
+    );
+    expect(pairwiseMcNemar([a, b])[0]).toMatchObject({ images: 10, b: 10, c: 0 });
+  });
+});
+
+describe('buildComparison', () => {
+  it('keeps metrics and costs, drops per-image arrays, and makes compilable charts', () => {
+    const data = buildComparison(
+      [syntheticModel('x', labels, () => true), syntheticModel('y', labels, (i) => i > 5)],
+      { notes: ['n'] },
+    );
+    expect(data.models.map((m) => m.name)).toEqual(['x', 'y']);
+    expect(Object.keys(data.models[0])).not.toContain('probabilities');
+    expect(data.pairwise).toHaveLength(1);
+    for (const chart of [recallComparisonChart(data), headlineComparisonChart(data)])
+      expect(() => compile(chart.spec)).not.toThrow();
+  });
+  it('refuses fewer than two models or different class lists', () => {
+    const x = syntheticModel('x', labels, () => true);
+    expect(() => buildComparison([x])).toThrow(/compare at least two/);
+    const other = { ...x, name: 'z', metrics: { ...x.metrics, classes: ['p', 'q', 'r'] } };
+    expect(() => buildComparison([x, other])).toThrow(/z has classes p, q, r but x has a, b, c/);
+  });
+});

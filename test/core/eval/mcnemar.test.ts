@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { binomialTwoSidedP, chiSquare1Sf, mcnemarTest } from '../../../src/core/eval/mcnemar.js';
+
+describe('mcnemarTest', () => {
+  it('counts discordant pairs and uses the exact test below 25 of them', () => {
+    const a = [true, true, true, false, false, true];
+    const b = [true, false, false, true, false, true];
+    const r = mcnemarTest(a, b);
+    expect([r.b, r.c]).toEqual([2, 1]);
+    expect(r.method).toBe('exact-binomial');
+    expect(r.statistic).toBeNull();
+    expect(r.pValue).toBe(1);
+  });
+  it('switches to continuity-corrected chi-square at 25 discordant pairs', () => {
+    const a = [...new Array(20).fill(true), ...new Array(5).fill(false)];
+    const b = [...new Array(20).fill(false), ...new Array(5).fill(true)];
+    const r = mcnemarTest(a, b);
+    expect(r.method).toBe('chi-square-cc');
+    expect(r.statistic).toBeCloseTo(196 / 25, 12);
+    expect(r.pValue).toBeLessThan(0.01);
+  });
+  it('rejects predictions on different image counts', () => {
+    expect(() => mcnemarTest([true], [true, false])).toThrow(/same images/);
+  });
+});
+
+describe('binomialTwoSidedP and chiSquare1Sf', () => {
+  it('match textbook values', () => {
+    expect(binomialTwoSidedP(0, 10)).toBeCloseTo(2 / 1024, 15);
+    expect(binomialTwoSidedP(5, 10)).toBe(1);
+    expect(chiSquare1Sf(3.841458820694124)).toBeCloseTo(0.05, 12);
+    expect(chiSquare1Sf(0)).toBe(1);
+    expect(binomialTwoSidedP(10, 3000)).toBeGreaterThanOrEqual(0);
+  });
+});

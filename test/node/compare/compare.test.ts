@@ -1,0 +1,122 @@
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainConfig } from '../../../src/core/config/train-config.js';
+import { buildComparison } from '../../../src/core/eval/compare.js';
+import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { writeModelBundle } from '../../../src/node/bundle/write.js';
+import { compareBackbones, compareEvaluations } from '../../../src/node/compare/compare.js';
+import { writeComparisonReport } from '../../../src/node/compare/write.js';
+import { readSplitFile } from '../../../src/node/data/split-file.js';
+import type { TrainRunResult } from '../../../src/node/train/pipeline.js';
+import { syntheticModel } from '../../core/eval/compare-fixture.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../bundle/tiny-model.js';
+import { SAMPLE_ROOT } from '../report/fixture.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'lesionlab-compare-'));
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+const labels = Array.from({ length: 60 }, (_, i) => i % 3);
+
+describe('writeComparisonReport (synthetic evaluations)', () => {
+  it('writes a self-contained page with the model table, recall side by side, McNemar p-values and charts', async () => {
+    const data = buildComparison(
+      [
+        syntheticModel('alpha', labels, () => true),
+        syntheticModel('beta', labels, (i) => i % 2 === 0),
+        syntheticModel('gamma', labels, (i) => i % 3 !== 0),
+      ],
+      { createdAt: '2026-01-01T00:00:00Z' },
+    );
+    const paths = await writeComparisonReport(join(root, 'synthetic'), data);
+    const html = await readFile(paths.html, 'utf8');
+    expect(html.match(/<tr><th scope="row">(alpha|beta|gamma)<div/g)).toHaveLength(3);
+    expect(html).toContain('alpha vs beta');
+    expect(html).toContain('1.00 M');
+    expect(html.match(/data-chart="/g)).toHaveLength(2);
+    expect(html).not.toMatch(/<script|\s(src|href)="https?:/);
+    const md = await readFile(paths.markdown, 'utf8');
+    expect(md).toMatch(/\| alpha vs beta \| 60 \| 30 \| 0 \| chi-square-cc \| /);
+    expect(JSON.parse(await readFile(paths.data, 'utf8'))).toEqual(JSON.parse(JSON.stringify(data)));
+  });
+});
+
+/** A stand-in for H5's trainRun: writes a tiny random-weight bundle and the run files, no training. */
+async function fakeTrain(config: TrainConfig): Promise<TrainRunResult> {
+  const runDir = join(config.output.runsDir, config.output.name!);
+  await mkdir(runDir, { recursive: true });
+  const seed = config.model.backbone.length;
+  await writeModelBundle(join(runDir, 'model'), {
+    model: buildTinyModel(7, seed),
+    name: config.model.backbone,
+    backbone: config.model.backbone,
+    classes: HAM10000_CLASSES,
+    preprocess: TINY_SPEC,
+    normalization: TINY_NORM,
+  });
+  await copyFile(config.data.splitFile!, join(runDir, 'split.json'));
+  await writeFile(join(runDir, 'config.json'), JSON.stringify(config));
+  return {
+    runDir,
+    config,
+    interrupted: false,
+    history: [],
+    bestEpoch: 1,
+    bundleDir: join(runDir, 'model'),
+    extractSeconds: 0,
+  };
+}
+
+describe('compareBackbones (training stubbed)', () => {
+  it('trains every backbone on one shared subset split, evaluates, measures cost and writes the report', async () => {
+    const out = join(root, 'cmp');
+    const seen: TrainConfig[] = [];
+    const result = await compareBackbones({
+      backbones: ['mobilenet_v1', 'densenet121'],
+      data: SAMPLE_ROOT,
+      subset: 80,
+      epochs: 2,
+      out,
+      bootstrap: { resamples: 50 },
+      throughputImages: 8,
+      train: async (config) => {
+        seen.push(config);
+        return fakeTrain(config);
+      },
+    });
+    expect(seen.map((c) => [c.model.backbone, c.model.weights, c.train.epochs])).toEqual([
+      ['mobilenet_v1', 'imagenet', 2],
+      ['densenet121', 'random', 2],
+    ]);
+    expect(new Set(seen.map((c) => c.data.splitFile))).toEqual(new Set([join(out, 'split.json')]));
+    const split = await readSplitFile(join(out, 'split.json'));
+    if (split.kind !== 'holdout') throw new Error('expected hold-out');
+    const subset = split.parts.train.length + split.parts.val.length + split.parts.test.length;
+    expect(subset).toBeGreaterThan(60);
+    expect(subset).toBeLessThan(100);
+    expect(result.data.models.map((m) => m.name)).toEqual(['mobilenet_v1', 'densenet121']);
+    for (const m of result.data.models) {
+      expect(m.metrics.count).toBe(split.parts.test.length);
+      expect(m.parameters).toBe(4 * 27 + 4 + 4 * 7 + 7);
+      expect(m.gmacs).toBeGreaterThan(0);
+      expect(m.imagesPerSecond).toBeGreaterThan(0);
+    }
+    expect(result.data.pairwise[0].images).toBe(split.parts.test.length);
+    expect(result.data.notes.join(' ')).toMatch(/densenet121 was trained from random weights/);
+
+    const again = await compareEvaluations(
+      seen.map((c) => join(c.output.runsDir, c.output.name!, 'eval-test')),
+      join(root, 'cmp2'),
+    );
+    expect(again.data.pairwise[0]).toEqual(result.data.pairwise[0]);
+  });
+  it('needs at least two backbones', async () => {
+    await expect(compareBackbones({ backbones: ['mobilenet_v1'], out: join(root, 'x') })).rejects.toThrow(
+      /--backbones: got 1/,
+    );
+  });
+});

@@ -1,0 +1,119 @@
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePredictionsCsv } from '../../../src/core/eval/predictions.js';
+import { readSplitFile } from '../../../src/node/data/split-file.js';
+import { evaluateModel } from '../../../src/node/evaluate/evaluate.js';
+import { sampleImages } from '../report/fixture.js';
+import { makeSampleRun } from './run-fixture.js';
+
+let root: string;
+let run: string;
+let bundle: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'lesionlab-eval-'));
+  run = await makeSampleRun(join(root, 'run'));
+  bundle = join(root, 'bundle');
+  await cp(join(run, 'model'), bundle, { recursive: true });
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('evaluateModel on a real ONNX bundle and the embedded sample', () => {
+  it("evaluates a run's test split with TTA and val-tuned offsets, writing predictions and the report", async () => {
+    const result = await evaluateModel({
+      target: run,
+      tta: true,
+      tuneOffsets: true,
+      bootstrap: { resamples: 100, seed: 1 },
+      screenshot: false,
+    });
+    expect(result.outDir).toBe(join(run, 'eval-test'));
+    expect((await readdir(result.outDir)).sort()).toEqual([
+      'metrics.json',
+      'predictions-tta.csv',
+      'predictions.csv',
+      'report.html',
+      'report.json',
+      'report.md',
+    ]);
+    const split = await readSplitFile(join(run, 'split.json'));
+    if (split.kind !== 'holdout') throw new Error('expected a hold-out split');
+    const table = parsePredictionsCsv(await readFile(result.predictionsCsv, 'utf8'), 'predictions.csv');
+    expect(table.classes).toEqual(['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc']);
+    expect([...table.images].sort()).toEqual([...split.parts.test].sort());
+    for (const row of table.probabilities) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(result.variants.map((v) => v.id)).toEqual(['plain', 'tta', 'offsets']);
+    expect(result.variants[2].note).toMatch(/tuned on the validation split only \(\d+ images\)/);
+    expect(result.variants[0].metrics.count).toBe(split.parts.test.length);
+    expect(result.data.training).not.toBeNull();
+    const html = await readFile(result.report.html, 'utf8');
+    expect(html).toContain('TTA (4 flips)');
+    expect(html).toContain('data-chart="training"');
+  });
+  it('evaluates a bare bundle on any labelled folder with --split all and a limit', async () => {
+    const out = join(root, 'bare');
+    const result = await evaluateModel({
+      target: bundle,
+      data: join(root, 'no-such-dir'),
+      out,
+      screenshot: false,
+    }).catch((e: Error) => e);
+    expect(result).toBeInstanceOf(Error);
+    const ok = await evaluateModel({
+      target: bundle,
+      data: (JSON.parse(await readFile(join(run, 'config.json'), 'utf8')) as { data: { root: string } }).data
+        .root,
+      out,
+      limit: 30,
+      bootstrap: { resamples: 50 },
+      screenshot: false,
+    });
+    expect(ok.data.data.split).toBe('all');
+    expect(ok.variants[0].metrics.count).toBe(30);
+  });
+  it('refuses to tune offsets without a test split to keep them off the test data', async () => {
+    await expect(evaluateModel({ target: run, split: 'all', tuneOffsets: true })).rejects.toThrow(
+      /--tune-offsets: needs a training run with a split file, evaluated on --split test \(got --split all\)/,
+    );
+  });
+  it('asks for --data when a bare bundle has no dataset', async () => {
+    await expect(evaluateModel({ target: bundle })).rejects.toThrow(/pass --data/);
+  });
+});
+
+describe('evaluateModel on an ISIC 2018 ground-truth CSV (one-hot columns)', () => {
+  it('maps the upper-case one-hot columns onto the model classes', async () => {
+    const images = join(root, 'isic-images');
+    await mkdir(images, { recursive: true });
+    const sample = (await sampleImages()).slice(0, 12);
+    const cols = ['MEL', 'NV', 'BCC', 'AKIEC', 'BKL', 'DF', 'VASC'];
+    const classes = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'];
+    const rows = await Promise.all(
+      sample.map(async (image) => {
+        await cp(image.path, join(images, `${image.imageId}.jpg`));
+        const dx = classes[image.label].toUpperCase();
+        return [image.imageId, ...cols.map((c) => (c === dx ? '1.0' : '0.0'))].join(',');
+      }),
+    );
+    await writeFile(
+      join(images, 'ISIC2018_Task3_GroundTruth.csv'),
+      `image,${cols.join(',')}\n${rows.join('\n')}\n`,
+    );
+    const out = join(root, 'isic-eval');
+    const result = await evaluateModel({
+      target: bundle,
+      data: images,
+      format: 'isic',
+      out,
+      bootstrap: { resamples: 20 },
+      screenshot: false,
+    });
+    expect(result.variants[0].metrics.count).toBe(12);
+    const table = parsePredictionsCsv(await readFile(result.predictionsCsv, 'utf8'), 'predictions.csv');
+    const expected = new Map(sample.map((i) => [i.imageId, classes[i.label]]));
+    table.images.forEach((id, i) => {
+      expect(table.labels[i]).toBe(expected.get(id));
+    });
+  });
+});
