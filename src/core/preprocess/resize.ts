@@ -1,0 +1,136 @@
+import { LesionlabError } from '../errors.js';
+import type { PreprocessSpec } from './spec.js';
+
+/** Decoded interleaved 8-bit pixels: RGB (Node, sharp) or RGBA (browser canvas `ImageData`). */
+export interface RawImage {
+  readonly data: Uint8Array | Uint8ClampedArray;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 3 | 4;
+}
+
+/** One axis of a placement: output span `[outStart, outStart + outLength)` shows source span `[srcStart, srcStart + srcLength)`. */
+export interface AxisPlacement {
+  readonly outStart: number;
+  readonly outLength: number;
+  readonly srcStart: number;
+  readonly srcLength: number;
+}
+
+/** Where a source image lands in the output under a resize policy; output pixels outside it are black. */
+export interface Placement {
+  readonly x: AxisPlacement;
+  readonly y: AxisPlacement;
+}
+
+type Geometry = Pick<PreprocessSpec, 'width' | 'height' | 'resize'>;
+
+/**
+ * The geometry of a resize policy. `stretch`: the whole source fills the output (aspect ignored). `crop`:
+ * scale to cover the output, keep the centre. `pad`: scale to fit inside, centre, black bars on the sides.
+ */
+export function placeImage(srcWidth: number, srcHeight: number, spec: Geometry): Placement {
+  const { width, height } = spec;
+  if (spec.resize === 'stretch') {
+    return { x: span(0, width, 0, srcWidth), y: span(0, height, 0, srcHeight) };
+  }
+  if (spec.resize === 'crop') {
+    const scale = Math.max(width / srcWidth, height / srcHeight);
+    const srcW = width / scale;
+    const srcH = height / scale;
+    return {
+      x: span(0, width, (srcWidth - srcW) / 2, srcW),
+      y: span(0, height, (srcHeight - srcH) / 2, srcH),
+    };
+  }
+  const scale = Math.min(width / srcWidth, height / srcHeight);
+  const outW = Math.min(width, Math.max(1, Math.round(srcWidth * scale)));
+  const outH = Math.min(height, Math.max(1, Math.round(srcHeight * scale)));
+  return {
+    x: span(Math.floor((width - outW) / 2), outW, 0, srcWidth),
+    y: span(Math.floor((height - outH) / 2), outH, 0, srcHeight),
+  };
+}
+
+function span(outStart: number, outLength: number, srcStart: number, srcLength: number): AxisPlacement {
+  return { outStart, outLength, srcStart, srcLength };
+}
+
+interface Taps {
+  readonly i0: Int32Array;
+  readonly i1: Int32Array;
+  readonly w: Float32Array;
+}
+
+/** Bilinear taps with half-pixel centres (as `tf.image.resizeBilinear(..., halfPixelCenters = true)`), edges clamped. */
+function axisTaps(axis: AxisPlacement, srcSize: number): Taps {
+  const i0 = new Int32Array(axis.outLength);
+  const i1 = new Int32Array(axis.outLength);
+  const w = new Float32Array(axis.outLength);
+  const step = axis.srcLength / axis.outLength;
+  for (let o = 0; o < axis.outLength; o++) {
+    const s = Math.min(srcSize - 1, Math.max(0, (o + 0.5) * step + axis.srcStart - 0.5));
+    const f = Math.floor(s);
+    i0[o] = f;
+    i1[o] = Math.min(f + 1, srcSize - 1);
+    w[o] = s - f;
+  }
+  return { i0, i1, w };
+}
+
+/**
+ * Resizes decoded pixels to `spec.width` x `spec.height` under `spec.resize` with bilinear interpolation
+ * (half-pixel centres). Returns HWC RGB uint8 (alpha dropped). Pure TS, so the browser resizes exactly like
+ * Node. Meant for upscaling and downscaling up to ~2x; shrink larger images first (sharp's shrink-on-load).
+ */
+export function resizeImage(image: RawImage, spec: Geometry): Uint8Array {
+  checkImage(image);
+  const place = placeImage(image.width, image.height, spec);
+  const xt = axisTaps(place.x, image.width);
+  const yt = axisTaps(place.y, image.height);
+  const rows = horizontalPass(image, xt);
+  const out = new Uint8Array(spec.width * spec.height * 3);
+  const rowLen = place.x.outLength * 3;
+  for (let y = 0; y < place.y.outLength; y++) {
+    const a = yt.i0[y] * rowLen;
+    const b = yt.i1[y] * rowLen;
+    const wy = yt.w[y];
+    let p = ((place.y.outStart + y) * spec.width + place.x.outStart) * 3;
+    for (let k = 0; k < rowLen; k++) {
+      const top = rows[a + k];
+      out[p++] = top + (rows[b + k] - top) * wy + 0.5;
+    }
+  }
+  return out;
+}
+
+/** Interpolates every source row along x to the output's content width: rows x outWidth x 3 floats. */
+function horizontalPass(image: RawImage, xt: Taps): Float32Array {
+  const { data, width, height, channels } = image;
+  const outW = xt.w.length;
+  const rows = new Float32Array(height * outW * 3);
+  let q = 0;
+  for (let r = 0; r < height; r++) {
+    const base = r * width * channels;
+    for (let x = 0; x < outW; x++) {
+      const p0 = base + xt.i0[x] * channels;
+      const p1 = base + xt.i1[x] * channels;
+      const wx = xt.w[x];
+      for (let c = 0; c < 3; c++) {
+        const v0 = data[p0 + c];
+        rows[q++] = v0 + (data[p1 + c] - v0) * wx;
+      }
+    }
+  }
+  return rows;
+}
+
+function checkImage(image: RawImage): void {
+  const expected = image.width * image.height * image.channels;
+  if (image.width < 1 || image.height < 1 || image.data.length !== expected) {
+    throw new LesionlabError(
+      'E_INPUT',
+      `resizeImage: pixel buffer holds ${image.data.length} bytes, expected ${image.width}x${image.height}x${image.channels} = ${expected}; pass the decoded width, height and channel count`,
+    );
+  }
+}

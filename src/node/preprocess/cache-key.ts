@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import type { ImageRecord } from '../../core/data/records.js';
+import { LesionlabError } from '../../core/errors.js';
+import type { PreprocessSpec } from '../../core/preprocess/spec.js';
+import { describePreprocessSpec } from '../../core/preprocess/spec-schema.js';
+import { IMAGE_CACHE_FORMAT, IMAGE_CACHE_RESAMPLER, IMAGE_CACHE_VERSION } from './cache-index.js';
+import { forEachLimit } from './pool.js';
+
+/** What identifies an image cache: its folder name, the full fingerprint, and the records in cache order. */
+export interface CacheKey {
+  /** Folder name, e.g. `224x224-crop-sog-n10015-3f9a0c1d2e4b5a67`. */
+  readonly name: string;
+  /** sha256 (hex) over the format, resampler, spec and every image's id, size and mtime. */
+  readonly fingerprint: string;
+  /** The records sorted by image id: the cache's order. */
+  readonly records: readonly ImageRecord[];
+}
+
+/**
+ * Computes the cache key of `records` under `spec` from file sizes and modification times (no file is read):
+ * a changed, added or removed image, or another spec, gives another key. Throws `E_DATA_INVALID` on
+ * duplicate image ids. A missing file enters the key as size -1 (decoding it later reports it).
+ */
+export async function computeCacheKey(
+  records: readonly ImageRecord[],
+  spec: PreprocessSpec,
+): Promise<CacheKey> {
+  const sorted = [...records].sort((a, b) => (a.imageId < b.imageId ? -1 : a.imageId > b.imageId ? 1 : 0));
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].imageId === sorted[i - 1].imageId) {
+      throw new LesionlabError(
+        'E_DATA_INVALID',
+        `image id "${sorted[i].imageId}" appears twice (${sorted[i - 1].path}, ${sorted[i].path}); image ids must be unique to cache images`,
+      );
+    }
+  }
+  const stamps = new Array<string>(sorted.length);
+  await forEachLimit(sorted, 64, async (record, i) => {
+    const s = await stat(record.path).catch(() => undefined);
+    stamps[i] = s === undefined ? '-1:0' : `${s.size}:${Math.round(s.mtimeMs)}`;
+  });
+  const hash = createHash('sha256');
+  hash.update(
+    JSON.stringify({
+      format: IMAGE_CACHE_FORMAT,
+      version: IMAGE_CACHE_VERSION,
+      resampler: IMAGE_CACHE_RESAMPLER,
+      spec,
+    }),
+  );
+  for (let i = 0; i < sorted.length; i++) hash.update(`\n${sorted[i].imageId}\t${stamps[i]}`);
+  const fingerprint = hash.digest('hex');
+  const name = `${describePreprocessSpec(spec)}-n${sorted.length}-${fingerprint.slice(0, 16)}`;
+  return { name, fingerprint, records: sorted };
+}

@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import type { FitEnum } from 'sharp';
+import { LesionlabError } from '../../core/errors.js';
+import { shadesOfGray } from '../../core/preprocess/color-constancy.js';
+import { type RawImage, resizeImage } from '../../core/preprocess/resize.js';
+import type { PreprocessSpec, ResizePolicy } from '../../core/preprocess/spec.js';
+
+type Sharp = typeof import('sharp');
+
+let sharpModule: Promise<Sharp> | undefined;
+
+/** sharp, loaded once on first use (native modules load lazily, so importing lesionlab stays cheap). */
+export function loadSharp(): Promise<Sharp> {
+  sharpModule ??= import('sharp').then((m) => m.default);
+  return sharpModule;
+}
+
+/** How sharp pre-shrinks a large image so that the bilinear resize after it never shrinks by more than 2x. */
+const PRESHRINK_FIT: Readonly<Record<ResizePolicy, keyof FitEnum>> = {
+  stretch: 'fill',
+  crop: 'outside',
+  pad: 'inside',
+};
+
+/**
+ * Decodes an image (JPEG, PNG, WebP, TIFF, ...; EXIF orientation applied, alpha flattened onto black,
+ * greyscale/CMYK converted to sRGB) to interleaved 8-bit RGB. Images larger than twice `box` are shrunk by
+ * sharp on load (JPEG shrink-on-load + lanczos3) to just over twice `box`; smaller ones stay as they are.
+ * `name` labels errors when `input` is a buffer.
+ */
+export async function decodeRaw(
+  input: string | Uint8Array,
+  box: Pick<PreprocessSpec, 'width' | 'height' | 'resize'>,
+  name?: string,
+): Promise<RawImage> {
+  const label = typeof input === 'string' ? input : (name ?? 'image buffer');
+  const bytes = typeof input === 'string' ? await readImageFile(input) : input;
+  const sharp = await loadSharp();
+  try {
+    const { data, info } = await sharp(bytes)
+      .rotate()
+      .resize({
+        width: 2 * box.width,
+        height: 2 * box.height,
+        fit: PRESHRINK_FIT[box.resize],
+        withoutEnlargement: true,
+      })
+      .flatten({ background: { r: 0, g: 0, b: 0 } })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      width: info.width,
+      height: info.height,
+      channels: 3,
+    };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new LesionlabError(
+      'E_BAD_IMAGE',
+      `${label}: cannot decode image (${reason}); replace or remove the file, or skip bad images`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Decodes and preprocesses one image to the model's input: HWC RGB uint8 of `spec.height x spec.width x 3`.
+ * Order: decode (with shrink-on-load for images over twice the target), then Shades-of-Gray colour constancy
+ * on the decoded pixels (when `spec.colorConstancy`), then a bilinear resize under `spec.resize`
+ * (see `resizeImage`; `pad` pads with black). Throws `E_MISSING_FILE` or `E_BAD_IMAGE` naming the file.
+ */
+export async function decodeImage(
+  input: string | Uint8Array,
+  spec: PreprocessSpec,
+  name?: string,
+): Promise<Uint8Array> {
+  const raw = await decodeRaw(input, spec, name);
+  const balanced = spec.colorConstancy ? { ...raw, data: shadesOfGray(raw.data, 3) } : raw;
+  return resizeImage(balanced, spec);
+}
+
+async function readImageFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new LesionlabError(
+        'E_MISSING_FILE',
+        `${path}: image file not found; check the dataset root and the image id`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw new LesionlabError('E_BAD_IMAGE', `${path}: cannot read image file (${code ?? String(error)})`, {
+      cause: error,
+    });
+  }
+}

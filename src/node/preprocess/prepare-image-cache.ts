@@ -1,0 +1,140 @@
+import { readdir, rename, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ImageRecord } from '../../core/data/records.js';
+import { LesionlabError } from '../../core/errors.js';
+import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import type { PreprocessSpec } from '../../core/preprocess/spec.js';
+import { parsePreprocessSpec } from '../../core/preprocess/spec-schema.js';
+import { buildImageCache } from './build-image-cache.js';
+import { readCacheIndex } from './cache-index.js';
+import { type CacheKey, computeCacheKey } from './cache-key.js';
+import { type ImageCache, openImageCache } from './image-cache.js';
+
+/** Options of {@link prepareImageCache}. */
+export interface PrepareImageCacheOptions {
+  /** Folder that holds image caches, one sub-folder per key (e.g. `.cache/lesionlab`). */
+  readonly cacheRoot: string;
+  /** Images decoded at once (default: {@link defaultDecodeConcurrency}). */
+  readonly concurrency?: number;
+  /** Leave undecodable images out (listed in `cache.skipped` and logged) instead of failing. Default false. */
+  readonly skipBadImages?: boolean;
+  readonly onProgress?: ProgressHook;
+  readonly logger?: Logger;
+}
+
+/** Decodes in flight during a build: 2 per CPU (sharp decodes on libuv threads; resizing runs on the main thread). */
+export function defaultDecodeConcurrency(): number {
+  return Math.max(2, 2 * availableParallelism());
+}
+
+/**
+ * Returns the image cache of `records` under `spec`, building it when no complete cache with the same key
+ * (spec + ids + file sizes/mtimes) exists under `cacheRoot`. Builds go to `<key>.tmp-<pid>-<n>` and are renamed
+ * into place when complete; temp folders of dead processes are removed first. A bad image throws
+ * `E_BAD_IMAGE`/`E_MISSING_FILE` naming the file, unless `skipBadImages`.
+ */
+export async function prepareImageCache(
+  records: readonly ImageRecord[],
+  spec: PreprocessSpec,
+  options: PrepareImageCacheOptions,
+): Promise<ImageCache> {
+  const checked = parsePreprocessSpec(spec);
+  const logger = options.logger ?? silentLogger;
+  const skipBadImages = options.skipBadImages ?? false;
+  if (records.length === 0) {
+    throw new LesionlabError('E_INPUT', 'prepareImageCache: no image records given; is the dataset empty?');
+  }
+  const root = resolve(options.cacheRoot);
+  const key = await computeCacheKey(records, checked);
+  const dir = join(root, key.name);
+  const existing = await openIfValid(dir, key, logger);
+  if (existing !== undefined) {
+    logger.info(`image cache ${dir}: ${existing.count} images, reused`);
+    return checkSkipped(existing, skipBadImages);
+  }
+  await removeStaleBuilds(root, key.name, logger);
+  const concurrency = options.concurrency ?? defaultDecodeConcurrency();
+  logger.info(`building image cache ${dir}: ${records.length} images, ${concurrency} decodes at a time`);
+  const tmp = `${dir}.tmp-${process.pid}-${buildCounter++}`;
+  await buildImageCache(tmp, key, checked, {
+    concurrency,
+    skipBadImages,
+    onProgress: options.onProgress,
+    logger,
+  });
+  await publish(tmp, dir);
+  return openImageCache(dir);
+}
+
+let buildCounter = 0;
+
+/** Opens `dir` if it holds a complete cache for `key`; removes a broken or incomplete one. */
+async function openIfValid(dir: string, key: CacheKey, logger: Logger): Promise<ImageCache | undefined> {
+  const index = await readCacheIndex(dir).catch(() => undefined);
+  if (index === undefined) {
+    await removeBroken(dir, logger);
+    return undefined;
+  }
+  if (index.fingerprint !== key.fingerprint || !index.complete) {
+    logger.warn(`${dir}: cache does not match its key or is incomplete; rebuilding it`);
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  try {
+    return await openImageCache(dir);
+  } catch (error) {
+    logger.warn(`${dir}: ${error instanceof Error ? error.message : String(error)}; rebuilding it`);
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+async function removeBroken(dir: string, logger: Logger): Promise<void> {
+  const entries = await readdir(dir).catch(() => undefined);
+  if (entries === undefined) return;
+  logger.warn(`${dir}: cache folder without a valid index; rebuilding it`);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Removes `<name>.tmp-<pid>-*` folders whose process is gone (builds that were interrupted). */
+async function removeStaleBuilds(root: string, name: string, logger: Logger): Promise<void> {
+  const entries = await readdir(root).catch(() => [] as string[]);
+  const prefix = `${name}.tmp-`;
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number.parseInt(entry.slice(prefix.length), 10);
+    if (Number.isInteger(pid) && isAlive(pid)) continue;
+    logger.info(`removing interrupted cache build ${join(root, entry)}`);
+    await rm(join(root, entry), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Renames a finished build into place; if another process got there first, keeps theirs. */
+async function publish(tmp: string, dir: string): Promise<void> {
+  try {
+    await rename(tmp, dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    await rm(tmp, { recursive: true, force: true });
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+  }
+}
+
+/** A cache built with skipped images serves a caller that does not skip only if nothing was skipped. */
+async function checkSkipped(cache: ImageCache, skipBadImages: boolean): Promise<ImageCache> {
+  if (skipBadImages || cache.skipped.length === 0) return cache;
+  await cache.close();
+  const first = cache.skipped[0];
+  const more = cache.skipped.length > 1 ? ` (and ${cache.skipped.length - 1} more)` : '';
+  throw new LesionlabError(first.code, `${first.reason}${more}`);
+}

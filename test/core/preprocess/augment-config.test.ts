@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_AUGMENT,
+  hasGeometry,
+  IDENTITY_AUGMENT,
+  parseAugmentConfig,
+} from '../../../src/core/preprocess/augment-config.js';
+import { parsePreprocessSpec } from '../../../src/core/preprocess/spec-schema.js';
+
+describe('parseAugmentConfig', () => {
+  it('fills the documented defaults', () => {
+    expect(parseAugmentConfig({})).toEqual({
+      flip: true,
+      rotate: 180,
+      zoom: [0.8, 1.2],
+      brightness: 0.1,
+      contrast: 0.1,
+      saturation: 0.1,
+      hue: 0.02,
+      fill: 'reflect',
+    });
+    expect(parseAugmentConfig(undefined)).toEqual(DEFAULT_AUGMENT);
+  });
+
+  it('keeps given keys', () => {
+    expect(parseAugmentConfig({ rotate: 30, fill: 'constant' })).toMatchObject({
+      rotate: 30,
+      fill: 'constant',
+      flip: true,
+    });
+  });
+
+  it('rejects unknown keys naming the allowed ones', () => {
+    expect(() => parseAugmentConfig({ rotation: 30 })).toThrow(
+      /augment \(root\): .*rotation.*allowed keys: flip, rotate, zoom/,
+    );
+  });
+
+  it('rejects a reversed zoom range and out-of-range values', () => {
+    expect(() => parseAugmentConfig({ zoom: [1.2, 0.8] })).toThrow(/augment zoom: zoom must be \[min, max\]/);
+    expect(() => parseAugmentConfig({ rotate: 270 })).toThrow(/augment rotate:/);
+  });
+
+  it('tells geometric configs apart', () => {
+    expect(hasGeometry(IDENTITY_AUGMENT)).toBe(false);
+    expect(hasGeometry({ ...IDENTITY_AUGMENT, zoom: [1, 1.1] })).toBe(true);
+    expect(hasGeometry(DEFAULT_AUGMENT)).toBe(true);
+  });
+});
+
+describe('parsePreprocessSpec', () => {
+  it('accepts a spec and rejects a bad policy with E_CONFIG', () => {
+    const spec = { width: 224, height: 224, resize: 'crop', colorConstancy: true };
+    expect(parsePreprocessSpec(spec)).toEqual(spec);
+    expect(() => parsePreprocessSpec({ ...spec, resize: 'squash' })).toThrow(/preprocess spec resize:/);
+    expect(() => parsePreprocessSpec({ ...spec, width: 0 })).toThrow(/preprocess spec width:/);
+  });
+});
