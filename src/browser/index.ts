@@ -1,0 +1,5 @@
+// lesionlab's browser entry: classify dermoscopic images in the page with ONNX Runtime Web.
+export { type ClassMap, camForClass, heatColor, heatmapRgba } from './cam.js';
+export { type BrowserPrediction, type ClassScore, fetchBundleMeta, rankClasses } from './classify.js';
+export { loadWebModel, type WebModel, type WebModelUrls } from './ort-web.js';
+export { preprocessRgba, preshrinkSize } from './preprocess.js';

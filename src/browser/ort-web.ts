@@ -1,0 +1,56 @@
+import * as ort from 'onnxruntime-web/wasm';
+import type { BundleMeta } from '../core/bundle/meta.js';
+import { type BrowserPrediction, fetchBundleMeta, rankClasses } from './classify.js';
+
+/** A bundle loaded in the browser: its metadata and a classifier for preprocessed pixels. */
+export interface WebModel {
+  readonly meta: BundleMeta;
+  /** Which wasm threads ONNX Runtime Web uses (1 unless the page is cross-origin isolated). */
+  readonly threads: number;
+  /** Classifies one image given as HWC RGB uint8 at the bundle's preprocess size. */
+  predict(pixels: Uint8Array): Promise<BrowserPrediction>;
+}
+
+/** Where the page finds its model and ONNX Runtime's wasm files (all same-origin: no CDN). */
+export interface WebModelUrls {
+  /** Folder URL holding `bundle.json` and the ONNX file, e.g. `./model/`. */
+  readonly modelBase: string;
+  /** Folder URL holding `ort-wasm-simd-threaded.{wasm,mjs}`, e.g. `./ort/`. */
+  readonly wasmBase: string;
+}
+
+/**
+ * Loads a model bundle into ONNX Runtime Web (wasm). Uses one thread unless the page is cross-origin
+ * isolated (SharedArrayBuffer available). The image never leaves the browser.
+ */
+export async function loadWebModel(urls: WebModelUrls): Promise<WebModel> {
+  const meta = await fetchBundleMeta(new URL('bundle.json', urls.modelBase).href);
+  const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
+  const threads = isolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.wasmPaths = urls.wasmBase;
+  const session = await ort.InferenceSession.create(new URL(meta.onnx.file, urls.modelBase).href, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+  });
+  const { width, height } = meta.preprocess;
+  const outputs = [meta.onnx.probabilities, ...(meta.onnx.cam ? [meta.onnx.cam] : [])];
+  return {
+    meta,
+    threads,
+    async predict(pixels) {
+      const start = performance.now();
+      const input = new ort.Tensor('float32', Float32Array.from(pixels), [1, height, width, 3]);
+      const out = await session.run({ [meta.onnx.input]: input }, outputs);
+      const probabilities = out[meta.onnx.probabilities]!.data as Float32Array;
+      const camT = meta.onnx.cam ? out[meta.onnx.cam] : undefined;
+      const cam = camT ? { data: camT.data as Float32Array, dims: camT.dims.map(Number) } : undefined;
+      return {
+        probabilities,
+        ranked: rankClasses(probabilities, meta.classes),
+        cam,
+        inferenceMs: performance.now() - start,
+      };
+    },
+  };
+}

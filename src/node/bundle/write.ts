@@ -1,0 +1,94 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { type BundleMeta, BundleMetaSchema } from '../../core/bundle/meta.js';
+import { exportOnnx } from '../../core/onnx/export.js';
+import type { Normalization, PreprocessSpec } from '../../core/preprocess/spec.js';
+import { BUNDLE_META_FILE } from './read.js';
+import { saveLayersModelToDir } from './tfjs-files.js';
+
+/** What {@link writeModelBundle} needs: the trained model and the facts that travel with it. */
+export interface WriteModelBundleArgs {
+  /** Input NHWC float32 RGB 0..255 (normalisation inside), output softmax over `classes`. */
+  readonly model: tf.LayersModel;
+  readonly name: string;
+  readonly backbone: string;
+  readonly classes: readonly string[];
+  readonly preprocess: PreprocessSpec;
+  readonly normalization: Normalization;
+  readonly metrics?: Record<string, unknown>;
+  /**
+   * Emit the class-activation output `cam` [N, h, w, classes] (default true; needs a
+   * GlobalAveragePooling2D -> (Dropout) -> Dense head). The exporter finds the feature map itself;
+   * `camLayer` is accepted for the record only.
+   */
+  readonly cam?: boolean;
+  readonly camLayer?: string;
+  /** Also save the TF.js layers model under `tfjs/` (default true). */
+  readonly tfjs?: boolean;
+}
+
+const ONNX_FILE = 'model.onnx';
+
+function buildMeta(args: WriteModelBundleArgs, cam: boolean, tfjs: boolean): BundleMeta {
+  return BundleMetaSchema.parse({
+    format: 'lesionlab-model',
+    version: 1,
+    name: args.name,
+    backbone: args.backbone,
+    classes: [...args.classes],
+    preprocess: { ...args.preprocess },
+    normalization: { mean: [...args.normalization.mean], std: [...args.normalization.std] },
+    onnx: { file: ONNX_FILE, input: 'input', probabilities: 'probabilities', ...(cam ? { cam: 'cam' } : {}) },
+    ...(tfjs ? { tfjs: { file: 'tfjs/model.json' } } : {}),
+    ...(args.metrics ? { metrics: args.metrics } : {}),
+    createdAt: new Date().toISOString(),
+  });
+}
+
+/** Moves the finished `tmp` folder to `dir`, replacing an existing bundle only once `tmp` is complete. */
+async function swapInto(tmp: string, dir: string): Promise<void> {
+  const old = `${dir}.old-${process.pid}-${Date.now()}`;
+  const hadOld = await rename(dir, old).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+  await rename(tmp, dir);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Writes a self-describing model bundle to `dir`: `model.onnx` (input `input` NHWC float32 0..255,
+ * output `probabilities`, optional `cam`), `tfjs/` (TF.js layers format) and `bundle.json`. Built in
+ * `<dir>.tmp-*` and renamed into place, so readers never see a half-written bundle.
+ */
+export async function writeModelBundle(dir: string, args: WriteModelBundleArgs): Promise<BundleMeta> {
+  const cam = args.cam ?? true;
+  const tfjs = args.tfjs ?? true;
+  const meta = buildMeta(args, cam, tfjs);
+  const onnx = exportOnnx(args.model, {
+    inputName: meta.onnx.input,
+    outputNames: [meta.onnx.probabilities],
+    ...(cam ? { cam: { name: 'cam' } } : {}),
+    metadata: { classes: JSON.stringify(meta.classes), lesionlab: BUNDLE_META_FILE },
+  });
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = join(dirname(dir), `${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await writeFile(join(tmp, ONNX_FILE), onnx.bytes);
+    if (tfjs) {
+      await mkdir(join(tmp, 'tfjs'));
+      await saveLayersModelToDir(args.model, join(tmp, 'tfjs'));
+    }
+    await writeFile(join(tmp, BUNDLE_META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
+    await swapInto(tmp, dir);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  return meta;
+}

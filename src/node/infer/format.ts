@@ -1,0 +1,72 @@
+import type { FileClassification } from './classifier.js';
+import { type ClassScore, topK } from './predict.js';
+
+/** Output formats of `lesionlab predict`. */
+export type PredictFormat = 'table' | 'csv' | 'jsonl';
+
+/** Valid output formats, for CLI choices and error messages. */
+export const PREDICT_FORMATS: readonly PredictFormat[] = ['table', 'csv', 'jsonl'];
+
+function csvCell(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Formats prediction rows one at a time, so output can stream; `header()` comes first (may be empty). */
+export interface PredictionFormatter {
+  header(): string;
+  row(result: FileClassification): string;
+}
+
+function scores(result: FileClassification, classes: readonly string[], k: number): ClassScore[] | undefined {
+  return 'probabilities' in result ? topK(result.probabilities, classes, k) : undefined;
+}
+
+function tableFormatter(classes: readonly string[], k: number): PredictionFormatter {
+  const ranks = Array.from({ length: k }, (_, i) => `top${i + 1}`.padEnd(16));
+  return {
+    header: () => `${'image'.padEnd(28)} ${ranks.join(' ')}`.trimEnd(),
+    row: (r) => {
+      const name = r.path.split(/[\\/]/).pop() ?? r.path;
+      const s = scores(r, classes, k);
+      if (!s) return `${name.padEnd(28)} ERROR: ${'error' in r ? r.error : ''}`;
+      return `${name.padEnd(28)} ${s.map((c) => `${c.label} ${c.probability.toFixed(3)}`.padEnd(16)).join(' ')}`.trimEnd();
+    },
+  };
+}
+
+function csvFormatter(classes: readonly string[], k: number): PredictionFormatter {
+  const cols = Array.from({ length: k }, (_, i) => `label_${i + 1},prob_${i + 1}`);
+  return {
+    header: () => ['path', ...cols, 'error'].join(','),
+    row: (r) => {
+      const s = scores(r, classes, k);
+      const cells = Array.from({ length: k }, (_, i) =>
+        s?.[i] ? `${s[i].label},${s[i].probability.toFixed(6)}` : ',',
+      );
+      return [csvCell(r.path), ...cells, csvCell('error' in r ? r.error : '')].join(',');
+    },
+  };
+}
+
+function jsonlFormatter(classes: readonly string[], k: number): PredictionFormatter {
+  return {
+    header: () => '',
+    row: (r) => {
+      if ('error' in r) return JSON.stringify({ path: r.path, error: r.error });
+      const probabilities = Object.fromEntries(classes.map((c, i) => [c, r.probabilities[i]]));
+      return JSON.stringify({ path: r.path, top: topK(r.probabilities, classes, k), probabilities });
+    },
+  };
+}
+
+/** A streaming formatter for `format`, showing the top `k` classes of `classes`. */
+export function createFormatter(
+  format: PredictFormat,
+  classes: readonly string[],
+  k: number,
+): PredictionFormatter {
+  const kk = Math.max(1, Math.min(k, classes.length));
+  if (format === 'csv') return csvFormatter(classes, kk);
+  if (format === 'jsonl') return jsonlFormatter(classes, kk);
+  return tableFormatter(classes, kk);
+}

@@ -1,0 +1,40 @@
+import type { ProgressHook } from '../../core/logger.js';
+import type { Classifier, FileClassification } from './classifier.js';
+
+/** One class and its probability. */
+export interface ClassScore {
+  readonly label: string;
+  readonly probability: number;
+}
+
+/** The `k` most probable classes, most probable first (ties keep class order). */
+export function topK(probabilities: ArrayLike<number>, classes: readonly string[], k: number): ClassScore[] {
+  return classes
+    .map((label, i) => ({ label, probability: probabilities[i] }))
+    .sort((a, b) => b.probability - a.probability)
+    .slice(0, Math.max(0, k));
+}
+
+/** Options of {@link predictFiles}. */
+export interface PredictFilesOptions {
+  /** Files decoded and run per batch: bounds memory over large folders (default 16). */
+  readonly batchSize?: number;
+  readonly onProgress?: ProgressHook;
+}
+
+/**
+ * Classifies `paths` batch by batch, yielding each file's result in input order as soon as its batch is
+ * done; memory stays bounded by one batch whatever the number of files.
+ */
+export async function* predictFiles(
+  classifier: Classifier,
+  paths: readonly string[],
+  options: PredictFilesOptions = {},
+): AsyncGenerator<FileClassification> {
+  const size = Math.max(1, options.batchSize ?? 16);
+  for (let start = 0; start < paths.length; start += size) {
+    const results = await classifier.classifyFiles(paths.slice(start, start + size));
+    options.onProgress?.(Math.min(start + size, paths.length), paths.length, 'images');
+    yield* results;
+  }
+}

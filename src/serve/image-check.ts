@@ -1,0 +1,78 @@
+import sharp from 'sharp';
+import { ApiError } from './api-error.js';
+
+/** Image formats the API accepts. */
+export type ImageKind = 'jpeg' | 'png' | 'webp';
+
+/** Content types the API accepts for a raw image body. */
+export const IMAGE_CONTENT_TYPES: readonly string[] = [
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'application/octet-stream',
+];
+
+/** The image format named by the first bytes of `buf` (magic numbers), or undefined. */
+export function sniffImageKind(buf: Uint8Array): ImageKind | undefined {
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (buf.length >= 8 && png.every((b, i) => buf[i] === b)) return 'png';
+  const ascii = (from: number, to: number) => String.fromCharCode(...buf.subarray(from, to));
+  if (buf.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  return undefined;
+}
+
+/** Limits on the images the API decodes. */
+export interface ImageLimits {
+  /** Largest width or height accepted (default 8192). */
+  readonly maxSide: number;
+  /** Largest width x height accepted, also passed to sharp as `limitInputPixels` (default 40 MP). */
+  readonly maxPixels: number;
+}
+
+/** Default image limits: 8192 px a side, 40 megapixels. */
+export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 8192, maxPixels: 40_000_000 };
+
+/**
+ * Checks an uploaded image before any pixel is decoded: non-empty, a JPEG/PNG/WebP by its magic bytes,
+ * and header dimensions within `limits` (read by sharp from the header only: decompression bombs
+ * are refused before they inflate). Throws a 4xx {@link ApiError}; returns format and size.
+ */
+export async function checkImage(
+  buf: Uint8Array,
+  limits: ImageLimits,
+): Promise<{ kind: ImageKind; width: number; height: number }> {
+  if (buf.length === 0) throw new ApiError(400, 'E_INPUT', 'empty body; send a JPEG, PNG or WebP image');
+  const kind = sniffImageKind(buf);
+  if (!kind) {
+    throw new ApiError(
+      415,
+      'E_UNSUPPORTED_MEDIA',
+      'body is not a JPEG, PNG or WebP image (checked its first bytes)',
+    );
+  }
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(buf, { limitInputPixels: limits.maxPixels }).metadata();
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/pixel limit/i.test(message)) {
+      throw new ApiError(
+        413,
+        'E_IMAGE_TOO_LARGE',
+        `image header declares more than ${limits.maxPixels} pixels`,
+      );
+    }
+    throw new ApiError(400, 'E_BAD_IMAGE', `cannot read the ${kind} header: ${message}`);
+  }
+  const { width = 0, height = 0 } = meta;
+  if (width < 1 || height < 1) throw new ApiError(400, 'E_BAD_IMAGE', `${kind} header declares no size`);
+  if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
+    throw new ApiError(
+      413,
+      'E_IMAGE_TOO_LARGE',
+      `image is ${width}x${height}; the limit is ${limits.maxSide} px a side and ${limits.maxPixels} pixels`,
+    );
+  }
+  return { kind, width, height };
+}

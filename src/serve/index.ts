@@ -1,0 +1,11 @@
+export { ApiError, type ApiErrorBody, type ApiErrorCode, toErrorAnswer } from './api-error.js';
+export { type BatcherOptions, type BatcherStats, DEFAULT_BATCHER_OPTIONS, MicroBatcher } from './batcher.js';
+export {
+  checkImage,
+  DEFAULT_IMAGE_LIMITS,
+  type ImageKind,
+  type ImageLimits,
+  sniffImageKind,
+} from './image-check.js';
+export { createServer, type ServerOptions } from './server.js';
+export { registerWebPage, type WebPageOptions } from './static.js';

@@ -1,0 +1,110 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { readModelBundle, resolveBundleDir } from '../../../src/node/bundle/read.js';
+import { loadLayersModelFromDir } from '../../../src/node/bundle/tfjs-files.js';
+import { writeModelBundle } from '../../../src/node/bundle/write.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from './tiny-model.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'lesionlab-bundle-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const args = (model: tf.LayersModel) => ({
+  model,
+  name: 'tiny',
+  backbone: 'tiny-conv',
+  classes: HAM10000_CLASSES,
+  preprocess: TINY_SPEC,
+  normalization: TINY_NORM,
+  metrics: { balancedAccuracy: 0.42 },
+});
+
+function input(n: number): Float32Array {
+  return Float32Array.from({ length: n * 16 * 16 * 3 }, (_, i) => (i * 37) % 256);
+}
+
+describe('writeModelBundle / readModelBundle', () => {
+  it('writes bundle.json, model.onnx and tfjs/ whose outputs agree with the TF.js model', async () => {
+    const model = buildTinyModel();
+    const dir = join(root, 'a');
+    const meta = await writeModelBundle(dir, args(model));
+    expect((await readdir(dir)).sort()).toEqual(['bundle.json', 'model.onnx', 'tfjs']);
+    const bundle = await readModelBundle(dir);
+    expect(bundle.meta).toEqual(meta);
+    expect(bundle.meta.onnx).toEqual({
+      file: 'model.onnx',
+      input: 'input',
+      probabilities: 'probabilities',
+      cam: 'cam',
+    });
+    expect(bundle.meta.metrics).toEqual({ balancedAccuracy: 0.42 });
+
+    const x = input(2);
+    const expected = tf.tidy(() => (model.predict(tf.tensor4d(x, [2, 16, 16, 3])) as tf.Tensor).dataSync());
+    const session = await ort.InferenceSession.create(bundle.onnxPath);
+    const out = await session.run({ input: new ort.Tensor('float32', x, [2, 16, 16, 3]) });
+    await session.release();
+    const probs = out.probabilities!.data as Float32Array;
+    for (let i = 0; i < expected.length; i++) expect(probs[i]).toBeCloseTo(expected[i], 5);
+    expect(out.cam!.dims).toEqual([2, 16, 16, 7]);
+
+    const reloaded = await loadLayersModelFromDir(join(dir, 'tfjs'));
+    const again = tf.tidy(() => (reloaded.predict(tf.tensor4d(x, [2, 16, 16, 3])) as tf.Tensor).dataSync());
+    expect(Array.from(again)).toEqual(Array.from(expected));
+    reloaded.dispose();
+    model.dispose();
+  });
+
+  it('replaces an existing bundle only once the new one is complete, leaving no temp folders', async () => {
+    const dir = join(root, 'b');
+    const m1 = buildTinyModel(7, 1);
+    const m2 = buildTinyModel(7, 5);
+    const first = await writeModelBundle(dir, { ...args(m1), name: 'first' });
+    const failing = { ...args(m2), classes: ['only-one'] };
+    await expect(writeModelBundle(dir, failing)).rejects.toThrow();
+    expect((await readModelBundle(dir)).meta).toEqual(first);
+    await writeModelBundle(dir, { ...args(m2), name: 'second' });
+    expect((await readModelBundle(dir)).meta.name).toBe('second');
+    expect((await readdir(root)).filter((n) => n.startsWith('b.'))).toEqual([]);
+    m1.dispose();
+    m2.dispose();
+  });
+
+  it('finds the bundle inside a run folder (model/)', async () => {
+    const model = buildTinyModel();
+    await writeModelBundle(join(root, 'run1', 'model'), args(model));
+    expect(await resolveBundleDir(join(root, 'run1'))).toBe(join(root, 'run1', 'model'));
+    expect((await readModelBundle(join(root, 'run1'))).meta.name).toBe('tiny');
+    model.dispose();
+  });
+
+  it('explains a missing bundle, invalid metadata and a missing ONNX file', async () => {
+    await expect(readModelBundle(join(root, 'nowhere'))).rejects.toThrow(/no bundle\.json here nor in/);
+    const bad = join(root, 'bad');
+    const model = buildTinyModel();
+    await writeModelBundle(bad, args(model));
+    model.dispose();
+    const meta = JSON.parse(await readFile(join(bad, 'bundle.json'), 'utf8'));
+    await writeFile(join(bad, 'bundle.json'), JSON.stringify({ ...meta, classes: 'nv' }));
+    await expect(readModelBundle(bad)).rejects.toThrow(/invalid model bundle metadata at "classes"/);
+    await writeFile(
+      join(bad, 'bundle.json'),
+      JSON.stringify({ ...meta, onnx: { ...meta.onnx, file: 'gone.onnx' } }),
+    );
+    await expect(readModelBundle(bad)).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: /gone\.onnx.*missing/,
+    });
+    await writeFile(join(bad, 'bundle.json'), '{not json');
+    await expect(readModelBundle(bad)).rejects.toThrow(/not valid JSON/);
+  });
+});

@@ -1,0 +1,109 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { writeModelBundle } from '../../../src/node/bundle/write.js';
+import { type Classifier, createClassifier } from '../../../src/node/infer/classifier.js';
+import { predictFiles } from '../../../src/node/infer/predict.js';
+import { expandTta } from '../../../src/node/infer/tta.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../bundle/tiny-model.js';
+
+let root: string;
+let model: tf.LayersModel;
+let classifier: Classifier;
+const pixels = (n: number, seed = 0) =>
+  Uint8Array.from({ length: n * 16 * 16 * 3 }, (_, i) => (i * 31 + seed * 7) % 256);
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'lesionlab-infer-'));
+  model = buildTinyModel();
+  const preprocess = TINY_SPEC;
+  await writeModelBundle(join(root, 'm'), {
+    model,
+    name: 'tiny',
+    backbone: 'tiny',
+    classes: HAM10000_CLASSES,
+    preprocess,
+    normalization: TINY_NORM,
+  });
+  classifier = await createClassifier(join(root, 'm'), { threads: 1 });
+});
+afterAll(async () => {
+  await classifier.dispose();
+  model.dispose();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('createClassifier', () => {
+  it('classifyPixels matches the TF.js model on the same uint8 batch', async () => {
+    const batch = pixels(3);
+    const rows = await classifier.classifyPixels(batch, 3);
+    const expected = tf.tidy(() =>
+      (model.predict(tf.tensor4d(Float32Array.from(batch), [3, 16, 16, 3])) as tf.Tensor).arraySync(),
+    ) as number[][];
+    expect(rows).toHaveLength(3);
+    rows.forEach((row, i) => {
+      expect(row).toHaveLength(7);
+      row.forEach((p, c) => {
+        expect(p).toBeCloseTo(expected[i][c], 5);
+      });
+    });
+    expect(await classifier.classifyPixels(new Uint8Array(0), 0)).toEqual([]);
+  });
+
+  it('rejects a batch of the wrong size with the expected layout in the message', async () => {
+    await expect(classifier.classifyPixels(new Uint8Array(10), 1)).rejects.toThrow(
+      /expected 768.*16 x 16 x 3/,
+    );
+  });
+
+  it('TTA hflip averages the image and its mirror', async () => {
+    const tta = await createClassifier(join(root, 'm'), { tta: 'hflip', threads: 1 });
+    const img = pixels(1, 3);
+    const both = expandTta(img, 1, 16, 16, 'hflip');
+    const [a, b] = await classifier.classifyPixels(both, 2);
+    const [avg] = await tta.classifyPixels(img, 1);
+    avg.forEach((p, c) => {
+      expect(p).toBeCloseTo((a[c] + b[c]) / 2, 6);
+    });
+    expect(Array.from(avg)).not.toEqual(Array.from(a));
+    await tta.dispose();
+  });
+
+  it('classifyFiles decodes with the bundle spec and reports unreadable files without throwing', async () => {
+    const good = join(root, 'good.png');
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#c08040' } })
+      .png()
+      .toFile(good);
+    const bad = join(root, 'bad.jpg');
+    await writeFile(bad, 'not a jpeg');
+    const results = await classifier.classifyFiles([good, bad, join(root, 'missing.jpg'), good]);
+    expect(results.map((r) => r.path)).toEqual([good, bad, join(root, 'missing.jpg'), good]);
+    expect('probabilities' in results[0]).toBe(true);
+    expect('error' in results[1] && results[1].error).toMatch(/bad\.jpg: cannot decode/);
+    expect('error' in results[2] && results[2].error).toMatch(/not found/);
+    const p0 = 'probabilities' in results[0] ? results[0].probabilities : undefined;
+    const p3 = 'probabilities' in results[3] ? results[3].probabilities : undefined;
+    expect(p0).toEqual(p3);
+    const direct = await classifier.classifyPixels(await classifier.decode(good), 1);
+    expect(p0).toEqual(direct[0]);
+  });
+
+  it('predictFiles streams in batches and reports progress', async () => {
+    const good = join(root, 'good.png');
+    const paths = Array.from({ length: 5 }, () => good);
+    const progress: number[] = [];
+    const seen: string[] = [];
+    for await (const r of predictFiles(classifier, paths, {
+      batchSize: 2,
+      onProgress: (d) => progress.push(d),
+    })) {
+      seen.push(r.path);
+    }
+    expect(seen).toHaveLength(5);
+    expect(progress).toEqual([2, 4, 5]);
+  });
+});

@@ -1,0 +1,80 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFormatter } from '../../../src/node/infer/format.js';
+import { resolvePredictInputs } from '../../../src/node/infer/inputs.js';
+import { topK } from '../../../src/node/infer/predict.js';
+import { averageTta, expandTta } from '../../../src/node/infer/tta.js';
+
+const classes = ['a', 'b', 'c'];
+const ok = { path: '/x/img1.jpg', probabilities: Float32Array.of(0.2, 0.7, 0.1) };
+const bad = { path: '/x/b,ad.jpg', error: 'cannot decode "it"' };
+
+describe('topK and formatters', () => {
+  it('ranks classes by probability', () => {
+    expect(topK([0.2, 0.7, 0.1], classes, 2).map((s) => s.label)).toEqual(['b', 'a']);
+    expect(topK([0.2, 0.7, 0.1], classes, 9)).toHaveLength(3);
+  });
+
+  it('writes CSV with quoting, JSON lines and a table', () => {
+    const csv = createFormatter('csv', classes, 2);
+    expect(csv.header()).toBe('path,label_1,prob_1,label_2,prob_2,error');
+    expect(csv.row(ok)).toBe('/x/img1.jpg,b,0.700000,a,0.200000,');
+    expect(csv.row(bad)).toBe('"/x/b,ad.jpg",,,,,"cannot decode ""it"""');
+    const jsonl = createFormatter('jsonl', classes, 1);
+    const parsed = JSON.parse(jsonl.row(ok));
+    expect(parsed.top).toEqual([{ label: 'b', probability: expect.closeTo(0.7, 6) }]);
+    expect(Object.keys(parsed.probabilities)).toEqual(classes);
+    expect(JSON.parse(jsonl.row(bad))).toEqual(bad);
+    const table = createFormatter('table', classes, 2);
+    expect(table.row(ok)).toMatch(/^img1\.jpg\s+b 0\.700\s+a 0\.200$/);
+    expect(table.row(bad)).toContain('ERROR: cannot decode');
+  });
+});
+
+describe('TTA helpers', () => {
+  it('flips a 2x1 image and averages views', () => {
+    const img = Uint8Array.of(1, 2, 3, 4, 5, 6);
+    expect(Array.from(expandTta(img, 1, 2, 1, 'hflip'))).toEqual([1, 2, 3, 4, 5, 6, 4, 5, 6, 1, 2, 3]);
+    const avg = averageTta(Float32Array.of(1, 0, 0, 1), 1, 2, 2);
+    expect(Array.from(avg[0])).toEqual([0.5, 0.5]);
+  });
+});
+
+describe('resolvePredictInputs', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'lesionlab-inputs-'));
+    await mkdir(join(root, 'imgs', 'sub'), { recursive: true });
+    for (const f of ['imgs/b.jpg', 'imgs/sub/a.PNG', 'imgs/notes.txt']) await writeFile(join(root, f), 'x');
+    await writeFile(join(root, 'imgs', 'list.csv'), 'image_id,dx\nb,nv\na,mel\nzzz,nv\n');
+    await writeFile(join(root, 'paths.csv'), 'path\nimgs/b.jpg\n/abs/c.jpg\n');
+    await writeFile(join(root, 'nocol.csv'), 'foo,bar\n1,2\n');
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('walks folders recursively, reads path or image_id CSVs and passes single files through', async () => {
+    expect(await resolvePredictInputs(join(root, 'imgs'))).toEqual([
+      join(root, 'imgs/b.jpg'),
+      join(root, 'imgs/sub/a.PNG'),
+    ]);
+    expect(await resolvePredictInputs(join(root, 'paths.csv'))).toEqual([
+      join(root, 'imgs/b.jpg'),
+      '/abs/c.jpg',
+    ]);
+    expect(await resolvePredictInputs(join(root, 'imgs', 'list.csv'))).toEqual([
+      join(root, 'imgs/b.jpg'),
+      join(root, 'imgs/sub/a.PNG'),
+      join(root, 'imgs/zzz'),
+    ]);
+    expect(await resolvePredictInputs(join(root, 'imgs/b.jpg'))).toEqual([join(root, 'imgs/b.jpg')]);
+  });
+
+  it('explains a missing target and a CSV without an image column', async () => {
+    await expect(resolvePredictInputs(join(root, 'nope'))).rejects.toMatchObject({ code: 'E_MISSING_FILE' });
+    await expect(resolvePredictInputs(join(root, 'nocol.csv'))).rejects.toThrow(
+      /no image column \(found foo, bar\)/,
+    );
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/serve/api-error.js';
+import { MicroBatcher } from '../../src/serve/batcher.js';
+import { Semaphore } from '../../src/serve/semaphore.js';
+
+const echo = (calls: number[]) => async (batch: Uint8Array, count: number) => {
+  calls.push(count);
+  return Array.from({ length: count }, (_, i) => Float32Array.of(batch[i * 2], batch[i * 2 + 1]));
+};
+
+describe('MicroBatcher', () => {
+  it('runs concurrent submissions together and routes each row back to its caller', async () => {
+    const calls: number[] = [];
+    const b = new MicroBatcher(echo(calls), 2, { maxBatch: 4, maxWaitMs: 10, maxQueue: 100 });
+    const rows = await Promise.all([1, 2, 3, 4, 5, 6].map((v) => b.submit(Uint8Array.of(v, v * 10))));
+    expect(rows.map((r) => Array.from(r))).toEqual([1, 2, 3, 4, 5, 6].map((v) => [v, v * 10]));
+    expect(calls).toEqual([4, 2]);
+    expect(b.stats()).toEqual({ batches: 2, images: 6, queued: 0 });
+  });
+
+  it('runs a lone image after at most maxWaitMs', async () => {
+    const calls: number[] = [];
+    const b = new MicroBatcher(echo(calls), 2, { maxBatch: 8, maxWaitMs: 5, maxQueue: 100 });
+    const t = performance.now();
+    await b.submit(Uint8Array.of(1, 2));
+    expect(performance.now() - t).toBeLessThan(500);
+    expect(calls).toEqual([1]);
+  });
+
+  it('refuses submissions beyond maxQueue with a 503 and rejects a whole failed batch', async () => {
+    const b = new MicroBatcher(async () => Promise.reject(new Error('boom')), 1, {
+      maxBatch: 2,
+      maxWaitMs: 50,
+      maxQueue: 1,
+    });
+    const first = b.submit(Uint8Array.of(1));
+    const second = b.submit(Uint8Array.of(2));
+    await expect(second).rejects.toBeInstanceOf(ApiError);
+    await expect(second).rejects.toMatchObject({ status: 503, code: 'E_BUSY' });
+    await expect(first).rejects.toThrow('boom');
+  });
+
+  it('rejects an image of the wrong size', async () => {
+    const b = new MicroBatcher(echo([]), 2);
+    await expect(b.submit(Uint8Array.of(1))).rejects.toThrow(/expected 2/);
+  });
+});
+
+describe('Semaphore', () => {
+  it('never runs more than its limit at once and runs everything', async () => {
+    const s = new Semaphore(2);
+    let active = 0;
+    let peak = 0;
+    const done = await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        s.run(async () => {
+          active++;
+          peak = Math.max(peak, active);
+          await new Promise((r) => setTimeout(r, 5));
+          active--;
+          return i;
+        }),
+      ),
+    );
+    expect(done).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(peak).toBe(2);
+    await expect(s.run(async () => Promise.reject(new Error('x')))).rejects.toThrow('x');
+    expect(await s.run(async () => 'still works')).toBe('still works');
+  });
+});
