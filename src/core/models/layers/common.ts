@@ -1,0 +1,9 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** Arguments every custom layer accepts, as tfjs-layers' own `LayerArgs` (name, trainable, ...). */
+export type CustomLayerArgs = ConstructorParameters<typeof tf.layers.Layer>[0];
+
+/** The single tensor of a one-input layer call. */
+export function onlyTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  return Array.isArray(inputs) ? inputs[0]! : inputs;
+}

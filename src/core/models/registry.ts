@@ -1,0 +1,173 @@
+import type * as tf from '@tensorflow/tfjs';
+import { LesionlabError } from '../errors.js';
+import { IMAGENET_MEAN_STD, MINUS_ONE_TO_ONE, type Normalization } from '../preprocess/spec.js';
+import type { BuildOptions } from './backbones/common.js';
+import { buildConvNeXt, CONVNEXT_SMALL, convNeXtBlocks } from './backbones/convnext.js';
+import { buildDenseNet121, denseNet121Blocks } from './backbones/densenet.js';
+import { buildInceptionResNetV2, inceptionResNetV2Blocks } from './backbones/inception-resnet-v2.js';
+import {
+  buildMobileNetV1,
+  buildMobileNetV2,
+  mobileNetV1Blocks,
+  mobileNetV2Blocks,
+} from './backbones/mobilenet.js';
+
+export type { BuildOptions } from './backbones/common.js';
+
+/** The backbones lesionlab can build. */
+export type BackboneName =
+  | 'inception_resnet_v2'
+  | 'densenet121'
+  | 'convnext_small'
+  | 'mobilenet_v1'
+  | 'mobilenet_v2';
+
+/** One official Keras weight file (ImageNet, without top), with the hash Keras's sources give. */
+export interface WeightFile {
+  readonly url: string;
+  readonly fileName: string;
+  /** Hex digest as in keras.applications (`null`: Keras gives none, so only the size is trusted). */
+  readonly hash: string | null;
+  readonly hashAlgorithm: 'md5' | 'sha256' | null;
+}
+
+/** A contiguous run of layers that partial unfreezing treats as one unit; ends at `lastLayer`. */
+export interface BackboneBlock {
+  readonly name: string;
+  readonly lastLayer: string;
+}
+
+/** Everything lesionlab knows about one backbone; the single source for CLI choices, docs and tests. */
+export interface BackboneSpec {
+  readonly name: BackboneName;
+  readonly displayName: string;
+  /** Native square input side in pixels. */
+  readonly inputSize: number;
+  /** Smallest input side the network accepts (Keras's `min_size`). */
+  readonly minInputSize: number;
+  /** Normalisation of 0..255 RGB, done by the model's own InputNormalization layer. */
+  readonly normalization: Normalization;
+  /** Channels of the output feature map (= pooled feature width). */
+  readonly featureWidth: number;
+  /** Parameters without the top, exactly as keras.applications counts them. */
+  readonly kerasParams: number;
+  /** Approximate multiply-accumulates per image at the native size, in billions. */
+  readonly gmacs: number;
+  /** Blocks from input to output, for `setTrainableTop`. */
+  readonly blocks: readonly BackboneBlock[];
+  /** Official ImageNet weights (Keras HDF5, notop). */
+  readonly weights: WeightFile;
+  /** Builds the network with random weights (synchronous, pure). */
+  build(options?: BuildOptions): tf.LayersModel;
+}
+
+const KERAS_APPS = 'https://storage.googleapis.com/tensorflow/keras-applications/';
+
+function weightFile(dir: string, fileName: string, hash: string | null): WeightFile {
+  const hashAlgorithm = hash === null ? null : hash.length === 64 ? 'sha256' : 'md5';
+  return { url: `${KERAS_APPS}${dir}/${fileName}`, fileName, hash, hashAlgorithm };
+}
+
+/** The backbone registry, by name. */
+export const BACKBONES: Readonly<Record<BackboneName, BackboneSpec>> = {
+  inception_resnet_v2: {
+    name: 'inception_resnet_v2',
+    displayName: 'InceptionResNetV2',
+    inputSize: 299,
+    minInputSize: 75,
+    normalization: MINUS_ONE_TO_ONE,
+    featureWidth: 1536,
+    kerasParams: 54_336_736,
+    gmacs: 13.17,
+    blocks: inceptionResNetV2Blocks(),
+    weights: weightFile(
+      'inception_resnet_v2',
+      'inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      'd19885ff4a710c122648d3b5c3b684e4',
+    ),
+    build: buildInceptionResNetV2,
+  },
+  densenet121: {
+    name: 'densenet121',
+    displayName: 'DenseNet121',
+    inputSize: 224,
+    minInputSize: 32,
+    normalization: IMAGENET_MEAN_STD,
+    featureWidth: 1024,
+    kerasParams: 7_037_504,
+    gmacs: 2.83,
+    blocks: denseNet121Blocks(),
+    weights: weightFile(
+      'densenet',
+      'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      '30ee3e1110167f948a6b9946edeeb738',
+    ),
+    build: buildDenseNet121,
+  },
+  convnext_small: {
+    name: 'convnext_small',
+    displayName: 'ConvNeXt-Small',
+    inputSize: 224,
+    minInputSize: 32,
+    normalization: IMAGENET_MEAN_STD,
+    featureWidth: 768,
+    kerasParams: 49_454_688,
+    gmacs: 8.68,
+    blocks: convNeXtBlocks(CONVNEXT_SMALL),
+    weights: weightFile(
+      'convnext',
+      'convnext_small_notop.h5',
+      '6fc8009faa2f00c1c1dfce59feea9b0745eb260a7dd11bee65c8e20843da6eab',
+    ),
+    build: (options) => buildConvNeXt(CONVNEXT_SMALL, options),
+  },
+  mobilenet_v1: {
+    name: 'mobilenet_v1',
+    displayName: 'MobileNet v1 (1.0)',
+    inputSize: 224,
+    minInputSize: 32,
+    normalization: MINUS_ONE_TO_ONE,
+    featureWidth: 1024,
+    kerasParams: 3_228_864,
+    gmacs: 0.57,
+    blocks: mobileNetV1Blocks(),
+    weights: weightFile('mobilenet', 'mobilenet_1_0_224_tf_no_top.h5', null),
+    build: buildMobileNetV1,
+  },
+  mobilenet_v2: {
+    name: 'mobilenet_v2',
+    displayName: 'MobileNetV2 (1.0)',
+    inputSize: 224,
+    minInputSize: 32,
+    normalization: MINUS_ONE_TO_ONE,
+    featureWidth: 1280,
+    kerasParams: 2_257_984,
+    gmacs: 0.3,
+    blocks: mobileNetV2Blocks(),
+    weights: weightFile(
+      'mobilenet_v2',
+      'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5',
+      null,
+    ),
+    build: buildMobileNetV2,
+  },
+};
+
+/** Names of all registered backbones, in registry order. */
+export const BACKBONE_NAMES = Object.keys(BACKBONES) as BackboneName[];
+
+/** True when `name` is a registered backbone. */
+export function isBackboneName(name: string): name is BackboneName {
+  return Object.hasOwn(BACKBONES, name);
+}
+
+/** The spec of a backbone; an unknown name throws E_UNKNOWN_MODEL listing the valid ones. */
+export function getBackbone(name: string): BackboneSpec {
+  if (!isBackboneName(name)) {
+    throw new LesionlabError(
+      'E_UNKNOWN_MODEL',
+      `unknown backbone "${name}"; valid backbones: ${BACKBONE_NAMES.join(', ')}`,
+    );
+  }
+  return BACKBONES[name];
+}

@@ -1,0 +1,140 @@
+import * as tf from '@tensorflow/tfjs';
+import { LesionlabError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { isSkippedSourceLayer, shapeFits } from './weight-mapping.js';
+
+/** One weight read from a file: its layer, its short name (`kernel`, `gamma`, ...), shape and values. */
+export interface SourceWeight {
+  readonly layer: string;
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** How source weights are paired with the model's weights. */
+export type MatchMode = 'name' | 'order' | 'auto';
+
+/** Options of {@link assignWeights}. */
+export interface AssignOptions {
+  /** File or folder the weights came from, for error messages. */
+  readonly source: string;
+  /** `auto` (default): by name when every source weight's name exists in the model, else by order. */
+  readonly match?: MatchMode;
+  /** Allow source weights that match nothing (e.g. layers cut off a truncated model). */
+  readonly allowUnused?: boolean;
+  readonly logger?: Logger;
+}
+
+/** What {@link assignWeights} did. */
+export interface AssignReport {
+  readonly mode: 'name' | 'order';
+  readonly assigned: number;
+  /** Source weights (`layer/name`) that matched nothing (only with `allowUnused`). */
+  readonly unused: readonly string[];
+}
+
+interface Target {
+  readonly layer: string;
+  readonly className: string;
+  readonly name: string;
+  readonly variable: tf.LayerVariable;
+  readonly shape: number[];
+}
+
+function targetsOf(model: tf.LayersModel): Target[] {
+  return model.layers.flatMap((layer) =>
+    layer.weights.map((variable) => {
+      const full = variable.originalName;
+      const name = full.startsWith(`${layer.name}/`) ? full.slice(layer.name.length + 1) : full;
+      return {
+        layer: layer.name,
+        className: layer.getClassName(),
+        name,
+        variable,
+        shape: variable.shape as number[],
+      };
+    }),
+  );
+}
+
+/** Strips Keras's `:0` suffix and any scope so `conv1/kernel:0` -> `kernel`. */
+export function shortWeightName(name: string): string {
+  const noSuffix = name.replace(/:\d+$/, '');
+  return noSuffix.slice(noSuffix.lastIndexOf('/') + 1);
+}
+
+const key = (layer: string, name: string) => `${layer}/${name}`;
+const shapeText = (s: readonly number[]) => `[${s.join(',')}]`;
+
+function pairByName(targets: Target[], sources: SourceWeight[]): Map<Target, SourceWeight> {
+  const byKey = new Map(targets.map((t) => [key(t.layer, t.name), t]));
+  const pairs = new Map<Target, SourceWeight>();
+  for (const s of sources) {
+    const t = byKey.get(key(s.layer, s.name));
+    if (t !== undefined) pairs.set(t, s);
+  }
+  return pairs;
+}
+
+function pairByOrder(targets: Target[], sources: SourceWeight[], source: string): Map<Target, SourceWeight> {
+  if (targets.length !== sources.length) {
+    throw new LesionlabError(
+      'E_WEIGHTS',
+      `${source}: ${sources.length} weights in the file but ${targets.length} in the model; is this file for this backbone (and without top)?`,
+    );
+  }
+  return new Map(targets.map((t, i) => [t, sources[i]!]));
+}
+
+function checkPair(t: Target, s: SourceWeight, source: string): void {
+  if (!shapeFits(t.className, s.shape, t.shape)) {
+    throw new LesionlabError(
+      'E_WEIGHTS',
+      `${source}: weight ${key(s.layer, s.name)} has shape ${shapeText(s.shape)} but layer ${t.layer} (${t.className}) expects ${t.name} ${shapeText(t.shape)}; wrong backbone or file?`,
+    );
+  }
+}
+
+/**
+ * Writes `sources` into `model`'s weights, pairing them by name or by order (Keras's own rule for
+ * .h5 files) and checking every shape; any missing or mismatched weight is an E_WEIGHTS error that
+ * names the layer, the expected and the found shape.
+ */
+export function assignWeights(
+  model: tf.LayersModel,
+  all: readonly SourceWeight[],
+  options: AssignOptions,
+): AssignReport {
+  const sources = all.filter((s) => !isSkippedSourceLayer(s.layer));
+  const targets = targetsOf(model);
+  const mode = options.match ?? 'auto';
+  const byName = pairByName(targets, sources);
+  const nameCoversAll = byName.size === targets.length;
+  const useName = mode === 'name' || (mode === 'auto' && nameCoversAll);
+  const pairs = useName ? byName : pairByOrder(targets, sources, options.source);
+  const missing = targets.filter((t) => !pairs.has(t));
+  if (missing.length > 0) {
+    const list = missing.slice(0, 3).map((t) => key(t.layer, t.name));
+    throw new LesionlabError(
+      'E_WEIGHTS',
+      `${options.source}: no weights for ${missing.length} model weights (${list.join(', ')}${missing.length > 3 ? ', ...' : ''}); file and model do not match`,
+    );
+  }
+  const used = new Set(pairs.values());
+  const unused = sources.filter((s) => !used.has(s)).map((s) => key(s.layer, s.name));
+  if (unused.length > 0 && options.allowUnused !== true) {
+    throw new LesionlabError(
+      'E_WEIGHTS',
+      `${options.source}: ${unused.length} weights match no layer of the model (${unused.slice(0, 3).join(', ')}); wrong file, or load into a truncated model with allowUnused`,
+    );
+  }
+  for (const [t, s] of pairs) checkPair(t, s, options.source);
+  for (const [t, s] of pairs) {
+    tf.tidy(() => {
+      t.variable.write(tf.tensor(s.data, t.shape, 'float32'));
+    });
+  }
+  const modeUsed = useName ? 'name' : 'order';
+  options.logger?.debug?.(`${options.source}: ${pairs.size} weights loaded by ${modeUsed}`);
+  return { mode: modeUsed, assigned: pairs.size, unused };
+}

@@ -1,0 +1,132 @@
+import { open } from 'node:fs/promises';
+import type * as tf from '@tensorflow/tfjs';
+import { LesionlabError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import {
+  type AssignReport,
+  assignWeights,
+  type MatchMode,
+  type SourceWeight,
+  shortWeightName,
+} from '../../core/models/weight-assign.js';
+
+type H5Module = typeof import('h5wasm/node');
+type H5Group = InstanceType<H5Module['Group']>;
+type H5Dataset = InstanceType<H5Module['Dataset']>;
+
+let h5Promise: Promise<H5Module> | null = null;
+
+/** h5wasm, loaded once and only when an .h5 file is actually read or written. */
+export async function loadH5wasm(): Promise<H5Module> {
+  h5Promise ??= import('h5wasm/node').then(async (mod) => {
+    await mod.ready;
+    return mod;
+  });
+  return h5Promise;
+}
+
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Fails with E_MISSING_FILE / E_WEIGHTS before h5wasm sees a missing or non-HDF5 file. */
+async function checkHdf5Signature(path: string): Promise<void> {
+  const handle = await open(path, 'r').catch((cause: unknown) => {
+    throw new LesionlabError(
+      'E_MISSING_FILE',
+      `${path}: weights file not found; download it or pass the right path`,
+      { cause },
+    );
+  });
+  try {
+    const head = Buffer.alloc(8);
+    await handle.read(head, 0, 8, 0);
+    if (!head.equals(HDF5_SIGNATURE)) {
+      throw new LesionlabError(
+        'E_WEIGHTS',
+        `${path}: not a readable HDF5 file (bad signature); is the download complete?`,
+      );
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function strings(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v)));
+}
+
+function toFloat32(value: unknown, where: string): Float32Array {
+  if (value instanceof Float32Array) return value;
+  if (value instanceof Float64Array || value instanceof Uint16Array) return Float32Array.from(value);
+  throw new LesionlabError(
+    'E_WEIGHTS',
+    `${where}: weight is not a float array; is this a Keras weights file?`,
+  );
+}
+
+function readLayer(root: H5Group, layer: string, path: string): SourceWeight[] {
+  const group = root.get(layer) as H5Group | null;
+  if (group === null)
+    throw new LesionlabError(
+      'E_WEIGHTS',
+      `${path}: layer "${layer}" is listed in layer_names but has no group; the file is damaged`,
+    );
+  return strings(group.attrs['weight_names']?.value).map((weightName) => {
+    const ds = group.get(weightName) as H5Dataset | null;
+    if (ds === null)
+      throw new LesionlabError(
+        'E_WEIGHTS',
+        `${path}: weight "${layer}/${weightName}" is listed but missing; the file is damaged`,
+      );
+    return {
+      layer,
+      name: shortWeightName(weightName),
+      shape: ds.shape ?? [],
+      data: toFloat32(ds.value, `${path}: ${layer}/${weightName}`),
+    };
+  });
+}
+
+/**
+ * Reads every weight of a Keras 2 HDF5 weights file (`save_weights` or a full `model.save` file with
+ * `model_weights`), in the file's layer order: root attribute `layer_names`, per layer `weight_names`.
+ */
+export async function readKerasH5Weights(path: string): Promise<SourceWeight[]> {
+  await checkHdf5Signature(path);
+  const h5 = await loadH5wasm();
+  const file = new h5.File(path, 'r');
+  try {
+    const root = (file.get('model_weights') as H5Group | null) ?? file;
+    const layerNames = strings(root.attrs['layer_names']?.value);
+    if (layerNames.length === 0) {
+      throw new LesionlabError(
+        'E_WEIGHTS',
+        `${path}: no "layer_names" attribute, so not a Keras 2 HDF5 weights file (Keras 3 .weights.h5 is not supported); use the keras.applications *_notop.h5 files`,
+      );
+    }
+    return layerNames.flatMap((layer) => readLayer(root, layer, path));
+  } finally {
+    file.close();
+  }
+}
+
+/** Options of {@link loadKerasH5Weights}. */
+export interface KerasH5LoadOptions {
+  readonly match?: MatchMode;
+  readonly allowUnused?: boolean;
+  readonly logger?: Logger;
+}
+
+/**
+ * Loads a Keras .h5 weight file into a registry backbone, matched by layer order (or by name when all
+ * names agree) with every shape checked; an E_WEIGHTS error names the first mismatching layer.
+ */
+export async function loadKerasH5Weights(
+  model: tf.LayersModel,
+  path: string,
+  options: KerasH5LoadOptions = {},
+): Promise<AssignReport> {
+  const weights = await readKerasH5Weights(path);
+  return assignWeights(model, weights, { source: path, ...options });
+}

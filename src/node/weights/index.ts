@@ -1,0 +1,24 @@
+// Node adapters for weights: Keras .h5 (h5wasm), TF.js layers format, cached downloads, one-call loader.
+export {
+  type DownloadOptions,
+  defaultWeightsCacheDir,
+  downloadFile,
+  type EnsureWeightsOptions,
+  ensureBackboneWeights,
+  hashFile,
+} from './download.js';
+export { type KerasH5LoadOptions, loadKerasH5Weights, readKerasH5Weights } from './h5.js';
+export { type H5Layer, writeKerasH5, writeKerasH5Weights } from './h5-write.js';
+export {
+  loadPretrainedBackbone,
+  type PretrainedBackbone,
+  type PretrainedOptions,
+  WEIGHTS_ENV,
+} from './pretrained.js';
+export {
+  loadTfjsLayersWeights,
+  type MissingWeight,
+  readTfjsLayersWeights,
+  type TfjsLayersWeights,
+  type TfjsLoadOptions,
+} from './tfjs-layers.js';

@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { fastDenseOnFeatureMaps } from '../../../src/core/models/backbones/convnext.js';
+
+function denseModel(fast: boolean): tf.LayersModel {
+  const input = tf.input({ shape: [3, 3, 4] });
+  const dense = tf.layers.dense({
+    units: 5,
+    name: 'pw',
+    kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+  });
+  const layer = fast ? fastDenseOnFeatureMaps(dense) : dense;
+  return tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
+}
+
+describe('fastDenseOnFeatureMaps', () => {
+  it('computes exactly what Dense does on 4D input, keeps class/config, trains the same', () => {
+    const [slow, fast] = [denseModel(false), denseModel(true)];
+    fast.setWeights(slow.getWeights());
+    expect(fast.layers[1]!.getClassName()).toBe('Dense');
+    expect(fast.layers[1]!.getConfig()).toEqual(slow.layers[1]!.getConfig());
+    const x = tf.randomNormal([2, 3, 3, 4], 0, 1, 'float32', 4);
+    const [a, b] = tf.tidy(() => [slow, fast].map((m) => Array.from((m.predict(x) as tf.Tensor).dataSync())));
+    for (const [i, v] of a!.entries()) expect(b![i]).toBeCloseTo(v, 5);
+    const grads = [slow, fast].map((m) =>
+      tf.tidy(() => {
+        const { grads: g } = tf.variableGrads(
+          () => tf.sum(tf.square(m.apply(x) as tf.Tensor)) as tf.Scalar,
+          m.trainableWeights.map((w) => w.read() as tf.Variable),
+        );
+        return Object.values(g).map((t) => Array.from(t.dataSync()));
+      }),
+    );
+    for (const [i, v] of grads[0]!.flat().entries()) expect(grads[1]!.flat()[i]).toBeCloseTo(v, 4);
+    expect(grads[1]!.flat().some((v) => v !== 0)).toBe(true);
+    const before = tf.memory().numTensors;
+    tf.dispose(fast.predict(x));
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    slow.dispose();
+    fast.dispose();
+  });
+});

@@ -1,0 +1,106 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getBackbone } from '../../../src/core/models/registry.js';
+import { loadH5wasm, loadKerasH5Weights, readKerasH5Weights } from '../../../src/node/weights/h5.js';
+import { writeKerasH5, writeKerasH5Weights } from '../../../src/node/weights/h5-write.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lesionlab-h5-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function predict(model: tf.LayersModel, x: tf.Tensor): number[] {
+  return tf.tidy(() => Array.from((model.predict(x) as tf.Tensor).dataSync()));
+}
+
+describe('Keras .h5 weights', () => {
+  it('writes the Keras 2 layout: layer_names, weight_names, nested datasets', async () => {
+    const path = join(dir, 'layout.h5');
+    await writeKerasH5(path, [
+      { name: 'input_1', weights: [] },
+      {
+        name: 'conv1/conv',
+        weights: [{ name: 'kernel', shape: [1, 1, 1, 2], data: new Float32Array([1, 2]) }],
+      },
+    ]);
+    const h5 = await loadH5wasm();
+    const file = new h5.File(path, 'r');
+    expect(file.attrs['layer_names']!.value).toEqual(['input_1', 'conv1/conv']);
+    const group = file.get('conv1/conv') as InstanceType<typeof h5.Group>;
+    expect(group.attrs['weight_names']!.value).toEqual(['conv1/conv/kernel:0']);
+    file.close();
+    expect(await readKerasH5Weights(path)).toEqual([
+      { layer: 'conv1/conv', name: 'kernel', shape: [1, 1, 1, 2], data: new Float32Array([1, 2]) },
+    ]);
+  });
+
+  it('round-trips a registry backbone (MobileNetV2) exactly', async () => {
+    const spec = getBackbone('mobilenet_v2');
+    const a = spec.build({ inputSize: 32 });
+    const b = spec.build({ inputSize: 32 });
+    const path = join(dir, 'mnv2.h5');
+    await writeKerasH5Weights(a, path);
+    const x = tf.randomUniform([1, 32, 32, 3], 0, 255, 'float32', 3);
+    expect(predict(b, x)).not.toEqual(predict(a, x));
+    const report = await loadKerasH5Weights(b, path);
+    expect(report.assigned).toBe(a.weights.length);
+    expect(predict(b, x)).toEqual(predict(a, x));
+    tf.dispose(x);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('loads a Keras-style ConvNeXt depthwise kernel [7,7,1,C] into DepthwiseConv2D by layer order', async () => {
+    const input = tf.input({ shape: [8, 8, 4] });
+    const dw = tf.layers.depthwiseConv2d({ kernelSize: 7, padding: 'same', name: 'blk_depthwise_conv' });
+    const model = tf.model({ inputs: input, outputs: dw.apply(input) as tf.SymbolicTensor });
+    const kernel = Float32Array.from({ length: 49 * 4 }, (_, i) => i / 100);
+    const path = join(dir, 'grouped.h5');
+    await writeKerasH5(path, [
+      { name: 'input_7', weights: [] },
+      {
+        name: 'conv2d_7',
+        weights: [
+          { name: 'kernel', shape: [7, 7, 1, 4], data: kernel },
+          { name: 'bias', shape: [4], data: new Float32Array(4) },
+        ],
+      },
+    ]);
+    expect((await loadKerasH5Weights(model, path)).mode).toBe('order');
+    const loaded = dw.getWeights()[0]!;
+    expect(loaded.shape).toEqual([7, 7, 4, 1]);
+    expect(Array.from(loaded.dataSync())).toEqual(Array.from(kernel));
+    model.dispose();
+  });
+
+  it('names the mismatching layer and shapes when the file is for another network', async () => {
+    const path = join(dir, 'mnv2-other.h5');
+    const a = getBackbone('mobilenet_v2').build({ inputSize: 32 });
+    await writeKerasH5Weights(a, path);
+    a.dispose();
+    const v1 = getBackbone('mobilenet_v1').build({ inputSize: 32 });
+    await expect(loadKerasH5Weights(v1, path)).rejects.toThrow(/weights in the file but \d+ in the model/);
+    v1.dispose();
+  });
+
+  it('gives clear errors for a missing file, a non-HDF5 file and a file without layer_names', async () => {
+    const model = getBackbone('mobilenet_v2').build({ inputSize: 32 });
+    await expect(loadKerasH5Weights(model, join(dir, 'nope.h5'))).rejects.toMatchObject({
+      code: 'E_MISSING_FILE',
+    });
+    const junk = join(dir, 'junk.h5');
+    await writeFile(junk, 'not hdf5');
+    await expect(loadKerasH5Weights(model, junk)).rejects.toThrow(/not a readable HDF5 file/);
+    const h5 = await loadH5wasm();
+    const bare = join(dir, 'bare.h5');
+    new h5.File(bare, 'w').close();
+    await expect(loadKerasH5Weights(model, bare)).rejects.toThrow(/no "layer_names" attribute/);
+    model.dispose();
+  });
+});
