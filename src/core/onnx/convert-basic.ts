@@ -1,0 +1,264 @@
+import { applyActivation } from './activations.js';
+import { type LayerContext, type LayerConverter, num, out, pair, requireChannelsLast } from './context.js';
+import { padAttrs } from './convert-conv.js';
+import { physicalAxis, type Value } from './graph.js';
+import type { AttrValue } from './proto.js';
+import { layerWeights, requireWeight } from './weights.js';
+
+const identity: LayerConverter = (ctx) => ({ ...ctx.inputs[0]!, shape: ctx.outputShape });
+
+const activation: LayerConverter = (ctx) =>
+  applyActivation(ctx.g, ctx.inputs[0]!, ctx.config['activation'], ctx.layer.name, ctx.layer.name);
+
+/** ReLU layer: max(x, 0), capped at `maxValue` when set. */
+const relu: LayerConverter = (ctx) => {
+  const max = ctx.config['maxValue'];
+  if (typeof max !== 'number') return activation({ ...ctx, config: { activation: 'relu' } });
+  const { g, layer } = ctx;
+  const x = ctx.inputs[0]!;
+  const min = g.scalar(`${layer.name}_min`, 0);
+  return { ...x, name: g.node('Clip', [x.name, min, g.scalar(`${layer.name}_max`, max)], layer.name) };
+};
+
+const withAlpha =
+  (op: string, fallback: number): LayerConverter =>
+  (ctx) => {
+    const x = ctx.inputs[0]!;
+    return {
+      ...x,
+      name: ctx.g.node(op, [x.name], ctx.layer.name, { alpha: { f: num(ctx, 'alpha', fallback) } }),
+    };
+  };
+
+const softmaxLayer: LayerConverter = (ctx) => {
+  const x = ctx.inputs[0]!;
+  const axis = physicalAxis(x, num(ctx, 'axis', -1));
+  return { ...x, name: ctx.g.node('Softmax', [x.name], ctx.layer.name, { axis }) };
+};
+
+/** ZeroPadding2D as an NCHW Pad ([[top, bottom], [left, right]]). */
+const zeroPadding2d: LayerConverter = (ctx) => {
+  requireChannelsLast(ctx);
+  const p = ctx.config['padding'] as [[number, number], [number, number]];
+  const { g, layer } = ctx;
+  const x = g.toLayout(ctx.inputs[0]!, 'nchw');
+  const pads = g.ints(`${layer.name}_pads`, [0, 0, p[0][0], p[1][0], 0, 0, p[0][1], p[1][1]]);
+  const y = out(ctx, g.node('Pad', [x.name, pads], layer.name, { mode: 'constant' }), 'nchw');
+  g.zeroPadded.set(y.name, { source: x, pads: [p[0][0], p[1][0], p[0][1], p[1][1]] });
+  return y;
+};
+
+/**
+ * -inf where a pooling window lies fully inside the image, 0 where it touches the zero padding:
+ * Max(MaxPool with pads, mask) equals MaxPool(ZeroPad(x)) exactly.
+ */
+function zeroPadMask(
+  inSize: number[],
+  pads: readonly number[],
+  kernel: number[],
+  strides: number[],
+): Float32Array {
+  const outs = [0, 1].map(
+    (d) => Math.floor((inSize[d]! + pads[d]! + pads[d + 2]! - kernel[d]!) / strides[d]!) + 1,
+  );
+  const touches = (d: number, i: number): boolean =>
+    i * strides[d]! < pads[d]! || i * strides[d]! + kernel[d]! > pads[d]! + inSize[d]!;
+  const mask = new Float32Array(outs[0]! * outs[1]!);
+  for (let i = 0; i < outs[0]!; i++) {
+    for (let j = 0; j < outs[1]!; j++)
+      mask[i * outs[1]! + j] = touches(0, i) || touches(1, j) ? 0 : -Infinity;
+  }
+  return mask;
+}
+
+/**
+ * ZeroPadding2D -> MaxPooling2D 'valid' as MaxPool(pads) + Max(mask): ONNX Runtime's Pad fusion would
+ * otherwise fold the zero Pad into MaxPool's -inf padding and change the result for negative inputs.
+ */
+function paddedMaxPool(
+  ctx: LayerContext,
+  x: Value,
+  kernel: [number, number],
+  strides: [number, number],
+): Value | undefined {
+  const padded = ctx.g.zeroPadded.get(x.name);
+  const { source } = padded ?? {};
+  const inSize = [source?.shape[1], source?.shape[2]];
+  if (!padded || !source || (ctx.config['padding'] ?? 'valid') !== 'valid' || inSize.some((s) => s == null))
+    return;
+  if (padded.pads.some((p, i) => p >= kernel[i % 2]!)) return;
+  const { g, layer } = ctx;
+  const attrs = { kernel_shape: kernel, strides, pads: [...padded.pads] };
+  const pooled = g.node('MaxPool', [source.name], `${layer.name}_pool`, attrs);
+  const mask = zeroPadMask(inSize as number[], padded.pads, kernel, strides);
+  const maskName = g.floats(`${layer.name}_padmask`, [1, 1, ctx.outputShape[1]!, ctx.outputShape[2]!], mask);
+  return out(ctx, g.node('Max', [pooled, maskName], layer.name), 'nchw');
+}
+
+const pool =
+  (op: 'MaxPool' | 'AveragePool'): LayerConverter =>
+  (ctx) => {
+    requireChannelsLast(ctx);
+    const { g, layer } = ctx;
+    const x = g.toLayout(ctx.inputs[0]!, 'nchw');
+    const kernel = pair(ctx, 'poolSize', 2);
+    const strides = ctx.config['strides'] == null ? kernel : pair(ctx, 'strides', 1);
+    const fused = op === 'MaxPool' ? paddedMaxPool(ctx, x, kernel, strides) : undefined;
+    if (fused) return fused;
+    // Keras 'same' average pooling divides by the count of real pixels: count_include_pad = 0.
+    const extra: Record<string, AttrValue> = op === 'AveragePool' ? { count_include_pad: 0 } : {};
+    const attrs = { ...padAttrs(ctx, x, kernel, strides), kernel_shape: kernel, strides, ...extra };
+    return out(ctx, g.node(op, [x.name], layer.name, attrs), 'nchw');
+  };
+
+const globalPool =
+  (op: 'GlobalAveragePool' | 'GlobalMaxPool'): LayerConverter =>
+  (ctx) => {
+    requireChannelsLast(ctx);
+    const { g, layer } = ctx;
+    const x = g.toLayout(ctx.inputs[0]!, 'nchw');
+    const pooled = g.node(op, [x.name], ctx.config['keepDims'] === true ? layer.name : `${layer.name}_pool`);
+    if (ctx.config['keepDims'] === true) return out(ctx, pooled, 'nchw');
+    return out(ctx, g.node('Flatten', [pooled], layer.name, { axis: 1 }), 'keras');
+  };
+
+/** Inputs of a merge layer in one layout (the first input's). */
+function sameLayout(ctx: LayerContext): Value[] {
+  const layout = ctx.inputs[0]!.layout;
+  return ctx.inputs.map((v) => ctx.g.toLayout(v, layout));
+}
+
+const concatenate: LayerConverter = (ctx) => {
+  const xs = sameLayout(ctx);
+  const axis = physicalAxis(xs[0]!, num(ctx, 'axis', -1));
+  const y = ctx.g.node(
+    'Concat',
+    xs.map((v) => v.name),
+    ctx.layer.name,
+    { axis },
+  );
+  return out(ctx, y, xs[0]!.layout);
+};
+
+const merge =
+  (op: string): LayerConverter =>
+  (ctx) => {
+    const xs = sameLayout(ctx);
+    return out(
+      ctx,
+      ctx.g.node(
+        op,
+        xs.map((v) => v.name),
+        ctx.layer.name,
+      ),
+      xs[0]!.layout,
+    );
+  };
+
+/** Multiply / Subtract: binary ONNX ops chained left to right. */
+const chain =
+  (op: string): LayerConverter =>
+  (ctx) => {
+    const xs = sameLayout(ctx);
+    let acc = xs[0]!.name;
+    xs.slice(1).forEach((v, i) => {
+      acc = ctx.g.node(op, [acc, v.name], i === xs.length - 2 ? ctx.layer.name : `${ctx.layer.name}_${i}`);
+    });
+    return out(ctx, acc, xs[0]!.layout);
+  };
+
+/** Flatten in Keras (channels-last) order. */
+const flatten: LayerConverter = (ctx) => {
+  const x = ctx.g.toLayout(ctx.inputs[0]!, 'keras');
+  return out(ctx, ctx.g.node('Flatten', [x.name], ctx.layer.name, { axis: 1 }), 'keras');
+};
+
+const reshape: LayerConverter = (ctx) => {
+  const x = ctx.g.toLayout(ctx.inputs[0]!, 'keras');
+  const target = ctx.config['targetShape'] as number[];
+  const shape = ctx.g.ints(`${ctx.layer.name}_shape`, [0, ...target]);
+  return out(ctx, ctx.g.node('Reshape', [x.name, shape], ctx.layer.name), 'keras');
+};
+
+/** x * scale + offset. */
+const rescaling: LayerConverter = (ctx) => {
+  const { g, layer } = ctx;
+  const x = ctx.inputs[0]!;
+  const scaled = g.node(
+    'Mul',
+    [x.name, g.scalar(`${layer.name}_scale`, num(ctx, 'scale', 1))],
+    `${layer.name}_mul`,
+  );
+  const y = g.node('Add', [scaled, g.scalar(`${layer.name}_offset`, num(ctx, 'offset', 0))], layer.name);
+  return { ...x, name: y };
+};
+
+/** Per-channel constant shaped to broadcast over a value's channel axis. */
+function channelConst(ctx: LayerContext, x: Value, hint: string, values: readonly number[]): string {
+  const dims = x.layout === 'nchw' ? [values.length, 1, 1] : [values.length];
+  return ctx.g.floats(hint, dims, Float32Array.from(values));
+}
+
+/** Custom `InputNormalization`: (x - mean) / std per channel. */
+const inputNormalization: LayerConverter = (ctx) => {
+  const { g, layer } = ctx;
+  const x = ctx.inputs[0]!;
+  const mean = channelConst(ctx, x, `${layer.name}_mean`, ctx.config['mean'] as number[]);
+  const std = channelConst(ctx, x, `${layer.name}_std`, ctx.config['std'] as number[]);
+  const centred = g.node('Sub', [x.name, mean], `${layer.name}_sub`);
+  return { ...x, name: g.node('Div', [centred, std], layer.name) };
+};
+
+/** Custom `ScaledResidual`: shortcut + scale * residual. */
+const scaledResidual: LayerConverter = (ctx) => {
+  const { g, layer } = ctx;
+  const [shortcut, residual] = sameLayout(ctx) as [Value, Value];
+  const scaled = g.node(
+    'Mul',
+    [residual.name, g.scalar(`${layer.name}_scale`, num(ctx, 'scale', 1))],
+    `${layer.name}_mul`,
+  );
+  return out(ctx, g.node('Add', [shortcut.name, scaled], layer.name), shortcut.layout);
+};
+
+/** Custom `LayerScale`: x * gamma over the channel axis. */
+const layerScale: LayerConverter = (ctx) => {
+  const x = ctx.inputs[0]!;
+  const gamma = requireWeight(layerWeights(ctx.layer), 'gamma', ctx.layer.name);
+  const g = channelConst(ctx, x, `${ctx.layer.name}_gamma`, Array.from(gamma.data));
+  return { ...x, name: ctx.g.node('Mul', [x.name, g], ctx.layer.name) };
+};
+
+/** Converters for layers without learned weights (and the custom lesionlab layers), by class name. */
+export const BASIC_CONVERTERS: Record<string, LayerConverter> = {
+  Activation: activation,
+  ReLU: relu,
+  LeakyReLU: withAlpha('LeakyRelu', 0.3),
+  ELU: withAlpha('Elu', 1),
+  Softmax: softmaxLayer,
+  ZeroPadding2D: zeroPadding2d,
+  MaxPooling2D: pool('MaxPool'),
+  AveragePooling2D: pool('AveragePool'),
+  GlobalAveragePooling2D: globalPool('GlobalAveragePool'),
+  GlobalMaxPooling2D: globalPool('GlobalMaxPool'),
+  Concatenate: concatenate,
+  Add: chain('Add'),
+  Average: merge('Mean'),
+  Maximum: merge('Max'),
+  Minimum: merge('Min'),
+  Multiply: chain('Mul'),
+  Subtract: chain('Sub'),
+  Flatten: flatten,
+  Reshape: reshape,
+  Rescaling: rescaling,
+  Dropout: identity,
+  SpatialDropout1D: identity,
+  SpatialDropout2D: identity,
+  GaussianNoise: identity,
+  GaussianDropout: identity,
+  AlphaDropout: identity,
+  StochasticDepth: identity,
+  InputNormalization: inputNormalization,
+  ScaledResidual: scaledResidual,
+  LayerScale: layerScale,
+};

@@ -1,0 +1,151 @@
+import { access, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { LesionlabError } from '../../core/errors.js';
+import { type Logger, silentLogger } from '../../core/logger.js';
+
+/** Execution providers lesionlab asks ONNX Runtime for, in preference order. */
+export type OnnxProvider = 'cuda' | 'cpu';
+
+/**
+ * Default intra-op thread count. Measured on the 2-vCPU dev machine (one core's two hyperthreads),
+ * MobileNet v1 224, batch 16, 1- and 2-thread sessions timed in alternation, while other jobs loaded
+ * the machine: 13.3 vs 11.1 img/s (load ~5) and 4.5 vs 5.2 img/s (load ~15). The quieter run is closer
+ * to real use, so 1; the second hyperthread adds no FMA units and stays free for image decoding.
+ * `npm run bench:backbones` prints both: flip this if 2 wins on a quiet machine.
+ */
+export const DEFAULT_ONNX_THREADS = 1;
+
+/** Options of {@link createOnnxSession}. */
+export interface OnnxSessionOptions {
+  /** Intra-op threads (default {@link DEFAULT_ONNX_THREADS}). */
+  readonly threads?: number;
+  /** Providers to try in order (default `['cuda', 'cpu']`); cpu is always the last resort. */
+  readonly providers?: readonly OnnxProvider[];
+  readonly logger?: Logger;
+}
+
+/** One named output: its values and dims. */
+export interface OnnxOutput {
+  readonly data: Float32Array;
+  readonly dims: number[];
+}
+
+/** A loaded ONNX model ready to run float32 inputs. */
+export interface OnnxSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** The provider the session actually runs on. */
+  readonly provider: OnnxProvider;
+  readonly threads: number;
+  /** Runs the first input with `data` of shape `dims`; returns the requested (default: all) outputs. */
+  run(
+    data: Float32Array,
+    dims: readonly number[],
+    outputs?: readonly string[],
+  ): Promise<Record<string, OnnxOutput>>;
+  dispose(): Promise<void>;
+}
+
+async function modelBytes(model: Uint8Array | string): Promise<Uint8Array> {
+  if (typeof model !== 'string') return model;
+  try {
+    return new Uint8Array(await readFile(model));
+  } catch (error) {
+    throw new LesionlabError('E_MISSING_FILE', `${model}: cannot read the ONNX model file; check the path`, {
+      cause: error,
+    });
+  }
+}
+
+/** Why CUDA cannot be used, or null when onnxruntime-node lists it and its provider library is present. */
+async function cudaUnavailable(): Promise<string | null> {
+  const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');
+  if (!cuda) return 'onnxruntime-node offers no CUDA provider on this platform';
+  if (cuda.bundled) return null;
+  const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
+  const lib = join(
+    dist,
+    '..',
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+    'libonnxruntime_providers_cuda.so',
+  );
+  try {
+    await access(lib);
+    return null;
+  } catch {
+    return 'CUDA provider library not installed (libonnxruntime_providers_cuda.so)';
+  }
+}
+
+async function openSession(
+  bytes: Uint8Array,
+  providers: readonly OnnxProvider[],
+  threads: number,
+  logger: Logger,
+): Promise<{ session: ort.InferenceSession; provider: OnnxProvider }> {
+  const base = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+  if (providers[0] === 'cuda') {
+    try {
+      const why = await cudaUnavailable();
+      if (why) throw new Error(why);
+      const session = await ort.InferenceSession.create(bytes, {
+        ...base,
+        executionProviders: ['cuda', 'cpu'],
+      });
+      return { session, provider: 'cuda' };
+    } catch (error) {
+      logger.info(`onnx provider: cpu (tried cuda: ${(error as Error).message.split('\n')[0]})`);
+    }
+  }
+  try {
+    const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
+    return { session, provider: 'cpu' };
+  } catch (error) {
+    throw new LesionlabError('E_ONNX', `ONNX Runtime cannot load the model: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Loads an ONNX model (bytes or a file path) into ONNX Runtime. CUDA is used when onnxruntime-node
+ * offers it, else cpu with one log line saying why.
+ */
+export async function createOnnxSession(
+  model: Uint8Array | string,
+  options: OnnxSessionOptions = {},
+): Promise<OnnxSession> {
+  const logger = options.logger ?? silentLogger;
+  const threads = options.threads ?? DEFAULT_ONNX_THREADS;
+  const providers = options.providers ?? ['cuda', 'cpu'];
+  const { session, provider } = await openSession(await modelBytes(model), providers, threads, logger);
+  const inputName = session.inputNames[0]!;
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    provider,
+    threads,
+    async run(data, dims, outputs) {
+      const expected = dims.reduce((a, b) => a * b, 1);
+      if (data.length !== expected) {
+        throw new LesionlabError(
+          'E_INPUT',
+          `ONNX input "${inputName}": ${data.length} values for dims [${dims.join(', ')}] (expected ${expected}); pass matching data and dims`,
+        );
+      }
+      const feeds = { [inputName]: new ort.Tensor('float32', data, [...dims]) };
+      const result = outputs ? await session.run(feeds, [...outputs]) : await session.run(feeds);
+      const out: Record<string, OnnxOutput> = {};
+      for (const [name, t] of Object.entries(result)) {
+        out[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
+      }
+      return out;
+    },
+    dispose: () => session.release(),
+  };
+}
