@@ -17,7 +17,6 @@ export {
   ScaledResidual,
   StochasticDepth,
 } from './layers/index.js';
-export { countMacs } from './macs.js';
 export {
   BACKBONE_NAMES,
   BACKBONES,

@@ -5,7 +5,7 @@ import { LesionlabError } from '../../core/errors.js';
 import type { ComparedModel } from '../../core/eval/compare.js';
 import { parsePredictionsCsv } from '../../core/eval/predictions.js';
 import type { ReportData } from '../../core/eval/report-data.js';
-import { countMacs } from '../../core/models/macs.js';
+import { countMacs } from '../../core/onnx/macs.js';
 import { readModelBundle } from '../bundle/read.js';
 import { loadLayersModelFromDir } from '../bundle/tfjs-files.js';
 import { createClassifier } from '../infer/classifier.js';

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLesionlabError } from '../../../src/core/errors.js';
-import { countMacs } from '../../../src/core/models/macs.js';
+import { countMacs } from '../../../src/core/onnx/macs.js';
 import {
   BACKBONE_NAMES,
   BACKBONES,
