@@ -1,0 +1,31 @@
+import { defineCommand } from 'citty';
+import { evaluateModel } from '../node/evaluate/evaluate.js';
+import { consoleLogger } from './console-logger.js';
+import { resolveTrainConfig, trainArgs, trainWithProgress } from './train.js';
+
+/** Defaults of the main job: the embedded sample, a quick but real recipe. */
+const MAIN_JOB_DEFAULTS = {
+  data: { root: 'data/sample/ham10000' },
+  features: { views: 4 },
+  train: { epochs: 80, batchSize: 32, learningRate: 1e-3 },
+};
+
+/** `lesionlab run` (= `npm start`): prepare → train → evaluate on the sample, ending with the report's path. */
+export const runCommand = defineCommand({
+  meta: {
+    name: 'run',
+    description: 'The main job: train and evaluate on the embedded sample, print the report path',
+  },
+  args: trainArgs,
+  async run({ args }) {
+    const config = await resolveTrainConfig(args, MAIN_JOB_DEFAULTS);
+    const result = await trainWithProgress(config, typeof args.resume === 'string' ? args.resume : undefined);
+    if (result.interrupted || !result.bundleDir) return;
+    const evaluation = await evaluateModel({
+      target: result.runDir,
+      logger: consoleLogger,
+      screenshot: false,
+    });
+    consoleLogger.info(`report: ${evaluation.report.html}`);
+  },
+});

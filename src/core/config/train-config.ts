@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import { LesionlabError } from '../errors.js';
+
+/** The eight exact dihedral views of a square image (flips x 90° rotations), in the order `views: K` takes them. */
+export const DIHEDRAL_VIEWS = [
+  'identity',
+  'flip_h',
+  'flip_v',
+  'rot180',
+  'rot90',
+  'rot270',
+  'transpose',
+  'transverse',
+] as const;
+
+/** One exact dihedral view. */
+export type DihedralView = (typeof DIHEDRAL_VIEWS)[number];
+
+const positiveInt = z.number().int().positive();
+
+const DataSchema = z
+  .object({
+    /** Dataset folder (HAM10000 layout by default). */
+    root: z.string().min(1).default('data/sample/ham10000'),
+    format: z.enum(['ham10000', 'folder-per-class', 'generic-csv', 'isic-onehot']).optional(),
+    /** An existing split file to reuse; otherwise a lesion-grouped split is drawn with `seed`. */
+    splitFile: z.string().min(1).optional(),
+    val: z.number().min(0).max(0.5).default(0.15),
+    test: z.number().min(0).max(0.5).default(0.15),
+  })
+  .strict();
+
+const ModelSchema = z
+  .object({
+    backbone: z.string().min(1).default('mobilenet_v1'),
+    /** `imagenet` falls back to random init (with one warning) when the weights cannot be had. */
+    weights: z.enum(['imagenet', 'random']).default('imagenet'),
+    weightsPath: z.string().min(1).optional(),
+    /** Pooled features fed to the head: global average, or average and max concatenated. */
+    pooling: z.enum(['avg', 'avg+max']).default('avg'),
+    /** Train the head on z-scored features (train-split mean/std), folded into the first layer at the end. */
+    standardize: z.boolean().default(true),
+    /** Width of one hidden ReLU layer in the head; 0 = a linear probe. */
+    hidden: z.number().int().nonnegative().default(0),
+    dropout: z.number().min(0).max(0.95).default(0.2),
+  })
+  .strict();
+
+const PreprocessSchema = z
+  .object({
+    resize: z.enum(['stretch', 'pad', 'crop']).default('stretch'),
+    colorConstancy: z.boolean().default(false),
+  })
+  .strict();
+
+const FeaturesSchema = z
+  .object({
+    /** Forward engine for feature extraction: ONNX Runtime (fast) or TF.js (fallback). */
+    engine: z.enum(['onnx', 'tfjs']).default('onnx'),
+    /** Number of exact dihedral views per image (1 = the image only; 8 = all flips x rotations). */
+    views: z.number().int().min(1).max(8).default(2),
+    /** Extra randomly augmented views per image (augmentation from the preprocess layer). */
+    randomViews: z.number().int().nonnegative().default(0),
+    /** Augmentation settings for the random views (validated by the preprocess layer's schema). */
+    augment: z.record(z.string(), z.unknown()).optional(),
+    /** Each epoch trains on one random view per image, or on every view. */
+    sampling: z.enum(['one', 'all']).default('one'),
+    /** Average predictions over all views at validation/test time. */
+    tta: z.boolean().default(true),
+    batchSize: positiveInt.default(32),
+    threads: positiveInt.optional(),
+    /** Where image and feature caches live. */
+    cacheRoot: z.string().min(1).default('.cache/lesionlab'),
+  })
+  .strict();
+
+const TrainSchema = z
+  .object({
+    epochs: positiveInt.default(60),
+    batchSize: positiveInt.default(64),
+    learningRate: z.number().positive().default(1e-3),
+    /** L2 penalty on the head's kernels. */
+    weightDecay: z.number().nonnegative().default(0),
+    classWeights: z.enum(['balanced', 'effective', 'none']).default('balanced'),
+    /** Tempering exponent: weights become w^power (0.5 = square root of balanced). */
+    classWeightPower: z.number().min(0).max(2).default(1),
+    effectiveBeta: z.number().min(0).lt(1).default(0.999),
+    loss: z.enum(['cross-entropy', 'focal']).default('cross-entropy'),
+    focalGamma: z.number().nonnegative().default(2),
+    logitAdjustment: z
+      .object({
+        /** `train`: add tau·log(prior) to logits in the loss; `posthoc`: subtract it at inference. */
+        mode: z.enum(['none', 'train', 'posthoc']).default('none'),
+        tau: z.number().nonnegative().default(1),
+      })
+      .strict()
+      .prefault({}),
+    earlyStopping: z
+      .object({ patience: positiveInt.default(8), minDelta: z.number().nonnegative().default(1e-4) })
+      .strict()
+      .prefault({}),
+    reduceLr: z
+      .object({
+        patience: positiveInt.default(3),
+        factor: z.number().gt(0).lt(1).default(0.5),
+        minLr: z.number().nonnegative().default(1e-6),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const FineTuneSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Top blocks of the backbone to unfreeze after the head converged. */
+    blocks: positiveInt.default(2),
+    epochs: positiveInt.default(5),
+    learningRate: z.number().positive().default(1e-5),
+    batchSize: positiveInt.default(16),
+  })
+  .strict();
+
+const OutputSchema = z
+  .object({
+    runsDir: z.string().min(1).default('runs'),
+    /** Run directory name; default `<timestamp>-<backbone>`. */
+    name: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** The whole training recipe: one strict schema, every key defaulted; the resolved form is saved with each run. */
+export const TrainConfigSchema = z
+  .object({
+    seed: z.number().int().nonnegative().default(42),
+    data: DataSchema.prefault({}),
+    model: ModelSchema.prefault({}),
+    preprocess: PreprocessSchema.prefault({}),
+    features: FeaturesSchema.prefault({}),
+    train: TrainSchema.prefault({}),
+    fineTune: FineTuneSchema.prefault({}),
+    output: OutputSchema.prefault({}),
+  })
+  .strict();
+
+/** A config as written by a user (every key optional). */
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+/** A resolved config: every default filled in. */
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+
+/**
+ * Validates a config object and fills defaults. Throws `E_CONFIG` naming the first bad key, what it got and
+ * what is allowed, e.g. `config train.epochs: expected number, received string`.
+ */
+export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig {
+  const result = TrainConfigSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const key = issue.path.map(String).join('.') || '(root)';
+  const hint = issue.code === 'unrecognized_keys' ? `; allowed keys: ${allowedKeys(issue.path)}` : '';
+  throw new LesionlabError('E_CONFIG', `${source} ${key}: ${issue.message}${hint}`);
+}
+
+function allowedKeys(path: readonly PropertyKey[]): string {
+  let shape: z.ZodType = TrainConfigSchema;
+  for (const part of path) {
+    const inner = unwrap(shape);
+    if (!(inner instanceof z.ZodObject)) return '?';
+    shape = inner.shape[String(part)] as z.ZodType;
+  }
+  const inner = unwrap(shape);
+  return inner instanceof z.ZodObject ? Object.keys(inner.shape).join(', ') : '?';
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current: z.ZodType = schema;
+  while (
+    current instanceof z.ZodPrefault ||
+    current instanceof z.ZodDefault ||
+    current instanceof z.ZodOptional
+  ) {
+    current = current.unwrap() as z.ZodType;
+  }
+  return current;
+}
+
+/**
+ * Sets dotted keys (`train.epochs`) on a plain config object, returning a new object: how CLI flags override
+ * a JSON config file. Values are kept as given; `parseTrainConfig` validates them afterwards.
+ */
+export function applyConfigOverrides(
+  base: Readonly<Record<string, unknown>>,
+  overrides: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const out = structuredClone(base) as Record<string, unknown>;
+  for (const [dotted, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const parts = dotted.split('.');
+    let node = out;
+    for (const part of parts.slice(0, -1)) {
+      const next = node[part];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
+      node = node[part] as Record<string, unknown>;
+    }
+    node[parts[parts.length - 1]] = value;
+  }
+  return out;
+}
+
+/** Parses a `key=value` override (`train.epochs=5`); numbers and booleans are converted, the rest stays text. */
+export function parseOverride(text: string): [string, unknown] {
+  const at = text.indexOf('=');
+  if (at <= 0) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `--set ${JSON.stringify(text)}: expected key=value, e.g. train.epochs=5`,
+    );
+  }
+  const raw = text.slice(at + 1);
+  let value: unknown = raw;
+  if (raw === 'true' || raw === 'false') value = raw === 'true';
+  else if (raw.trim() !== '' && Number.isFinite(Number(raw))) value = Number(raw);
+  return [text.slice(0, at), value];
+}

@@ -1,0 +1,315 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ProgressHook } from '../logger.js';
+import { Adam, type AdamState } from './adam.js';
+import {
+  EarlyStopping,
+  type EarlyStoppingState,
+  ReduceLrOnPlateau,
+  type ReduceLrState,
+  type WeightSnapshot,
+} from './callbacks.js';
+import { argmaxRows, classificationScores } from './epoch-metrics.js';
+import { type Head, type NamedVariable, restoreVariables, snapshotVariables } from './head.js';
+import { classificationLoss, type LossOptions } from './losses.js';
+import { Prng } from './prng.js';
+
+/**
+ * Items to train or validate on: labels per item, `views` input variants per item (cached augmentation
+ * views, or 1), and a batch reader. The trainer disposes every tensor `batch` returns.
+ */
+export interface ItemSet {
+  readonly labels: Int32Array;
+  readonly views: number;
+  batch(indices: readonly number[], views: readonly number[]): tf.Tensor | Promise<tf.Tensor>;
+}
+
+/** One row of metrics.csv / metrics.json. */
+export interface EpochRecord {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly val_loss: number;
+  readonly val_accuracy: number;
+  readonly val_balanced_accuracy: number;
+  readonly lr: number;
+  readonly seconds: number;
+}
+
+/** Everything needed to continue training exactly where it stopped. */
+export interface TrainCheckpoint {
+  /** Epochs completed. */
+  readonly epoch: number;
+  readonly done: boolean;
+  readonly rngState: number;
+  readonly learningRate: number;
+  readonly weights: WeightSnapshot;
+  readonly adam: AdamState;
+  readonly earlyStopping: EarlyStoppingState;
+  readonly reduceLr: ReduceLrState;
+  readonly history: readonly EpochRecord[];
+}
+
+/** Options of `trainHead`. */
+export interface TrainHeadOptions {
+  readonly head: Head;
+  /** Maps an input batch to pooled features; omitted when the items already are pooled features. */
+  readonly features?: (inputs: tf.Tensor) => tf.Tensor2D;
+  /** More variables to train alongside the head (unfrozen backbone blocks when fine-tuning). */
+  readonly extraVariables?: readonly NamedVariable[];
+  readonly train: ItemSet;
+  readonly val: ItemSet;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly weightDecay?: number;
+  /** One random view per item per epoch, or every view. */
+  readonly sampling?: 'one' | 'all';
+  /** Validate on predictions averaged over all views (else view 0 only). */
+  readonly tta?: boolean;
+  readonly loss: LossOptions;
+  readonly earlyStopping: { readonly patience: number; readonly minDelta: number };
+  readonly reduceLr: { readonly patience: number; readonly factor: number; readonly minLr: number };
+  readonly seed: number;
+  readonly resume?: TrainCheckpoint;
+  /** Called after every epoch with the metrics and a checkpoint (save it to resume later). */
+  readonly onEpoch?: (record: EpochRecord, checkpoint: TrainCheckpoint) => void | Promise<void>;
+  /** Batches done of the current epoch. */
+  readonly onBatch?: ProgressHook;
+  /** Test hook: return true after an epoch to stop there as if the process had been killed. */
+  readonly interruptAfter?: (epoch: number) => boolean;
+}
+
+/** What `trainHead` returns; the head (and extra variables) hold the best epoch's weights. */
+export interface TrainHeadResult {
+  readonly history: readonly EpochRecord[];
+  readonly bestEpoch: number;
+  readonly stoppedEarly: boolean;
+  readonly interrupted: boolean;
+}
+
+/**
+ * Trains the head (and any extra variables) with Adam, weighted/focal/logit-adjusted loss, seeded shuffling
+ * and dropout, early stopping on validation loss that restores the best weights, and reduce-LR-on-plateau.
+ * The same loop serves cached features and images through a frozen or partly unfrozen backbone.
+ */
+export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadResult> {
+  const variables = [...options.head.variables, ...(options.extraVariables ?? [])];
+  const rng = new Prng(options.seed);
+  const adam = new Adam(
+    variables.map((v) => v.variable),
+    options.learningRate,
+  );
+  const stopper = new EarlyStopping(options.earlyStopping.patience, options.earlyStopping.minDelta);
+  const plateau = new ReduceLrOnPlateau(
+    options.reduceLr.patience,
+    options.reduceLr.factor,
+    options.reduceLr.minLr,
+  );
+  let history: EpochRecord[] = [];
+  let start = 0;
+  let done = false;
+  if (options.resume) {
+    ({ start, history, done } = restoreCheckpoint(options.resume, variables, rng, adam, stopper, plateau));
+  }
+  try {
+    for (let epoch = start; epoch < options.epochs && !done; epoch++) {
+      const began = performance.now();
+      const loss = await runEpoch(options, variables, rng, adam);
+      const val = await validate(options, options.val);
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        loss,
+        val_loss: val.loss,
+        val_accuracy: val.accuracy,
+        val_balanced_accuracy: val.balancedAccuracy,
+        lr: adam.learningRate,
+        seconds: (performance.now() - began) / 1000,
+      };
+      history = [...history, record];
+      done = stopper.update(epoch + 1, val.loss, () => snapshotVariables(variables));
+      adam.learningRate = plateau.update(val.loss, adam.learningRate);
+      const checkpoint = makeCheckpoint(
+        epoch + 1,
+        done || epoch + 1 === options.epochs,
+        rng,
+        adam,
+        variables,
+        stopper,
+        plateau,
+        history,
+      );
+      await options.onEpoch?.(record, checkpoint);
+      if (options.interruptAfter?.(epoch + 1))
+        return { history, bestEpoch: stopper.bestEpoch, stoppedEarly: false, interrupted: true };
+    }
+    if (stopper.bestWeights) restoreVariables(variables, stopper.bestWeights);
+    return { history, bestEpoch: stopper.bestEpoch, stoppedEarly: done, interrupted: false };
+  } finally {
+    adam.dispose();
+  }
+}
+
+async function runEpoch(
+  options: TrainHeadOptions,
+  variables: readonly NamedVariable[],
+  rng: Prng,
+  adam: Adam,
+): Promise<number> {
+  const { train, batchSize } = options;
+  const n = train.labels.length;
+  const all = options.sampling === 'all';
+  const order = rng.permutation(all ? n * train.views : n);
+  const batches = Math.ceil(order.length / batchSize);
+  let total = 0;
+  for (let b = 0; b < batches; b++) {
+    const slots = order.slice(b * batchSize, (b + 1) * batchSize);
+    const indices = slots.map((slot) => (all ? Math.floor(slot / train.views) : slot));
+    const views = slots.map((slot) =>
+      all ? slot % train.views : train.views > 1 ? rng.int(train.views) : 0,
+    );
+    const masks = options.head.dropoutMasks(indices.length, rng);
+    const inputs = await train.batch(indices, views);
+    const labels = tf.tensor1d(
+      Int32Array.from(indices, (i) => train.labels[i]),
+      'int32',
+    );
+    const { value, grads } = tf.variableGrads(
+      () => stepLoss(options, inputs, labels, masks),
+      variables.map((v) => v.variable),
+    );
+    adam.apply(variables.map((v) => grads[v.variable.name]));
+    total += (await value.data())[0] * indices.length;
+    tf.dispose([value, inputs, labels, ...masks, ...Object.values(grads)]);
+    options.onBatch?.(b + 1, batches, 'batch');
+  }
+  return total / order.length;
+}
+
+function stepLoss(
+  options: TrainHeadOptions,
+  inputs: tf.Tensor,
+  labels: tf.Tensor1D,
+  masks: tf.Tensor2D[],
+): tf.Scalar {
+  const features = options.features ? options.features(inputs) : (inputs as tf.Tensor2D);
+  const loss = classificationLoss(options.head.logits(features, masks), labels, options.loss);
+  const decay = options.weightDecay ?? 0;
+  if (decay <= 0) return loss;
+  const kernels = options.head.variables.filter((v) => v.name.endsWith('/kernel'));
+  return loss.add(tf.addN(kernels.map((k) => k.variable.square().sum())).mul(decay)) as tf.Scalar;
+}
+
+/** Validation loss (same weighting as training) and scores of predictions averaged over views. */
+async function validate(
+  options: TrainHeadOptions,
+  set: ItemSet,
+): Promise<{ loss: number; accuracy: number; balancedAccuracy: number }> {
+  const { probabilities, loss } = await predictSet(options.head, set, {
+    features: options.features,
+    tta: options.tta ?? true,
+    batchSize: options.batchSize,
+    loss: options.loss,
+  });
+  const k = options.head.spec.numClasses;
+  const scores = classificationScores(set.labels, argmaxRows(probabilities, k), k);
+  return { loss, accuracy: scores.accuracy, balancedAccuracy: scores.balancedAccuracy };
+}
+
+/** Options of `predictSet`. */
+export interface PredictOptions {
+  readonly features?: (inputs: tf.Tensor) => tf.Tensor2D;
+  /** Average softmax over all views (test-time augmentation); else view 0 only. */
+  readonly tta?: boolean;
+  readonly batchSize?: number;
+  /** When given, also computes this loss (averaged over views). */
+  readonly loss?: LossOptions;
+  /** Added to logits before softmax (post-hoc logit adjustment: −τ·log prior). */
+  readonly logitOffset?: Float32Array;
+}
+
+/** Softmax probabilities [n·classes] (row-major) for every item of a set, and the mean loss when asked. */
+export async function predictSet(
+  head: Head,
+  set: ItemSet,
+  options: PredictOptions = {},
+): Promise<{ probabilities: Float32Array; loss: number }> {
+  const n = set.labels.length;
+  const k = head.spec.numClasses;
+  const views = options.tta === false ? 1 : set.views;
+  const batchSize = options.batchSize ?? 64;
+  const probabilities = new Float32Array(n * k);
+  let lossSum = 0;
+  let weightSum = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const indices = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
+    for (let view = 0; view < views; view++) {
+      const inputs = await set.batch(
+        indices,
+        indices.map(() => view),
+      );
+      const labels = tf.tensor1d(
+        Int32Array.from(indices, (i) => set.labels[i]),
+        'int32',
+      );
+      const [probs, loss] = tf.tidy(() => {
+        const features = options.features ? options.features(inputs) : (inputs as tf.Tensor2D);
+        const logits = head.logits(features);
+        const adjusted = options.logitOffset ? logits.add(tf.tensor1d(options.logitOffset)) : logits;
+        return [
+          tf.softmax(adjusted),
+          options.loss ? classificationLoss(logits, labels, options.loss) : tf.scalar(0),
+        ];
+      });
+      const values = await probs.data();
+      for (let i = 0; i < values.length; i++) probabilities[start * k + i] += values[i] / views;
+      const batchWeight = options.loss ? sumWeights(options.loss.classWeights, indices, set.labels) : 0;
+      lossSum += (await loss.data())[0] * batchWeight;
+      weightSum += batchWeight;
+      tf.dispose([inputs, labels, probs, loss]);
+    }
+  }
+  return { probabilities, loss: weightSum > 0 ? lossSum / weightSum : Number.NaN };
+}
+
+function sumWeights(weights: Float32Array, indices: readonly number[], labels: Int32Array): number {
+  return indices.reduce((sum, i) => sum + weights[labels[i]], 0);
+}
+
+function makeCheckpoint(
+  epoch: number,
+  done: boolean,
+  rng: Prng,
+  adam: Adam,
+  variables: readonly NamedVariable[],
+  stopper: EarlyStopping,
+  plateau: ReduceLrOnPlateau,
+  history: readonly EpochRecord[],
+): TrainCheckpoint {
+  return {
+    epoch,
+    done,
+    rngState: rng.getState(),
+    learningRate: adam.learningRate,
+    weights: snapshotVariables(variables),
+    adam: adam.getState(),
+    earlyStopping: stopper.getState(),
+    reduceLr: plateau.getState(),
+    history,
+  };
+}
+
+function restoreCheckpoint(
+  checkpoint: TrainCheckpoint,
+  variables: readonly NamedVariable[],
+  rng: Prng,
+  adam: Adam,
+  stopper: EarlyStopping,
+  plateau: ReduceLrOnPlateau,
+): { start: number; history: EpochRecord[]; done: boolean } {
+  restoreVariables(variables, checkpoint.weights);
+  rng.setState(checkpoint.rngState);
+  adam.setState(checkpoint.adam);
+  adam.learningRate = checkpoint.learningRate;
+  stopper.setState(checkpoint.earlyStopping);
+  plateau.setState(checkpoint.reduceLr);
+  return { start: checkpoint.epoch, history: [...checkpoint.history], done: checkpoint.done };
+}

@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import type { TrainConfig } from '../../core/config/train-config.js';
+import type { Dataset, ImageRecord, SplitAssignment } from '../../core/data/records.js';
+import { splitByGroup } from '../../core/data/split.js';
+import {
+  assertSplitMatches,
+  buildSplitFile,
+  type SplitFile,
+  selectSplit,
+} from '../../core/data/split-schema.js';
+import { LesionlabError } from '../../core/errors.js';
+import type { Logger, ProgressHook } from '../../core/logger.js';
+import { loadDataset } from '../data/load-dataset.js';
+import { readSplitFile, writeSplitFile } from '../data/split-file.js';
+import { RUN_FILES } from './run-dir.js';
+
+/** The dataset and its hold-out split, with each part's records and class indices. */
+export interface PreparedData {
+  readonly dataset: Dataset;
+  readonly classes: readonly string[];
+  readonly split: SplitFile;
+  readonly parts: {
+    readonly train: ImageRecord[];
+    readonly val: ImageRecord[];
+    readonly test: ImageRecord[];
+  };
+}
+
+/**
+ * Loads the dataset and draws (or reads) its lesion-grouped split, writing the split file into the run
+ * directory. A split file from an earlier run (`data.splitFile`, or the run's own on resume) is checked
+ * against the dataset's fingerprint.
+ */
+export async function prepareRunData(
+  config: TrainConfig,
+  runDir: string,
+  options: { logger: Logger; onProgress?: ProgressHook; reuseSplit?: boolean },
+): Promise<PreparedData> {
+  const dataset = await loadDataset(config.data.root, {
+    ...(config.data.format ? { format: config.data.format } : {}),
+    logger: options.logger,
+    onProgress: options.onProgress,
+  });
+  const splitPath = options.reuseSplit ? join(runDir, RUN_FILES.split) : config.data.splitFile;
+  const split = splitPath ? await readSplitFile(splitPath) : drawSplit(dataset, config);
+  if (split.kind !== 'holdout') {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `${splitPath}: is a k-fold split; training needs a hold-out split (lesionlab split without --folds)`,
+    );
+  }
+  if (splitPath) assertSplitMatches(split, dataset.records, splitPath);
+  await writeSplitFile(join(runDir, RUN_FILES.split), split);
+  const parts = selectSplit(dataset.records, split.parts);
+  if (parts.train.length === 0 || parts.val.length === 0) {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `${config.data.root}: the split leaves ${parts.train.length} training and ${parts.val.length} validation images; use a larger dataset or other data.val/data.test ratios`,
+    );
+  }
+  return { dataset, classes: dataset.classes, split, parts };
+}
+
+function drawSplit(dataset: Dataset, config: TrainConfig): SplitFile {
+  const parts: SplitAssignment = splitByGroup(dataset.records, {
+    val: config.data.val,
+    test: config.data.test,
+    seed: config.seed,
+  });
+  return buildSplitFile(dataset.records, dataset, {
+    kind: 'holdout',
+    seed: config.seed,
+    val: config.data.val,
+    test: config.data.test,
+    parts,
+  });
+}
+
+/** Class index of each record (position of its label in `classes`). */
+export function labelIndices(records: readonly ImageRecord[], classes: readonly string[]): Int32Array {
+  const index = new Map(classes.map((c, i) => [c, i]));
+  return Int32Array.from(records, (r) => {
+    const at = index.get(r.label);
+    if (at === undefined)
+      throw new LesionlabError(
+        'E_UNKNOWN_LABEL',
+        `${r.imageId}: label "${r.label}" is not one of ${classes.join(', ')}`,
+      );
+    return at;
+  });
+}
+
+/** Images per class index. */
+export function countClasses(labels: Int32Array, numClasses: number): number[] {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (const label of labels) counts[label] += 1;
+  return counts;
+}

@@ -1,0 +1,83 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ImageRecord } from '../../core/data/records.js';
+import type { ItemSet } from '../../core/train/trainer.js';
+import type { ImageCache } from '../preprocess/image-cache.js';
+import { labelIndices } from './data.js';
+import { type FeatureCache, gatherFeatures } from './feature-cache.js';
+
+/** Training/validation items backed by cached pooled features (one row per image and view). */
+export function featureItemSet(
+  cache: FeatureCache,
+  records: readonly ImageRecord[],
+  classes: readonly string[],
+): ItemSet {
+  const positions = records.map((r) => cache.indexOf(r.imageId));
+  return {
+    labels: labelIndices(records, classes),
+    views: cache.views,
+    batch: (indices, views) => {
+      const rows = gatherFeatures(
+        cache,
+        indices.map((i) => positions[i]),
+        views,
+      );
+      return tf.tensor2d(rows, [indices.length, cache.width]);
+    },
+  };
+}
+
+/** Items backed by cached images (view 0 only): float32 NHWC 0..255 batches for a backbone forward pass. */
+export function pixelItemSet(
+  images: ImageCache,
+  records: readonly ImageRecord[],
+  classes: readonly string[],
+): ItemSet {
+  const positions = images.indicesOf(records.map((r) => r.imageId));
+  return {
+    labels: labelIndices(records, classes),
+    views: 1,
+    batch: async (indices) => {
+      const pixels = await images.readBatch(indices.map((i) => positions[i]));
+      return tf.tensor4d(Float32Array.from(pixels), [indices.length, images.height, images.width, 3]);
+    },
+  };
+}
+
+/** Per-dimension mean and standard deviation (floored at 1e-3) of the cached features of `records`, all views. */
+export function featureStats(
+  cache: FeatureCache,
+  records: readonly ImageRecord[],
+): { mean: Float32Array; std: Float32Array } {
+  const { width, views, data } = cache;
+  const sum = new Float64Array(width);
+  const squares = new Float64Array(width);
+  for (const record of records) {
+    const item = cache.indexOf(record.imageId);
+    for (let view = 0; view < views; view++) {
+      const at = (item * views + view) * width;
+      for (let d = 0; d < width; d++) {
+        sum[d] += data[at + d];
+        squares[d] += data[at + d] * data[at + d];
+      }
+    }
+  }
+  const n = Math.max(1, records.length * views);
+  const mean = Float32Array.from(sum, (s) => s / n);
+  const std = Float32Array.from(squares, (q, d) =>
+    Math.max(1e-3, Math.sqrt(Math.max(0, q / n - mean[d] * mean[d]))),
+  );
+  return { mean, std };
+}
+
+/** The same items with features standardised as `(x - mean) / std`. */
+export function standardizedItemSet(set: ItemSet, stats: { mean: Float32Array; std: Float32Array }): ItemSet {
+  return {
+    ...set,
+    batch: async (indices, views) => {
+      const x = await set.batch(indices, views);
+      const y = tf.tidy(() => x.sub(tf.tensor1d(stats.mean)).div(tf.tensor1d(stats.std)));
+      x.dispose();
+      return y;
+    },
+  };
+}

@@ -1,0 +1,363 @@
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
+import { LesionlabError } from '../../core/errors.js';
+import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import {
+  argmaxRows,
+  type ClassificationScores,
+  classificationScores,
+} from '../../core/train/epoch-metrics.js';
+import { buildTrainedClassifier, Head } from '../../core/train/head.js';
+import { classWeightsFromCounts, type LossOptions, logPriorOffset } from '../../core/train/losses.js';
+import { Prng } from '../../core/train/prng.js';
+import {
+  type EpochRecord,
+  type ItemSet,
+  predictSet,
+  type TrainCheckpoint,
+  trainHead,
+} from '../../core/train/trainer.js';
+import { writeModelBundle } from '../bundle/write.js';
+import { type BackboneLoader, type LoadedBackbone, loadRunBackbone } from './backbone.js';
+import { countClasses, labelIndices, type PreparedData, prepareRunData } from './data.js';
+import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
+import { backboneFeatures, fineTuneStage } from './finetune-stage.js';
+import { featureItemSet, featureStats, pixelItemSet, standardizedItemSet } from './item-sets.js';
+import {
+  createRunDir,
+  loadCheckpoint,
+  RUN_FILES,
+  saveCheckpoint,
+  teeLogger,
+  writeEpochMetrics,
+  writeJsonAtomic,
+} from './run-dir.js';
+
+/** Hooks and test seams of `trainRun`. */
+export interface TrainRunOptions {
+  readonly logger?: Logger;
+  /** Progress of dataset checks, image decoding and feature extraction. */
+  readonly onProgress?: ProgressHook;
+  /** Batches of the current epoch. */
+  readonly onBatch?: ProgressHook;
+  readonly onEpoch?: (record: EpochRecord) => void;
+  /** Continue the run in this directory from its last checkpoint (its saved config wins). */
+  readonly resumeDir?: string;
+  /** Test hook: stop after this epoch as if killed. */
+  readonly interruptAfter?: (epoch: number) => boolean;
+  /** Backbone loader (default: registry + ImageNet weights when available). */
+  readonly loadBackbone?: BackboneLoader;
+}
+
+/** Scores of the best model on the held-out test split. */
+export interface TestResult {
+  readonly count: number;
+  readonly scores: ClassificationScores;
+  readonly classes: readonly string[];
+  /** Row-major [count, classes] probabilities, in the order of `imageIds`. */
+  readonly probabilities: Float32Array;
+  readonly labels: Int32Array;
+  readonly imageIds: readonly string[];
+}
+
+/** What a finished (or interrupted) run produced. */
+export interface TrainRunResult {
+  readonly runDir: string;
+  readonly config: TrainConfig;
+  readonly interrupted: boolean;
+  readonly history: readonly EpochRecord[];
+  readonly bestEpoch: number;
+  /** The best model as a bundle (absent when interrupted). */
+  readonly bundleDir?: string;
+  readonly test?: TestResult;
+  readonly extractSeconds: number;
+}
+
+/**
+ * The main training job: dataset → lesion-grouped split → backbone → cached features → head training with
+ * early stopping (best weights restored) → best model bundle → test-split scores, all recorded in a run
+ * directory (config.json, split.json, metrics.csv/json, checkpoint.bin, train.log, model/, results.json).
+ */
+export async function trainRun(input: TrainConfig, options: TrainRunOptions = {}): Promise<TrainRunResult> {
+  const { runDir, config, resume } = await openRun(input, options.resumeDir);
+  const logger = teeLogger(options.logger ?? silentLogger, join(runDir, RUN_FILES.log));
+  let closeImages = async () => {};
+  try {
+    logger.info(`run ${runDir}${resume ? ` (resuming after epoch ${resume.epoch})` : ''}`);
+    const data = await prepareRunData(config, runDir, {
+      logger,
+      onProgress: options.onProgress,
+      reuseSplit: resume !== undefined,
+    });
+    const backbone = await (options.loadBackbone ?? loadRunBackbone)(config, logger);
+    const all = [...data.parts.train, ...data.parts.val, ...data.parts.test];
+    const features = await prepareRunFeatures(config, backbone, all, {
+      logger,
+      onProgress: options.onProgress,
+    });
+    closeImages = () => features.images.close();
+    const stage = await trainHeadStage(config, data, features, runDir, logger, options, resume);
+    if (stage.interrupted) {
+      stage.head.dispose();
+      return {
+        runDir,
+        config,
+        interrupted: true,
+        history: stage.history,
+        bestEpoch: stage.bestEpoch,
+        extractSeconds: features.extractSeconds,
+      };
+    }
+    let { history, bestEpoch } = stage;
+    let tuned = false;
+    if (config.fineTune.enabled) {
+      const ft = await fineTuneStage({
+        config,
+        data,
+        images: features.images,
+        backbone,
+        head: stage.head,
+        loss: stage.loss,
+        runDir,
+        logger,
+        headHistory: stage.history,
+        resume: resume !== undefined,
+        onBatch: options.onBatch,
+        interruptAfter: options.interruptAfter,
+        format: (r) => formatEpoch(r, stage.history.length + config.fineTune.epochs),
+      });
+      history = [...stage.history, ...ft.history];
+      if (ft.interrupted) {
+        stage.head.dispose();
+        return {
+          runDir,
+          config,
+          interrupted: true,
+          history,
+          bestEpoch: ft.bestEpoch,
+          extractSeconds: features.extractSeconds,
+        };
+      }
+      [bestEpoch, tuned] = [ft.bestEpoch, true];
+    }
+    const bundleDir = await saveBestModel(config, data, backbone, stage.head, runDir, bestEpoch);
+    const test = await evaluateTest(config, data, features, stage.head, tuned ? backbone : undefined);
+    await writeJsonAtomic(
+      join(runDir, RUN_FILES.results),
+      resultsJson(config, { ...stage, history, bestEpoch }, test, features),
+    );
+    if (test)
+      logger.info(
+        `test: accuracy ${test.scores.accuracy.toFixed(3)}, balanced accuracy ${test.scores.balancedAccuracy.toFixed(3)}, macro F1 ${test.scores.macroF1.toFixed(3)} (${test.count} images)`,
+      );
+    stage.head.dispose();
+    return {
+      runDir,
+      config,
+      interrupted: false,
+      history,
+      bestEpoch,
+      bundleDir,
+      test,
+      extractSeconds: features.extractSeconds,
+    };
+  } finally {
+    await closeImages();
+    await logger.flush();
+  }
+}
+
+async function openRun(
+  input: TrainConfig,
+  resumeDir: string | undefined,
+): Promise<{ runDir: string; config: TrainConfig; resume?: TrainCheckpoint }> {
+  if (!resumeDir) {
+    const runDir = await createRunDir(input.output.runsDir, input.model.backbone, input.output.name);
+    await writeJsonAtomic(join(runDir, RUN_FILES.config), input);
+    return { runDir, config: input };
+  }
+  const runDir = resolve(resumeDir);
+  const text = await readFile(join(runDir, RUN_FILES.config), 'utf8').catch(() => {
+    throw new LesionlabError(
+      'E_RUN',
+      `${runDir}: no ${RUN_FILES.config}; is this a run directory made by lesionlab train?`,
+    );
+  });
+  const config = parseTrainConfig(JSON.parse(text), join(basename(runDir), RUN_FILES.config));
+  return { runDir, config, resume: await loadCheckpoint(runDir) };
+}
+
+/** The loss options of a run: class weights from the training split, focal γ, logit adjustment in training. */
+export function runLossOptions(config: TrainConfig, counts: readonly number[]): LossOptions {
+  const t = config.train;
+  return {
+    classWeights: classWeightsFromCounts(counts, t.classWeights, t.classWeightPower, t.effectiveBeta),
+    kind: t.loss,
+    focalGamma: t.focalGamma,
+    ...(t.logitAdjustment.mode === 'train'
+      ? { logitOffset: logPriorOffset(counts, t.logitAdjustment.tau) }
+      : {}),
+  };
+}
+
+interface HeadStage {
+  readonly head: Head;
+  readonly loss: LossOptions;
+  readonly history: readonly EpochRecord[];
+  readonly bestEpoch: number;
+  readonly interrupted: boolean;
+}
+
+async function trainHeadStage(
+  config: TrainConfig,
+  data: PreparedData,
+  run: RunFeatures,
+  runDir: string,
+  logger: Logger,
+  options: TrainRunOptions,
+  resume: TrainCheckpoint | undefined,
+): Promise<HeadStage> {
+  const stats = config.model.standardize ? featureStats(run.features, data.parts.train) : undefined;
+  const scale = (set: ItemSet) => (stats ? standardizedItemSet(set, stats) : set);
+  const train = scale(featureItemSet(run.features, data.parts.train, data.classes));
+  const val = scale(featureItemSet(run.features, data.parts.val, data.classes));
+  const counts = countClasses(train.labels, data.classes.length);
+  const loss = runLossOptions(config, counts);
+  const m = config.model;
+  const head = Head.create(
+    { inputWidth: run.features.width, hidden: m.hidden, numClasses: data.classes.length, dropout: m.dropout },
+    new Prng(config.seed),
+  );
+  const t = config.train;
+  const result = await trainHead({
+    head,
+    train,
+    val,
+    epochs: t.epochs,
+    batchSize: t.batchSize,
+    learningRate: t.learningRate,
+    weightDecay: t.weightDecay,
+    sampling: config.features.sampling,
+    tta: config.features.tta,
+    loss,
+    earlyStopping: t.earlyStopping,
+    reduceLr: t.reduceLr,
+    seed: config.seed + 1,
+    resume,
+    onBatch: options.onBatch,
+    interruptAfter: options.interruptAfter,
+    onEpoch: async (record, checkpoint) => {
+      await saveCheckpoint(runDir, checkpoint, 'head');
+      await writeEpochMetrics(runDir, checkpoint.history);
+      logger.info(formatEpoch(record, t.epochs));
+      options.onEpoch?.(record);
+    },
+  });
+  // The head now takes raw pooled features (what the exported model and fine-tuning feed it).
+  if (stats && !result.interrupted) head.foldInputStandardization(stats.mean, stats.std);
+  return {
+    head,
+    loss,
+    history: result.history,
+    bestEpoch: result.bestEpoch,
+    interrupted: result.interrupted,
+  };
+}
+
+/** One-line epoch summary. */
+export function formatEpoch(r: EpochRecord, epochs: number): string {
+  return (
+    `epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)}  val_loss ${r.val_loss.toFixed(4)}  ` +
+    `val_acc ${r.val_accuracy.toFixed(3)}  val_bal_acc ${r.val_balanced_accuracy.toFixed(3)}  lr ${r.lr.toExponential(1)}  ${r.seconds.toFixed(1)} s`
+  );
+}
+
+/** Post-hoc logit adjustment (−τ·log prior), folded into the exported model's last bias. */
+export function posthocOffset(config: TrainConfig, counts: readonly number[]): Float32Array | undefined {
+  const la = config.train.logitAdjustment;
+  return la.mode === 'posthoc' ? logPriorOffset(counts, -la.tau) : undefined;
+}
+
+async function saveBestModel(
+  config: TrainConfig,
+  data: PreparedData,
+  backbone: LoadedBackbone,
+  head: Head,
+  runDir: string,
+  bestEpoch: number,
+): Promise<string> {
+  const counts = countClasses(labelIndices(data.parts.train, data.classes), data.classes.length);
+  const model = buildTrainedClassifier(
+    backbone.model,
+    head,
+    config.model.pooling,
+    posthocOffset(config, counts),
+  );
+  const dir = join(runDir, RUN_FILES.bundle);
+  await writeModelBundle(dir, {
+    model,
+    name: `${backbone.name}-${basename(runDir)}`,
+    backbone: backbone.name,
+    classes: data.classes,
+    preprocess: runPreprocess(config, backbone),
+    normalization: backbone.normalization,
+    metrics: { bestEpoch },
+    cam: config.model.hidden === 0 && config.model.pooling === 'avg',
+  });
+  return dir;
+}
+
+async function evaluateTest(
+  config: TrainConfig,
+  data: PreparedData,
+  run: RunFeatures,
+  head: Head,
+  fineTuned?: LoadedBackbone,
+): Promise<TestResult | undefined> {
+  if (data.parts.test.length === 0) return undefined;
+  const counts = countClasses(labelIndices(data.parts.train, data.classes), data.classes.length);
+  // After fine-tuning the cached features are stale: score through the updated backbone instead.
+  const set = fineTuned
+    ? pixelItemSet(run.images, data.parts.test, data.classes)
+    : featureItemSet(run.features, data.parts.test, data.classes);
+  const { probabilities } = await predictSet(head, set, {
+    tta: config.features.tta,
+    logitOffset: posthocOffset(config, counts),
+    features: fineTuned ? backboneFeatures(fineTuned, config.model.pooling) : undefined,
+  });
+  const k = data.classes.length;
+  return {
+    count: set.labels.length,
+    scores: classificationScores(set.labels, argmaxRows(probabilities, k), k),
+    classes: data.classes,
+    probabilities,
+    labels: set.labels,
+    imageIds: data.parts.test.map((r) => r.imageId),
+  };
+}
+
+function resultsJson(
+  config: TrainConfig,
+  stage: Pick<HeadStage, 'history' | 'bestEpoch'>,
+  test: TestResult | undefined,
+  run: RunFeatures,
+): unknown {
+  return {
+    bestEpoch: stage.bestEpoch,
+    epochs: stage.history.length,
+    best: stage.history[stage.bestEpoch - 1] ?? null,
+    featureEngine: run.engine,
+    extractSeconds: run.extractSeconds,
+    views: config.features.views,
+    test: test
+      ? {
+          count: test.count,
+          accuracy: test.scores.accuracy,
+          balancedAccuracy: test.scores.balancedAccuracy,
+          macroF1: test.scores.macroF1,
+          recall: Object.fromEntries(test.classes.map((c, i) => [c, test.scores.recall[i]])),
+        }
+      : null,
+  };
+}

@@ -1,0 +1,203 @@
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { LesionlabError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { WeightSnapshot } from '../../core/train/callbacks.js';
+import type { EpochRecord, TrainCheckpoint } from '../../core/train/trainer.js';
+import { writeFileAtomic } from '../data/split-file.js';
+
+/** Files of a run directory. */
+export const RUN_FILES = {
+  config: 'config.json',
+  split: 'split.json',
+  metricsCsv: 'metrics.csv',
+  metricsJson: 'metrics.json',
+  checkpoint: 'checkpoint.bin',
+  fineTuneCheckpoint: 'checkpoint-finetune.bin',
+  log: 'train.log',
+  bundle: 'model',
+  results: 'results.json',
+} as const;
+
+/** `YYYYMMDD-HHMMSS` in UTC. */
+export function runTimestamp(date = new Date()): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/** Creates `<runsDir>/<name>` (default name `<timestamp>-<backbone>`); an existing non-empty folder is refused. */
+export async function createRunDir(runsDir: string, backbone: string, name?: string): Promise<string> {
+  const dir = resolve(runsDir, name ?? `${runTimestamp()}-${backbone}`);
+  const exists = await stat(join(dir, RUN_FILES.config)).then(
+    () => true,
+    () => false,
+  );
+  if (exists) {
+    throw new LesionlabError(
+      'E_RUN',
+      `${dir}: a run already exists there; pass --resume ${dir} to continue it, or another --name`,
+    );
+  }
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** Writes JSON atomically (pretty-printed). */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+const COLUMNS = [
+  'epoch',
+  'loss',
+  'val_loss',
+  'val_accuracy',
+  'val_balanced_accuracy',
+  'lr',
+  'seconds',
+] as const;
+
+/** metrics.csv and metrics.json of the epochs so far (each rewritten atomically). */
+export async function writeEpochMetrics(dir: string, history: readonly EpochRecord[]): Promise<void> {
+  const rows = history.map((r) => COLUMNS.map((c) => formatNumber(r[c])).join(','));
+  await writeFileAtomic(join(dir, RUN_FILES.metricsCsv), `${[COLUMNS.join(','), ...rows].join('\n')}\n`);
+  await writeJsonAtomic(join(dir, RUN_FILES.metricsJson), history);
+}
+
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toPrecision(6);
+}
+
+/**
+ * Saves a training checkpoint as one file (4-byte header length, JSON header, float32 blobs), atomically:
+ * an interrupted save leaves the previous checkpoint intact.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  checkpoint: TrainCheckpoint,
+  stage: 'head' | 'finetune' = 'head',
+): Promise<void> {
+  const blobs: Float32Array[] = [];
+  const put = (values: Float32Array) => {
+    blobs.push(values);
+    return blobs.length - 1;
+  };
+  const snapshot = (s: WeightSnapshot) =>
+    s.map((w) => ({ name: w.name, shape: w.shape, blob: put(w.values) }));
+  const header = {
+    format: 'lesionlab-checkpoint',
+    version: 1,
+    stage,
+    epoch: checkpoint.epoch,
+    done: checkpoint.done,
+    rngState: checkpoint.rngState,
+    learningRate: checkpoint.learningRate,
+    weights: snapshot(checkpoint.weights),
+    adam: { step: checkpoint.adam.step, m: checkpoint.adam.m.map(put), v: checkpoint.adam.v.map(put) },
+    earlyStopping: {
+      ...checkpoint.earlyStopping,
+      best: String(checkpoint.earlyStopping.best),
+      bestWeights: checkpoint.earlyStopping.bestWeights
+        ? snapshot(checkpoint.earlyStopping.bestWeights)
+        : null,
+    },
+    reduceLr: { ...checkpoint.reduceLr, best: String(checkpoint.reduceLr.best) },
+    history: checkpoint.history,
+    blobs: blobs.map((b) => b.length),
+  };
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const size = 4 + json.length + blobs.reduce((n, b) => n + b.byteLength, 0);
+  const bytes = new Uint8Array(size);
+  new DataView(bytes.buffer).setUint32(0, json.length, true);
+  bytes.set(json, 4);
+  let at = 4 + json.length;
+  for (const blob of blobs) {
+    bytes.set(new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), at);
+    at += blob.byteLength;
+  }
+  await writeFileAtomic(
+    join(dir, stage === 'head' ? RUN_FILES.checkpoint : RUN_FILES.fineTuneCheckpoint),
+    bytes,
+  );
+}
+
+interface SnapshotHeader {
+  name: string;
+  shape: number[];
+  blob: number;
+}
+
+/** Reads the checkpoint of a run directory; E_RUN when there is none or it is damaged. */
+export async function loadCheckpoint(
+  dir: string,
+  stage: 'head' | 'finetune' = 'head',
+): Promise<TrainCheckpoint & { stage: string }> {
+  const path = join(dir, stage === 'head' ? RUN_FILES.checkpoint : RUN_FILES.fineTuneCheckpoint);
+  const bytes = await readFile(path).catch(() => {
+    throw new LesionlabError(
+      'E_RUN',
+      `${path}: no checkpoint; the run stopped before its first epoch ended — start it again without --resume`,
+    );
+  });
+  try {
+    const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length)));
+    const blobs: Float32Array[] = [];
+    let at = bytes.byteOffset + 4 + length;
+    for (const count of header.blobs as number[]) {
+      blobs.push(new Float32Array(bytes.buffer.slice(at, at + count * 4)));
+      at += count * 4;
+    }
+    const snapshot = (s: SnapshotHeader[]) =>
+      s.map((w) => ({ name: w.name, shape: w.shape, values: blobs[w.blob] }));
+    return {
+      stage: header.stage,
+      epoch: header.epoch,
+      done: header.done,
+      rngState: header.rngState,
+      learningRate: header.learningRate,
+      weights: snapshot(header.weights),
+      adam: {
+        step: header.adam.step,
+        m: header.adam.m.map((i: number) => blobs[i]),
+        v: header.adam.v.map((i: number) => blobs[i]),
+      },
+      earlyStopping: {
+        ...header.earlyStopping,
+        best: Number(header.earlyStopping.best),
+        bestWeights: header.earlyStopping.bestWeights ? snapshot(header.earlyStopping.bestWeights) : null,
+      },
+      reduceLr: { ...header.reduceLr, best: Number(header.reduceLr.best) },
+      history: header.history,
+    };
+  } catch (error) {
+    throw new LesionlabError(
+      'E_RUN',
+      `${path}: damaged checkpoint (${(error as Error).message}); start the run again without --resume`,
+      { cause: error },
+    );
+  }
+}
+
+/** A logger that also appends every line (with a timestamp) to the run's log file. */
+export function teeLogger(inner: Logger, logPath: string): Logger & { flush(): Promise<void> } {
+  let chain: Promise<void> = Promise.resolve();
+  const write = (level: string, message: string) => {
+    const line = `${new Date().toISOString()} ${level} ${message}\n`;
+    chain = chain.then(() => appendFile(logPath, line)).catch(() => {});
+  };
+  return {
+    info: (m) => {
+      write('info', m);
+      inner.info(m);
+    },
+    warn: (m) => {
+      write('warn', m);
+      inner.warn(m);
+    },
+    debug: (m) => {
+      write('debug', m);
+      inner.debug?.(m);
+    },
+    flush: () => chain,
+  };
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import {
+  applyConfigOverrides,
+  parseOverride,
+  parseTrainConfig,
+  TrainConfigSchema,
+} from '../../../src/core/config/train-config.js';
+
+describe('parseTrainConfig', () => {
+  it('fills every default from an empty object', () => {
+    const config = parseTrainConfig({});
+    expect(config.seed).toBe(42);
+    expect(config.model.backbone).toBe('mobilenet_v1');
+    expect(config.train.earlyStopping).toEqual({ patience: 8, minDelta: 1e-4 });
+    expect(config.train.logitAdjustment.mode).toBe('none');
+    expect(config.features.engine).toBe('onnx');
+    expect(TrainConfigSchema.parse(config)).toEqual(config);
+  });
+
+  it('keeps given values', () => {
+    const config = parseTrainConfig({
+      train: { epochs: 3, reduceLr: { factor: 0.1 } },
+      features: { views: 8 },
+    });
+    expect(config.train.epochs).toBe(3);
+    expect(config.train.reduceLr).toEqual({ patience: 3, factor: 0.1, minLr: 1e-6 });
+    expect(config.features.views).toBe(8);
+  });
+
+  it('names the bad key and what it got', () => {
+    expect(() => parseTrainConfig({ train: { epochs: 'ten' } })).toThrow(
+      /^config train\.epochs: .*expected number, received string/,
+    );
+    expect(() => parseTrainConfig({ features: { views: 9 } })).toThrow(/config features\.views: .*<=8/);
+  });
+
+  it('rejects unknown keys and lists the allowed ones', () => {
+    expect(() => parseTrainConfig({ train: { epoch: 3 } }, 'run.json')).toThrow(
+      /^run\.json train: Unrecognized key: "epoch"; allowed keys: epochs, batchSize/,
+    );
+    try {
+      parseTrainConfig({ bogus: 1 });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as { code: string }).code).toBe('E_CONFIG');
+    }
+  });
+});
+
+describe('config overrides', () => {
+  it('sets dotted keys without touching the base', () => {
+    const base = { train: { epochs: 5, batchSize: 8 } };
+    const out = applyConfigOverrides(base, { 'train.epochs': 2, 'model.backbone': 'tiny', 'x.y': undefined });
+    expect(out).toEqual({ train: { epochs: 2, batchSize: 8 }, model: { backbone: 'tiny' } });
+    expect(base.train.epochs).toBe(5);
+  });
+
+  it('parses key=value with numbers and booleans', () => {
+    expect(parseOverride('train.epochs=5')).toEqual(['train.epochs', 5]);
+    expect(parseOverride('features.tta=false')).toEqual(['features.tta', false]);
+    expect(parseOverride('model.backbone=mobilenet_v1')).toEqual(['model.backbone', 'mobilenet_v1']);
+    expect(() => parseOverride('epochs')).toThrow(/expected key=value/);
+  });
+});

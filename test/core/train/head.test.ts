@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { DIHEDRAL_VIEWS } from '../../../src/core/config/train-config.js';
+import {
+  buildFeatureExtractor,
+  buildTrainedClassifier,
+  Head,
+  poolFeatures,
+} from '../../../src/core/train/head.js';
+import { Prng } from '../../../src/core/train/prng.js';
+import { dihedralView } from '../../../src/core/train/views.js';
+import { tinyBackbone } from './tiny-backbone.js';
+
+describe('Head', () => {
+  it('exports into TF.js layers that reproduce its softmax, with the post-hoc offset folded in', () => {
+    for (const pooling of ['avg', 'avg+max'] as const) {
+      const backbone = tinyBackbone(16);
+      const width = pooling === 'avg' ? 8 : 16;
+      const head = Head.create({ inputWidth: width, hidden: 5, numClasses: 3, dropout: 0.5 }, new Prng(1));
+      const offset = Float32Array.from([0.3, -0.2, 0.1]);
+      const model = buildTrainedClassifier(backbone, head, pooling, offset);
+      const x = tf.randomUniform([2, 16, 16, 3], 0, 255, 'float32', 4);
+      const expected = tf.tidy(() =>
+        tf.softmax(
+          head.logits(poolFeatures(backbone.predict(x) as tf.Tensor4D, pooling)).add(tf.tensor1d(offset)),
+        ),
+      );
+      const got = model.predict(x) as tf.Tensor;
+      expect(got.shape).toEqual([2, 3]);
+      const diff = tf.tidy(() => expected.sub(got).abs().max().dataSync()[0]);
+      expect(diff).toBeLessThan(1e-5);
+      expect(model.layers.map((l) => l.name)).toContain('head_logits');
+      tf.dispose([x, expected, got]);
+      head.dispose();
+      model.dispose();
+    }
+  });
+
+  it('pools without leaking tensors and the extractor outputs pooled features', () => {
+    const backbone = tinyBackbone(16);
+    const x = tf.randomUniform([1, 16, 16, 3], 0, 255, 'float32', 2);
+    const map = backbone.predict(x) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 2; i++) poolFeatures(map, 'avg+max').dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const extractor = buildFeatureExtractor(backbone, 'avg');
+    const pooled = extractor.predict(x) as tf.Tensor;
+    const direct = poolFeatures(map, 'avg');
+    expect(Array.from(pooled.dataSync())).toEqual(Array.from(direct.dataSync()));
+    tf.dispose([x, map, pooled, direct]);
+    backbone.dispose();
+  });
+
+  it('draws reproducible dropout masks scaled by 1/(1-p)', () => {
+    const head = Head.create({ inputWidth: 4, hidden: 0, numClasses: 2, dropout: 0.5 }, new Prng(1));
+    const [a] = head.dropoutMasks(3, new Prng(7));
+    const [b] = head.dropoutMasks(3, new Prng(7));
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    expect(new Set(a.dataSync())).toEqual(new Set([0, 2]));
+    tf.dispose([a, b]);
+    head.dispose();
+  });
+});
+
+describe('dihedralView', () => {
+  const size = 3;
+  const image = Uint8Array.from({ length: size * size * 3 }, (_, i) => i);
+  const pixel = (img: Uint8Array, y: number, x: number) => img[(y * size + x) * 3];
+
+  it('maps pixels like flips and rotations', () => {
+    expect(pixel(dihedralView(image, 1, size, 'flip_h'), 0, 0)).toBe(pixel(image, 0, 2));
+    expect(pixel(dihedralView(image, 1, size, 'flip_v'), 0, 0)).toBe(pixel(image, 2, 0));
+    expect(pixel(dihedralView(image, 1, size, 'transpose'), 0, 1)).toBe(pixel(image, 1, 0));
+    // rot90 (counter-clockwise, like np.rot90): the top-right corner moves to the top-left.
+    expect(pixel(dihedralView(image, 1, size, 'rot90'), 0, 0)).toBe(pixel(image, 0, 2));
+  });
+
+  it('gives 8 distinct views; rot90 four times is the identity', () => {
+    const views = DIHEDRAL_VIEWS.map((v) => Array.from(dihedralView(image, 1, size, v)).join(','));
+    expect(new Set(views).size).toBe(8);
+    let x: Uint8Array = image;
+    for (let i = 0; i < 4; i++) x = dihedralView(x, 1, size, 'rot90');
+    expect(Array.from(x)).toEqual(Array.from(image));
+    expect(() => dihedralView(image, 2, size, 'rot90')).toThrow(/expected 2 square 3x3 RGB images/);
+  });
+});
+
+describe('Head.foldInputStandardization', () => {
+  it('makes the head on raw features equal the head on standardised features', () => {
+    const head = Head.create({ inputWidth: 3, hidden: 2, numClasses: 2, dropout: 0 }, new Prng(4));
+    const mean = Float32Array.from([1, -2, 0.5]);
+    const std = Float32Array.from([2, 0.5, 4]);
+    const raw = tf.tensor2d([
+      [3, 1, -1],
+      [0, 0, 2],
+    ]);
+    const standardised = raw.sub(tf.tensor1d(mean)).div(tf.tensor1d(std)) as tf.Tensor2D;
+    const before = head.logits(standardised);
+    head.foldInputStandardization(mean, std);
+    const after = head.logits(raw);
+    const diff = tf.tidy(() => before.sub(after).abs().max().dataSync()[0]);
+    expect(diff).toBeLessThan(1e-5);
+    tf.dispose([raw, standardised, before, after]);
+    head.dispose();
+  });
+});

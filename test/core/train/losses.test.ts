@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import {
+  classificationLoss,
+  classWeightsFromCounts,
+  logPriorOffset,
+} from '../../../src/core/train/losses.js';
+
+const logits = () =>
+  tf.tensor2d([
+    [2, 0, -1],
+    [0.5, 0.5, 0],
+    [-1, 3, 0],
+  ]);
+const labels = () => tf.tensor1d([0, 2, 1], 'int32');
+const ones = Float32Array.from([1, 1, 1]);
+
+describe('classificationLoss', () => {
+  it('equals mean cross-entropy with unit weights', () => {
+    const [l, y] = [logits(), labels()];
+    const loss = classificationLoss(l, y, { classWeights: ones, kind: 'cross-entropy', focalGamma: 0 });
+    const expected = tf.losses.softmaxCrossEntropy(tf.oneHot(y, 3), l);
+    expect(loss.dataSync()[0]).toBeCloseTo(expected.dataSync()[0], 5);
+    tf.dispose([l, y, loss, expected]);
+  });
+
+  it('weights samples by class and focal loss down-weights easy samples', () => {
+    const [l, y] = [logits(), labels()];
+    const weighted = classificationLoss(l, y, {
+      classWeights: Float32Array.from([0, 0, 1]),
+      kind: 'cross-entropy',
+      focalGamma: 0,
+    });
+    const p = tf.softmax(l).arraySync() as number[][];
+    expect(weighted.dataSync()[0]).toBeCloseTo(-Math.log(p[1][2]), 5);
+    const ce = classificationLoss(l, y, { classWeights: ones, kind: 'cross-entropy', focalGamma: 0 });
+    const focal = classificationLoss(l, y, { classWeights: ones, kind: 'focal', focalGamma: 2 });
+    expect(focal.dataSync()[0]).toBeLessThan(ce.dataSync()[0]);
+    tf.dispose([l, y, weighted, ce, focal]);
+  });
+
+  it('adds the logit offset before the softmax and leaks no tensors', () => {
+    const [l, y] = [logits(), labels()];
+    const before = tf.memory().numTensors;
+    const options = {
+      classWeights: ones,
+      kind: 'cross-entropy' as const,
+      focalGamma: 0,
+      logitOffset: Float32Array.from([5, 0, 0]),
+    };
+    const a = classificationLoss(l, y, options);
+    const b = classificationLoss(l, y, options);
+    expect(tf.memory().numTensors).toBe(before + 2);
+    const plain = classificationLoss(l, y, { ...options, logitOffset: undefined });
+    expect(a.dataSync()[0]).toBeGreaterThan(plain.dataSync()[0]);
+    tf.dispose([l, y, a, b, plain]);
+  });
+});
+
+describe('class weights and priors', () => {
+  it('balanced weights are n / (k n_c), tempered by power', () => {
+    const balanced = classWeightsFromCounts([10, 30], 'balanced');
+    expect(balanced[0]).toBeCloseTo(2, 6);
+    expect(balanced[1]).toBeCloseTo(2 / 3, 6);
+    const tempered = classWeightsFromCounts([10, 40], 'balanced', 0.5);
+    expect(tempered[0]).toBeCloseTo(Math.sqrt(2.5), 6);
+    expect(Array.from(classWeightsFromCounts([10, 40], 'none'))).toEqual([1, 1]);
+    const effective = classWeightsFromCounts([10, 1000], 'effective', 1, 0.99);
+    expect(effective[0]).toBeGreaterThan(effective[1]);
+  });
+
+  it('log prior offset is tau·log(n_c / n)', () => {
+    const offset = logPriorOffset([25, 75], 2);
+    expect(offset[0]).toBeCloseTo(2 * Math.log(0.25), 6);
+    expect(offset[1]).toBeCloseTo(2 * Math.log(0.75), 6);
+  });
+});

@@ -1,0 +1,79 @@
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseTrainConfig, type TrainConfig } from '../../src/core/config/train-config.js';
+import { MINUS_ONE_TO_ONE } from '../../src/core/preprocess/spec.js';
+import { readModelBundle } from '../../src/node/bundle/read.js';
+import type { BackboneLoader } from '../../src/node/train/backbone.js';
+import { trainRun } from '../../src/node/train/pipeline.js';
+import { RUN_FILES } from '../../src/node/train/run-dir.js';
+import { tinyBackbone } from '../core/train/tiny-backbone.js';
+
+const SAMPLE = resolve('data/sample/ham10000');
+const work = await mkdtemp(join(tmpdir(), 'train-it-'));
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+const tiny: BackboneLoader = async () => ({
+  model: tinyBackbone(16, 5),
+  name: 'tiny',
+  inputSize: 16,
+  normalization: MINUS_ONE_TO_ONE,
+  weightsId: 'random:5',
+});
+
+function config(name: string, extra: Record<string, unknown> = {}): TrainConfig {
+  return parseTrainConfig({
+    data: { root: SAMPLE },
+    model: { backbone: 'tiny', hidden: 4, dropout: 0.2 },
+    features: { engine: 'tfjs', views: 2, cacheRoot: join(work, 'cache') },
+    train: { epochs: 4, batchSize: 16, learningRate: 0.01, earlyStopping: { patience: 10 } },
+    output: { runsDir: join(work, 'runs'), name },
+    ...extra,
+  });
+}
+
+const strip = (rows: readonly { seconds: number }[]) => rows.map(({ seconds: _s, ...rest }) => rest);
+
+describe('trainRun on the embedded sample (tiny backbone, cpu)', () => {
+  it('writes a complete run directory with a loadable bundle and test scores', async () => {
+    const result = await trainRun(config('full'), { loadBackbone: tiny });
+    for (const [key, file] of Object.entries(RUN_FILES))
+      if (key !== 'fineTuneCheckpoint') await access(join(result.runDir, file));
+    const csv = await readFile(join(result.runDir, RUN_FILES.metricsCsv), 'utf8');
+    expect(csv.trim().split('\n')).toHaveLength(5);
+    const bundle = await readModelBundle(result.bundleDir!);
+    expect(bundle.meta.classes).toEqual(['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc']);
+    expect(bundle.meta.preprocess.width).toBe(16);
+    expect(result.test!.count).toBeGreaterThan(10);
+    expect(result.test!.scores.accuracy).toBeGreaterThanOrEqual(0);
+    const saved = JSON.parse(await readFile(join(result.runDir, RUN_FILES.config), 'utf8'));
+    expect(saved.train.epochs).toBe(4);
+  });
+
+  it('is deterministic, and a run interrupted after epoch 2 resumes to the same final metrics', async () => {
+    const reference = await trainRun(config('reference'), { loadBackbone: tiny });
+    const again = await trainRun(config('again'), { loadBackbone: tiny });
+    expect(strip(again.history)).toEqual(strip(reference.history));
+    const cut = await trainRun(config('cut'), { loadBackbone: tiny, interruptAfter: (epoch) => epoch === 2 });
+    expect(cut.interrupted).toBe(true);
+    expect(cut.bundleDir).toBeUndefined();
+    await expect(access(join(cut.runDir, RUN_FILES.bundle))).rejects.toThrow();
+    const resumed = await trainRun(config('ignored'), { loadBackbone: tiny, resumeDir: cut.runDir });
+    expect(resumed.runDir).toBe(cut.runDir);
+    expect(strip(resumed.history)).toEqual(strip(reference.history));
+    expect(resumed.test!.scores).toEqual(reference.test!.scores);
+  });
+
+  it('extracts the same features with ONNX Runtime as with TF.js', async () => {
+    const onnx = await trainRun(
+      config('onnx', { features: { engine: 'onnx', views: 2, cacheRoot: join(work, 'cache-onnx') } }),
+      { loadBackbone: tiny },
+    );
+    const tfjs = await trainRun(config('tfjs'), { loadBackbone: tiny });
+    expect(onnx.extractSeconds).toBeGreaterThan(0);
+    onnx.history.forEach((row, i) => {
+      expect(row.val_loss).toBeCloseTo(tfjs.history[i].val_loss, 3);
+    });
+  });
+});

@@ -1,0 +1,77 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TrainCheckpoint } from '../../../src/core/train/trainer.js';
+import {
+  createRunDir,
+  loadCheckpoint,
+  RUN_FILES,
+  runTimestamp,
+  saveCheckpoint,
+  writeEpochMetrics,
+} from '../../../src/node/train/run-dir.js';
+
+const root = await mkdtemp(join(tmpdir(), 'run-dir-'));
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+const record = {
+  epoch: 1,
+  loss: 1.5,
+  val_loss: 1.25,
+  val_accuracy: 0.5,
+  val_balanced_accuracy: 0.25,
+  lr: 0.001,
+  seconds: 0.5,
+};
+const weights = [{ name: 'dense_0/kernel', shape: [2, 2], values: Float32Array.from([1, 2, 3, 4]) }];
+const checkpoint: TrainCheckpoint = {
+  epoch: 1,
+  done: false,
+  rngState: 123456,
+  learningRate: 0.001,
+  weights,
+  adam: { step: 7, m: [Float32Array.from([0.1, 0.2, 0.3, 0.4])], v: [Float32Array.from([1, 1, 1, 1])] },
+  earlyStopping: { best: 1.25, bestEpoch: 1, wait: 0, bestWeights: weights },
+  reduceLr: { best: Number.POSITIVE_INFINITY, wait: 2 },
+  history: [record],
+};
+
+describe('run directories', () => {
+  it('names runs <timestamp>-<backbone> and refuses to overwrite a run', async () => {
+    expect(runTimestamp(new Date('2026-01-02T03:04:05Z'))).toBe('20260102-030405');
+    const dir = await createRunDir(root, 'mobilenet_v1');
+    expect(dir).toMatch(/\d{8}-\d{6}-mobilenet_v1$/);
+    await writeFile(join(dir, RUN_FILES.config), '{}');
+    await expect(createRunDir(root, 'x', dir.split('/').pop())).rejects.toThrow(
+      /a run already exists there; pass --resume/,
+    );
+  });
+
+  it('writes metrics.csv and metrics.json', async () => {
+    const dir = await createRunDir(root, 'm', 'metrics');
+    await writeEpochMetrics(dir, [record, { ...record, epoch: 2 }]);
+    const csv = await readFile(join(dir, RUN_FILES.metricsCsv), 'utf8');
+    expect(csv.split('\n')[0]).toBe('epoch,loss,val_loss,val_accuracy,val_balanced_accuracy,lr,seconds');
+    expect(csv.split('\n')[2]).toBe('2,1.50000,1.25000,0.500000,0.250000,0.00100000,0.500000');
+    expect(JSON.parse(await readFile(join(dir, RUN_FILES.metricsJson), 'utf8'))).toHaveLength(2);
+  });
+
+  it('round-trips a checkpoint exactly (Infinity included) and leaves no temp files', async () => {
+    const dir = await createRunDir(root, 'm', 'ckpt');
+    await saveCheckpoint(dir, checkpoint);
+    await saveCheckpoint(dir, { ...checkpoint, epoch: 2 });
+    const loaded = await loadCheckpoint(dir);
+    expect(loaded).toEqual({ ...checkpoint, epoch: 2, stage: 'head' });
+    expect(await readdir(dir)).toEqual([RUN_FILES.checkpoint]);
+  });
+
+  it('explains a missing or damaged checkpoint', async () => {
+    const dir = await createRunDir(root, 'm', 'broken');
+    await expect(loadCheckpoint(dir)).rejects.toThrow(
+      /no checkpoint; the run stopped before its first epoch ended/,
+    );
+    await writeFile(join(dir, RUN_FILES.checkpoint), Uint8Array.from([200, 0, 0, 0, 1, 2]));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/damaged checkpoint/);
+  });
+});
