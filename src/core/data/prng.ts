@@ -1,15 +1,22 @@
 /** A seeded pseudo-random generator returning floats in [0, 1). */
 export type Rng = () => number;
 
+/** One step of mulberry32: the next 32-bit state and the float in [0, 1) it yields. */
+export function mulberry32Step(state: number): { state: number; value: number } {
+  const next = (state + 0x6d2b79f5) >>> 0;
+  let t = next;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return { state: next, value: ((t ^ (t >>> 14)) >>> 0) / 4294967296 };
+}
+
 /** mulberry32: a tiny, fast 32-bit seeded PRNG; the same seed always gives the same sequence. */
 export function mulberry32(seed: number): Rng {
   let state = seed >>> 0;
   return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const step = mulberry32Step(state);
+    state = step.state;
+    return step.value;
   };
 }
 

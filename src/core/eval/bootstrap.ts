@@ -1,3 +1,4 @@
+import { mulberry32 } from '../data/prng.js';
 import { LesionlabError } from '../errors.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
 import { descendingOrder } from './roc.js';
@@ -30,17 +31,8 @@ export interface BootstrapResult {
   readonly level: number;
 }
 
-/** A small seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32) returning floats in [0, 1); the data layer's generator. */
+export const createRng: (seed: number) => () => number = mulberry32;
 
 /** Percentile of sorted values with numpy's default linear interpolation; `q` in [0, 1]. */
 export function percentile(sorted: readonly number[], q: number): number {

@@ -1,3 +1,5 @@
+import { mulberry32Step } from '../data/prng.js';
+
 /**
  * A small seeded PRNG (mulberry32) whose whole state is one 32-bit integer, so a run can checkpoint it and
  * resume bit-for-bit. Every random choice of training (init, shuffling, view sampling, dropout) draws from it.
@@ -11,11 +13,9 @@ export class Prng {
 
   /** A float in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const step = mulberry32Step(this.state);
+    this.state = step.state;
+    return step.value;
   }
 
   /** An integer in [0, n). */
