@@ -21,17 +21,16 @@ import { foldAssignment, kfoldByGroup } from '../src/core/data/split.js';
 import { selectSplit } from '../src/core/data/split-schema.js';
 import type { Logger } from '../src/core/logger.js';
 import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
-import { buildFeatureExtractor, Head } from '../src/core/train/head.js';
+import { buildFeatureExtractor, type Head } from '../src/core/train/head.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
-import { Prng } from '../src/core/train/prng.js';
-import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
+import { predictSet } from '../src/core/train/trainer.js';
 import { decodeImage } from '../src/node/preprocess/decode-image.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
-import { countClasses, prepareRunData } from '../src/node/train/data.js';
+import { prepareRunData } from '../src/node/train/data.js';
 import { createFeatureEngine } from '../src/node/train/engines.js';
 import { prepareRunFeatures, runPreprocess } from '../src/node/train/features.js';
-import { featureItemSet, featureStats, standardizedItemSet } from '../src/node/train/item-sets.js';
-import { runLossOptions, trainRun } from '../src/node/train/pipeline.js';
+import { featureItemSet } from '../src/node/train/item-sets.js';
+import { fitHead, trainRun } from '../src/node/train/pipeline.js';
 
 const began = performance.now();
 const ROOT = resolve('../shared/data/ham10000');
@@ -95,43 +94,8 @@ process.stdout.write(
 );
 
 // 3. Recipe choice on the validation split only.
-const trial = async (
-  cfg: TrainConfig,
-  parts: { train: typeof data.parts.train; val: typeof data.parts.val },
-) => {
-  const stats = cfg.model.standardize ? featureStats(run.features, parts.train) : undefined;
-  const scale = (set: ItemSet) => (stats ? standardizedItemSet(set, stats) : set);
-  const train = scale(featureItemSet(run.features, parts.train, data.classes));
-  const val = scale(featureItemSet(run.features, parts.val, data.classes));
-  const counts = countClasses(train.labels, data.classes.length);
-  const head = Head.create(
-    {
-      inputWidth: run.features.width,
-      hidden: cfg.model.hidden,
-      numClasses: data.classes.length,
-      dropout: cfg.model.dropout,
-    },
-    new Prng(cfg.seed),
-  );
-  const t = cfg.train;
-  const result = await trainHead({
-    head,
-    train,
-    val,
-    epochs: t.epochs,
-    batchSize: t.batchSize,
-    learningRate: t.learningRate,
-    weightDecay: t.weightDecay,
-    sampling: cfg.features.sampling,
-    tta: cfg.features.tta,
-    loss: runLossOptions(cfg, counts),
-    earlyStopping: t.earlyStopping,
-    reduceLr: t.reduceLr,
-    seed: cfg.seed + 1,
-  });
-  if (stats) head.foldInputStandardization(stats.mean, stats.std);
-  return { head, counts, result };
-};
+const trial = (cfg: TrainConfig, parts: { train: typeof data.parts.train; val: typeof data.parts.val }) =>
+  fitHead(cfg, run.features, parts, data.classes);
 const scoreAt = async (head: Head, set: ReturnType<typeof featureItemSet>, counts: number[], tau: number) => {
   const { probabilities } = await predictSet(head, set, {
     tta: true,

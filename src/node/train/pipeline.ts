@@ -209,24 +209,34 @@ interface HeadStage {
   readonly interrupted: boolean;
 }
 
-async function trainHeadStage(
+/** What `fitHead` hands back: the trained head (taking raw pooled features) and what trained it. */
+export interface FittedHead {
+  readonly head: Head;
+  readonly loss: LossOptions;
+  readonly counts: number[];
+  readonly result: Awaited<ReturnType<typeof trainHead>>;
+}
+
+/**
+ * Trains a fresh head on cached features of `parts.train`, early-stopping on `parts.val`, with the
+ * config's recipe (standardisation, loss, class weights, schedule). The run and `bench:train` share it.
+ */
+export async function fitHead(
   config: TrainConfig,
-  data: PreparedData,
-  run: RunFeatures,
-  runDir: string,
-  logger: Logger,
-  options: TrainRunOptions,
-  resume: TrainCheckpoint | undefined,
-): Promise<HeadStage> {
-  const stats = config.model.standardize ? featureStats(run.features, data.parts.train) : undefined;
+  features: RunFeatures['features'],
+  parts: Pick<PreparedData['parts'], 'train' | 'val'>,
+  classes: readonly string[],
+  hooks: Pick<Parameters<typeof trainHead>[0], 'resume' | 'onBatch' | 'interruptAfter' | 'onEpoch'> = {},
+): Promise<FittedHead> {
+  const stats = config.model.standardize ? featureStats(features, parts.train) : undefined;
   const scale = (set: ItemSet) => (stats ? standardizedItemSet(set, stats) : set);
-  const train = scale(featureItemSet(run.features, data.parts.train, data.classes));
-  const val = scale(featureItemSet(run.features, data.parts.val, data.classes));
-  const counts = countClasses(train.labels, data.classes.length);
+  const train = scale(featureItemSet(features, parts.train, classes));
+  const val = scale(featureItemSet(features, parts.val, classes));
+  const counts = countClasses(train.labels, classes.length);
   const loss = runLossOptions(config, counts);
   const m = config.model;
   const head = Head.create(
-    { inputWidth: run.features.width, hidden: m.hidden, numClasses: data.classes.length, dropout: m.dropout },
+    { inputWidth: features.width, hidden: m.hidden, numClasses: classes.length, dropout: m.dropout },
     new Prng(config.seed),
   );
   const t = config.train;
@@ -244,18 +254,33 @@ async function trainHeadStage(
     earlyStopping: t.earlyStopping,
     reduceLr: t.reduceLr,
     seed: config.seed + 1,
+    ...hooks,
+  });
+  // The head now takes raw pooled features (what the exported model and fine-tuning feed it).
+  if (stats && !result.interrupted) head.foldInputStandardization(stats.mean, stats.std);
+  return { head, loss, counts, result };
+}
+
+async function trainHeadStage(
+  config: TrainConfig,
+  data: PreparedData,
+  run: RunFeatures,
+  runDir: string,
+  logger: Logger,
+  options: TrainRunOptions,
+  resume: TrainCheckpoint | undefined,
+): Promise<HeadStage> {
+  const { head, loss, result } = await fitHead(config, run.features, data.parts, data.classes, {
     resume,
     onBatch: options.onBatch,
     interruptAfter: options.interruptAfter,
     onEpoch: async (record, checkpoint) => {
       await saveCheckpoint(runDir, checkpoint, 'head');
       await writeEpochMetrics(runDir, checkpoint.history);
-      logger.info(formatEpoch(record, t.epochs));
+      logger.info(formatEpoch(record, config.train.epochs));
       options.onEpoch?.(record);
     },
   });
-  // The head now takes raw pooled features (what the exported model and fine-tuning feed it).
-  if (stats && !result.interrupted) head.foldInputStandardization(stats.mean, stats.std);
   return {
     head,
     loss,

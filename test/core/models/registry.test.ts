@@ -1,13 +1,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLesionlabError } from '../../../src/core/errors.js';
-import { countMacs } from '../../../src/core/onnx/macs.js';
 import {
   BACKBONE_NAMES,
   BACKBONES,
   type BackboneName,
   getBackbone,
 } from '../../../src/core/models/registry.js';
+import { countMacs } from '../../../src/core/onnx/macs.js';
 
 // Layer names, order and shapes as keras.applications builds them (Keras 2 names, as in the .h5 files).
 const EXPECTED: Record<
