@@ -98,7 +98,7 @@ export function resizeImage(image: RawImage, spec: Geometry): Uint8Array {
     let p = ((place.y.outStart + y) * spec.width + place.x.outStart) * 3;
     for (let k = 0; k < rowLen; k++) {
       const top = rows[a + k];
-      out[p++] = top + (rows[b + k] - top) * wy + 0.5;
+      out[p++] = (top + (rows[b + k] - top) * wy + 0.5) | 0;
     }
   }
   return out;
@@ -109,17 +109,28 @@ function horizontalPass(image: RawImage, xt: Taps): Float32Array {
   const { data, width, height, channels } = image;
   const outW = xt.w.length;
   const rows = new Float32Array(height * outW * 3);
+  // Source offsets of both taps, computed once for all rows (the hot loop below is per pixel, channels unrolled).
+  const o0 = new Int32Array(outW);
+  const o1 = new Int32Array(outW);
+  for (let x = 0; x < outW; x++) {
+    o0[x] = xt.i0[x] * channels;
+    o1[x] = xt.i1[x] * channels;
+  }
+  const w = xt.w;
   let q = 0;
   for (let r = 0; r < height; r++) {
     const base = r * width * channels;
     for (let x = 0; x < outW; x++) {
-      const p0 = base + xt.i0[x] * channels;
-      const p1 = base + xt.i1[x] * channels;
-      const wx = xt.w[x];
-      for (let c = 0; c < 3; c++) {
-        const v0 = data[p0 + c];
-        rows[q++] = v0 + (data[p1 + c] - v0) * wx;
-      }
+      const p0 = base + o0[x];
+      const p1 = base + o1[x];
+      const wx = w[x];
+      const r0 = data[p0];
+      const g0 = data[p0 + 1];
+      const b0 = data[p0 + 2];
+      rows[q] = r0 + (data[p1] - r0) * wx;
+      rows[q + 1] = g0 + (data[p1 + 1] - g0) * wx;
+      rows[q + 2] = b0 + (data[p1 + 2] - b0) * wx;
+      q += 3;
     }
   }
   return rows;
