@@ -1,5 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { LesionlabError } from '../../core/errors.js';
@@ -9,13 +10,12 @@ import { type Logger, silentLogger } from '../../core/logger.js';
 export type OnnxProvider = 'cuda' | 'cpu';
 
 /**
- * Default intra-op thread count. Measured on the 2-vCPU dev machine (one core's two hyperthreads),
- * MobileNet v1 224, batch 16, 1- and 2-thread sessions timed in alternation, while other jobs loaded
- * the machine: 13.3 vs 11.1 img/s (load ~5) and 4.5 vs 5.2 img/s (load ~15). The quieter run is closer
- * to real use, so 1; the second hyperthread adds no FMA units and stays free for image decoding.
- * `npm run bench:backbones` prints both: flip this if 2 wins on a quiet machine.
+ * Default intra-op thread count: every CPU the process may use. Measured with `npm run bench:backbones` on
+ * the quiet 2-vCPU dev machine (MobileNet v1 224, batch 16, sessions timed in alternation): 1 thread
+ * 41.3 img/s, 2 threads 70.1 img/s. (Under heavy load from other jobs 1 thread had looked better; on a
+ * quiet machine 2 win clearly.) Callers that decode images in parallel may pass fewer.
  */
-export const DEFAULT_ONNX_THREADS = 1;
+export const DEFAULT_ONNX_THREADS = Math.max(1, availableParallelism());
 
 /** Options of {@link createOnnxSession}. */
 export interface OnnxSessionOptions {
