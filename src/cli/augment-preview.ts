@@ -5,6 +5,7 @@ import { parseAugmentConfig } from '../core/preprocess/augment-config.js';
 import { parsePreprocessSpec } from '../core/preprocess/spec-schema.js';
 import { writeAugmentPreview } from '../node/preprocess/augment-preview.js';
 import { consoleLogger } from './console-logger.js';
+import { preprocessArgs } from './prepare.js';
 
 /** `lesionlab augment-preview <image-or-folder> --out grid.png`: a contact sheet of training augmentations. */
 export const augmentPreviewCommand = defineCommand({
@@ -19,17 +20,7 @@ export const augmentPreviewCommand = defineCommand({
     n: { type: 'string', default: '16', description: 'Number of augmented tiles' },
     seed: { type: 'string', default: '1', description: 'Random seed' },
     size: { type: 'string', default: '224', description: 'Tile size in pixels' },
-    resize: {
-      type: 'enum',
-      options: ['stretch', 'pad', 'crop'],
-      default: 'stretch',
-      description: 'Aspect policy',
-    },
-    'color-constancy': {
-      type: 'boolean',
-      default: false,
-      description: 'Shades-of-Gray colour constancy first',
-    },
+    ...preprocessArgs,
     config: {
       type: 'string',
       description: 'JSON file with augmentation settings (default: the built-in defaults)',

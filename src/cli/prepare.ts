@@ -1,10 +1,25 @@
-import { defineCommand } from 'citty';
+import { type ArgsDef, defineCommand } from 'citty';
 import { SingleBar } from 'cli-progress';
 import { parsePreprocessSpec } from '../core/preprocess/spec-schema.js';
 import { loadDataset } from '../node/data/load-dataset.js';
 import { prepareImageCache } from '../node/preprocess/prepare-image-cache.js';
 import { consoleLogger } from './console-logger.js';
 import { datasetArgs, datasetOptions } from './inspect.js';
+
+/** The preprocessing flags that `prepare` and `augment-preview` share. */
+export const preprocessArgs = {
+  resize: {
+    type: 'enum',
+    options: ['stretch', 'pad', 'crop'],
+    default: 'stretch',
+    description: 'Aspect policy',
+  },
+  'color-constancy': {
+    type: 'boolean',
+    default: false,
+    description: 'Shades-of-Gray colour constancy (p = 6), applied before resizing',
+  },
+} satisfies ArgsDef;
 
 /** `lesionlab prepare <root>`: decode and resize every image once into the on-disk image cache. */
 export const prepareCommand = defineCommand({
@@ -17,17 +32,7 @@ export const prepareCommand = defineCommand({
     size: { type: 'string', default: '224', description: 'Square input size in pixels' },
     width: { type: 'string', description: 'Input width (overrides --size)' },
     height: { type: 'string', description: 'Input height (overrides --size)' },
-    resize: {
-      type: 'enum',
-      options: ['stretch', 'pad', 'crop'],
-      default: 'stretch',
-      description: 'Aspect policy',
-    },
-    'color-constancy': {
-      type: 'boolean',
-      default: false,
-      description: 'Shades-of-Gray colour constancy (p = 6)',
-    },
+    ...preprocessArgs,
     'cache-dir': {
       type: 'string',
       default: '.cache/lesionlab',
