@@ -1,12 +1,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ArgsDef, type CommandDef, runCommand } from 'citty';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { fetchCommand } from '../../src/cli/fetch.js';
 import { inspectCommand } from '../../src/cli/inspect.js';
 import { splitCommand } from '../../src/cli/split.js';
 import { parseSplitFile } from '../../src/core/data/split-schema.js';
+import { runAndCapture } from './run-command.js';
 
 const SAMPLE = join(import.meta.dirname, '..', '..', 'data', 'sample', 'ham10000');
 const dir = await mkdtemp(join(tmpdir(), 'lesionlab-cli-'));
@@ -15,18 +15,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** Runs a command and returns what it wrote to stdout. */
-async function run<T extends ArgsDef>(cmd: CommandDef<T>, rawArgs: string[]): Promise<string> {
-  let out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  await runCommand(cmd, { rawArgs });
-  vi.restoreAllMocks();
-  return out;
-}
+const run = runAndCapture;
 
 describe('lesionlab inspect', () => {
   it('prints class and lesion counts of the embedded sample', async () => {

@@ -1,12 +1,12 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ArgsDef, type CommandDef, runCommand } from 'citty';
 import sharp from 'sharp';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { augmentPreviewCommand } from '../../src/cli/augment-preview.js';
 import { prepareCommand } from '../../src/cli/prepare.js';
 import { openImageCache } from '../../src/node/preprocess/image-cache.js';
+import { runAndCapture } from './run-command.js';
 
 const SAMPLE = join(import.meta.dirname, '..', '..', 'data', 'sample', 'ham10000');
 const dir = await mkdtemp(join(tmpdir(), 'lesionlab-cli-preprocess-'));
@@ -15,18 +15,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** Runs a command and returns what it wrote to stdout. */
-async function run<T extends ArgsDef>(cmd: CommandDef<T>, rawArgs: string[]): Promise<string> {
-  let out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  await runCommand(cmd, { rawArgs });
-  vi.restoreAllMocks();
-  return out;
-}
+const run = runAndCapture;
 
 describe('lesionlab prepare', () => {
   it('builds the image cache of the embedded sample, then reuses it', async () => {
