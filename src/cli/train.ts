@@ -5,6 +5,7 @@ import {
   applyConfigOverrides,
   parseOverride,
   parseTrainConfig,
+  splitOverrides,
   type TrainConfig,
 } from '../core/config/train-config.js';
 import { LesionlabError } from '../core/errors.js';
@@ -53,8 +54,7 @@ export async function resolveTrainConfig(
     if (typeof args[flag] === 'string') overrides[key] = parseOverride(`${key}=${args[flag]}`)[1];
   }
   if (typeof args.set === 'string') {
-    for (const pair of args.set.split(',').filter(Boolean))
-      overrides[parseOverride(pair)[0]] = parseOverride(pair)[1];
+    for (const pair of splitOverrides(args.set)) overrides[parseOverride(pair)[0]] = parseOverride(pair)[1];
   }
   return parseTrainConfig(
     applyConfigOverrides(deepMerge(base, file), overrides),

@@ -1,10 +1,11 @@
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig, type TrainConfig } from '../../src/core/config/train-config.js';
 import { MINUS_ONE_TO_ONE } from '../../src/core/preprocess/spec.js';
 import { readModelBundle } from '../../src/node/bundle/read.js';
+import { createClassifier } from '../../src/node/infer/classifier.js';
 import type { BackboneLoader } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
 import { RUN_FILES } from '../../src/node/train/run-dir.js';
@@ -75,5 +76,33 @@ describe('trainRun on the embedded sample (tiny backbone, cpu)', () => {
     onnx.history.forEach((row, i) => {
       expect(row.val_loss).toBeCloseTo(tfjs.history[i].val_loss, 3);
     });
+  });
+
+  it('trains on multi-scale features (taps) and exports a bundle that reproduces the test probabilities', async () => {
+    const result = await trainRun(
+      config('taps', {
+        model: { backbone: 'tiny', taps: ['conv_a'], dropout: 0 },
+        features: { engine: 'onnx', views: 1, cacheRoot: join(work, 'cache-taps') },
+        train: { epochs: 3, batchSize: 16, learningRate: 0.01, backend: 'wasm' },
+      }),
+      { loadBackbone: tiny },
+    );
+    const test = result.test!;
+    const files = new Map<string, string>();
+    for (const part of ['HAM10000_images_part_1', 'HAM10000_images_part_2']) {
+      for (const f of await readdir(join(SAMPLE, part)).catch(() => []))
+        files.set(f.replace(/\.jpg$/, ''), join(SAMPLE, part, f));
+    }
+    const classifier = await createClassifier(result.bundleDir!);
+    try {
+      const out = await classifier.classifyFiles(test.imageIds.map((id) => files.get(id)!));
+      out.forEach((row, i) => {
+        if (!('probabilities' in row)) throw new Error(row.error);
+        for (let c = 0; c < 7; c++)
+          expect(row.probabilities[c]).toBeCloseTo(test.probabilities[i * 7 + c], 4);
+      });
+    } finally {
+      await classifier.dispose();
+    }
   });
 });

@@ -38,6 +38,11 @@ const ModelSchema = z
     weightsPath: z.string().min(1).optional(),
     /** Pooled features fed to the head: global average, or average and max concatenated. */
     pooling: z.enum(['avg', 'avg+max']).default('avg'),
+    /**
+     * Earlier backbone layers whose global averages are concatenated before the output's pooling
+     * (multi-scale features, e.g. `conv_pw_5_relu` for MobileNet v1); [] = the output only.
+     */
+    taps: z.array(z.string().min(1)).default([]),
     /** Train the head on z-scored features (train-split mean/std), folded into the first layer at the end. */
     standardize: z.boolean().default(true),
     /** Width of one hidden ReLU layer in the head; 0 = a linear probe. */
@@ -79,6 +84,11 @@ const TrainSchema = z
     epochs: positiveInt.default(60),
     batchSize: positiveInt.default(64),
     learningRate: z.number().positive().default(1e-3),
+    /**
+     * TF.js backend for training: `auto` = native tfjs-node when installed, else wasm for a head on cached
+     * features (several times faster than cpu), else cpu (fine-tuning needs convolution gradients).
+     */
+    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
     /** L2 penalty on the head's kernels. */
     weightDecay: z.number().nonnegative().default(0),
     classWeights: z.enum(['balanced', 'effective', 'none']).default('balanced'),
@@ -220,5 +230,33 @@ export function parseOverride(text: string): [string, unknown] {
   let value: unknown = raw;
   if (raw === 'true' || raw === 'false') value = raw === 'true';
   else if (raw.trim() !== '' && Number.isFinite(Number(raw))) value = Number(raw);
+  else if (/^\s*[[{]/.test(raw)) {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new LesionlabError(
+        'E_CONFIG',
+        `--set ${text.slice(0, at)}: ${raw} is not valid JSON; write lists like ["conv_pw_5_relu","conv_pw_11_relu"]`,
+      );
+    }
+  }
   return [text.slice(0, at), value];
+}
+
+/** Splits `a=1,b=[1,2]` into its key=value pairs at the commas outside brackets and quotes. */
+export function splitOverrides(text: string): string[] {
+  const pairs: string[] = [];
+  let [depth, quoted, start] = [0, false, 0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '[' || c === '{')) depth++;
+    else if (!quoted && (c === ']' || c === '}')) depth--;
+    else if (!quoted && depth === 0 && c === ',') {
+      pairs.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  pairs.push(text.slice(start));
+  return pairs.filter(Boolean);
 }

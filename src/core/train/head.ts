@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { LesionlabError } from '../errors.js';
 import { HEAD_LAYERS } from '../models/head.js';
 import type { WeightSnapshot } from './callbacks.js';
 import type { Prng } from './prng.js';
@@ -156,32 +157,83 @@ export function restoreVariables(variables: readonly NamedVariable[], snapshot: 
   });
 }
 
-/** Pools a feature map [n, h, w, c] into [n, c] (avg) or [n, 2c] (avg then max). */
-export function poolFeatures(featureMap: tf.Tensor4D, pooling: Pooling): tf.Tensor2D {
+/**
+ * Where the head's features come from: `pooling` of the backbone's output, after global average pools of
+ * earlier layers (`taps`, multi-scale features), all concatenated in that order.
+ */
+export interface FeatureSource {
+  readonly pooling: Pooling;
+  /** Names of earlier backbone layers (4-D outputs) whose global averages are prepended; [] = none. */
+  readonly taps: readonly string[];
+}
+
+/**
+ * The feature maps the head pools, as symbolic tensors of `backbone`: each tap's output, then the
+ * backbone's output. Throws E_CONFIG naming the layer when a tap is missing or not a feature map.
+ */
+export function featureMaps(backbone: tf.LayersModel, taps: readonly string[]): tf.SymbolicTensor[] {
+  const maps = taps.map((name) => {
+    const layer = backbone.layers.find((l) => l.name === name);
+    const output = layer?.output;
+    if (!layer || Array.isArray(output) || output?.shape.length !== 4) {
+      const maps4d = backbone.layers.filter((l) => !Array.isArray(l.output) && l.output.shape.length === 4);
+      const activations = maps4d.filter((l) => /relu|activation|act$/i.test(l.name));
+      const candidates = (activations.length > 0 ? activations : maps4d).map((l) => l.name);
+      const sample = candidates.slice(-8).join(', ');
+      throw new LesionlabError(
+        'E_CONFIG',
+        `model.taps: "${name}" is not a feature-map layer of backbone "${backbone.name}"; use layer names such as ${sample}`,
+      );
+    }
+    return output as tf.SymbolicTensor;
+  });
+  return [...maps, backbone.outputs[0]];
+}
+
+/**
+ * Pools feature maps [n, h, w, c] into one [n, width] matrix: taps by global average, the last map (the
+ * backbone's output) by `pooling` (avg → c, avg+max → 2c), concatenated in order.
+ */
+export function poolFeatures(maps: tf.Tensor4D | readonly tf.Tensor4D[], pooling: Pooling): tf.Tensor2D {
   return tf.tidy(() => {
-    const avg = tf.mean(featureMap, [1, 2]) as tf.Tensor2D;
-    return pooling === 'avg' ? avg : tf.concat([avg, tf.max(featureMap, [1, 2]) as tf.Tensor2D], 1);
+    const all = Array.isArray(maps) ? maps : [maps as tf.Tensor4D];
+    const last = all[all.length - 1];
+    const parts = all.slice(0, -1).map((m) => tf.mean(m, [1, 2]) as tf.Tensor2D);
+    parts.push(tf.mean(last, [1, 2]) as tf.Tensor2D);
+    if (pooling === 'avg+max') parts.push(tf.max(last, [1, 2]) as tf.Tensor2D);
+    return parts.length === 1 ? parts[0] : tf.concat(parts, 1);
   });
 }
 
-/** The same pooling as TF.js layers (for exported models). */
-export function applyPoolingLayers(featureMap: tf.SymbolicTensor, pooling: Pooling): tf.SymbolicTensor {
-  const avg = tf.layers
-    .globalAveragePooling2d({ name: HEAD_LAYERS.pool })
-    .apply(featureMap) as tf.SymbolicTensor;
-  if (pooling === 'avg') return avg;
-  const max = tf.layers.globalMaxPooling2d({ name: 'head_max_pool' }).apply(featureMap) as tf.SymbolicTensor;
-  return tf.layers.concatenate({ name: 'head_pool_concat' }).apply([avg, max]) as tf.SymbolicTensor;
+/** The same pooling as TF.js layers (for exported models); `maps` as from {@link featureMaps}. */
+export function applyPoolingLayers(
+  maps: tf.SymbolicTensor | readonly tf.SymbolicTensor[],
+  pooling: Pooling,
+): tf.SymbolicTensor {
+  const all = Array.isArray(maps) ? maps : [maps as tf.SymbolicTensor];
+  const last = all[all.length - 1];
+  const parts = all
+    .slice(0, -1)
+    .map(
+      (m, i) =>
+        tf.layers.globalAveragePooling2d({ name: `head_tap_pool_${i}` }).apply(m) as tf.SymbolicTensor,
+    );
+  parts.push(tf.layers.globalAveragePooling2d({ name: HEAD_LAYERS.pool }).apply(last) as tf.SymbolicTensor);
+  if (pooling === 'avg+max') {
+    parts.push(tf.layers.globalMaxPooling2d({ name: 'head_max_pool' }).apply(last) as tf.SymbolicTensor);
+  }
+  if (parts.length === 1) return parts[0];
+  return tf.layers.concatenate({ name: 'head_pool_concat' }).apply(parts) as tf.SymbolicTensor;
 }
 
 /** Backbone → pooling → trained head → softmax, as one TF.js model (what a bundle exports). */
 export function buildTrainedClassifier(
   backbone: tf.LayersModel,
   head: Head,
-  pooling: Pooling,
+  source: FeatureSource,
   logitOffset?: Float32Array,
 ): tf.LayersModel {
-  const pooled = applyPoolingLayers(backbone.outputs[0], pooling);
+  const pooled = applyPoolingLayers(featureMaps(backbone, source.taps), source.pooling);
   return tf.model({
     inputs: backbone.inputs,
     outputs: head.applyLayers(pooled, logitOffset),
@@ -190,10 +242,10 @@ export function buildTrainedClassifier(
 }
 
 /** Backbone → pooling, as one TF.js model (what the feature extractor exports to ONNX). */
-export function buildFeatureExtractor(backbone: tf.LayersModel, pooling: Pooling): tf.LayersModel {
+export function buildFeatureExtractor(backbone: tf.LayersModel, source: FeatureSource): tf.LayersModel {
   return tf.model({
     inputs: backbone.inputs,
-    outputs: applyPoolingLayers(backbone.outputs[0], pooling),
+    outputs: applyPoolingLayers(featureMaps(backbone, source.taps), source.pooling),
     name: 'features',
   });
 }

@@ -4,8 +4,11 @@ import { type Logger, silentLogger } from '../../core/logger.js';
 
 /** What the user asks for (`--backend`). */
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-/** What the backend is for: `train` needs gradients of convolutions (wasm has none), `infer` does not. */
-export type BackendPurpose = 'train' | 'infer';
+/**
+ * What the backend is for: `train` needs gradients of convolutions (wasm has none); `head` trains dense layers
+ * on cached features (no convolution gradients, so wasm's SIMD matMul serves); `infer` runs forward passes.
+ */
+export type BackendPurpose = 'train' | 'head' | 'infer';
 /** A TF.js backend lesionlab can run on. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -80,8 +83,8 @@ function describe(name: BackendName, threads: number, tried: BackendInfo['tried'
 
 /**
  * Picks and activates the TF.js backend: native `tfjs-node(-gpu)` through dynamic `import()` when it is
- * installed and loads; else `wasm` for forward passes (`infer`) and `cpu` for training (wasm has no
- * convolution-gradient kernels). Logs the winner and what was passed over in one line. An explicit
+ * installed and loads; else `wasm` for forward passes (`infer`) and dense heads on cached features (`head`),
+ * and `cpu` for training through convolutions (`train`: wasm has no convolution-gradient kernels). Logs the winner and what was passed over in one line. An explicit
  * choice that cannot load throws E_BACKEND. Note: in Node the wasm backend runs single-threaded
  * (its threaded build needs browser-style blob workers), so `threads` is 1 there.
  */

@@ -13,6 +13,8 @@ export interface FeatureCacheKey {
   readonly weights: string;
   readonly preprocess: PreprocessSpec;
   readonly pooling: string;
+  /** Layers pooled before the output (absent when none, so older caches keep their keys). */
+  readonly taps?: readonly string[];
   readonly views: readonly DihedralView[];
   /** Random augmentation views: count, config and seed (count 0 = none). */
   readonly randomViews: { readonly count: number; readonly seed: number; readonly augment?: unknown };

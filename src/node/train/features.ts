@@ -1,8 +1,9 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { DIHEDRAL_VIEWS, type TrainConfig } from '../../core/config/train-config.js';
 import type { ImageRecord } from '../../core/data/records.js';
-import { LesionlabError } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
+import { augmentBatch } from '../../core/preprocess/augment.js';
+import { type AugmentConfig, parseAugmentConfig } from '../../core/preprocess/augment-config.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { buildFeatureExtractor } from '../../core/train/head.js';
 import { dihedralView } from '../../core/train/views.js';
@@ -47,22 +48,20 @@ export async function prepareRunFeatures(
     logger: options.logger,
     onProgress: options.onProgress,
   });
-  if (config.features.randomViews > 0) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `features.randomViews: random augmentation views are not wired yet (got ${config.features.randomViews}); use features.views (exact flips/rotations) instead`,
-    );
-  }
   const views = DIHEDRAL_VIEWS.slice(0, config.features.views);
-  const extractor = buildFeatureExtractor(backbone.model, config.model.pooling);
+  const random = config.features.randomViews;
+  const augment =
+    random > 0 ? parseAugmentConfig(config.features.augment ?? {}, 'features.augment') : undefined;
+  const extractor = buildFeatureExtractor(backbone.model, config.model);
   const width = extractor.outputs[0].shape[1] as number;
   const key = {
     backbone: backbone.name,
     weights: backbone.weightsId,
     preprocess,
     pooling: config.model.pooling,
+    ...(config.model.taps.length > 0 ? { taps: config.model.taps } : {}),
     views,
-    randomViews: { count: 0, seed: config.seed },
+    randomViews: { count: random, seed: config.seed, ...(augment ? { augment } : {}) },
     ids: hashIds(images.ids),
   };
   let engineName: RunFeatures['engine'] = 'cached';
@@ -82,17 +81,48 @@ export async function prepareRunFeatures(
         logger: options.logger,
       });
       engineName = engine.name;
-      const pixels = dihedralView(await images.readBatch(items), items.length, images.width, views[view]);
+      const batch = await images.readBatch(items);
+      const pixels =
+        view < views.length
+          ? dihedralView(batch, items.length, images.width, views[view])
+          : randomView(batch, items.length, images.width, augment!, viewSeed(config.seed, view, items[0]));
       return engine.run(pixels, items.length, images.width);
     },
   });
   await (engine as { dispose(): Promise<void> } | undefined)?.dispose();
   const extractSeconds = features.built ? (performance.now() - began) / 1000 : 0;
   if (features.built) {
-    const rate = (images.ids.length * views.length) / Math.max(extractSeconds, 1e-9);
+    const rate = (images.ids.length * (views.length + random)) / Math.max(extractSeconds, 1e-9);
     options.logger.info(
-      `features: ${images.ids.length} images x ${views.length} views in ${extractSeconds.toFixed(1)} s (${rate.toFixed(1)} images/s, ${engineName})`,
+      `features: ${images.ids.length} images x ${views.length + random} views in ${extractSeconds.toFixed(1)} s (${rate.toFixed(1)} images/s, ${engineName})`,
     );
   }
   return { images, features, engine: engineName, extractSeconds };
+}
+
+/**
+ * One random augmentation view of a batch (the data layer's `augmentBatch`: flips, rotation, zoom, colour
+ * jitter), rounded back to uint8 pixels; the same seed gives the same view.
+ */
+export function randomView(
+  pixels: Uint8Array,
+  count: number,
+  size: number,
+  augment: AugmentConfig,
+  seed: number,
+): Uint8Array {
+  const out = tf.tidy(() =>
+    augmentBatch(tf.tensor4d(Float32Array.from(pixels), [count, size, size, 3]), augment, seed).round(),
+  );
+  const values = Uint8Array.from(out.dataSync());
+  out.dispose();
+  return values;
+}
+
+/** Seed of the random view `view` of the batch starting at cache item `first` (fixed by the run seed). */
+function viewSeed(seed: number, view: number, first: number): number {
+  return (
+    (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(view + 1, 0x85ebca6b) ^ Math.imul(first + 1, 0xc2b2ae35)) >>>
+    0
+  );
 }

@@ -1,11 +1,11 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../core/config/train-config.js';
 import { LesionlabError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { unfreezeTopBlocks } from '../../core/train/finetune.js';
-import { type Head, poolFeatures } from '../../core/train/head.js';
+import { type FeatureSource, featureMaps, type Head, poolFeatures } from '../../core/train/head.js';
 import type { LossOptions } from '../../core/train/losses.js';
 import { type EpochRecord, type TrainCheckpoint, trainHead } from '../../core/train/trainer.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
@@ -32,12 +32,18 @@ export interface FineTuneContext {
   readonly format: (record: EpochRecord) => string;
 }
 
-/** Maps a batch of images through the (partly trainable) backbone to pooled features. */
+/** Maps a batch of images through the (partly trainable) backbone to pooled features (taps included). */
 export function backboneFeatures(
   backbone: LoadedBackbone,
-  pooling: TrainConfig['model']['pooling'],
+  source: FeatureSource,
 ): (x: tf.Tensor) => tf.Tensor2D {
-  return (x) => poolFeatures(backbone.model.apply(x, { training: false }) as tf.Tensor4D, pooling);
+  // A multi-output view of the same layers (shared weights), so unfrozen layers train through every tap.
+  const maps =
+    source.taps.length > 0
+      ? tf.model({ inputs: backbone.model.inputs, outputs: featureMaps(backbone.model, source.taps) })
+      : backbone.model;
+  return (x) =>
+    poolFeatures(maps.apply(x, { training: false }) as tf.Tensor4D | tf.Tensor4D[], source.pooling);
 }
 
 /**
@@ -69,7 +75,7 @@ export async function fineTuneStage(
   const t = config.train;
   const result = await trainHead({
     head,
-    features: backboneFeatures(backbone, config.model.pooling),
+    features: backboneFeatures(backbone, config.model),
     extraVariables,
     train: pixelItemSet(ctx.images, data.parts.train, data.classes),
     val: pixelItemSet(ctx.images, data.parts.val, data.classes),

@@ -5,16 +5,20 @@ import type { ImageCache } from '../preprocess/image-cache.js';
 import { labelIndices } from './data.js';
 import { type FeatureCache, gatherFeatures } from './feature-cache.js';
 
-/** Training/validation items backed by cached pooled features (one row per image and view). */
+/**
+ * Items backed by cached pooled features (one row per image and view). `views` limits them to the cache's
+ * first views: validation and test use the exact views only, not the random augmentation views after them.
+ */
 export function featureItemSet(
   cache: FeatureCache,
   records: readonly ImageRecord[],
   classes: readonly string[],
+  views = cache.views,
 ): ItemSet {
   const positions = records.map((r) => cache.indexOf(r.imageId));
   return {
     labels: labelIndices(records, classes),
-    views: cache.views,
+    views: Math.min(views, cache.views),
     batch: (indices, views) => {
       const rows = gatherFeatures(
         cache,

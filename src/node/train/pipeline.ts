@@ -19,6 +19,7 @@ import {
   trainHead,
 } from '../../core/train/trainer.js';
 import { writeModelBundle } from '../bundle/write.js';
+import { selectBackend } from '../engine/backend.js';
 import { type BackboneLoader, type LoadedBackbone, loadRunBackbone } from './backbone.js';
 import { countClasses, labelIndices, type PreparedData, prepareRunData } from './data.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
@@ -91,6 +92,7 @@ export async function trainRun(input: TrainConfig, options: TrainRunOptions = {}
       reuseSplit: resume !== undefined,
     });
     const backbone = await (options.loadBackbone ?? loadRunBackbone)(config, logger);
+    await selectBackend(config.train.backend, config.fineTune.enabled ? 'train' : 'head', logger);
     const all = [...data.parts.train, ...data.parts.val, ...data.parts.test];
     const features = await prepareRunFeatures(config, backbone, all, {
       logger,
@@ -231,7 +233,7 @@ export async function fitHead(
   const stats = config.model.standardize ? featureStats(features, parts.train) : undefined;
   const scale = (set: ItemSet) => (stats ? standardizedItemSet(set, stats) : set);
   const train = scale(featureItemSet(features, parts.train, classes));
-  const val = scale(featureItemSet(features, parts.val, classes));
+  const val = scale(featureItemSet(features, parts.val, classes, config.features.views));
   const counts = countClasses(train.labels, classes.length);
   const loss = runLossOptions(config, counts);
   const m = config.model;
@@ -313,12 +315,7 @@ async function saveBestModel(
   bestEpoch: number,
 ): Promise<string> {
   const counts = countClasses(labelIndices(data.parts.train, data.classes), data.classes.length);
-  const model = buildTrainedClassifier(
-    backbone.model,
-    head,
-    config.model.pooling,
-    posthocOffset(config, counts),
-  );
+  const model = buildTrainedClassifier(backbone.model, head, config.model, posthocOffset(config, counts));
   const dir = join(runDir, RUN_FILES.bundle);
   await writeModelBundle(dir, {
     model,
@@ -328,7 +325,7 @@ async function saveBestModel(
     preprocess: runPreprocess(config, backbone),
     normalization: backbone.normalization,
     metrics: { bestEpoch },
-    cam: config.model.hidden === 0 && config.model.pooling === 'avg',
+    cam: config.model.hidden === 0 && config.model.pooling === 'avg' && config.model.taps.length === 0,
   });
   return dir;
 }
@@ -345,11 +342,11 @@ async function evaluateTest(
   // After fine-tuning the cached features are stale: score through the updated backbone instead.
   const set = fineTuned
     ? pixelItemSet(run.images, data.parts.test, data.classes)
-    : featureItemSet(run.features, data.parts.test, data.classes);
+    : featureItemSet(run.features, data.parts.test, data.classes, config.features.views);
   const { probabilities } = await predictSet(head, set, {
     tta: config.features.tta,
     logitOffset: posthocOffset(config, counts),
-    features: fineTuned ? backboneFeatures(fineTuned, config.model.pooling) : undefined,
+    features: fineTuned ? backboneFeatures(fineTuned, config.model) : undefined,
   });
   const k = data.classes.length;
   return {

@@ -3,6 +3,7 @@ import {
   applyConfigOverrides,
   parseOverride,
   parseTrainConfig,
+  splitOverrides,
   TrainConfigSchema,
 } from '../../../src/core/config/train-config.js';
 
@@ -60,5 +61,16 @@ describe('config overrides', () => {
     expect(parseOverride('features.tta=false')).toEqual(['features.tta', false]);
     expect(parseOverride('model.backbone=mobilenet_v1')).toEqual(['model.backbone', 'mobilenet_v1']);
     expect(() => parseOverride('epochs')).toThrow(/expected key=value/);
+  });
+
+  it('parses JSON lists and splits pairs only at top-level commas', () => {
+    const text =
+      'model.taps=["conv_pw_5_relu","conv_pw_11_relu"],train.epochs=3,features.augment={"rotate":90,"hue":0}';
+    const pairs = splitOverrides(text);
+    expect(pairs).toHaveLength(3);
+    expect(parseOverride(pairs[0])).toEqual(['model.taps', ['conv_pw_5_relu', 'conv_pw_11_relu']]);
+    expect(parseOverride(pairs[2])).toEqual(['features.augment', { rotate: 90, hue: 0 }]);
+    expect(parseTrainConfig({ model: { taps: ['conv_pw_5_relu'] } }).model.taps).toEqual(['conv_pw_5_relu']);
+    expect(() => parseOverride('model.taps=[conv_pw_5_relu]')).toThrow(/not valid JSON/);
   });
 });

@@ -4,6 +4,8 @@ import { DIHEDRAL_VIEWS } from '../../../src/core/config/train-config.js';
 import {
   buildFeatureExtractor,
   buildTrainedClassifier,
+  type FeatureSource,
+  featureMaps,
   Head,
   poolFeatures,
 } from '../../../src/core/train/head.js';
@@ -13,18 +15,23 @@ import { tinyBackbone } from './tiny-backbone.js';
 
 describe('Head', () => {
   it('exports into TF.js layers that reproduce its softmax, with the post-hoc offset folded in', () => {
-    for (const pooling of ['avg', 'avg+max'] as const) {
+    const sources: [FeatureSource, number][] = [
+      [{ pooling: 'avg', taps: [] }, 8],
+      [{ pooling: 'avg+max', taps: [] }, 16],
+      [{ pooling: 'avg', taps: ['conv_a'] }, 6 + 8],
+      [{ pooling: 'avg+max', taps: ['conv_a'] }, 6 + 16],
+    ];
+    for (const [source, width] of sources) {
       const backbone = tinyBackbone(16);
-      const width = pooling === 'avg' ? 8 : 16;
       const head = Head.create({ inputWidth: width, hidden: 5, numClasses: 3, dropout: 0.5 }, new Prng(1));
       const offset = Float32Array.from([0.3, -0.2, 0.1]);
-      const model = buildTrainedClassifier(backbone, head, pooling, offset);
+      const model = buildTrainedClassifier(backbone, head, source, offset);
       const x = tf.randomUniform([2, 16, 16, 3], 0, 255, 'float32', 4);
-      const expected = tf.tidy(() =>
-        tf.softmax(
-          head.logits(poolFeatures(backbone.predict(x) as tf.Tensor4D, pooling)).add(tf.tensor1d(offset)),
-        ),
-      );
+      const maps = tf.model({ inputs: backbone.inputs, outputs: featureMaps(backbone, source.taps) });
+      const expected = tf.tidy(() => {
+        const out = maps.predict(x) as tf.Tensor4D | tf.Tensor4D[];
+        return tf.softmax(head.logits(poolFeatures(out, source.pooling)).add(tf.tensor1d(offset)));
+      });
       const got = model.predict(x) as tf.Tensor;
       expect(got.shape).toEqual([2, 3]);
       const diff = tf.tidy(() => expected.sub(got).abs().max().dataSync()[0]);
@@ -43,11 +50,38 @@ describe('Head', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 2; i++) poolFeatures(map, 'avg+max').dispose();
     expect(tf.memory().numTensors).toBe(before);
-    const extractor = buildFeatureExtractor(backbone, 'avg');
+    const extractor = buildFeatureExtractor(backbone, { pooling: 'avg', taps: [] });
     const pooled = extractor.predict(x) as tf.Tensor;
     const direct = poolFeatures(map, 'avg');
     expect(Array.from(pooled.dataSync())).toEqual(Array.from(direct.dataSync()));
     tf.dispose([x, map, pooled, direct]);
+    backbone.dispose();
+  });
+
+  it("puts each tap's global average before the output's pooling", () => {
+    const backbone = tinyBackbone(16);
+    const x = tf.randomUniform([2, 16, 16, 3], 0, 255, 'float32', 3);
+    const extractor = buildFeatureExtractor(backbone, { pooling: 'avg', taps: ['conv_a'] });
+    const pooled = extractor.predict(x) as tf.Tensor2D;
+    expect(pooled.shape).toEqual([2, 14]);
+    const tapMean = tf.tidy(() =>
+      tf.mean(
+        backbone.getLayer('conv_a').apply(backbone.getLayer('input_normalization').apply(x)) as tf.Tensor4D,
+        [1, 2],
+      ),
+    );
+    const head = tf.tidy(() => pooled.slice([0, 0], [2, 6]));
+    const diff = tf.tidy(() => head.sub(tapMean).abs().max().dataSync()[0]);
+    expect(diff).toBeLessThan(1e-5);
+    tf.dispose([x, pooled, tapMean, head]);
+    backbone.dispose();
+  });
+
+  it('names a missing tap layer and suggests real ones', () => {
+    const backbone = tinyBackbone(16);
+    expect(() => buildFeatureExtractor(backbone, { pooling: 'avg', taps: ['conv_z'] })).toThrow(
+      /model\.taps: "conv_z" is not a feature-map layer of backbone "tiny"; use layer names such as .*conv_a/,
+    );
     backbone.dispose();
   });
 

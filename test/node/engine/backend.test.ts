@@ -21,6 +21,7 @@ describe('selectBackend', () => {
   it('orders native first, then wasm to infer and cpu to train', () => {
     expect(backendOrder('auto', 'infer')).toEqual(['tensorflow', 'wasm', 'cpu']);
     expect(backendOrder('auto', 'train')).toEqual(['tensorflow', 'cpu']);
+    expect(backendOrder('auto', 'head')).toEqual(['tensorflow', 'wasm', 'cpu']);
     expect(backendOrder('wasm', 'train')).toEqual(['wasm']);
   });
 
