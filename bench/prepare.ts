@@ -1,6 +1,7 @@
 // Benchmark of the image cache on the real HAM10000 (../shared/data/ham10000, 10,015 images):
 // cold build images/s (fresh temp cache), warm full-pass time (every image's pixels read), peak RSS.
-// Usage: npm run bench:prepare [-- --size 224 --resize crop --color-constancy --concurrency N --warm-runs 3 --sweep]
+// Usage: npm run bench:prepare [-- --size 224 --resize crop --color-constancy --concurrency N --workers N
+//        --warm-runs 3 --sweep]   (--sweep: cold rate of 1000 images for several worker counts x concurrencies first)
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,7 +10,11 @@ import sharp from 'sharp';
 import type { ImageRecord } from '../src/core/data/records.js';
 import type { PreprocessSpec, ResizePolicy } from '../src/core/preprocess/spec.js';
 import type { ImageCache } from '../src/node/preprocess/image-cache.js';
-import { defaultDecodeConcurrency, prepareImageCache } from '../src/node/preprocess/prepare-image-cache.js';
+import {
+  defaultDecodeConcurrency,
+  defaultDecodeWorkers,
+  prepareImageCache,
+} from '../src/node/preprocess/prepare-image-cache.js';
 
 const DATA = resolve(import.meta.dirname, '../../shared/data/ham10000');
 
@@ -59,12 +64,17 @@ async function fullPass(cache: ImageCache): Promise<{ seconds: number; checksum:
   return { seconds: (performance.now() - t0) / 1000, checksum, images };
 }
 
-async function coldBuild(records: readonly ImageRecord[], spec: PreprocessSpec, concurrency: number) {
+interface Parallelism {
+  readonly concurrency: number;
+  readonly workers: number;
+}
+
+async function coldBuild(records: readonly ImageRecord[], spec: PreprocessSpec, parallelism: Parallelism) {
   const root = await mkdtemp(join(tmpdir(), 'lesionlab-bench-cache-'));
   try {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const cache = await prepareImageCache(records, spec, { cacheRoot: root, concurrency });
+    const cache = await prepareImageCache(records, spec, { cacheRoot: root, ...parallelism });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     return { seconds, cache, root, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / records.length };
@@ -81,15 +91,20 @@ const median = (xs: number[]): number => {
 
 async function sweep(records: readonly ImageRecord[], spec: PreprocessSpec): Promise<void> {
   const subset = records.slice(0, 1000);
-  console.log('concurrency sweep (1000 images, cold):');
-  for (const c of [1, 2, 4, 8, 16]) {
-    const { seconds, cache, root, cpuMsPerImage } = await coldBuild(subset, spec, c);
-    await cache.close();
-    await rm(root, { recursive: true, force: true });
-    const rate = (subset.length / seconds).toFixed(0);
-    console.log(
-      `  concurrency ${String(c).padStart(2)}: ${rate} images/s, ${cpuMsPerImage.toFixed(2)} CPU ms/image`,
-    );
+  console.log('workers x concurrency sweep (1000 images, cold):');
+  const cpus = availableParallelism();
+  const workerCounts = [...new Set([0, 1, cpus, cpus + 1])];
+  for (const workers of workerCounts) {
+    for (const perWorker of [2, 3, 4]) {
+      const concurrency = Math.max(1, workers) * perWorker;
+      const { seconds, cache, root, cpuMsPerImage } = await coldBuild(subset, spec, { concurrency, workers });
+      await cache.close();
+      await rm(root, { recursive: true, force: true });
+      const rate = (subset.length / seconds).toFixed(0);
+      console.log(
+        `  workers ${workers}, concurrency ${String(concurrency).padStart(2)}: ${rate} images/s, ${cpuMsPerImage.toFixed(2)} CPU ms/image`,
+      );
+    }
   }
 }
 
@@ -100,6 +115,7 @@ async function main(): Promise<void> {
       resize: { type: 'string', default: 'crop' },
       'color-constancy': { type: 'boolean', default: false },
       concurrency: { type: 'string' },
+      workers: { type: 'string' },
       'warm-runs': { type: 'string', default: '3' },
       sweep: { type: 'boolean', default: false },
     },
@@ -111,16 +127,17 @@ async function main(): Promise<void> {
     resize: values.resize as ResizePolicy,
     colorConstancy: values['color-constancy'],
   };
-  const concurrency = values.concurrency ? Number(values.concurrency) : defaultDecodeConcurrency();
   const records = await readHam10000(DATA).catch(() => undefined);
   if (records === undefined) {
     console.log(`skipped: ${DATA} not found (the full HAM10000 lives in ../shared/data/ham10000)`);
     console.log(JSON.stringify({ skipped: true }));
     return;
   }
+  const workers = values.workers ? Number(values.workers) : defaultDecodeWorkers(records.length);
+  const concurrency = values.concurrency ? Number(values.concurrency) : defaultDecodeConcurrency(workers);
   if (values.sweep) await sweep(records, spec);
   const rss = rssMonitor();
-  const { seconds, cache, root, cpuMsPerImage } = await coldBuild(records, spec, concurrency);
+  const { seconds, cache, root, cpuMsPerImage } = await coldBuild(records, spec, { concurrency, workers });
   const warm: number[] = [];
   let checksum = 0;
   try {
@@ -143,13 +160,14 @@ async function main(): Promise<void> {
     peak_rss_mb: Math.round(peakMb),
     cold_cpu_ms_per_image: Number(cpuMsPerImage.toFixed(2)),
     concurrency,
+    workers,
   };
   const gb = (cache.count * cache.imageBytes) / 1e9;
   console.log(
     `image cache benchmark: ${records.length} HAM10000 images -> ${size}x${size} ${spec.resize}${spec.colorConstancy ? ' +SoG' : ''}`,
   );
   console.log(
-    `CPUs ${availableParallelism()}, decode concurrency ${concurrency}, sharp threads ${sharp.concurrency()}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
+    `CPUs ${availableParallelism()}, decode workers ${workers}, concurrency ${concurrency}, sharp threads ${sharp.concurrency()}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
   );
   console.log('| measure                      | value |');
   console.log('|------------------------------|-------|');

@@ -5,6 +5,7 @@ import { loadDataset } from '../node/data/load-dataset.js';
 import { prepareImageCache } from '../node/preprocess/prepare-image-cache.js';
 import { consoleLogger } from './console-logger.js';
 import { datasetArgs, datasetOptions } from './inspect.js';
+import { intArg } from './serve-args.js';
 
 /** The preprocessing flags that `prepare` and `augment-preview` share. */
 export const preprocessArgs = {
@@ -38,7 +39,14 @@ export const prepareCommand = defineCommand({
       default: '.cache/lesionlab',
       description: 'Folder that holds image caches',
     },
-    concurrency: { type: 'string', description: 'Images decoded at once (default: 2 per CPU)' },
+    concurrency: {
+      type: 'string',
+      description: 'Images decoded at once (default: 3 per worker thread, or 2 per CPU without workers)',
+    },
+    workers: {
+      type: 'string',
+      description: 'Decode worker threads, 0 = main thread (default: min(4, CPUs); 0 below 500 images)',
+    },
     'skip-bad-images': {
       type: 'boolean',
       default: false,
@@ -64,7 +72,8 @@ export const prepareCommand = defineCommand({
     const t0 = performance.now();
     const cache = await prepareImageCache(dataset.records, spec, {
       cacheRoot: args['cache-dir'],
-      concurrency: args.concurrency === undefined ? undefined : Number(args.concurrency),
+      concurrency: intArg(args.concurrency, 'concurrency', 1, 256),
+      workers: intArg(args.workers, 'workers', 0, 64),
       skipBadImages: args['skip-bad-images'],
       logger: consoleLogger,
       onProgress: (done, total) => {

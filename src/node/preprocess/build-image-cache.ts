@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageRecord } from '../../core/data/records.js';
@@ -14,12 +15,15 @@ import {
   writeCacheIndex,
 } from './cache-index.js';
 import type { CacheKey } from './cache-key.js';
-import { decodeImage } from './decode-image.js';
+import { type Decoder, startDecoder } from './decode-pool.js';
 import { forEachLimit } from './pool.js';
 
 /** Settings of one cache build. */
 export interface BuildSettings {
+  /** Images in flight at once (over all workers). */
   readonly concurrency: number;
+  /** Decode worker threads; 0 decodes in the main thread. */
+  readonly workers: number;
   readonly skipBadImages: boolean;
   readonly onProgress?: ProgressHook;
   readonly logger: Logger;
@@ -27,8 +31,9 @@ export interface BuildSettings {
 
 /**
  * Decodes every record of `key` into a new cache folder `dir` (which must not exist): images are decoded
- * `concurrency` at a time and written straight to their fixed offsets, so memory stays bounded; `index.json`
- * (with `complete: true`) is written last. On failure the folder is removed and the error rethrown.
+ * `concurrency` at a time (in `workers` worker threads, or in this thread when 0) and written straight to their
+ * fixed offsets, so memory stays bounded; `index.json` (with `complete: true`) is written last. On failure the
+ * folder is removed and the error rethrown; the workers are stopped either way.
  */
 export async function buildImageCache(
   dir: string,
@@ -44,7 +49,12 @@ export async function buildImageCache(
     let skipped: SkippedImage[];
     try {
       await handle.truncate(key.records.length * imageBytes);
-      skipped = await decodeAll(handle, key.records, spec, settings);
+      const decoder = await startDecoder(settings);
+      try {
+        skipped = await decodeAll(decoder, handle, key.records, spec, settings);
+      } finally {
+        await decoder.close();
+      }
       kept = await compact(handle, key.records, skipped, imageBytes);
     } finally {
       await handle.close();
@@ -59,6 +69,7 @@ export async function buildImageCache(
 }
 
 async function decodeAll(
+  decoder: Decoder,
   handle: FileHandle,
   records: readonly ImageRecord[],
   spec: PreprocessSpec,
@@ -69,8 +80,8 @@ async function decodeAll(
   let done = 0;
   await forEachLimit(records, settings.concurrency, async (record, i) => {
     try {
-      const pixels = await decodeImage(record.path, spec);
-      await writeFully(handle, pixels, i * imageBytes);
+      const pixels = await decoder.decode(record.path, spec);
+      writeFullySync(handle.fd, pixels, i * imageBytes);
     } catch (error) {
       if (!settings.skipBadImages || !isSkippable(error)) throw error;
       skipped.push({ id: record.imageId, path: record.path, code: error.code, reason: error.message });
@@ -83,6 +94,12 @@ async function decodeAll(
 
 function isSkippable(error: unknown): error is LesionlabError & { code: SkippedImage['code'] } {
   return isLesionlabError(error) && (error.code === 'E_BAD_IMAGE' || error.code === 'E_MISSING_FILE');
+}
+
+/** A blocking write: ~40 µs of CPU for an image into the page cache, a quarter of an asynchronous write. */
+function writeFullySync(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
 }
 
 async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FitEnum } from 'sharp';
 import { LesionlabError } from '../../core/errors.js';
@@ -86,18 +87,33 @@ async function readImageFile(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new LesionlabError(
-        'E_MISSING_FILE',
-        `${path}: image file not found; check the dataset root and the image id`,
-        {
-          cause: error,
-        },
-      );
-    }
-    throw new LesionlabError('E_BAD_IMAGE', `${path}: cannot read image file (${code ?? String(error)})`, {
-      cause: error,
-    });
+    throw readError(path, error);
   }
+}
+
+/**
+ * Reads an image file synchronously, with the same errors as `decodeImage(path)`: `E_MISSING_FILE` or
+ * `E_BAD_IMAGE` naming the file. For worker threads, where a blocking read of a small file costs a
+ * tenth of an asynchronous one; pass the bytes to `decodeImage(bytes, spec, path)`.
+ */
+export function readImageFileSync(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw readError(path, error);
+  }
+}
+
+function readError(path: string, error: unknown): LesionlabError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    return new LesionlabError(
+      'E_MISSING_FILE',
+      `${path}: image file not found; check the dataset root and the image id`,
+      { cause: error },
+    );
+  }
+  return new LesionlabError('E_BAD_IMAGE', `${path}: cannot read image file (${code ?? String(error)})`, {
+    cause: error,
+  });
 }
