@@ -4,28 +4,24 @@ import { join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../src/core/config/train-config.js';
-import { MINUS_ONE_TO_ONE } from '../../src/core/preprocess/spec.js';
 import type { LoadedBackbone } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
 import { tinyBackbone } from '../core/train/tiny-backbone.js';
+import { tinyLoadedBackbone } from '../node/train/tiny-loaded-backbone.js';
 
 const work = await mkdtemp(join(tmpdir(), 'train-ft-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
 
 let last: tf.LayersModel | undefined;
 const tiny = async (): Promise<LoadedBackbone> => {
-  last = tinyBackbone(16, 5);
-  return {
-    model: last,
-    name: 'tiny',
-    inputSize: 16,
-    normalization: MINUS_ONE_TO_ONE,
-    weightsId: 'random:5',
+  const loaded = tinyLoadedBackbone({
     blocks: [
       { name: 'a', lastLayer: 'conv_a' },
       { name: 'b', lastLayer: 'conv_b' },
     ],
-  };
+  });
+  last = loaded.model;
+  return loaded;
 };
 
 const config = (name: string) =>

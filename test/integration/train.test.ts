@@ -3,25 +3,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig, type TrainConfig } from '../../src/core/config/train-config.js';
-import { MINUS_ONE_TO_ONE } from '../../src/core/preprocess/spec.js';
 import { readModelBundle } from '../../src/node/bundle/read.js';
 import { createClassifier } from '../../src/node/infer/classifier.js';
 import type { BackboneLoader } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
 import { RUN_FILES } from '../../src/node/train/run-dir.js';
-import { tinyBackbone } from '../core/train/tiny-backbone.js';
+import { tinyLoadedBackbone } from '../node/train/tiny-loaded-backbone.js';
 
 const SAMPLE = resolve('data/sample/ham10000');
 const work = await mkdtemp(join(tmpdir(), 'train-it-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
 
-const tiny: BackboneLoader = async () => ({
-  model: tinyBackbone(16, 5),
-  name: 'tiny',
-  inputSize: 16,
-  normalization: MINUS_ONE_TO_ONE,
-  weightsId: 'random:5',
-});
+const tiny: BackboneLoader = async () => tinyLoadedBackbone();
 
 function config(name: string, extra: Record<string, unknown> = {}): TrainConfig {
   return parseTrainConfig({

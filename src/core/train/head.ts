@@ -205,21 +205,18 @@ export function poolFeatures(maps: tf.Tensor4D | readonly tf.Tensor4D[], pooling
   });
 }
 
-/** The same pooling as TF.js layers (for exported models); `maps` as from {@link featureMaps}. */
-export function applyPoolingLayers(
-  maps: tf.SymbolicTensor | readonly tf.SymbolicTensor[],
-  pooling: Pooling,
-): tf.SymbolicTensor {
-  const all = Array.isArray(maps) ? maps : [maps as tf.SymbolicTensor];
-  const last = all[all.length - 1];
-  const parts = all
+/** The same pooling as TF.js layers, applied to `backbone`'s feature maps (for exported models). */
+function applyPoolingLayers(backbone: tf.LayersModel, source: FeatureSource): tf.SymbolicTensor {
+  const maps = featureMaps(backbone, source.taps);
+  const last = maps[maps.length - 1];
+  const parts = maps
     .slice(0, -1)
     .map(
       (m, i) =>
         tf.layers.globalAveragePooling2d({ name: `head_tap_pool_${i}` }).apply(m) as tf.SymbolicTensor,
     );
   parts.push(tf.layers.globalAveragePooling2d({ name: HEAD_LAYERS.pool }).apply(last) as tf.SymbolicTensor);
-  if (pooling === 'avg+max') {
+  if (source.pooling === 'avg+max') {
     parts.push(tf.layers.globalMaxPooling2d({ name: 'head_max_pool' }).apply(last) as tf.SymbolicTensor);
   }
   if (parts.length === 1) return parts[0];
@@ -233,7 +230,7 @@ export function buildTrainedClassifier(
   source: FeatureSource,
   logitOffset?: Float32Array,
 ): tf.LayersModel {
-  const pooled = applyPoolingLayers(featureMaps(backbone, source.taps), source.pooling);
+  const pooled = applyPoolingLayers(backbone, source);
   return tf.model({
     inputs: backbone.inputs,
     outputs: head.applyLayers(pooled, logitOffset),
@@ -245,7 +242,7 @@ export function buildTrainedClassifier(
 export function buildFeatureExtractor(backbone: tf.LayersModel, source: FeatureSource): tf.LayersModel {
   return tf.model({
     inputs: backbone.inputs,
-    outputs: applyPoolingLayers(featureMaps(backbone, source.taps), source.pooling),
+    outputs: applyPoolingLayers(backbone, source),
     name: 'features',
   });
 }

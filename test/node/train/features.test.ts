@@ -3,23 +3,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../../src/core/config/train-config.js';
-import { MINUS_ONE_TO_ONE } from '../../../src/core/preprocess/spec.js';
-import type { LoadedBackbone } from '../../../src/node/train/backbone.js';
 import { prepareRunData } from '../../../src/node/train/data.js';
 import { prepareRunFeatures } from '../../../src/node/train/features.js';
 import { featureItemSet } from '../../../src/node/train/item-sets.js';
-import { tinyBackbone } from '../../core/train/tiny-backbone.js';
+import { tinyLoadedBackbone } from './tiny-loaded-backbone.js';
 
 const work = await mkdtemp(join(tmpdir(), 'features-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
 const silent = { info: () => {}, warn: () => {} };
-const tiny = (): LoadedBackbone => ({
-  model: tinyBackbone(16, 5),
-  name: 'tiny',
-  inputSize: 16,
-  normalization: MINUS_ONE_TO_ONE,
-  weightsId: 'random:5',
-});
 
 function config(cacheDir: string, features: Record<string, unknown>) {
   return parseTrainConfig({
@@ -34,7 +25,7 @@ async function features(cacheDir: string, extra: Record<string, unknown>) {
   const cfg = config(cacheDir, extra);
   const data = await prepareRunData(cfg, await mkdtemp(join(work, 'run-')), { logger: silent });
   const records = [...data.parts.train, ...data.parts.val, ...data.parts.test].slice(0, 24);
-  const run = await prepareRunFeatures(cfg, tiny(), records, { logger: silent });
+  const run = await prepareRunFeatures(cfg, tinyLoadedBackbone(), records, { logger: silent });
   await run.images.close();
   return { run, records, classes: data.classes };
 }
