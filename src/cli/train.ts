@@ -82,7 +82,8 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
     );
   });
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse rejects it (the CSV reader strips it too).
+    return JSON.parse(text.replace(/^\uFEFF/, '')) as Record<string, unknown>;
   } catch (error) {
     throw new LesionlabError('E_CONFIG', `${path}: not valid JSON (${(error as Error).message})`);
   }

@@ -28,6 +28,12 @@ describe('lesionlab train: config file + flags', () => {
     expect(config.model.hidden).toBe(64);
   });
 
+  it('reads a config file saved with a UTF-8 byte-order mark', async () => {
+    const file = join(dir, 'bom.json');
+    await writeFile(file, `\uFEFF${JSON.stringify({ train: { epochs: 4 } })}`);
+    expect((await resolveTrainConfig({ config: file })).train.epochs).toBe(4);
+  });
+
   it('names the file and key of a bad config', async () => {
     const file = join(dir, 'bad.json');
     await writeFile(file, JSON.stringify({ train: { epoch: 3 } }));
