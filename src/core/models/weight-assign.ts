@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { isSkippedSourceLayer, shapeFits } from './weight-mapping.js';
+import { isSkippedSourceLayer, shapeFits, sourceAlias } from './weight-mapping.js';
 
 /** One weight read from a file: its layer, its short name (`kernel`, `gamma`, ...), shape and values. */
 export interface SourceWeight {
@@ -66,16 +66,28 @@ export function shortWeightName(name: string): string {
 const key = (layer: string, name: string) => `${layer}/${name}`;
 const shapeText = (s: readonly number[]) => `[${s.join(',')}]`;
 
+/** The names a target weight may be saved under: its own, and an alias of its layer class. */
+function namesOf(t: Target): string[] {
+  const alias = sourceAlias(t.className, t.name);
+  return alias === undefined ? [t.name] : [t.name, alias];
+}
+
 function pairByName(targets: Target[], sources: SourceWeight[]): Map<Target, SourceWeight> {
-  const byKey = new Map(targets.map((t) => [key(t.layer, t.name), t]));
+  const byKey = new Map(sources.map((s) => [key(s.layer, s.name), s]));
   const pairs = new Map<Target, SourceWeight>();
-  for (const s of sources) {
-    const t = byKey.get(key(s.layer, s.name));
-    if (t !== undefined) pairs.set(t, s);
+  for (const t of targets) {
+    const s = namesOf(t)
+      .map((n) => byKey.get(key(t.layer, n)))
+      .find((found) => found !== undefined);
+    if (s !== undefined) pairs.set(t, s);
   }
   return pairs;
 }
 
+/**
+ * Pairs by position (Keras's own rule for .h5 files whose layer names differ, e.g. auto-numbered), but
+ * only where each pair's weight names agree, so gamma/beta or mean/variance can never trade places.
+ */
 function pairByOrder(targets: Target[], sources: SourceWeight[], source: string): Map<Target, SourceWeight> {
   if (targets.length !== sources.length) {
     throw new LesionlabError(
@@ -83,7 +95,16 @@ function pairByOrder(targets: Target[], sources: SourceWeight[], source: string)
       `${source}: ${sources.length} weights in the file but ${targets.length} in the model; is this file for this backbone (and without top)?`,
     );
   }
-  return new Map(targets.map((t, i) => [t, sources[i]!]));
+  const pairs = new Map(targets.map((t, i) => [t, sources[i]!]));
+  for (const [t, s] of pairs) {
+    if (!namesOf(t).includes(s.name)) {
+      throw new LesionlabError(
+        'E_WEIGHTS',
+        `${source}: by position, weight ${key(s.layer, s.name)} would go to ${t.layer}/${t.name} (${t.className}); the file's weight order differs from the model's — wrong backbone or file?`,
+      );
+    }
+  }
+  return pairs;
 }
 
 function checkPair(t: Target, s: SourceWeight, source: string): void {

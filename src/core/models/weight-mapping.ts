@@ -40,6 +40,21 @@ export const WEIGHT_RESHAPES: readonly WeightReshape[] = [
   },
 ];
 
+/**
+ * Source weight names that stand for a differently named target weight of a layer class: Keras
+ * ConvNeXt's grouped Conv2D saves `kernel`, which is our DepthwiseConv2D's `depthwise_kernel`.
+ */
+export const WEIGHT_NAME_ALIASES: readonly {
+  readonly targetClass: string;
+  readonly target: string;
+  readonly source: string;
+}[] = [{ targetClass: 'DepthwiseConv2D', target: 'depthwise_kernel', source: 'kernel' }];
+
+/** The source weight name a target weight of `targetClass` named `target` is saved under, if it differs. */
+export function sourceAlias(targetClass: string, target: string): string | undefined {
+  return WEIGHT_NAME_ALIASES.find((a) => a.targetClass === targetClass && a.target === target)?.source;
+}
+
 /** True when the source layer is one the loaders skip. */
 export function isSkippedSourceLayer(layerName: string): boolean {
   return SKIPPED_SOURCE_LAYERS.some((rule) => rule.pattern.test(layerName));

@@ -50,10 +50,25 @@ async function checkHdf5Signature(path: string): Promise<void> {
   }
 }
 
-function strings(value: unknown): string[] {
+const utf8 = new TextDecoder();
+
+/**
+ * The names in a Keras name-list attribute (`layer_names`, `weight_names`) as h5py stores them: a list of
+ * fixed-length byte strings or of str, one name alone, or — for a layer that owns no weights — an empty
+ * float64 array (h5py's encoding of `np.array([])`).
+ */
+function names(value: unknown, where: string): string[] {
   if (value === null || value === undefined) return [];
-  const list = Array.isArray(value) ? value : [value];
-  return list.map((v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v)));
+  if (typeof value === 'string') return [value];
+  if (value instanceof Uint8Array) return [utf8.decode(value)];
+  if (ArrayBuffer.isView(value) && (value as unknown as ArrayLike<unknown>).length === 0) return [];
+  if (!Array.isArray(value)) {
+    throw new LesionlabError(
+      'E_WEIGHTS',
+      `${where}: expected a list of names but found ${Object.prototype.toString.call(value)}; is this a Keras weights file?`,
+    );
+  }
+  return value.map((v) => (v instanceof Uint8Array ? utf8.decode(v) : String(v)));
 }
 
 function toFloat32(value: unknown, where: string): Float32Array {
@@ -72,7 +87,7 @@ function readLayer(root: H5Group, layer: string, path: string): SourceWeight[] {
       'E_WEIGHTS',
       `${path}: layer "${layer}" is listed in layer_names but has no group; the file is damaged`,
     );
-  return strings(group.attrs['weight_names']?.value).map((weightName) => {
+  return names(group.attrs['weight_names']?.value, `${path}: ${layer}/weight_names`).map((weightName) => {
     const ds = group.get(weightName) as H5Dataset | null;
     if (ds === null)
       throw new LesionlabError(
@@ -98,17 +113,25 @@ export async function readKerasH5Weights(path: string): Promise<SourceWeight[]> 
   const file = new h5.File(path, 'r');
   try {
     const root = (file.get('model_weights') as H5Group | null) ?? file;
-    const layerNames = strings(root.attrs['layer_names']?.value);
-    if (layerNames.length === 0) {
-      throw new LesionlabError(
-        'E_WEIGHTS',
-        `${path}: no "layer_names" attribute, so not a Keras 2 HDF5 weights file (Keras 3 .weights.h5 is not supported); use the keras.applications *_notop.h5 files`,
-      );
-    }
+    const layerNames = names(root.attrs['layer_names']?.value, `${path}: layer_names`);
+    if (layerNames.length === 0) throw notKeras2(path, root);
     return layerNames.flatMap((layer) => readLayer(root, layer, path));
   } finally {
     file.close();
   }
+}
+
+/** The error for an HDF5 file without `layer_names`: says which layout it found and which one is read. */
+function notKeras2(path: string, root: H5Group): LesionlabError {
+  const keys = root.keys();
+  const keras3 = keys.includes('layers') || keys.includes('vars');
+  const found = keras3
+    ? 'a Keras 3 ".weights.h5" file (groups layers/<name>/vars/<i>, no variable names)'
+    : `an HDF5 file without Keras's "layer_names" attribute (top-level entries: ${keys.slice(0, 5).join(', ') || 'none'})`;
+  return new LesionlabError(
+    'E_WEIGHTS',
+    `${path}: found ${found}; expected a Keras 2 HDF5 weights file (root attribute "layer_names", as keras.applications' *_notop.h5 downloads and tf-keras save_weights("x.h5") write); use the official *_notop.h5 file or re-save the weights with tf-keras`,
+  );
 }
 
 /** Options of {@link loadKerasH5Weights}. */
