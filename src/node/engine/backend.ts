@@ -32,6 +32,8 @@ export interface SelectBackendOptions {
 
 /** Native TF.js packages, tried in this order. */
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+/** What a user without a working native backend runs to get one (see README, "Native engine"). */
+export const NATIVE_FIX = 'run npm run native:build';
 
 function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split('\n')[0]!;
@@ -42,20 +44,42 @@ function notInstalled(error: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
 }
 
-async function tryNative(load: (s: string) => Promise<unknown>): Promise<string | null> {
+/** Why a native package did not load, in a few words; `null` when it is simply absent. */
+function nativeFailure(pkg: string, error: unknown): string | null {
+  if (notInstalled(error)) return null;
+  const short = pkg.replace('@tensorflow/', '');
+  const message = firstLine(error);
+  if (/tfjs_binding\.node\) can not be found/.test(message)) return `${short} native binding not built`;
+  return `${short} failed to load: ${message}`;
+}
+
+/** `tfjs-node 4.22.0, TF 2.21.0`: the package that loaded, its version and the libtensorflow it runs on. */
+function nativeDetail(pkg: string, module: unknown): string {
+  const versions = (module as { version?: Record<string, string> })?.version ?? {};
+  const short = pkg.replace('@tensorflow/', '');
+  const binding = (tf.backend() as { binding?: { TF_Version?: string } }).binding;
+  return `${short} ${versions[short] ?? '?'}, TF ${binding?.TF_Version ?? '?'}`;
+}
+
+type NativeResult = { readonly detail: string } | { readonly reason: string };
+
+async function tryNative(load: (s: string) => Promise<unknown>): Promise<NativeResult> {
+  // Keeps most of libtensorflow's INFO lines off stderr (not the oneDNN one, printed before its logging starts).
+  process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
   const reasons: string[] = [];
   for (const pkg of NATIVE_PACKAGES) {
     try {
-      await load(pkg);
-      if (tf.findBackend('tensorflow') && (await tf.setBackend('tensorflow'))) return null;
-      reasons.push(`${pkg} loaded but registered no usable "tensorflow" backend`);
+      const module = await load(pkg);
+      if (tf.findBackend('tensorflow') && (await tf.setBackend('tensorflow'))) {
+        return { detail: nativeDetail(pkg, module) };
+      }
+      reasons.push(`${pkg.replace('@tensorflow/', '')} loaded but registered no usable "tensorflow" backend`);
     } catch (error) {
-      reasons.push(
-        notInstalled(error) ? `${pkg} not installed` : `${pkg} failed to load: ${firstLine(error)}`,
-      );
+      const reason = nativeFailure(pkg, error);
+      if (reason !== null) reasons.push(reason);
     }
   }
-  return reasons.join('; ');
+  return { reason: `${reasons.length ? reasons.join('; ') : 'tfjs-node not installed'}; ${NATIVE_FIX}` };
 }
 
 async function tryWasm(threads: number): Promise<{ reason: string | null; threads: number }> {
@@ -75,17 +99,40 @@ export function backendOrder(choice: BackendChoice, purpose: BackendPurpose): Ba
   return purpose === 'train' ? ['tensorflow', 'cpu'] : ['tensorflow', 'wasm', 'cpu'];
 }
 
-function describe(name: BackendName, threads: number, tried: BackendInfo['tried']): string {
+function describe(name: BackendName, threads: number, tried: BackendInfo['tried'], detail: string): string {
+  if (detail) return `backend: ${name} (${detail})`;
   const threadText = name === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : '';
   const triedText = tried.length ? ` (tried ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')})` : '';
   return `backend: ${name}${threadText}${triedText}`;
 }
 
+interface Attempt {
+  readonly reason: string | null;
+  readonly threads: number;
+  /** Native only: package, version and TF version for the log line. */
+  readonly detail: string;
+}
+
+async function tryBackend(name: BackendName, options: SelectBackendOptions): Promise<Attempt> {
+  if (name === 'tensorflow') {
+    const native = await tryNative(options.importModule ?? ((s) => import(s)));
+    return 'detail' in native
+      ? { reason: null, threads: 1, detail: native.detail }
+      : { reason: native.reason, threads: 1, detail: '' };
+  }
+  if (name === 'wasm') return { ...(await tryWasm(options.threads ?? 2)), detail: '' };
+  const ok = await tf.setBackend('cpu');
+  return { reason: ok ? null : 'cpu backend failed to initialise', threads: 1, detail: '' };
+}
+
 /**
  * Picks and activates the TF.js backend: native `tfjs-node(-gpu)` through dynamic `import()` when it is
  * installed and loads; else `wasm` for forward passes (`infer`) and dense heads on cached features (`head`),
- * and `cpu` for training through convolutions (`train`: wasm has no convolution-gradient kernels). Logs the winner and what was passed over in one line. An explicit
- * choice that cannot load throws E_BACKEND. Note: in Node the wasm backend runs single-threaded
+ * and `cpu` for training through convolutions (`train`: wasm has no convolution-gradient kernels). Logs one
+ * line: the native winner with its versions (`backend: tensorflow (tfjs-node 4.22.0, TF 2.21.0)`), or the
+ * fallback, why native was passed over and the fix (`backend: cpu (tried tensorflow: tfjs-node not installed;
+ * run npm run native:build)`). An explicit choice that cannot load throws E_BACKEND. Unless set, it sets
+ * `TF_CPP_MIN_LOG_LEVEL=1` (fewer libtensorflow INFO lines on stderr; warnings still show). Note: in Node the wasm backend runs single-threaded
  * (its threaded build needs browser-style blob workers), so `threads` is 1 there.
  */
 export async function selectBackend(
@@ -96,13 +143,9 @@ export async function selectBackend(
 ): Promise<BackendInfo> {
   const tried: { name: BackendName; reason: string }[] = [];
   for (const name of backendOrder(choice, purpose)) {
-    let reason: string | null = null;
-    let threads = 1;
-    if (name === 'tensorflow') reason = await tryNative(options.importModule ?? ((s) => import(s)));
-    else if (name === 'wasm') ({ reason, threads } = await tryWasm(options.threads ?? 2));
-    else if (!(await tf.setBackend('cpu'))) reason = 'cpu backend failed to initialise';
+    const { reason, threads, detail } = await tryBackend(name, options);
     if (reason === null) {
-      const line = describe(name, threads, tried);
+      const line = describe(name, threads, tried, detail);
       logger.info(line);
       if (name === 'wasm' && purpose === 'train') {
         logger.warn(

@@ -32,7 +32,7 @@ describe('selectBackend', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(info.threads).toBe(1);
     expect(log.lines).toEqual([
-      'backend: wasm, 1 thread (tried tensorflow: @tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed)',
+      'backend: wasm, 1 thread (tried tensorflow: tfjs-node not installed; run npm run native:build)',
     ]);
     const y = tf.tidy(() =>
       tf
@@ -47,7 +47,9 @@ describe('selectBackend', () => {
     const info = await selectBackend('auto', 'train', log, { importModule: missing });
     expect(info.name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
-    expect(log.lines[0]).toMatch(/^backend: cpu \(tried tensorflow: .*not installed\)$/);
+    expect(log.lines).toEqual([
+      'backend: cpu (tried tensorflow: tfjs-node not installed; run npm run native:build)',
+    ]);
   });
 
   it('reports a native package that is installed but broken', async () => {
@@ -55,9 +57,39 @@ describe('selectBackend', () => {
       throw new Error('libtensorflow.so.2: cannot open shared object file\nmore');
     };
     const info = await selectBackend('auto', 'train', recorder(), { importModule: broken });
-    expect(info.tried[0]!.reason).toContain(
-      '@tensorflow/tfjs-node failed to load: libtensorflow.so.2: cannot open',
-    );
+    expect(info.tried[0]!.reason).toContain('tfjs-node failed to load: libtensorflow.so.2: cannot open');
+    expect(info.tried[0]!.reason).toMatch(/; run npm run native:build$/);
+  });
+
+  it('says the native binding is not built when the package is there without it', async () => {
+    const unbuilt = async (s: string): Promise<never> => {
+      if (s.endsWith('-gpu')) return missing(s);
+      throw new Error('The Node.js native addon module (tfjs_binding.node) can not be found at path: /x\nmore');
+    };
+    const log = recorder();
+    await selectBackend('auto', 'train', log, { importModule: unbuilt });
+    expect(log.lines).toEqual([
+      'backend: cpu (tried tensorflow: tfjs-node native binding not built; run npm run native:build)',
+    ]);
+  });
+
+  it('names the native package, its version and the TF version when it loads', async () => {
+    const log = recorder();
+    const fake = async (s: string): Promise<unknown> => {
+      if (s.endsWith('-gpu')) return missing(s);
+      return { version: { 'tfjs-node': '4.22.0' } };
+    };
+    // A stand-in "tensorflow" backend: the cpu kernels under that name, with a binding that reports TF_Version.
+    const cpu = tf.findBackend('cpu')!;
+    tf.registerBackend('tensorflow', () => Object.assign(Object.create(cpu), { binding: { TF_Version: '9.9.9' } }));
+    try {
+      const info = await selectBackend('auto', 'train', log, { importModule: fake });
+      expect(info.name).toBe('tensorflow');
+      expect(log.lines).toEqual(['backend: tensorflow (tfjs-node 4.22.0, TF 9.9.9)']);
+    } finally {
+      await tf.setBackend('cpu');
+      tf.removeBackend('tensorflow');
+    }
   });
 
   it('throws E_BACKEND with the fix when an explicit native choice cannot load', async () => {
@@ -66,7 +98,7 @@ describe('selectBackend', () => {
     ).rejects.toMatchObject({
       code: 'E_BACKEND',
       message: expect.stringMatching(
-        /^--backend tensorflow: not available \(tensorflow: .*not installed\); use --backend auto$/,
+        /^--backend tensorflow: not available \(tensorflow: tfjs-node not installed; run npm run native:build\); use --backend auto$/,
       ),
     });
   });
@@ -80,11 +112,15 @@ describe('selectBackend', () => {
 });
 
 describe('selectBackend with the real module loader', () => {
-  it('finds no native TF.js here (tfjs-node cannot install offline) and trains on cpu', async () => {
-    const info = await selectBackend('auto', 'train');
-    if (info.name === 'tensorflow') return; // a machine with tfjs-node: nothing to check here
-    expect(info.name).toBe('cpu');
-    expect(info.tried.map((t) => t.name)).toEqual(['tensorflow']);
+  it('loads native TF.js where npm run native:build ran, else trains on cpu and says how to get it', async () => {
+    const log = recorder();
+    const info = await selectBackend('auto', 'train', log);
     await tf.setBackend('cpu');
+    if (info.name === 'tensorflow') {
+      expect(log.lines[0]).toMatch(/^backend: tensorflow \(tfjs-node 4\.22\.0, TF \d+\.\d+\.\d+\)$/);
+      return;
+    }
+    expect(info.name).toBe('cpu');
+    expect(log.lines[0]).toMatch(/^backend: cpu \(tried tensorflow: .*; run npm run native:build\)$/);
   });
 });
