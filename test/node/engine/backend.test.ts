@@ -64,7 +64,9 @@ describe('selectBackend', () => {
   it('says the native binding is not built when the package is there without it', async () => {
     const unbuilt = async (s: string): Promise<never> => {
       if (s.endsWith('-gpu')) return missing(s);
-      throw new Error('The Node.js native addon module (tfjs_binding.node) can not be found at path: /x\nmore');
+      throw new Error(
+        'The Node.js native addon module (tfjs_binding.node) can not be found at path: /x\nmore',
+      );
     };
     const log = recorder();
     await selectBackend('auto', 'train', log, { importModule: unbuilt });
@@ -81,7 +83,9 @@ describe('selectBackend', () => {
     };
     // A stand-in "tensorflow" backend: the cpu kernels under that name, with a binding that reports TF_Version.
     const cpu = tf.findBackend('cpu')!;
-    tf.registerBackend('tensorflow', () => Object.assign(Object.create(cpu), { binding: { TF_Version: '9.9.9' } }));
+    tf.registerBackend('tensorflow', () =>
+      Object.assign(Object.create(cpu), { binding: { TF_Version: '9.9.9' } }),
+    );
     try {
       const info = await selectBackend('auto', 'train', log, { importModule: fake });
       expect(info.name).toBe('tensorflow');
