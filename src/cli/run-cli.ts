@@ -1,11 +1,14 @@
 import { type CommandDef, runCommand, runMain, showUsage } from 'citty';
 import { isLesionlabError } from '../core/errors.js';
+import { systemErrorCode } from '../node/fs-errors.js';
 
 const BUILTIN_FLAGS = new Set(['--help', '-h', '--version', '-v']);
 
 /**
- * Runs the CLI: a `LesionlabError` becomes one readable line and exit code 2 (no stack trace); a usage
- * error prints the command's usage and exit code 1; any other error is a bug and keeps its stack.
+ * Runs the CLI: a `LesionlabError` becomes one readable line and exit code 2 (no stack trace), and so does a
+ * system error that no writer translated (ENOSPC, EACCES, …: Node's own one-line message); a usage error
+ * prints the command's usage and exit code 1; any other error is a bug: its stack (only, not Node's dump of
+ * the throwing source line, which for minified wasm glue runs to tens of KB) and exit code 1.
  * citty's own `runMain` handles the no-argument, `--help` and `--version` cases.
  */
 export async function runCli(main: CommandDef, rawArgs: string[] = process.argv.slice(2)): Promise<void> {
@@ -16,6 +19,7 @@ export async function runCli(main: CommandDef, rawArgs: string[] = process.argv.
   try {
     await runCommand(main, { rawArgs });
   } catch (error) {
+    const code = systemErrorCode(error);
     if (isLesionlabError(error)) {
       process.stderr.write(`lesionlab: ${error.message} [${error.code}]\n`);
       process.exitCode = 2;
@@ -23,8 +27,16 @@ export async function runCli(main: CommandDef, rawArgs: string[] = process.argv.
       await showUsage(main);
       process.stderr.write(`lesionlab: ${error.message}\n`);
       process.exitCode = 1;
+    } else if (code !== undefined) {
+      process.stderr.write(`lesionlab: ${(error as Error).message} [${code}]\n`);
+      process.exitCode = 2;
     } else {
-      throw error;
+      process.stderr.write(`lesionlab: internal error (a bug; please report it):\n${stackOf(error)}\n`);
+      process.exitCode = 1;
     }
   }
+}
+
+function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }

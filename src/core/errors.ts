@@ -17,7 +17,9 @@ export type LesionlabErrorCode =
   | 'E_ONNX'
   | 'E_RUN'
   | 'E_INPUT'
-  | 'E_MODEL_BUNDLE';
+  | 'E_MODEL_BUNDLE'
+  /** A file or folder could not be written: disk full, read-only, permission denied, missing folder. */
+  | 'E_WRITE';
 
 /**
  * The one error type lesionlab throws for bad input or environment. Its message says what is wrong,

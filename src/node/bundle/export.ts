@@ -1,10 +1,11 @@
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import { LesionlabError } from '../../core/errors.js';
+import { writeError } from '../fs-errors.js';
 import { BUNDLE_META_FILE, readModelBundle } from './read.js';
 import { loadLayersModelFromDir } from './tfjs-files.js';
-import { writeModelBundle } from './write.js';
+import { swapInto, writeModelBundle } from './write.js';
 
 /** Formats of `lesionlab export`: `onnx` (model.onnx + bundle.json) or `tfjs` (also the TF.js layers model). */
 export type ExportFormat = 'onnx' | 'tfjs';
@@ -15,11 +16,15 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'tfjs'];
 async function copyOnnxOnly(meta: BundleMeta, srcDir: string, out: string): Promise<BundleMeta> {
   const { tfjs: _dropped, ...rest } = meta;
   const tmp = join(dirname(out), `${basename(out)}.tmp-${process.pid}-${Date.now()}`);
-  await mkdir(tmp, { recursive: true });
-  await copyFile(join(srcDir, meta.onnx.file), join(tmp, meta.onnx.file));
-  await writeFile(join(tmp, BUNDLE_META_FILE), `${JSON.stringify(rest, null, 2)}\n`);
-  await rm(out, { recursive: true, force: true });
-  await rename(tmp, out);
+  try {
+    await mkdir(tmp, { recursive: true });
+    await copyFile(join(srcDir, meta.onnx.file), join(tmp, meta.onnx.file));
+    await writeFile(join(tmp, BUNDLE_META_FILE), `${JSON.stringify(rest, null, 2)}\n`);
+    await swapInto(tmp, out);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw writeError(error, out);
+  }
   return rest;
 }
 
@@ -41,7 +46,6 @@ export async function exportModelBundle(
         `${dir}: has no TF.js model (tfjs/); export it as --format onnx`,
       );
     }
-    await mkdir(dirname(out), { recursive: true });
     return copyOnnxOnly(meta, dir, out);
   }
   const model = await loadLayersModelFromDir(dirname(join(dir, meta.tfjs.file)));

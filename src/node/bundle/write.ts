@@ -4,6 +4,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { type BundleMeta, BundleMetaSchema } from '../../core/bundle/meta.js';
 import { exportOnnx } from '../../core/onnx/export.js';
 import type { Normalization, PreprocessSpec } from '../../core/preprocess/spec.js';
+import { writeError } from '../fs-errors.js';
 import { BUNDLE_META_FILE } from './read.js';
 import { saveLayersModelToDir } from './tfjs-files.js';
 
@@ -46,8 +47,11 @@ function buildMeta(args: WriteModelBundleArgs, cam: boolean, tfjs: boolean): Bun
   });
 }
 
-/** Moves the finished `tmp` folder to `dir`, replacing an existing bundle only once `tmp` is complete. */
-async function swapInto(tmp: string, dir: string): Promise<void> {
+/**
+ * Moves the finished folder `tmp` to `dir`, replacing an existing `dir` only once `tmp` is complete: the old
+ * folder is renamed aside, the new one renamed in, then the old one removed (put back if the second rename fails).
+ */
+export async function swapInto(tmp: string, dir: string): Promise<void> {
   const old = `${dir}.old-${process.pid}-${Date.now()}`;
   const hadOld = await rename(dir, old).then(
     () => true,
@@ -56,7 +60,12 @@ async function swapInto(tmp: string, dir: string): Promise<void> {
       throw error;
     },
   );
-  await rename(tmp, dir);
+  try {
+    await rename(tmp, dir);
+  } catch (error) {
+    if (hadOld) await rename(old, dir).catch(() => {});
+    throw error;
+  }
   if (hadOld) await rm(old, { recursive: true, force: true });
 }
 
@@ -75,10 +84,9 @@ export async function writeModelBundle(dir: string, args: WriteModelBundleArgs):
     ...(cam ? { cam: { name: 'cam' } } : {}),
     metadata: { classes: JSON.stringify(meta.classes), lesionlab: BUNDLE_META_FILE },
   });
-  await mkdir(dirname(dir), { recursive: true });
   const tmp = join(dirname(dir), `${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
-  await mkdir(tmp, { recursive: true });
   try {
+    await mkdir(tmp, { recursive: true });
     await writeFile(join(tmp, ONNX_FILE), onnx.bytes);
     if (tfjs) {
       await mkdir(join(tmp, 'tfjs'));
@@ -87,8 +95,8 @@ export async function writeModelBundle(dir: string, args: WriteModelBundleArgs):
     await writeFile(join(tmp, BUNDLE_META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
     await swapInto(tmp, dir);
   } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw writeError(error, dir);
   }
   return meta;
 }

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { parseSplitFile, type SplitFile, SplitFileSchema } from '../../core/data/split-schema.js';
 import { LesionlabError } from '../../core/errors.js';
+import { writeError } from '../fs-errors.js';
 
 /** Reads and validates a split file written by {@link writeSplitFile}. */
 export async function readSplitFile(path: string): Promise<SplitFile> {
@@ -21,15 +22,18 @@ export async function writeSplitFile(path: string, split: SplitFile): Promise<vo
   await writeFileAtomic(path, `${JSON.stringify(valid, null, 1)}\n`);
 }
 
-/** Writes `data` to `path` via a temp file and rename, creating the folder; never leaves a half-written file. */
+/**
+ * Writes `data` to `path` via a temp file and rename, creating the folder; never leaves a half-written file
+ * nor its temp file. A full disk, read-only folder, … throws one `E_WRITE` line naming `path`.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
+    await mkdir(dirname(path), { recursive: true });
     await writeFile(temp, data);
     await rename(temp, path);
   } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
+    await rm(temp, { force: true }).catch(() => {});
+    throw writeError(error, path);
   }
 }

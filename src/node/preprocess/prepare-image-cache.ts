@@ -6,6 +6,7 @@ import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { parsePreprocessSpec } from '../../core/preprocess/spec-schema.js';
+import { writingTo } from '../fs-errors.js';
 import { buildImageCache } from './build-image-cache.js';
 import { readCacheIndex } from './cache-index.js';
 import { type CacheKey, computeCacheKey } from './cache-key.js';
@@ -74,14 +75,16 @@ export async function prepareImageCache(
   const where = workers > 0 ? `${workers} worker threads` : 'the main thread';
   logger.info(`building image cache ${dir}: ${records.length} images, ${concurrency} at a time in ${where}`);
   const tmp = `${dir}.tmp-${process.pid}-${buildCounter++}`;
-  await buildImageCache(tmp, key, checked, {
-    concurrency,
-    workers,
-    skipBadImages,
-    onProgress: options.onProgress,
-    logger,
+  await writingTo(dir, async () => {
+    await buildImageCache(tmp, key, checked, {
+      concurrency,
+      workers,
+      skipBadImages,
+      onProgress: options.onProgress,
+      logger,
+    });
+    await publish(tmp, dir);
   });
-  await publish(tmp, dir);
   return openImageCache(dir);
 }
 

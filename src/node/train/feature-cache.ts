@@ -5,6 +5,7 @@ import type { DihedralView } from '../../core/config/train-config.js';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
+import { writeError } from '../fs-errors.js';
 
 /** What identifies a feature cache: change any of it and the features are recomputed. */
 export interface FeatureCacheKey {
@@ -119,8 +120,8 @@ async function writeCacheAtomic(
   data: Float32Array,
 ): Promise<void> {
   const temp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
-  await mkdir(temp, { recursive: true });
   try {
+    await mkdir(temp, { recursive: true });
     await writeFile(join(temp, DATA), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     await writeFile(
       join(temp, INDEX),
@@ -129,8 +130,8 @@ async function writeCacheAtomic(
     await rm(dir, { recursive: true, force: true });
     await rename(temp, dir);
   } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    throw error;
+    await rm(temp, { recursive: true, force: true }).catch(() => {});
+    throw writeError(error, dir);
   }
 }
 

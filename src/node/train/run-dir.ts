@@ -5,6 +5,7 @@ import type { Logger } from '../../core/logger.js';
 import type { WeightSnapshot } from '../../core/train/callbacks.js';
 import type { EpochRecord, TrainCheckpoint } from '../../core/train/trainer.js';
 import { writeFileAtomic } from '../data/split-file.js';
+import { writingTo } from '../fs-errors.js';
 
 /** Files of a run directory. */
 export const RUN_FILES = {
@@ -37,7 +38,7 @@ export async function createRunDir(runsDir: string, backbone: string, name?: str
       `${dir}: a run already exists there; pass --resume ${dir} to continue it, or another --name`,
     );
   }
-  await mkdir(dir, { recursive: true });
+  await writingTo(dir, () => mkdir(dir, { recursive: true }));
   return dir;
 }
 

@@ -1,0 +1,57 @@
+import { LesionlabError } from '../core/errors.js';
+
+/** What a filesystem error code means for a write, and what the user can do about it. */
+interface WriteProblem {
+  readonly what: string;
+  readonly fix: string;
+}
+
+const WRITE_PROBLEMS: Readonly<Record<string, WriteProblem>> = {
+  ENOSPC: { what: 'disk full', fix: 'free some space or write to another disk' },
+  EDQUOT: { what: 'disk quota exceeded', fix: 'free some space or write to another disk' },
+  EFBIG: { what: 'file too large for this filesystem', fix: 'write to another disk' },
+  EROFS: { what: 'read-only filesystem', fix: 'write to a writable folder' },
+  EACCES: { what: 'permission denied', fix: 'fix the folder permissions or write to a folder you own' },
+  EPERM: { what: 'permission denied', fix: 'fix the folder permissions or write to a folder you own' },
+  ENOENT: { what: 'folder does not exist', fix: 'create the folder or check the path' },
+  ENOTDIR: { what: 'a part of the path is a file, not a folder', fix: 'check the path' },
+  EISDIR: { what: 'a folder is in the way', fix: 'remove it or choose another path' },
+  EEXIST: { what: 'something is in the way', fix: 'remove it or choose another path' },
+  EMFILE: { what: 'too many open files', fix: 'raise the open-file limit (ulimit -n) and try again' },
+  EIO: { what: 'input/output error (failing disk?)', fix: 'check the disk and try again' },
+};
+
+/** The `code` of a Node.js system error (`ENOSPC`, …), or undefined for anything else. */
+export function systemErrorCode(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : undefined;
+}
+
+/** True for a Node.js system error that {@link writeError} turns into one readable line. */
+export function isWriteSystemError(error: unknown): boolean {
+  const code = systemErrorCode(error);
+  return code !== undefined && code in WRITE_PROBLEMS;
+}
+
+/**
+ * The one translation of a failed filesystem write: a Node.js system error (ENOSPC, EROFS, EACCES, ENOENT,
+ * …) becomes `E_WRITE` with one line naming `path`, what went wrong and what to do, keeping the original as
+ * `cause`. Anything else (a `LesionlabError`, a bug) is returned unchanged, so callers can `throw writeError(e, p)`.
+ */
+export function writeError(error: unknown, path: string): unknown {
+  const code = systemErrorCode(error);
+  const problem = code === undefined ? undefined : WRITE_PROBLEMS[code];
+  if (problem === undefined) return error;
+  return new LesionlabError('E_WRITE', `${path}: cannot write (${problem.what}, ${code}); ${problem.fix}`, {
+    cause: error,
+  });
+}
+
+/** Runs a write step on `path`, translating a filesystem failure with {@link writeError}. */
+export async function writingTo<T>(path: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw writeError(error, path);
+  }
+}

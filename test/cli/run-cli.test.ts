@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { defineCommand } from 'citty';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../src/cli/run-cli.js';
+
+const exec = promisify(execFile);
+const dir = await mkdtemp(join(tmpdir(), 'run-cli-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = 0;
+});
+
+/** Runs bin/lesionlab.js, optionally with Node flags (e.g. a preload); resolves with the exit code and output. */
+function lesionlab(nodeFlags: string[], ...args: string[]) {
+  return exec(process.execPath, [...nodeFlags, 'bin/lesionlab.js', ...args], { maxBuffer: 1 << 24 }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+}
+
+async function captureStderr(run: () => Promise<void>): Promise<string> {
+  let err = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  await run();
+  return err;
+}
+
+describe('runCli: errors become one line', () => {
+  it('prints an untranslated system error as one line with exit code 2, no stack', async () => {
+    const fail = defineCommand({
+      meta: { name: 'x' },
+      run: () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+    });
+    const err = await captureStderr(() => runCli(fail, ['go']));
+    expect(err).toBe('lesionlab: ENOSPC: no space left on device, write [ENOSPC]\n');
+    expect(process.exitCode).toBe(2);
+  });
+
+  it('prints a bug with its stack only and exit code 1', async () => {
+    const bug = defineCommand({
+      meta: { name: 'x' },
+      run: () => {
+        throw new TypeError('boom');
+      },
+    });
+    const err = await captureStderr(() => runCli(bug, ['go']));
+    expect(err).toMatch(/^lesionlab: internal error \(a bug; please report it\):\nTypeError: boom\n {4}at /);
+    expect(process.exitCode).toBe(1);
+  });
+});
+
+describe('a full disk or unwritable output through the CLI', () => {
+  it('split on a full disk: one E_WRITE line naming the file, exit 2, no temp file left', async () => {
+    const out = join(dir, 'DISKFULL-split.json');
+    const preload = resolve('test/cli/disk-full.preload.mjs');
+    const r = await lesionlab(['--import', preload], 'split', 'data/sample/ham10000', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `lesionlab: ${out}: cannot write (disk full, ENOSPC); free some space or write to another disk [E_WRITE]\n`,
+    );
+    expect((await readdir(dir)).filter((name) => name.includes('DISKFULL'))).toEqual([]);
+  });
+
+  it('export into a path whose parent is a file: one line, exit 2', async () => {
+    const file = join(dir, 'plain-file');
+    await writeFile(file, 'x');
+    const { makeSampleRun } = await import('../node/evaluate/run-fixture.js');
+    const run = await makeSampleRun(join(dir, 'run'));
+    const out = join(file, 'bundle');
+    const r = await lesionlab([], 'export', run, '--out', out);
+    expect(r.code).toBe(2);
+    // TF.js prints its banner first; the error is the last line
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `lesionlab: ${out}: cannot write (a part of the path is a file, not a folder, ENOTDIR); check the path [E_WRITE]`,
+    );
+  });
+});
