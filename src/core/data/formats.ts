@@ -1,7 +1,7 @@
 import { LesionlabError } from '../errors.js';
 import { HAM10000_CLASSES, isDxCode } from '../labels.js';
 import { findColumn, type Table } from './csv.js';
-import type { DataIssue, DatasetFormat } from './records.js';
+import type { DataIssue, DatasetFormat, DatasetGrouping } from './records.js';
 
 /** One labelled row of a metadata table, before its image file is located. */
 export interface LabelledRow {
@@ -19,6 +19,8 @@ export interface ParsedRows {
   readonly classes: readonly string[];
   readonly rows: readonly LabelledRow[];
   readonly issues: readonly DataIssue[];
+  /** Where the rows' `groupId`s come from. */
+  readonly grouping: DatasetGrouping;
 }
 
 /** Column-name overrides for the generic CSV layout (auto-detected when absent). */
@@ -55,8 +57,51 @@ export const ISIC_ONEHOT_COLUMNS: Readonly<Record<string, string>> = {
 
 const IMAGE_NAMES = ['image', 'image_id', 'image_name', 'isic_id', 'filename', 'file', 'path', 'id'];
 const LABEL_NAMES = ['label', 'dx', 'class', 'diagnosis', 'target', 'category'];
-const GROUP_NAMES = ['group', 'group_id', 'lesion_id', 'patient_id', 'patient'];
+/** Column names taken as the group (lesion, then patient) of a generic CSV, in order of preference. */
+export const GROUP_COLUMNS: readonly string[] = [
+  'lesion_id',
+  'lesion',
+  'lesionid',
+  'group_id',
+  'group',
+  'groupid',
+  'patient_id',
+  'patient',
+  'patientid',
+  'subject_id',
+  'subject',
+];
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
+const HAM10000_REQUIRED = HAM10000_COLUMNS.slice(0, 3);
+const HAM10000_FIX =
+  `restore the header line ${HAM10000_COLUMNS.join(',')} (or re-download with \`lesionlab fetch ham10000\`), ` +
+  'or pass --format folder|csv to read the folder another way';
+
+/** True for a file name that only the HAM10000 metadata should have: `HAM10000_metadata.csv/.tab/.tsv`, any case. */
+export function isHam10000MetadataName(name: string): boolean {
+  return /^ham10000_metadata\.(csv|tab|tsv)$/i.test(name.split(/[\\/]/).pop() ?? '');
+}
+
+/**
+ * Throws `E_MISSING_COLUMN` naming `name`, the missing required HAM10000 columns (lesion_id, image_id, dx)
+ * and the fix, when `header` lacks any of them; also says when the file is empty or its first line is data.
+ */
+export function assertHam10000Header(header: readonly string[], name: string): void {
+  const missing = HAM10000_REQUIRED.filter((c) => findColumn(header, [c]) < 0);
+  if (missing.length === 0) return;
+  const cols = `column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`;
+  const found = header.filter((h) => h !== '');
+  const why =
+    found.length === 0
+      ? 'the file is empty or its first line is blank'
+      : found.some((h) => /^(ISIC|HAM)_\d+$/i.test(h))
+        ? `the first line (${found.slice(0, 4).join(', ')}, ...) is data, not the header`
+        : `found ${found.join(', ')}`;
+  throw new LesionlabError(
+    'E_MISSING_COLUMN',
+    `${name}: missing ${cols} of the HAM10000 metadata (${why}); ${HAM10000_FIX}`,
+  );
+}
 
 /** Turns a file name or relative path into an image id: last path segment without an image extension. */
 export function toImageId(cell: string): string {
@@ -76,15 +121,8 @@ export function detectTableFormat(header: readonly string[]): DatasetFormat | un
 
 /** Reads HAM10000 metadata (`HAM10000_metadata.csv` or the Dataverse `.tab`): group = lesion_id. */
 export function parseHam10000Rows(table: Table, name: string): ParsedRows {
+  assertHam10000Header(table.header, name);
   const index = HAM10000_COLUMNS.map((c) => findColumn(table.header, [c]));
-  const missing = HAM10000_COLUMNS.slice(0, 3).filter((_, i) => index[i] < 0);
-  if (missing.length > 0) {
-    throw new LesionlabError(
-      'E_MISSING_COLUMN',
-      `${name}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ` +
-        `(expected ${HAM10000_COLUMNS.join(', ')}; found ${table.header.join(', ')}); is this the HAM10000 metadata file?`,
-    );
-  }
   const rows: LabelledRow[] = [];
   const issues: DataIssue[] = [];
   for (const { line, cells } of table.rows) {
@@ -101,7 +139,8 @@ export function parseHam10000Rows(table: Table, name: string): ParsedRows {
     else if (!isDxCode(label)) issues.push(unknownLabel(imageId, source, rawLabel, HAM10000_CLASSES));
     else rows.push({ imageId, label, groupId, source, meta: metaOf(table.header, cells, index.slice(0, 3)) });
   }
-  return { format: 'ham10000', classes: HAM10000_CLASSES, rows, issues };
+  const grouping = { by: 'column' as const, column: table.header[index[0]] };
+  return { format: 'ham10000', classes: HAM10000_CLASSES, rows, issues, grouping };
 }
 
 /** Reads an ISIC challenge ground-truth CSV (`image,MEL,NV,...` one-hot floats): group = image id. */
@@ -128,7 +167,11 @@ export function parseIsicOnehotRows(table: Table, name: string): ParsedRows {
     else if (!isDxCode(hot[0][0])) issues.push(unknownLabel(imageId, source, hot[0][0], HAM10000_CLASSES));
     else rows.push({ imageId, label: hot[0][0], groupId: imageId, source });
   }
-  return { format: 'isic-onehot', classes: HAM10000_CLASSES, rows, issues };
+  const grouping = {
+    by: 'image' as const,
+    reason: `${name} is ISIC one-hot ground truth, which has no lesion column`,
+  };
+  return { format: 'isic-onehot', classes: HAM10000_CLASSES, rows, issues, grouping };
 }
 
 /** Reads a generic CSV (image, label, optional group; names auto-detected or given): group defaults to image id. */
@@ -138,7 +181,7 @@ export function parseGenericRows(table: Table, name: string, columns: CsvColumns
   const [imageCol, labelCol, groupCol] = [
     pick(columns.image, IMAGE_NAMES),
     pick(columns.label, LABEL_NAMES),
-    pick(columns.group, GROUP_NAMES),
+    pick(columns.group, GROUP_COLUMNS),
   ];
   const missing = [
     imageCol < 0
@@ -175,7 +218,18 @@ export function parseGenericRows(table: Table, name: string, columns: CsvColumns
         meta: metaOf(table.header, cells, [imageCol, labelCol, groupCol]),
       });
   }
-  return normaliseLabels({ format: 'generic-csv', classes: [], rows, issues });
+  return normaliseLabels({
+    format: 'generic-csv',
+    classes: [],
+    rows,
+    issues,
+    grouping: genericGrouping(table, name, groupCol),
+  });
+}
+
+function genericGrouping(table: Table, name: string, groupCol: number): DatasetGrouping {
+  if (groupCol >= 0) return { by: 'column', column: table.header[groupCol] };
+  return { by: 'image', reason: `${name} has no group (lesion) column`, searched: GROUP_COLUMNS };
 }
 
 /**

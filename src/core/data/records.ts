@@ -30,10 +30,21 @@ export interface DataIssue {
   readonly detail: string;
 }
 
+/**
+ * Where a dataset's `groupId`s come from: a source column (lesion, patient, ...), or one group per image
+ * because the source has no group column (`searched` lists the column names looked for, if any). Splits of
+ * an image-grouped dataset may put images of one lesion in both train and test, so they need a confirmation.
+ */
+export type DatasetGrouping =
+  | { readonly by: 'column'; readonly column: string }
+  | { readonly by: 'image'; readonly reason: string; readonly searched?: readonly string[] };
+
 /** A dataset read and validated: the usable records, the class list, and what was skipped. */
 export interface Dataset {
   readonly root: string;
   readonly format: DatasetFormat;
+  /** How `groupId` was set; see {@link DatasetGrouping}. */
+  readonly grouping: DatasetGrouping;
   /** Class names in a fixed order; a model's output index i is `classes[i]`. */
   readonly classes: readonly string[];
   readonly records: readonly ImageRecord[];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LesionlabError } from '../errors.js';
 import { fnv1a64 } from './prng.js';
-import type { ImageRecord, SplitAssignment } from './records.js';
+import type { DatasetGrouping, ImageRecord, SplitAssignment } from './records.js';
 import { foldAssignment } from './split.js';
 
 const Ids = z.array(z.string().min(1));
@@ -14,6 +14,13 @@ const DatasetInfo = z
     /** `fnv1a64` of the sorted image ids joined by newlines. */
     fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
     classes: z.array(z.string()),
+    /** How images were grouped: by a column (e.g. lesion_id) or one per image, confirmed by the user. */
+    grouping: z
+      .discriminatedUnion('by', [
+        z.object({ by: z.literal('column'), column: z.string().min(1) }).strict(),
+        z.object({ by: z.literal('image'), confirmed: z.literal(true) }).strict(),
+      ])
+      .optional(),
   })
   .strict();
 
@@ -57,7 +64,11 @@ export function datasetFingerprint(records: readonly ImageRecord[]): { images: n
 /** Builds the split-file object describing `records` and their split (hold-out or k-fold). */
 export function buildSplitFile(
   records: readonly ImageRecord[],
-  dataset: { readonly format: string; readonly classes: readonly string[] },
+  dataset: {
+    readonly format: string;
+    readonly classes: readonly string[];
+    readonly grouping?: DatasetGrouping;
+  },
   split:
     | {
         readonly kind: 'holdout';
@@ -74,6 +85,7 @@ export function buildSplitFile(
     groups: new Set(records.map((r) => r.groupId)).size,
     classes: [...dataset.classes],
     ...datasetFingerprint(records),
+    ...groupingInfo(dataset.grouping),
   };
   const common = {
     format: 'lesionlab-split' as const,
@@ -97,6 +109,13 @@ export function buildSplitFile(
     ratios: { val: split.val, test: split.test },
     parts: { train: [...train], val: [...val], test: [...test] },
   };
+}
+
+function groupingInfo(grouping: DatasetGrouping | undefined) {
+  if (grouping === undefined) return {};
+  return grouping.by === 'column'
+    ? { grouping: { by: 'column' as const, column: grouping.column } }
+    : { grouping: { by: 'image' as const, confirmed: true as const } };
 }
 
 /** Parses split-file JSON text; `name` appears in the error for an invalid file. */

@@ -1,6 +1,56 @@
 import { LesionlabError } from '../errors.js';
 import { mulberry32, type Rng, shuffled } from './prng.js';
-import type { ImageRecord, SplitAssignment } from './records.js';
+import type { Dataset, ImageRecord, SplitAssignment } from './records.js';
+import { countIssues } from './validate.js';
+
+/**
+ * How a split groups images: `auto` uses the dataset's group column (lesion, patient, ...) and refuses a
+ * dataset without one; `image` confirms one group per image for such a dataset.
+ */
+export type GroupBy = 'auto' | 'image';
+
+/** Valid {@link GroupBy} values, for CLI choices and config schemas. */
+export const GROUP_BY: readonly GroupBy[] = ['auto', 'image'];
+
+/** Options of {@link assertSplittable}. */
+export interface SplittableOptions {
+  /** Default `auto`. */
+  readonly groupBy?: GroupBy;
+  /** How the user confirms image-level grouping where this is called, e.g. `--group-by image`. */
+  readonly confirm?: string;
+}
+
+/**
+ * Throws before a split is drawn when it would be wrong: `E_DATA_INVALID` when the dataset has no usable
+ * image (saying why), `E_SPLIT` when its groups are single images (no lesion column) and `groupBy` is not
+ * `image`, or when `groupBy` is `image` although the dataset has a group column.
+ */
+export function assertSplittable(dataset: Dataset, options: SplittableOptions = {}): void {
+  const { groupBy = 'auto', confirm = '--group-by image' } = options;
+  if (dataset.records.length === 0) {
+    const counts = Object.entries(countIssues(dataset.issues)).map(([k, n]) => `${n} ${k}`);
+    const why = counts.length > 0 ? `every row was skipped: ${counts.join(', ')}` : 'the dataset has no rows';
+    throw new LesionlabError(
+      'E_DATA_INVALID',
+      `${dataset.root}: no usable images to split (${why}); fix the data (\`lesionlab inspect ${dataset.root}\` lists the problems) and split again`,
+    );
+  }
+  const { grouping } = dataset;
+  if (grouping.by === 'image' && groupBy !== 'image') {
+    const looked = grouping.searched ? ` (looked for ${grouping.searched.join(', ')})` : '';
+    throw new LesionlabError(
+      'E_SPLIT',
+      `${dataset.root}: no lesion grouping: ${grouping.reason}${looked}, so each image would be its own group and one lesion's images could land in both train and test; ` +
+        `name the lesion/patient column (--group-column NAME) or confirm image-level grouping with ${confirm}`,
+    );
+  }
+  if (grouping.by === 'column' && groupBy === 'image') {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `${dataset.root}: grouping by image was asked for but the dataset groups images by its "${grouping.column}" column, which keeps each lesion in one part; drop ${confirm}`,
+    );
+  }
+}
 
 /** Hold-out split options: fractions of images for validation and test, and the seed. */
 export interface SplitOptions {

@@ -1,4 +1,4 @@
-import type { Dataset } from './records.js';
+import type { Dataset, DatasetGrouping } from './records.js';
 import { countIssues } from './validate.js';
 
 /** Images and groups (lesions) of one class. */
@@ -14,6 +14,8 @@ export interface DatasetSummary {
   readonly format: string;
   readonly images: number;
   readonly groups: number;
+  /** Where the groups come from: a column, or one per image (no lesion grouping). */
+  readonly grouping: DatasetGrouping;
   readonly classes: readonly ClassCount[];
   /** Key: images per group; value: how many groups have that many images. */
   readonly imagesPerGroup: Readonly<Record<string, number>>;
@@ -40,6 +42,7 @@ export function summarizeDataset(dataset: Dataset): DatasetSummary {
     format: dataset.format,
     images: dataset.records.length,
     groups: perGroup.size,
+    grouping: dataset.grouping,
     classes: [...perClass].map(([label, e]) => ({ label, images: e.images, groups: e.groups.size })),
     imagesPerGroup: histogram,
     issues: countIssues(dataset.issues),
@@ -55,6 +58,7 @@ export function formatSummary(s: DatasetSummary): string[] {
     `${a.padEnd(width)}  ${b.padStart(7)}  ${c.padStart(7)}  ${d.padStart(6)}`;
   return [
     `${s.root} (${s.format}): ${fmt(s.images)} images, ${fmt(s.groups)} lesions/groups`,
+    groupingLine(s.grouping),
     '',
     line('class', 'images', 'lesions', '%'),
     ...rows.map((r) => line(r.label, fmt(r.images), fmt(r.groups), pct(r.images))),
@@ -64,6 +68,12 @@ export function formatSummary(s: DatasetSummary): string[] {
       .map(([k, v]) => `${k}×${fmt(v)}`)
       .join('  ')}`,
   ];
+}
+
+function groupingLine(g: DatasetGrouping): string {
+  if (g.by === 'column') return `groups: by column "${g.column}"`;
+  const looked = g.searched ? `; looked for ${g.searched.join(', ')}` : '';
+  return `groups: NONE, one per image (${g.reason}${looked}); splits need --group-column or --group-by image`;
 }
 
 function fmt(n: number): string {

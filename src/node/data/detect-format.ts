@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { detectDelimiter } from '../../core/data/csv.js';
-import { detectTableFormat } from '../../core/data/formats.js';
+import { assertHam10000Header, detectTableFormat, isHam10000MetadataName } from '../../core/data/formats.js';
 import type { DatasetFormat } from '../../core/data/records.js';
 import { LesionlabError } from '../../core/errors.js';
 
@@ -15,30 +15,46 @@ export interface MetadataTable {
 const TABLE_FILE = /\.(csv|tab|tsv)$/i;
 const PRIORITY: readonly DatasetFormat[] = ['ham10000', 'isic-onehot', 'generic-csv'];
 
+/** What {@link findMetadataTable} found: the table to read, if any, and table files whose header no layout matched. */
+export interface MetadataSearch {
+  readonly table?: MetadataTable;
+  readonly unrecognised: readonly string[];
+}
+
 /**
  * Finds the metadata table of a dataset: `explicit` when given, else the table files directly in `root`
  * (HAM10000_metadata.csv/.tab first), choosing by header the HAM10000, ISIC one-hot or generic layout.
- * Returns undefined when there is none (a folder-per-class dataset).
+ * `table` is absent when there is none (a folder-per-class dataset). A file named like the HAM10000
+ * metadata must have its columns (unless another layout was requested): else `E_MISSING_COLUMN`.
  */
 export async function findMetadataTable(
   root: string,
   explicit: string | undefined,
   requested: DatasetFormat | 'auto',
-): Promise<MetadataTable | undefined> {
-  if (explicit) return readExplicit(explicit, requested);
+): Promise<MetadataSearch> {
+  if (explicit) return { table: await readExplicit(explicit, requested), unrecognised: [] };
   const names = (await readdir(root)).filter((n) => TABLE_FILE.test(n) && !n.startsWith('.'));
   names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const candidates: MetadataTable[] = [];
+  const unrecognised: string[] = [];
   for (const name of names) {
     const text = await readFile(join(root, name), 'utf8');
-    const format = detectTableFormat(headerOf(text));
+    const header = headerOf(text);
+    if (mustBeHam10000(name, requested)) assertHam10000Header(header, name);
+    const format = detectTableFormat(header);
     if (format && (requested === 'auto' || requested === format))
       candidates.push({ path: join(root, name), text, format });
     else if (requested === 'generic-csv' && format === undefined)
       candidates.push({ path: join(root, name), text, format: 'generic-csv' });
+    else if (format === undefined) unrecognised.push(name);
   }
   candidates.sort((a, b) => PRIORITY.indexOf(a.format) - PRIORITY.indexOf(b.format));
-  return candidates[0];
+  return { table: candidates[0], unrecognised };
+}
+
+/** A HAM10000-named file is read as HAM10000 unless the user asked for another layout. */
+function mustBeHam10000(name: string, requested: DatasetFormat | 'auto'): boolean {
+  return isHam10000MetadataName(name) && (requested === 'auto' || requested === 'ham10000');
 }
 
 async function readExplicit(path: string, requested: DatasetFormat | 'auto'): Promise<MetadataTable> {
@@ -46,6 +62,7 @@ async function readExplicit(path: string, requested: DatasetFormat | 'auto'): Pr
     throw new LesionlabError('E_MISSING_FILE', `${path}: cannot read the metadata table (${error.message})`);
   });
   const header = headerOf(text);
+  if (mustBeHam10000(path, requested)) assertHam10000Header(header, basename(path));
   const format = requested === 'auto' ? detectTableFormat(header) : requested;
   if (!format || format === 'folder-per-class') {
     throw new LesionlabError(
@@ -64,5 +81,5 @@ function headerOf(text: string): string[] {
 }
 
 function rank(name: string): number {
-  return /^ham10000_metadata\./i.test(name) ? 0 : 1;
+  return isHam10000MetadataName(name) ? 0 : 1;
 }

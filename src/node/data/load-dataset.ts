@@ -9,7 +9,7 @@ import {
   parseIsicOnehotRows,
 } from '../../core/data/formats.js';
 import { FORMAT_ALIASES, type LoadOptions, LoadOptionsSchema } from '../../core/data/options.js';
-import type { DataIssue, Dataset, DatasetFormat } from '../../core/data/records.js';
+import type { DataIssue, Dataset, DatasetFormat, DatasetGrouping } from '../../core/data/records.js';
 import { assertNoIssues, countIssues, matchRowsToFiles } from '../../core/data/validate.js';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
@@ -35,10 +35,10 @@ export async function loadDataset(root: string, options: LoadDatasetOptions = {}
   const located = await resolveRoot(resolve(root), opts.metadata);
   const imagesRoot = opts.images ? await resolveImages(resolve(opts.images)) : located.dir;
   const files = await scanImageFiles(imagesRoot);
-  const { parsed, tablePath } = await readRows(located, imagesRoot, files, opts);
-  logger.info(
-    `${tablePath ? basename(tablePath) : imagesRoot}: ${parsed.rows.length} rows as ${parsed.format}`,
-  );
+  const { parsed, tablePath } = await readRows(located, imagesRoot, files, opts, logger);
+  const source = tablePath ? basename(tablePath) : imagesRoot;
+  logger.info(`${source}: ${parsed.rows.length} rows as ${parsed.format}`);
+  if (parsed.grouping.by === 'image') logger.warn(groupingWarning(source, parsed.grouping));
   const index = indexImageFiles(files);
   const matched = matchRowsToFiles(
     parsed.rows,
@@ -62,7 +62,16 @@ export async function loadDataset(root: string, options: LoadDatasetOptions = {}
     logger.warn(`${issues.length} data issues, affected rows skipped (${counts.join(', ')})`);
   }
   const records = matched.records.filter((r) => !corrupt.has(r.path));
-  return { root: imagesRoot, format: parsed.format, classes: parsed.classes, records, issues };
+  const { format, classes, grouping } = parsed;
+  return { root: imagesRoot, format, classes, grouping, records, issues };
+}
+
+function groupingWarning(source: string, grouping: Extract<DatasetGrouping, { by: 'image' }>): string {
+  const looked = grouping.searched ? ` (looked for ${grouping.searched.join(', ')})` : '';
+  return (
+    `${source}: NO LESION GROUPING: ${grouping.reason}${looked}; each image is its own group, so a split may put ` +
+    'one lesion in both train and test; name the column with --group-column, or confirm with `split --group-by image`'
+  );
 }
 
 function parseLoadOptions(plain: unknown): LoadOptions {
@@ -78,10 +87,11 @@ async function readRows(
   imagesRoot: string,
   files: readonly ImageFile[],
   opts: LoadOptions,
+  logger: Logger,
 ): Promise<{ parsed: ParsedRows; tablePath?: string }> {
   const requested = FORMAT_ALIASES[opts.format ?? 'auto'];
-  if (requested === 'folder-per-class') return { parsed: folderRows(files) };
-  const table = await findMetadataTable(located.dir, located.metadataFile, requested);
+  if (requested === 'folder-per-class') return { parsed: folderRows(files, imagesRoot, logger) };
+  const { table, unrecognised } = await findMetadataTable(located.dir, located.metadataFile, requested);
   if (table)
     return { parsed: parseRows(table.text, table.path, table.format, opts.columns), tablePath: table.path };
   if (requested !== 'auto') {
@@ -90,7 +100,11 @@ async function readRows(
       `${located.dir}: no metadata table for format ${requested}; pass the CSV path as the root or with --metadata`,
     );
   }
-  const parsed = folderRows(files);
+  const parsed = folderRows(files, imagesRoot, logger);
+  if (parsed.rows.length > 0 && unrecognised.length > 0)
+    logger.warn(
+      `${unrecognised.join(', ')}: header matches no metadata layout (need image + label columns, or --format csv with --image-column/--label-column); reading class folders instead`,
+    );
   if (parsed.rows.length > 0) return { parsed };
   throw new LesionlabError(
     'E_MISSING_FILE',
@@ -132,9 +146,26 @@ function parseRows(
   return parseGenericRows(table, basename(path), columns);
 }
 
-function folderRows(files: readonly ImageFile[]): ParsedRows {
-  const rows = files
-    .filter((f) => f.topDir !== '')
+/** Image folders of the HAM10000 download: never class folders. */
+const HAM10000_IMAGE_DIR = /^ham10000_images(_part_\d+)?$/i;
+
+function folderRows(files: readonly ImageFile[], imagesRoot: string, logger: Logger): ParsedRows {
+  const inClassDir = files.filter((f) => f.topDir !== '');
+  const hamDirs = [...new Set(inClassDir.map((f) => f.topDir).filter((d) => HAM10000_IMAGE_DIR.test(d)))];
+  const rows = inClassDir
+    .filter((f) => !HAM10000_IMAGE_DIR.test(f.topDir))
     .map((f) => ({ imageId: f.imageId, label: f.topDir, groupId: f.imageId, source: f.path }));
-  return normaliseLabels({ format: 'folder-per-class', classes: [], rows, issues: [] });
+  if (hamDirs.length > 0 && rows.length === 0) {
+    throw new LesionlabError(
+      'E_MISSING_FILE',
+      `${imagesRoot}: has the HAM10000 image folders (${hamDirs.join(', ')}) but no HAM10000_metadata.csv/.tab, which holds their labels and lesions; put it in this folder or pass it with --metadata`,
+    );
+  }
+  if (hamDirs.length > 0)
+    logger.warn(`${hamDirs.join(', ')}: HAM10000 image folders, not classes; their images are left out`);
+  const grouping = {
+    by: 'image' as const,
+    reason: 'a folder per class has no lesion information',
+  };
+  return normaliseLabels({ format: 'folder-per-class', classes: [], rows, issues: [], grouping });
 }

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { toImageId } from '../../core/data/formats.js';
 import type { DataIssue } from '../../core/data/records.js';
@@ -14,10 +14,17 @@ export interface ImageFile {
 
 const IMAGE_FILE = /\.(jpe?g|png)$/i;
 
-/** Lists every .jpg/.jpeg/.png under `root` (one async walk; hidden entries and `__MACOSX` skipped), sorted by path. */
+/**
+ * Lists every .jpg/.jpeg/.png under `root` (one async walk; hidden entries and `__MACOSX` skipped; symbolic
+ * links to folders followed once each), sorted by path.
+ */
 export async function scanImageFiles(root: string): Promise<ImageFile[]> {
   const found: string[] = [];
+  const visited = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
+    const real = await realpath(dir).catch(() => dir);
+    if (visited.has(real)) return;
+    visited.add(real);
     const entries = await readdir(dir, { withFileTypes: true }).catch((error: Error) => {
       throw new LesionlabError(
         'E_MISSING_FILE',
@@ -27,7 +34,8 @@ export async function scanImageFiles(root: string): Promise<ImageFile[]> {
     const subdirs: string[] = [];
     for (const e of entries) {
       if (e.name.startsWith('.') || e.name === '__MACOSX' || e.name === 'node_modules') continue;
-      if (e.isDirectory()) subdirs.push(join(dir, e.name));
+      if (e.isDirectory() || (e.isSymbolicLink() && (await isDirLink(join(dir, e.name)))))
+        subdirs.push(join(dir, e.name));
       else if ((e.isFile() || e.isSymbolicLink()) && IMAGE_FILE.test(e.name)) found.push(join(dir, e.name));
     }
     await Promise.all(subdirs.map(walk));
@@ -38,6 +46,11 @@ export async function scanImageFiles(root: string): Promise<ImageFile[]> {
     const rel = relative(root, path).split(sep);
     return { imageId: toImageId(path), path, topDir: rel.length > 1 ? rel[0] : '' };
   });
+}
+
+async function isDirLink(path: string): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  return info?.isDirectory() === true;
 }
 
 /** One map image id → path (first by path wins) and a `duplicate-image-id` issue for each further file. */

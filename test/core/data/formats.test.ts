@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTable } from '../../../src/core/data/csv.js';
 import {
   detectTableFormat,
+  GROUP_COLUMNS,
   parseGenericRows,
   parseHam10000Rows,
   parseIsicOnehotRows,
@@ -40,7 +41,9 @@ describe('parseHam10000Rows', () => {
   it('names the missing columns and what was expected', () => {
     const t = parseTable('lesion_id,image_id,diagnosis\nA,B,nv\n', 'HAM10000_metadata.csv');
     expect(() => parseHam10000Rows(t, 'HAM10000_metadata.csv')).toThrow(
-      'HAM10000_metadata.csv: missing column "dx" (expected lesion_id, image_id, dx, dx_type, age, sex, localization; found lesion_id, image_id, diagnosis); is this the HAM10000 metadata file?',
+      'HAM10000_metadata.csv: missing column "dx" of the HAM10000 metadata (found lesion_id, image_id, diagnosis); ' +
+        'restore the header line lesion_id,image_id,dx,dx_type,age,sex,localization (or re-download with `lesionlab fetch ham10000`), ' +
+        'or pass --format folder|csv to read the folder another way',
     );
   });
 });
@@ -84,6 +87,24 @@ describe('parseGenericRows', () => {
     const parsed = parseGenericRows(parseTable(text, 'y.csv'), 'y.csv', { image: 'pic', label: 'kind' });
     expect(parsed.classes).toEqual(['cat', 'dog']);
     expect(parsed.rows[0].groupId).toBe('x1');
+  });
+
+  it('takes lesion/patient/group aliases as the group column and says when there is none (issue #11 item 4)', () => {
+    for (const col of ['lesion', 'Lesion_ID', 'patient', 'patient_id', 'group', 'subject_id']) {
+      const parsed = parseGenericRows(
+        parseTable(`${col},image,diagnosis\nL1,a.jpg,nv\nL1,b.jpg,nv\n`, 'g.csv'),
+        'g.csv',
+      );
+      expect(parsed.grouping).toEqual({ by: 'column', column: col });
+      expect(parsed.rows.map((r) => r.groupId)).toEqual(['L1', 'L1']);
+    }
+    const none = parseGenericRows(parseTable('image,diagnosis\na.jpg,nv\n', 'n.csv'), 'n.csv');
+    expect(none.grouping).toEqual({
+      by: 'image',
+      reason: 'n.csv has no group (lesion) column',
+      searched: GROUP_COLUMNS,
+    });
+    expect(GROUP_COLUMNS.slice(0, 2)).toEqual(['lesion_id', 'lesion']);
   });
 
   it('says which columns are missing and how to name them', () => {

@@ -35,6 +35,18 @@ describe('split files', () => {
     );
     expect(parseSplitFile(JSON.stringify(file), 's.json')).toEqual(file);
     expect(file.dataset.groups).toBe(4);
+    expect(file.dataset.grouping).toBeUndefined();
+  });
+
+  it('records the grouping: the column, or image-level as confirmed (issue #11 item 4)', () => {
+    const split = { kind: 'holdout' as const, seed: 1, val: 0.25, test: 0.25, parts };
+    const byColumn = { ...dataset, grouping: { by: 'column' as const, column: 'lesion' } };
+    const byImage = { ...dataset, grouping: { by: 'image' as const, reason: 'no column' } };
+    const a = buildSplitFile(records, byColumn, split);
+    const b = buildSplitFile(records, byImage, split);
+    expect(a.dataset.grouping).toEqual({ by: 'column', column: 'lesion' });
+    expect(b.dataset.grouping).toEqual({ by: 'image', confirmed: true });
+    expect(parseSplitFile(JSON.stringify(b), 's.json')).toEqual(b);
   });
 
   it('round-trips a k-fold split', () => {

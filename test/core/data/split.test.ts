@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { ImageRecord } from '../../../src/core/data/records.js';
-import { foldAssignment, kfoldByGroup, splitByGroup } from '../../../src/core/data/split.js';
+import type { Dataset, ImageRecord } from '../../../src/core/data/records.js';
+import {
+  assertSplittable,
+  foldAssignment,
+  kfoldByGroup,
+  splitByGroup,
+} from '../../../src/core/data/split.js';
 
 /** Synthetic dataset: per class, `lesions` lesions of 1..3 images each. */
 function synth(classes: Record<string, number>): ImageRecord[] {
@@ -111,6 +116,57 @@ describe('kfoldByGroup', () => {
     for (const id of [...a.train, ...a.val]) expect(testGroups.has(groupOf.get(id))).toBe(false);
     expect(() => foldAssignment(records, folds, 5, { val: 0.2, seed: 3 })).toThrow(
       'fold 5 does not exist; the split has folds 0..4',
+    );
+  });
+});
+
+describe('assertSplittable', () => {
+  const grouped: Dataset = {
+    root: '/d',
+    format: 'generic-csv',
+    grouping: { by: 'column', column: 'lesion' },
+    classes: ['a', 'b', 'c'],
+    records,
+    issues: [],
+  };
+  const ungrouped: Dataset = {
+    ...grouped,
+    grouping: { by: 'image', reason: 'x.csv has no group (lesion) column', searched: ['lesion', 'patient'] },
+  };
+
+  it('passes a grouped dataset and a confirmed image-grouped one', () => {
+    expect(() => assertSplittable(grouped)).not.toThrow();
+    expect(() => assertSplittable(ungrouped, { groupBy: 'image' })).not.toThrow();
+  });
+
+  it('refuses image-level grouping unless confirmed, naming the columns looked for (issue #11 item 4)', () => {
+    expect(() => assertSplittable(ungrouped)).toThrow(
+      '/d: no lesion grouping: x.csv has no group (lesion) column (looked for lesion, patient), so each image would be its own group ' +
+        "and one lesion's images could land in both train and test; name the lesion/patient column (--group-column NAME) " +
+        'or confirm image-level grouping with --group-by image',
+    );
+    expect(() => assertSplittable(ungrouped, { confirm: 'data.groupBy: "image"' })).toThrow(
+      /confirm image-level grouping with data.groupBy: "image"$/,
+    );
+    expect(() => assertSplittable(grouped, { groupBy: 'image' })).toThrow(
+      /groups images by its "lesion" column, which keeps each lesion in one part; drop --group-by image/,
+    );
+  });
+
+  it('refuses a dataset without usable images, saying why (issue #11 item 10)', () => {
+    expect(() => assertSplittable({ ...grouped, records: [] })).toThrow(
+      /^\/d: no usable images to split \(the dataset has no rows\); fix the data/,
+    );
+    const issues = [
+      { kind: 'missing-image' as const, subject: 'x', detail: '' },
+      { kind: 'missing-image' as const, subject: 'y', detail: '' },
+      { kind: 'unknown-label' as const, subject: 'z', detail: '' },
+    ];
+    expect(() => assertSplittable({ ...grouped, records: [], issues })).toThrow(
+      expect.objectContaining({
+        code: 'E_DATA_INVALID',
+        message: expect.stringContaining('(every row was skipped: 2 missing-image, 1 unknown-label)'),
+      }),
     );
   });
 });

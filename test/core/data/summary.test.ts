@@ -10,6 +10,7 @@ import {
 const dataset: Dataset = {
   root: '/d',
   format: 'ham10000',
+  grouping: { by: 'column', column: 'lesion_id' },
   classes: ['mel', 'nv', 'df'],
   records: [
     { imageId: 'a', label: 'nv', groupId: 'L1', path: '' },
@@ -36,6 +37,22 @@ describe('summarizeDataset', () => {
     expect(text).toContain('4 images, 3 lesions/groups');
     expect(text).toMatch(/nv\s+3\s+2\s+75.0/);
     expect(text).toContain('images per lesion: 1×2  2×1');
+    expect(text).toContain('groups: by column "lesion_id"');
+  });
+
+  it('says loudly when there is no lesion grouping (issue #11 item 4)', () => {
+    const ungrouped: Dataset = {
+      ...dataset,
+      grouping: {
+        by: 'image',
+        reason: 'x.csv has no group (lesion) column',
+        searched: ['lesion', 'patient'],
+      },
+    };
+    const text = formatSummary(summarizeDataset(ungrouped)).join('\n');
+    expect(text).toContain(
+      'groups: NONE, one per image (x.csv has no group (lesion) column; looked for lesion, patient); splits need --group-column or --group-by image',
+    );
   });
 
   it('counts each part of a split per class', () => {

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LesionlabError } from '../../../src/core/errors.js';
@@ -18,6 +19,33 @@ afterAll(async () => {
 });
 
 const HEADER = 'lesion_id,image_id,dx,dx_type,age,sex,localization';
+const SAMPLE = join(import.meta.dirname, '..', '..', '..', 'data', 'sample', 'ham10000');
+const SAMPLE_CSV = await readFile(join(SAMPLE, 'HAM10000_metadata.csv'), 'utf8');
+
+/** A copy of the embedded sample with its metadata replaced by `csv` (image folders symlinked). */
+async function sampleWith(csv: string | undefined, name = 'HAM10000_metadata.csv'): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'lesionlab-ham-'));
+  roots.push(root);
+  for (const part of ['HAM10000_images_part_1', 'HAM10000_images_part_2'])
+    await symlink(join(SAMPLE, part), join(root, part), 'dir');
+  if (csv !== undefined) await writeFile(join(root, name), csv);
+  return root;
+}
+
+/** The sample metadata with the `dx` column removed. */
+function withoutDx(csv: string): string {
+  return csv
+    .split('\n')
+    .map((line) =>
+      line
+        .split(',')
+        .filter((_, i) => i !== 2)
+        .join(','),
+    )
+    .join('\n');
+}
+
+const quiet = { info: () => {}, warn: () => {} };
 
 describe('loadDataset: HAM10000 layout', () => {
   it('reads the metadata CSV and finds images in both part folders', async () => {
@@ -98,6 +126,99 @@ describe('loadDataset: HAM10000 layout', () => {
       'meta.csv: missing column "dx"',
     );
     await expect(loadDataset(root, { format: 'nope' as 'auto' })).rejects.toBeInstanceOf(LesionlabError);
+  });
+});
+
+describe('loadDataset: a broken HAM10000 metadata file is an error, never another layout (issue #11 item 3)', () => {
+  it('names the missing "dx" column and the fix when dx was removed', async () => {
+    const root = await sampleWith(withoutDx(SAMPLE_CSV));
+    const error = await loadDataset(root, { logger: quiet }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'E_MISSING_COLUMN' });
+    expect(error.message).toMatch(
+      /^HAM10000_metadata.csv: missing column "dx" of the HAM10000 metadata \(found lesion_id, image_id, dx_type, .*\); restore the header line lesion_id,image_id,dx,/,
+    );
+  });
+
+  it('says the first line is data when the header is missing', async () => {
+    const root = await sampleWith(SAMPLE_CSV.slice(SAMPLE_CSV.indexOf('\n') + 1));
+    await expect(loadDataset(root, { logger: quiet })).rejects.toThrow(
+      /HAM10000_metadata.csv: missing columns "lesion_id", "image_id", "dx" of the HAM10000 metadata \(the first line \(HAM_0001857, ISIC_0027317, nv, follow_up, \.\.\.\) is data, not the header\)/,
+    );
+  });
+
+  it('rejects a 0-byte file, any case of the name (.tab too), also given as the root file', async () => {
+    for (const name of ['HAM10000_metadata.csv', 'ham10000_METADATA.tab']) {
+      const root = await sampleWith('', name);
+      await expect(loadDataset(root, { logger: quiet })).rejects.toThrow(
+        new RegExp(`^${name}: missing columns "lesion_id", "image_id", "dx" .*\\(the file is empty`),
+      );
+      await expect(loadDataset(join(root, name), { logger: quiet })).rejects.toMatchObject({
+        code: 'E_MISSING_COLUMN',
+      });
+    }
+  });
+
+  it('never takes HAM10000_images_part_* folders as classes', async () => {
+    const root = await sampleWith(undefined);
+    await expect(loadDataset(root, { logger: quiet })).rejects.toThrow(
+      /has the HAM10000 image folders \(HAM10000_images_part_1, HAM10000_images_part_2\) but no HAM10000_metadata.csv\/.tab.*pass it with --metadata/,
+    );
+    await expect(loadDataset(root, { format: 'folder', logger: quiet })).rejects.toMatchObject({
+      code: 'E_MISSING_FILE',
+    });
+    await writeFile(join(root, 'HAM10000_metadata.csv'), SAMPLE_CSV);
+    const ds = await loadDataset(root, { checkImages: false, logger: quiet });
+    expect([ds.format, ds.records.length, ds.grouping]).toEqual([
+      'ham10000',
+      144,
+      { by: 'column', column: 'lesion_id' },
+    ]);
+  });
+
+  it('leaves HAM10000 image folders out of a folder-per-class dataset, with a warning', async () => {
+    const root = await tree({ 'nv/a.jpg': 'jpeg', 'HAM10000_images_part_1/ISIC_1.jpg': 'jpeg' });
+    const warnings: string[] = [];
+    const ds = await loadDataset(root, { logger: { info: () => {}, warn: (m) => warnings.push(m) } });
+    expect(ds.records.map((r) => r.label)).toEqual(['nv']);
+    expect(warnings[0]).toBe(
+      'HAM10000_images_part_1: HAM10000 image folders, not classes; their images are left out',
+    );
+  });
+
+  it('warns when a table file matches no layout and class folders are read instead', async () => {
+    const root = await tree({ 'notes.csv': 'foo,bar\n1,2\n', 'nv/a.jpg': 'jpeg' });
+    const warnings: string[] = [];
+    await loadDataset(root, { logger: { info: () => {}, warn: (m) => warnings.push(m) } });
+    expect(warnings[0]).toMatch(
+      /^notes.csv: header matches no metadata layout .*reading class folders instead$/,
+    );
+  });
+});
+
+describe('loadDataset: lesion grouping (issue #11 item 4)', () => {
+  it('reads lesion,image,diagnosis as generic CSV grouped by the "lesion" column', async () => {
+    const csv = SAMPLE_CSV.replace(/^lesion_id,image_id,dx,/, 'lesion,image,diagnosis,');
+    const root = await sampleWith(csv, 'labels.csv');
+    const ds = await loadDataset(root, { checkImages: false, logger: quiet });
+    expect(ds.format).toBe('generic-csv');
+    expect(ds.grouping).toEqual({ by: 'column', column: 'lesion' });
+    expect(new Set(ds.records.map((r) => r.groupId)).size).toBe(91);
+  });
+
+  it('says loudly which columns it looked for when there is no group column', async () => {
+    const root = await tree({
+      'labels.csv': 'image,diagnosis\na.jpg,nv\nb.jpg,mel\n',
+      'a.jpg': 'jpeg',
+      'b.jpg': 'jpeg',
+    });
+    const warnings: string[] = [];
+    const ds = await loadDataset(root, { logger: { info: () => {}, warn: (m) => warnings.push(m) } });
+    expect(ds.grouping).toMatchObject({ by: 'image', reason: 'labels.csv has no group (lesion) column' });
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^labels.csv: NO LESION GROUPING: labels.csv has no group \(lesion\) column \(looked for lesion_id, lesion, .*patient_id, patient, .*\); each image is its own group.*--group-column.*split --group-by image`$/,
+      ),
+    ]);
   });
 });
 
