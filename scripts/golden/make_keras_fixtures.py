@@ -67,6 +67,18 @@ def fixed_input(side, count, seed):
     return np.stack(images).astype("float32")
 
 
+def calibrate_batch_norm(bn, act, rng):
+    axes = tuple(range(act.ndim - 1))
+    c = act.shape[-1]
+    values = {
+        "gamma": rng.uniform(0.5, 1.5, c),
+        "beta": rng.normal(0, 0.2, c),
+        "moving_mean": act.mean(axis=axes) * rng.uniform(0.8, 1.2, c),
+        "moving_variance": act.var(axis=axes) * rng.uniform(0.7, 1.3, c) + 1e-2,
+    }
+    bn.set_weights([values[w.name.split("/")[-1].split(":")[0]].astype("float32") for w in bn.weights])
+
+
 def randomise_weights(model, x, rng, keras):
     """Seeded random kernels; BN statistics calibrated on x then jittered; random LN and layer-scale."""
     layers = keras.layers
@@ -84,19 +96,15 @@ def randomise_weights(model, x, rng, keras):
         if new:
             layer.set_weights([np.asarray(v, dtype="float32") for v in new])
     # BatchNormalization: moving statistics from the layer's real input on x (jittered), so activations
-    # stay in range through deep networks; gamma/beta random so every tensor matters.
+    # stay in range through deep networks; gamma/beta random so every tensor matters. Calibrated in
+    # chunks of layers, in order, so each chunk sees the already calibrated layers before it.
     bns = [l for l in model.layers if isinstance(l, layers.BatchNormalization)]
-    probe = keras.Model(model.inputs, [l.input for l in bns]) if bns else None
-    for bn, act in zip(bns, probe.predict(x, verbose=0) if probe else []):
-        axes = tuple(range(act.ndim - 1))
-        mean = act.mean(axis=axes) * rng.uniform(0.8, 1.2, act.shape[-1])
-        var = act.var(axis=axes) * rng.uniform(0.7, 1.3, act.shape[-1]) + 1e-2
-        gamma = rng.uniform(0.5, 1.5, act.shape[-1])
-        beta = rng.normal(0, 0.2, act.shape[-1])
-        values = {"gamma": gamma, "beta": beta, "moving_mean": mean, "moving_variance": var}
-        bn.set_weights(
-            [values[w.name.split("/")[-1].split(":")[0]].astype("float32") for w in bn.weights]
-        )
+    for start in range(0, len(bns), 16):
+        chunk = bns[start : start + 16]
+        probe = keras.Model(model.inputs, [l.input for l in chunk])
+        acts = probe.predict(x, verbose=0)
+        for bn, act in zip(chunk, acts if len(chunk) > 1 else [acts]):
+            calibrate_batch_norm(bn, act, rng)
     for layer in model.layers:
         if isinstance(layer, layers.LayerNormalization):
             c = layer.weights[0].shape[0]
