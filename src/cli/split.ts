@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
 import { z } from 'zod';
-import { kfoldByGroup, splitByGroup } from '../core/data/split.js';
+import { assertSplittable, GROUP_BY, type GroupBy, kfoldByGroup, splitByGroup } from '../core/data/split.js';
 import { buildSplitFile } from '../core/data/split-schema.js';
 import { formatParts, summarizeParts } from '../core/data/summary.js';
 import { LesionlabError } from '../core/errors.js';
@@ -28,6 +28,13 @@ export const splitCommand = defineCommand({
     test: { type: 'string', default: '0.15', description: 'Test fraction of images' },
     folds: { type: 'string', description: 'K-fold instead of hold-out: number of folds' },
     seed: { type: 'string', default: '42', description: 'Random seed' },
+    'group-by': {
+      type: 'enum',
+      options: [...GROUP_BY],
+      default: 'auto',
+      description:
+        'auto: keep each lesion/group (column) in one part, refusing data without one; image: confirm one group per image (may leak lesions)',
+    },
   },
   async run({ args }) {
     const parsed = SplitArgs.safeParse({
@@ -42,6 +49,7 @@ export const splitCommand = defineCommand({
     }
     const { val, test, folds, seed } = parsed.data;
     const dataset = await loadDataset(args.root, datasetOptions(args, consoleLogger));
+    assertSplittable(dataset, { groupBy: args['group-by'] as GroupBy });
     const split =
       folds !== undefined
         ? { kind: 'kfold' as const, seed, foldTest: kfoldByGroup(dataset.records, { folds, seed }) }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -16,6 +16,34 @@ afterEach(() => {
 });
 
 const run = runAndCapture;
+const SAMPLE_CSV = await readFile(join(SAMPLE, 'HAM10000_metadata.csv'), 'utf8');
+let copies = 0;
+
+/** A copy of the embedded sample (image folders symlinked) with `csv` written as `name`. */
+async function sampleWith(csv: string | undefined, name = 'HAM10000_metadata.csv'): Promise<string> {
+  const root = join(dir, `copy-${copies++}`);
+  await mkdir(root);
+  for (const part of ['HAM10000_images_part_1', 'HAM10000_images_part_2'])
+    await symlink(join(SAMPLE, part), join(root, part), 'dir');
+  if (csv !== undefined) await writeFile(join(root, name), csv);
+  return root;
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+const dropColumn = (csv: string, index: number) =>
+  csv
+    .split('\n')
+    .map((l) =>
+      l
+        .split(',')
+        .filter((_, i) => i !== index)
+        .join(','),
+    )
+    .join('\n');
 
 describe('lesionlab inspect', () => {
   it('prints class and lesion counts of the embedded sample', async () => {
@@ -34,6 +62,81 @@ describe('lesionlab inspect', () => {
   });
 });
 
+describe('lesionlab inspect: a broken HAM10000 metadata file (issue #11 item 3)', () => {
+  it.each([
+    ['dx removed', dropColumn(SAMPLE_CSV, 2), /missing column "dx" /],
+    ['no header', SAMPLE_CSV.slice(SAMPLE_CSV.indexOf('\n') + 1), /is data, not the header/],
+    ['0 bytes', '', /the file is empty/],
+  ])('%s: fails naming the file and the missing column, never "folder-per-class"', async (_, csv, why) => {
+    const root = await sampleWith(csv);
+    const error = await run(inspectCommand, [root, '--no-check-images']).catch((e) => e);
+    expect(error).toMatchObject({ code: 'E_MISSING_COLUMN' });
+    expect(error.message).toMatch(/^HAM10000_metadata.csv: missing column/);
+    expect(error.message).toMatch(why);
+    expect(error.message).toContain('restore the header line lesion_id,image_id,dx,');
+    await expect(run(splitCommand, [root, '--out', join(root, 's.json')])).rejects.toMatchObject({
+      code: 'E_MISSING_COLUMN',
+    });
+    expect(await exists(join(root, 's.json'))).toBe(false);
+  });
+});
+
+describe('lesionlab inspect/split: lesion grouping (issue #11 item 4)', () => {
+  it('groups lesion,image,diagnosis by "lesion" and records it in the split file', async () => {
+    const root = await sampleWith(
+      SAMPLE_CSV.replace(/^lesion_id,image_id,dx,/, 'lesion,image,diagnosis,'),
+      'l.csv',
+    );
+    expect(await run(inspectCommand, [root, '--no-check-images'])).toContain('144 images, 91 lesions/groups');
+    const out = join(root, 's.json');
+    await run(splitCommand, [root, '--out', out, '--no-check-images']);
+    const file = parseSplitFile(await readFile(out, 'utf8'), 's.json');
+    expect(file.dataset.grouping).toEqual({ by: 'column', column: 'lesion' });
+  });
+
+  it('without a group column: inspect says so, split refuses unless --group-by image, which is recorded', async () => {
+    const root = await sampleWith(
+      dropColumn(SAMPLE_CSV, 0).replace(/^image_id,dx,/, 'image,diagnosis,'),
+      'l.csv',
+    );
+    const text = await run(inspectCommand, [root, '--no-check-images']);
+    expect(text).toContain('144 images, 144 lesions/groups');
+    expect(text).toMatch(
+      /groups: NONE, one per image \(l.csv has no group \(lesion\) column; looked for lesion_id, lesion,/,
+    );
+    const out = join(root, 's.json');
+    await expect(run(splitCommand, [root, '--out', out, '--no-check-images'])).rejects.toThrow(
+      /no lesion grouping: .*confirm image-level grouping with --group-by image/,
+    );
+    expect(await exists(out)).toBe(false);
+    await run(splitCommand, [root, '--out', out, '--no-check-images', '--group-by', 'image']);
+    const file = parseSplitFile(await readFile(out, 'utf8'), 's.json');
+    expect(file.dataset.grouping).toEqual({ by: 'image', confirmed: true });
+    await expect(
+      run(splitCommand, [SAMPLE, '--out', out, '--no-check-images', '--group-by', 'image']),
+    ).rejects.toThrow(/groups images by its "lesion_id" column.*drop --group-by image/);
+  });
+});
+
+describe('lesionlab split: nothing to split (issue #11 item 10)', () => {
+  it('fails naming the dataset and why, writing nothing, for a header-only CSV and an all-bad dataset', async () => {
+    const headerOnly = await sampleWith(SAMPLE_CSV.slice(0, SAMPLE_CSV.indexOf('\n') + 1));
+    const out = join(headerOnly, 's.json');
+    const error = await run(splitCommand, [headerOnly, '--out', out]).catch((e) => e);
+    expect(error).toMatchObject({ code: 'E_DATA_INVALID' });
+    expect(error.message).toBe(
+      `${headerOnly}: no usable images to split (the metadata table has no data rows; no row names any of its 144 image files); ` +
+        `fix the data (\`lesionlab inspect ${headerOnly}\` lists the problems) and split again`,
+    );
+    expect(await exists(out)).toBe(false);
+    const allBad = await sampleWith(SAMPLE_CSV.replace(/,(nv|mel|bkl|bcc|akiec|vasc|df),/g, ',cat,'));
+    await expect(run(splitCommand, [allBad, '--out', out, '--folds', '3'])).rejects.toThrow(
+      /no usable images to split \(every row was skipped: 144 unknown-label\)/,
+    );
+    expect(await exists(out)).toBe(false);
+  });
+});
+
 describe('lesionlab split', () => {
   it('writes a hold-out split file that parses and covers the sample', async () => {
     const out = join(dir, 'split.json');
@@ -41,6 +144,7 @@ describe('lesionlab split', () => {
     expect(text).toMatch(/^train\s+/m);
     const file = parseSplitFile(await readFile(out, 'utf8'), 'split.json');
     expect(file.kind).toBe('holdout');
+    expect(file.dataset.grouping).toEqual({ by: 'column', column: 'lesion_id' });
     expect(file.seed).toBe(7);
     if (file.kind === 'holdout')
       expect(file.parts.train.length + file.parts.val.length + file.parts.test.length).toBe(144);

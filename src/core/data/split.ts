@@ -28,11 +28,9 @@ export interface SplittableOptions {
 export function assertSplittable(dataset: Dataset, options: SplittableOptions = {}): void {
   const { groupBy = 'auto', confirm = '--group-by image' } = options;
   if (dataset.records.length === 0) {
-    const counts = Object.entries(countIssues(dataset.issues)).map(([k, n]) => `${n} ${k}`);
-    const why = counts.length > 0 ? `every row was skipped: ${counts.join(', ')}` : 'the dataset has no rows';
     throw new LesionlabError(
       'E_DATA_INVALID',
-      `${dataset.root}: no usable images to split (${why}); fix the data (\`lesionlab inspect ${dataset.root}\` lists the problems) and split again`,
+      `${dataset.root}: no usable images to split (${whyEmpty(dataset)}); fix the data (\`lesionlab inspect ${dataset.root}\` lists the problems) and split again`,
     );
   }
   const { grouping } = dataset;
@@ -69,6 +67,16 @@ interface Group {
   readonly id: string;
   readonly label: string;
   readonly imageIds: readonly string[];
+}
+
+/** Why a dataset has no records: no data rows at all, or the issues that skipped every row. */
+function whyEmpty(dataset: Dataset): string {
+  const rowIssues = dataset.issues.filter((i) => i.kind !== 'orphan-image');
+  const orphans = dataset.issues.length - rowIssues.length;
+  if (rowIssues.length === 0)
+    return `the metadata table has no data rows${orphans > 0 ? `; no row names any of its ${orphans} image files` : ''}`;
+  const counts = Object.entries(countIssues(rowIssues)).map(([k, n]) => `${n} ${k}`);
+  return `every row was skipped: ${counts.join(', ')}`;
 }
 
 /**

@@ -155,12 +155,13 @@ describe('assertSplittable', () => {
 
   it('refuses a dataset without usable images, saying why (issue #11 item 10)', () => {
     expect(() => assertSplittable({ ...grouped, records: [] })).toThrow(
-      /^\/d: no usable images to split \(the dataset has no rows\); fix the data/,
+      /^\/d: no usable images to split \(the metadata table has no data rows\); fix the data/,
     );
     const issues = [
       { kind: 'missing-image' as const, subject: 'x', detail: '' },
       { kind: 'missing-image' as const, subject: 'y', detail: '' },
       { kind: 'unknown-label' as const, subject: 'z', detail: '' },
+      { kind: 'orphan-image' as const, subject: 'w.jpg', detail: '' },
     ];
     expect(() => assertSplittable({ ...grouped, records: [], issues })).toThrow(
       expect.objectContaining({
