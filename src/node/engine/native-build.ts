@@ -1,0 +1,340 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import {
+  copyFile,
+  cp,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import yauzl from 'yauzl';
+import { LesionlabError } from '../../core/errors.js';
+
+/**
+ * Building tfjs-node's binding offline against the libtensorflow inside PyPI's `tensorflow-cpu` wheel
+ * (`npm run native:build`), and running tfjs-node's own online installer (`npm run native:install`).
+ * The steps print nothing; scripts/native/*.ts report them.
+ */
+
+/** The wheel whose libtensorflow the binding is built against (Linux x86_64, any CPython tag). */
+export const TF_WHEEL = { name: 'tensorflow-cpu', version: '2.21.0' } as const;
+
+/** The wheel's shared libraries (`libtensorflow_cc` exports the whole C and eager C API). */
+const WHEEL_LIBS = ['tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2'];
+/** The header closure of tfjs-node's binding sources (found with `g++ -M`), under `tensorflow/include/`. */
+const WHEEL_HEADER_DIRS = ['tensorflow/c/', 'tensorflow/core/platform/', 'tsl/platform/', 'xla/tsl/c/'];
+
+/**
+ * Names in `deps/lib` the binding and tfjs-node's installer look for, and what each points at: `-ltensorflow`
+ * links `libtensorflow.so`; `scripts/install.js` skips its download only when `libtensorflow.so.2.9.1` exists.
+ */
+const LIB_ALIASES: Readonly<Record<string, string>> = {
+  'libtensorflow.so': 'libtensorflow_cc.so.2',
+  'libtensorflow.so.2.9.1': 'libtensorflow_cc.so.2',
+  'libtensorflow_framework.so': 'libtensorflow_framework.so.2',
+  'libtensorflow_framework.so.2.9.1': 'libtensorflow_framework.so.2',
+};
+
+/** Marker written last into an unpacked wheel folder: the wheel it came from. */
+const UNPACKED_MARKER = '.unpacked.json';
+/** Marker written next to a binding this module built: the wheel it links against. */
+const BUILT_MARKER = 'lesionlab-native.json';
+
+/** True for the wheel members the binding needs: two shared libraries and the C-API headers. */
+export function isWheelMemberNeeded(name: string): boolean {
+  if (WHEEL_LIBS.includes(name)) return true;
+  const header = name.startsWith('tensorflow/include/') ? name.slice('tensorflow/include/'.length) : '';
+  return header.endsWith('.h') && WHEEL_HEADER_DIRS.some((dir) => header.startsWith(dir));
+}
+
+/** The installed `@tensorflow/tfjs-node` package folder, resolved from `fromDir` (the repo root). */
+export function findTfjsNode(fromDir: string): string {
+  try {
+    const require = createRequire(join(fromDir, 'package.json'));
+    return dirname(require.resolve('@tensorflow/tfjs-node/package.json'));
+  } catch {
+    throw new LesionlabError(
+      'E_BACKEND',
+      `@tensorflow/tfjs-node: not found under ${fromDir}/node_modules; run npm ci (it is an optionalDependency)`,
+    );
+  }
+}
+
+/** The `lib/napi-vN/tfjs_binding.node` tfjs-node loads here: the highest N it ships that Node supports. */
+export async function bindingPath(pkgDir: string): Promise<string> {
+  const pkg = JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as {
+    binary: { napi_versions: number[] };
+  };
+  const napi = Math.max(...pkg.binary.napi_versions.filter((v) => v <= Number(process.versions.napi)));
+  return join(pkgDir, 'lib', `napi-v${napi}`, 'tfjs_binding.node');
+}
+
+/** What {@link unpackWheel} did: `files` written (0 when the folder was already complete) and their bytes. */
+export interface UnpackResult {
+  readonly dir: string;
+  readonly files: number;
+  readonly bytes: number;
+}
+
+/**
+ * Unpacks the members {@link isWheelMemberNeeded} picks from `wheel` into `destDir` (`tensorflow/...` layout),
+ * through a temp folder renamed into place, so an interrupted run never leaves a half folder. A folder
+ * already unpacked from the same wheel is kept (files: 0).
+ */
+export async function unpackWheel(wheel: string, destDir: string): Promise<UnpackResult> {
+  const marker = await readFile(join(destDir, UNPACKED_MARKER), 'utf8').catch(() => '');
+  if (marker && (JSON.parse(marker) as { wheel: string }).wheel === basename(wheel)) {
+    return { dir: destDir, files: 0, bytes: 0 };
+  }
+  const tmp = `${destDir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  const { files, bytes } = await extractNeeded(wheel, tmp);
+  if (!files) {
+    throw new LesionlabError(
+      'E_BACKEND',
+      `${wheel}: holds none of ${WHEEL_LIBS.join(', ')}; use a ${TF_WHEEL.name} ${TF_WHEEL.version} Linux x86_64 wheel`,
+    );
+  }
+  await writeFile(
+    join(tmp, UNPACKED_MARKER),
+    `${JSON.stringify({ wheel: basename(wheel), files, bytes })}\n`,
+  );
+  await rm(destDir, { recursive: true, force: true });
+  await rename(tmp, destDir);
+  return { dir: destDir, files, bytes };
+}
+
+async function extractNeeded(wheel: string, destDir: string): Promise<{ files: number; bytes: number }> {
+  const zip = await yauzl.openPromise(wheel, { lazyEntries: true, autoClose: true }).catch((error: Error) => {
+    throw new LesionlabError(
+      'E_BACKEND',
+      `${wheel}: not a readable wheel (${error.message}); delete it and run npm run native:build again`,
+    );
+  });
+  let files = 0;
+  let bytes = 0;
+  for await (const entry of zip.eachEntry()) {
+    if (!isWheelMemberNeeded(entry.fileName)) continue;
+    const target = join(destDir, entry.fileName);
+    await mkdir(dirname(target), { recursive: true });
+    await pipeline(await zip.openReadStreamPromise(entry), createWriteStream(target));
+    files++;
+    bytes += entry.uncompressedSize;
+  }
+  return { files, bytes };
+}
+
+/**
+ * Fills tfjs-node's `deps/` from an unpacked wheel: `deps/lib` gets the two libraries (hard links, or copies
+ * across file systems) and the {@link LIB_ALIASES} symlinks; `deps/include` gets the headers. Built in
+ * `deps.tmp-<pid>` and renamed over `deps/`. Returns false when `deps/lib` already holds these very files.
+ */
+export async function stageDeps(pkgDir: string, unpackedDir: string): Promise<boolean> {
+  const deps = join(pkgDir, 'deps');
+  if (await sameLibs(join(deps, 'lib'), join(unpackedDir, 'tensorflow'))) return false;
+  const tmp = `${deps}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(join(tmp, 'lib'), { recursive: true });
+  for (const lib of WHEEL_LIBS) await linkOrCopy(join(unpackedDir, lib), join(tmp, 'lib', basename(lib)));
+  for (const [alias, target] of Object.entries(LIB_ALIASES)) await symlink(target, join(tmp, 'lib', alias));
+  await cp(join(unpackedDir, 'tensorflow', 'include'), join(tmp, 'include'), { recursive: true });
+  await rm(deps, { recursive: true, force: true });
+  await rename(tmp, deps);
+  return true;
+}
+
+async function sameLibs(libDir: string, sourceDir: string): Promise<boolean> {
+  for (const lib of WHEEL_LIBS) {
+    const [a, b] = await Promise.all([
+      stat(join(libDir, basename(lib))).catch(() => null),
+      stat(join(sourceDir, basename(lib))).catch(() => null),
+    ]);
+    if (!a || !b || a.size !== b.size || a.mtimeMs !== b.mtimeMs) return false;
+  }
+  return Object.keys(LIB_ALIASES).every((alias) => existsSync(join(libDir, alias)));
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await link(from, to).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EXDEV' && error.code !== 'EPERM') throw error;
+    await copyFile(from, to);
+    const { atime, mtime } = await stat(from);
+    await utimes(to, atime, mtime); // so the next run sees the same file and skips staging
+  });
+}
+
+/** True when `bindingFile` was built by {@link markBuilt} against `wheel` (so the build can be skipped). */
+export async function isBuiltAgainst(bindingFile: string, wheel: string): Promise<boolean> {
+  if (!existsSync(bindingFile)) return false;
+  const marker = await readFile(join(dirname(bindingFile), BUILT_MARKER), 'utf8').catch(() => '');
+  return marker !== '' && (JSON.parse(marker) as { wheel: string }).wheel === basename(wheel);
+}
+
+/** Records, beside the binding, the wheel it was built against; removed by {@link clearBuilt}. */
+export async function markBuilt(bindingFile: string, wheel: string): Promise<void> {
+  const file = join(dirname(bindingFile), BUILT_MARKER);
+  await writeFile(
+    `${file}.tmp`,
+    `${JSON.stringify({ wheel: basename(wheel), at: new Date().toISOString() })}\n`,
+  );
+  await rename(`${file}.tmp`, file);
+}
+
+/** Removes every built or downloaded binding (`lib/`) and tfjs-node's `build/` folder. */
+export async function clearBuilt(pkgDir: string): Promise<void> {
+  await rm(join(pkgDir, 'lib'), { recursive: true, force: true });
+  await rm(join(pkgDir, 'build'), { recursive: true, force: true });
+}
+
+/**
+ * `pip download` of the {@link TF_WHEEL} for CPython 3.11 on manylinux x86_64 into `destDir` (any local Python
+ * with pip will do: it only downloads). The libraries inside are the same for every CPython tag.
+ */
+export function wheelDownloadCommand(destDir: string, python = 'python3'): CommandSpec {
+  return {
+    command: python,
+    args: [
+      ...[
+        '-m',
+        'pip',
+        'download',
+        `${TF_WHEEL.name}==${TF_WHEEL.version}`,
+        '--no-deps',
+        '--only-binary=:all:',
+      ],
+      ...[
+        '--python-version',
+        '3.11',
+        '--platform',
+        'manylinux_2_27_x86_64',
+        '--platform',
+        'manylinux_2_17_x86_64',
+      ],
+      ...['-d', destDir],
+    ],
+    cwd: destDir,
+    env: process.env,
+  };
+}
+
+/** The cached wheel in `dir` (`tensorflow_cpu-2.21.0-*.whl`), if there is one. */
+export async function findCachedWheel(dir: string): Promise<string | undefined> {
+  const prefix = `${TF_WHEEL.name.replace('-', '_')}-${TF_WHEEL.version}-`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const name = names.find((n) => n.startsWith(prefix) && n.endsWith('.whl'));
+  return name === undefined ? undefined : join(dir, name);
+}
+
+/** Bytes on disk under `paths` (files and folders), counting each hard-linked file once; symlinks not followed. */
+export async function diskUsage(paths: readonly string[], seen = new Set<number>()): Promise<number> {
+  let total = 0;
+  for (const path of paths) {
+    const info = await lstat(path).catch(() => null);
+    if (!info || info.isSymbolicLink() || seen.has(info.ino)) continue;
+    seen.add(info.ino);
+    if (!info.isDirectory()) total += info.size;
+    else
+      total += await diskUsage(
+        (await readdir(path)).map((n) => join(path, n)),
+        seen,
+      );
+  }
+  return total;
+}
+
+/** The folder holding `include/node/node_api.h` for node-gyp (so it needs no header download), if any. */
+export function nodeHeadersDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates = [env['npm_config_nodedir'], dirname(dirname(process.execPath)), '/usr'];
+  return candidates.find((dir) => dir && existsSync(join(dir, 'include', 'node', 'node_api.h')));
+}
+
+/** A command to run: the program, its arguments, its folder and its environment. */
+export interface CommandSpec {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * `node-pre-gyp rebuild --build-from-source --build-latest-napi-version-only` in tfjs-node's folder, with
+ * `npm_config_nodedir` set to local Node headers. Throws E_BACKEND with the fix when there are none.
+ */
+export function bindingBuildCommand(pkgDir: string, env: NodeJS.ProcessEnv = process.env): CommandSpec {
+  const headers = nodeHeadersDir(env);
+  if (headers === undefined) {
+    throw new LesionlabError(
+      'E_BACKEND',
+      `Node headers: no include/node/node_api.h beside ${process.execPath} or in /usr; install them (Debian: apt-get install libnode-dev) or set npm_config_nodedir`,
+    );
+  }
+  const nodePreGyp = createRequire(join(pkgDir, 'package.json')).resolve(
+    '@mapbox/node-pre-gyp/bin/node-pre-gyp',
+  );
+  return {
+    command: process.execPath,
+    args: [nodePreGyp, 'rebuild', '--build-from-source', '--build-latest-napi-version-only'],
+    cwd: pkgDir,
+    env: { ...env, npm_config_nodedir: headers },
+  };
+}
+
+/**
+ * tfjs-node's own installer (`scripts/install.js cpu download`): fetches libtensorflow 2.9.1 and the prebuilt
+ * binding from Google's storage, or from the mirrors named by `TFJS_NODE_BASE_URI` / `TFJS_NODE_CDN_STORAGE`
+ * and `npm_config_tfjs_binding_binary_host_mirror` (http or https). `binDir` (the repo's `node_modules/.bin`)
+ * goes first on PATH so the installer finds `node-pre-gyp`.
+ */
+export function onlineInstallCommand(pkgDir: string, binDir: string, env = process.env): CommandSpec {
+  const path = [binDir, env['PATH'] ?? ''].filter(Boolean).join(':');
+  return {
+    command: process.execPath,
+    args: [join('scripts', 'install.js'), 'cpu', 'download'],
+    cwd: pkgDir,
+    env: { ...env, PATH: path },
+  };
+}
+
+/**
+ * Runs a command, streaming its output to `onOutput` (default: dropped). Throws E_BACKEND naming the command,
+ * its exit code, its last output lines and `fix` when it fails.
+ */
+export async function runCommand(
+  spec: CommandSpec,
+  fix: string,
+  onOutput: (chunk: string) => void = () => {},
+): Promise<void> {
+  const child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: spec.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  const collect = (chunk: Buffer): void => {
+    const text = chunk.toString();
+    tail = (tail + text).slice(-2000);
+    onOutput(text);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code !== 0) {
+    const last = tail.trim().split('\n').slice(-3).join(' | ');
+    const name = [basename(spec.command), ...spec.args.map((a) => basename(a))].join(' ');
+    throw new LesionlabError('E_BACKEND', `${name}: exited with ${code} (${last}); ${fix}`);
+  }
+}
