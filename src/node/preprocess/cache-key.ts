@@ -11,16 +11,19 @@ import { forEachLimit } from './pool.js';
 export interface CacheKey {
   /** Folder name, e.g. `224x224-crop-sog-n10015-3f9a0c1d2e4b5a67`. */
   readonly name: string;
-  /** sha256 (hex) over the format, resampler, spec and every image's id, size and mtime. */
+  /** sha256 (hex) over the format, resampler, spec and every image's id, size, mtime and ctime (ns). */
   readonly fingerprint: string;
   /** The records sorted by image id: the cache's order. */
   readonly records: readonly ImageRecord[];
 }
 
 /**
- * Computes the cache key of `records` under `spec` from file sizes and modification times (no file is read):
- * a changed, added or removed image, or another spec, gives another key. Throws `E_DATA_INVALID` on
- * duplicate image ids. A missing file enters the key as size -1 (decoding it later reports it).
+ * Computes the cache key of `records` under `spec` from each file's size, modification time and status-change
+ * time in nanoseconds (no file is read): a changed, added or removed image, or another spec, gives another key.
+ * ctime catches a replacement that keeps size and mtime (`cp -p`, `rsync -a`, `tar x`), which nothing can set
+ * back. Stat costs ~0.25 s for HAM10000's 10,015 files where hashing their contents costs ~0.9-1.7 s for the
+ * 40 MB of 200x150 JPEGs here and would grow to about a minute for the 2.6 GB originals. Throws
+ * `E_DATA_INVALID` on duplicate image ids. A missing file enters the key as size -1 (decoding reports it).
  */
 export async function computeCacheKey(
   records: readonly ImageRecord[],
@@ -37,8 +40,8 @@ export async function computeCacheKey(
   }
   const stamps = new Array<string>(sorted.length);
   await forEachLimit(sorted, 64, async (record, i) => {
-    const s = await stat(record.path).catch(() => undefined);
-    stamps[i] = s === undefined ? '-1:0' : `${s.size}:${Math.round(s.mtimeMs)}`;
+    const s = await stat(record.path, { bigint: true }).catch(() => undefined);
+    stamps[i] = s === undefined ? '-1:0:0' : `${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
   });
   const hash = createHash('sha256');
   hash.update(

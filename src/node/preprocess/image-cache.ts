@@ -29,6 +29,11 @@ export interface BatchOptions {
 export interface ImageCache {
   readonly dir: string;
   readonly spec: PreprocessSpec;
+  /**
+   * What the pixels depend on: sha256 over the cache format, resampler, spec and every image's id, size,
+   * mtime and ctime (see `computeCacheKey`). Caches derived from these pixels (features) key on it.
+   */
+  readonly fingerprint: string;
   readonly count: number;
   /** Image ids in cache order (sorted). */
   readonly ids: readonly string[];
@@ -85,6 +90,7 @@ export async function openImageCache(dir: string): Promise<ImageCache> {
 
 class FileImageCache implements ImageCache {
   readonly spec: PreprocessSpec;
+  readonly fingerprint: string;
   readonly count: number;
   readonly ids: readonly string[];
   readonly height: number;
@@ -100,6 +106,7 @@ class FileImageCache implements ImageCache {
     handle: FileHandle,
   ) {
     this.spec = index.spec;
+    this.fingerprint = index.fingerprint;
     this.count = index.count;
     this.ids = index.ids;
     this.height = index.layout.height;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
 import type { DihedralView } from '../../core/config/train-config.js';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
@@ -10,8 +11,10 @@ import { writeError } from '../fs-errors.js';
 /** What identifies a feature cache: change any of it and the features are recomputed. */
 export interface FeatureCacheKey {
   readonly backbone: string;
-  /** Weights identity, e.g. `imagenet:<hash>` or `random:<seed>`. */
+  /** Weights identity, e.g. `imagenet:<source>` or `random:<seed>`. */
   readonly weights: string;
+  /** sha256 of the backbone's weight values ({@link hashModelWeights}): the same name can hold other weights. */
+  readonly weightsHash: string;
   readonly preprocess: PreprocessSpec;
   readonly pooling: string;
   /** Layers pooled before the output (absent when none, so older caches keep their keys). */
@@ -19,6 +22,8 @@ export interface FeatureCacheKey {
   readonly views: readonly DihedralView[];
   /** Random augmentation views: count, config and seed (count 0 = none). */
   readonly randomViews: { readonly count: number; readonly seed: number; readonly augment?: unknown };
+  /** Fingerprint of the image cache the features come from: every image's id, size, mtime, ctime + preprocessing. */
+  readonly images: string;
   /** Hash of the image ids, in cache order. */
   readonly ids: string;
 }
@@ -54,6 +59,20 @@ const DATA = 'features.f32';
 /** Hash of a list of ids (part of the cache key). */
 export function hashIds(ids: readonly string[]): string {
   return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 16);
+}
+
+/**
+ * sha256 (hex, 16 digits) of a model's weights: shapes and values in order (not the variable names, which
+ * TF.js makes unique per process). It tells apart weights that share a name or path (a replaced file).
+ */
+export function hashModelWeights(model: tf.LayersModel): string {
+  const hash = createHash('sha256');
+  for (const weight of model.weights) {
+    const values = weight.read().dataSync() as Float32Array;
+    hash.update(`${weight.shape.join('x')}:${weight.dtype}\n`);
+    hash.update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** The cache folder of a key: `<cacheRoot>/features/<backbone>-<sha256(key)[0:16]>`. */

@@ -11,7 +11,13 @@ import type { ImageCache } from '../preprocess/image-cache.js';
 import { prepareImageCache } from '../preprocess/prepare-image-cache.js';
 import type { LoadedBackbone } from './backbone.js';
 import { createFeatureEngine } from './engines.js';
-import { type FeatureCache, hashIds, loadOrBuildFeatureCache } from './feature-cache.js';
+import {
+  type FeatureCache,
+  type FeatureCacheKey,
+  hashIds,
+  hashModelWeights,
+  loadOrBuildFeatureCache,
+} from './feature-cache.js';
 
 /** Cached images and cached pooled features of every image of a run, with how long extraction took. */
 export interface RunFeatures {
@@ -34,7 +40,8 @@ export function runPreprocess(config: TrainConfig, backbone: LoadedBackbone): Pr
 
 /**
  * Decodes every image once (image cache) and extracts pooled features of each image and view once (feature
- * cache, keyed by backbone + weights + preprocessing + views), with ONNX Runtime by default.
+ * cache, keyed by backbone + weights identity and values + the image cache's fingerprint, which covers every
+ * file's size and times and the preprocessing + pooling, taps and views), with ONNX Runtime by default.
  */
 export async function prepareRunFeatures(
   config: TrainConfig,
@@ -54,14 +61,16 @@ export async function prepareRunFeatures(
     random > 0 ? parseAugmentConfig(config.features.augment ?? {}, 'features.augment') : undefined;
   const extractor = buildFeatureExtractor(backbone.model, config.model);
   const width = extractor.outputs[0].shape[1] as number;
-  const key = {
+  const key: FeatureCacheKey = {
     backbone: backbone.name,
     weights: backbone.weightsId,
+    weightsHash: hashModelWeights(backbone.model),
     preprocess,
     pooling: config.model.pooling,
     ...(config.model.taps.length > 0 ? { taps: config.model.taps } : {}),
     views,
     randomViews: { count: random, seed: config.seed, ...(augment ? { augment } : {}) },
+    images: images.fingerprint,
     ids: hashIds(images.ids),
   };
   let engineName: RunFeatures['engine'] = 'cached';

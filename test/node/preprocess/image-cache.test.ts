@@ -95,6 +95,25 @@ describe('prepareImageCache', () => {
     await other.close();
   });
 
+  it('rebuilds when an image is replaced keeping its size and mtime (cp -p, rsync -a)', async () => {
+    // img_01 and img_02 are both 95-byte PNGs of different colours; T is a whole second, restored exactly
+    const byId = (id: string) => records.find((r) => r.imageId === id)!.path;
+    const T = 1_700_000_000;
+    await utimes(byId('img_01'), T, T);
+    const first = await prepareImageCache(records, SPEC, { cacheRoot });
+    await first.close();
+    const bytes = await readFile(byId('img_02'));
+    expect(bytes.length).toBe((await stat(byId('img_01'))).size);
+    await writeFile(byId('img_01'), bytes);
+    await utimes(byId('img_01'), T, T);
+    expect((await stat(byId('img_01'))).mtimeMs).toBe(T * 1000);
+    const rebuilt = await prepareImageCache(records, SPEC, { cacheRoot });
+    expect(rebuilt.dir).not.toBe(first.dir);
+    expect(rebuilt.fingerprint).not.toBe(first.fingerprint);
+    expect(firstPixel(await rebuilt.readBatch([1]), 0)).toEqual(colourOf(2));
+    await rebuilt.close();
+  });
+
   it('fails on a corrupt image naming it, leaving no cache folder behind', async () => {
     await writeCorrupt(records[4].path);
     const message = await errorOf(prepareImageCache(records, SPEC, { cacheRoot, concurrency: 2 }));

@@ -17,10 +17,12 @@ const ids = ['a', 'b', 'c'];
 const key: FeatureCacheKey = {
   backbone: 'tiny',
   weights: 'random:1',
+  weightsHash: '0123456789abcdef',
   preprocess: { width: 8, height: 8, resize: 'stretch', colorConstancy: false },
   pooling: 'avg',
   views: ['identity', 'flip_h'],
   randomViews: { count: 0, seed: 1 },
+  images: 'fedcba9876543210',
   ids: hashIds(ids),
 };
 

@@ -1,34 +1,88 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../../src/core/config/train-config.js';
+import type { Logger } from '../../../src/core/logger.js';
 import { prepareRunData } from '../../../src/node/train/data.js';
 import { prepareRunFeatures } from '../../../src/node/train/features.js';
 import { featureItemSet } from '../../../src/node/train/item-sets.js';
+import { tinyBackbone } from '../../core/train/tiny-backbone.js';
 import { tinyLoadedBackbone } from './tiny-loaded-backbone.js';
 
 const work = await mkdtemp(join(tmpdir(), 'features-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
-const silent = { info: () => {}, warn: () => {} };
+const silent: Logger = { info: () => {}, warn: () => {} };
 
-function config(cacheDir: string, features: Record<string, unknown>) {
+function config(cacheDir: string, features: Record<string, unknown>, root = 'data/sample/ham10000') {
   return parseTrainConfig({
-    data: { root: resolve('data/sample/ham10000') },
-    model: { backbone: 'tiny' },
+    data: { root: resolve(root) },
+    model: { backbone: 'mobilenet_v1' },
     features: { engine: 'tfjs', cacheRoot: join(work, cacheDir), ...features },
     output: { runsDir: join(work, 'runs') },
   });
 }
 
-async function features(cacheDir: string, extra: Record<string, unknown>) {
-  const cfg = config(cacheDir, extra);
-  const data = await prepareRunData(cfg, await mkdtemp(join(work, 'run-')), { logger: silent });
+async function features(
+  cacheDir: string,
+  extra: Record<string, unknown>,
+  options: { root?: string; backbone?: ReturnType<typeof tinyLoadedBackbone>; logger?: Logger } = {},
+) {
+  const cfg = config(cacheDir, extra, options.root);
+  const logger = options.logger ?? silent;
+  const data = await prepareRunData(cfg, await mkdtemp(join(work, 'run-')), { logger });
   const records = [...data.parts.train, ...data.parts.val, ...data.parts.test].slice(0, 24);
-  const run = await prepareRunFeatures(cfg, tinyLoadedBackbone(), records, { logger: silent });
+  const run = await prepareRunFeatures(cfg, options.backbone ?? tinyLoadedBackbone(), records, { logger });
   await run.images.close();
   return { run, records, classes: data.classes };
 }
+
+/** Every JPEG under `root`, sorted. */
+async function jpegs(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true });
+  return entries
+    .filter((e) => e.endsWith('.jpg'))
+    .sort()
+    .map((e) => join(root, e));
+}
+
+describe('prepareRunFeatures: cache keys cover what the features depend on', () => {
+  it('rebuilds both caches when every image is replaced by another under the same name', async () => {
+    const root = join(work, 'replaced');
+    await cp(resolve('data/sample/ham10000'), root, { recursive: true });
+    const before = await features('replace', {}, { root });
+    const files = await jpegs(root);
+    const contents = await Promise.all(files.map((f) => readFile(f)));
+    // image i now holds image i+1's bytes: same names, same dataset, other pixels
+    await Promise.all(files.map((f, i) => writeFile(f, contents[(i + 1) % files.length])));
+    const lines: string[] = [];
+    const logger: Logger = {
+      info: (m) => {
+        lines.push(m);
+      },
+      warn: (m) => {
+        lines.push(m);
+      },
+    };
+    const after = await features('replace', {}, { root, logger });
+    expect(lines.filter((l) => /reus/.test(l))).toEqual([]);
+    expect(after.run.extractSeconds).toBeGreaterThan(0);
+    expect(after.run.features.dir).not.toBe(before.run.features.dir);
+    expect(after.run.images.dir).not.toBe(before.run.images.dir);
+    expect(after.run.features.ids).toEqual(before.run.features.ids);
+    expect(Array.from(after.run.features.data)).not.toEqual(Array.from(before.run.features.data));
+  });
+
+  it('keys on the weight values, not only on the weights name', async () => {
+    const a = await features('weights', {});
+    const b = await features('weights', {}, { backbone: tinyLoadedBackbone({ model: tinyBackbone(16, 6) }) });
+    expect(b.run.extractSeconds).toBeGreaterThan(0);
+    expect(b.run.features.dir).not.toBe(a.run.features.dir);
+    const again = await features('weights', {});
+    expect(again.run.extractSeconds).toBe(0);
+    expect(again.run.features.dir).toBe(a.run.features.dir);
+  });
+});
 
 describe('prepareRunFeatures with random augmentation views', () => {
   it('appends seeded augmentation views after the exact ones; evaluation sets see only the exact ones', async () => {
