@@ -7,8 +7,10 @@ export type ApiErrorCode =
   | 'E_IMAGE_TOO_LARGE'
   | 'E_UNAUTHORIZED'
   | 'E_NOT_FOUND'
+  | 'E_METHOD_NOT_ALLOWED'
   | 'E_TIMEOUT'
   | 'E_BUSY'
+  | 'E_UNAVAILABLE'
   | 'E_INTERNAL';
 
 /** An error the API answers with `status` and a JSON body; anything else becomes a 500. */
@@ -39,21 +41,26 @@ const FASTIFY_CODES: Readonly<Record<string, ApiErrorCode>> = {
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'E_UNSUPPORTED_MEDIA',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'E_INPUT',
   FST_ERR_CTP_INVALID_JSON_BODY: 'E_INPUT',
+  FST_ERR_BAD_URL: 'E_INPUT',
+  FST_ERR_MAX_PARAM_LENGTH: 'E_TOO_LARGE',
+  FST_MP_PREMATURE_CLOSE: 'E_INPUT',
 };
+
+/** The `{ error: { code, message } }` body of an error answer. */
+export function errorBody(code: ApiErrorCode, message: string): ApiErrorBody {
+  return { error: { code, message } };
+}
 
 /** Maps any thrown error to an HTTP status and JSON body; 5xx bodies never leak internals. */
 export function toErrorAnswer(error: unknown): { status: number; body: ApiErrorBody } {
   if (error instanceof ApiError) {
-    return { status: error.status, body: { error: { code: error.code, message: error.message } } };
+    return { status: error.status, body: errorBody(error.code, error.message) };
   }
   const e = error as { statusCode?: number; code?: string; message?: string };
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
-    const code = (e.code && FASTIFY_CODES[e.code]) ?? 'E_INPUT';
-    return { status, body: { error: { code, message: e.message ?? 'bad request' } } };
+    const code = (e.code ? FASTIFY_CODES[e.code] : undefined) ?? 'E_INPUT';
+    return { status, body: errorBody(code, e.message ?? 'bad request') };
   }
-  return {
-    status: 500,
-    body: { error: { code: 'E_INTERNAL', message: 'internal error; see the server log' } },
-  };
+  return { status: 500, body: errorBody('E_INTERNAL', 'internal error; see the server log') };
 }

@@ -1,4 +1,5 @@
 export { ApiError, type ApiErrorBody, type ApiErrorCode, toErrorAnswer } from './api-error.js';
+export { validateToken } from './auth.js';
 export { type BatcherOptions, type BatcherStats, DEFAULT_BATCHER_OPTIONS, MicroBatcher } from './batcher.js';
 export {
   checkImage,

@@ -1,18 +1,27 @@
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { Classifier } from '../node/infer/classifier.js';
 import { topK } from '../node/infer/predict.js';
 import { ApiError, toErrorAnswer } from './api-error.js';
-import { bearerCheck } from './auth.js';
+import { addBearerAuth, validateToken } from './auth.js';
 import { type BatcherOptions, DEFAULT_BATCHER_OPTIONS, MicroBatcher } from './batcher.js';
+import {
+  allowOnly,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  frameworkErrorHandler,
+  refuseWhileClosing,
+  sendError,
+  timeouts,
+} from './http-errors.js';
 import { checkImage, DEFAULT_IMAGE_LIMITS, IMAGE_CONTENT_TYPES, type ImageLimits } from './image-check.js';
+import { readImageBody } from './request-body.js';
 import { Semaphore } from './semaphore.js';
 import { registerWebPage, type WebPageOptions } from './static.js';
 
 /** Options of {@link createServer}; every limit has a safe default. */
 export interface ServerOptions {
-  /** Require `Authorization: Bearer <token>` on /v1/* (health and page stay open). */
+  /** Require `Authorization: Bearer <token>` on /v1/* (health and page stay open); `''` is an error. */
   readonly token?: string;
   /** Largest request body in bytes (default 10 MiB). */
   readonly maxBodyBytes?: number;
@@ -20,7 +29,10 @@ export interface ServerOptions {
   readonly batcher?: Partial<BatcherOptions>;
   /** Longest wait for a prediction, in ms, before a 503 (default 10 s). */
   readonly inferenceTimeoutMs?: number;
-  /** Longest time to receive a whole request, in ms (default 30 s). */
+  /**
+   * Longest time to receive a whole request (headers and body), in ms, before a 408 (default 10 s): a client
+   * that stalls mid-body is cut within about a second of this.
+   */
   readonly requestTimeoutMs?: number;
   /** Images decoded at once; more wait their turn (default 2: decoding shares the cores with inference). */
   readonly decodeConcurrency?: number;
@@ -29,26 +41,6 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Also serve the web page and the model files it loads. */
   readonly web?: WebPageOptions;
-}
-
-async function readImageBody(req: FastifyRequest): Promise<Uint8Array> {
-  if (req.isMultipart()) {
-    const file = await req.file();
-    if (!file)
-      throw new ApiError(400, 'E_INPUT', 'multipart body has no file part; send the image as a file field');
-    return file.toBuffer();
-  }
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (type && !IMAGE_CONTENT_TYPES.includes(type)) {
-    throw new ApiError(
-      415,
-      'E_UNSUPPORTED_MEDIA',
-      `content type "${type}" is not accepted; send ${IMAGE_CONTENT_TYPES.join(', ')} or multipart/form-data`,
-    );
-  }
-  if (!Buffer.isBuffer(req.body))
-    throw new ApiError(400, 'E_INPUT', 'empty body; send a JPEG, PNG or WebP image');
-  return req.body;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -71,6 +63,7 @@ export async function createServer(
   classifier: Classifier,
   options: ServerOptions = {},
 ): Promise<FastifyInstance> {
+  const token = validateToken(options.token);
   const log = options.logger ?? silentLogger;
   const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...options.imageLimits };
@@ -82,27 +75,25 @@ export async function createServer(
   });
   const app = Fastify({
     bodyLimit: maxBodyBytes,
-    requestTimeout: options.requestTimeoutMs ?? 30_000,
     logger: false,
+    ...timeouts(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+    frameworkErrors: frameworkErrorHandler,
+    return503OnClosing: false,
   });
-  await app.register(multipart, { limits: { fileSize: maxBodyBytes, files: 1, fields: 8, parts: 9 } });
+  // Two files allowed by the parser so that a second one is seen and refused by name, never dropped.
+  await app.register(multipart, { limits: { fileSize: maxBodyBytes, files: 2, fields: 8, parts: 10 } });
   app.addContentTypeParser(IMAGE_CONTENT_TYPES as string[], { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );
   app.setErrorHandler((error, _req, reply) => {
-    const answer = toErrorAnswer(error);
-    if (answer.status >= 500) log.warn(`serve: ${(error as Error).stack ?? String(error)}`);
-    return reply.status(answer.status).send(answer.body);
+    if (toErrorAnswer(error).status >= 500) log.warn(`serve: ${(error as Error).stack ?? String(error)}`);
+    return sendError(reply, error);
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
+    sendError(reply, new ApiError(404, 'E_NOT_FOUND', `no route ${req.method} ${req.url}`)),
   );
-  if (options.token) {
-    const check = bearerCheck(options.token);
-    app.addHook('onRequest', async (req) => {
-      if (req.url.startsWith('/v1/')) check(req.headers.authorization);
-    });
-  }
+  refuseWhileClosing(app);
+  if (token) addBearerAuth(app, token);
   const k = options.topK ?? 3;
   const decoding = new Semaphore(options.decodeConcurrency ?? 2);
   const timeoutMs = options.inferenceTimeoutMs ?? 10_000;
@@ -114,6 +105,7 @@ export async function createServer(
     input: { width: meta.preprocess.width, height: meta.preprocess.height, channels: 3 },
     preprocess: meta.preprocess,
     metrics: meta.metrics ?? {},
+    weights: meta.weights ?? null,
   }));
   app.post('/v1/predict', async (req) => {
     const start = performance.now();
@@ -133,6 +125,9 @@ export async function createServer(
       latencyMs: Math.round((performance.now() - start) * 100) / 100,
     };
   });
+  allowOnly(app, '/healthz', ['GET']);
+  allowOnly(app, '/v1/model', ['GET']);
+  allowOnly(app, '/v1/predict', ['POST']);
   if (options.web) await registerWebPage(app, options.web);
   return app;
 }

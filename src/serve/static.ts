@@ -4,6 +4,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ModelBundle } from '../node/bundle/read.js';
 import { ApiError } from './api-error.js';
+import { allowOnly } from './http-errors.js';
 
 /** What the web page needs: its built files and the model bundle it loads in the browser. */
 export interface WebPageOptions {
@@ -35,10 +36,14 @@ async function sendFile(reply: FastifyReply, path: string): Promise<FastifyReply
     .send(createReadStream(path));
 }
 
-/** The file under `root` that `relative` names, or a 404 when it would leave `root`. */
+/**
+ * The file under `root` that `relative` names, or a 404 when it would leave `root`. `relative` is already
+ * percent-decoded (the router decodes route parameters): decoding it again would turn `/%25zz` into a
+ * `URIError` (a 500) and `%252e%252e` into `..`.
+ */
 export function safeJoin(root: string, relative: string): string {
   const base = resolve(root);
-  const full = resolve(base, normalize(decodeURIComponent(relative)).replace(/^([/\\])+/, ''));
+  const full = resolve(base, normalize(relative).replace(/^([/\\])+/, ''));
   if (full !== base && !full.startsWith(base + sep)) throw new ApiError(404, 'E_NOT_FOUND', 'no such file');
   return full;
 }
@@ -54,6 +59,8 @@ export async function registerWebPage(app: FastifyInstance, options: WebPageOpti
   );
   app.get(`/model/${bundle.meta.onnx.file}`, async (_req, reply) => sendFile(reply, bundle.onnxPath));
   app.get('/', async (_req, reply) => sendFile(reply, join(distDir, 'index.html')));
+  for (const url of ['/', '/model/bundle.json', `/model/${bundle.meta.onnx.file}`])
+    allowOnly(app, url, ['GET']);
   app.get('/*', async (req, reply) => {
     const rel = (req.params as { '*': string })['*'];
     return sendFile(reply, safeJoin(distDir, rel));

@@ -36,4 +36,50 @@ describe('web page routes', () => {
     }
     await app.close();
   });
+
+  it.each([
+    '/%25',
+    '/%25zz',
+    '/%25%32%65%25%32%65/secret.txt',
+    '/%252e%252e/secret.txt',
+    '/ort/%25',
+    '/%00',
+    '/a%2500',
+  ])('answers %s with a 404, never a 500 (no second percent-decoding)', async (url) => {
+    const app = await pageServer();
+    const res = await app.inject({ url });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('E_NOT_FOUND');
+    expect(res.body).not.toContain('TOP-SECRET-CONTENT');
+    await app.close();
+  });
+
+  it('serves a file whose name contains a percent sign', async () => {
+    await writeFile(join(root, 'dist', '100%.css'), 'body{}');
+    const app = await pageServer();
+    const res = await app.inject({ url: '/100%25.css' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('body{}');
+    await app.close();
+  });
+
+  it.each([
+    ['POST', '/'],
+    ['PUT', '/model/bundle.json'],
+    ['DELETE', '/model/model.onnx'],
+  ] as const)('answers %s %s with 405 and Allow: GET, HEAD', async (method, url) => {
+    const app = await pageServer();
+    const res = await app.inject({ method, url });
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD');
+    expect(res.json().error.code).toBe('E_METHOD_NOT_ALLOWED');
+    await app.close();
+  });
 });
+
+function pageServer() {
+  const meta = fakeMeta();
+  return createServer(fakeClassifier(), {
+    web: { distDir: join(root, 'dist'), bundle: { meta, dir: root, onnxPath: join(root, 'model.onnx') } },
+  });
+}
