@@ -2,15 +2,18 @@ import { defineCommand } from 'citty';
 import { SingleBar } from 'cli-progress';
 import { LesionlabError } from '../core/errors.js';
 import {
+  type Classifier,
   createClassifier,
   createFormatter,
+  IMAGE_EXTENSIONS,
   PREDICT_FORMATS,
   type PredictFormat,
+  type PredictionFormatter,
   predictFiles,
-  resolvePredictInputs,
   TTA_MODES,
   type TtaMode,
 } from '../node/infer/index.js';
+import { assertInputsToClassify, collectPredictInputs, type PredictInputs } from '../node/infer/inputs.js';
 
 function positiveInt(value: string, name: string): number {
   const n = Number(value);
@@ -27,9 +30,52 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], name: str
   return value as T;
 }
 
+/** Exit status when some inputs could not be classified (the others' rows are written). */
+export const EXIT_PARTIAL = 3;
+
+const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+
+/** Lists on stderr every file found but not classified; throws when nothing is left to classify. */
+function reportSkipped(target: string, inputs: PredictInputs): void {
+  for (const s of inputs.skipped) warn(`skipped ${s.path}: ${s.reason}`);
+  const n = inputs.ignored.length;
+  if (n > 0) warn(`ignored ${n} non-image file(s), e.g. ${inputs.ignored.slice(0, 3).join(', ')}`);
+  assertInputsToClassify(target, inputs);
+}
+
+/** Classifies and prints rows; returns how many could not be decoded (each also warned on stderr). */
+async function printRows(
+  classifier: Classifier,
+  inputs: PredictInputs,
+  formatter: PredictionFormatter,
+  options: { batchSize: number; onProgress: (done: number) => void },
+): Promise<number> {
+  let failed = 0;
+  let started = false;
+  for await (const result of predictFiles(classifier, inputs.paths, options)) {
+    if ('error' in result) {
+      if (inputs.single) throw new LesionlabError('E_BAD_IMAGE', result.error);
+      failed++;
+      warn(result.error);
+    }
+    const header = started ? '' : formatter.header();
+    started = true;
+    if (header) process.stdout.write(`${header}\n`);
+    process.stdout.write(`${formatter.row(result)}\n`);
+  }
+  return failed;
+}
+
 /** `lesionlab predict <model> <image|folder|csv>`: top-k classes per image as a table, CSV or JSON lines. */
 export const predictCommand = defineCommand({
-  meta: { name: 'predict', description: 'Classify images with a model bundle (or a run folder)' },
+  meta: {
+    name: 'predict',
+    description:
+      `Classify images with a model bundle (or a run folder). A folder is walked recursively for ${IMAGE_EXTENSIONS.join(' ')}; ` +
+      'other image formats and broken links are listed on stderr as skipped. Exit status: 0 every input classified; ' +
+      `2 bad input (one error line; also a single image that cannot be decoded); ${EXIT_PARTIAL} some inputs could not ` +
+      'be classified (each named on stderr, undecodable ones also as rows with an error; the other rows are written)',
+  },
   args: {
     model: { type: 'positional', description: 'model bundle folder or training run folder', required: true },
     input: {
@@ -53,30 +99,29 @@ export const predictCommand = defineCommand({
       if (error.code === 'EPIPE') process.exit(0); // output closed early (e.g. `| head`)
       throw error;
     });
-    const paths = await resolvePredictInputs(args.input);
+    const inputs = await collectPredictInputs(args.input);
+    reportSkipped(args.input, inputs);
     const classifier = await createClassifier(args.model, { tta, threads });
     const formatter = createFormatter(format, classifier.meta.classes, k);
+    const total = inputs.paths.length;
     const bar =
-      paths.length > batchSize && process.stderr.isTTY
-        ? new SingleBar({ stream: process.stderr })
-        : undefined;
-    bar?.start(paths.length, 0);
+      total > batchSize && process.stderr.isTTY ? new SingleBar({ stream: process.stderr }) : undefined;
+    bar?.start(total, 0);
     let failed = 0;
     try {
-      const header = formatter.header();
-      if (header) process.stdout.write(`${header}\n`);
-      for await (const result of predictFiles(classifier, paths, {
+      failed = await printRows(classifier, inputs, formatter, {
         batchSize,
         onProgress: (d) => bar?.update(d),
-      })) {
-        if ('error' in result) failed++;
-        process.stdout.write(`${formatter.row(result)}\n`);
-      }
+      });
     } finally {
       bar?.stop();
       await classifier.dispose();
     }
-    if (failed > 0)
-      process.stderr.write(`warning: ${failed} of ${paths.length} image(s) could not be read (skipped)\n`);
+    const missed = failed + inputs.skipped.length;
+    if (missed === 0) return;
+    warn(
+      `${missed} of ${total + inputs.skipped.length} input(s) could not be classified (${failed} undecodable, ${inputs.skipped.length} skipped); exit status ${EXIT_PARTIAL}`,
+    );
+    process.exitCode = EXIT_PARTIAL;
   },
 });

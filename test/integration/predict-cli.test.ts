@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import { writeModelBundle } from '../../src/node/bundle/write.js';
+import { collectPredictInputs } from '../../src/node/infer/inputs.js';
 import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../node/bundle/tiny-model.js';
 
 const run = promisify(execFile);
@@ -14,6 +16,16 @@ let root: string;
 
 async function lesionlab(...args: string[]) {
   return run(process.execPath, ['bin/lesionlab.js', ...args], { cwd: process.cwd(), maxBuffer: 1 << 24 });
+}
+
+/** Runs the CLI and returns its exit status with stdout and stderr, whether it failed or not. */
+async function lesionlabStatus(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    return { code: 0, ...(await lesionlab(...args)) };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
 
 beforeAll(async () => {
@@ -33,12 +45,27 @@ beforeAll(async () => {
   await mkdir(join(root, 'imgs'));
   for (const f of images) await copyFile(join(part1, f), join(root, 'imgs', f));
   await writeFile(join(root, 'imgs', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 1, 2, 3]));
+  const mixed = join(root, 'mixed');
+  await mkdir(join(mixed, 'sub'), { recursive: true });
+  await copyFile(join(part1, images[0]), join(mixed, 'a.jpg'));
+  const pixels = sharp(join(part1, images[1])).resize(32, 24);
+  await pixels.clone().gif().toFile(join(mixed, 'b.gif'));
+  await pixels
+    .clone()
+    .tiff()
+    .toFile(join(mixed, 'sub', 'c.TIFF'));
+  await writeFile(join(mixed, 'd.bmp'), Buffer.from('BM fake bitmap'));
+  await writeFile(join(mixed, 'e.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>');
+  await symlink(join(mixed, 'gone.jpg'), join(mixed, 'f.jpg'));
+  await writeFile(join(mixed, 'notes.txt'), 'not an image');
+  await mkdir(join(root, 'bmps'));
+  await writeFile(join(root, 'bmps', 'x.bmp'), Buffer.from('BM fake bitmap'));
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
-  it('classifies a folder from a run dir as JSON lines, skipping the unreadable image with a warning', async () => {
-    const { stdout, stderr } = await lesionlab(
+  it('classifies a folder from a run dir as JSON lines; the unreadable image gets an error row, a warning and exit 3', async () => {
+    const { code, stdout, stderr } = await lesionlabStatus(
       'predict',
       join(root, 'run'),
       join(root, 'imgs'),
@@ -60,7 +87,65 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
       expect(Object.keys(r.probabilities)).toEqual([...HAM10000_CLASSES]);
       expect(r.top).toHaveLength(3);
     }
-    expect(stderr).toContain('1 of 6 image(s) could not be read');
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/^warning: .*broken.jpg: cannot decode image/m);
+    expect(stderr).toContain(
+      'warning: 1 of 6 input(s) could not be classified (1 undecodable, 0 skipped); exit status 3',
+    );
+  });
+
+  it('lists every skipped file of a folder, classifies GIF and TIFF, and exits 3 (issue #11 item 13)', async () => {
+    const mixed = join(root, 'mixed');
+    const { code, stdout, stderr } = await lesionlabStatus(
+      'predict',
+      join(root, 'run'),
+      mixed,
+      '--format',
+      'csv',
+    );
+    expect(code).toBe(3);
+    const rows = stdout.trim().split('\n').slice(1);
+    expect(rows.map((r) => r.split(',')[0].slice(mixed.length + 1))).toEqual([
+      'a.jpg',
+      'b.gif',
+      'sub/c.TIFF',
+    ]);
+    expect(rows.every((r) => r.endsWith(','))).toBe(true);
+    expect(stderr.trim().split('\n')).toEqual([
+      `warning: skipped ${join(mixed, 'd.bmp')}: BMP is not supported; convert it to PNG`,
+      `warning: skipped ${join(mixed, 'e.svg')}: vector image (SVG); rasterise it to PNG first`,
+      `warning: skipped ${join(mixed, 'f.jpg')}: broken symbolic link (its target is missing)`,
+      `warning: ignored 1 non-image file(s), e.g. ${join(mixed, 'notes.txt')}`,
+      'warning: 3 of 6 input(s) could not be classified (0 undecodable, 3 skipped); exit status 3',
+    ]);
+    const help = await lesionlab('predict', '--help');
+    expect(help.stdout).toMatch(
+      /Exit status: 0 every input classified; 2 bad input .*; 3 some inputs could not be classified/,
+    );
+  });
+
+  it('fails with one error line and exit 2 for a single undecodable image or a folder with nothing to classify', async () => {
+    const single = await lesionlabStatus('predict', join(root, 'run'), join(root, 'imgs', 'broken.jpg'));
+    expect(single.code).toBe(2);
+    expect(single.stdout).toBe('');
+    expect(single.stderr).toMatch(/^lesionlab: \S+broken.jpg: cannot decode image \(.*\[E_BAD_IMAGE\]\n$/);
+    const none = await lesionlabStatus('predict', join(root, 'run'), join(root, 'bmps'));
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no images to classify (1 skipped, 0 other files)');
+    const link = await lesionlabStatus('predict', join(root, 'run'), join(root, 'mixed', 'f.jpg'));
+    expect(link.stderr).toMatch(
+      /f.jpg: a broken symbolic link \(its target is missing\).*\[E_MISSING_FILE\]\n$/,
+    );
+  });
+
+  it('collectPredictInputs sorts a folder into images, skipped and ignored files', async () => {
+    const mixed = join(root, 'mixed');
+    const found = await collectPredictInputs(mixed);
+    expect(found.paths).toEqual(['a.jpg', 'b.gif', 'sub/c.TIFF'].map((f) => join(mixed, f)));
+    expect(found.skipped.map((s) => s.path)).toEqual(['d.bmp', 'e.svg', 'f.jpg'].map((f) => join(mixed, f)));
+    expect(found.ignored).toEqual([join(mixed, 'notes.txt')]);
+    expect(found.single).toBe(false);
+    expect((await collectPredictInputs(join(mixed, 'd.bmp'))).single).toBe(true);
   });
 
   it('reads HAM10000_metadata.csv (image ids) and prints CSV with --top-k 1 and TTA', async () => {
