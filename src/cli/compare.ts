@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import { z } from 'zod';
 import { LesionlabError } from '../core/errors.js';
+import { BACKBONE_NAMES, getBackbone } from '../core/models/registry.js';
 import { compareBackbones, compareEvaluations } from '../node/compare/compare.js';
 import { consoleLogger } from './console-logger.js';
 
@@ -11,6 +12,7 @@ const ArgsSchema = z
     epochs: count.optional(),
     seed: z.coerce.number().int().nonnegative().optional(),
     resamples: count.optional(),
+    weights: z.enum(['auto', 'imagenet', 'random']).optional(),
   })
   .strict();
 
@@ -43,7 +45,7 @@ export const compareCommand = defineCommand({
   args: {
     backbones: {
       type: 'string',
-      description: 'comma-separated backbones to train, e.g. mobilenet_v1,densenet121',
+      description: `comma-separated backbones to train: ${BACKBONE_NAMES.join(', ')}`,
     },
     evaluations: {
       type: 'string',
@@ -53,9 +55,10 @@ export const compareCommand = defineCommand({
     format: { type: 'string', description: 'dataset format (default: auto)' },
     subset: { type: 'string', description: 'use about N images (whole lesions, stratified)' },
     epochs: { type: 'string', description: 'maximum epochs per backbone' },
-    pretrained: {
+    weights: {
       type: 'string',
-      description: 'backbones started from ImageNet weights (default mobilenet_v1)',
+      description:
+        'auto (ImageNet where available, else random, recorded) | imagenet (required) | random; default auto',
     },
     seed: { type: 'string', description: 'seed of the split and training' },
     resamples: { type: 'string', description: 'bootstrap resamples (default 1000)' },
@@ -64,6 +67,7 @@ export const compareCommand = defineCommand({
   async run({ args }) {
     const n = parseNumbers(args);
     const evaluations = list(args.evaluations);
+    for (const name of list(args.backbones)) getBackbone(name); // a typo fails here, listing valid names
     const result =
       evaluations.length > 0
         ? await compareEvaluations(evaluations, args.out)
@@ -74,7 +78,7 @@ export const compareCommand = defineCommand({
             subset: n.subset,
             epochs: n.epochs,
             seed: n.seed,
-            pretrained: args.pretrained === undefined ? undefined : list(args.pretrained),
+            weights: n.weights,
             bootstrap: { resamples: n.resamples },
             out: args.out,
             logger: consoleLogger,
@@ -82,7 +86,7 @@ export const compareCommand = defineCommand({
     for (const m of result.data.models) {
       const ci = m.metrics.bootstrap?.balancedAccuracy;
       consoleLogger.info(
-        `${m.name.padEnd(22)} balanced accuracy ${(m.metrics.balancedAccuracy * 100).toFixed(1)}%${ci ? ` (${(ci.lower * 100).toFixed(1)}-${(ci.upper * 100).toFixed(1)})` : ''}`,
+        `${m.name.padEnd(22)} weights ${m.weights ?? 'unknown'}; balanced accuracy ${(m.metrics.balancedAccuracy * 100).toFixed(1)}%${ci ? ` (${(ci.lower * 100).toFixed(1)}-${(ci.upper * 100).toFixed(1)})` : ''}`,
       );
     }
     for (const t of result.data.pairwise)

@@ -1,12 +1,17 @@
 import { defineCommand } from 'citty';
+import { BACKBONES } from '../core/models/registry.js';
 import { evaluateModel } from '../node/evaluate/evaluate.js';
 import { consoleLogger } from './console-logger.js';
 import { resolveTrainConfig, trainArgs, trainWithProgress } from './train.js';
 
-/** Defaults of the main job: the embedded sample, a quick but real recipe. */
+/** The main job's backbone: its ImageNet weights ship in the repo (weights/), so it works offline. */
+const MAIN_BACKBONE = 'mobilenet_v2';
+
+/** Defaults of the main job: the embedded sample, the committed ImageNet backbone, a quick but real recipe. */
 const MAIN_JOB_DEFAULTS = {
   data: { root: 'data/sample/ham10000' },
-  features: { views: 4 },
+  model: { backbone: MAIN_BACKBONE },
+  features: { views: BACKBONES[MAIN_BACKBONE].testViews },
   train: { epochs: 80, batchSize: 32, learningRate: 1e-3 },
 };
 

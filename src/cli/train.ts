@@ -10,6 +10,7 @@ import {
 } from '../core/config/train-config.js';
 import { LesionlabError } from '../core/errors.js';
 import type { ProgressHook } from '../core/logger.js';
+import { BACKBONE_NAMES } from '../core/models/registry.js';
 import { type TrainRunOptions, type TrainRunResult, trainRun } from '../node/train/pipeline.js';
 import { consoleLogger } from './console-logger.js';
 
@@ -18,8 +19,11 @@ export const trainArgs = {
   config: { type: 'string', description: 'JSON config file (flags override it)' },
   data: { type: 'string', description: 'Dataset root [data.root]' },
   split: { type: 'string', description: 'Reuse a split file [data.splitFile]' },
-  backbone: { type: 'string', description: 'Backbone name [model.backbone]' },
-  weights: { type: 'string', description: 'imagenet | random [model.weights]' },
+  backbone: { type: 'string', description: `${BACKBONE_NAMES.join(' | ')} [model.backbone]` },
+  weights: {
+    type: 'string',
+    description: 'auto (ImageNet, else random) | imagenet (required) | random [model.weights]',
+  },
   epochs: { type: 'string', description: 'Max head epochs [train.epochs]' },
   views: { type: 'string', description: 'Exact flip/rotation views per image, 1-8 [features.views]' },
   engine: { type: 'string', description: 'onnx | tfjs feature engine [features.engine]' },

@@ -27,7 +27,7 @@ const tiny = async (): Promise<LoadedBackbone> => {
 const config = (name: string) =>
   parseTrainConfig({
     data: { root: resolve('data/sample/ham10000') },
-    model: { backbone: 'tiny', dropout: 0.1 },
+    model: { backbone: 'mobilenet_v1', dropout: 0.1 },
     features: { engine: 'tfjs', views: 1, cacheRoot: join(work, 'cache') },
     train: { epochs: 2, batchSize: 16, learningRate: 0.01 },
     fineTune: { enabled: true, blocks: 1, epochs: 2, learningRate: 1e-3, batchSize: 16 },

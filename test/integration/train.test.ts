@@ -19,7 +19,7 @@ const tiny: BackboneLoader = async () => tinyLoadedBackbone();
 function config(name: string, extra: Record<string, unknown> = {}): TrainConfig {
   return parseTrainConfig({
     data: { root: SAMPLE },
-    model: { backbone: 'tiny', hidden: 4, dropout: 0.2 },
+    model: { backbone: 'mobilenet_v1', hidden: 4, dropout: 0.2 },
     features: { engine: 'tfjs', views: 2, cacheRoot: join(work, 'cache') },
     train: { epochs: 4, batchSize: 16, learningRate: 0.01, earlyStopping: { patience: 10 } },
     output: { runsDir: join(work, 'runs'), name },
@@ -74,7 +74,7 @@ describe('trainRun on the embedded sample (tiny backbone, cpu)', () => {
   it('trains on multi-scale features (taps) and exports a bundle that reproduces the test probabilities', async () => {
     const result = await trainRun(
       config('taps', {
-        model: { backbone: 'tiny', taps: ['conv_a'], dropout: 0 },
+        model: { backbone: 'mobilenet_v1', taps: ['conv_a'], dropout: 0 },
         features: { engine: 'onnx', views: 1, cacheRoot: join(work, 'cache-taps') },
         train: { epochs: 3, batchSize: 16, learningRate: 0.01, backend: 'wasm' },
       }),

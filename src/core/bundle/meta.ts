@@ -1,6 +1,37 @@
 import { z } from 'zod';
 
 /**
+ * Where a model's backbone weights came from: an ImageNet file (its path and sha256; for a TF.js layers
+ * folder, the sha256 of model.json followed by its shards) or seeded random initialisation.
+ * `truncatedAt` names the last layer kept when the backbone was cut short (weights missing beyond it).
+ */
+export const WeightsProvenanceSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('imagenet'),
+      file: z.string().min(1),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      truncatedAt: z.string().min(1).optional(),
+    })
+    .strict(),
+  z.object({ kind: z.literal('random'), seed: z.number().int() }).strict(),
+]);
+
+/** Where a model's backbone weights came from (see {@link WeightsProvenanceSchema}). */
+export type WeightsProvenance = z.infer<typeof WeightsProvenanceSchema>;
+
+/**
+ * One short label for tables and logs: `ImageNet (sha256 296b9d43…)`, `ImageNet, truncated at X (…)`,
+ * `random (seed 42)`, or `unknown` for models saved before provenance was recorded.
+ */
+export function describeWeights(weights: WeightsProvenance | null | undefined): string {
+  if (!weights) return 'unknown';
+  if (weights.kind === 'random') return `random (seed ${weights.seed})`;
+  const cut = weights.truncatedAt ? `, truncated at ${weights.truncatedAt}` : '';
+  return `ImageNet${cut} (sha256 ${weights.sha256.slice(0, 8)}\u2026)`;
+}
+
+/**
  * `bundle.json`: what travels with every exported model so that the CLI, the server and the web page
  * preprocess and label exactly as training did. The ONNX graph takes `input` as NHWC float32 RGB in
  * [0, 255] (normalisation is inside the graph) and returns softmax probabilities as `probabilities`.
@@ -40,6 +71,8 @@ export const BundleMetaSchema = z
       .strict()
       .optional(),
     metrics: z.record(z.string(), z.unknown()).optional(),
+    /** Where the backbone's weights came from (absent in bundles written before it was recorded). */
+    weights: WeightsProvenanceSchema.optional(),
     createdAt: z.string(),
   })
   .strict();

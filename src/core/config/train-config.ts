@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LesionlabError } from '../errors.js';
+import { BACKBONE_NAMES } from '../models/registry.js';
 
 /** The eight exact dihedral views of a square image (flips x 90° rotations), in the order `views: K` takes them. */
 export const DIHEDRAL_VIEWS = [
@@ -32,9 +33,17 @@ const DataSchema = z
 
 const ModelSchema = z
   .object({
-    backbone: z.string().min(1).default('mobilenet_v1'),
-    /** `imagenet` falls back to random init (with one warning) when the weights cannot be had. */
-    weights: z.enum(['imagenet', 'random']).default('imagenet'),
+    /** A registry backbone; a typo fails here, listing the valid names. */
+    backbone: z
+      .enum(BACKBONE_NAMES, {
+        error: (issue) => `got ${JSON.stringify(issue.input)}; valid backbones: ${BACKBONE_NAMES.join(', ')}`,
+      })
+      .default('mobilenet_v1'),
+    /**
+     * `auto`: ImageNet weights when they can be had, else seeded random ones (one loud warning, recorded
+     * as such in every output); `imagenet`: required, the run stops before any work without them; `random`.
+     */
+    weights: z.enum(['auto', 'imagenet', 'random']).default('auto'),
     weightsPath: z.string().min(1).optional(),
     /** Pooled features fed to the head: global average, or average and max concatenated. */
     pooling: z.enum(['avg', 'avg+max']).default('avg'),

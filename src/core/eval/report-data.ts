@@ -1,3 +1,4 @@
+import { describeWeights, type WeightsProvenance } from '../bundle/meta.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
 import type { EvaluationMetrics } from './summary.js';
 
@@ -36,18 +37,66 @@ export interface ReportData {
   readonly version: 1;
   readonly title: string;
   readonly createdAt: string;
-  readonly model: { readonly name: string; readonly backbone: string; readonly source: string };
+  readonly model: {
+    readonly name: string;
+    readonly backbone: string;
+    readonly source: string;
+    /** Where the backbone's weights came from (null: not recorded, a model saved before provenance). */
+    readonly weights?: WeightsProvenance | null;
+  };
   readonly data: {
     readonly source: string;
     readonly split: string;
     readonly images: number;
     readonly format?: string;
+    /** Images in the whole dataset the evaluated ones were drawn from. */
+    readonly datasetImages?: number;
   };
   /** The first variant is the headline one. */
   readonly variants: readonly ReportVariant[];
   readonly training: readonly TrainingPoint[] | null;
   readonly errors: readonly ConfidentError[];
   readonly notes: readonly string[];
+}
+
+/** Datasets smaller than this are smoke tests: their numbers are no performance estimate. */
+export const SMOKE_TEST_MAX_IMAGES = 1000;
+
+/** One warning shown above everything else in a report. */
+export interface ReportBanner {
+  readonly kind: 'random-weights' | 'unknown-weights' | 'truncated' | 'smoke-test';
+  readonly text: string;
+}
+
+/**
+ * The warnings a report must show at its top: random or unrecorded backbone weights, a truncated
+ * backbone, and a dataset too small for its numbers to estimate anything.
+ */
+export function reportBanners(data: Pick<ReportData, 'model' | 'data'>): ReportBanner[] {
+  const banners: ReportBanner[] = [];
+  const w = data.model.weights;
+  if (w?.kind === 'random')
+    banners.push({
+      kind: 'random-weights',
+      text: `RANDOM WEIGHTS: the ${data.model.backbone} backbone was not initialised from ImageNet (${describeWeights(w)}). These numbers test the pipeline; they say nothing about the architecture.`,
+    });
+  else if (!w)
+    banners.push({
+      kind: 'unknown-weights',
+      text: 'Weights provenance not recorded (a model saved before lesionlab recorded it): the backbone may have random weights.',
+    });
+  else if (w.truncatedAt)
+    banners.push({
+      kind: 'truncated',
+      text: `TRUNCATED BACKBONE: ImageNet weights were incomplete, so ${data.model.backbone} was cut after ${w.truncatedAt}; this is not the full published network.`,
+    });
+  const total = data.data.datasetImages;
+  if (total !== undefined && total < SMOKE_TEST_MAX_IMAGES)
+    banners.push({
+      kind: 'smoke-test',
+      text: `SMOKE TEST on a ${total}-image sample (${data.data.images} images evaluated): it shows the pipeline runs end to end; it is not a performance estimate.`,
+    });
+  return banners;
 }
 
 /** The `limit` wrong predictions with the highest predicted probability, most confident first. */

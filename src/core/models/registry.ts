@@ -31,6 +31,28 @@ export interface WeightFile {
   readonly hashAlgorithm: 'md5' | 'sha256' | null;
 }
 
+/** A local copy of a backbone's ImageNet weights, tried before any download. */
+export interface LocalWeights {
+  /** Path relative to the lesionlab package root (`weights/...` in the repo, `../shared/...` beside it). */
+  readonly path: string;
+  /** A Keras `.h5` file, or a TF.js layers-format folder (its `model.json` and shards). */
+  readonly format: 'keras-h5' | 'tfjs-layers';
+  /** sha256 of the file, checked on every load (`null`: not pinned). */
+  readonly sha256: string | null;
+}
+
+/**
+ * Where a backbone's ImageNet weights come from, in the order they are tried: an explicit path, the
+ * environment variable `env`, each of `local`, then `official` (downloaded into the cache).
+ */
+export interface WeightSources {
+  /** Environment variable naming a local `.h5` file or TF.js layers folder. */
+  readonly env: string;
+  readonly local: readonly LocalWeights[];
+  /** Official ImageNet weights (Keras HDF5, notop). */
+  readonly official: WeightFile;
+}
+
 /** A contiguous run of layers that partial unfreezing treats as one unit; ends at `lastLayer`. */
 export interface BackboneBlock {
   readonly name: string;
@@ -55,8 +77,10 @@ export interface BackboneSpec {
   readonly gmacs: number;
   /** Blocks from input to output, for `setTrainableTop`. */
   readonly blocks: readonly BackboneBlock[];
-  /** Official ImageNet weights (Keras HDF5, notop). */
-  readonly weights: WeightFile;
+  /** Where the ImageNet weights come from: environment variable, local copies, official download. */
+  readonly weights: WeightSources;
+  /** Recommended exact dihedral views per image at test time (extraction cost grows linearly with it). */
+  readonly testViews: number;
   /** Builds the network with random weights (synchronous, pure). */
   build(options?: BuildOptions): tf.LayersModel;
 }
@@ -67,6 +91,14 @@ function weightFile(dir: string, fileName: string, hash: string | null): WeightF
   const hashAlgorithm = hash === null ? null : hash.length === 64 ? 'sha256' : 'md5';
   return { url: `${KERAS_APPS}${dir}/${fileName}`, fileName, hash, hashAlgorithm };
 }
+
+function sources(env: string, official: WeightFile, local: readonly LocalWeights[] = []): WeightSources {
+  return { env, local, official };
+}
+
+const MOBILENET_V2_H5 = 'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5';
+/** sha256 of the MobileNetV2 .h5 committed under weights/ and kept in ../shared (see its README). */
+const MOBILENET_V2_SHA256 = '296b9d43986d8ee24006ff8ed4e96a68f3ee74665eac5ffcddc06f8d0764dada';
 
 /** The backbone registry, by name. */
 export const BACKBONES: Readonly<Record<BackboneName, BackboneSpec>> = {
@@ -80,11 +112,15 @@ export const BACKBONES: Readonly<Record<BackboneName, BackboneSpec>> = {
     kerasParams: 54_336_736,
     gmacs: 13.17,
     blocks: inceptionResNetV2Blocks(),
-    weights: weightFile(
-      'inception_resnet_v2',
-      'inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      'd19885ff4a710c122648d3b5c3b684e4',
+    weights: sources(
+      'LESIONLAB_INCEPTION_RESNET_V2_WEIGHTS',
+      weightFile(
+        'inception_resnet_v2',
+        'inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5',
+        'd19885ff4a710c122648d3b5c3b684e4',
+      ),
     ),
+    testViews: 1,
     build: buildInceptionResNetV2,
   },
   densenet121: {
@@ -97,11 +133,15 @@ export const BACKBONES: Readonly<Record<BackboneName, BackboneSpec>> = {
     kerasParams: 7_037_504,
     gmacs: 2.83,
     blocks: denseNet121Blocks(),
-    weights: weightFile(
-      'densenet',
-      'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      '30ee3e1110167f948a6b9946edeeb738',
+    weights: sources(
+      'LESIONLAB_DENSENET121_WEIGHTS',
+      weightFile(
+        'densenet',
+        'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5',
+        '30ee3e1110167f948a6b9946edeeb738',
+      ),
     ),
+    testViews: 2,
     build: buildDenseNet121,
   },
   convnext_small: {
@@ -114,11 +154,15 @@ export const BACKBONES: Readonly<Record<BackboneName, BackboneSpec>> = {
     kerasParams: 49_454_688,
     gmacs: 8.68,
     blocks: convNeXtBlocks(CONVNEXT_SMALL),
-    weights: weightFile(
-      'convnext',
-      'convnext_small_notop.h5',
-      '6fc8009faa2f00c1c1dfce59feea9b0745eb260a7dd11bee65c8e20843da6eab',
+    weights: sources(
+      'LESIONLAB_CONVNEXT_SMALL_WEIGHTS',
+      weightFile(
+        'convnext',
+        'convnext_small_notop.h5',
+        '6fc8009faa2f00c1c1dfce59feea9b0745eb260a7dd11bee65c8e20843da6eab',
+      ),
     ),
+    testViews: 1,
     build: (options) => buildConvNeXt(CONVNEXT_SMALL, options),
   },
   mobilenet_v1: {
@@ -131,7 +175,12 @@ export const BACKBONES: Readonly<Record<BackboneName, BackboneSpec>> = {
     kerasParams: 3_228_864,
     gmacs: 0.57,
     blocks: mobileNetV1Blocks(),
-    weights: weightFile('mobilenet', 'mobilenet_1_0_224_tf_no_top.h5', null),
+    weights: sources(
+      'LESIONLAB_MOBILENET_DIR',
+      weightFile('mobilenet', 'mobilenet_1_0_224_tf_no_top.h5', null),
+      [{ path: '../shared/weights/mobilenet_v1_1.0_224', format: 'tfjs-layers', sha256: null }],
+    ),
+    testViews: 4,
     build: buildMobileNetV1,
   },
   mobilenet_v2: {
@@ -144,17 +193,25 @@ export const BACKBONES: Readonly<Record<BackboneName, BackboneSpec>> = {
     kerasParams: 2_257_984,
     gmacs: 0.3,
     blocks: mobileNetV2Blocks(),
-    weights: weightFile(
-      'mobilenet_v2',
-      'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5',
-      null,
-    ),
+    weights: sources('LESIONLAB_MOBILENET_V2_WEIGHTS', weightFile('mobilenet_v2', MOBILENET_V2_H5, null), [
+      {
+        path: `weights/mobilenet_v2_1.0_224/${MOBILENET_V2_H5}`,
+        format: 'keras-h5',
+        sha256: MOBILENET_V2_SHA256,
+      },
+      {
+        path: `../shared/weights/mobilenet_v2_1.0_224/${MOBILENET_V2_H5}`,
+        format: 'keras-h5',
+        sha256: MOBILENET_V2_SHA256,
+      },
+    ]),
+    testViews: 4,
     build: buildMobileNetV2,
   },
 };
 
-/** Names of all registered backbones, in registry order. */
-export const BACKBONE_NAMES = Object.keys(BACKBONES) as BackboneName[];
+/** Names of all registered backbones, in registry order (a non-empty tuple, so `z.enum` takes it). */
+export const BACKBONE_NAMES = Object.keys(BACKBONES) as [BackboneName, ...BackboneName[]];
 
 /** True when `name` is a registered backbone. */
 export function isBackboneName(name: string): name is BackboneName {

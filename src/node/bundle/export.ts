@@ -58,6 +58,7 @@ export async function exportModelBundle(
       preprocess: meta.preprocess,
       normalization: meta.normalization,
       metrics: meta.metrics,
+      weights: meta.weights,
       cam: meta.onnx.cam !== undefined,
       tfjs: format === 'tfjs',
     });

@@ -1,7 +1,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { type BundleMeta, BundleMetaSchema } from '../../core/bundle/meta.js';
+import { type BundleMeta, BundleMetaSchema, type WeightsProvenance } from '../../core/bundle/meta.js';
 import { exportOnnx } from '../../core/onnx/export.js';
 import type { Normalization, PreprocessSpec } from '../../core/preprocess/spec.js';
 import { writeError } from '../fs-errors.js';
@@ -18,6 +18,8 @@ export interface WriteModelBundleArgs {
   readonly preprocess: PreprocessSpec;
   readonly normalization: Normalization;
   readonly metrics?: Record<string, unknown>;
+  /** Where the backbone's weights came from (ImageNet file + sha256, or random seed). */
+  readonly weights?: WeightsProvenance;
   /**
    * Emit the class-activation output `cam` [N, h, w, classes] (default true; needs a
    * GlobalAveragePooling2D -> (Dropout) -> Dense head). The exporter finds the feature map itself;
@@ -43,6 +45,7 @@ function buildMeta(args: WriteModelBundleArgs, cam: boolean, tfjs: boolean): Bun
     onnx: { file: ONNX_FILE, input: 'input', probabilities: 'probabilities', ...(cam ? { cam: 'cam' } : {}) },
     ...(tfjs ? { tfjs: { file: 'tfjs/model.json' } } : {}),
     ...(args.metrics ? { metrics: args.metrics } : {}),
+    ...(args.weights ? { weights: args.weights } : {}),
     createdAt: new Date().toISOString(),
   });
 }

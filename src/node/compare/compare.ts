@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { describeWeights, type WeightsProvenance } from '../../core/bundle/meta.js';
 import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
 import type { Dataset, ImageRecord } from '../../core/data/records.js';
 import { splitByGroup } from '../../core/data/split.js';
@@ -7,11 +8,13 @@ import { LesionlabError } from '../../core/errors.js';
 import type { BootstrapOptions } from '../../core/eval/bootstrap.js';
 import { buildComparison, type ComparedModel, type ComparisonData } from '../../core/eval/compare.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { readModelBundle } from '../bundle/read.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { writeSplitFile } from '../data/split-file.js';
 import { evaluateModel } from '../evaluate/evaluate.js';
+import { checkBackboneWeights } from '../train/backbone.js';
 import type { TrainRunOptions, TrainRunResult } from '../train/pipeline.js';
-import { loadEvaluatedModel, measureThroughput, modelCost } from './load.js';
+import { loadEvaluatedModel, measureThroughput, modelCost, recordedWeights } from './load.js';
 import { type WrittenComparison, writeComparisonReport } from './write.js';
 
 /** Options of {@link compareBackbones}. */
@@ -22,8 +25,11 @@ export interface CompareOptions {
   readonly format?: string;
   /** Use only about N images (whole lesions, class-stratified) of the dataset: quick comparisons. */
   readonly subset?: number;
-  /** Backbones trained from ImageNet weights (default: mobilenet_v1, the one with weights offline); others random. */
-  readonly pretrained?: readonly string[];
+  /**
+   * Backbone weights for every model: `auto` (default; ImageNet where it can be had, else random, recorded
+   * as such), `imagenet` (required: stops before any training when a backbone has none) or `random`.
+   */
+  readonly weights?: 'auto' | 'imagenet' | 'random';
   /** Training recipe shared by every backbone: a partial training config (sections merged over the defaults). */
   readonly recipe?: Readonly<Record<string, Readonly<Record<string, unknown>> | number>>;
   readonly epochs?: number;
@@ -45,6 +51,8 @@ export interface ComparisonResult {
   readonly outDir: string;
   readonly report: WrittenComparison;
   readonly data: ComparisonData;
+  /** Where each model's backbone weights came from, by model name (null: not recorded). */
+  readonly weights: Readonly<Record<string, WeightsProvenance | null>>;
 }
 
 /** Lesion-grouped, class-stratified subset of about `n` images (the test part of a group split). */
@@ -84,7 +92,6 @@ function runConfig(
     ...((recipe[key] as Record<string, unknown>) ?? {}),
     ...own,
   });
-  const pretrained = options.pretrained ?? ['mobilenet_v1'];
   return parseTrainConfig(
     {
       ...recipe,
@@ -94,7 +101,7 @@ function runConfig(
         ...(options.format ? { format: options.format } : {}),
         splitFile,
       }),
-      model: section('model', { backbone, weights: pretrained.includes(backbone) ? 'imagenet' : 'random' }),
+      model: section('model', { backbone, ...(options.weights ? { weights: options.weights } : {}) }),
       train: section('train', options.epochs ? { epochs: options.epochs } : {}),
       output: { runsDir: join(outDir, 'runs'), name: backbone },
     },
@@ -117,6 +124,9 @@ export async function compareBackbones(options: CompareOptions): Promise<Compari
   }
   const outDir = resolve(options.out);
   const base = runConfig(options, options.backbones[0], 'unused', outDir);
+  // required ImageNet weights missing for any backbone stop the comparison before any training
+  for (const backbone of options.backbones)
+    await checkBackboneWeights(runConfig(options, backbone, 'unused', outDir), logger);
   const dataset = await loadDataset(base.data.root, { format: base.data.format, logger, checkImages: false });
   const split = await sharedSplit(dataset, options, base, outDir);
   logger.info(
@@ -124,6 +134,7 @@ export async function compareBackbones(options: CompareOptions): Promise<Compari
   );
   const train = options.train ?? (await import('../train/pipeline.js')).trainRun;
   const models: ComparedModel[] = [];
+  const weights: Record<string, WeightsProvenance | null> = {};
   for (const backbone of options.backbones) {
     const config = runConfig(options, backbone, split.path, outDir);
     logger.info(
@@ -145,6 +156,7 @@ export async function compareBackbones(options: CompareOptions): Promise<Compari
       threads: options.threads,
       logger,
     });
+    weights[backbone] = (await readModelBundle(run.bundleDir)).meta.weights ?? null;
     const cost = await modelCost(run.bundleDir);
     const imagesPerSecond = await measureThroughput(run.bundleDir, split.test, {
       images: options.throughputImages,
@@ -153,7 +165,7 @@ export async function compareBackbones(options: CompareOptions): Promise<Compari
     models.push(
       await loadEvaluatedModel(evaluation.outDir, {
         name: backbone,
-        weights: config.model.weights,
+        weights: describeWeights(weights[backbone]),
         ...cost,
         imagesPerSecond,
         trainSeconds,
@@ -162,15 +174,24 @@ export async function compareBackbones(options: CompareOptions): Promise<Compari
   }
   const notes = [
     `One lesion-grouped split for all models (${split.images} images${options.subset ? `, a class-stratified subset of ${dataset.records.length}` : ''}); same recipe; seed ${base.seed}.`,
-    ...models
-      .filter((m) => m.weights === 'random')
-      .map(
-        (m) =>
-          `${m.name} was trained from random weights (no ImageNet weights offline): a smoke test of the pipeline, not a measure of the architecture.`,
-      ),
+    ...weightsNotes(weights),
   ];
   const data = buildComparison(models, { notes });
-  return { outDir, report: await writeComparisonReport(outDir, data), data };
+  return { outDir, report: await writeComparisonReport(outDir, data), data, weights };
+}
+
+/** One note per model whose weights were not complete ImageNet weights (random, unrecorded, truncated). */
+export function weightsNotes(weights: Readonly<Record<string, WeightsProvenance | null>>): string[] {
+  return Object.entries(weights).flatMap(([name, w]) => {
+    if (w?.kind === 'random')
+      return [
+        `${name} was trained from random weights (${describeWeights(w)}; no ImageNet weights could be had): a smoke test of the pipeline, not a measure of the architecture.`,
+      ];
+    if (!w) return [`${name}: where its weights came from was not recorded; they may be random.`];
+    if (w.truncatedAt)
+      return [`${name}: ImageNet weights were incomplete; the backbone was cut after ${w.truncatedAt}.`];
+    return [];
+  });
 }
 
 /** Compares runs that were already evaluated (`<run>/eval-test` folders or any evaluation folders). */
@@ -179,8 +200,16 @@ export async function compareEvaluations(
   outDir: string,
 ): Promise<ComparisonResult> {
   const models = await Promise.all(evalDirs.map((dir) => loadEvaluatedModel(dir)));
+  const weights = Object.fromEntries(
+    await Promise.all(evalDirs.map(async (dir, i) => [models[i].name, await recordedWeights(dir)] as const)),
+  );
   const data = buildComparison(models, {
-    notes: ['Compared from existing evaluations; cost figures not measured.'],
+    notes: ['Compared from existing evaluations; cost figures not measured.', ...weightsNotes(weights)],
   });
-  return { outDir: resolve(outDir), report: await writeComparisonReport(resolve(outDir), data), data };
+  return {
+    outDir: resolve(outDir),
+    report: await writeComparisonReport(resolve(outDir), data),
+    data,
+    weights,
+  };
 }

@@ -11,12 +11,19 @@ function pValue(p: number): string {
   return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
 }
 
+/** The weights label under a model's name; random or unrecorded weights stand out. */
+function weightsNote(label: string | undefined): string {
+  if (!label) return '';
+  const warn = !label.startsWith('ImageNet');
+  return `, weights: ${warn ? `<b class="bad">${esc(label)}</b>` : esc(label)}`;
+}
+
 function modelTable(data: ComparisonData): string {
   const rows = data.models.map((m) => {
     const b = m.metrics.bootstrap ?? undefined;
     const params =
       m.parameters === null || m.parameters === undefined ? '\u2014' : `${(m.parameters / 1e6).toFixed(2)} M`;
-    return `<tr><th scope="row">${esc(m.name)}<div class="note">${esc(m.backbone)}${m.weights ? `, ${esc(m.weights)} weights` : ''}</div></th>
+    return `<tr><th scope="row">${esc(m.name)}<div class="note">${esc(m.backbone)}${weightsNote(m.weights)}</div></th>
 <td class="key">${pctWithCi(m.metrics.balancedAccuracy, b?.balancedAccuracy)}</td><td>${pctWithCi(m.metrics.accuracy, b?.accuracy)}</td>
 <td>${numWithCi(m.metrics.macroAuc, b?.macroAuc)}</td><td>${m.metrics.count}</td><td>${params}</td><td>${cost(m.gmacs, 2)}</td>
 <td>${cost(m.imagesPerSecond, 1)}</td><td>${cost(m.trainSeconds, 0, ' s')}</td></tr>`;
@@ -84,12 +91,12 @@ export function renderComparisonMarkdown(data: ComparisonData): string {
   const lines = [
     `# ${data.title}`,
     '',
-    '| Model | Balanced accuracy | Accuracy | Macro AUC | Parameters | GMACs | Images/s | Training |',
-    '|---|---|---|---|---|---|---|---|',
+    '| Model | Weights | Balanced accuracy | Accuracy | Macro AUC | Parameters | GMACs | Images/s | Training |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...data.models.map((m) => {
       const b = m.metrics.bootstrap ?? undefined;
       const params = m.parameters ? `${(m.parameters / 1e6).toFixed(2)} M` : '\u2014';
-      return `| ${m.name} | ${pctWithCi(m.metrics.balancedAccuracy, b?.balancedAccuracy)} | ${pctWithCi(m.metrics.accuracy, b?.accuracy)} | ${numWithCi(m.metrics.macroAuc, b?.macroAuc)} | ${params} | ${cost(m.gmacs, 2)} | ${cost(m.imagesPerSecond, 1)} | ${cost(m.trainSeconds, 0, ' s')} |`;
+      return `| ${m.name} | ${m.weights ?? '\u2014'} | ${pctWithCi(m.metrics.balancedAccuracy, b?.balancedAccuracy)} | ${pctWithCi(m.metrics.accuracy, b?.accuracy)} | ${numWithCi(m.metrics.macroAuc, b?.macroAuc)} | ${params} | ${cost(m.gmacs, 2)} | ${cost(m.imagesPerSecond, 1)} | ${cost(m.trainSeconds, 0, ' s')} |`;
     }),
     '',
     '## Recall per class',

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { describeWeights, type WeightsProvenance } from '../../core/bundle/meta.js';
 import type { ImageRecord } from '../../core/data/records.js';
 import { LesionlabError } from '../../core/errors.js';
 import type { ComparedModel } from '../../core/eval/compare.js';
@@ -12,7 +13,8 @@ import { createClassifier } from '../infer/classifier.js';
 
 /**
  * Reads an evaluation folder written by `evaluateModel` (`report.json` + `predictions.csv`) as one model of
- * a comparison; cost figures (parameters, GMACs, speed, training time) are passed in by the caller.
+ * a comparison; cost figures (parameters, GMACs, speed, training time) are passed in by the caller. The
+ * weights label comes from the provenance the report recorded (`unknown` when it recorded none).
  */
 export async function loadEvaluatedModel(
   evalDir: string,
@@ -34,7 +36,7 @@ export async function loadEvaluatedModel(
   return {
     name: extra.name ?? report.model.name,
     backbone: report.model.backbone,
-    weights: extra.weights,
+    weights: extra.weights ?? describeWeights(report.model.weights),
     metrics,
     imageIds: table.images,
     labels: table.labels.map((l) => metrics.classes.indexOf(l)),
@@ -45,6 +47,12 @@ export async function loadEvaluatedModel(
     trainSeconds: extra.trainSeconds ?? null,
     source: evalDir,
   };
+}
+
+/** The weights provenance an evaluation folder's `report.json` recorded (null: none recorded). */
+export async function recordedWeights(evalDir: string): Promise<WeightsProvenance | null> {
+  const text = await readFile(join(evalDir, 'report.json'), 'utf8');
+  return (JSON.parse(text) as ReportData).model.weights ?? null;
 }
 
 /** Parameter count and GMACs per image of a bundle's TF.js model; nulls when the bundle has no TF.js copy. */

@@ -123,8 +123,14 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       version: 1,
       title: `Evaluation of ${meta.name}`,
       createdAt: new Date().toISOString(),
-      model: { name: meta.name, backbone: meta.backbone, source: target.runDir ?? target.bundleDir },
+      model: {
+        name: meta.name,
+        backbone: meta.backbone,
+        source: target.runDir ?? target.bundleDir,
+        weights: meta.weights ?? null,
+      },
       data: {
+        datasetImages: dataset.records.length,
         source: options.data ?? target.dataRoot ?? '',
         split,
         images: predicted.records.length,

@@ -1,5 +1,6 @@
+import { describeWeights } from '../../core/bundle/meta.js';
 import type { ChartSpec } from '../../core/eval/charts.js';
-import type { ReportData, ReportVariant } from '../../core/eval/report-data.js';
+import { type ReportData, type ReportVariant, reportBanners } from '../../core/eval/report-data.js';
 import { DX_NAMES, isDxCode } from '../../core/labels.js';
 import { escapeHtml as esc, num, numWithCi, pct, pctWithCi } from './format.js';
 import { REPORT_CSS } from './style.js';
@@ -25,6 +26,7 @@ export function renderReportHtml(
 <title>${esc(data.title)}</title>
 <style>${REPORT_CSS}</style></head>
 <body><main>
+${banners(data)}
 ${header(data)}
 ${headlineTable(data.variants)}
 ${perClassTable(data.variants[0])}
@@ -35,10 +37,17 @@ ${notes(data)}
 `;
 }
 
+/** Warnings above everything else: random, unrecorded or truncated weights; a smoke-test sample. */
+function banners(data: ReportData): string {
+  return reportBanners(data)
+    .map((b) => `<div class="banner" role="alert" data-banner="${b.kind}">${esc(b.text)}</div>`)
+    .join('\n');
+}
+
 function header(data: ReportData): string {
   const m = data.variants[0].metrics;
   return `<header><h1>${esc(data.title)}</h1>
-<p class="meta"><b>Model</b> ${esc(data.model.name)} (${esc(data.model.backbone)}) &middot; <b>Data</b> ${esc(data.data.source)}
+<p class="meta"><b>Model</b> ${esc(data.model.name)} (${esc(data.model.backbone)}) &middot; <b>Weights</b> ${esc(describeWeights(data.model.weights))} &middot; <b>Data</b> ${esc(data.data.source)}
  &middot; <b>Split</b> ${esc(data.data.split)} &middot; <b>Images</b> ${m.count}${data.data.format ? ` &middot; <b>Format</b> ${esc(data.data.format)}` : ''}
  &middot; <b>Created</b> ${esc(data.createdAt)}</p></header>`;
 }

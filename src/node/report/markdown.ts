@@ -1,4 +1,5 @@
-import type { ReportData } from '../../core/eval/report-data.js';
+import { describeWeights } from '../../core/bundle/meta.js';
+import { type ReportData, reportBanners } from '../../core/eval/report-data.js';
 import { num, numWithCi, pct, pctWithCi } from './format.js';
 
 /** The Markdown summary (`report.md`): headline table with intervals and the per-class table. */
@@ -6,8 +7,9 @@ export function renderReportMarkdown(data: ReportData): string {
   const lines = [
     `# ${data.title}`,
     '',
-    `Model **${data.model.name}** (${data.model.backbone}) on ${data.data.source}, split \`${data.data.split}\`, ` +
-      `${data.variants[0].metrics.count} images. Created ${data.createdAt}.`,
+    ...reportBanners(data).flatMap((b) => [`> **${b.text}**`, '']),
+    `Model **${data.model.name}** (${data.model.backbone}, weights: ${describeWeights(data.model.weights)}) on ${data.data.source}, ` +
+      `split \`${data.data.split}\`, ${data.variants[0].metrics.count} images. Created ${data.createdAt}.`,
     '',
     '| | Balanced accuracy | Accuracy | Macro AUC | Top-2 | Top-3 | Log loss | ECE | Mel. sens. @ 80/90/95% spec. |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -21,4 +21,5 @@ figure.card{margin:0;background:#fff;border:1px solid #d8dde3;border-radius:4px;
 figure.card img{width:100%;height:auto;display:block;border-radius:2px}
 .noimg{height:100px;display:flex;align-items:center;justify-content:center;background:#eee;color:#888}
 .bad{color:#b42318}
+.banner{margin:0 0 10px;padding:10px 14px;border:2px solid #b42318;border-radius:4px;background:#fdecea;color:#7a1a12;font-weight:600}
 `;

@@ -1,13 +1,16 @@
-import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import type { WeightsProvenance } from '../../core/bundle/meta.js';
 import type { TrainConfig } from '../../core/config/train-config.js';
 import type { Logger } from '../../core/logger.js';
 import { type BackboneSpec, getBackbone } from '../../core/models/registry.js';
 import type { Normalization } from '../../core/preprocess/spec.js';
 import type { BlockRef } from '../../core/train/finetune.js';
 import { seedModelWeights } from '../../core/train/seed-weights.js';
-import { loadPretrainedBackbone } from '../weights/pretrained.js';
+import {
+  findBackboneWeights,
+  loadPretrainedBackbone,
+  type PretrainedBackbone,
+} from '../weights/pretrained.js';
 
 /** A backbone ready for training: the model (raw 0..255 NHWC → feature map) and what describes it. */
 export interface LoadedBackbone {
@@ -19,8 +22,10 @@ export interface LoadedBackbone {
   readonly spec?: BackboneSpec;
   /** Blocks for partial unfreezing (default: `spec.blocks`). */
   readonly blocks?: readonly BlockRef[];
-  /** Identity of the weights, part of the feature-cache key (`imagenet:<source>` or `random:<seed>`). */
+  /** Identity of the weights, part of the feature-cache key (`imagenet:<sha256>:<shape>` or `random:<seed>`). */
   readonly weightsId: string;
+  /** Where the weights came from, recorded in results.json, the bundle and the report. */
+  readonly weights: WeightsProvenance;
 }
 
 /** Loads a backbone for a run (injectable, so tests can train a tiny backbone). */
@@ -38,12 +43,25 @@ export function randomBackbone(name: string, seed: number): LoadedBackbone {
     normalization: spec.normalization,
     spec,
     weightsId: `random:${seed}`,
+    weights: { kind: 'random', seed },
   };
 }
 
 /**
- * The default loader: ImageNet weights through the weights module when asked and available; otherwise
- * seeded random weights with one loud warning (never a crash for want of a network).
+ * Stops a run before any work when `model.weights` is `imagenet` (required) and no ImageNet weights can
+ * be had (E_WEIGHTS, one line naming the file to download and where to put it). May download the
+ * official file into the cache. `auto` and `random` pass without looking.
+ */
+export async function checkBackboneWeights(config: TrainConfig, logger: Logger): Promise<void> {
+  const { backbone, weights, weightsPath } = config.model;
+  if (weights !== 'imagenet') return;
+  await findBackboneWeights(backbone, { logger, weightsPath, fallback: 'error' });
+}
+
+/**
+ * The default loader, by `model.weights`: `random` → seeded random weights; `imagenet` → ImageNet
+ * weights or E_WEIGHTS; `auto` → ImageNet weights when they can be had, else seeded random weights
+ * with one loud warning. Where the weights are looked for comes from the registry.
  */
 export const loadRunBackbone: BackboneLoader = async (config, logger) => {
   const { backbone, weights, weightsPath } = config.model;
@@ -51,49 +69,35 @@ export const loadRunBackbone: BackboneLoader = async (config, logger) => {
     logger.info(`backbone ${backbone}: random init (seed ${config.seed}), as configured`);
     return randomBackbone(backbone, config.seed);
   }
-  const loaded = await loadPretrained(backbone, weightsPath, logger);
-  if (loaded) return loaded;
-  logger.warn(
-    `backbone ${backbone}: ImageNet weights unavailable; training on RANDOM weights (seed ${config.seed}) — expect poor accuracy`,
-  );
-  return randomBackbone(backbone, config.seed);
-};
-
-/** Local copies of ImageNet weights (TF.js layers format) tried when no `model.weightsPath` is given. */
-const LOCAL_WEIGHTS: Readonly<Record<string, string>> = {
-  mobilenet_v1: '../shared/weights/mobilenet_v1_1.0_224',
-};
-
-async function loadPretrained(
-  name: string,
-  weightsPath: string | undefined,
-  logger: Logger,
-): Promise<LoadedBackbone | null> {
-  const local = LOCAL_WEIGHTS[name];
-  const path =
-    weightsPath ?? (local && (await isFile(join(resolve(local), 'model.json'))) ? local : undefined);
-  const loaded = await loadPretrainedBackbone(name, { logger, weightsPath: path });
-  if (loaded.weights === 'random') {
-    loaded.model.dispose();
-    return null;
+  const loaded = await loadPretrainedBackbone(backbone, {
+    logger,
+    weightsPath,
+    seed: config.seed,
+    fallback: weights === 'imagenet' ? 'error' : 'random',
+  });
+  // a random fallback was already warned about, once, by the weights module
+  if (loaded.weights === 'imagenet') {
+    const cut = loaded.outputLayer ? `, truncated after ${loaded.outputLayer}` : '';
+    logger.info(`backbone ${backbone}: ImageNet weights from ${loaded.source}${cut}`);
   }
-  const cut = loaded.outputLayer ? `, truncated after ${loaded.outputLayer}` : '';
-  logger.info(`backbone ${name}: ImageNet weights from ${loaded.source}${cut}`);
-  const { spec, model } = loaded;
+  return fromPretrained(loaded);
+};
+
+/** A {@link PretrainedBackbone} as a run uses it. */
+export function fromPretrained(loaded: PretrainedBackbone): LoadedBackbone {
+  const { spec, model, provenance } = loaded;
+  // Content hash + output shape ([null,7,7,1024] → "x7x7x1024"): changes when the weights or the cut change.
+  const weightsId =
+    provenance.kind === 'random'
+      ? `random:${provenance.seed}`
+      : `imagenet:${provenance.sha256}:${model.outputs[0].shape.join('x')}`;
   return {
     model,
-    name,
+    name: spec.name,
     inputSize: spec.inputSize,
     normalization: spec.normalization,
     spec,
-    // Source folder + output shape ([null,7,7,1024] → "x7x7x1024"): changes when the weights or the cut change.
-    weightsId: `imagenet:${resolve((loaded.source ?? '').replace(/[/\\]model\.json$/, ''))}:${model.outputs[0].shape.join('x')}`,
+    weightsId,
+    weights: provenance,
   };
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isFile(),
-    () => false,
-  );
 }

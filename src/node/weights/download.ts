@@ -142,6 +142,21 @@ function urlOf(file: WeightFile, baseUrl?: string): string {
 }
 
 /**
+ * The path of a backbone's official ImageNet weight file when it is already in the cache and passes its
+ * checksum (Keras gives none for some files: then its presence is enough); null otherwise. No network.
+ */
+export async function cachedBackboneWeights(
+  name: string,
+  options: Pick<EnsureWeightsOptions, 'cacheDir'> = {},
+): Promise<string | null> {
+  const file = getBackbone(name).weights.official;
+  const dest = join(options.cacheDir ?? defaultWeightsCacheDir(), file.fileName);
+  if ((await sizeOf(dest)) === null) return null;
+  const ok = !file.hash || !file.hashAlgorithm || (await hashFile(dest, file.hashAlgorithm)) === file.hash;
+  return ok ? dest : null;
+}
+
+/**
  * The path of a backbone's official ImageNet weight file in the cache, downloading it first when it is
  * absent or fails its checksum. Throws E_DOWNLOAD (offline, HTTP error) or E_CHECKSUM; callers may
  * catch these and continue with random weights.
@@ -150,7 +165,7 @@ export async function ensureBackboneWeights(
   name: string,
   options: EnsureWeightsOptions = {},
 ): Promise<string> {
-  const file = getBackbone(name).weights;
+  const file = getBackbone(name).weights.official;
   const dir = options.cacheDir ?? defaultWeightsCacheDir();
   const dest = join(dir, file.fileName);
   const logger = options.logger ?? silentLogger;

@@ -1,5 +1,6 @@
 // Node adapters for weights: Keras .h5 (h5wasm), TF.js layers format, cached downloads, one-call loader.
 export {
+  cachedBackboneWeights,
   type DownloadOptions,
   defaultWeightsCacheDir,
   downloadFile,
@@ -10,10 +11,14 @@ export {
 export { type KerasH5LoadOptions, loadKerasH5Weights, readKerasH5Weights } from './h5.js';
 export { type H5Layer, writeKerasH5, writeKerasH5Weights } from './h5-write.js';
 export {
+  type FoundWeights,
+  findBackboneWeights,
   loadPretrainedBackbone,
+  missingWeightsError,
+  PACKAGE_ROOT,
   type PretrainedBackbone,
   type PretrainedOptions,
-  WEIGHTS_ENV,
+  randomPretrained,
 } from './pretrained.js';
 export {
   loadTfjsLayersWeights,

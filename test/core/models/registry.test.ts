@@ -146,12 +146,12 @@ describe('getBackbone', () => {
   });
 
   it('lists official weight files with Keras hashes where Keras gives them', () => {
-    expect(BACKBONES.inception_resnet_v2.weights).toMatchObject({
+    expect(BACKBONES.inception_resnet_v2.weights.official).toMatchObject({
       hash: 'd19885ff4a710c122648d3b5c3b684e4',
       hashAlgorithm: 'md5',
     });
-    expect(BACKBONES.convnext_small.weights.hashAlgorithm).toBe('sha256');
-    expect(BACKBONES.densenet121.weights.url).toBe(
+    expect(BACKBONES.convnext_small.weights.official.hashAlgorithm).toBe('sha256');
+    expect(BACKBONES.densenet121.weights.official.url).toBe(
       'https://storage.googleapis.com/tensorflow/keras-applications/densenet/densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5',
     );
   });

@@ -1,7 +1,8 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { WeightsProvenance } from '../../../src/core/bundle/meta.js';
 import type { TrainConfig } from '../../../src/core/config/train-config.js';
 import { buildComparison } from '../../../src/core/eval/compare.js';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
@@ -45,6 +46,18 @@ describe('writeComparisonReport (synthetic evaluations)', () => {
   });
 });
 
+/** What the stub records per backbone: as if densenet121 had fallen back to random weights. */
+const FAKE_WEIGHTS: Record<string, WeightsProvenance> = {
+  mobilenet_v1: {
+    kind: 'imagenet',
+    file: '../shared/weights/mobilenet_v1_1.0_224/model.json',
+    sha256: 'ab'.repeat(32),
+    truncatedAt: 'conv_pw_12_relu',
+  },
+  mobilenet_v2: { kind: 'imagenet', file: 'weights/v2.h5', sha256: 'cd'.repeat(32) },
+  densenet121: { kind: 'random', seed: 42 },
+};
+
 /** A stand-in for H5's trainRun: writes a tiny random-weight bundle and the run files, no training. */
 async function fakeTrain(config: TrainConfig): Promise<TrainRunResult> {
   const runDir = join(config.output.runsDir, config.output.name!);
@@ -57,6 +70,7 @@ async function fakeTrain(config: TrainConfig): Promise<TrainRunResult> {
     classes: HAM10000_CLASSES,
     preprocess: TINY_SPEC,
     normalization: TINY_NORM,
+    weights: FAKE_WEIGHTS[config.model.backbone],
   });
   await copyFile(config.data.splitFile!, join(runDir, 'split.json'));
   await writeFile(join(runDir, 'config.json'), JSON.stringify(config));
@@ -89,8 +103,8 @@ describe('compareBackbones (training stubbed)', () => {
       },
     });
     expect(seen.map((c) => [c.model.backbone, c.model.weights, c.train.epochs])).toEqual([
-      ['mobilenet_v1', 'imagenet', 2],
-      ['densenet121', 'random', 2],
+      ['mobilenet_v1', 'auto', 2],
+      ['densenet121', 'auto', 2],
     ]);
     expect(new Set(seen.map((c) => c.data.splitFile))).toEqual(new Set([join(out, 'split.json')]));
     const split = await readSplitFile(join(out, 'split.json'));
@@ -106,13 +120,59 @@ describe('compareBackbones (training stubbed)', () => {
       expect(m.imagesPerSecond).toBeGreaterThan(0);
     }
     expect(result.data.pairwise[0].images).toBe(split.parts.test.length);
-    expect(result.data.notes.join(' ')).toMatch(/densenet121 was trained from random weights/);
+    expect(result.data.notes.join(' ')).toMatch(
+      /densenet121 was trained from random weights \(random \(seed 42\)/,
+    );
+    expect(result.data.notes.join(' ')).toMatch(/mobilenet_v1: .* cut after conv_pw_12_relu/);
+    expect(result.weights).toEqual({
+      mobilenet_v1: FAKE_WEIGHTS.mobilenet_v1,
+      densenet121: FAKE_WEIGHTS.densenet121,
+    });
+    // the weights a run really had, never the config's wish: random is never labelled ImageNet
+    expect(result.data.models.map((m) => m.weights)).toEqual([
+      'ImageNet, truncated at conv_pw_12_relu (sha256 abababab\u2026)',
+      'random (seed 42)',
+    ]);
+    const html = await readFile(result.report.html, 'utf8');
+    expect(html).toContain(
+      'densenet121<div class="note">densenet121, weights: <b class="bad">random (seed 42)</b>',
+    );
+    expect(html).not.toMatch(/, imagenet weights/);
+    expect(await readFile(result.report.markdown, 'utf8')).toContain('| densenet121 | random (seed 42) |');
 
     const again = await compareEvaluations(
       seen.map((c) => join(c.output.runsDir, c.output.name!, 'eval-test')),
       join(root, 'cmp2'),
     );
     expect(again.data.pairwise[0]).toEqual(result.data.pairwise[0]);
+    expect(again.weights).toEqual(result.weights);
+    expect(again.data.models.map((m) => m.weights)).toEqual(result.data.models.map((m) => m.weights));
+  });
+
+  it('stops before any training when ImageNet weights are required and one backbone has none', async () => {
+    vi.stubEnv('LESIONLAB_OFFLINE', '1');
+    vi.stubEnv('LESIONLAB_CACHE', join(root, 'empty-cache'));
+    vi.stubEnv('LESIONLAB_DENSENET121_WEIGHTS', '');
+    const seen: string[] = [];
+    try {
+      await expect(
+        compareBackbones({
+          backbones: ['mobilenet_v2', 'densenet121'],
+          data: SAMPLE_ROOT,
+          weights: 'imagenet',
+          out: join(root, 'refused'),
+          train: async (config) => {
+            seen.push(config.model.backbone);
+            return fakeTrain(config);
+          },
+        }),
+      ).rejects.toThrow(
+        /^densenet121: ImageNet weights required but none found .* download https:\/\/\S+ to /,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(seen).toEqual([]);
   });
   it('needs at least two backbones', async () => {
     await expect(compareBackbones({ backbones: ['mobilenet_v1'], out: join(root, 'x') })).rejects.toThrow(

@@ -10,6 +10,7 @@ export function tinyLoadedBackbone(extra: Partial<LoadedBackbone> = {}): LoadedB
     inputSize: 16,
     normalization: MINUS_ONE_TO_ONE,
     weightsId: 'random:5',
+    weights: { kind: 'random', seed: 5 },
     ...extra,
   };
 }

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,9 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/core/logger.js';
 import { getBackbone } from '../../../src/core/models/registry.js';
 import { writeKerasH5Weights } from '../../../src/node/weights/h5-write.js';
-import { loadPretrainedBackbone } from '../../../src/node/weights/pretrained.js';
+import {
+  findBackboneWeights,
+  loadPretrainedBackbone,
+  PACKAGE_ROOT,
+} from '../../../src/node/weights/pretrained.js';
 
 const MOBILENET = resolve('../shared/weights/mobilenet_v1_1.0_224');
+const V2_NAME = 'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5';
+const V2_SHA256 = '296b9d43986d8ee24006ff8ed4e96a68f3ee74665eac5ffcddc06f8d0764dada';
+const V2_REPO = join(PACKAGE_ROOT, 'weights', 'mobilenet_v2_1.0_224', V2_NAME);
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function recordingLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
@@ -23,9 +33,12 @@ let server: Server;
 let base: string;
 let h5Bytes: Buffer;
 let source: tf.LayersModel;
+/** No local copies and no environment: only the mirror or the cache can supply weights. */
+let nowhere: { packageRoot: string; env: NodeJS.ProcessEnv };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lesionlab-pre-'));
+  nowhere = { packageRoot: join(dir, 'empty-package'), env: {} };
   source = getBackbone('mobilenet_v2').build({ inputSize: 32 });
   await writeKerasH5Weights(source, join(dir, 'src.h5'));
   h5Bytes = await readFile(join(dir, 'src.h5'));
@@ -54,11 +67,12 @@ describe('loadPretrainedBackbone', () => {
       baseUrl: base,
       cacheDir: join(dir, 'cache'),
       inputSize: 32,
+      ...nowhere,
     });
     expect(got).toMatchObject({ weights: 'imagenet', outputLayer: null, featureWidth: 1280 });
-    expect(got.source).toBe(
-      join(dir, 'cache', 'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5'),
-    );
+    const file = join(dir, 'cache', 'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5');
+    expect(got.source).toBe(file);
+    expect(got.provenance).toEqual({ kind: 'imagenet', file, sha256: sha256(h5Bytes) });
     const x = tf.randomUniform([1, 32, 32, 3], 0, 255, 'float32', 5);
     expect(predict(got.model, x)).toEqual(predict(source, x));
     expect(logger.warnings).toEqual([]);
@@ -73,11 +87,42 @@ describe('loadPretrainedBackbone', () => {
       baseUrl: `${base}/nothing-here`,
       cacheDir: join(dir, 'c2'),
       inputSize: 32,
+      seed: 7,
+      ...nowhere,
     });
-    expect(got).toMatchObject({ weights: 'random', source: null });
+    expect(got).toMatchObject({ weights: 'random', source: null, provenance: { kind: 'random', seed: 7 } });
     expect(logger.warnings).toHaveLength(1);
     expect(logger.warnings[0]).toMatch(/^densenet121: NO IMAGENET WEIGHTS, using RANDOM weights .*HTTP 404/);
     got.model.dispose();
+  });
+
+  it('refuses in one line naming the file and where to put it when ImageNet weights are required', async () => {
+    const attempt = loadPretrainedBackbone('densenet121', {
+      baseUrl: `${base}/nothing-here`,
+      cacheDir: join(dir, 'c3'),
+      inputSize: 32,
+      fallback: 'error',
+      ...nowhere,
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 'E_WEIGHTS' });
+    const message = (await attempt.catch((e: Error) => e.message)) as string;
+    expect(message).not.toContain('\n');
+    expect(message).toContain(
+      `download https://storage.googleapis.com/tensorflow/keras-applications/densenet/densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5 to ${join(dir, 'c3', 'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5')}`,
+    );
+    expect(message).toMatch(
+      /set LESIONLAB_DENSENET121_WEIGHTS .* or pass --weights auto to allow random weights$/,
+    );
+  });
+
+  it('offline, still uses a file already in the cache', async () => {
+    const cacheDir = join(dir, 'c4');
+    await mkdir(cacheDir, { recursive: true });
+    const file = join(cacheDir, 'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5');
+    await writeFile(file, h5Bytes);
+    const offline = { ...nowhere, env: { LESIONLAB_OFFLINE: '1' }, cacheDir };
+    expect(await findBackboneWeights('mobilenet_v2', offline)).toMatchObject({ path: file });
+    expect(await findBackboneWeights('densenet121', offline)).toBeNull();
   });
 
   it('loads an explicit .h5 path and fails loudly on a wrong one', async () => {
@@ -102,6 +147,12 @@ describe('loadPretrainedBackbone', () => {
         inputSize: 64,
       });
       expect(got).toMatchObject({ weights: 'imagenet', outputLayer: 'conv_pw_12_relu', featureWidth: 1024 });
+      expect(got.provenance).toMatchObject({
+        kind: 'imagenet',
+        file: join(MOBILENET, 'model.json'),
+        truncatedAt: 'conv_pw_12_relu',
+      });
+      expect((got.provenance as { sha256: string }).sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(got.model.layers.at(-1)!.name).toBe('conv_pw_12_relu');
       expect(logger.warnings).toEqual([
         `mobilenet_v1: group37-shard1of1 missing in ${join(MOBILENET, 'model.json')}; using the backbone up to conv_pw_12_relu`,
@@ -109,4 +160,61 @@ describe('loadPretrainedBackbone', () => {
       got.model.dispose();
     },
   );
+
+  it.skipIf(!existsSync(join(MOBILENET, 'model.json')))(
+    'finds MobileNet v1 in ../shared with no flag, and prefers the environment variable',
+    async () => {
+      expect(await findBackboneWeights('mobilenet_v1', { env: {} })).toMatchObject({
+        path: MOBILENET,
+        format: 'tfjs-layers',
+        origin: 'local',
+      });
+      const env = { LESIONLAB_MOBILENET_DIR: join(dir, 'elsewhere') };
+      expect(await findBackboneWeights('mobilenet_v1', { env })).toMatchObject({
+        path: join(dir, 'elsewhere'),
+        origin: 'env',
+      });
+    },
+  );
+});
+
+describe('MobileNetV2 weights committed to the repo', () => {
+  it('are the pinned file', async () => {
+    expect(sha256(await readFile(V2_REPO))).toBe(V2_SHA256);
+  });
+
+  it('are found with no flag: the repo copy first, then ../shared, checking sha256', async () => {
+    expect(await findBackboneWeights('mobilenet_v2', { env: {}, download: false })).toEqual({
+      path: V2_REPO,
+      format: 'keras-h5',
+      origin: 'local',
+      sha256: V2_SHA256,
+    });
+    // a package without its copy, with ../shared beside it
+    const pkg = join(dir, 'layout', 'pkg');
+    const shared = join(dir, 'layout', 'shared', 'weights', 'mobilenet_v2_1.0_224');
+    await mkdir(shared, { recursive: true });
+    await copyFile(V2_REPO, join(shared, V2_NAME));
+    const o = { env: {}, download: false, packageRoot: pkg };
+    expect(await findBackboneWeights('mobilenet_v2', o)).toMatchObject({ path: join(shared, V2_NAME) });
+    // a damaged copy is refused, never used
+    await mkdir(join(pkg, 'weights', 'mobilenet_v2_1.0_224'), { recursive: true });
+    await writeFile(join(pkg, 'weights', 'mobilenet_v2_1.0_224', V2_NAME), 'not the weights');
+    await expect(findBackboneWeights('mobilenet_v2', o)).rejects.toThrow(
+      new RegExp(`${V2_NAME}: sha256 is [0-9a-f]{64}, expected ${V2_SHA256}; restore the file`),
+    );
+  });
+
+  it('load as ImageNet weights with their provenance', async () => {
+    const got = await loadPretrainedBackbone('mobilenet_v2', { env: {}, download: false, inputSize: 64 });
+    expect(got.provenance).toEqual({ kind: 'imagenet', file: V2_REPO, sha256: V2_SHA256 });
+    expect(got.featureWidth).toBe(1280);
+    // ImageNet features of a mid-grey image are not those of seeded random weights
+    const x = tf.fill([1, 64, 64, 3], 128);
+    const pooled = tf.tidy(() => (got.model.predict(x) as tf.Tensor).mean([1, 2]).dataSync());
+    expect(Array.from(pooled).every(Number.isFinite)).toBe(true);
+    expect(Math.max(...pooled)).toBeGreaterThan(0);
+    x.dispose();
+    got.model.dispose();
+  });
 });
