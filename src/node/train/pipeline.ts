@@ -20,7 +20,12 @@ import {
 } from '../../core/train/trainer.js';
 import { writeModelBundle } from '../bundle/write.js';
 import { selectBackend } from '../engine/backend.js';
-import { type BackboneLoader, type LoadedBackbone, loadRunBackbone } from './backbone.js';
+import {
+  type BackboneLoader,
+  checkBackboneWeights,
+  type LoadedBackbone,
+  loadRunBackbone,
+} from './backbone.js';
 import { countClasses, labelIndices, type PreparedData, prepareRunData } from './data.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
 import { backboneFeatures, fineTuneStage } from './finetune-stage.js';
@@ -81,6 +86,9 @@ export interface TrainRunResult {
  * directory (config.json, split.json, metrics.csv/json, checkpoint.bin, train.log, model/, results.json).
  */
 export async function trainRun(input: TrainConfig, options: TrainRunOptions = {}): Promise<TrainRunResult> {
+  // required ImageNet weights that cannot be had stop the run before any work (no run folder either)
+  if (!options.loadBackbone && !options.resumeDir)
+    await checkBackboneWeights(input, options.logger ?? silentLogger);
   const { runDir, config, resume } = await openRun(input, options.resumeDir);
   const logger = teeLogger(options.logger ?? silentLogger, join(runDir, RUN_FILES.log));
   let closeImages = async () => {};
@@ -147,7 +155,7 @@ export async function trainRun(input: TrainConfig, options: TrainRunOptions = {}
     const test = await evaluateTest(config, data, features, stage.head, tuned ? backbone : undefined);
     await writeJsonAtomic(
       join(runDir, RUN_FILES.results),
-      resultsJson(config, { ...stage, history, bestEpoch }, test, features),
+      resultsJson(config, { ...stage, history, bestEpoch }, test, features, backbone.weights),
     );
     if (test)
       logger.info(
@@ -325,6 +333,7 @@ async function saveBestModel(
     preprocess: runPreprocess(config, backbone),
     normalization: backbone.normalization,
     metrics: { bestEpoch },
+    weights: backbone.weights,
     cam: config.model.hidden === 0 && config.model.pooling === 'avg' && config.model.taps.length === 0,
   });
   return dir;
@@ -364,8 +373,10 @@ function resultsJson(
   stage: Pick<HeadStage, 'history' | 'bestEpoch'>,
   test: TestResult | undefined,
   run: RunFeatures,
+  weights: LoadedBackbone['weights'],
 ): unknown {
   return {
+    weights,
     bestEpoch: stage.bestEpoch,
     epochs: stage.history.length,
     best: stage.history[stage.bestEpoch - 1] ?? null,
