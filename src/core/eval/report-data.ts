@@ -78,7 +78,7 @@ export function reportBanners(data: Pick<ReportData, 'model' | 'data'>): ReportB
   if (w?.kind === 'random')
     banners.push({
       kind: 'random-weights',
-      text: `RANDOM WEIGHTS: the ${data.model.backbone} backbone was not initialised from ImageNet (${describeWeights(w)}). These numbers test the pipeline; they say nothing about the architecture.`,
+      text: `RANDOM WEIGHTS: the ${data.model.backbone} backbone was not initialised from ImageNet, its weights are ${describeWeights(w)}. These numbers test the pipeline; they say nothing about the architecture.`,
     });
   else if (!w)
     banners.push({

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTrainConfig } from '../../../src/core/config/train-config.js';
 import { isLesionlabError } from '../../../src/core/errors.js';
 import {
   BACKBONE_NAMES,
@@ -202,5 +203,37 @@ describe.each(BACKBONE_NAMES)('backbone %s', (name) => {
 
   it('has a GMACs figure within 2 % of the counted multiply-accumulates', () => {
     expect(Math.abs(countMacs(model) / 1e9 - spec.gmacs) / spec.gmacs).toBeLessThan(0.02);
+  });
+});
+
+describe('weight sources and test views (the registry owns them)', () => {
+  it('gives every backbone its own environment variable, relative local paths and sane test views', () => {
+    const envs = BACKBONE_NAMES.map((n) => BACKBONES[n].weights.env);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(BACKBONES.mobilenet_v1.weights.env).toBe('LESIONLAB_MOBILENET_DIR');
+    for (const name of BACKBONE_NAMES) {
+      const { weights, testViews } = BACKBONES[name];
+      expect(testViews).toBeGreaterThanOrEqual(1);
+      expect(testViews).toBeLessThanOrEqual(8);
+      for (const local of weights.local) {
+        expect(local.path).not.toMatch(/^\//);
+        if (local.sha256 !== null) expect(local.sha256).toMatch(/^[0-9a-f]{64}$/);
+      }
+    }
+    expect(BACKBONES.mobilenet_v2.weights.local.map((l) => l.path)).toEqual([
+      'weights/mobilenet_v2_1.0_224/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5',
+      '../shared/weights/mobilenet_v2_1.0_224/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5',
+    ]);
+    expect(BACKBONES.mobilenet_v1.weights.local).toEqual([
+      { path: '../shared/weights/mobilenet_v1_1.0_224', format: 'tfjs-layers', sha256: null },
+    ]);
+  });
+
+  it('is where the config takes its backbone names from: a typo fails at parse time, listing them', () => {
+    expect(parseTrainConfig({ model: { backbone: 'mobilenet_v2' } }).model.backbone).toBe('mobilenet_v2');
+    expect(() => parseTrainConfig({ model: { backbone: 'mobilenet_v3' } })).toThrow(
+      `config model.backbone: got "mobilenet_v3"; valid backbones: ${BACKBONE_NAMES.join(', ')}`,
+    );
+    expect(parseTrainConfig({}).model.weights).toBe('auto');
   });
 });
