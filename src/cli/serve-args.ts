@@ -1,4 +1,7 @@
+import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { LesionlabError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { validateToken } from '../serve/index.js';
 
 /** Parses a CLI integer option in [min, max]; `name` is the flag shown in the error. */
 export function intArg(
@@ -25,4 +28,74 @@ export function untilSignal(): Promise<string> {
     process.once('SIGINT', on('SIGINT'));
     process.once('SIGTERM', on('SIGTERM'));
   });
+}
+
+/**
+ * The bearer token for `serve`/`web`: `--token`, else LESIONLAB_TOKEN, else none. An empty token is an error
+ * (it would silently turn auth off), and so is a value that looks like the next flag (`--token --host x`).
+ */
+export function tokenArg(flag: string | undefined, env = process.env.LESIONLAB_TOKEN): string | undefined {
+  if (flag?.startsWith('--')) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `--token: got "${flag}", which looks like another flag; put the token value right after --token`,
+    );
+  }
+  return flag === undefined ? validateToken(env, 'LESIONLAB_TOKEN') : validateToken(flag, '--token');
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
+
+/** True when `host` only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function urlOf(address: string, port: number): string {
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+/**
+ * The URLs that reach a server bound to `host`:`port`, other machines' first: for a wildcard host
+ * (`0.0.0.0`, `::`) every interface address (IPv4 only for `0.0.0.0`), never just the loopback one.
+ */
+export function reachableUrls(
+  host: string,
+  port: number,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): string[] {
+  if (!WILDCARD_HOSTS.has(host)) return [urlOf(host.replace(/^\[|\]$/g, ''), port)];
+  const all = Object.values(interfaces)
+    .flat()
+    .filter((i): i is NetworkInterfaceInfo => i !== undefined && (host !== '0.0.0.0' || i.family === 'IPv4'))
+    .filter((i) => !(i.family === 'IPv6' && i.address.toLowerCase().startsWith('fe80:')));
+  const ordered = [...all.filter((i) => !i.internal), ...all.filter((i) => i.internal)];
+  const urls = ordered.map((i) => urlOf(i.address, port));
+  return urls.length > 0 ? urls : [urlOf(host === '0.0.0.0' ? '127.0.0.1' : '::1', port)];
+}
+
+/** The loud warning for an API open to other machines without a token; undefined when none is due. */
+export function exposureWarning(host: string, token: string | undefined, url: string): string | undefined {
+  if (token !== undefined || isLoopbackHost(host)) return undefined;
+  return (
+    `the API (/v1/*) is open to anyone who can reach ${url}: --host ${host} accepts other machines and no ` +
+    'token is set; pass --token <secret> (or set LESIONLAB_TOKEN), or bind --host 127.0.0.1'
+  );
+}
+
+/** Logs where a started server listens (every reachable URL) and warns when it is exposed without a token. */
+export function announceListening(
+  logger: Logger,
+  host: string,
+  port: number,
+  token: string | undefined,
+  headline: (url: string) => string,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): void {
+  const [first, ...others] = reachableUrls(host, port, interfaces);
+  logger.info(headline(first));
+  if (others.length > 0) logger.info(`also reachable at ${others.join(', ')}`);
+  const warning = exposureWarning(host, token, first);
+  if (warning) logger.warn(warning);
 }
