@@ -4,6 +4,7 @@ import type { SplitFile } from '../../core/data/split-schema.js';
 import { LesionlabError } from '../../core/errors.js';
 import { resolveBundleDir } from '../bundle/read.js';
 import { readSplitFile } from '../data/split-file.js';
+import { readRunStatus } from '../train/run-dir.js';
 
 /** What `lesionlab evaluate` was pointed at: a model bundle, and the training run around it if any. */
 export interface EvaluationTarget {
@@ -51,6 +52,7 @@ function dataSection(config: unknown): { root: string | null; format: string | n
  * bundle whose parent holds `config.json`), also reads its config, split and training history.
  */
 export async function resolveEvaluationTarget(path: string): Promise<EvaluationTarget> {
+  await assertRunHasModel(path);
   const bundleDir = await resolveBundleDir(path);
   const parent = dirname(bundleDir);
   const runDir =
@@ -67,4 +69,23 @@ export async function resolveEvaluationTarget(path: string): Promise<EvaluationT
     split: (await exists(splitPath)) ? await readSplitFile(splitPath) : null,
     history: await readJson(join(runDir, 'metrics.json')),
   };
+}
+
+/**
+ * A training run folder without a model (`model/bundle.json`) gets one line saying why, from its
+ * status.json: the run failed (with its error), was interrupted, or is still running or was killed.
+ */
+async function assertRunHasModel(path: string): Promise<void> {
+  const dir = resolve(path);
+  const isRun = (await exists(join(dir, 'config.json'))) && !(await exists(join(dir, 'bundle.json')));
+  if (!isRun || (await exists(join(dir, 'model', 'bundle.json')))) return;
+  const status = await readRunStatus(dir);
+  const resume = `lesionlab train --resume ${path}`;
+  const why =
+    status?.state === 'failed'
+      ? `training failed (${status.error?.message ?? 'see its train.log'}) before it saved a model; fix the cause and run ${resume}`
+      : status?.state === 'interrupted'
+        ? `training was interrupted before it saved a model; continue it with ${resume}`
+        : `training has not saved a model (still running, or killed); wait for it, or continue it with ${resume}`;
+  throw new LesionlabError('E_RUN', `${path}: ${why}`);
 }

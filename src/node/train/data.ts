@@ -36,12 +36,27 @@ export async function prepareRunData(
   runDir: string,
   options: { logger: Logger; onProgress?: ProgressHook; reuseSplit?: boolean },
 ): Promise<PreparedData> {
+  const splitPath = options.reuseSplit ? join(runDir, RUN_FILES.split) : undefined;
+  const data = await loadRunData(config, { ...options, splitPath });
+  await writeSplitFile(join(runDir, RUN_FILES.split), data.split);
+  return data;
+}
+
+/**
+ * Loads the dataset and draws its lesion-grouped split, or reads the split file `splitPath` (default
+ * `data.splitFile`) and checks it against the dataset's fingerprint; writes nothing, so a run can check its
+ * data before it creates its folder.
+ */
+export async function loadRunData(
+  config: TrainConfig,
+  options: { logger: Logger; onProgress?: ProgressHook; splitPath?: string },
+): Promise<PreparedData> {
   const dataset = await loadDataset(config.data.root, {
     ...(config.data.format ? { format: config.data.format } : {}),
     logger: options.logger,
     onProgress: options.onProgress,
   });
-  const splitPath = options.reuseSplit ? join(runDir, RUN_FILES.split) : config.data.splitFile;
+  const splitPath = options.splitPath ?? config.data.splitFile;
   const split = splitPath ? await readSplitFile(splitPath) : drawSplit(dataset, config);
   if (split.kind !== 'holdout') {
     throw new LesionlabError(
@@ -50,7 +65,6 @@ export async function prepareRunData(
     );
   }
   if (splitPath) assertSplitMatches(split, dataset.records, splitPath);
-  await writeSplitFile(join(runDir, RUN_FILES.split), split);
   const parts = selectSplit(dataset.records, split.parts);
   if (parts.train.length === 0 || parts.val.length === 0) {
     throw new LesionlabError(

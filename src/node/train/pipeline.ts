@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
-import { LesionlabError } from '../../core/errors.js';
+import { basename, join } from 'node:path';
+import type { TrainConfig } from '../../core/config/train-config.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import {
   argmaxRows,
@@ -26,19 +24,12 @@ import {
   type LoadedBackbone,
   loadRunBackbone,
 } from './backbone.js';
-import { countClasses, labelIndices, type PreparedData, prepareRunData } from './data.js';
+import { countClasses, labelIndices, type PreparedData } from './data.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
 import { backboneFeatures, fineTuneStage } from './finetune-stage.js';
 import { featureItemSet, featureStats, pixelItemSet, standardizedItemSet } from './item-sets.js';
-import {
-  createRunDir,
-  loadCheckpoint,
-  RUN_FILES,
-  saveCheckpoint,
-  teeLogger,
-  writeEpochMetrics,
-  writeJsonAtomic,
-} from './run-dir.js';
+import { RUN_FILES, saveCheckpoint, writeEpochMetrics, writeJsonAtomic, writeRunStatus } from './run-dir.js';
+import { markRunFailed, type OpenedRun, openRun } from './run-open.js';
 
 /** Hooks and test seams of `trainRun`. */
 export interface TrainRunOptions {
@@ -83,23 +74,38 @@ export interface TrainRunResult {
 /**
  * The main training job: dataset → lesion-grouped split → backbone → cached features → head training with
  * early stopping (best weights restored) → best model bundle → test-split scores, all recorded in a run
- * directory (config.json, split.json, metrics.csv/json, checkpoint.bin, train.log, model/, results.json).
+ * directory (config.json, split.json, metrics.csv/json, checkpoint.bin, train.log, model/, results.json,
+ * status.json). Data, split, backbone and taps are checked before the folder is created; a run that fails
+ * after that is marked `failed` in status.json, and one that stopped before its first checkpoint can be
+ * started again (see `openRun`).
  */
 export async function trainRun(input: TrainConfig, options: TrainRunOptions = {}): Promise<TrainRunResult> {
   // required ImageNet weights that cannot be had stop the run before any work (no run folder either)
   if (!options.loadBackbone && !options.resumeDir)
     await checkBackboneWeights(input, options.logger ?? silentLogger);
-  const { runDir, config, resume } = await openRun(input, options.resumeDir);
-  const logger = teeLogger(options.logger ?? silentLogger, join(runDir, RUN_FILES.log));
+  const run = await openRun(input, {
+    logger: options.logger ?? silentLogger,
+    loadBackbone: options.loadBackbone ?? loadRunBackbone,
+    onProgress: options.onProgress,
+    resumeDir: options.resumeDir,
+  });
+  try {
+    const result = await trainStages(run, options);
+    await writeRunStatus(run.runDir, result.interrupted ? 'interrupted' : 'complete');
+    return result;
+  } catch (error) {
+    await markRunFailed(run.runDir, error, run.logger);
+    throw error;
+  } finally {
+    await run.logger.flush();
+  }
+}
+
+/** Everything after the run folder exists: features, head (and fine-tuning), bundle, test scores, results. */
+async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<TrainRunResult> {
+  const { runDir, config, resume, data, backbone, logger } = run;
   let closeImages = async () => {};
   try {
-    logger.info(`run ${runDir}${resume ? ` (resuming after epoch ${resume.epoch})` : ''}`);
-    const data = await prepareRunData(config, runDir, {
-      logger,
-      onProgress: options.onProgress,
-      reuseSplit: resume !== undefined,
-    });
-    const backbone = await (options.loadBackbone ?? loadRunBackbone)(config, logger);
     await selectBackend(config.train.backend, config.fineTune.enabled ? 'train' : 'head', logger);
     const all = [...data.parts.train, ...data.parts.val, ...data.parts.test];
     const features = await prepareRunFeatures(config, backbone, all, {
@@ -174,28 +180,7 @@ export async function trainRun(input: TrainConfig, options: TrainRunOptions = {}
     };
   } finally {
     await closeImages();
-    await logger.flush();
   }
-}
-
-async function openRun(
-  input: TrainConfig,
-  resumeDir: string | undefined,
-): Promise<{ runDir: string; config: TrainConfig; resume?: TrainCheckpoint }> {
-  if (!resumeDir) {
-    const runDir = await createRunDir(input.output.runsDir, input.model.backbone, input.output.name);
-    await writeJsonAtomic(join(runDir, RUN_FILES.config), input);
-    return { runDir, config: input };
-  }
-  const runDir = resolve(resumeDir);
-  const text = await readFile(join(runDir, RUN_FILES.config), 'utf8').catch(() => {
-    throw new LesionlabError(
-      'E_RUN',
-      `${runDir}: no ${RUN_FILES.config}; is this a run directory made by lesionlab train?`,
-    );
-  });
-  const config = parseTrainConfig(JSON.parse(text), join(basename(runDir), RUN_FILES.config));
-  return { runDir, config, resume: await loadCheckpoint(runDir) };
 }
 
 /** The loss options of a run: class weights from the training split, focal γ, logit adjustment in training. */

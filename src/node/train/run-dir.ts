@@ -18,28 +18,93 @@ export const RUN_FILES = {
   log: 'train.log',
   bundle: 'model',
   results: 'results.json',
+  status: 'status.json',
 } as const;
+
+/** Where a run stands: `running` (or killed), `interrupted` (stopped on purpose), `failed`, `complete`. */
+export type RunState = 'running' | 'interrupted' | 'failed' | 'complete';
+
+/** The run's `status.json`: its state and, when it failed, the error's code and one-line message. */
+export interface RunStatus {
+  readonly state: RunState;
+  readonly updatedAt: string;
+  readonly pid?: number;
+  readonly error?: { readonly code: string; readonly message: string };
+}
 
 /** `YYYYMMDD-HHMMSS` in UTC. */
 export function runTimestamp(date = new Date()): string {
   return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-/** Creates `<runsDir>/<name>` (default name `<timestamp>-<backbone>`); an existing non-empty folder is refused. */
-export async function createRunDir(runsDir: string, backbone: string, name?: string): Promise<string> {
+/**
+ * Where a new run goes, `<runsDir>/<name>` (default name `<timestamp>-<backbone>`), without creating it. A
+ * folder holding a run that got as far as a checkpoint or a model is refused (resume it, or pick another
+ * name); one whose earlier attempt stopped before that (killed during feature extraction, failed early) may
+ * be started again: `restart` says so.
+ */
+export async function planRunDir(
+  runsDir: string,
+  backbone: string,
+  name?: string,
+): Promise<{ dir: string; restart: boolean }> {
   const dir = resolve(runsDir, name ?? `${runTimestamp()}-${backbone}`);
-  const exists = await stat(join(dir, RUN_FILES.config)).then(
-    () => true,
-    () => false,
-  );
-  if (exists) {
+  if (!(await exists(join(dir, RUN_FILES.config)))) return { dir, restart: false };
+  if (await hasProgress(dir)) {
     throw new LesionlabError(
       'E_RUN',
       `${dir}: a run already exists there; pass --resume ${dir} to continue it, or another --name`,
     );
   }
+  return { dir, restart: true };
+}
+
+/** Creates the folder of a new run (see {@link planRunDir}); returns its path. */
+export async function createRunDir(runsDir: string, backbone: string, name?: string): Promise<string> {
+  const { dir } = await planRunDir(runsDir, backbone, name);
   await writingTo(dir, () => mkdir(dir, { recursive: true }));
   return dir;
+}
+
+/** True when a run folder holds something worth resuming or keeping: a checkpoint, a model or results. */
+export async function hasProgress(dir: string): Promise<boolean> {
+  for (const file of [RUN_FILES.checkpoint, RUN_FILES.bundle, RUN_FILES.results]) {
+    if (await exists(join(dir, file))) return true;
+  }
+  return false;
+}
+
+/** Records the run's state in `status.json` (atomically). */
+export async function writeRunStatus(
+  dir: string,
+  state: RunState,
+  error?: { code: string; message: string },
+): Promise<void> {
+  const status: RunStatus = {
+    state,
+    updatedAt: new Date().toISOString(),
+    ...(state === 'running' ? { pid: process.pid } : {}),
+    ...(error ? { error } : {}),
+  };
+  await writeJsonAtomic(join(dir, RUN_FILES.status), status);
+}
+
+/** The run's `status.json`, or null when it has none (a run from before status files, or not a run). */
+export async function readRunStatus(dir: string): Promise<RunStatus | null> {
+  const text = await readFile(join(dir, RUN_FILES.status), 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as RunStatus;
+  } catch {
+    return null;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Writes JSON atomically (pretty-printed). */
@@ -179,14 +244,36 @@ export async function loadCheckpoint(
   }
 }
 
-/** A logger that also appends every line (with a timestamp) to the run's log file. */
-export function teeLogger(inner: Logger, logPath: string): Logger & { flush(): Promise<void> } {
+/** A logger that also appends every line to a run's log file; see {@link teeLogger}. */
+export interface TeeLogger extends Logger {
+  /** Starts writing to `logPath`, beginning with the lines logged so far. */
+  attach(logPath: string): void;
+  /** Resolves when every line so far is written. */
+  flush(): Promise<void>;
+}
+
+/**
+ * A logger that also appends every line (with a timestamp) to the run's log file. Without `logPath` the lines
+ * are kept until {@link TeeLogger.attach} names the file, so what a run logs before its folder exists (dataset
+ * checks, backbone loading) still reaches its train.log.
+ */
+export function teeLogger(inner: Logger, logPath?: string): TeeLogger {
   let chain: Promise<void> = Promise.resolve();
+  let path = logPath;
+  const pending: string[] = [];
+  const append = (text: string, to: string) => {
+    chain = chain.then(() => appendFile(to, text)).catch(() => {});
+  };
   const write = (level: string, message: string) => {
     const line = `${new Date().toISOString()} ${level} ${message}\n`;
-    chain = chain.then(() => appendFile(logPath, line)).catch(() => {});
+    if (path === undefined) pending.push(line);
+    else append(line, path);
   };
   return {
+    attach: (to) => {
+      path = to;
+      if (pending.length > 0) append(pending.splice(0).join(''), to);
+    },
     info: (m) => {
       write('info', m);
       inner.info(m);

@@ -6,10 +6,13 @@ import type { TrainCheckpoint } from '../../../src/core/train/trainer.js';
 import {
   createRunDir,
   loadCheckpoint,
+  planRunDir,
   RUN_FILES,
+  readRunStatus,
   runTimestamp,
   saveCheckpoint,
   writeEpochMetrics,
+  writeRunStatus,
 } from '../../../src/node/train/run-dir.js';
 
 const root = await mkdtemp(join(tmpdir(), 'run-dir-'));
@@ -38,14 +41,27 @@ const checkpoint: TrainCheckpoint = {
 };
 
 describe('run directories', () => {
-  it('names runs <timestamp>-<backbone> and refuses to overwrite a run', async () => {
+  it('names runs <timestamp>-<backbone>, restarts one without a checkpoint and refuses to overwrite one with', async () => {
     expect(runTimestamp(new Date('2026-01-02T03:04:05Z'))).toBe('20260102-030405');
     const dir = await createRunDir(root, 'mobilenet_v1');
     expect(dir).toMatch(/\d{8}-\d{6}-mobilenet_v1$/);
+    const name = dir.split('/').pop();
     await writeFile(join(dir, RUN_FILES.config), '{}');
-    await expect(createRunDir(root, 'x', dir.split('/').pop())).rejects.toThrow(
-      /a run already exists there; pass --resume/,
-    );
+    expect(await planRunDir(root, 'x', name)).toEqual({ dir, restart: true });
+    await saveCheckpoint(dir, checkpoint);
+    await expect(createRunDir(root, 'x', name)).rejects.toThrow(/a run already exists there; pass --resume/);
+  });
+
+  it('records the run state in status.json', async () => {
+    const dir = await createRunDir(root, 'm', 'status');
+    expect(await readRunStatus(dir)).toBeNull();
+    await writeRunStatus(dir, 'running');
+    expect(await readRunStatus(dir)).toMatchObject({ state: 'running', pid: process.pid });
+    await writeRunStatus(dir, 'failed', { code: 'E_BAD_IMAGE', message: 'x.jpg: cannot decode' });
+    expect(await readRunStatus(dir)).toMatchObject({
+      state: 'failed',
+      error: { code: 'E_BAD_IMAGE', message: 'x.jpg: cannot decode' },
+    });
   });
 
   it('writes metrics.csv and metrics.json', async () => {

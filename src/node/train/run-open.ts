@@ -1,0 +1,142 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
+import { isLesionlabError, LesionlabError } from '../../core/errors.js';
+import type { Logger, ProgressHook } from '../../core/logger.js';
+import { featureMaps } from '../../core/train/head.js';
+import type { TrainCheckpoint } from '../../core/train/trainer.js';
+import { writeSplitFile } from '../data/split-file.js';
+import { writingTo } from '../fs-errors.js';
+import type { BackboneLoader, LoadedBackbone } from './backbone.js';
+import { loadRunData, type PreparedData } from './data.js';
+import {
+  loadCheckpoint,
+  planRunDir,
+  RUN_FILES,
+  type TeeLogger,
+  teeLogger,
+  writeJsonAtomic,
+  writeRunStatus,
+} from './run-dir.js';
+
+/** A run whose data, split and backbone passed their checks, with its folder created and marked running. */
+export interface OpenedRun {
+  readonly runDir: string;
+  /** The run's config: the input, or on resume the one saved in the folder. */
+  readonly config: TrainConfig;
+  /** The checkpoint to continue from (absent for a new or restarted run). */
+  readonly resume?: TrainCheckpoint;
+  readonly data: PreparedData;
+  readonly backbone: LoadedBackbone;
+  /** Logs to the caller's logger and the run's train.log. */
+  readonly logger: TeeLogger;
+}
+
+/** What {@link openRun} needs besides the config. */
+export interface OpenRunOptions {
+  readonly logger: Logger;
+  readonly loadBackbone: BackboneLoader;
+  readonly onProgress?: ProgressHook;
+  /** Continue (or, without a checkpoint, restart) the run in this folder with its saved config. */
+  readonly resumeDir?: string;
+}
+
+interface RunPlan {
+  readonly runDir: string;
+  readonly config: TrainConfig;
+  readonly resume?: TrainCheckpoint;
+  /** Why the run starts from the beginning in a folder that already exists (one log line). */
+  readonly restart?: string;
+  readonly existing: boolean;
+}
+
+/**
+ * Opens a run: plans its folder, loads and checks the dataset, the split and the backbone (with its taps)
+ * BEFORE creating anything, so bad input never leaves a half-made run folder; then creates the folder,
+ * writes config.json (new runs), split.json and `status.json` (`running`). A folder whose earlier attempt
+ * left no checkpoint (killed during feature extraction, failed early) is started again, with or without
+ * `--resume`, saying so in one log line.
+ */
+export async function openRun(input: TrainConfig, options: OpenRunOptions): Promise<OpenedRun> {
+  const plan = options.resumeDir ? await planResume(options.resumeDir) : await planNew(input);
+  const { runDir, config, resume } = plan;
+  const logger = teeLogger(options.logger);
+  logger.info(`run ${runDir}${resume ? ` (resuming after epoch ${resume.epoch})` : ''}`);
+  if (plan.restart) logger.info(plan.restart);
+  const ownSplit = join(runDir, RUN_FILES.split);
+  const reuseSplit = plan.existing && (resume !== undefined || (await isFile(ownSplit)));
+  const data = await loadRunData(config, {
+    logger,
+    onProgress: options.onProgress,
+    splitPath: reuseSplit ? ownSplit : undefined,
+  });
+  const backbone = await options.loadBackbone(config, logger);
+  featureMaps(backbone.model, config.model.taps); // throws E_CONFIG naming an unknown tap
+  await writingTo(runDir, () => mkdir(runDir, { recursive: true }));
+  logger.attach(join(runDir, RUN_FILES.log));
+  if (!options.resumeDir) await writeJsonAtomic(join(runDir, RUN_FILES.config), config);
+  await writeSplitFile(ownSplit, data.split);
+  await writeRunStatus(runDir, 'running');
+  return { runDir, config, resume, data, backbone, logger };
+}
+
+async function planNew(input: TrainConfig): Promise<RunPlan> {
+  const { dir, restart } = await planRunDir(input.output.runsDir, input.model.backbone, input.output.name);
+  return {
+    runDir: dir,
+    config: input,
+    existing: restart,
+    ...(restart
+      ? { restart: `run ${dir}: an earlier attempt stopped before its first checkpoint; starting it again` }
+      : {}),
+  };
+}
+
+async function planResume(resumeDir: string): Promise<RunPlan> {
+  const runDir = resolve(resumeDir);
+  const text = await readFile(join(runDir, RUN_FILES.config), 'utf8').catch(() => {
+    throw new LesionlabError(
+      'E_RUN',
+      `${runDir}: no ${RUN_FILES.config}; is this a run directory made by lesionlab train?`,
+    );
+  });
+  const config = parseTrainConfig(parseJson(text, runDir), join(basename(runDir), RUN_FILES.config));
+  if (!(await isFile(join(runDir, RUN_FILES.checkpoint)))) {
+    return {
+      runDir,
+      config,
+      existing: true,
+      restart: `run ${runDir}: no checkpoint yet (the earlier attempt stopped before its first epoch ended); starting it from the beginning with its saved config`,
+    };
+  }
+  return { runDir, config, existing: true, resume: await loadCheckpoint(runDir) };
+}
+
+function parseJson(text: string, runDir: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new LesionlabError(
+      'E_RUN',
+      `${join(runDir, RUN_FILES.config)}: not valid JSON (${(error as Error).message}); start a new run instead`,
+    );
+  }
+}
+
+/**
+ * Marks a run that stopped on an error as `failed` in its `status.json` (with the error's code and message)
+ * and logs how to go on; never throws (the original error matters more than a failed status write).
+ */
+export async function markRunFailed(runDir: string, error: unknown, logger: Logger): Promise<void> {
+  const code = isLesionlabError(error) ? error.code : ((error as NodeJS.ErrnoException)?.code ?? 'ERROR');
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  await writeRunStatus(runDir, 'failed', { code, message }).catch(() => {});
+  logger.warn(`run ${runDir} failed (${message}); fix the cause and run lesionlab train --resume ${runDir}`);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
