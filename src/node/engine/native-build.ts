@@ -338,3 +338,27 @@ export async function runCommand(
     throw new LesionlabError('E_BACKEND', `${name}: exited with ${code} (${last}); ${fix}`);
   }
 }
+
+/**
+ * `npm run native:install`: clears any built binding (one built against the wheel would not load with the
+ * libtensorflow 2.9.1 about to be fetched), runs tfjs-node's installer ({@link onlineInstallCommand}) and
+ * checks that it left both libtensorflow and the binding. Throws E_BACKEND with the fix otherwise.
+ */
+export async function installOnline(
+  pkgDir: string,
+  binDir: string,
+  onOutput: (chunk: string) => void = () => {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const fix = 'check the network or HTTPS_PROXY, or build offline with npm run native:build';
+  await clearBuilt(pkgDir);
+  await runCommand(onlineInstallCommand(pkgDir, binDir, env), fix, onOutput);
+  const expected = [join(pkgDir, 'deps', 'lib', 'libtensorflow.so.2.9.1'), await bindingPath(pkgDir)];
+  const missing = expected.filter((file) => !existsSync(file));
+  if (missing.length) {
+    throw new LesionlabError(
+      'E_BACKEND',
+      `tfjs-node scripts/install.js: finished without ${missing.join(' and ')}; ${fix}`,
+    );
+  }
+}
