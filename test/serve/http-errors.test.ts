@@ -162,6 +162,7 @@ describe('shutdown', () => {
     socket.write(img);
     await inModel;
     const closing = app!.close();
+    while (app!.server.listening) await new Promise((resolve) => setTimeout(resolve, 5));
     socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     await new Promise((resolve) => setTimeout(resolve, 50));
     release();
