@@ -11,6 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { zipSync } from 'fflate';
@@ -111,6 +112,13 @@ describe('the binding build (npm run native:build, step 4)', () => {
     ]);
     expect(existsSync(join(spec.env['npm_config_nodedir']!, 'include', 'node', 'node_api.h'))).toBe(true);
     expect(await bindingPath(pkg)).toMatch(/lib\/napi-v8\/tfjs_binding\.node$/);
+  });
+
+  it('leaves one tfjs-core in the process: tfjs-node resolves the same copy as lesionlab', () => {
+    const pkg = findTfjsNode(ROOT);
+    expect(existsSync(join(pkg, 'node_modules', '@tensorflow'))).toBe(false);
+    const fromNode = createRequire(join(pkg, 'package.json')).resolve('@tensorflow/tfjs-core');
+    expect(fromNode).toBe(createRequire(join(ROOT, 'package.json')).resolve('@tensorflow/tfjs-core'));
   });
 
   it('remembers which wheel a binding was built against', async () => {
