@@ -75,6 +75,7 @@ export const prepareCommand = defineCommand({
       concurrency: intArg(args.concurrency, 'concurrency', 1, 256),
       workers: intArg(args.workers, 'workers', 0, 64),
       skipBadImages: args['skip-bad-images'],
+      skipAdvice: 'pass --skip-bad-images to leave bad images out',
       logger: consoleLogger,
       onProgress: (done, total) => {
         if (decoded++ === 0) bar.start(total, 0);

@@ -32,6 +32,10 @@ export const trainArgs = {
   name: { type: 'string', description: 'Run folder name [output.name]' },
   set: { type: 'string', description: 'Other keys: key=value[,key=value] e.g. train.batchSize=32' },
   resume: { type: 'string', description: 'Continue an interrupted run folder from its last checkpoint' },
+  'skip-bad-images': {
+    type: 'boolean',
+    description: 'Leave undecodable images out instead of stopping [data.skipBadImages]',
+  },
 } satisfies ArgsDef;
 
 const FLAG_KEYS: Readonly<Record<string, string>> = {
@@ -57,6 +61,7 @@ export async function resolveTrainConfig(
   for (const [flag, key] of Object.entries(FLAG_KEYS)) {
     if (typeof args[flag] === 'string') overrides[key] = parseOverride(`${key}=${args[flag]}`)[1];
   }
+  if (args['skip-bad-images'] === true) overrides['data.skipBadImages'] = true;
   if (typeof args.set === 'string') {
     for (const pair of splitOverrides(args.set)) overrides[parseOverride(pair)[0]] = parseOverride(pair)[1];
   }

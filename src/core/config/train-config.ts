@@ -26,6 +26,11 @@ const DataSchema = z
     format: z.enum(['ham10000', 'folder-per-class', 'generic-csv', 'isic-onehot']).optional(),
     /** An existing split file to reuse; otherwise a lesion-grouped split is drawn with `seed`. */
     splitFile: z.string().min(1).optional(),
+    /**
+     * Leave images that cannot be decoded (truncated or corrupt files) out of training, validation and test,
+     * logging each one, instead of stopping at the first (`--skip-bad-images`).
+     */
+    skipBadImages: z.boolean().default(false),
     val: z.number().min(0).max(0.5).default(0.15),
     test: z.number().min(0).max(0.5).default(0.15),
   })

@@ -2,7 +2,7 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ImageRecord } from '../../core/data/records.js';
-import { LesionlabError } from '../../core/errors.js';
+import { isLesionlabError, LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { parsePreprocessSpec } from '../../core/preprocess/spec-schema.js';
@@ -22,6 +22,11 @@ export interface PrepareImageCacheOptions {
   readonly workers?: number;
   /** Leave undecodable images out (listed in `cache.skipped` and logged) instead of failing. Default false. */
   readonly skipBadImages?: boolean;
+  /**
+   * How the caller's user asks for `skipBadImages` (e.g. `pass --skip-bad-images`): a bad image's error then
+   * ends with that advice instead of the generic "skip bad images".
+   */
+  readonly skipAdvice?: string;
   readonly onProgress?: ProgressHook;
   readonly logger?: Logger;
 }
@@ -48,9 +53,31 @@ export function defaultDecodeWorkers(images: number): number {
  * Returns the image cache of `records` under `spec`, building it when no complete cache with the same key
  * (spec + ids + file sizes/mtimes) exists under `cacheRoot`. Builds go to `<key>.tmp-<pid>-<n>` and are renamed
  * into place when complete; temp folders of dead processes are removed first. A bad image throws
- * `E_BAD_IMAGE`/`E_MISSING_FILE` naming the file, unless `skipBadImages`.
+ * `E_BAD_IMAGE`/`E_MISSING_FILE` naming the file (with `skipAdvice`, when given), unless `skipBadImages`.
  */
 export async function prepareImageCache(
+  records: readonly ImageRecord[],
+  spec: PreprocessSpec,
+  options: PrepareImageCacheOptions,
+): Promise<ImageCache> {
+  try {
+    return await prepareOrBuild(records, spec, options);
+  } catch (error) {
+    throw withSkipAdvice(error, options.skipAdvice);
+  }
+}
+
+/** A bad-image error whose advice names how this caller's user skips bad images; other errors unchanged. */
+function withSkipAdvice(error: unknown, advice: string | undefined): unknown {
+  const bad = isLesionlabError(error) && (error.code === 'E_BAD_IMAGE' || error.code === 'E_MISSING_FILE');
+  if (advice === undefined || !bad) return error;
+  const message = error.message.includes('or skip bad images')
+    ? error.message.replace('or skip bad images', `or ${advice}`)
+    : `${error.message}; or ${advice}`;
+  return new LesionlabError(error.code, message, { cause: error.cause ?? error });
+}
+
+async function prepareOrBuild(
   records: readonly ImageRecord[],
   spec: PreprocessSpec,
   options: PrepareImageCacheOptions,

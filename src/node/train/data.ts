@@ -75,6 +75,33 @@ export async function loadRunData(
   return { dataset, classes: dataset.classes, split, parts };
 }
 
+/**
+ * The data without the images the image cache left out as undecodable (`data.skipBadImages`), with one
+ * warning naming them; `E_SPLIT` when too few training or validation images remain.
+ */
+export function withoutSkipped(
+  data: PreparedData,
+  skipped: readonly { readonly id: string }[],
+  logger: Logger,
+): PreparedData {
+  if (skipped.length === 0) return data;
+  const bad = new Set(skipped.map((s) => s.id));
+  const keep = (records: ImageRecord[]) => records.filter((r) => !bad.has(r.imageId));
+  const parts = { train: keep(data.parts.train), val: keep(data.parts.val), test: keep(data.parts.test) };
+  const ids = skipped.map((s) => s.id);
+  const more = ids.length > 10 ? ` and ${ids.length - 10} more` : '';
+  logger.warn(
+    `${ids.length} undecodable images left out of training, validation and test (data.skipBadImages): ${ids.slice(0, 10).join(', ')}${more}`,
+  );
+  if (parts.train.length === 0 || parts.val.length === 0) {
+    throw new LesionlabError(
+      'E_SPLIT',
+      `${data.dataset.root}: without the ${ids.length} undecodable images the split leaves ${parts.train.length} training and ${parts.val.length} validation images; replace the bad files`,
+    );
+  }
+  return { ...data, parts };
+}
+
 function drawSplit(dataset: Dataset, config: TrainConfig): SplitFile {
   const parts: SplitAssignment = splitByGroup(dataset.records, {
     val: config.data.val,

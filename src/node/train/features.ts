@@ -52,6 +52,8 @@ export async function prepareRunFeatures(
   const preprocess = runPreprocess(config, backbone);
   const images = await prepareImageCache(records, preprocess, {
     cacheRoot: config.features.cacheRoot,
+    skipBadImages: config.data.skipBadImages,
+    skipAdvice: 'pass --skip-bad-images (config data.skipBadImages: true) to leave bad images out',
     logger: options.logger,
     onProgress: options.onProgress,
   });

@@ -24,7 +24,7 @@ import {
   type LoadedBackbone,
   loadRunBackbone,
 } from './backbone.js';
-import { countClasses, labelIndices, type PreparedData } from './data.js';
+import { countClasses, labelIndices, type PreparedData, withoutSkipped } from './data.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
 import { backboneFeatures, fineTuneStage } from './finetune-stage.js';
 import { featureItemSet, featureStats, pixelItemSet, standardizedItemSet } from './item-sets.js';
@@ -103,16 +103,18 @@ export async function trainRun(input: TrainConfig, options: TrainRunOptions = {}
 
 /** Everything after the run folder exists: features, head (and fine-tuning), bundle, test scores, results. */
 async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<TrainRunResult> {
-  const { runDir, config, resume, data, backbone, logger } = run;
+  const { runDir, config, resume, backbone, logger } = run;
   let closeImages = async () => {};
   try {
     await selectBackend(config.train.backend, config.fineTune.enabled ? 'train' : 'head', logger);
-    const all = [...data.parts.train, ...data.parts.val, ...data.parts.test];
+    const { parts } = run.data;
+    const all = [...parts.train, ...parts.val, ...parts.test];
     const features = await prepareRunFeatures(config, backbone, all, {
       logger,
       onProgress: options.onProgress,
     });
     closeImages = () => features.images.close();
+    const data = withoutSkipped(run.data, features.images.skipped, logger);
     const stage = await trainHeadStage(config, data, features, runDir, logger, options, resume);
     if (stage.interrupted) {
       stage.head.dispose();

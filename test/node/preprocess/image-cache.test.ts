@@ -121,6 +121,15 @@ describe('prepareImageCache', () => {
     expect(await readdir(cacheRoot)).toEqual([]);
   });
 
+  it("ends a bad image's error with the caller's advice on skipping it", async () => {
+    await writeCorrupt(records[4].path);
+    const advice = 'pass --skip-bad-images to leave bad images out';
+    const message = await errorOf(prepareImageCache(records, SPEC, { cacheRoot, skipAdvice: advice }));
+    expect(message).toMatch(
+      /: cannot decode image \(.*\); replace or remove the file, or pass --skip-bad-images to leave bad images out$/,
+    );
+  });
+
   it('skips bad images when asked, keeps the rest contiguous, and remembers what it skipped', async () => {
     await writeCorrupt(records[1].path); // img_08
     await rm(records[6].path); // img_03
