@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../data/split-file.js';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../infer/classifier.js';
 import { DEFAULT_CHROMIUM, screenshotReport } from '../report/browser.js';
 import { type WrittenReport, writeEvaluationReport } from '../report/write-report.js';
+import { assertReplaceableOutDir, writeOutputSet } from './output-set.js';
 import { predictRecords } from './predict.js';
 import { type EvaluationSplit, labelIndices, selectSplitRecords } from './select.js';
 import { type EvaluationTarget, resolveEvaluationTarget } from './target.js';
@@ -67,6 +68,7 @@ export interface EvaluationResult {
  */
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const logger = options.logger ?? silentLogger;
+  if (options.out !== undefined) await assertReplaceableOutDir(resolve(options.out)); // before the work
   const target = await resolveEvaluationTarget(options.target);
   const split = options.split ?? (target.split ? 'test' : 'all');
   if (options.tuneOffsets && (split !== 'test' || target.split === null)) {
@@ -109,15 +111,9 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       variants.push(await offsetVariant(classifier, valRecords, options, predicted.plain, metric, logger));
     }
     const outDir = resolve(options.out ?? defaultOutDir(target, meta.name, split));
-    const predictionsCsv = join(outDir, 'predictions.csv');
+    await assertReplaceableOutDir(outDir);
     const ids = predicted.records.map((r) => r.imageId);
     const names = predicted.records.map((r) => r.label);
-    await writeFileAtomic(predictionsCsv, formatPredictionsCsv(meta.classes, ids, names, predicted.plain));
-    if (predicted.tta)
-      await writeFileAtomic(
-        join(outDir, 'predictions-tta.csv'),
-        formatPredictionsCsv(meta.classes, ids, names, predicted.tta),
-      );
     const data: ReportData = {
       format: 'lesionlab-evaluation-report',
       version: 1,
@@ -141,13 +137,19 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       errors: mostConfidentErrors(predicted.records, labels, predicted.plain, meta.classes, 12),
       notes: reportNotes(predicted.failed.length, options.limit),
     };
-    const report = await writeEvaluationReport(outDir, data);
-    const screenshot = await maybeScreenshot(
-      report.html,
-      join(outDir, 'report.png'),
-      options.screenshot,
-      logger,
-    );
+    // predictions, report and screenshot replace the folder as one set (never a mix of two evaluations)
+    const { predictionsCsv, report, screenshot } = await writeOutputSet(outDir, async (dir) => {
+      const csv = join(dir, 'predictions.csv');
+      await writeFileAtomic(csv, formatPredictionsCsv(meta.classes, ids, names, predicted.plain));
+      if (predicted.tta)
+        await writeFileAtomic(
+          join(dir, 'predictions-tta.csv'),
+          formatPredictionsCsv(meta.classes, ids, names, predicted.tta),
+        );
+      const written = await writeEvaluationReport(dir, data);
+      const png = await maybeScreenshot(written.html, join(dir, 'report.png'), options.screenshot, logger);
+      return { predictionsCsv: csv, report: written, screenshot: png };
+    });
     return { outDir, report, predictionsCsv, screenshot, variants, data };
   } finally {
     await classifier.dispose();

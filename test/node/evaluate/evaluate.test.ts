@@ -117,3 +117,62 @@ describe('evaluateModel on an ISIC 2018 ground-truth CSV (one-hot columns)', () 
     });
   });
 });
+
+describe('evaluateModel --out: the output folder is replaced as one set', () => {
+  const files = async (dir: string) =>
+    Object.fromEntries(
+      await Promise.all(
+        (await readdir(dir)).sort().map(async (f) => [f, await readFile(join(dir, f), 'utf8')]),
+      ),
+    );
+
+  it('a failure while writing leaves the old set intact and no temp folder; a new set replaces it whole', async () => {
+    const parent = join(root, 'sets');
+    const out = join(parent, 'eval');
+    const first = await evaluateModel({
+      target: run,
+      tta: true,
+      out,
+      screenshot: false,
+      bootstrap: { resamples: 20 },
+    });
+    expect(first.outDir).toBe(out);
+    const before = await files(out);
+    expect(Object.keys(before)).toContain('predictions-tta.csv');
+    // the report.png step fails after predictions.csv and report.* of the new set were written
+    process.env.LESIONLAB_CHROMIUM = join(root, 'no-chromium');
+    try {
+      await expect(
+        evaluateModel({ target: run, limit: 5, out, screenshot: true, bootstrap: { resamples: 20 } }),
+      ).rejects.toThrow();
+    } finally {
+      delete process.env.LESIONLAB_CHROMIUM;
+    }
+    expect(await files(out)).toEqual(before);
+    expect(await readdir(parent)).toEqual(['eval']);
+    // a complete new set (without TTA) replaces the old one whole: no stale predictions-tta.csv beside it
+    const second = await evaluateModel({
+      target: run,
+      limit: 5,
+      out,
+      screenshot: false,
+      bootstrap: { resamples: 20 },
+    });
+    expect((await readdir(out)).sort()).toEqual([
+      'metrics.json',
+      'predictions.csv',
+      'report.html',
+      'report.json',
+      'report.md',
+    ]);
+    expect(second.predictionsCsv).toBe(join(out, 'predictions.csv'));
+    expect(second.report.html).toBe(join(out, 'report.html'));
+    expect(await readdir(parent)).toEqual(['eval']);
+  });
+
+  it('refuses an --out folder that holds other files, before any work', async () => {
+    await expect(evaluateModel({ target: run, out: run, screenshot: false })).rejects.toThrow(
+      /--out .*run: holds other files \(config\.json, .*\); evaluate replaces its output folder as a whole/,
+    );
+  });
+});
