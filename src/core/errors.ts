@@ -1,6 +1,8 @@
 /** Stable machine-readable error codes; tests and callers switch on these, never on message text. */
 export type LesionlabErrorCode =
   | 'E_CONFIG'
+  /** A command line the CLI cannot take: an unknown flag (the message names the closest valid one). */
+  | 'E_USAGE'
   | 'E_MISSING_FILE'
   | 'E_MISSING_COLUMN'
   | 'E_BAD_CSV'
