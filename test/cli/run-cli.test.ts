@@ -71,6 +71,28 @@ describe('a full disk or unwritable output through the CLI', () => {
     expect((await readdir(dir)).filter((name) => name.includes('DISKFULL'))).toEqual([]);
   });
 
+  it('train on a full disk: one E_WRITE line, exit 2, no half-made run folder', async () => {
+    const runs = join(dir, 'DISKFULL-runs');
+    const preload = resolve('test/cli/disk-full.preload.mjs');
+    const r = await lesionlab(
+      ['--import', preload],
+      'train',
+      '--data',
+      'data/sample/ham10000',
+      '--weights',
+      'random',
+      '--runs-dir',
+      runs,
+      '--name',
+      'r1',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `lesionlab: ${join(runs, 'r1', 'config.json')}: cannot write (disk full, ENOSPC); free some space or write to another disk [E_WRITE]`,
+    );
+    expect(await readdir(runs)).toEqual([]);
+  });
+
   it('export into a path whose parent is a file: one line, exit 2', async () => {
     const file = join(dir, 'plain-file');
     await writeFile(file, 'x');

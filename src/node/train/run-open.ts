@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
 import { isLesionlabError, LesionlabError } from '../../core/errors.js';
@@ -47,7 +47,10 @@ interface RunPlan {
   readonly resume?: TrainCheckpoint;
   /** Why the run starts from the beginning in a folder that already exists (one log line). */
   readonly restart?: string;
+  /** The folder exists already (a restart or a resume). */
   readonly existing: boolean;
+  /** The config is the one saved in the folder (`--resume`), so are its split and config.json. */
+  readonly saved: boolean;
 }
 
 /**
@@ -64,7 +67,7 @@ export async function openRun(input: TrainConfig, options: OpenRunOptions): Prom
   logger.info(`run ${runDir}${resume ? ` (resuming after epoch ${resume.epoch})` : ''}`);
   if (plan.restart) logger.info(plan.restart);
   const ownSplit = join(runDir, RUN_FILES.split);
-  const reuseSplit = plan.existing && (resume !== undefined || (await isFile(ownSplit)));
+  const reuseSplit = plan.saved && (resume !== undefined || (await isFile(ownSplit)));
   const data = await loadRunData(config, {
     logger,
     onProgress: options.onProgress,
@@ -72,12 +75,24 @@ export async function openRun(input: TrainConfig, options: OpenRunOptions): Prom
   });
   const backbone = await options.loadBackbone(config, logger);
   featureMaps(backbone.model, config.model.taps); // throws E_CONFIG naming an unknown tap
-  await writingTo(runDir, () => mkdir(runDir, { recursive: true }));
-  logger.attach(join(runDir, RUN_FILES.log));
-  if (!options.resumeDir) await writeJsonAtomic(join(runDir, RUN_FILES.config), config);
-  await writeSplitFile(ownSplit, data.split);
-  await writeRunStatus(runDir, 'running');
+  await createRunFiles(plan, data, logger);
   return { runDir, config, resume, data, backbone, logger };
+}
+
+/** Creates the run folder with config.json (new runs), split.json and status; a new folder is removed on failure. */
+async function createRunFiles(plan: RunPlan, data: PreparedData, logger: TeeLogger): Promise<void> {
+  const { runDir, config } = plan;
+  await writingTo(runDir, () => mkdir(runDir, { recursive: true }));
+  try {
+    if (!plan.saved) await writeJsonAtomic(join(runDir, RUN_FILES.config), config);
+    await writeSplitFile(join(runDir, RUN_FILES.split), data.split);
+    await writeRunStatus(runDir, 'running');
+  } catch (error) {
+    // (a disk that is full or read-only now): leave no half-made folder behind
+    if (!plan.existing) await rm(runDir, { recursive: true, force: true }).catch(() => {});
+    throw error;
+  }
+  logger.attach(join(runDir, RUN_FILES.log));
 }
 
 async function planNew(input: TrainConfig): Promise<RunPlan> {
@@ -86,6 +101,7 @@ async function planNew(input: TrainConfig): Promise<RunPlan> {
     runDir: dir,
     config: input,
     existing: restart,
+    saved: false,
     ...(restart
       ? { restart: `run ${dir}: an earlier attempt stopped before its first checkpoint; starting it again` }
       : {}),
@@ -106,10 +122,11 @@ async function planResume(resumeDir: string): Promise<RunPlan> {
       runDir,
       config,
       existing: true,
+      saved: true,
       restart: `run ${runDir}: no checkpoint yet (the earlier attempt stopped before its first epoch ended); starting it from the beginning with its saved config`,
     };
   }
-  return { runDir, config, existing: true, resume: await loadCheckpoint(runDir) };
+  return { runDir, config, existing: true, saved: true, resume: await loadCheckpoint(runDir) };
 }
 
 function parseJson(text: string, runDir: string): unknown {
