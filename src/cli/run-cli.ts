@@ -1,6 +1,7 @@
 import { type CommandDef, runCommand, runMain, showUsage } from 'citty';
 import { isLesionlabError } from '../core/errors.js';
 import { systemErrorCode } from '../node/fs-errors.js';
+import { checkUnknownFlags } from './unknown-flags.js';
 
 const BUILTIN_FLAGS = new Set(['--help', '-h', '--version', '-v']);
 
@@ -9,6 +10,7 @@ const BUILTIN_FLAGS = new Set(['--help', '-h', '--version', '-v']);
  * system error that no writer translated (ENOSPC, EACCES, …: Node's own one-line message); a usage error
  * prints the command's usage and exit code 1; any other error is a bug: its stack (only, not Node's dump of
  * the throwing source line, which for minified wasm glue runs to tens of KB) and exit code 1.
+ * A flag the command does not define is a usage error naming the closest valid one (exit code 1).
  * citty's own `runMain` handles the no-argument, `--help` and `--version` cases.
  */
 export async function runCli(main: CommandDef, rawArgs: string[] = process.argv.slice(2)): Promise<void> {
@@ -17,12 +19,13 @@ export async function runCli(main: CommandDef, rawArgs: string[] = process.argv.
     return;
   }
   try {
+    await checkUnknownFlags(main, rawArgs);
     await runCommand(main, { rawArgs });
   } catch (error) {
     const code = systemErrorCode(error);
     if (isLesionlabError(error)) {
       process.stderr.write(`lesionlab: ${error.message} [${error.code}]\n`);
-      process.exitCode = 2;
+      process.exitCode = error.code === 'E_USAGE' ? 1 : 2;
     } else if (error instanceof Error && error.name === 'CLIError') {
       await showUsage(main);
       process.stderr.write(`lesionlab: ${error.message}\n`);
