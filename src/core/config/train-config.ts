@@ -137,11 +137,29 @@ const TrainSchema = z
 const FineTuneSchema = z
   .object({
     enabled: z.boolean().default(false),
-    /** Top blocks of the backbone to unfreeze after the head converged. */
+    /**
+     * Top blocks of the backbone after the split: the prefix below them runs frozen in `prefixEngine`, these
+     * blocks (the tail) run in TF.js on the training backend and are unfrozen after the head converged.
+     */
     blocks: positiveInt.default(2),
+    /** Of the tail's blocks, unfreeze only the top ones (default: all `blocks`; one prefix cache, several choices). */
+    trainBlocks: positiveInt.optional(),
     epochs: positiveInt.default(5),
     learningRate: z.number().positive().default(1e-5),
     batchSize: positiveInt.default(16),
+    /** Where the frozen prefix runs: ONNX Runtime (exported by our exporter) or TF.js (fallback). */
+    prefixEngine: z.enum(['onnx', 'tfjs']).default('onnx'),
+    /**
+     * Cache the prefix's activations of every image and exact view (`features.views`) on disk, computed
+     * once; ignored with `augment` (the prefix then runs on the fly on each augmented batch).
+     */
+    cachePrefix: z.boolean().default(true),
+    /** Storage of cached activations: float16 halves the disk and page cache (relative error < 1e-3). */
+    cacheDtype: z.enum(['float16', 'float32']).default('float16'),
+    /** On-the-fly augmentation of training batches (the preprocess layer's settings) before the prefix. */
+    augment: z.record(z.string(), z.unknown()).optional(),
+    /** BatchNorm of the tail: frozen (inference mode, statistics kept) or trained (batch statistics). */
+    batchNorm: z.enum(['frozen', 'train']).default('frozen'),
   })
   .strict();
 

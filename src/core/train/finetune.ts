@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
 import type { NamedVariable } from './head.js';
 
@@ -8,29 +8,121 @@ export interface BlockRef {
   readonly lastLayer: string;
 }
 
-/**
- * Unfreezes the top `nBlocks` blocks of a backbone for fine-tuning: layers after the boundary become trainable
- * (BatchNorm stays frozen; the trainer runs the backbone with `training: false`, so its statistics never
- * move), everything below stays frozen. Returns the variables to train, named `backbone/<layer>/<index>`.
- * Blocks whose last layer was cut off (a truncated backbone) are skipped.
- */
-export function unfreezeTopBlocks(
-  model: tf.LayersModel,
-  blocks: readonly BlockRef[],
-  nBlocks: number,
-): NamedVariable[] {
-  const index = new Map(model.layers.map((layer, i) => [layer.name, i]));
-  const present = blocks.filter((b) => index.has(b.lastLayer));
+/** A backbone cut at a block boundary: `prefix` (input → boundary map) then `tail` (boundary map → output). */
+export interface BackboneSplit {
+  /** The frozen part, sharing the backbone's layers (export it to ONNX to run it fast). */
+  readonly prefix: tf.LayersModel;
+  /** The top blocks as a model of their own (fresh layers holding copies of the backbone's weights). */
+  readonly tail: tf.LayersModel;
+  /** Name of the boundary layer (the prefix's output). */
+  readonly boundary: string;
+  /** Shape of one boundary activation [h, w, c]. */
+  readonly mapShape: readonly [number, number, number];
+}
+
+/** Blocks whose last layer is present in `model` (a truncated backbone loses its top blocks). */
+export function presentBlocks(model: tf.LayersModel, blocks: readonly BlockRef[]): BlockRef[] {
+  const names = new Set(model.layers.map((l) => l.name));
+  return blocks.filter((b) => names.has(b.lastLayer));
+}
+
+/** The layer that ends the block below the top `nBlocks` blocks; E_CONFIG when `nBlocks` is out of range. */
+export function boundaryLayer(model: tf.LayersModel, blocks: readonly BlockRef[], nBlocks: number): string {
+  const present = presentBlocks(model, blocks);
   if (!Number.isInteger(nBlocks) || nBlocks < 1 || nBlocks >= present.length) {
     throw new LesionlabError(
       'E_CONFIG',
       `fineTune.blocks: ${model.name} has ${present.length} blocks; unfreeze from 1 to ${present.length - 1}, got ${nBlocks}`,
     );
   }
-  const boundary = index.get(present[present.length - nBlocks - 1].lastLayer)!;
+  return present[present.length - nBlocks - 1]!.lastLayer;
+}
+
+/**
+ * Splits a backbone after the block below its top `nBlocks` blocks. The tail is rebuilt from the layers'
+ * configs (registered custom layers included) and given copies of their weights, so it trains on its own
+ * input; {@link copyTailWeights} writes them back. E_CONFIG when a tail layer reads a tensor from below the
+ * boundary other than the boundary itself (the cut would not be clean).
+ */
+export function splitAtBlock(
+  model: tf.LayersModel,
+  blocks: readonly BlockRef[],
+  nBlocks: number,
+): BackboneSplit {
+  const boundary = boundaryLayer(model, blocks, nBlocks);
+  const cut = model.getLayer(boundary);
+  const prefix = tf.model({ inputs: model.inputs, outputs: cut.output as tf.SymbolicTensor, name: 'prefix' });
+  const shape = (cut.output as tf.SymbolicTensor).shape.slice(1) as [number, number, number];
+  const input = tf.input({ shape, name: `${boundary}_map` });
+  const mapped = new Map<number, tf.SymbolicTensor>([[(cut.output as tf.SymbolicTensor).id, input]]);
+  const start = model.layers.indexOf(cut) + 1;
+  for (const layer of model.layers.slice(start)) {
+    const node = layer.inboundNodes[0]!;
+    const inputs = node.inputTensors.map((t) => {
+      const value = mapped.get(t.id);
+      if (!value)
+        throw new LesionlabError(
+          'E_CONFIG',
+          `fineTune.blocks: layer ${layer.name} of ${model.name} reads ${t.sourceLayer.name} from below the block boundary ${boundary}; unfreeze a number of blocks whose boundary cuts the graph cleanly`,
+        );
+      return value;
+    });
+    const clone = cloneLayer(layer);
+    const out = clone.apply(inputs.length === 1 ? inputs[0]! : inputs) as tf.SymbolicTensor;
+    clone.setWeights(layer.getWeights());
+    mapped.set(node.outputTensors[0]!.id, out);
+  }
+  const output = mapped.get(model.outputs[0]!.id)!;
+  const tail = tf.model({ inputs: input, outputs: output, name: `${model.name}_tail` });
+  return { prefix, tail, boundary, mapShape: shape };
+}
+
+function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
+  const className = layer.getClassName();
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
+  if (!entry)
+    throw new LesionlabError(
+      'E_CONFIG',
+      `fineTune: layer ${layer.name} is a ${className}, which is not registered for serialization; register the custom layer`,
+    );
+  const [cls, fromConfig] = entry;
+  return fromConfig(cls, { ...layer.getConfig() }) as tf.layers.Layer;
+}
+
+/** Writes the tail's (trained) weights back into the same-named layers of the full backbone. */
+export function copyTailWeights(tail: tf.LayersModel, model: tf.LayersModel): void {
+  for (const layer of tail.layers) {
+    if (layer.weights.length === 0) continue;
+    model.getLayer(layer.name).setWeights(layer.getWeights());
+  }
+}
+
+/**
+ * Makes the top `nBlocks` blocks of a model trainable and returns their variables, named
+ * `backbone/<layer>/<index>`. BatchNorm layers stay frozen (and are run in inference mode by the trainer)
+ * unless `trainBatchNorm`. Blocks whose last layer is absent are skipped; `nBlocks` equal to the blocks
+ * present unfreezes everything after the input layer (a tail model split at a block boundary).
+ */
+export function unfreezeTopBlocks(
+  model: tf.LayersModel,
+  blocks: readonly BlockRef[],
+  nBlocks: number,
+  trainBatchNorm = false,
+): NamedVariable[] {
+  const index = new Map(model.layers.map((layer, i) => [layer.name, i]));
+  const present = blocks.filter((b) => index.has(b.lastLayer));
+  if (!Number.isInteger(nBlocks) || nBlocks < 1 || nBlocks > present.length) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `fineTune.trainBlocks: ${model.name} has ${present.length} blocks above its input; unfreeze from 1 to ${present.length}, got ${nBlocks}`,
+    );
+  }
+  // every block present: the whole model trains (a tail whose input is the split boundary)
+  const boundary = nBlocks === present.length ? 0 : index.get(present[present.length - nBlocks - 1]!.lastLayer)!;
   const variables: NamedVariable[] = [];
   model.layers.forEach((layer, i) => {
-    layer.trainable = i > boundary && layer.getClassName() !== 'BatchNormalization';
+    const isBn = layer.getClassName() === 'BatchNormalization';
+    layer.trainable = i > boundary && (trainBatchNorm || !isBn);
     if (!layer.trainable) return;
     layer.trainableWeights.forEach((weight, w) => {
       // Named by layer and position: TF.js suffixes weight names (`kernel_4`) differently per process.

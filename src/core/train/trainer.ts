@@ -53,6 +53,8 @@ export interface TrainHeadOptions {
   readonly head: Head;
   /** Maps an input batch to pooled features; omitted when the items already are pooled features. */
   readonly features?: (inputs: tf.Tensor) => tf.Tensor2D;
+  /** The same map for training steps when it differs (e.g. BatchNorm on batch statistics); default `features`. */
+  readonly trainFeatures?: (inputs: tf.Tensor) => tf.Tensor2D;
   /** More variables to train alongside the head (unfrozen backbone blocks when fine-tuning). */
   readonly extraVariables?: readonly NamedVariable[];
   readonly train: ItemSet;
@@ -190,7 +192,8 @@ function stepLoss(
   labels: tf.Tensor1D,
   masks: tf.Tensor2D[],
 ): tf.Scalar {
-  const features = options.features ? options.features(inputs) : (inputs as tf.Tensor2D);
+  const map = options.trainFeatures ?? options.features;
+  const features = map ? map(inputs) : (inputs as tf.Tensor2D);
   const loss = classificationLoss(options.head.logits(features, masks), labels, options.loss);
   const decay = options.weightDecay ?? 0;
   if (decay <= 0) return loss;

@@ -1,17 +1,17 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../core/config/train-config.js';
-import { LesionlabError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { unfreezeTopBlocks } from '../../core/train/finetune.js';
-import { type FeatureSource, featureMaps, type Head, poolFeatures } from '../../core/train/head.js';
+import type { ImageRecord } from '../../core/data/records.js';
+import type { Logger, ProgressHook } from '../../core/logger.js';
+import { copyTailWeights, unfreezeTopBlocks } from '../../core/train/finetune.js';
+import type { Head } from '../../core/train/head.js';
 import type { LossOptions } from '../../core/train/losses.js';
-import { type EpochRecord, type TrainCheckpoint, trainHead } from '../../core/train/trainer.js';
+import { type EpochRecord, type ItemSet, type TrainCheckpoint, trainHead } from '../../core/train/trainer.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
 import type { LoadedBackbone } from './backbone.js';
 import type { PreparedData } from './data.js';
-import { pixelItemSet } from './item-sets.js';
+import { backboneBlocks, openPrefixTail, type PrefixTail } from './prefix-tail.js';
 import { loadCheckpoint, RUN_FILES, saveCheckpoint, writeEpochMetrics } from './run-dir.js';
 
 /** Where the fine-tuning stage reports and checkpoints. */
@@ -27,44 +27,61 @@ export interface FineTuneContext {
   /** Epoch rows of the head stage (fine-tuning rows are numbered after them). */
   readonly headHistory: readonly EpochRecord[];
   readonly resume: boolean;
-  readonly onBatch?: (done: number, total: number, label?: string) => void;
+  readonly onBatch?: ProgressHook;
+  readonly onProgress?: ProgressHook;
   readonly interruptAfter?: (epoch: number) => boolean;
   readonly format: (record: EpochRecord) => string;
+  /** An already opened split (the bench reuses one cache for several trials); opened here otherwise. */
+  readonly prefixTail?: PrefixTail;
 }
 
-/** Maps a batch of images through the (partly trainable) backbone to pooled features (taps included). */
-export function backboneFeatures(
-  backbone: LoadedBackbone,
-  source: FeatureSource,
-): (x: tf.Tensor) => tf.Tensor2D {
-  // A multi-output view of the same layers (shared weights), so unfrozen layers train through every tap.
-  const maps =
-    source.taps.length > 0
-      ? tf.model({ inputs: backbone.model.inputs, outputs: featureMaps(backbone.model, source.taps) })
-      : backbone.model;
-  return (x) =>
-    poolFeatures(maps.apply(x, { training: false }) as tf.Tensor4D | tf.Tensor4D[], source.pooling);
+/** What the fine-tuning stage hands back; `scorer` scores other records through the tuned tail. */
+export interface FineTuneResult {
+  readonly history: EpochRecord[];
+  readonly bestEpoch: number;
+  readonly interrupted: boolean;
+  /** Images per second of the training steps (forward + backward through the tail and head). */
+  readonly trainImagesPerSecond: number;
+  readonly scorer: FineTuneScorer;
+}
+
+/** Items and feature map to score records through the fine-tuned network; `dispose` closes the split. */
+export interface FineTuneScorer {
+  itemSet(records: readonly ImageRecord[]): ItemSet;
+  readonly features: (maps: tf.Tensor) => tf.Tensor2D;
+  dispose(): Promise<void>;
 }
 
 /**
- * Fine-tuning after the head converged: unfreezes the top `fineTune.blocks` blocks and trains them with the
- * head at `fineTune.learningRate` on images through the backbone (TF.js; practical only with a native
- * backend, correct on cpu). Checkpoints to checkpoint-finetune.bin; restores the best epoch's weights.
+ * Fine-tuning after the head converged: splits the backbone below its top `fineTune.blocks` blocks, runs the
+ * frozen prefix in ONNX Runtime (activations cached on disk, or on the fly with augmentation), and trains the
+ * top `fineTune.trainBlocks` blocks (default all of them) with the head at `fineTune.learningRate` on the
+ * training backend; BatchNorm stays in inference mode unless `fineTune.batchNorm` is `train`. Checkpoints to
+ * checkpoint-finetune.bin (resumable), restores the best epoch's weights and writes the tail's weights back
+ * into the backbone, so `buildTrainedClassifier` exports prefix + tail + head as one model.
  */
-export async function fineTuneStage(
-  ctx: FineTuneContext,
-): Promise<{ history: EpochRecord[]; bestEpoch: number; interrupted: boolean }> {
+export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResult> {
   const { config, data, backbone, head, runDir } = ctx;
   const ft = config.fineTune;
-  const blocks = backbone.blocks ?? backbone.spec?.blocks;
-  if (!blocks)
-    throw new LesionlabError(
-      'E_CONFIG',
-      `fineTune.enabled: backbone ${backbone.name} lists no blocks to unfreeze; disable fine-tuning`,
-    );
-  const extraVariables = unfreezeTopBlocks(backbone.model, blocks, ft.blocks);
+  const pt =
+    ctx.prefixTail ??
+    (await openPrefixTail({
+      config,
+      backbone,
+      images: ctx.images,
+      classes: data.classes,
+      logger: ctx.logger,
+      onProgress: ctx.onProgress,
+    }));
+  const trainBn = ft.batchNorm === 'train';
+  const extraVariables = unfreezeTopBlocks(
+    pt.split.tail,
+    backboneBlocks(backbone),
+    ft.trainBlocks ?? ft.blocks,
+    trainBn,
+  );
   ctx.logger.info(
-    `fine-tuning: top ${ft.blocks} blocks of ${backbone.name} (${extraVariables.length} weight tensors) at lr ${ft.learningRate}`,
+    `fine-tuning: top ${ft.trainBlocks ?? ft.blocks} of ${ft.blocks} tail blocks of ${backbone.name} (${extraVariables.length} weight tensors, BatchNorm ${ft.batchNorm}) at lr ${ft.learningRate}`,
   );
   const resume =
     ctx.resume && (await exists(join(runDir, RUN_FILES.fineTuneCheckpoint)))
@@ -73,34 +90,54 @@ export async function fineTuneStage(
   const offset = ctx.headHistory.length;
   const renumber = (rows: readonly EpochRecord[]) => rows.map((r) => ({ ...r, epoch: r.epoch + offset }));
   const t = config.train;
+  const train = pt.itemSet(data.parts.train, true);
+  let stepSeconds = 0;
+  let stepImages = 0;
+  let batchBegan = performance.now();
   const result = await trainHead({
     head,
-    features: backboneFeatures(backbone, config.model),
+    features: pt.features(false),
+    ...(trainBn ? { trainFeatures: pt.features(true) } : {}),
     extraVariables,
-    train: pixelItemSet(ctx.images, data.parts.train, data.classes),
-    val: pixelItemSet(ctx.images, data.parts.val, data.classes),
+    train,
+    val: pt.itemSet(data.parts.val, false),
     epochs: ft.epochs,
     batchSize: ft.batchSize,
     learningRate: ft.learningRate,
     weightDecay: t.weightDecay,
-    tta: false,
+    sampling: config.features.sampling,
+    tta: config.features.tta,
     loss: ctx.loss,
     earlyStopping: t.earlyStopping,
     reduceLr: t.reduceLr,
     seed: config.seed + 2,
     resume: resume as TrainCheckpoint | undefined,
-    onBatch: ctx.onBatch,
+    onBatch: (done, total, label) => {
+      const now = performance.now();
+      stepSeconds += (now - batchBegan) / 1000;
+      stepImages += Math.min(ft.batchSize, train.labels.length - (done - 1) * ft.batchSize);
+      batchBegan = now;
+      ctx.onBatch?.(done, total, label);
+    },
     interruptAfter: ctx.interruptAfter ? (epoch) => ctx.interruptAfter!(epoch + offset) : undefined,
     onEpoch: async (record, checkpoint) => {
+      batchBegan = performance.now();
       await saveCheckpoint(runDir, checkpoint, 'finetune');
       await writeEpochMetrics(runDir, [...ctx.headHistory, ...renumber(checkpoint.history)]);
       ctx.logger.info(`fine-tune ${ctx.format({ ...record, epoch: record.epoch + offset })}`);
     },
   });
+  copyTailWeights(pt.split.tail, backbone.model);
   return {
     history: renumber(result.history),
     bestEpoch: result.bestEpoch + offset,
     interrupted: result.interrupted,
+    trainImagesPerSecond: stepImages / Math.max(stepSeconds, 1e-9),
+    scorer: {
+      itemSet: (records) => pt.itemSet(records, false),
+      features: pt.features(false),
+      dispose: () => (ctx.prefixTail ? Promise.resolve() : pt.dispose()),
+    },
   };
 }
 

@@ -26,8 +26,8 @@ import {
 } from './backbone.js';
 import { countClasses, labelIndices, type PreparedData, withoutSkipped } from './data.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
-import { backboneFeatures, fineTuneStage } from './finetune-stage.js';
-import { featureItemSet, featureStats, pixelItemSet, standardizedItemSet } from './item-sets.js';
+import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
+import { featureItemSet, featureStats, standardizedItemSet } from './item-sets.js';
 import { RUN_FILES, saveCheckpoint, writeEpochMetrics, writeJsonAtomic, writeRunStatus } from './run-dir.js';
 import { markRunFailed, type OpenedRun, openRun } from './run-open.js';
 
@@ -128,7 +128,7 @@ async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<Tr
       };
     }
     let { history, bestEpoch } = stage;
-    let tuned = false;
+    let tuned: FineTuneScorer | undefined;
     if (config.fineTune.enabled) {
       const ft = await fineTuneStage({
         config,
@@ -142,11 +142,13 @@ async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<Tr
         headHistory: stage.history,
         resume: resume !== undefined,
         onBatch: options.onBatch,
+        onProgress: options.onProgress,
         interruptAfter: options.interruptAfter,
         format: (r) => formatEpoch(r, stage.history.length + config.fineTune.epochs),
       });
       history = [...stage.history, ...ft.history];
       if (ft.interrupted) {
+        await ft.scorer.dispose();
         stage.head.dispose();
         return {
           runDir,
@@ -157,10 +159,10 @@ async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<Tr
           extractSeconds: features.extractSeconds,
         };
       }
-      [bestEpoch, tuned] = [ft.bestEpoch, true];
+      [bestEpoch, tuned] = [ft.bestEpoch, ft.scorer];
     }
     const bundleDir = await saveBestModel(config, data, backbone, stage.head, runDir, bestEpoch);
-    const test = await evaluateTest(config, data, features, stage.head, tuned ? backbone : undefined);
+    const test = await evaluateTest(config, data, features, stage.head, tuned).finally(() => tuned?.dispose());
     await writeJsonAtomic(
       join(runDir, RUN_FILES.results),
       resultsJson(config, { ...stage, history, bestEpoch }, test, features, backbone.weights),
@@ -331,18 +333,18 @@ async function evaluateTest(
   data: PreparedData,
   run: RunFeatures,
   head: Head,
-  fineTuned?: LoadedBackbone,
+  fineTuned?: FineTuneScorer,
 ): Promise<TestResult | undefined> {
   if (data.parts.test.length === 0) return undefined;
   const counts = countClasses(labelIndices(data.parts.train, data.classes), data.classes.length);
-  // After fine-tuning the cached features are stale: score through the updated backbone instead.
+  // After fine-tuning the cached features are stale: score prefix maps through the tuned tail instead.
   const set = fineTuned
-    ? pixelItemSet(run.images, data.parts.test, data.classes)
+    ? fineTuned.itemSet(data.parts.test)
     : featureItemSet(run.features, data.parts.test, data.classes, config.features.views);
   const { probabilities } = await predictSet(head, set, {
     tta: config.features.tta,
     logitOffset: posthocOffset(config, counts),
-    features: fineTuned ? backboneFeatures(fineTuned, config.model) : undefined,
+    features: fineTuned?.features,
   });
   const k = data.classes.length;
   return {

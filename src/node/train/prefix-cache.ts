@@ -1,0 +1,252 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LesionlabError } from '../../core/errors.js';
+import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { writeError } from '../fs-errors.js';
+
+/** What identifies cached prefix activations: change any of it and they are recomputed. */
+export interface PrefixCacheKey {
+  readonly backbone: string;
+  /** Weights identity of the backbone (`imagenet:<sha>:<shape>`, `random:<seed>`). */
+  readonly weights: string;
+  /** sha256 of the prefix's weight values. */
+  readonly weightsHash: string;
+  /** Layer the prefix ends at. */
+  readonly boundary: string;
+  /** Exact dihedral views, in cache order. */
+  readonly views: readonly string[];
+  /** Fingerprint of the image cache (files, times, preprocessing). */
+  readonly images: string;
+  readonly ids: string;
+  readonly dtype: 'float16' | 'float32';
+}
+
+/** Prefix activations of every image and view on disk, read batch by batch (the page cache holds them, not the heap). */
+export interface PrefixCache {
+  readonly dir: string;
+  readonly ids: readonly string[];
+  readonly views: number;
+  /** Values per activation map (h·w·c). */
+  readonly mapSize: number;
+  readonly dtype: 'float16' | 'float32';
+  /** Bytes on disk. */
+  readonly bytes: number;
+  /** True when this call computed it. */
+  readonly built: boolean;
+  /** Position of `id` in the cache; E_CACHE when absent. */
+  indexOf(id: string): number;
+  /** Maps of items (cache positions) at views, as one float32 [n·mapSize] array. */
+  read(items: readonly number[], views: readonly number[]): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** Computes the prefix maps of cache items for one view: float32 [n·mapSize]. */
+export type PrefixExtractor = (items: readonly number[], view: number) => Promise<Float32Array>;
+
+/** Options of {@link loadOrBuildPrefixCache}. */
+export interface PrefixCacheOptions {
+  readonly cacheRoot: string;
+  readonly key: PrefixCacheKey;
+  readonly ids: readonly string[];
+  readonly mapSize: number;
+  readonly batchSize: number;
+  readonly extract: PrefixExtractor;
+  readonly logger?: Logger;
+  readonly onProgress?: ProgressHook;
+}
+
+const INDEX = 'index.json';
+const DATA = 'maps.bin';
+
+/** The cache folder of a key: `<cacheRoot>/prefix/<backbone>-<boundary>-<sha256(key)[0:16]>`. */
+export function prefixCacheDir(cacheRoot: string, key: PrefixCacheKey): string {
+  const digest = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
+  return join(cacheRoot, 'prefix', `${key.backbone}-${key.boundary}-${digest}`);
+}
+
+/** Bytes a cache of `count` images x `views` views of `mapSize` values takes on disk. */
+export function prefixCacheBytes(count: number, views: number, mapSize: number, dtype: PrefixCacheKey['dtype']): number {
+  return count * views * mapSize * (dtype === 'float16' ? 2 : 4);
+}
+
+/**
+ * Opens the cached activations for `key`, computing them first when absent (written into a temp folder and
+ * renamed into place, so a killed build never leaves a cache that looks complete).
+ */
+export async function loadOrBuildPrefixCache(options: PrefixCacheOptions): Promise<PrefixCache> {
+  const dir = prefixCacheDir(options.cacheRoot, options.key);
+  const views = options.key.views.length;
+  const bytes = prefixCacheBytes(options.ids.length, views, options.mapSize, options.key.dtype);
+  const logger = options.logger ?? silentLogger;
+  const complete = await isComplete(dir, options.ids, bytes);
+  if (complete) logger.info(`prefix cache: reusing ${dir}`);
+  else await buildCache(dir, options, views, bytes, logger);
+  const handle = await open(join(dir, DATA), 'r');
+  return makeCache(dir, options, views, bytes, handle, !complete);
+}
+
+async function isComplete(dir: string, ids: readonly string[], bytes: number): Promise<boolean> {
+  const text = await readFile(join(dir, INDEX), 'utf8').catch(() => null);
+  if (text === null) return false;
+  const index = JSON.parse(text) as { ids?: string[] };
+  const size = await stat(join(dir, DATA)).then((s) => s.size, () => -1);
+  return size === bytes && (index.ids ?? []).join('\n') === ids.join('\n');
+}
+
+async function buildCache(
+  dir: string,
+  options: PrefixCacheOptions,
+  views: number,
+  bytes: number,
+  logger: Logger,
+): Promise<void> {
+  const temp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
+  const { ids, mapSize, key } = options;
+  logger.info(
+    `prefix cache: ${ids.length} images x ${views} views of ${mapSize} values (${key.dtype}) = ${(bytes / 2 ** 30).toFixed(2)} GiB on disk in ${dir}`,
+  );
+  try {
+    await mkdir(temp, { recursive: true });
+    const handle = await open(join(temp, DATA), 'w');
+    try {
+      await writeAll(handle, options, views);
+    } finally {
+      await handle.close();
+    }
+    await writeFile(join(temp, INDEX), JSON.stringify({ format: 'lesionlab-prefix', version: 1, key, mapSize, views, ids }));
+    await rm(dir, { recursive: true, force: true });
+    await rename(temp, dir);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true }).catch(() => {});
+    throw error instanceof LesionlabError ? error : writeError(error, dir);
+  }
+}
+
+async function writeAll(handle: FileHandle, options: PrefixCacheOptions, views: number): Promise<void> {
+  const { ids, mapSize, batchSize } = options;
+  const width = options.key.dtype === 'float16' ? 2 : 4;
+  let done = 0;
+  for (let start = 0; start < ids.length; start += batchSize) {
+    const items = Array.from({ length: Math.min(batchSize, ids.length - start) }, (_, i) => start + i);
+    const block = new Float32Array(items.length * views * mapSize);
+    for (let view = 0; view < views; view++) {
+      const maps = await options.extract(items, view);
+      if (maps.length !== items.length * mapSize)
+        throw new LesionlabError(
+          'E_CACHE',
+          `prefix cache: expected ${items.length}x${mapSize} activations, got ${maps.length} values; does the prefix output match the tail input?`,
+        );
+      for (let row = 0; row < items.length; row++)
+        block.set(maps.subarray(row * mapSize, (row + 1) * mapSize), (row * views + view) * mapSize);
+      done += items.length;
+      options.onProgress?.(done, ids.length * views, 'prefix');
+    }
+    const out = width === 2 ? toFloat16(block) : block;
+    await handle.write(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), 0, out.byteLength, start * views * mapSize * width);
+  }
+}
+
+function makeCache(
+  dir: string,
+  options: PrefixCacheOptions,
+  views: number,
+  bytes: number,
+  handle: FileHandle,
+  built: boolean,
+): PrefixCache {
+  const { ids, mapSize } = options;
+  const dtype = options.key.dtype;
+  const width = dtype === 'float16' ? 2 : 4;
+  const positions = new Map(ids.map((id, i) => [id, i]));
+  return {
+    dir,
+    ids,
+    views,
+    mapSize,
+    dtype,
+    bytes,
+    built,
+    indexOf: (id) => {
+      const at = positions.get(id);
+      if (at === undefined)
+        throw new LesionlabError('E_CACHE', `prefix cache ${dir}: no image ${id}; delete the folder to rebuild it`);
+      return at;
+    },
+    read: async (items, viewOf) => {
+      const out = new Float32Array(items.length * mapSize);
+      const raw = new Uint8Array(mapSize * width);
+      for (let row = 0; row < items.length; row++) {
+        const record = items[row]! * views + viewOf[row]!;
+        await handle.read(raw, 0, raw.byteLength, record * mapSize * width);
+        const target = out.subarray(row * mapSize, (row + 1) * mapSize);
+        if (width === 2) fromFloat16(new Uint16Array(raw.buffer), target);
+        else target.set(new Float32Array(raw.buffer));
+      }
+      return out;
+    },
+    close: () => handle.close(),
+  };
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half-precision bits of each value (round to nearest even; overflow to ±Inf, NaN kept). */
+export function toFloat16(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    f32[0] = values[i]!;
+    const x = u32[0]!;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    const mant = x & 0x7fffff;
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
+      continue;
+    }
+    const e = exp - 127 + 15;
+    if (e >= 0x1f) out[i] = sign | 0x7c00;
+    else if (e <= 0) {
+      if (e < -10) {
+        out[i] = sign;
+        continue;
+      }
+      const m = mant | 0x800000;
+      const shift = 14 - e;
+      const half = 1 << (shift - 1);
+      let r = m >>> shift;
+      const rest = m & ((1 << shift) - 1);
+      if (rest > half || (rest === half && r & 1)) r++;
+      out[i] = sign | r;
+    } else {
+      let r = (e << 10) | (mant >>> 13);
+      const rest = mant & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && r & 1)) r++;
+      out[i] = sign | r;
+    }
+  }
+  return out;
+}
+
+let table: Float32Array | undefined;
+
+/** Float32 values of IEEE half-precision bits, written into `out`. */
+export function fromFloat16(bits: Uint16Array, out: Float32Array): Float32Array {
+  table ??= buildHalfTable();
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
+  return out;
+}
+
+function buildHalfTable(): Float32Array {
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >>> 10) & 0x1f;
+    const mant = h & 0x3ff;
+    if (exp === 0) t[h] = sign * mant * 2 ** -24;
+    else if (exp === 0x1f) t[h] = mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+    else t[h] = sign * (1 + mant / 1024) * 2 ** (exp - 15);
+  }
+  return t;
+}

@@ -1,0 +1,209 @@
+import * as tf from '@tensorflow/tfjs';
+import { DIHEDRAL_VIEWS, type TrainConfig } from '../../core/config/train-config.js';
+import type { ImageRecord } from '../../core/data/records.js';
+import { LesionlabError } from '../../core/errors.js';
+import type { Logger, ProgressHook } from '../../core/logger.js';
+import { type AugmentConfig, parseAugmentConfig } from '../../core/preprocess/augment-config.js';
+import { type BackboneSplit, type BlockRef, splitAtBlock } from '../../core/train/finetune.js';
+import { type FeatureSource, featureMaps, poolFeatures } from '../../core/train/head.js';
+import type { ItemSet } from '../../core/train/trainer.js';
+import { dihedralView } from '../../core/train/views.js';
+import type { ImageCache } from '../preprocess/image-cache.js';
+import type { LoadedBackbone } from './backbone.js';
+import { labelIndices } from './data.js';
+import { createFeatureEngine, type FeatureEngine } from './engines.js';
+import { hashIds, hashModelWeights } from './feature-cache.js';
+import { randomView } from './features.js';
+import { loadOrBuildPrefixCache, type PrefixCache } from './prefix-cache.js';
+
+/**
+ * A backbone split for fine-tuning: the frozen prefix runs in ONNX Runtime (or TF.js), its activations come
+ * from an on-disk cache (exact views) or are computed per batch (augmentation); the tail runs in TF.js.
+ */
+export interface PrefixTail {
+  readonly split: BackboneSplit;
+  /** Where prefix activations come from. */
+  readonly source: 'cache' | 'on-the-fly';
+  readonly cache?: PrefixCache;
+  readonly engine: string;
+  /** Seconds spent building the cache (0 when reused or on the fly). */
+  readonly cacheSeconds: number;
+  /** Items for the trainer: prefix maps [n, h, w, c] of `records` (augmented on the fly when `train` and configured). */
+  itemSet(records: readonly ImageRecord[], train: boolean): ItemSet;
+  /** Tail → pooling (taps inside the tail included): the pooled features the head takes. */
+  features(training: boolean): (maps: tf.Tensor) => tf.Tensor2D;
+  dispose(): Promise<void>;
+}
+
+/** Everything {@link openPrefixTail} needs. */
+export interface PrefixTailOptions {
+  readonly config: TrainConfig;
+  readonly backbone: LoadedBackbone;
+  readonly images: ImageCache;
+  readonly classes: readonly string[];
+  readonly logger: Logger;
+  readonly onProgress?: ProgressHook;
+}
+
+/** The blocks of a backbone (loaded override, else the registry's); E_CONFIG when it lists none. */
+export function backboneBlocks(backbone: LoadedBackbone): readonly BlockRef[] {
+  const blocks = backbone.blocks ?? backbone.spec?.blocks;
+  if (!blocks)
+    throw new LesionlabError(
+      'E_CONFIG',
+      `fineTune.enabled: backbone ${backbone.name} lists no blocks to unfreeze; add blocks to its registry entry or disable fine-tuning`,
+    );
+  return blocks;
+}
+
+/** Splits the backbone at `fineTune.blocks`, opens the prefix engine and (unless augmenting) the activation cache. */
+export async function openPrefixTail(options: PrefixTailOptions): Promise<PrefixTail> {
+  const { config, backbone, images, logger } = options;
+  const ft = config.fineTune;
+  const split = splitAtBlock(backbone.model, backboneBlocks(backbone), ft.blocks);
+  checkTaps(split, config.model.taps);
+  const engine = await createFeatureEngine(ft.prefixEngine, split.prefix, {
+    threads: config.features.threads,
+    logger,
+  });
+  const augment = ft.augment ? parseAugmentConfig(ft.augment, 'fineTune.augment') : undefined;
+  const views = DIHEDRAL_VIEWS.slice(0, config.features.views);
+  const mapSize = split.mapShape.reduce((a, b) => a * b, 1);
+  const viewMaps = (items: readonly number[], view: number, pixels?: Uint8Array) =>
+    prefixMaps(engine, images, items, views[view]!, pixels);
+  let cache: PrefixCache | undefined;
+  const began = performance.now();
+  if (ft.cachePrefix && !augment) {
+    cache = await loadOrBuildPrefixCache({
+      cacheRoot: config.features.cacheRoot,
+      key: {
+        backbone: backbone.name,
+        weights: backbone.weightsId,
+        weightsHash: hashModelWeights(split.prefix),
+        boundary: split.boundary,
+        views,
+        images: images.fingerprint,
+        ids: hashIds(images.ids),
+        dtype: ft.cacheDtype,
+      },
+      ids: images.ids,
+      mapSize,
+      batchSize: config.features.batchSize,
+      extract: (items, view) => viewMaps(items, view),
+      logger,
+      onProgress: options.onProgress,
+    });
+  }
+  const cacheSeconds = cache?.built ? (performance.now() - began) / 1000 : 0;
+  logger.info(
+    `fine-tuning split at ${split.boundary} [${split.mapShape.join('x')}]: prefix in ${engine.name}, ` +
+      (cache ? `activations cached (${(cache.bytes / 2 ** 20).toFixed(0)} MiB ${cache.dtype} on disk)` : 'activations on the fly'),
+  );
+  const tapped = config.model.taps.length > 0
+    ? tf.model({ inputs: split.tail.inputs, outputs: featureMaps(split.tail, config.model.taps) })
+    : split.tail;
+  const shape = [split.mapShape[0], split.mapShape[1], split.mapShape[2]] as const;
+  return {
+    split,
+    source: cache ? 'cache' : 'on-the-fly',
+    cache,
+    engine: engine.name,
+    cacheSeconds,
+    itemSet: (records, train) => {
+      const labels = labelIndices(records, options.classes);
+      if (cache) return cachedSet(cache, records, labels, shape);
+      return onTheFlySet(records, labels, images, shape, train ? 1 : views.length, (items, view, seed) => {
+        if (!(train && augment)) return viewMaps(items, view);
+        return augmentedMaps(engine, images, items, augment, seed);
+      }, config.seed);
+    },
+    features: (training) => (maps) =>
+      poolFeatures(tapped.apply(maps, { training }) as tf.Tensor4D | tf.Tensor4D[], config.model.pooling),
+    dispose: async () => {
+      await cache?.close();
+      await engine.dispose();
+    },
+  };
+}
+
+function checkTaps(split: BackboneSplit, taps: readonly string[]): void {
+  const names = new Set(split.tail.layers.map((l) => l.name));
+  const below = taps.filter((t) => !names.has(t));
+  if (below.length > 0)
+    throw new LesionlabError(
+      'E_CONFIG',
+      `model.taps: ${below.join(', ')} lie in the frozen prefix (below ${split.boundary}); with fine-tuning use taps inside the top fineTune.blocks blocks or none`,
+    );
+}
+
+async function prefixMaps(
+  engine: FeatureEngine,
+  images: ImageCache,
+  items: readonly number[],
+  view: (typeof DIHEDRAL_VIEWS)[number],
+  pixels?: Uint8Array,
+): Promise<Float32Array> {
+  const batch = pixels ?? (await images.readBatch(items));
+  return engine.run(dihedralView(batch, items.length, images.width, view), items.length, images.width);
+}
+
+async function augmentedMaps(
+  engine: FeatureEngine,
+  images: ImageCache,
+  items: readonly number[],
+  augment: AugmentConfig,
+  seed: number,
+): Promise<Float32Array> {
+  const batch = await images.readBatch(items);
+  const pixels = randomView(batch, items.length, images.width, augment, seed);
+  return engine.run(pixels, items.length, images.width);
+}
+
+function cachedSet(
+  cache: PrefixCache,
+  records: readonly ImageRecord[],
+  labels: Int32Array,
+  shape: readonly [number, number, number],
+): ItemSet {
+  const positions = records.map((r) => cache.indexOf(r.imageId));
+  return {
+    labels,
+    views: cache.views,
+    batch: async (indices, views) => {
+      const maps = await cache.read(
+        indices.map((i) => positions[i]!),
+        views,
+      );
+      return tf.tensor4d(maps, [indices.length, ...shape]);
+    },
+  };
+}
+
+function onTheFlySet(
+  records: readonly ImageRecord[],
+  labels: Int32Array,
+  images: ImageCache,
+  shape: readonly [number, number, number],
+  views: number,
+  maps: (items: readonly number[], view: number, seed: number) => Promise<Float32Array>,
+  seed: number,
+): ItemSet {
+  const positions = images.indicesOf(records.map((r) => r.imageId));
+  return {
+    labels,
+    views,
+    batch: async (indices, viewOf) => {
+      const items = indices.map((i) => positions[i]!);
+      // training sets have one view (augmentation varies it); validation asks for one view per batch
+      const values = await maps(items, viewOf[0] ?? 0, batchSeed(seed, indices));
+      return tf.tensor4d(values, [indices.length, ...shape]);
+    },
+  };
+}
+
+/** A seed fixed by the run seed and the batch's items (so a resumed epoch draws the same augmentation). */
+function batchSeed(seed: number, indices: readonly number[]): number {
+  let h = Math.imul(seed + 1, 0x9e3779b1);
+  for (const i of indices) h = Math.imul(h ^ (i + 1), 0x85ebca6b) >>> 0;
+  return h >>> 0;
+}
