@@ -2,7 +2,8 @@ import { defineCommand } from 'citty';
 import { BACKBONES } from '../core/models/registry.js';
 import { evaluateModel } from '../node/evaluate/evaluate.js';
 import { consoleLogger } from './console-logger.js';
-import { resolveTrainConfig, trainArgs, trainWithProgress } from './train.js';
+import { printConfigIfAsked, resolveTrainConfig, trainArgs, trainWithProgress } from './train.js';
+import { trainDescription } from './train-help.js';
 
 /** The main job's backbone: its ImageNet weights ship in the repo (weights/), so it works offline. */
 const MAIN_BACKBONE = 'mobilenet_v2';
@@ -19,11 +20,14 @@ const MAIN_JOB_DEFAULTS = {
 export const runCommand = defineCommand({
   meta: {
     name: 'run',
-    description: 'The main job: train and evaluate on the embedded sample, print the report path',
+    description: trainDescription(
+      'The main job: train and evaluate on the embedded sample, print the report path and what to do next.',
+    ),
   },
   args: trainArgs,
   async run({ args }) {
     const config = await resolveTrainConfig(args, MAIN_JOB_DEFAULTS);
+    if (printConfigIfAsked(args, config)) return;
     const result = await trainWithProgress(config, typeof args.resume === 'string' ? args.resume : undefined);
     if (result.interrupted || !result.bundleDir) return;
     const evaluation = await evaluateModel({

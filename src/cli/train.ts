@@ -13,6 +13,7 @@ import type { ProgressHook } from '../core/logger.js';
 import { BACKBONE_NAMES } from '../core/models/registry.js';
 import { type TrainRunOptions, type TrainRunResult, trainRun } from '../node/train/pipeline.js';
 import { consoleLogger } from './console-logger.js';
+import { trainDescription } from './train-help.js';
 
 /** Flags shared by `train` and `run`; each maps onto one config key (see TrainConfigSchema). */
 export const trainArgs = {
@@ -36,7 +37,18 @@ export const trainArgs = {
     type: 'boolean',
     description: 'Leave undecodable images out instead of stopping [data.skipBadImages]',
   },
+  'print-config': {
+    type: 'boolean',
+    description: 'Print the resolved config (file + flags + every default) as JSON and exit',
+  },
 } satisfies ArgsDef;
+
+/** `--print-config`: writes the resolved config as JSON to stdout; true when it did (the command then stops). */
+export function printConfigIfAsked(args: Record<string, unknown>, config: TrainConfig): boolean {
+  if (args['print-config'] !== true) return false;
+  process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+  return true;
+}
 
 const FLAG_KEYS: Readonly<Record<string, string>> = {
   data: 'data.root',
@@ -133,11 +145,12 @@ export async function trainWithProgress(config: TrainConfig, resumeDir?: string)
 export const trainCommand = defineCommand({
   meta: {
     name: 'train',
-    description: 'Train a classifier (frozen backbone, cached features) into a run folder',
+    description: trainDescription('Train a classifier (frozen backbone, cached features) into a run folder.'),
   },
   args: trainArgs,
   async run({ args }) {
     const config = await resolveTrainConfig(args);
+    if (printConfigIfAsked(args, config)) return;
     const result = await trainWithProgress(config, typeof args.resume === 'string' ? args.resume : undefined);
     consoleLogger.info(`best epoch ${result.bestEpoch}; model bundle: ${result.bundleDir ?? '(none)'}`);
     consoleLogger.info(`run: ${result.runDir}`);
