@@ -1,3 +1,6 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { LesionlabError } from '../core/errors.js';
 
 /** What a filesystem error code means for a write, and what the user can do about it. */
@@ -47,11 +50,42 @@ export function writeError(error: unknown, path: string): unknown {
   });
 }
 
-/** Runs a write step on `path`, translating a filesystem failure with {@link writeError}. */
+/**
+ * {@link writeError}, after finding out what a bare ENOENT means: Node's recursive `mkdir` answers ENOENT on
+ * a read-only filesystem too, so the nearest existing folder above `path` is probed for write access
+ * (EROFS: read-only, EACCES: permission denied, a file: not a folder) before saying "folder does not exist".
+ */
+export async function writeFailure(error: unknown, path: string): Promise<unknown> {
+  if (systemErrorCode(error) !== 'ENOENT') return writeError(error, path);
+  const code = await probeAncestor(path);
+  return writeError(
+    code === undefined ? error : Object.assign(new Error(String(error)), { code, cause: error }),
+    path,
+  );
+}
+
+async function probeAncestor(path: string): Promise<string | undefined> {
+  let dir = dirname(resolve(path));
+  for (;;) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info !== undefined) {
+      if (!info.isDirectory()) return 'ENOTDIR';
+      return access(dir, constants.W_OK).then(
+        () => undefined,
+        (e: unknown) => systemErrorCode(e),
+      );
+    }
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** Runs a write step on `path`, translating a filesystem failure with {@link writeFailure}. */
 export async function writingTo<T>(path: string, step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    throw writeError(error, path);
+    throw await writeFailure(error, path);
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LesionlabError } from '../../src/core/errors.js';
 import { writeFileAtomic } from '../../src/node/data/split-file.js';
-import { systemErrorCode, writeError, writingTo } from '../../src/node/fs-errors.js';
+import { systemErrorCode, writeError, writeFailure, writingTo } from '../../src/node/fs-errors.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'fs-errors-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -45,6 +45,21 @@ describe('writeError: one translation of failed filesystem writes', () => {
   });
 });
 
+describe('writeFailure: what a bare ENOENT means', () => {
+  it('probes the nearest existing folder (recursive mkdir says ENOENT on a read-only disk too)', async () => {
+    const file = join(dir, 'probe-file');
+    await writeFile(file, 'x');
+    const underFile = await writeFailure(systemError('ENOENT', 'mkdir'), join(file, 'a', 'b'));
+    expect((underFile as Error).message).toMatch(
+      /cannot write \(a part of the path is a file, not a folder, ENOTDIR\)/,
+    );
+    const writable = await writeFailure(systemError('ENOENT', 'mkdir'), join(dir, 'x', 'y'));
+    expect((writable as Error).message).toMatch(/cannot write \(folder does not exist, ENOENT\)/);
+    const other = await writeFailure(systemError('ENOSPC'), join(dir, 'x'));
+    expect((other as Error).message).toMatch(/disk full, ENOSPC/);
+  });
+});
+
 describe('writeFileAtomic on an unwritable path', () => {
   it('throws E_WRITE naming the path (a parent that is a file fails even as root) and leaves nothing', async () => {
     const file = join(dir, 'a-file');
@@ -56,6 +71,6 @@ describe('writeFileAtomic on an unwritable path', () => {
     expect((error as Error).message).toBe(
       `${target}: cannot write (a part of the path is a file, not a folder, ENOTDIR); check the path`,
     );
-    expect(await readdir(dir)).toEqual(['a-file']);
+    expect((await readdir(dir)).filter((n) => n.includes('tmp'))).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import { LesionlabError } from '../../core/errors.js';
-import { writeError } from '../fs-errors.js';
+import { writeFailure } from '../fs-errors.js';
 import { BUNDLE_META_FILE, readModelBundle } from './read.js';
 import { loadLayersModelFromDir } from './tfjs-files.js';
 import { swapInto, writeModelBundle } from './write.js';
@@ -23,7 +23,7 @@ async function copyOnnxOnly(meta: BundleMeta, srcDir: string, out: string): Prom
     await swapInto(tmp, out);
   } catch (error) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    throw writeError(error, out);
+    throw await writeFailure(error, out);
   }
   return rest;
 }

@@ -4,7 +4,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { type BundleMeta, BundleMetaSchema, type WeightsProvenance } from '../../core/bundle/meta.js';
 import { exportOnnx } from '../../core/onnx/export.js';
 import type { Normalization, PreprocessSpec } from '../../core/preprocess/spec.js';
-import { writeError } from '../fs-errors.js';
+import { writeFailure } from '../fs-errors.js';
 import { BUNDLE_META_FILE } from './read.js';
 import { saveLayersModelToDir } from './tfjs-files.js';
 
@@ -99,7 +99,7 @@ export async function writeModelBundle(dir: string, args: WriteModelBundleArgs):
     await swapInto(tmp, dir);
   } catch (error) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    throw writeError(error, dir);
+    throw await writeFailure(error, dir);
   }
   return meta;
 }

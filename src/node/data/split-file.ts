@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { parseSplitFile, type SplitFile, SplitFileSchema } from '../../core/data/split-schema.js';
 import { LesionlabError } from '../../core/errors.js';
-import { writeError } from '../fs-errors.js';
+import { writeFailure } from '../fs-errors.js';
 
 /** Reads and validates a split file written by {@link writeSplitFile}. */
 export async function readSplitFile(path: string): Promise<SplitFile> {
@@ -34,6 +34,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true }).catch(() => {});
-    throw writeError(error, path);
+    throw await writeFailure(error, path);
   }
 }

@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { LesionlabError } from '../../core/errors.js';
+import { isLesionlabError, LesionlabError } from '../../core/errors.js';
 import { swapInto } from '../bundle/write.js';
-import { writeError } from '../fs-errors.js';
+import { writeFailure } from '../fs-errors.js';
 
 /** Every file an evaluation may write into its output folder; the folder is replaced as one set. */
 export const EVALUATION_FILES: readonly string[] = [
@@ -46,7 +46,9 @@ export async function writeOutputSet<T>(outDir: string, write: (dir: string) => 
     return relocate(result, stage, outDir);
   } catch (error) {
     if (stage) await rm(stage, { recursive: true, force: true }).catch(() => {});
-    throw writeError(error, outDir);
+    // a write inside the temp folder names the folder the user asked for
+    const inStage = isLesionlabError(error) && error.code === 'E_WRITE' && error.cause !== undefined;
+    throw await writeFailure(inStage ? error.cause : error, outDir);
   }
 }
 

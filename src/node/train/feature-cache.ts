@@ -6,7 +6,7 @@ import type { DihedralView } from '../../core/config/train-config.js';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
-import { writeError } from '../fs-errors.js';
+import { writeFailure } from '../fs-errors.js';
 
 /** What identifies a feature cache: change any of it and the features are recomputed. */
 export interface FeatureCacheKey {
@@ -150,7 +150,7 @@ async function writeCacheAtomic(
     await rename(temp, dir);
   } catch (error) {
     await rm(temp, { recursive: true, force: true }).catch(() => {});
-    throw writeError(error, dir);
+    throw await writeFailure(error, dir);
   }
 }
 
