@@ -19,7 +19,8 @@ export async function runCli(main: CommandDef, rawArgs: string[] = process.argv.
     return;
   }
   try {
-    await checkUnknownFlags(main, rawArgs);
+    await checkUnknownFlags(main, rawArgs); // loads the command's module, and with it TF.js if it uses it
+    quietTensorflow();
     await runCommand(main, { rawArgs });
   } catch (error) {
     const code = systemErrorCode(error);
@@ -38,6 +39,17 @@ export async function runCli(main: CommandDef, rawArgs: string[] = process.argv.
       process.exitCode = 1;
     }
   }
+}
+
+/**
+ * Sets TF.js's PROD flag when the command loaded TF.js (its engine lives on `globalThis._tfengine`), which
+ * silences its console output: the cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js"
+ * banner. Commands that choose a backend set it there too (node/engine/backend.ts); this covers the rest
+ * (evaluate, export, augment-preview, web) without loading TF.js for commands that never use it.
+ */
+function quietTensorflow(): void {
+  const engine = (globalThis as { _tfengine?: { ENV?: { set(flag: string, value: boolean): void } } })._tfengine;
+  engine?.ENV?.set('PROD', true);
 }
 
 function stackOf(error: unknown): string {

@@ -2,6 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 
+// TF.js's own console output (the cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js" banner,
+// flag warnings) is off: lesionlab says which backend runs in its one backend line.
+tf.env().set('PROD', true);
+
 /** What the user asks for (`--backend`). */
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 /**
