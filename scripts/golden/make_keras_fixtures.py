@@ -7,6 +7,8 @@ tests and `npm run bench:keras-parity` read. Requirements (PyPI): tensorflow-cpu
 
     python scripts/golden/make_keras_fixtures.py tiny  --out test/golden/keras
     python scripts/golden/make_keras_fixtures.py full  --out .cache/keras-parity [--only densenet121]
+    python scripts/golden/make_keras_fixtures.py full  --out .cache/keras-parity --only mobilenet_v2 \
+        --weights ../shared/weights/mobilenet_v2_1.0_224/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5
 
 `tiny`: one small functional model with every layer type the registry's backbones use, saved the ways
 Keras saves weights (save_weights .h5, full model.save .h5, weight names rewritten as str, Keras 3
@@ -16,7 +18,9 @@ Keras saves weights (save_weights .h5, full model.save .h5, weight names rewritt
 seeded random weights, BatchNormalization statistics calibrated on the fixed input and then randomised,
 random LayerNormalization parameters and ConvNeXt layer-scale gammas (so a swapped or mis-ordered
 tensor changes the output), saved with save_weights; the fixed raw 0..255 input, Keras's
-preprocess_input, and Keras's output feature map as float32 .bin files with a JSON description.
+preprocess_input, and Keras's output feature map as float32 .bin files with a JSON description. With
+`--weights FILE` a real weights file (e.g. the ImageNet MobileNetV2 in ../shared) is loaded by Keras instead
+and only Keras's output is written (`<name>_given.*`).
 """
 
 import argparse
@@ -70,11 +74,15 @@ def fixed_input(side, count, seed):
 def calibrate_batch_norm(bn, act, rng):
     axes = tuple(range(act.ndim - 1))
     c = act.shape[-1]
+    # A floor at the mean channel variance: a channel whose input nearly cancels out is not blown up
+    # to unit scale, which would make the random network chaotic (float rounding amplified layer by layer,
+    # so no two runtimes could agree; seen with MobileNet v1 before the floor).
+    var = act.var(axis=axes)
     values = {
         "gamma": rng.uniform(0.5, 1.5, c),
         "beta": rng.normal(0, 0.2, c),
         "moving_mean": act.mean(axis=axes) * rng.uniform(0.8, 1.2, c),
-        "moving_variance": act.var(axis=axes) * rng.uniform(0.7, 1.3, c) + 1e-2,
+        "moving_variance": var * rng.uniform(0.7, 1.3, c) + var.mean() + 1e-3,
     }
     bn.set_weights([values[w.name.split("/")[-1].split(":")[0]].astype("float32") for w in bn.weights])
 
@@ -114,36 +122,41 @@ def randomise_weights(model, x, rng, keras):
             layer.set_weights([rng.uniform(0.05, 0.5, c).astype("float32")])
 
 
-def make_full(name, out_dir, keras):
+def make_full(name, out_dir, keras, weights=None):
+    """Random (seeded) weights saved by Keras, or with `weights` a real file loaded by Keras itself."""
     ctor_name, module_name, side = FULL_BACKBONES[name]
     apps = keras.applications
     module = getattr(apps, module_name)
     model = getattr(apps, ctor_name)(weights=None, include_top=False, input_shape=(side, side, 3))
     raw = fixed_input(side, 2, SEED)
     x = module.preprocess_input(raw.copy())
-    rng = np.random.default_rng(SEED)
-    randomise_weights(model, x, rng, keras)
-    weights_path = os.path.join(out_dir, f"{name}.h5")
-    model.save_weights(weights_path)
+    stem = name if weights is None else f"{name}_given"
+    if weights is None:
+        randomise_weights(model, x, np.random.default_rng(SEED), keras)
+        weights_path = os.path.join(out_dir, f"{stem}.h5")
+        model.save_weights(weights_path)
+    else:
+        model.load_weights(weights)
+        weights_path = os.path.abspath(weights)
     y = model.predict(x, verbose=0)
-    write_f32(os.path.join(out_dir, f"{name}.input.bin"), raw)
-    write_f32(os.path.join(out_dir, f"{name}.output.bin"), y)
+    write_f32(os.path.join(out_dir, f"{stem}.input.bin"), raw)
+    write_f32(os.path.join(out_dir, f"{stem}.output.bin"), y)
     meta = {
         "backbone": name,
         "keras": f"tf_keras {keras.__version__}",
         "constructor": f"keras.applications.{ctor_name}(weights=None, include_top=False, input_shape=({side}, {side}, 3))",
         "preprocess": f"keras.applications.{module_name}.preprocess_input",
         "seed": SEED,
-        "weights": os.path.basename(weights_path),
+        "weights": os.path.relpath(weights_path, out_dir),
         "weights_sha256": sha256(weights_path),
         "params": int(model.count_params()),
         "input_shape": list(raw.shape),
         "output_shape": list(y.shape),
         "output_abs_max": float(np.abs(y).max()),
     }
-    with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
+    with open(os.path.join(out_dir, f"{stem}.json"), "w") as f:
         json.dump(meta, f, indent=2)
-    print(f"{name}: {meta['params']:,} params, output {y.shape}, |y|max {meta['output_abs_max']:.4g}")
+    print(f"{stem}: {meta['params']:,} params, output {y.shape}, |y|max {meta['output_abs_max']:.4g}")
 
 
 def tiny_model(keras):
@@ -152,7 +165,12 @@ def tiny_model(keras):
 
     L = keras.layers
     inp = L.Input((16, 16, 3), name="input_1")
-    x = L.ZeroPadding2D(((0, 1), (0, 1)), name="pad")(inp)
+    # A nested model, as ConvNeXt's stem: one group in the file holding its inner layers' weights.
+    stem = keras.Sequential(
+        [L.Conv2D(4, 1, name="stem_conv"), L.LayerNormalization(epsilon=1e-6, name="stem_ln")], name="stem"
+    )
+    x = stem(inp)
+    x = L.ZeroPadding2D(((0, 1), (0, 1)), name="pad")(x)
     x = L.Conv2D(8, 3, strides=2, use_bias=False, name="conv1")(x)
     x = L.BatchNormalization(epsilon=1e-3, name="bn1")(x)
     x = L.ReLU(6.0, name="relu1")(x)
@@ -246,6 +264,7 @@ def main():
     parser.add_argument("what", choices=["tiny", "full"])
     parser.add_argument("--out", required=True)
     parser.add_argument("--only", action="append", choices=sorted(FULL_BACKBONES))
+    parser.add_argument("--weights", help="full: a real weights file for the one --only backbone (output <name>_given.*)")
     args = parser.parse_args()
     import tf_keras as keras
 
@@ -255,8 +274,10 @@ def main():
     if args.what == "tiny":
         make_tiny(args.out, keras)
     else:
+        if args.weights and len(args.only or []) != 1:
+            parser.error("--weights needs exactly one --only backbone")
         for name in args.only or list(FULL_BACKBONES):
-            make_full(name, args.out, keras)
+            make_full(name, args.out, keras, args.weights)
 
 
 if __name__ == "__main__":

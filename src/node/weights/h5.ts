@@ -80,6 +80,16 @@ function toFloat32(value: unknown, where: string): Float32Array {
   );
 }
 
+/**
+ * The layer that owns a weight: the scope of its Keras name (`conv1/conv/kernel:0` -> `conv1/conv`). It is
+ * the group's own name except inside a nested model, whose group (e.g. ConvNeXt's Sequential
+ * `convnext_small_stem`) holds the weights of its inner layers (`convnext_small_stem_conv/kernel:0`).
+ */
+function owningLayer(weightName: string, group: string): string {
+  const slash = weightName.lastIndexOf('/');
+  return slash > 0 ? weightName.slice(0, slash) : group;
+}
+
 function readLayer(root: H5Group, layer: string, path: string): SourceWeight[] {
   const group = root.get(layer) as H5Group | null;
   if (group === null)
@@ -95,7 +105,7 @@ function readLayer(root: H5Group, layer: string, path: string): SourceWeight[] {
         `${path}: weight "${layer}/${weightName}" is listed but missing; the file is damaged`,
       );
     return {
-      layer,
+      layer: owningLayer(weightName, layer),
       name: shortWeightName(weightName),
       shape: ds.shape ?? [],
       data: toFloat32(ds.value, `${path}: ${layer}/${weightName}`),

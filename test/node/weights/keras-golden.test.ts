@@ -22,7 +22,10 @@ const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[
 function buildTwin(): tf.LayersModel {
   const L = tf.layers;
   const input = tf.input({ shape: [16, 16, 3], name: 'input_1' });
-  let x = apply(
+  // Keras nests these two in a Sequential `stem` (one group in the file), as ConvNeXt's stem.
+  let x = apply(L.conv2d({ filters: 4, kernelSize: 1, name: 'stem_conv' }), input);
+  x = apply(L.layerNormalization({ epsilon: 1e-6, name: 'stem_ln' }), x);
+  x = apply(
     L.zeroPadding2d({
       padding: [
         [0, 1],
@@ -30,7 +33,7 @@ function buildTwin(): tf.LayersModel {
       ],
       name: 'pad',
     }),
-    input,
+    x,
   );
   x = apply(L.conv2d({ filters: 8, kernelSize: 3, strides: 2, useBias: false, name: 'conv1' }), x);
   x = apply(L.batchNormalization({ epsilon: 1e-3, name: 'bn1' }), x);
