@@ -48,8 +48,8 @@ export async function runCli(main: CommandDef, rawArgs: string[] = process.argv.
  * (evaluate, export, augment-preview, web) without loading TF.js for commands that never use it.
  */
 function quietTensorflow(): void {
-  const engine = (globalThis as { _tfengine?: { ENV?: { set(flag: string, value: boolean): void } } })._tfengine;
-  engine?.ENV?.set('PROD', true);
+  type TfGlobal = { _tfengine?: { ENV?: { set(flag: string, value: boolean): void } } };
+  (globalThis as TfGlobal)._tfengine?.ENV?.set('PROD', true);
 }
 
 function stackOf(error: unknown): string {
