@@ -17,12 +17,15 @@ export type ApiErrorCode =
 export class ApiError extends Error {
   readonly status: number;
   readonly code: ApiErrorCode;
+  /** Seconds the client should wait before retrying (sent as `Retry-After`), for 503s. */
+  readonly retryAfterS: number | undefined;
 
-  constructor(status: number, code: ApiErrorCode, message: string) {
+  constructor(status: number, code: ApiErrorCode, message: string, options: { retryAfterS?: number } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.retryAfterS = options.retryAfterS;
   }
 }
 

@@ -7,17 +7,28 @@ export type BatchRunner = (batch: Uint8Array, count: number) => Promise<Float32A
 export interface BatcherOptions {
   /** Most images run together (default 8). */
   readonly maxBatch: number;
-  /** How long the first waiting image waits for company when the engine is idle, in ms (default 2). */
+  /**
+   * Longest an image waits for company while the engine is idle, in ms (default 5): a batch starts as soon as it
+   * is full, or when no admitted image is still being decoded, or after this wait.
+   */
   readonly maxWaitMs: number;
-  /** Most images waiting; more are refused with 503 (default 256). */
+  /** Most images admitted and not yet running (decoding or waiting); more are refused with 503 (default 64). */
   readonly maxQueue: number;
+  /** Seconds a refused client is told to wait (`Retry-After`, default 1). */
+  readonly retryAfterS: number;
 }
 
-/** Default micro-batching: up to 8 images, 2 ms wait, 256 queued. */
-export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = { maxBatch: 8, maxWaitMs: 2, maxQueue: 256 };
+/** Default micro-batching: up to 8 images, 5 ms wait, 64 admitted, Retry-After 1 s. */
+export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = {
+  maxBatch: 8,
+  maxWaitMs: 5,
+  maxQueue: 64,
+  retryAfterS: 1,
+};
 
 interface Pending {
   readonly pixels: Uint8Array;
+  readonly since: number;
   readonly resolve: (row: Float32Array) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -26,57 +37,125 @@ interface Pending {
 export interface BatcherStats {
   readonly batches: number;
   readonly images: number;
+  /** Images decoded and waiting for a batch. */
   readonly queued: number;
+  /** Images admitted and still being decoded. */
+  readonly incoming: number;
 }
 
+/** A place in the batcher taken before decoding: submit the decoded pixels, or cancel (e.g. undecodable). */
+export interface BatchSlot {
+  submit(pixels: Uint8Array): Promise<Float32Array>;
+  cancel(): void;
+}
+
+/** Called after each batch with its size and forward-pass seconds (for metrics). */
+export type BatchObserver = (size: number, seconds: number) => void;
+
 /**
- * Collects concurrent single-image requests into batches: one batch runs at a time; images that
- * arrive meanwhile wait and run together next, up to `maxBatch`; an image arriving at an idle engine
- * waits at most `maxWaitMs` for others.
+ * Collects concurrent single-image requests into batches. One batch runs at a time; requests are admitted
+ * (`reserve`) before they decode, so the batcher knows what is coming: after a batch, or when an image arrives
+ * at an idle engine, it waits (at most `maxWaitMs`) only while admitted images are still decoding, and runs
+ * as soon as `maxBatch` are ready. Admission is bounded: beyond `maxQueue` a 503 `E_BUSY` with Retry-After.
  */
 export class MicroBatcher {
   private readonly queue: Pending[] = [];
   private running = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private immediate = false;
+  private incoming = 0;
   private batches = 0;
   private images = 0;
+  private readonly options: BatcherOptions;
 
   constructor(
     private readonly run: BatchRunner,
     private readonly itemBytes: number,
-    private readonly options: BatcherOptions = DEFAULT_BATCHER_OPTIONS,
-  ) {}
+    options: Partial<BatcherOptions> = {},
+    private readonly observe: BatchObserver = () => {},
+  ) {
+    this.options = { ...DEFAULT_BATCHER_OPTIONS, ...options };
+  }
 
-  /** Queues one image (NHWC uint8 at the model size) and resolves with its probabilities. */
+  /** True when a new request would be refused (the admission queue is full). */
+  saturated(): boolean {
+    return this.queue.length + this.incoming >= this.options.maxQueue;
+  }
+
+  /** Admits one image before it is decoded; throws a 503 {@link ApiError} (with Retry-After) when full. */
+  reserve(): BatchSlot {
+    if (this.saturated()) {
+      throw new ApiError(
+        503,
+        'E_BUSY',
+        `server busy: ${this.queue.length + this.incoming} images admitted (limit ${this.options.maxQueue}); retry after ${this.options.retryAfterS} s`,
+        { retryAfterS: this.options.retryAfterS },
+      );
+    }
+    this.incoming++;
+    let open = true;
+    const close = () => {
+      if (!open) return false;
+      open = false;
+      this.incoming--;
+      return true;
+    };
+    return {
+      submit: (pixels) =>
+        close() ? this.enqueue(pixels) : Promise.reject(new Error('batch slot used twice')),
+      cancel: () => {
+        if (close()) this.schedule();
+      },
+    };
+  }
+
+  /** Admits and queues one image already decoded (NHWC uint8 at the model size); resolves with its probabilities. */
   submit(pixels: Uint8Array): Promise<Float32Array> {
+    try {
+      return this.reserve().submit(pixels);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Batches run, images run, images waiting and images still decoding now. */
+  stats(): BatcherStats {
+    return { batches: this.batches, images: this.images, queued: this.queue.length, incoming: this.incoming };
+  }
+
+  private enqueue(pixels: Uint8Array): Promise<Float32Array> {
     if (pixels.length !== this.itemBytes) {
+      this.schedule();
       return Promise.reject(
         new Error(`batcher: image has ${pixels.length} bytes, expected ${this.itemBytes}`),
       );
     }
-    if (this.queue.length >= this.options.maxQueue) {
-      return Promise.reject(
-        new ApiError(503, 'E_BUSY', `server busy: ${this.queue.length} images waiting; retry later`),
-      );
-    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ pixels, resolve, reject });
+      this.queue.push({ pixels, since: performance.now(), resolve, reject });
       this.schedule();
     });
   }
 
-  /** Batches run, images run, and images waiting now. */
-  stats(): BatcherStats {
-    return { batches: this.batches, images: this.images, queued: this.queue.length };
-  }
-
+  /** Starts a batch now, on the next turn of the event loop, or when the oldest image has waited enough. */
   private schedule(): void {
-    if (this.running) return;
-    if (this.queue.length >= this.options.maxBatch || this.options.maxWaitMs <= 0) {
+    if (this.running || this.queue.length === 0) return;
+    if (this.queue.length >= this.options.maxBatch) {
       void this.flush();
-    } else {
-      this.timer ??= setTimeout(() => void this.flush(), this.options.maxWaitMs);
+      return;
     }
+    const waited = performance.now() - this.queue[0].since;
+    if (this.incoming === 0 || waited >= this.options.maxWaitMs) {
+      // One event-loop turn lets synchronous submissions join the batch.
+      if (!this.immediate) {
+        this.immediate = true;
+        setImmediate(() => {
+          this.immediate = false;
+          void this.flush();
+        });
+      }
+      return;
+    }
+    this.timer ??= setTimeout(() => void this.flush(), this.options.maxWaitMs - waited);
   }
 
   private async flush(): Promise<void> {
@@ -90,7 +169,9 @@ export class MicroBatcher {
       items.forEach((item, i) => {
         batch.set(item.pixels, i * this.itemBytes);
       });
+      const start = performance.now();
       const rows = await this.run(batch, items.length);
+      this.observe(items.length, (performance.now() - start) / 1000);
       this.batches++;
       this.images += items.length;
       items.forEach((item, i) => {
@@ -100,7 +181,7 @@ export class MicroBatcher {
       for (const item of items) item.reject(error);
     } finally {
       this.running = false;
-      if (this.queue.length > 0) void this.flush();
+      this.schedule();
     }
   }
 }

@@ -4,9 +4,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPM
 import { LesionlabError } from '../core/errors.js';
 import { ApiError, type ApiErrorBody, errorBody, toErrorAnswer } from './api-error.js';
 
-/** Sends `error` as our `{ error: { code, message } }` answer. */
+/** Sends `error` as our `{ error: { code, message } }` answer (with `Retry-After` when the error names one). */
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   const answer = toErrorAnswer(error);
+  if (error instanceof ApiError && error.retryAfterS !== undefined) {
+    reply.header('retry-after', String(error.retryAfterS));
+  }
   return reply.status(answer.status).send(answer.body);
 }
 
@@ -87,17 +90,24 @@ export function timeouts(ms: number) {
 
 /**
  * Answers requests that arrive while the server closes (pipelined or on a kept-alive connection) with a 503
- * in our JSON shape; requests already running finish. Use with Fastify's `return503OnClosing: false`.
+ * in our JSON shape; requests already running finish, then their connections end once idle (a kept-alive
+ * client would otherwise hold `close()` open). Use with Fastify's `return503OnClosing: false`.
  */
 export function refuseWhileClosing(app: FastifyInstance): void {
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // Connections left idle by a response finished while closing are ended, or close() would wait for the client.
+  app.addHook('onResponse', async () => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+  });
   app.addHook('onRequest', async (_req, reply) => {
     if (!closing) return;
     reply.header('connection', 'close');
-    throw new ApiError(503, 'E_UNAVAILABLE', 'the server is shutting down; retry in a moment');
+    throw new ApiError(503, 'E_UNAVAILABLE', 'the server is shutting down; retry in a moment', {
+      retryAfterS: 1,
+    });
   });
 }
 

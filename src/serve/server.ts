@@ -3,9 +3,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { Classifier } from '../node/infer/classifier.js';
 import { topK } from '../node/infer/predict.js';
+import type { Decoder } from '../node/preprocess/decode-pool.js';
 import { ApiError, toErrorAnswer } from './api-error.js';
 import { addBearerAuth, validateToken } from './auth.js';
-import { type BatcherOptions, DEFAULT_BATCHER_OPTIONS, MicroBatcher } from './batcher.js';
+import { type BatcherOptions, MicroBatcher } from './batcher.js';
 import {
   allowOnly,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -15,6 +16,8 @@ import {
   timeouts,
 } from './http-errors.js';
 import { checkImage, DEFAULT_IMAGE_LIMITS, IMAGE_CONTENT_TYPES, type ImageLimits } from './image-check.js';
+import { logEvent, registerRequestLog, requestId } from './log.js';
+import { createServeMetrics, registerMetrics } from './metrics.js';
 import { readImageBody } from './request-body.js';
 import { Semaphore } from './semaphore.js';
 import { registerWebPage, type WebPageOptions } from './static.js';
@@ -34,10 +37,16 @@ export interface ServerOptions {
    * that stalls mid-body is cut within about a second of this.
    */
   readonly requestTimeoutMs?: number;
-  /** Images decoded at once; more wait their turn (default 2: decoding shares the cores with inference). */
+  /**
+   * Decodes uploads off the event loop (the image cache's worker pool, `startDecoder`); default: decode in this
+   * thread. The caller owns it (closes it after the server).
+   */
+  readonly decoder?: Decoder;
+  /** Images decoded at once; more wait their turn (default 2 in this thread, 2 per decode worker). */
   readonly decodeConcurrency?: number;
   /** Classes listed in `top` (default 3). */
   readonly topK?: number;
+  /** Gets one `request` line per answer (request id, route, status, ms): JSON lines with `jsonLogger`. */
   readonly logger?: Logger;
   /** Also serve the web page and the model files it loads. */
   readonly web?: WebPageOptions;
@@ -56,8 +65,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * Builds (does not start) the HTTP API over `classifier`: `POST /v1/predict` (raw image body or multipart),
- * `GET /v1/model`, `GET /healthz`, and optionally the web page. Concurrent predictions are micro-batched
- * into one ONNX Runtime call; bad input gets a 4xx `{ error: { code, message } }`.
+ * `GET /v1/model`, `GET /healthz` (liveness), `GET /readyz` (503 while the admission queue is full or the server
+ * closes), `GET /metrics` (Prometheus) and optionally the web page. Uploads decode in `options.decoder`'s
+ * workers; concurrent predictions are micro-batched into one ONNX Runtime call; a full queue answers 503 with
+ * Retry-After; bad input gets a 4xx `{ error: { code, message } }`.
  */
 export async function createServer(
   classifier: Classifier,
@@ -69,24 +80,32 @@ export async function createServer(
   const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...options.imageLimits };
   const { meta } = classifier;
   const itemBytes = meta.preprocess.width * meta.preprocess.height * 3;
-  const batcher = new MicroBatcher((b, n) => classifier.classifyPixels(b, n), itemBytes, {
-    ...DEFAULT_BATCHER_OPTIONS,
-    ...options.batcher,
-  });
+  const metrics = createServeMetrics(() => batcher);
+  const batcher = new MicroBatcher(
+    (b, n) => classifier.classifyPixels(b, n),
+    itemBytes,
+    options.batcher,
+    metrics.observeBatch,
+  );
   const app = Fastify({
     bodyLimit: maxBodyBytes,
     logger: false,
+    genReqId: requestId,
     ...timeouts(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
     frameworkErrors: frameworkErrorHandler,
     return503OnClosing: false,
   });
+  registerRequestLog(app, log);
+  registerMetrics(app, metrics);
   // Two files allowed by the parser so that a second one is seen and refused by name, never dropped.
   await app.register(multipart, { limits: { fileSize: maxBodyBytes, files: 2, fields: 8, parts: 10 } });
   app.addContentTypeParser(IMAGE_CONTENT_TYPES as string[], { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );
-  app.setErrorHandler((error, _req, reply) => {
-    if (toErrorAnswer(error).status >= 500) log.warn(`serve: ${(error as Error).stack ?? String(error)}`);
+  app.setErrorHandler((error, req, reply) => {
+    if (toErrorAnswer(error).status >= 500 && !(error instanceof ApiError)) {
+      logEvent(log, 'warn', 'error', { reqId: req.id, stack: (error as Error).stack ?? String(error) });
+    }
     return sendError(reply, error);
   });
   app.setNotFoundHandler((req, reply) =>
@@ -95,10 +114,22 @@ export async function createServer(
   refuseWhileClosing(app);
   if (token) addBearerAuth(app, token);
   const k = options.topK ?? 3;
-  const decoding = new Semaphore(options.decodeConcurrency ?? 2);
+  const decoder = options.decoder;
+  const decoding = new Semaphore(options.decodeConcurrency ?? 2 * Math.max(1, decoder?.workers ?? 1));
+  const decode = decoder
+    ? (body: Uint8Array) => decoder.decode(body, meta.preprocess)
+    : (body: Uint8Array) => classifier.decode(body);
   const timeoutMs = options.inferenceTimeoutMs ?? 10_000;
   const model = { name: meta.name, version: meta.createdAt, backbone: meta.backbone };
   app.get('/healthz', async () => ({ status: 'ok', model: meta.name, ...batcher.stats() }));
+  app.get('/readyz', async () => {
+    if (batcher.saturated()) {
+      throw new ApiError(503, 'E_BUSY', 'not ready: the prediction queue is full; retry later', {
+        retryAfterS: 1,
+      });
+    }
+    return { status: 'ready', model: meta.name, ...batcher.stats() };
+  });
   app.get('/v1/model', async () => ({
     ...model,
     classes: meta.classes,
@@ -111,12 +142,14 @@ export async function createServer(
     const start = performance.now();
     const body = await readImageBody(req);
     const image = await checkImage(body, limits);
+    const slot = batcher.reserve();
     const pixels = await decoding
-      .run(() => classifier.decode(body))
+      .run(() => decode(body))
       .catch((error: Error) => {
+        slot.cancel();
         throw new ApiError(400, 'E_BAD_IMAGE', `cannot decode the ${image.kind} image: ${error.message}`);
       });
-    const probs = await withTimeout(batcher.submit(pixels), timeoutMs);
+    const probs = await withTimeout(slot.submit(pixels), timeoutMs);
     return {
       model,
       probabilities: Object.fromEntries(meta.classes.map((c, i) => [c, probs[i]])),
@@ -126,6 +159,8 @@ export async function createServer(
     };
   });
   allowOnly(app, '/healthz', ['GET']);
+  allowOnly(app, '/readyz', ['GET']);
+  allowOnly(app, '/metrics', ['GET']);
   allowOnly(app, '/v1/model', ['GET']);
   allowOnly(app, '/v1/predict', ['POST']);
   if (options.web) await registerWebPage(app, options.web);

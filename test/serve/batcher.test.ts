@@ -15,7 +15,7 @@ describe('MicroBatcher', () => {
     const rows = await Promise.all([1, 2, 3, 4, 5, 6].map((v) => b.submit(Uint8Array.of(v, v * 10))));
     expect(rows.map((r) => Array.from(r))).toEqual([1, 2, 3, 4, 5, 6].map((v) => [v, v * 10]));
     expect(calls).toEqual([4, 2]);
-    expect(b.stats()).toEqual({ batches: 2, images: 6, queued: 0 });
+    expect(b.stats()).toEqual({ batches: 2, images: 6, queued: 0, incoming: 0 });
   });
 
   it('runs a lone image after at most maxWaitMs', async () => {
@@ -38,6 +38,51 @@ describe('MicroBatcher', () => {
     await expect(second).rejects.toBeInstanceOf(ApiError);
     await expect(second).rejects.toMatchObject({ status: 503, code: 'E_BUSY' });
     await expect(first).rejects.toThrow('boom');
+  });
+
+  it('waits for admitted images still decoding, so batches fill under load', async () => {
+    const calls: number[] = [];
+    const b = new MicroBatcher(echo(calls), 2, { maxBatch: 4, maxWaitMs: 1000, maxQueue: 100 });
+    const slots = [0, 1, 2, 3].map(() => b.reserve());
+    const rows: Promise<Float32Array>[] = [];
+    for (const [i, slot] of slots.entries()) {
+      await new Promise((r) => setTimeout(r, 5)); // decodes finishing one by one
+      rows.push(slot.submit(Uint8Array.of(i, i)));
+    }
+    await Promise.all(rows);
+    expect(calls).toEqual([4]);
+  });
+
+  it('runs what is ready at once when nothing else is decoding (no wait at c=1)', async () => {
+    const calls: number[] = [];
+    const b = new MicroBatcher(echo(calls), 2, { maxBatch: 8, maxWaitMs: 10_000, maxQueue: 100 });
+    const [a, c] = [b.reserve(), b.reserve()];
+    c.cancel(); // e.g. an undecodable upload
+    const t = performance.now();
+    await a.submit(Uint8Array.of(1, 1));
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(calls).toEqual([1]);
+    expect(b.stats().incoming).toBe(0);
+  });
+
+  it('refuses admission beyond maxQueue (decoding counts) with 503 E_BUSY and Retry-After', () => {
+    const b = new MicroBatcher(echo([]), 2, { maxBatch: 4, maxWaitMs: 5, maxQueue: 2, retryAfterS: 3 });
+    b.reserve();
+    b.reserve();
+    expect(b.saturated()).toBe(true);
+    expect(() => b.reserve()).toThrow(
+      expect.objectContaining({ status: 503, code: 'E_BUSY', retryAfterS: 3 }),
+    );
+  });
+
+  it('reports each batch size and duration to its observer', async () => {
+    const seen: number[] = [];
+    const b = new MicroBatcher(echo([]), 2, { maxBatch: 2, maxWaitMs: 5, maxQueue: 10 }, (n, s) => {
+      expect(s).toBeGreaterThanOrEqual(0);
+      seen.push(n);
+    });
+    await Promise.all([1, 2, 3].map((v) => b.submit(Uint8Array.of(v, v))));
+    expect(seen).toEqual([2, 1]);
   });
 
   it('rejects an image of the wrong size', async () => {

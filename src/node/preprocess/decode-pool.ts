@@ -9,7 +9,8 @@ import type { DecodeReply, DecodeRequest, DecodeWorkerData, WorkerError } from '
 export interface Decoder {
   /** Worker threads doing the work; 0 when decoding runs in this thread. */
   readonly workers: number;
-  decode(path: string, spec: PreprocessSpec): Promise<Uint8Array>;
+  /** Decodes a file, or encoded image bytes (copied to the worker), to the model's input. */
+  decode(source: string | Uint8Array, spec: PreprocessSpec): Promise<Uint8Array>;
   /** Stops the workers (pending decodes reject); safe to call twice. */
   close(): Promise<void>;
 }
@@ -124,7 +125,7 @@ class DecodePool implements Decoder {
     return new DecodePool(threads.map((t) => new PoolWorker(t)));
   }
 
-  decode(path: string, spec: PreprocessSpec): Promise<Uint8Array> {
+  decode(path: string | Uint8Array, spec: PreprocessSpec): Promise<Uint8Array> {
     const live = this.pool.filter((w) => w.stopped === undefined);
     if (this.closed || live.length === 0) {
       return Promise.reject(this.pool[0]?.stopped ?? new Error('decode pool is closed'));

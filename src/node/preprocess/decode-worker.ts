@@ -5,10 +5,10 @@ import { isLesionlabError } from '../../core/errors.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { decodeImage, loadSharp, readImageFileSync } from './decode-image.js';
 
-/** A request from the pool: decode `path` under `spec`. */
+/** A request from the pool: decode `path` (a file, or encoded image bytes) under `spec`. */
 export interface DecodeRequest {
   readonly id: number;
-  readonly path: string;
+  readonly path: string | Uint8Array;
   readonly spec: PreprocessSpec;
 }
 
@@ -42,7 +42,8 @@ function toWorkerError(error: unknown): WorkerError {
 
 /** `decodeImage(path, spec)`, reading the file with a blocking read: this thread has nothing else to do, and a
  * small file's blocking read costs a tenth of the CPU of an asynchronous one (no thread-pool round trips). */
-async function decodeFile(path: string, spec: PreprocessSpec): Promise<Uint8Array> {
+async function decodeFile(path: string | Uint8Array, spec: PreprocessSpec): Promise<Uint8Array> {
+  if (typeof path !== 'string') return decodeImage(path, spec);
   return decodeImage(readImageFileSync(path), spec, path);
 }
 
