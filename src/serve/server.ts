@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, silentLogger } from '../core/logger.js';
+import type { PreprocessSpec } from '../core/preprocess/spec.js';
 import type { Classifier } from '../node/infer/classifier.js';
 import { topK } from '../node/infer/predict.js';
 import type { Decoder } from '../node/preprocess/decode-pool.js';
@@ -116,8 +117,10 @@ export async function createServer(
   const k = options.topK ?? 3;
   const decoder = options.decoder;
   const decoding = new Semaphore(options.decodeConcurrency ?? 2 * Math.max(1, decoder?.workers ?? 1));
+  // The classifier's own preprocessing when it has one (e.g. a density rule resolved), else the bundle's.
+  const spec = (classifier as { preprocess?: PreprocessSpec }).preprocess ?? meta.preprocess;
   const decode = decoder
-    ? (body: Uint8Array) => decoder.decode(body, meta.preprocess)
+    ? (body: Uint8Array) => decoder.decode(body, spec)
     : (body: Uint8Array) => classifier.decode(body);
   const timeoutMs = options.inferenceTimeoutMs ?? 10_000;
   const model = { name: meta.name, version: meta.createdAt, backbone: meta.backbone };
