@@ -13,6 +13,7 @@ import type { ProgressHook } from '../core/logger.js';
 import { BACKBONE_NAMES } from '../core/models/registry.js';
 import { type TrainRunOptions, type TrainRunResult, trainRun } from '../node/train/pipeline.js';
 import { consoleLogger } from './console-logger.js';
+import { withEstimates } from './progress.js';
 import { trainDescription } from './train-help.js';
 
 /** Flags shared by `train` and `run`; each maps onto one config key (see TrainConfigSchema). */
@@ -110,11 +111,18 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   }
 }
 
-/** Runs training with progress bars on a TTY (feature extraction, epochs) and one summary line per epoch. */
+/**
+ * Runs training with progress bars with ETA on a TTY (feature extraction, epochs), one summary line per epoch and,
+ * before feature extraction's long work, one line estimating its time from a measured warm-up.
+ */
 export async function trainWithProgress(config: TrainConfig, resumeDir?: string): Promise<TrainRunResult> {
   const bars = process.stderr.isTTY
     ? new MultiBar(
-        { stream: process.stderr, clearOnComplete: true, format: ' {label} [{bar}] {value}/{total}' },
+        {
+          stream: process.stderr,
+          clearOnComplete: true,
+          format: ' {label} [{bar}] {value}/{total} ETA {eta_formatted}',
+        },
         Presets.shades_classic,
       )
     : undefined;
@@ -128,9 +136,10 @@ export async function trainWithProgress(config: TrainConfig, resumeDir?: string)
     current.bar.setTotal(total);
     current.bar.update(done, { label });
   };
+  const logger = bars ? { ...consoleLogger, info: (m: string) => bars.log(`${m}\n`) } : consoleLogger;
   const options: TrainRunOptions = {
-    logger: bars ? { ...consoleLogger, info: (m) => bars.log(`${m}\n`) } : consoleLogger,
-    onProgress: progress,
+    logger,
+    onProgress: withEstimates(progress, logger.info), // feature extraction: an estimate after a warm-up
     onBatch: (done, total) => progress(done, total, 'epoch'),
     resumeDir,
   };

@@ -110,6 +110,7 @@ async function extractAll(options: FeatureCacheOptions, views: number): Promise<
   const data = new Float32Array(ids.length * views * width);
   const total = ids.length * views;
   let done = 0;
+  options.onProgress?.(0, total, 'features'); // the start: the first batch also starts the engine (warm-up)
   for (let start = 0; start < ids.length; start += batchSize) {
     const items = Array.from({ length: Math.min(batchSize, ids.length - start) }, (_, i) => start + i);
     for (let view = 0; view < views; view++) {
