@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { defineCommand } from 'citty';
 import { BACKBONES } from '../core/models/registry.js';
 import { evaluateModel } from '../node/evaluate/evaluate.js';
@@ -36,5 +37,19 @@ export const runCommand = defineCommand({
       screenshot: false,
     });
     consoleLogger.info(`report: ${evaluation.report.html}`);
+    for (const line of nextSteps(result.runDir)) consoleLogger.info(line);
   },
 });
+
+/** What to do after the main job: the commands that use its run, then the shipped recipes on the real data. */
+export function nextSteps(runDir: string): string[] {
+  const run = relative(process.cwd(), runDir) || '.';
+  return [
+    'next:',
+    `  npx lesionlab web ${run}                # classify your own images in the browser with this model`,
+    `  npx lesionlab evaluate ${run} --tta     # evaluate again, averaging flips/rotations`,
+    '  npx lesionlab fetch ham10000 --dest data/ham10000   # the full dataset (10,015 images), then:',
+    '  npx lesionlab train --config configs/seed-inception-resnet-v2.json   # the seed experiment (configs/)',
+    '  npx lesionlab compare --configs configs/seed-densenet121.json,configs/best-mobilenet-v1.json',
+  ];
+}
