@@ -31,6 +31,11 @@ const DataSchema = z
      * logging each one, instead of stopping at the first (`--skip-bad-images`).
      */
     skipBadImages: z.boolean().default(false),
+    /**
+     * How a drawn split groups images: `auto` keeps each lesion (the dataset's lesion/patient column) in one
+     * part and refuses data without one; `image` confirms one group per image for such data.
+     */
+    groupBy: z.enum(['auto', 'image']).default('auto'),
     val: z.number().min(0).max(0.5).default(0.15),
     test: z.number().min(0).max(0.5).default(0.15),
   })

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { describeWeights, type WeightsProvenance } from '../../core/bundle/meta.js';
 import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
 import type { Dataset, ImageRecord } from '../../core/data/records.js';
-import { splitByGroup } from '../../core/data/split.js';
+import { assertSplittable, splitByGroup } from '../../core/data/split.js';
 import { buildSplitFile, selectSplit } from '../../core/data/split-schema.js';
 import { LesionlabError } from '../../core/errors.js';
 import type { BootstrapOptions } from '../../core/eval/bootstrap.js';
@@ -65,6 +65,7 @@ function subsetRecords(records: readonly ImageRecord[], n: number, seed: number)
 
 /** Draws one split for all backbones (on the subset, if any) and writes it; returns its path and test records. */
 async function sharedSplit(dataset: Dataset, options: CompareOptions, config: TrainConfig, outDir: string) {
+  assertSplittable(dataset, { groupBy: config.data.groupBy, confirm: 'data.groupBy: "image" in the config' });
   const seed = options.seed ?? config.seed;
   const pool = options.subset ? subsetRecords(dataset.records, options.subset, seed) : dataset.records;
   const parts = splitByGroup(pool, { val: config.data.val, test: config.data.test, seed });

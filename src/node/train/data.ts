@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { TrainConfig } from '../../core/config/train-config.js';
 import type { Dataset, ImageRecord, SplitAssignment } from '../../core/data/records.js';
-import { splitByGroup } from '../../core/data/split.js';
+import { assertSplittable, splitByGroup } from '../../core/data/split.js';
 import {
   assertSplitMatches,
   buildSplitFile,
@@ -103,6 +103,7 @@ export function withoutSkipped(
 }
 
 function drawSplit(dataset: Dataset, config: TrainConfig): SplitFile {
+  assertSplittable(dataset, { groupBy: config.data.groupBy, confirm: 'data.groupBy: "image" in the config' });
   const parts: SplitAssignment = splitByGroup(dataset.records, {
     val: config.data.val,
     test: config.data.test,

@@ -1,0 +1,42 @@
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTrainConfig } from '../../../src/core/config/train-config.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { loadRunData } from '../../../src/node/train/data.js';
+
+const SAMPLE = resolve('data/sample/ham10000');
+let dir: string;
+
+/** The sample as a generic CSV without any lesion column (image, label only), images linked in. */
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lesionlab-train-data-'));
+  const rows = (await readFile(join(SAMPLE, 'HAM10000_metadata.csv'), 'utf8')).trim().split('\n').slice(1);
+  const csv = ['image,diagnosis', ...rows.map((r) => `${r.split(',')[1]},${r.split(',')[2]}`)].join('\n');
+  await writeFile(join(dir, 'labels.csv'), `${csv}\n`);
+  for (const part of ['HAM10000_images_part_1', 'HAM10000_images_part_2'])
+    await symlink(join(SAMPLE, part), join(dir, part));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('loadRunData: lesion grouping of a drawn split', () => {
+  it('refuses data without a lesion column unless data.groupBy is "image"', async () => {
+    const config = (groupBy: string) =>
+      parseTrainConfig({ data: { root: join(dir, 'labels.csv'), groupBy } }, 'test');
+    await expect(loadRunData(config('auto'), { logger: silentLogger })).rejects.toThrow(
+      /no lesion grouping.*data\.groupBy: "image" in the config/,
+    );
+    const data = await loadRunData(config('image'), { logger: silentLogger });
+    expect(data.parts.train.length + data.parts.val.length + data.parts.test.length).toBe(144);
+  });
+
+  it('keeps drawing lesion-grouped splits of HAM10000 with no setting', async () => {
+    const data = await loadRunData(parseTrainConfig({ data: { root: SAMPLE } }, 'test'), {
+      logger: silentLogger,
+    });
+    expect(data.parts.test.length).toBeGreaterThan(0);
+  });
+});
