@@ -42,3 +42,12 @@ export function heatmapRgba(map: ClassMap, maxAlpha = 150): Uint8ClampedArray<Ar
   });
   return out;
 }
+
+/** A CSS `linear-gradient` of {@link heatColor} from low (left) to high (right): the heatmap's colour scale. */
+export function heatScaleGradient(stops = 9): string {
+  const colours = Array.from({ length: stops }, (_, i) => {
+    const [r, g, b] = heatColor(i / (stops - 1));
+    return `rgb(${r}, ${g}, ${b}) ${((i / (stops - 1)) * 100).toFixed(1)}%`;
+  });
+  return `linear-gradient(to right, ${colours.join(', ')})`;
+}

@@ -23,6 +23,17 @@ const hasChromium = await access(CHROMIUM).then(
   () => false,
 );
 
+/** Evaluated figures the bundle carries (as `metrics.evaluation`), shown next to each prediction. */
+const FIGURES = {
+  split: 'test',
+  images: 52,
+  views: 'plain',
+  balancedAccuracy: 0.26,
+  interval: { lower: 0.18, upper: 0.34, level: 0.95 },
+  recall: { akiec: 0, bcc: 0.5, bkl: 0.2, df: null, mel: 0.3, nv: 0.8, vasc: 0 },
+  support: { akiec: 3, bcc: 4, bkl: 6, df: 0, mel: 5, nv: 32, vasc: 2 },
+};
+
 let root: string;
 let app: FastifyInstance;
 let classifier: Classifier;
@@ -43,6 +54,7 @@ beforeAll(async () => {
     classes: HAM10000_CLASSES,
     preprocess: { width: 112, height: 112, resize: 'crop', colorConstancy: true },
     normalization: { mean: [0, 0, 0], std: [1, 1, 1] },
+    metrics: { evaluation: FIGURES },
   });
   model.dispose();
   const jpg = (await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort()[0];
@@ -131,6 +143,74 @@ describe.skipIf(!hasChromium)('web page in headless Chromium', () => {
     console.log(`web e2e: max |page - CLI| = ${maxDiff.toExponential(2)}`);
     await mkdir(SCREENSHOT_DIR, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'web-e2e.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('works on a phone (390x844): results near the top, full-width bars, heatmap beside the image, figures', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(`${url}/`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    await page.setInputFiles('#file', png);
+    await page.waitForSelector('#result[data-state="done"]', { timeout: 60_000 });
+
+    const layout = await page.evaluate(() => {
+      const box = (el: Element) => {
+        const r = el.getBoundingClientRect();
+        return { top: r.top + window.scrollY, left: r.left, width: r.width, height: r.height };
+      };
+      const q = (sel: string) => document.querySelector(sel)!;
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        result: box(q('#result')),
+        chart: box(q('.chart-box')),
+        firstBar: box(q('.bar-row')),
+        tracks: [...document.querySelectorAll('.bar-track')].map((el) => box(el).width),
+        topFill: box(q('.bar-row.top .bar-fill')).width,
+        input: box(q('#input-canvas')),
+        overlay: box(q('#overlay-base')),
+        cam: box(q('#cam-canvas')),
+      };
+    });
+    expect(layout.scrollWidth).toBeLessThanOrEqual(390); // nothing wider than the phone
+    expect(layout.result.top).toBeLessThan(450); // results start in the first screen, not 600 px down
+    expect(layout.firstBar.top).toBeLessThan(844 - 60);
+    expect(Math.min(...layout.tracks)).toBeGreaterThan(250); // bars use the width (they were 1 px)
+    expect(layout.topFill).toBeGreaterThan(10);
+    // the original (model input) and the heatmap over it, side by side, same size
+    expect(layout.input.width).toBeGreaterThan(140);
+    expect(layout.overlay.width).toBeCloseTo(layout.input.width, 0);
+    expect(layout.overlay.top).toBeCloseTo(layout.input.top, 0);
+    expect(layout.overlay.left).toBeGreaterThan(layout.input.left + layout.input.width);
+    expect(layout.cam).toEqual(layout.overlay);
+
+    // the model's own figures next to the prediction
+    expect(await page.textContent('#figures')).toBe(
+      "This model's own figures: balanced accuracy 26% (95% CI 18–34%) on 52 test images, plain.",
+    );
+    expect(await page.isVisible('#caution')).toBe(true);
+    const recalls = await page.locator('.bar-recall').allTextContents();
+    expect(recalls).toContain('recall 80% (n=32)');
+    expect(recalls).toContain('recall —');
+
+    // heatmap opacity and colour scale
+    expect(await page.$eval('#cam-canvas', (c) => (c as HTMLElement).style.opacity)).toBe('0.7');
+    await page.locator('#cam-opacity').fill('30');
+    expect(await page.$eval('#cam-canvas', (c) => (c as HTMLElement).style.opacity)).toBe('0.3');
+    expect(await page.textContent('#cam-opacity-value')).toBe('30%');
+    expect(await page.$eval('#cam-scale', (el) => (el as HTMLElement).style.background)).toContain(
+      'linear-gradient',
+    );
+
+    expect(consoleErrors).toEqual([]); // no favicon 404 or anything else
+    await mkdir(SCREENSHOT_DIR, { recursive: true });
+    const shot = join(SCREENSHOT_DIR, 'web-e2e-phone.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`web e2e: phone screenshot ${shot}`);
     await page.close();
   });
 });

@@ -2,10 +2,16 @@
 import {
   type BrowserPrediction,
   camForClass,
+  describeFigures,
+  figuresCaution,
   heatmapRgba,
+  heatScaleGradient,
   loadWebModel,
+  type ModelFigures,
+  modelFigures,
   preprocessRgba,
   preshrinkSize,
+  recallText,
   type WebModel,
 } from '../../src/browser/index.js';
 import { DX_NAMES, isDxCode } from '../../src/core/labels.js';
@@ -31,14 +37,17 @@ async function decodeFile(file: Blob, model: WebModel): Promise<ImageData> {
   return ctx.getImageData(0, 0, size.width, size.height);
 }
 
+/** Draws the model's input twice: on its own, and under the heatmap, so both are seen side by side. */
 function drawInput(pixels: Uint8Array, width: number, height: number): void {
-  const canvas = $<HTMLCanvasElement>('input-canvas');
-  canvas.width = width;
-  canvas.height = height;
   const rgba = new Uint8ClampedArray(width * height * 4);
   for (let i = 0, j = 0; i < pixels.length; i += 3, j += 4)
     rgba.set([pixels[i], pixels[i + 1], pixels[i + 2], 255], j);
-  canvas.getContext('2d')!.putImageData(new ImageData(rgba, width, height), 0, 0);
+  for (const id of ['input-canvas', 'overlay-base']) {
+    const canvas = $<HTMLCanvasElement>(id);
+    canvas.width = width;
+    canvas.height = height;
+    canvas.getContext('2d')!.putImageData(new ImageData(rgba, width, height), 0, 0);
+  }
 }
 
 function drawCam(result: BrowserPrediction, model: WebModel): void {
@@ -62,20 +71,30 @@ function drawCam(result: BrowserPrediction, model: WebModel): void {
   ctx.drawImage(small, 0, 0, width, height);
 }
 
-function drawChart(result: BrowserPrediction): void {
+/** One bar per class, with the model's own recall for that class under it (how often it finds it). */
+function drawChart(result: BrowserPrediction, figures: ModelFigures | null): void {
   const chart = $('chart');
   chart.replaceChildren(
     ...result.ranked.map((s, i) => {
       const row = document.createElement('div');
       row.className = i === 0 ? 'bar-row top' : 'bar-row';
-      row.innerHTML = `<span class="bar-label"></span><span class="bar-track"><span class="bar-fill"></span></span><span class="bar-value"></span>`;
+      row.innerHTML = `<span class="bar-label"></span><span class="bar-track"><span class="bar-fill"></span></span><span class="bar-value"></span><span class="bar-recall"></span>`;
       (row.children[0] as HTMLElement).textContent = labelOf(s.label);
       (row.children[0] as HTMLElement).title = labelOf(s.label);
       (row.querySelector('.bar-fill') as HTMLElement).style.width = `${(s.probability * 100).toFixed(2)}%`;
       (row.children[2] as HTMLElement).textContent = `${(s.probability * 100).toFixed(1)}%`;
+      (row.children[3] as HTMLElement).textContent = recallText(figures, s.label);
       return row;
     }),
   );
+}
+
+/** The model's evaluated figures above the bars, and a caution when they are weak or rough. */
+function drawFigures(figures: ModelFigures | null): void {
+  $('figures').textContent = describeFigures(figures);
+  const caution = figuresCaution(figures);
+  $('caution').textContent = caution ?? '';
+  $('caution').hidden = caution === null;
 }
 
 async function classify(file: Blob, model: WebModel): Promise<void> {
@@ -87,7 +106,9 @@ async function classify(file: Blob, model: WebModel): Promise<void> {
   const prediction = await model.predict(pixels);
   drawInput(pixels, model.meta.preprocess.width, model.meta.preprocess.height);
   drawCam(prediction, model);
-  drawChart(prediction);
+  const figures = modelFigures(model.meta);
+  drawFigures(figures);
+  drawChart(prediction, figures);
   $('timing').textContent =
     `inference ${prediction.inferenceMs.toFixed(0)} ms (WebAssembly, ${model.threads} thread)`;
   result.hidden = false;
@@ -117,6 +138,14 @@ function wireInput(model: WebModel): void {
   $<HTMLInputElement>('show-cam').addEventListener('change', (e) => {
     $('cam-canvas').hidden = !(e.target as HTMLInputElement).checked;
   });
+  const opacity = $<HTMLInputElement>('cam-opacity');
+  const setOpacity = () => {
+    $('cam-canvas').style.opacity = String(Number(opacity.value) / 100);
+    $('cam-opacity-value').textContent = `${opacity.value}%`;
+  };
+  opacity.addEventListener('input', setOpacity);
+  setOpacity();
+  $('cam-scale').style.background = heatScaleGradient();
 }
 
 async function main(): Promise<void> {
