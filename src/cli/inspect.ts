@@ -24,6 +24,11 @@ export const datasetArgs = {
     default: true,
     description: 'Check each image header (--no-check-images skips)',
   },
+  decode: {
+    type: 'boolean',
+    default: false,
+    description: 'Decode every image in full (finds truncated files a header check passes; slower)',
+  },
   strict: {
     type: 'boolean',
     default: false,
@@ -40,7 +45,7 @@ export function datasetOptions(args: Record<string, unknown>, logger: Logger) {
     metadata: str('metadata'),
     images: str('images'),
     columns: Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined)),
-    checkImages: args['check-images'] !== false,
+    checkImages: args['check-images'] === false ? false : args.decode === true ? ('decode' as const) : true,
     strict: args.strict === true,
     logger,
   };

@@ -62,6 +62,29 @@ describe('lesionlab inspect', () => {
   });
 });
 
+describe('lesionlab inspect --decode: truncated images (issue #11 item 11)', () => {
+  it('finds a truncated JPEG that the header check passes', async () => {
+    const root = join(dir, 'truncated');
+    await mkdir(join(root, 'HAM10000_images_part_1'), { recursive: true });
+    const rows = SAMPLE_CSV.trim().split('\n');
+    const first = rows[1]!.split(',')[1]!;
+    const second = rows[2]!.split(',')[1]!;
+    const jpeg = await readFile(join(SAMPLE, 'HAM10000_images_part_1', `${first}.jpg`)).catch(() =>
+      readFile(join(SAMPLE, 'HAM10000_images_part_2', `${first}.jpg`)),
+    );
+    const other = await readFile(join(SAMPLE, 'HAM10000_images_part_1', `${second}.jpg`)).catch(() =>
+      readFile(join(SAMPLE, 'HAM10000_images_part_2', `${second}.jpg`)),
+    );
+    await writeFile(join(root, 'HAM10000_images_part_1', `${first}.jpg`), jpeg.subarray(0, jpeg.length >> 1));
+    await writeFile(join(root, 'HAM10000_images_part_1', `${second}.jpg`), other);
+    await writeFile(join(root, 'HAM10000_metadata.csv'), `${rows.slice(0, 3).join('\n')}\n`);
+    expect(await run(inspectCommand, [root])).toContain('issues: none');
+    const out = await run(inspectCommand, [root, '--decode']);
+    expect(out).toMatch(new RegExp(`${first}\\.jpg.*cannot decode`));
+    expect(out).not.toContain(`${second}.jpg`);
+  });
+});
+
 describe('lesionlab inspect: a broken HAM10000 metadata file (issue #11 item 3)', () => {
   it.each([
     ['dx removed', dropColumn(SAMPLE_CSV, 2), /missing column "dx" /],

@@ -27,7 +27,8 @@ export const LoadOptionsSchema = z
       })
       .strict()
       .optional(),
-    checkImages: z.boolean().optional(),
+    /** true: each image's header; `'decode'`: decode every image in full (finds truncated files); false: none. */
+    checkImages: z.union([z.boolean(), z.literal('decode')]).optional(),
     orphans: z.boolean().optional(),
     strict: z.boolean().optional(),
     concurrency: z.number().int().min(1).max(256).optional(),

@@ -8,6 +8,8 @@ let sharpModule: Promise<SharpModule> | undefined;
 export interface CheckImagesOptions {
   /** Files checked at once (default 16). */
   readonly concurrency?: number;
+  /** Decode every image in full (finds truncated files that a header parse passes); default false. */
+  readonly decode?: boolean;
   readonly onProgress?: ProgressHook;
 }
 
@@ -15,8 +17,9 @@ const JPEG = [0xff, 0xd8, 0xff];
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /**
- * Cheap validity check of image files: JPEG/PNG magic bytes, then sharp's header parse (no full decode).
- * Returns path → reason for every file that fails; an empty map means all passed.
+ * Validity check of image files: JPEG/PNG magic bytes, then sharp's header parse, or with `decode` a full
+ * decode that fails on truncated or corrupt data as training's decoder would. Returns path → reason for
+ * every file that fails; an empty map means all passed.
  */
 export async function checkImageFiles(
   paths: readonly string[],
@@ -25,7 +28,7 @@ export async function checkImageFiles(
   const bad = new Map<string, string>();
   let done = 0;
   await forEachLimit(paths, options.concurrency ?? 16, async (path) => {
-    const reason = await checkImageFile(path);
+    const reason = await checkImageFile(path, options.decode === true);
     if (reason !== undefined) bad.set(path, reason);
     done++;
     if (done % 256 === 0 || done === paths.length) options.onProgress?.(done, paths.length, 'check images');
@@ -33,8 +36,8 @@ export async function checkImageFiles(
   return bad;
 }
 
-/** Checks one file; returns why it is not a readable JPEG/PNG, or undefined when it is. */
-export async function checkImageFile(path: string): Promise<string | undefined> {
+/** Checks one file (its header, or with `decode` all of it); returns why it is not a readable JPEG/PNG. */
+export async function checkImageFile(path: string, decode = false): Promise<string | undefined> {
   const head = Buffer.alloc(8);
   try {
     const handle = await open(path, 'r');
@@ -56,6 +59,12 @@ export async function checkImageFile(path: string): Promise<string | undefined> 
     if (!meta.width || !meta.height) return 'image header has no size';
   } catch (error) {
     return `corrupt image header: ${(error as Error).message}`;
+  }
+  if (!decode) return undefined;
+  try {
+    await (await sharpModule)(path, { failOn: 'truncated' }).raw().toBuffer();
+  } catch (error) {
+    return `cannot decode: ${(error as Error).message.trim()}`;
   }
   return undefined;
 }

@@ -49,7 +49,11 @@ export async function loadDataset(root: string, options: LoadDatasetOptions = {}
   const corrupt =
     opts.checkImages === false
       ? new Map<string, string>()
-      : await checkImageFiles(paths, { concurrency: opts.concurrency, onProgress });
+      : await checkImageFiles(paths, {
+          concurrency: opts.concurrency,
+          decode: opts.checkImages === 'decode',
+          onProgress,
+        });
   const issues: DataIssue[] = [
     ...parsed.issues,
     ...(tablePath ? index.issues : []),
