@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LesionlabError } from '../core/errors.js';
 import { BACKBONE_NAMES, getBackbone } from '../core/models/registry.js';
 import { compareBackbones, compareEvaluations } from '../node/compare/compare.js';
+import { compareConfigs } from './compare-configs.js';
 import { consoleLogger } from './console-logger.js';
 
 const count = z.coerce.number().int().positive();
@@ -47,6 +48,11 @@ export const compareCommand = defineCommand({
       type: 'string',
       description: `comma-separated backbones to train: ${BACKBONE_NAMES.join(', ')}`,
     },
+    configs: {
+      type: 'string',
+      description:
+        'comma-separated training configs (e.g. configs/seed-densenet121.json,configs/best-mobilenet-v1.json) to train on one split and compare',
+    },
     evaluations: {
       type: 'string',
       description: 'comma-separated evaluation folders (e.g. runs/a/eval-test) to compare instead',
@@ -68,9 +74,12 @@ export const compareCommand = defineCommand({
     const n = parseNumbers(args);
     const evaluations = list(args.evaluations);
     for (const name of list(args.backbones)) getBackbone(name); // a typo fails here, listing valid names
+    const configs = list(args.configs);
     const result =
-      evaluations.length > 0
-        ? await compareEvaluations(evaluations, args.out)
+      evaluations.length > 0 || configs.length > 0
+        ? await (configs.length > 0
+            ? compareConfigs(configs, { ...n, data: args.data, out: args.out, logger: consoleLogger })
+            : compareEvaluations(evaluations, args.out))
         : await compareBackbones({
             backbones: list(args.backbones),
             data: args.data,
