@@ -1,9 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../src/core/config/train-config.js';
+import { readModelBundle } from '../../src/node/bundle/read.js';
+import { createOnnxSession } from '../../src/node/onnx/session.js';
+import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 import type { LoadedBackbone } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
 import { tinyBackbone } from '../core/train/tiny-backbone.js';
@@ -30,7 +33,15 @@ const config = (name: string) =>
     model: { backbone: 'mobilenet_v1', dropout: 0.1 },
     features: { engine: 'tfjs', views: 1, cacheRoot: join(work, 'cache') },
     train: { epochs: 2, batchSize: 16, learningRate: 0.01 },
-    fineTune: { enabled: true, blocks: 1, epochs: 2, learningRate: 1e-3, batchSize: 16 },
+    // float32 activations, so the run's test scores and the exported model agree to float32 rounding
+    fineTune: {
+      enabled: true,
+      blocks: 1,
+      epochs: 2,
+      learningRate: 1e-3,
+      batchSize: 16,
+      cacheDtype: 'float32',
+    },
     output: { runsDir: join(work, 'runs'), name },
   });
 
@@ -47,6 +58,25 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     expect(kernel(last!, 'conv_b')).not.toEqual(kernel(initial, 'conv_b'));
     expect(result.test!.count).toBeGreaterThan(10);
     expect(result.bundleDir).toBeDefined();
+    // one ONNX model (ORT prefix + TF.js tail + head in training) equals what the run scored, within 1e-4
+    const bundle = await readModelBundle(result.bundleDir!);
+    const session = await createOnnxSession(bundle.onnxPath, { providers: ['cpu'] });
+    const ids = result.test!.imageIds.slice(0, 8);
+    const pixels = new Float32Array(ids.length * 16 * 16 * 3);
+    for (const [i, id] of ids.entries()) {
+      const path = await samplePath(id);
+      pixels.set(
+        await decodeImage(path, { width: 16, height: 16, resize: 'stretch', colorConstancy: false }),
+        i * 768,
+      );
+    }
+    const out = await session.run(pixels, [ids.length, 16, 16, 3], ['probabilities']);
+    const k = result.test!.classes.length;
+    let worst = 0;
+    for (let i = 0; i < ids.length * k; i++)
+      worst = Math.max(worst, Math.abs(out['probabilities']!.data[i]! - result.test!.probabilities[i]!));
+    expect(worst).toBeLessThan(1e-4);
+    await session.dispose();
   });
 
   it('resumes a run interrupted during fine-tuning to the same metrics', async () => {
@@ -62,3 +92,17 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     expect(resumed.test!.scores).toEqual(reference.test!.scores);
   });
 });
+
+async function samplePath(id: string): Promise<string> {
+  for (const part of ['HAM10000_images_part_1', 'HAM10000_images_part_2']) {
+    const path = resolve('data/sample/ham10000', part, `${id}.jpg`);
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
+  }
+  throw new Error(`sample image ${id} not found`);
+}

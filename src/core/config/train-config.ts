@@ -2,20 +2,7 @@ import { z } from 'zod';
 import { LesionlabError } from '../errors.js';
 import { BACKBONE_NAMES } from '../models/registry.js';
 
-/** The eight exact dihedral views of a square image (flips x 90° rotations), in the order `views: K` takes them. */
-export const DIHEDRAL_VIEWS = [
-  'identity',
-  'flip_h',
-  'flip_v',
-  'rot180',
-  'rot90',
-  'rot270',
-  'transpose',
-  'transverse',
-] as const;
-
-/** One exact dihedral view. */
-export type DihedralView = (typeof DIHEDRAL_VIEWS)[number];
+export { DIHEDRAL_VIEWS, type DihedralView } from '../preprocess/views.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -74,6 +61,17 @@ const PreprocessSchema = z
   .object({
     resize: z.enum(['stretch', 'pad', 'crop']).default('stretch'),
     colorConstancy: z.boolean().default(false),
+    /**
+     * Pixel-density rule recorded in the bundle: at inference, inputs whose short side exceeds `maxRatio` x
+     * the training images' (median) short side are first area-downscaled to it (`enabled: false` records it off).
+     */
+    density: z
+      .object({
+        enabled: z.boolean().default(true),
+        maxRatio: z.number().min(1).max(16).default(1.25),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

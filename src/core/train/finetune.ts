@@ -118,7 +118,8 @@ export function unfreezeTopBlocks(
     );
   }
   // every block present: the whole model trains (a tail whose input is the split boundary)
-  const boundary = nBlocks === present.length ? 0 : index.get(present[present.length - nBlocks - 1]!.lastLayer)!;
+  const boundary =
+    nBlocks === present.length ? 0 : index.get(present[present.length - nBlocks - 1]!.lastLayer)!;
   const variables: NamedVariable[] = [];
   model.layers.forEach((layer, i) => {
     const isBn = layer.getClassName() === 'BatchNormalization';

@@ -1,5 +1,5 @@
 import { basename, join } from 'node:path';
-import type { TrainConfig } from '../../core/config/train-config.js';
+import { DIHEDRAL_VIEWS, type DihedralView, type TrainConfig } from '../../core/config/train-config.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import {
   argmaxRows,
@@ -16,6 +16,7 @@ import {
   type TrainCheckpoint,
   trainHead,
 } from '../../core/train/trainer.js';
+import { measureDensityRule } from '../bundle/density.js';
 import { writeModelBundle } from '../bundle/write.js';
 import { selectBackend } from '../engine/backend.js';
 import {
@@ -162,7 +163,9 @@ async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<Tr
       [bestEpoch, tuned] = [ft.bestEpoch, ft.scorer];
     }
     const bundleDir = await saveBestModel(config, data, backbone, stage.head, runDir, bestEpoch);
-    const test = await evaluateTest(config, data, features, stage.head, tuned).finally(() => tuned?.dispose());
+    const test = await evaluateTest(config, data, features, stage.head, tuned).finally(() =>
+      tuned?.dispose(),
+    );
     await writeJsonAtomic(
       join(runDir, RUN_FILES.results),
       resultsJson(config, { ...stage, history, bestEpoch }, test, features, backbone.weights),
@@ -297,6 +300,11 @@ export function formatEpoch(r: EpochRecord, epochs: number): string {
   );
 }
 
+/** The exact views the recipe averages at validation/test time (`features.views` with `features.tta`). */
+export function recipeViews(config: TrainConfig): DihedralView[] {
+  return config.features.tta ? DIHEDRAL_VIEWS.slice(0, config.features.views) : ['identity'];
+}
+
 /** Post-hoc logit adjustment (−τ·log prior), folded into the exported model's last bias. */
 export function posthocOffset(config: TrainConfig, counts: readonly number[]): Float32Array | undefined {
   const la = config.train.logitAdjustment;
@@ -314,12 +322,18 @@ async function saveBestModel(
   const counts = countClasses(labelIndices(data.parts.train, data.classes), data.classes.length);
   const model = buildTrainedClassifier(backbone.model, head, config.model, posthocOffset(config, counts));
   const dir = join(runDir, RUN_FILES.bundle);
+  const density = await measureDensityRule(
+    data.parts.train.map((r) => r.path),
+    config.preprocess.density,
+  );
   await writeModelBundle(dir, {
     model,
     name: `${backbone.name}-${basename(runDir)}`,
     backbone: backbone.name,
     classes: data.classes,
-    preprocess: runPreprocess(config, backbone),
+    preprocess: { ...runPreprocess(config, backbone), ...(density ? { density } : {}) },
+    testViews: recipeViews(config),
+    ...(config.train.logitAdjustment.mode === 'posthoc' ? { posthocTau: config.train.logitAdjustment.tau } : {}),
     normalization: backbone.normalization,
     metrics: { bestEpoch },
     weights: backbone.weights,

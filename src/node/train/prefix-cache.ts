@@ -66,7 +66,12 @@ export function prefixCacheDir(cacheRoot: string, key: PrefixCacheKey): string {
 }
 
 /** Bytes a cache of `count` images x `views` views of `mapSize` values takes on disk. */
-export function prefixCacheBytes(count: number, views: number, mapSize: number, dtype: PrefixCacheKey['dtype']): number {
+export function prefixCacheBytes(
+  count: number,
+  views: number,
+  mapSize: number,
+  dtype: PrefixCacheKey['dtype'],
+): number {
   return count * views * mapSize * (dtype === 'float16' ? 2 : 4);
 }
 
@@ -90,7 +95,10 @@ async function isComplete(dir: string, ids: readonly string[], bytes: number): P
   const text = await readFile(join(dir, INDEX), 'utf8').catch(() => null);
   if (text === null) return false;
   const index = JSON.parse(text) as { ids?: string[] };
-  const size = await stat(join(dir, DATA)).then((s) => s.size, () => -1);
+  const size = await stat(join(dir, DATA)).then(
+    (s) => s.size,
+    () => -1,
+  );
   return size === bytes && (index.ids ?? []).join('\n') === ids.join('\n');
 }
 
@@ -114,7 +122,10 @@ async function buildCache(
     } finally {
       await handle.close();
     }
-    await writeFile(join(temp, INDEX), JSON.stringify({ format: 'lesionlab-prefix', version: 1, key, mapSize, views, ids }));
+    await writeFile(
+      join(temp, INDEX),
+      JSON.stringify({ format: 'lesionlab-prefix', version: 1, key, mapSize, views, ids }),
+    );
     await rm(dir, { recursive: true, force: true });
     await rename(temp, dir);
   } catch (error) {
@@ -143,7 +154,12 @@ async function writeAll(handle: FileHandle, options: PrefixCacheOptions, views: 
       options.onProgress?.(done, ids.length * views, 'prefix');
     }
     const out = width === 2 ? toFloat16(block) : block;
-    await handle.write(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), 0, out.byteLength, start * views * mapSize * width);
+    await handle.write(
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength),
+      0,
+      out.byteLength,
+      start * views * mapSize * width,
+    );
   }
 }
 
@@ -170,7 +186,10 @@ function makeCache(
     indexOf: (id) => {
       const at = positions.get(id);
       if (at === undefined)
-        throw new LesionlabError('E_CACHE', `prefix cache ${dir}: no image ${id}; delete the folder to rebuild it`);
+        throw new LesionlabError(
+          'E_CACHE',
+          `prefix cache ${dir}: no image ${id}; delete the folder to rebuild it`,
+        );
       return at;
     },
     read: async (items, viewOf) => {

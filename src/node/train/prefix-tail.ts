@@ -5,7 +5,7 @@ import { LesionlabError } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
 import { type AugmentConfig, parseAugmentConfig } from '../../core/preprocess/augment-config.js';
 import { type BackboneSplit, type BlockRef, splitAtBlock } from '../../core/train/finetune.js';
-import { type FeatureSource, featureMaps, poolFeatures } from '../../core/train/head.js';
+import { featureMaps, poolFeatures } from '../../core/train/head.js';
 import type { ItemSet } from '../../core/train/trainer.js';
 import { dihedralView } from '../../core/train/views.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
@@ -97,11 +97,14 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
   const cacheSeconds = cache?.built ? (performance.now() - began) / 1000 : 0;
   logger.info(
     `fine-tuning split at ${split.boundary} [${split.mapShape.join('x')}]: prefix in ${engine.name}, ` +
-      (cache ? `activations cached (${(cache.bytes / 2 ** 20).toFixed(0)} MiB ${cache.dtype} on disk)` : 'activations on the fly'),
+      (cache
+        ? `activations cached (${(cache.bytes / 2 ** 20).toFixed(0)} MiB ${cache.dtype} on disk)`
+        : 'activations on the fly'),
   );
-  const tapped = config.model.taps.length > 0
-    ? tf.model({ inputs: split.tail.inputs, outputs: featureMaps(split.tail, config.model.taps) })
-    : split.tail;
+  const tapped =
+    config.model.taps.length > 0
+      ? tf.model({ inputs: split.tail.inputs, outputs: featureMaps(split.tail, config.model.taps) })
+      : split.tail;
   const shape = [split.mapShape[0], split.mapShape[1], split.mapShape[2]] as const;
   return {
     split,
@@ -112,10 +115,18 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
     itemSet: (records, train) => {
       const labels = labelIndices(records, options.classes);
       if (cache) return cachedSet(cache, records, labels, shape);
-      return onTheFlySet(records, labels, images, shape, train ? 1 : views.length, (items, view, seed) => {
-        if (!(train && augment)) return viewMaps(items, view);
-        return augmentedMaps(engine, images, items, augment, seed);
-      }, config.seed);
+      return onTheFlySet(
+        records,
+        labels,
+        images,
+        shape,
+        train ? 1 : views.length,
+        (items, view, seed) => {
+          if (!(train && augment)) return viewMaps(items, view);
+          return augmentedMaps(engine, images, items, augment, seed);
+        },
+        config.seed,
+      );
     },
     features: (training) => (maps) =>
       poolFeatures(tapped.apply(maps, { training }) as tf.Tensor4D | tf.Tensor4D[], config.model.pooling),

@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { BACKBONE_NAMES, getBackbone } from '../../../src/core/models/registry.js';
+import {
+  copyTailWeights,
+  presentBlocks,
+  splitAtBlock,
+  unfreezeTopBlocks,
+} from '../../../src/core/train/finetune.js';
+import { seedModelWeights } from '../../../src/core/train/seed-weights.js';
+import { tinyBackbone } from './tiny-backbone.js';
+
+const TINY_BLOCKS = [
+  { name: 'a', lastLayer: 'conv_a' },
+  { name: 'b', lastLayer: 'conv_b' },
+];
+
+function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => a.sub(b).abs().max().dataSync()[0]!);
+}
+
+function splitEqualsWhole(
+  model: tf.LayersModel,
+  blocks: Parameters<typeof splitAtBlock>[1],
+  n: number,
+  size: number,
+) {
+  const split = splitAtBlock(model, blocks, n);
+  const x = tf.randomUniform([2, size, size, 3], 0, 255, 'float32', 7);
+  const whole = model.predict(x) as tf.Tensor;
+  const maps = split.prefix.predict(x) as tf.Tensor;
+  const parts = split.tail.predict(maps) as tf.Tensor;
+  const diff = maxDiff(whole, parts);
+  const scale = tf.tidy(() => whole.abs().max().dataSync()[0]!);
+  tf.dispose([x, whole, maps, parts]);
+  return { split, diff, scale };
+}
+
+describe('splitAtBlock', () => {
+  it('prefix then tail equals the whole tiny model, and the tail holds copies of the weights', () => {
+    const model = tinyBackbone(16, 5);
+    const { split, diff } = splitEqualsWhole(model, TINY_BLOCKS, 1, 16);
+    expect(diff).toBeLessThan(1e-6);
+    expect(split.boundary).toBe('conv_a');
+    expect(split.mapShape).toEqual([8, 8, 6]);
+    expect(split.tail.layers.map((l) => l.name)).toEqual(['conv_a_map', 'conv_b']);
+    // a copy: changing the tail leaves the backbone alone until copyTailWeights
+    const before = Array.from(model.getLayer('conv_b').getWeights()[0]!.dataSync());
+    const tailKernel = split.tail.getLayer('conv_b').getWeights()[0]!;
+    split.tail
+      .getLayer('conv_b')
+      .setWeights([tailKernel.add(1), split.tail.getLayer('conv_b').getWeights()[1]!]);
+    expect(Array.from(model.getLayer('conv_b').getWeights()[0]!.dataSync())).toEqual(before);
+    copyTailWeights(split.tail, model);
+    const after = Array.from(model.getLayer('conv_b').getWeights()[0]!.dataSync());
+    expect(after[0]).toBeCloseTo(before[0]! + 1, 5);
+  });
+
+  it('names the range when the number of blocks is out of it', () => {
+    expect(() => splitAtBlock(tinyBackbone(16, 5), TINY_BLOCKS, 2)).toThrow(
+      'fineTune.blocks: tiny has 2 blocks; unfreeze from 1 to 1, got 2',
+    );
+  });
+
+  it.each([
+    ['mobilenet_v1', 3],
+    ['mobilenet_v2', 2],
+  ] as const)(
+    'prefix + tail of %s (random weights, 64 px, top %i blocks) equal the whole network',
+    (name, n) => {
+      const spec = getBackbone(name);
+      const model = spec.build({ inputSize: 64 });
+      seedModelWeights(model, 3);
+      const { diff, scale } = splitEqualsWhole(model, spec.blocks, n, 64);
+      expect(diff).toBeLessThan(1e-5 * Math.max(1, scale));
+    },
+  );
+
+  // the top boundaries fine-tuning uses (every boundary of the big networks takes minutes on 2 cores)
+  it.each(BACKBONE_NAMES)(
+    '%s splits cleanly below its top 1 and 2 blocks by configuration alone',
+    (name) => {
+      const spec = getBackbone(name);
+      const model = spec.build({ inputSize: spec.minInputSize });
+      expect(presentBlocks(model, spec.blocks).length).toBeGreaterThan(2);
+      for (const n of [1, 2]) {
+        const split = splitAtBlock(model, spec.blocks, n);
+        expect(split.tail.outputs[0]!.shape).toEqual(model.outputs[0]!.shape);
+        split.tail.dispose();
+      }
+      model.dispose();
+    },
+    300_000,
+  );
+});
+
+describe('unfreezeTopBlocks on a tail', () => {
+  it('trains every tail layer but BatchNorm by default, BatchNorm too when asked', () => {
+    const spec = getBackbone('mobilenet_v1');
+    const model = spec.build({ inputSize: 64 });
+    const { tail } = splitAtBlock(model, spec.blocks, 2);
+    const frozenBn = unfreezeTopBlocks(tail, spec.blocks, 2);
+    expect(frozenBn.map((v) => v.name)).toEqual([
+      'backbone/conv_dw_12/0',
+      'backbone/conv_pw_12/0',
+      'backbone/conv_dw_13/0',
+      'backbone/conv_pw_13/0',
+    ]);
+    expect(unfreezeTopBlocks(tail, spec.blocks, 1).map((v) => v.name)).toEqual([
+      'backbone/conv_dw_13/0',
+      'backbone/conv_pw_13/0',
+    ]);
+    const withBn = unfreezeTopBlocks(tail, spec.blocks, 1, true);
+    expect(withBn.map((v) => v.name)).toContain('backbone/conv_pw_13_bn/0');
+    expect(() => unfreezeTopBlocks(tail, spec.blocks, 3)).toThrow('unfreeze from 1 to 2, got 3');
+  });
+});
