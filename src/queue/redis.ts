@@ -1,0 +1,96 @@
+import type { ConnectionOptions } from 'bullmq';
+import { LesionlabError } from '../core/errors.js';
+
+/** The queue a command works on: a Redis server and a queue name (several archives can share one Redis). */
+export interface QueueTarget {
+  readonly connection: ConnectionOptions;
+  readonly name: string;
+}
+
+/** Default queue name. */
+export const DEFAULT_QUEUE = 'lesionlab';
+
+/**
+ * BullMQ connection options for a `redis://[user:password@]host[:port][/db]` URL (also `rediss://` for TLS).
+ * Throws `E_CONFIG` naming the URL when it is not one.
+ */
+export function redisConnection(url: string): ConnectionOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badUrl(url, 'not a URL');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw badUrl(url, `scheme ${parsed.protocol}`);
+  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw badUrl(url, `database "${parsed.pathname.slice(1)}"`);
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 6379,
+    db,
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+function badUrl(url: string, why: string): LesionlabError {
+  const shown = url.replace(/\/\/[^@/]*@/, '//***@');
+  return new LesionlabError(
+    'E_CONFIG',
+    `--redis: "${shown}" is not a Redis URL (${why}); use redis://host:6379 or redis://:password@host:6379/0`,
+  );
+}
+
+/** The Redis keys holding a queue's results, beside BullMQ's own `bull:<name>:*` keys. */
+export interface QueueKeys {
+  /** Hash: image key -> JSON result (`{ p: number[] }` or `{ error }`); written once per key (HSETNX). */
+  readonly results: string;
+  /** Hash: image key -> why it could not be read (the unreadable ones among `results`). */
+  readonly errors: string;
+  /** Hash: image key -> id of the job that holds it (for resuming a submit). */
+  readonly jobOf: string;
+  /** Sorted set: image key scored by submission order (collect writes rows in this order). */
+  readonly order: string;
+  /** Counter behind `order`'s scores. */
+  readonly seq: string;
+  /** Hash: `model` (bundle name set by submit), `classes` (JSON, set by the first worker). */
+  readonly meta: string;
+}
+
+/** The result keys of queue `name`. */
+export function queueKeys(name: string): QueueKeys {
+  const base = `lesionlab:${name}`;
+  return {
+    results: `${base}:results`,
+    errors: `${base}:errors`,
+    jobOf: `${base}:job-of`,
+    order: `${base}:order`,
+    seq: `${base}:seq`,
+    meta: `${base}:meta`,
+  };
+}
+
+/** A job's data: the image keys (file paths) it classifies. */
+export interface ClassifyJobData {
+  readonly keys: readonly string[];
+}
+
+/** What a job returns once its images are stored. */
+export interface ClassifyJobResult {
+  readonly classified: number;
+  readonly errors: number;
+  /** Images skipped because a result was already stored (a retried or duplicated job). */
+  readonly skipped: number;
+}
+
+/** One stored result, as JSON in the results hash. */
+export type StoredResult = { readonly p: readonly number[] } | { readonly error: string };
+
+/** Splits `items` into runs of at most `size`. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

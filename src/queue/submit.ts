@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { Job, Queue } from 'bullmq';
+import { LesionlabError } from '../core/errors.js';
+import { type ClassifyJobData, chunk, type QueueTarget, queueKeys } from './redis.js';
+
+/** Options of {@link submitImages}. */
+export interface SubmitOptions {
+  /** Images per job (default 16). */
+  readonly batchSize?: number;
+  /** Name of the model the queue is for (recorded; workers with another model refuse its jobs). */
+  readonly model: string;
+  /** Attempts per job before it fails (default 3): a job-level failure, not an unreadable image. */
+  readonly attempts?: number;
+}
+
+/** What a submit found and did. */
+export interface SubmitSummary {
+  /** Distinct image keys given. */
+  readonly total: number;
+  /** Already classified (or reported unreadable): skipped. */
+  readonly done: number;
+  /** Already in a waiting or running job: skipped. */
+  readonly queued: number;
+  /** Added now, in `jobs` new jobs. */
+  readonly added: number;
+  readonly jobs: number;
+}
+
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+const LOOKUP = 1000;
+
+/**
+ * Queues `keys` (image file paths) for classification in jobs of `batchSize`. Resumable: keys with a stored
+ * result, and keys held by a job still waiting or running, are skipped; keys of failed or lost jobs are queued
+ * again. The queue is tied to one model: submitting for another model is refused.
+ */
+export async function submitImages(
+  target: QueueTarget,
+  keys: readonly string[],
+  options: SubmitOptions,
+): Promise<SubmitSummary> {
+  const queue = new Queue<ClassifyJobData>(target.name, { connection: target.connection });
+  try {
+    const client = await queue.client;
+    const k = queueKeys(target.name);
+    await claimModel(client, k.meta, target.name, options.model);
+    const unique = [...new Set(keys)];
+    const { todo, done, queued } = await pendingKeys(queue, unique);
+    const batchSize = Math.max(1, options.batchSize ?? 16);
+    const run = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const jobs = chunk(todo, batchSize).map((part, i) => ({ id: `${run}-${i}`, keys: part }));
+    // Keys point at their job before it exists: a crash in between leaves them on a missing job, re-queued later.
+    const first = Number(await client.incrby(k.seq, todo.length)) - todo.length;
+    for (const part of chunk(jobs, 200)) {
+      const multi = client.multi();
+      for (const job of part) {
+        for (const key of job.keys) multi.hset(k.jobOf, key, job.id);
+      }
+      await multi.exec();
+    }
+    const scored = todo.flatMap((key, i) => [first + i, key]);
+    for (const part of chunk(scored, 2 * LOOKUP)) await client.zadd(k.order, 'NX', ...part);
+    for (const part of chunk(jobs, 500)) {
+      await queue.addBulk(
+        part.map((job) => ({
+          name: 'classify',
+          data: { keys: job.keys },
+          opts: {
+            jobId: job.id,
+            attempts: options.attempts ?? 3,
+            backoff: { type: 'exponential', delay: 1000 },
+            removeOnComplete: true,
+            removeOnFail: false,
+          },
+        })),
+      );
+    }
+    return { total: unique.length, done, queued, added: todo.length, jobs: jobs.length };
+  } finally {
+    await queue.close();
+  }
+}
+
+type Client = Awaited<Queue['client']>;
+
+async function claimModel(client: Client, metaKey: string, name: string, model: string): Promise<void> {
+  await client.hsetnx(metaKey, 'model', model);
+  const owner = await client.hget(metaKey, 'model');
+  if (owner !== model) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `queue "${name}" holds results of model "${owner}", not "${model}"; use another --queue name, or delete the old queue's keys`,
+    );
+  }
+}
+
+/** Splits `keys` into those to queue now, and counts those done and those held by live jobs. */
+async function pendingKeys(queue: Queue<ClassifyJobData>, keys: readonly string[]) {
+  const client = await queue.client;
+  const k = queueKeys(queue.name);
+  const todo: string[] = [];
+  let done = 0;
+  let queued = 0;
+  const liveJob = new Map<string, boolean>();
+  for (const part of chunk(keys, LOOKUP)) {
+    const [results, jobs] = await Promise.all([
+      client.hmget(k.results, ...part),
+      client.hmget(k.jobOf, ...part),
+    ]);
+    for (const [i, key] of part.entries()) {
+      if (results[i] !== null) {
+        done++;
+        continue;
+      }
+      const id = jobs[i];
+      if (id !== null && !liveJob.has(id)) liveJob.set(id, await isLive(queue, id));
+      if (id !== null && liveJob.get(id)) queued++;
+      else todo.push(key);
+    }
+  }
+  return { todo, done, queued };
+}
+
+async function isLive(queue: Queue<ClassifyJobData>, id: string): Promise<boolean> {
+  const job = await Job.fromId(queue, id);
+  return job !== undefined && LIVE_STATES.has(await job.getState());
+}
