@@ -1,10 +1,12 @@
-// bench:serve — latency, throughput, bad-input handling and RSS of `lesionlab serve` on loopback.
+// bench:serve — latency, throughput, bad-input handling and RSS of `lesionlab serve` on loopback, against the
+// model's own batched ONNX Runtime throughput on the same decoded image, measured in the same run.
 // The server runs in a child process (`node bin/lesionlab.js serve`), so its RSS is its own.
-// Usage: npm run bench:serve [-- --requests 5000 --threads 2]
+// Usage: npm run bench:serve [-- --requests 5000 --threads 2 --decode-workers 2 --max-batch 8]
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { createClassifier } from '../src/node/infer/classifier.js';
 import { ensureMobileNetBundle, SHARED } from './serve-model.js';
 
 const arg = (name: string, fallback: number) => {
@@ -15,6 +17,10 @@ const TOTAL = arg('requests', 5000);
 /** Wall-clock budget of each load phase: the bench stops by itself even on a saturated machine. */
 const PHASE_SECONDS = arg('max-seconds', 300);
 const THREADS = arg('threads', 0);
+const DECODE_WORKERS = arg('decode-workers', 2);
+const MAX_BATCH = arg('max-batch', 8);
+/** Seconds spent measuring the model's batched throughput. */
+const MODEL_SECONDS = arg('model-seconds', 8);
 const C1_SHARE = 0.1;
 
 async function testImage(): Promise<Buffer> {
@@ -31,19 +37,58 @@ async function startServer(bundle: string): Promise<{ child: ChildProcess; url: 
     '--port',
     '0',
     ...(THREADS ? ['--threads', String(THREADS)] : []),
+    '--decode-workers',
+    String(DECODE_WORKERS),
+    '--max-batch',
+    String(MAX_BATCH),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr!.resume();
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /at (http:\/\/[^\s]+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
+      const m = /at (http:\/\/[^\s"]+)/.exec(out);
+      if (!m) return;
+      child.stdout!.off('data', onData).resume(); // one JSON log line per request from here on: drained, not kept
+      resolve(m[1]);
+    };
+    child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${out}`)));
   });
   return { child, url };
+}
+
+/**
+ * The model's own speed in this process, on the same image decoded by the bundle's preprocessing: the median
+ * single-image forward time, and images/s of back-to-back batches of `MAX_BATCH` (the server's batch size).
+ */
+async function modelSpeed(
+  bundle: string,
+  image: Uint8Array,
+): Promise<{ singleMs: number; imagesPerS: number }> {
+  const classifier = await createClassifier(bundle, THREADS ? { threads: THREADS } : {});
+  try {
+    const pixels = await classifier.decode(image);
+    const batch = new Uint8Array(pixels.length * MAX_BATCH);
+    for (let i = 0; i < MAX_BATCH; i++) batch.set(pixels, i * pixels.length);
+    for (let i = 0; i < 5; i++) await classifier.classifyPixels(batch, MAX_BATCH); // warm-up
+    const singles: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const t = performance.now();
+      await classifier.classifyPixels(pixels, 1);
+      singles.push(performance.now() - t);
+    }
+    let images = 0;
+    const start = performance.now();
+    while (performance.now() - start < MODEL_SECONDS * 1000) {
+      await classifier.classifyPixels(batch, MAX_BATCH);
+      images += MAX_BATCH;
+    }
+    return { singleMs: pct(singles, 50), imagesPerS: images / ((performance.now() - start) / 1000) };
+  } finally {
+    await classifier.dispose();
+  }
 }
 
 async function rssMb(pid: number): Promise<number> {
@@ -141,6 +186,12 @@ async function main(): Promise<void> {
   const { child, url } = await startServer(bundle);
   try {
     await load(url, image, 20, 1); // warm-up: ORT arenas, JIT
+    await load(url, image, 64, 16);
+    // The server idles while the model is timed in this process (same cores, same threads setting).
+    const speed = await modelSpeed(bundle, image);
+    process.stderr.write(
+      `  model: ${speed.imagesPerS.toFixed(1)} images/s (batch ${MAX_BATCH}), single image ${speed.singleMs.toFixed(2)} ms\n`,
+    );
     const rssStart = await rssMb(child.pid!);
     const samples: number[] = [];
     const sampler = setInterval(
@@ -173,12 +224,18 @@ async function main(): Promise<void> {
       server: 'child process (node bin/lesionlab.js serve)',
       requests: n1 + n16,
       requests_planned: TOTAL,
-      p50_ms: r(pct(c1.latencies, 50), 2),
-      p99_ms: r(pct(c1.latencies, 99), 2),
+      p50_c1_ms: r(pct(c1.latencies, 50), 2),
+      p99_c1_ms: r(pct(c1.latencies, 99), 2),
       rps_c1: r(n1 / c1.seconds),
       p50_c16_ms: r(pct(c16.latencies, 50), 2),
       p99_c16_ms: r(pct(c16.latencies, 99), 2),
       rps_c16: r(n16 / c16.seconds),
+      model_images_per_s: r(speed.imagesPerS),
+      model_batch: MAX_BATCH,
+      single_forward_ms: r(speed.singleMs, 2),
+      serve_efficiency: r(n16 / c16.seconds / speed.imagesPerS, 3),
+      overhead_ms: r(pct(c1.latencies, 50) - speed.singleMs, 2),
+      decode_workers: DECODE_WORKERS,
       mean_batch: r(health.images / health.batches, 2),
       errors_5xx: fivexx,
       bad_inputs_4xx: bad.fourxx,
@@ -190,10 +247,16 @@ async function main(): Promise<void> {
       rss_max_second_half_mb: r(rssMaxSecondHalf),
     };
     const rows: Array<[string, string]> = [
-      ['latency c=1 p50 / p99', `${figures.p50_ms} / ${figures.p99_ms} ms  (${n1} requests)`],
+      ['latency c=1 p50 / p99', `${figures.p50_c1_ms} / ${figures.p99_c1_ms} ms  (${n1} requests)`],
       ['throughput c=1', `${figures.rps_c1} req/s`],
       ['latency c=16 p50 / p99', `${figures.p50_c16_ms} / ${figures.p99_c16_ms} ms  (${n16} requests)`],
       ['throughput c=16', `${figures.rps_c16} req/s (mean micro-batch ${figures.mean_batch})`],
+      [
+        'model alone',
+        `${figures.model_images_per_s} images/s (batch ${MAX_BATCH}), 1 image ${figures.single_forward_ms} ms`,
+      ],
+      ['serve_efficiency', `${figures.serve_efficiency} (target >= 0.7)`],
+      ['overhead_ms (c=1 p50 - fwd)', `${figures.overhead_ms} ms (target <= 10)`],
       ['5xx / network errors', String(fivexx)],
       ['bad inputs answered 4xx', `${bad.fourxx} of ${bad.total}`],
       ['server RSS start -> end', `${figures.rss_start_mb} -> ${figures.rss_end_mb} MB`],

@@ -17,5 +17,7 @@ export const COMMANDS: SubCommandsDef = {
   evaluate: () => import('./evaluate.js').then((m) => m.evaluateCommand),
   compare: () => import('./compare.js').then((m) => m.compareCommand),
   prepare: () => import('./prepare.js').then((m) => m.prepareCommand),
+  queue: () => import('./queue.js').then((m) => m.queueCommand),
+  worker: () => import('./worker.js').then((m) => m.workerCommand),
   'augment-preview': () => import('./augment-preview.js').then((m) => m.augmentPreviewCommand),
 };
