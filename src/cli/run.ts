@@ -47,7 +47,7 @@ export function nextSteps(runDir: string): string[] {
   return [
     'next:',
     `  npx lesionlab web ${run}                # classify your own images in the browser with this model`,
-    `  npx lesionlab evaluate ${run} --tta     # evaluate again, averaging flips/rotations`,
+    `  npx lesionlab evaluate ${run}           # the HTML report again (e.g. on another split: --split val)`,
     '  npx lesionlab fetch ham10000 --dest data/ham10000   # the full dataset (10,015 images), then:',
     '  npx lesionlab train --config configs/seed-inception-resnet-v2.json   # the seed experiment (configs/)',
     '  npx lesionlab compare --configs configs/seed-densenet121.json,configs/best-mobilenet-v1.json',

@@ -13,7 +13,7 @@ describe('npm start ends with what to do next', () => {
   it('names the run (relative to here) in web and evaluate, then the shipped configs', () => {
     expect(lines[0]).toBe('next:');
     expect(lines.join('\n')).toContain('npx lesionlab web runs/20260101-mobilenet_v2 ');
-    expect(lines.join('\n')).toContain('npx lesionlab evaluate runs/20260101-mobilenet_v2 --tta');
+    expect(lines.join('\n')).toContain('npx lesionlab evaluate runs/20260101-mobilenet_v2 ');
     expect(lines.join('\n')).toContain('train --config configs/seed-inception-resnet-v2.json');
     expect(lines.join('\n')).toContain('compare --configs configs/');
   });
