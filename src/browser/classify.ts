@@ -14,6 +14,8 @@ export interface BrowserPrediction {
   readonly ranked: readonly ClassScore[];
   /** Class-activation output `[1, h, w, classes]`, when the bundle has one. */
   readonly cam?: { readonly data: Float32Array; readonly dims: readonly number[] };
+  /** The exact views averaged (the bundle's recipe), for the page to say. */
+  readonly views?: readonly string[];
   readonly inferenceMs: number;
 }
 

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-web/wasm';
 import type { BundleMeta } from '../core/bundle/meta.js';
+import { averageViews, type DihedralView, expandViews } from '../core/preprocess/views.js';
 import { type BrowserPrediction, fetchBundleMeta, rankClasses } from './classify.js';
 
 /** A bundle loaded in the browser: its metadata and a classifier for preprocessed pixels. */
@@ -7,7 +8,12 @@ export interface WebModel {
   readonly meta: BundleMeta;
   /** Which wasm threads ONNX Runtime Web uses (1 unless the page is cross-origin isolated). */
   readonly threads: number;
-  /** Classifies one image given as HWC RGB uint8 at the bundle's preprocess size. */
+  /** The exact views averaged per image: the bundle's recipe (`testViews`), the image only for older bundles. */
+  readonly views: readonly DihedralView[];
+  /**
+   * Classifies one image given as HWC RGB uint8 at the bundle's preprocess size, averaging the bundle's
+   * test views (the class-activation map is the unflipped view's).
+   */
   predict(pixels: Uint8Array): Promise<BrowserPrediction>;
 }
 
@@ -35,22 +41,36 @@ export async function loadWebModel(urls: WebModelUrls): Promise<WebModel> {
   });
   const { width, height } = meta.preprocess;
   const outputs = [meta.onnx.probabilities, ...(meta.onnx.cam ? [meta.onnx.cam] : [])];
+  const views = meta.testViews ?? ['identity'];
   return {
     meta,
     threads,
+    views,
     async predict(pixels) {
       const start = performance.now();
-      const input = new ort.Tensor('float32', Float32Array.from(pixels), [1, height, width, 3]);
+      const batch = Float32Array.from(expandViews(pixels, 1, width, height, views));
+      const input = new ort.Tensor('float32', batch, [views.length, height, width, 3]);
       const out = await session.run({ [meta.onnx.input]: input }, outputs);
-      const probabilities = out[meta.onnx.probabilities]!.data as Float32Array;
+      const rows = out[meta.onnx.probabilities]!.data as Float32Array;
+      const [probabilities] = averageViews(rows, 1, meta.classes.length, views.length);
       const camT = meta.onnx.cam ? out[meta.onnx.cam] : undefined;
-      const cam = camT ? { data: camT.data as Float32Array, dims: camT.dims.map(Number) } : undefined;
+      const camDims = camT?.dims.map(Number);
+      const cam =
+        camT && camDims
+          ? { data: firstView(camT.data as Float32Array, views.length), dims: [1, ...camDims.slice(1)] }
+          : undefined;
       return {
         probabilities,
         ranked: rankClasses(probabilities, meta.classes),
         cam,
+        views,
         inferenceMs: performance.now() - start,
       };
     },
   };
+}
+
+/** The first view's slice of a batched output of `views` equal-sized items. */
+function firstView(data: Float32Array, views: number): Float32Array {
+  return data.subarray(0, data.length / views);
 }

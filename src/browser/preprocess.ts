@@ -1,4 +1,5 @@
 import { shadesOfGray } from '../core/preprocess/color-constancy.js';
+import { applyDensity, densityPreshrinkSide } from '../core/preprocess/density.js';
 import { type RawImage, resizeImage } from '../core/preprocess/resize.js';
 import type { PreprocessSpec, ResizePolicy } from '../core/preprocess/spec.js';
 
@@ -12,6 +13,10 @@ export function preshrinkSize(
   height: number,
   spec: PreprocessSpec,
 ): { width: number; height: number } {
+  if (spec.density?.enabled) {
+    // as Node's sharp pre-shrink under a density rule: aspect kept, short side down to the rule's pre-shrink side
+    return scaled(width, height, Math.min(1, densityPreshrinkSide(spec.density) / Math.min(width, height)));
+  }
   const bw = 2 * spec.width;
   const bh = 2 * spec.height;
   if (width <= bw && height <= bh) return { width, height };
@@ -29,7 +34,7 @@ function scaled(width: number, height: number, s: number): { width: number; heig
 
 /**
  * Turns decoded RGBA pixels (a canvas `ImageData`) into the model input exactly as the Node path does
- * after decoding: Shades-of-Gray when the bundle asks for it, then the shared bilinear resize.
+ * after decoding: the pixel-density rule (when the bundle records one and it is on), Shades-of-Gray when the bundle asks for it, then the shared bilinear resize.
  * Returns HWC RGB uint8 at `spec.width` x `spec.height`.
  */
 export function preprocessRgba(
@@ -38,7 +43,7 @@ export function preprocessRgba(
   height: number,
   spec: PreprocessSpec,
 ): Uint8Array {
-  const image: RawImage = { data: rgba, width, height, channels: 4 };
-  const balanced: RawImage = spec.colorConstancy ? { ...image, data: shadesOfGray(rgba, 4) } : image;
+  const image = applyDensity({ data: rgba, width, height, channels: 4 }, spec.density);
+  const balanced: RawImage = spec.colorConstancy ? { ...image, data: shadesOfGray(image.data, 4) } : image;
   return resizeImage(balanced, spec);
 }

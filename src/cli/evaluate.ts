@@ -9,6 +9,7 @@ const count = z.coerce.number().int().positive();
 const ArgsSchema = z
   .object({
     split: z.enum(['test', 'val', 'all']).optional(),
+    tta: z.enum(['recipe', 'none', 'hflip', 'flips', 'dihedral']).optional(),
     resamples: count.optional(),
     seed: z.coerce.number().int().optional(),
     limit: count.optional(),
@@ -42,7 +43,16 @@ export const evaluateCommand = defineCommand({
     data: { type: 'string', description: "dataset root or CSV (default: the run's dataset)" },
     format: { type: 'string', description: 'ham10000 | folder | csv | isic (default: auto)' },
     split: { type: 'string', description: 'test | val | all (default: test for a run, else all)' },
-    tta: { type: 'boolean', description: 'also evaluate with test-time augmentation (4 flips)' },
+    tta: {
+      type: 'string',
+      description:
+        "views averaged per image: recipe (default: the bundle's own, as training evaluated it) | none | hflip | flips | dihedral",
+    },
+    density: {
+      type: 'boolean',
+      description: "apply the bundle's pixel-density rule (--no-density to skip)",
+      default: true,
+    },
     'tune-offsets': { type: 'boolean', description: 'tune per-class logit offsets on the validation split' },
     out: { type: 'string', description: 'output folder (default: <run>/eval-<split>)' },
     resamples: { type: 'string', description: 'bootstrap resamples (default 1000)' },
@@ -64,7 +74,8 @@ export const evaluateCommand = defineCommand({
       data: args.data,
       format: args.format,
       split: a.split,
-      tta: args.tta === true,
+      tta: a.tta ?? 'recipe',
+      density: args.density !== false,
       tuneOffsets: args['tune-offsets'] === true,
       out: args.out,
       bootstrap: { resamples: a.resamples, seed: a.seed },

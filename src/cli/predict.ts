@@ -10,8 +10,8 @@ import {
   type PredictFormat,
   type PredictionFormatter,
   predictFiles,
-  TTA_MODES,
-  type TtaMode,
+  TTA_CHOICES,
+  type TtaChoice,
 } from '../node/infer/index.js';
 import { assertInputsToClassify, collectPredictInputs, type PredictInputs } from '../node/infer/inputs.js';
 
@@ -85,13 +85,24 @@ export const predictCommand = defineCommand({
     },
     format: { type: 'string', description: 'table | csv | jsonl', default: 'table' },
     'top-k': { type: 'string', description: 'classes shown per image', default: '3' },
-    tta: { type: 'string', description: 'test-time augmentation: none | hflip | flips', default: 'none' },
+    tta: {
+      type: 'string',
+      description:
+        "test-time views averaged per image: recipe (the bundle's own, as it was evaluated) | none | hflip | flips | dihedral",
+      default: 'recipe',
+    },
+    density: {
+      type: 'boolean',
+      description:
+        "bring images denser than the training images down to their pixel density first (the bundle's rule; --no-density to skip)",
+      default: true,
+    },
     'batch-size': { type: 'string', description: 'images per batch (bounds memory)', default: '16' },
     threads: { type: 'string', description: 'ONNX Runtime threads (default: automatic)' },
   },
   async run({ args }) {
     const format = oneOf<PredictFormat>(args.format, PREDICT_FORMATS, 'format');
-    const tta = oneOf<TtaMode>(args.tta, TTA_MODES, 'tta');
+    const tta = oneOf<TtaChoice>(args.tta, TTA_CHOICES, 'tta');
     const k = positiveInt(args['top-k'], 'top-k');
     const batchSize = positiveInt(args['batch-size'], 'batch-size');
     const threads = args.threads === undefined ? undefined : positiveInt(args.threads, 'threads');
@@ -101,8 +112,11 @@ export const predictCommand = defineCommand({
     });
     const inputs = await collectPredictInputs(args.input);
     reportSkipped(args.input, inputs);
-    const classifier = await createClassifier(args.model, { tta, threads });
-    const formatter = createFormatter(format, classifier.meta.classes, k);
+    const classifier = await createClassifier(args.model, { tta, threads, density: args.density !== false });
+    const formatter = createFormatter(format, classifier.meta.classes, k, {
+      views: classifier.views ?? ['identity'],
+      density: classifier.densityRule === true,
+    });
     const total = inputs.paths.length;
     const bar =
       total > batchSize && process.stderr.isTTY ? new SingleBar({ stream: process.stderr }) : undefined;

@@ -158,6 +158,8 @@ export async function createServer(
       probabilities: Object.fromEntries(meta.classes.map((c, i) => [c, probs[i]])),
       top: topK(probs, meta.classes, k),
       image: { format: image.kind, width: image.width, height: image.height },
+      views: classifier.views ?? ['identity'],
+      density: classifier.densityRule === true,
       latencyMs: Math.round((performance.now() - start) * 100) / 100,
     };
   });

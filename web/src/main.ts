@@ -110,7 +110,8 @@ async function classify(file: Blob, model: WebModel): Promise<void> {
   drawFigures(figures);
   drawChart(prediction, figures);
   $('timing').textContent =
-    `inference ${prediction.inferenceMs.toFixed(0)} ms (WebAssembly, ${model.threads} thread)`;
+    `inference ${prediction.inferenceMs.toFixed(0)} ms (WebAssembly, ${model.threads} thread); ` +
+    `views ${model.views.join('+')}; density rule ${model.meta.preprocess.density?.enabled ? 'on' : 'off'}`;
   result.hidden = false;
   result.dataset.probabilities = JSON.stringify(Array.from(prediction.probabilities));
   result.dataset.runs = String(Number(result.dataset.runs ?? '0') + 1);

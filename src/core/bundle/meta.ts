@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DensityRuleSchema } from '../preprocess/density.js';
+import { DIHEDRAL_VIEWS } from '../preprocess/views.js';
 
 /**
  * Where a model's backbone weights came from: an ImageNet file (its path and sha256; for a TF.js layers
@@ -49,8 +51,26 @@ export const BundleMetaSchema = z
         height: z.number().int().positive(),
         resize: z.enum(['stretch', 'pad', 'crop']),
         colorConstancy: z.boolean(),
+        /**
+         * The pixel density of the training images and the rule that brings denser inputs down to it before
+         * the resize (absent in bundles written before it was recorded: no density step).
+         */
+        density: DensityRuleSchema.optional(),
       })
       .strict(),
+    /**
+     * The exact views the model was evaluated with in training, averaged at test time by default
+     * (`--tta recipe`); absent in bundles written before it was recorded (the image only).
+     */
+    testViews: z.array(z.enum(DIHEDRAL_VIEWS)).min(1).optional(),
+    /**
+     * Post-hoc logit adjustment of the recipe, for the record: `tau`·log(prior) already subtracted in the
+     * graph's last bias, so nothing is to be done at inference.
+     */
+    logitAdjustment: z
+      .object({ tau: z.number().nonnegative(), inGraph: z.literal(true) })
+      .strict()
+      .optional(),
     normalization: z
       .object({
         mean: z.tuple([z.number(), z.number(), z.number()]),

@@ -1,3 +1,5 @@
+import type { DensityRule } from './density.js';
+
 /** How an image of another aspect ratio is fitted to the model's input size. */
 export type ResizePolicy = 'stretch' | 'pad' | 'crop';
 
@@ -8,6 +10,11 @@ export interface PreprocessSpec {
   readonly resize: ResizePolicy;
   /** Shades-of-Gray colour constancy (Minkowski norm p = 6) before resizing. */
   readonly colorConstancy: boolean;
+  /**
+   * Optional pixel-density rule (inference only; see `density.ts`): denser inputs are area-downscaled to the
+   * training images' short side before colour constancy and the resize. Not part of cache keys.
+   */
+  readonly density?: DensityRule;
 }
 
 /**

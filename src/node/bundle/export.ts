@@ -57,6 +57,8 @@ export async function exportModelBundle(
       classes: meta.classes,
       preprocess: meta.preprocess,
       normalization: meta.normalization,
+      testViews: meta.testViews,
+      posthocTau: meta.logitAdjustment?.tau,
       metrics: meta.metrics,
       weights: meta.weights,
       cam: meta.onnx.cam !== undefined,

@@ -1,3 +1,4 @@
+export { type DensityRuleOptions, measureDensityRule } from './density.js';
 export { EXPORT_FORMATS, type ExportFormat, exportModelBundle } from './export.js';
 export {
   BUNDLE_META_FILE,

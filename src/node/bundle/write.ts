@@ -4,6 +4,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { type BundleMeta, BundleMetaSchema, type WeightsProvenance } from '../../core/bundle/meta.js';
 import { exportOnnx } from '../../core/onnx/export.js';
 import type { Normalization, PreprocessSpec } from '../../core/preprocess/spec.js';
+import type { DihedralView } from '../../core/preprocess/views.js';
 import { writeFailure } from '../fs-errors.js';
 import { BUNDLE_META_FILE } from './read.js';
 import { saveLayersModelToDir } from './tfjs-files.js';
@@ -15,8 +16,13 @@ export interface WriteModelBundleArgs {
   readonly name: string;
   readonly backbone: string;
   readonly classes: readonly string[];
+  /** Preprocessing, with the training images' pixel-density rule when known (`preprocess.density`). */
   readonly preprocess: PreprocessSpec;
   readonly normalization: Normalization;
+  /** Exact views the recipe averages at test time (default: the image only). */
+  readonly testViews?: readonly DihedralView[];
+  /** Post-hoc logit adjustment τ already folded into the model's last bias (recorded, not applied again). */
+  readonly posthocTau?: number;
   readonly metrics?: Record<string, unknown>;
   /** Where the backbone's weights came from (ImageNet file + sha256, or random seed). */
   readonly weights?: WeightsProvenance;
@@ -41,6 +47,8 @@ function buildMeta(args: WriteModelBundleArgs, cam: boolean, tfjs: boolean): Bun
     backbone: args.backbone,
     classes: [...args.classes],
     preprocess: { ...args.preprocess },
+    ...(args.testViews ? { testViews: [...args.testViews] } : {}),
+    ...(args.posthocTau !== undefined ? { logitAdjustment: { tau: args.posthocTau, inGraph: true } } : {}),
     normalization: { mean: [...args.normalization.mean], std: [...args.normalization.std] },
     onnx: { file: ONNX_FILE, input: 'input', probabilities: 'probabilities', ...(cam ? { cam: 'cam' } : {}) },
     ...(tfjs ? { tfjs: { file: 'tfjs/model.json' } } : {}),

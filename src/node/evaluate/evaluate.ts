@@ -13,9 +13,11 @@ import {
 } from '../../core/eval/report-data.js';
 import { computeEvaluationMetrics, type EvaluationMetrics } from '../../core/eval/summary.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { describeViews } from '../../core/preprocess/views.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { writeFileAtomic } from '../data/split-file.js';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../infer/classifier.js';
+import { resolveViews, type TtaChoice } from '../infer/tta.js';
 import { DEFAULT_CHROMIUM, screenshotReport } from '../report/browser.js';
 import { type WrittenReport, writeEvaluationReport } from '../report/write-report.js';
 import { assertReplaceableOutDir, writeOutputSet } from './output-set.js';
@@ -33,8 +35,14 @@ export interface EvaluateOptions {
   readonly format?: string;
   /** Which images (default `test` for a run with a split, else `all`). */
   readonly split?: EvaluationSplit;
-  /** Also evaluate with test-time augmentation (4 flips), reported beside the plain numbers. */
-  readonly tta?: boolean;
+  /**
+   * Views averaged per image for the headline figures: `recipe` (default: the bundle's own `testViews`, as
+   * training evaluated it) or a named set; `true` = `flips`, `false` = `recipe` (older callers). With more than
+   * one view the image-only figures are reported beside them.
+   */
+  readonly tta?: boolean | TtaChoice;
+  /** Apply the bundle's pixel-density rule (default true). */
+  readonly density?: boolean;
   /** Tune per-class logit offsets on the run's validation split and report them as a separate variant. */
   readonly tuneOffsets?: boolean;
   /** Output folder (default `<run>/eval-<split>`, or `eval-<model>-<split>` in the working directory). */
@@ -79,13 +87,22 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   }
   const dataset = await loadEvaluationDataset(target, options, logger);
   const records = pickRecords(dataset, target, split, options.limit, logger);
-  logger.info(`evaluating ${records.length} images (${split}${options.tta ? ', with TTA' : ''})`);
   const classifier = await (options.createClassifier ?? createClassifier)(target.bundleDir, {
     threads: options.threads,
+    tta: 'none',
+    density: options.density ?? true,
   });
   try {
     const { meta } = classifier;
-    const predicted = await predictRecords(classifier, records, { ...options, logger });
+    const choice = ttaChoice(options.tta);
+    const views = resolveViews(choice, meta);
+    logger.info(`evaluating ${records.length} images (${split}, views ${describeViews(views)})`);
+    const predicted = await predictRecords(classifier, records, {
+      batchSize: options.batchSize,
+      onProgress: options.onProgress,
+      views,
+      logger,
+    });
     if (predicted.records.length === 0)
       throw new LesionlabError('E_INPUT', 'evaluation: no image could be read; check the data path');
     const labels = labelIndices(predicted.records, meta.classes);
@@ -97,15 +114,22 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
         groups: predicted.records.map((r) => r.groupId),
         bootstrap: options.bootstrap,
       });
-    const variants: ReportVariant[] = [{ id: 'plain', label: 'Plain', metrics: metric(predicted.plain) }];
+    const headline = predicted.tta ?? predicted.plain;
+    const variants: ReportVariant[] = [];
     if (predicted.tta) {
       variants.push({
         id: 'tta',
-        label: 'TTA (4 flips)',
+        label: `Views ${describeViews(views)}`,
         metrics: metric(predicted.tta),
-        note: 'mean of the image and its horizontal, vertical and double flips',
+        note: `mean over ${views.length} exact views (${choice === 'recipe' ? "the model's recipe, as training evaluated it" : `--tta ${choice}`})`,
       });
     }
+    variants.push({
+      id: 'plain',
+      label: 'Plain (image only)',
+      metrics: metric(predicted.plain),
+      ...(predicted.tta ? { note: 'the image alone, no test-time views' } : {}),
+    });
     if (options.tuneOffsets) {
       const valRecords = pickRecords(dataset, target, 'val', undefined, logger);
       variants.push(await offsetVariant(classifier, valRecords, options, predicted.plain, metric, logger));
@@ -134,17 +158,20 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       },
       variants,
       training: trainingCurvePoints(target.history),
-      errors: mostConfidentErrors(predicted.records, labels, predicted.plain, meta.classes, 12),
-      notes: reportNotes(predicted.failed.length, options.limit),
+      errors: mostConfidentErrors(predicted.records, labels, headline, meta.classes, 12),
+      notes: [
+        `Scored with views ${describeViews(views)}; pixel-density rule ${classifier.densityRule ? 'on' : 'off'}.`,
+        ...reportNotes(predicted.failed.length, options.limit),
+      ],
     };
     // predictions, report and screenshot replace the folder as one set (never a mix of two evaluations)
     const { predictionsCsv, report, screenshot } = await writeOutputSet(outDir, async (dir) => {
       const csv = join(dir, 'predictions.csv');
-      await writeFileAtomic(csv, formatPredictionsCsv(meta.classes, ids, names, predicted.plain));
+      await writeFileAtomic(csv, formatPredictionsCsv(meta.classes, ids, names, headline));
       if (predicted.tta)
         await writeFileAtomic(
-          join(dir, 'predictions-tta.csv'),
-          formatPredictionsCsv(meta.classes, ids, names, predicted.tta),
+          join(dir, 'predictions-plain.csv'),
+          formatPredictionsCsv(meta.classes, ids, names, predicted.plain),
         );
       const written = await writeEvaluationReport(dir, data);
       const png = await maybeScreenshot(written.html, join(dir, 'report.png'), options.screenshot, logger);
@@ -154,6 +181,11 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   } finally {
     await classifier.dispose();
   }
+}
+
+function ttaChoice(tta: EvaluateOptions['tta']): TtaChoice {
+  if (tta === true) return 'flips';
+  return tta === undefined || tta === false ? 'recipe' : tta;
 }
 
 async function loadEvaluationDataset(

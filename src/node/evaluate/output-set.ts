@@ -8,6 +8,7 @@ import { writeFailure } from '../fs-errors.js';
 export const EVALUATION_FILES: readonly string[] = [
   'predictions.csv',
   'predictions-tta.csv',
+  'predictions-plain.csv',
   'report.html',
   'report.md',
   'report.json',

@@ -1,21 +1,26 @@
 import type { ImageRecord } from '../../core/data/records.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
+import { type DihedralView, expandViews, viewsOfMode } from '../../core/preprocess/views.js';
 import type { Classifier } from '../infer/classifier.js';
 import { mapLimit } from '../infer/limit.js';
-import { expandTta, ttaViewCount } from '../infer/tta.js';
 
-/** Probabilities per record, plain and (when asked) averaged over flipped views, plus unreadable files. */
+/** Probabilities per record, plain (the image only) and averaged over the asked views, plus unreadable files. */
 export interface RecordPredictions {
   /** Records that were classified, in input order. */
   readonly records: ImageRecord[];
   readonly plain: Float32Array[];
-  /** Mean over the 4 flip views (identity, horizontal, vertical, both); null without TTA. */
+  /** Mean over `views` (e.g. the bundle's recipe); null when only the image itself is run. */
   readonly tta: Float32Array[] | null;
+  /** The exact views behind `tta` (`['identity']` when `tta` is null). */
+  readonly views: readonly DihedralView[];
   readonly failed: { readonly imageId: string; readonly error: string }[];
 }
 
 /** Options of {@link predictRecords}. */
 export interface PredictRecordsOptions {
+  /** Views averaged per image (the plain prediction is always the image itself; identity is run once). */
+  readonly views?: readonly DihedralView[];
+  /** Legacy: `true` = the four flips (as `views: viewsOfMode('flips')`). */
   readonly tta?: boolean;
   readonly batchSize?: number;
   readonly decodeConcurrency?: number;
@@ -24,8 +29,9 @@ export interface PredictRecordsOptions {
 }
 
 /**
- * Classifies records batch by batch with the bundle's own preprocessing (`classifier.decode`). With TTA,
- * each image runs once per flip view; the plain prediction is the identity view, so TTA costs 4 passes, not 5.
+ * Classifies records batch by batch with the bundle's own preprocessing (`classifier.decode`; the classifier
+ * must run one view per image, `tta: 'none'`). With several views each image runs once per view plus the
+ * identity when the views lack it; the plain prediction is the identity view.
  */
 export async function predictRecords(
   classifier: Classifier,
@@ -34,9 +40,14 @@ export async function predictRecords(
 ): Promise<RecordPredictions> {
   const { width: w, height: h } = classifier.meta.preprocess;
   const size = w * h * 3;
-  const views = options.tta ? ttaViewCount('flips') : 1;
+  const asked = options.views ?? (options.tta ? viewsOfMode('flips') : ['identity' as const]);
+  const multi = asked.length > 1 || asked[0] !== 'identity';
+  const run: readonly DihedralView[] = asked.includes('identity') ? asked : ['identity', ...asked];
+  const identityAt = run.indexOf('identity');
+  const skipIdentity = !asked.includes('identity');
+  const views = multi ? run.length : 1;
   const batchSize = options.batchSize ?? 32;
-  const out: RecordPredictions = { records: [], plain: [], tta: options.tta ? [] : null, failed: [] };
+  const out: RecordPredictions = { records: [], plain: [], tta: multi ? [] : null, views: asked, failed: [] };
   for (let start = 0; start < records.length; start += batchSize) {
     const chunk = records.slice(start, start + batchSize);
     const decoded = await mapLimit(chunk, options.decodeConcurrency ?? 2, async (record) => {
@@ -52,12 +63,13 @@ export async function predictRecords(
     ok.forEach((d, i) => {
       batch.set(d.pixels, i * size);
     });
-    const input = views > 1 ? expandTta(batch, ok.length, w, h, 'flips') : batch;
+    const input = views > 1 ? expandViews(batch, ok.length, w, h, run) : batch;
     const rows = await classifier.classifyPixels(input, ok.length * views);
     ok.forEach((d, i) => {
+      const mine = rows.slice(i * views, (i + 1) * views);
       out.records.push(d.record);
-      out.plain.push(rows[i * views]);
-      out.tta?.push(meanRows(rows.slice(i * views, (i + 1) * views)));
+      out.plain.push(mine[identityAt]);
+      out.tta?.push(meanRows(skipIdentity ? mine.filter((_, v) => v !== identityAt) : mine));
     });
     options.onProgress?.(Math.min(start + batchSize, records.length), records.length, 'images');
   }

@@ -1,11 +1,13 @@
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import { LesionlabError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { PreprocessSpec } from '../../core/preprocess/spec.js';
+import { averageViews, type DihedralView, expandViews } from '../../core/preprocess/views.js';
 import { readModelBundle } from '../bundle/read.js';
 import { decodeForModel } from './decode.js';
 import { type InferenceEngine, openEngine } from './engine.js';
 import { mapLimit } from './limit.js';
-import { averageTta, expandTta, type TtaMode, ttaViewCount } from './tta.js';
+import { resolveViews, type TtaChoice } from './tta.js';
 
 /** The outcome of classifying one file: its probabilities, or why it could not be read. */
 export type FileClassification =
@@ -15,6 +17,15 @@ export type FileClassification =
 /** A loaded model bundle ready to classify images; one ONNX Runtime session reused for every call. */
 export interface Classifier {
   readonly meta: BundleMeta;
+  /**
+   * The exact views averaged per image (the bundle's recipe unless overridden), for outputs to name
+   * (optional only so that test doubles written before it need not set it; `createClassifier` always does).
+   */
+  readonly views?: readonly DihedralView[];
+  /** The preprocessing `decode` runs: the bundle's, with its density rule on or off. */
+  readonly preprocess?: PreprocessSpec;
+  /** True when the bundle's pixel-density rule is applied to inputs (recorded and not turned off). */
+  readonly densityRule?: boolean;
   /** Probabilities for `count` images given as NHWC uint8 RGB at the bundle's preprocess size. */
   classifyPixels(batch: Uint8Array, count: number): Promise<Float32Array[]>;
   /** Decodes (bundle's preprocessing) and classifies files; unreadable files get an `error`, never throw. */
@@ -28,8 +39,10 @@ export interface Classifier {
 export interface ClassifierOptions {
   /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice). */
   readonly threads?: number;
-  /** Test-time augmentation (default `none`). */
-  readonly tta?: TtaMode;
+  /** Test-time views: `recipe` (default) = the bundle's own `testViews`, or a named set (`none`, `flips`, ...). */
+  readonly tta?: TtaChoice;
+  /** Apply the bundle's pixel-density rule (default true; `false` = `--no-density`). */
+  readonly density?: boolean;
   /** Images decoded at once by `classifyFiles` (default 2). */
   readonly decodeConcurrency?: number;
   readonly logger?: Logger;
@@ -49,16 +62,25 @@ function checkBatch(meta: BundleMeta, batch: Uint8Array, count: number): void {
 async function runPixels(
   engine: InferenceEngine,
   meta: BundleMeta,
-  tta: TtaMode,
+  views: readonly DihedralView[],
   batch: Uint8Array,
   count: number,
 ) {
   const { width: w, height: h } = meta.preprocess;
-  const views = ttaViewCount(tta);
-  const expanded = expandTta(batch, count, w, h, tta);
+  const expanded = expandViews(batch, count, w, h, views);
   const input = Float32Array.from(expanded);
-  const probs = await engine.probabilities(input, [count * views, h, w, 3]);
-  return averageTta(probs, count, meta.classes.length, views);
+  const probs = await engine.probabilities(input, [count * views.length, h, w, 3]);
+  return averageViews(probs, count, meta.classes.length, views.length);
+}
+
+/** The bundle's preprocessing with its density rule kept (on) or turned off. */
+export function inferencePreprocess(meta: BundleMeta, density = true): PreprocessSpec {
+  const { density: rule, ...rest } = meta.preprocess;
+  return rule && density
+    ? { ...rest, density: rule }
+    : rule
+      ? { ...rest, density: { ...rule, enabled: false } }
+      : rest;
 }
 
 /**
@@ -72,14 +94,15 @@ export async function createClassifier(
   const bundle = await readModelBundle(bundleDir);
   const { meta } = bundle;
   const engine = await openEngine(bundle, { threads: options.threads, logger: options.logger });
-  const tta = options.tta ?? 'none';
+  const views = resolveViews(options.tta ?? 'recipe', meta);
+  const preprocess = inferencePreprocess(meta, options.density ?? true);
   const size = meta.preprocess.width * meta.preprocess.height * 3;
   const classifyPixels = async (batch: Uint8Array, count: number): Promise<Float32Array[]> => {
     checkBatch(meta, batch, count);
     if (count === 0) return [];
-    return runPixels(engine, meta, tta, batch, count);
+    return runPixels(engine, meta, views, batch, count);
   };
-  const decode = (source: string | Uint8Array) => decodeForModel(source, meta.preprocess);
+  const decode = (source: string | Uint8Array) => decodeForModel(source, preprocess);
   const classifyFiles = async (paths: readonly string[]): Promise<FileClassification[]> => {
     type Decoded = { path: string; pixels: Uint8Array } | { path: string; error: string };
     const decoded = await mapLimit(paths, options.decodeConcurrency ?? 2, async (path): Promise<Decoded> => {
@@ -100,5 +123,14 @@ export async function createClassifier(
       'pixels' in d ? { path: d.path, probabilities: byPath.get(d)! } : { path: d.path, error: d.error },
     );
   };
-  return { meta, classifyPixels, classifyFiles, decode, dispose: () => engine.dispose() };
+  return {
+    meta,
+    views,
+    preprocess,
+    densityRule: preprocess.density?.enabled === true,
+    classifyPixels,
+    classifyFiles,
+    decode,
+    dispose: () => engine.dispose(),
+  };
 }

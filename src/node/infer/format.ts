@@ -11,6 +11,18 @@ function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+/** How the rows were scored, for each output to say: views averaged, density rule, metadata. */
+export interface PredictionContext {
+  /** Exact views averaged per image, e.g. `['identity', 'flip_h']`. */
+  readonly views: readonly string[];
+  /** True when the bundle's pixel-density rule was applied. */
+  readonly density: boolean;
+}
+
+function contextCells(context: PredictionContext): [string, string] {
+  return [context.views.join('+'), context.density ? 'on' : 'off'];
+}
+
 /** Formats prediction rows one at a time, so output can stream; `header()` comes first (may be empty). */
 export interface PredictionFormatter {
   header(): string;
@@ -21,10 +33,16 @@ function scores(result: FileClassification, classes: readonly string[], k: numbe
   return 'probabilities' in result ? topK(result.probabilities, classes, k) : undefined;
 }
 
-function tableFormatter(classes: readonly string[], k: number): PredictionFormatter {
+function tableFormatter(
+  classes: readonly string[],
+  k: number,
+  context?: PredictionContext,
+): PredictionFormatter {
   const ranks = Array.from({ length: k }, (_, i) => `top${i + 1}`.padEnd(16));
+  const [views, density] = context ? contextCells(context) : ['', ''];
+  const note = context ? `# views ${views}; density rule ${density}\n` : '';
   return {
-    header: () => `${'image'.padEnd(28)} ${ranks.join(' ')}`.trimEnd(),
+    header: () => `${note}${`${'image'.padEnd(28)} ${ranks.join(' ')}`.trimEnd()}`,
     row: (r) => {
       const name = r.path.split(/[\\/]/).pop() ?? r.path;
       const s = scores(r, classes, k);
@@ -34,39 +52,53 @@ function tableFormatter(classes: readonly string[], k: number): PredictionFormat
   };
 }
 
-function csvFormatter(classes: readonly string[], k: number): PredictionFormatter {
+function csvFormatter(
+  classes: readonly string[],
+  k: number,
+  context?: PredictionContext,
+): PredictionFormatter {
   const cols = Array.from({ length: k }, (_, i) => `label_${i + 1},prob_${i + 1}`);
+  const extra = context ? contextCells(context) : [];
   return {
-    header: () => ['path', ...cols, 'error'].join(','),
+    header: () => ['path', ...cols, ...(context ? ['views', 'density'] : []), 'error'].join(','),
     row: (r) => {
       const s = scores(r, classes, k);
       const cells = Array.from({ length: k }, (_, i) =>
         s?.[i] ? `${s[i].label},${s[i].probability.toFixed(6)}` : ',',
       );
-      return [csvCell(r.path), ...cells, csvCell('error' in r ? r.error : '')].join(',');
+      return [csvCell(r.path), ...cells, ...extra, csvCell('error' in r ? r.error : '')].join(',');
     },
   };
 }
 
-function jsonlFormatter(classes: readonly string[], k: number): PredictionFormatter {
+function jsonlFormatter(
+  classes: readonly string[],
+  k: number,
+  context?: PredictionContext,
+): PredictionFormatter {
+  const how = context ? { views: [...context.views], density: context.density } : {};
   return {
     header: () => '',
     row: (r) => {
       if ('error' in r) return JSON.stringify({ path: r.path, error: r.error });
       const probabilities = Object.fromEntries(classes.map((c, i) => [c, r.probabilities[i]]));
-      return JSON.stringify({ path: r.path, top: topK(r.probabilities, classes, k), probabilities });
+      return JSON.stringify({ path: r.path, top: topK(r.probabilities, classes, k), probabilities, ...how });
     },
   };
 }
 
-/** A streaming formatter for `format`, showing the top `k` classes of `classes`. */
+/**
+ * A streaming formatter for `format`, showing the top `k` classes of `classes`; with `context`, every output
+ * says how it was scored (CSV columns `views`,`density`; JSON fields; a `#` line above the table).
+ */
 export function createFormatter(
   format: PredictFormat,
   classes: readonly string[],
   k: number,
+  context?: PredictionContext,
 ): PredictionFormatter {
   const kk = Math.max(1, Math.min(k, classes.length));
-  if (format === 'csv') return csvFormatter(classes, kk);
-  if (format === 'jsonl') return jsonlFormatter(classes, kk);
-  return tableFormatter(classes, kk);
+  if (format === 'csv') return csvFormatter(classes, kk, context);
+  if (format === 'jsonl') return jsonlFormatter(classes, kk, context);
+  return tableFormatter(classes, kk, context);
 }

@@ -1,86 +1,49 @@
+import type { BundleMeta } from '../../core/bundle/meta.js';
+import { LesionlabError } from '../../core/errors.js';
+import {
+  averageViews,
+  type DihedralView,
+  expandViews,
+  TTA_MODES,
+  type TtaMode,
+  viewsOfMode,
+} from '../../core/preprocess/views.js';
+
+export { TTA_MODES, type TtaMode } from '../../core/preprocess/views.js';
+
 /**
- * Test-time augmentation: `none` runs each image once; `hflip` averages the image and its mirror;
- * `flips` averages the image, its horizontal, vertical and both-axes flips.
+ * Test-time views asked for: `recipe` = the views the bundle's model was evaluated with in training
+ * (`bundle.json` `testViews`; the image only for bundles written before it was recorded), or a named set.
  */
-export type TtaMode = 'none' | 'hflip' | 'flips';
+export type TtaChoice = 'recipe' | TtaMode;
 
-/** Valid TTA modes, for CLI choices and error messages. */
-export const TTA_MODES: readonly TtaMode[] = ['none', 'hflip', 'flips'];
+/** Valid `--tta` values, the default first. */
+export const TTA_CHOICES: readonly TtaChoice[] = ['recipe', ...TTA_MODES];
 
-type Flip = { readonly h: boolean; readonly v: boolean };
-
-const VIEWS: Readonly<Record<TtaMode, readonly Flip[]>> = {
-  none: [{ h: false, v: false }],
-  hflip: [
-    { h: false, v: false },
-    { h: true, v: false },
-  ],
-  flips: [
-    { h: false, v: false },
-    { h: true, v: false },
-    { h: false, v: true },
-    { h: true, v: true },
-  ],
-};
+/** The views a classifier runs for `choice` on the bundle `meta`. */
+export function resolveViews(
+  choice: TtaChoice,
+  meta: Pick<BundleMeta, 'testViews'>,
+): readonly DihedralView[] {
+  if (choice === 'recipe') return meta.testViews ?? ['identity'];
+  if (!(TTA_MODES as readonly string[]).includes(choice)) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `test-time views "${String(choice)}": not one of ${TTA_CHOICES.join(', ')}; recipe uses the bundle's own`,
+    );
+  }
+  return viewsOfMode(choice);
+}
 
 /** How many views of each image a mode runs. */
 export function ttaViewCount(mode: TtaMode): number {
-  return VIEWS[mode].length;
+  return viewsOfMode(mode).length;
 }
 
-function flipInto(src: Uint8Array, dst: Uint8Array, w: number, h: number, flip: Flip): void {
-  for (let y = 0; y < h; y++) {
-    const sy = flip.v ? h - 1 - y : y;
-    for (let x = 0; x < w; x++) {
-      const sx = flip.h ? w - 1 - x : x;
-      const s = (sy * w + sx) * 3;
-      const d = (y * w + x) * 3;
-      dst[d] = src[s];
-      dst[d + 1] = src[s + 1];
-      dst[d + 2] = src[s + 2];
-    }
-  }
-}
-
-/**
- * Expands an NHWC uint8 RGB batch of `count` images into `count * views` images, image-major
- * (image 0's views, then image 1's, ...).
- */
+/** {@link expandViews} for a named set (kept for callers of the old flips-only module). */
 export function expandTta(batch: Uint8Array, count: number, w: number, h: number, mode: TtaMode): Uint8Array {
-  const views = VIEWS[mode];
-  if (views.length === 1) return batch;
-  const size = w * h * 3;
-  const out = new Uint8Array(size * count * views.length);
-  for (let i = 0; i < count; i++) {
-    const src = batch.subarray(i * size, (i + 1) * size);
-    views.forEach((flip, v) => {
-      flipInto(
-        src,
-        out.subarray((i * views.length + v) * size, (i * views.length + v + 1) * size),
-        w,
-        h,
-        flip,
-      );
-    });
-  }
-  return out;
+  return expandViews(batch, count, w, h, viewsOfMode(mode));
 }
 
 /** Averages `views` consecutive probability rows per image into one row per image. */
-export function averageTta(
-  probs: Float32Array,
-  count: number,
-  classes: number,
-  views: number,
-): Float32Array[] {
-  const rows: Float32Array[] = [];
-  for (let i = 0; i < count; i++) {
-    const row = new Float32Array(classes);
-    for (let v = 0; v < views; v++) {
-      const base = (i * views + v) * classes;
-      for (let c = 0; c < classes; c++) row[c] += probs[base + c] / views;
-    }
-    rows.push(row);
-  }
-  return rows;
-}
+export const averageTta = averageViews;

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { FitEnum } from 'sharp';
 import { LesionlabError } from '../../core/errors.js';
 import { shadesOfGray } from '../../core/preprocess/color-constancy.js';
+import { applyDensity, densityPreshrinkSide } from '../../core/preprocess/density.js';
 import { type RawImage, resizeImage } from '../../core/preprocess/resize.js';
 import type { PreprocessSpec, ResizePolicy } from '../../core/preprocess/spec.js';
 
@@ -24,6 +25,23 @@ const PRESHRINK_FIT: Readonly<Record<ResizePolicy, keyof FitEnum>> = {
 };
 
 /**
+ * sharp's pre-shrink: to just over twice the model box, or with an active density rule, aspect kept, to a
+ * short side of {@link densityPreshrinkSide} (so that the rule, not sharp, brings the image to the training density).
+ */
+function preshrink(box: Pick<PreprocessSpec, 'width' | 'height' | 'resize' | 'density'>) {
+  if (box.density?.enabled) {
+    const side = densityPreshrinkSide(box.density);
+    return { width: side, height: side, fit: 'outside' as const, withoutEnlargement: true };
+  }
+  return {
+    width: 2 * box.width,
+    height: 2 * box.height,
+    fit: PRESHRINK_FIT[box.resize],
+    withoutEnlargement: true,
+  };
+}
+
+/**
  * Decodes an image (JPEG, PNG, WebP, TIFF, ...; EXIF orientation applied, alpha flattened onto black,
  * greyscale/CMYK converted to sRGB) to interleaved 8-bit RGB. Images larger than twice `box` are shrunk by
  * sharp on load (JPEG shrink-on-load + lanczos3) to just over twice `box`; smaller ones stay as they are.
@@ -31,7 +49,7 @@ const PRESHRINK_FIT: Readonly<Record<ResizePolicy, keyof FitEnum>> = {
  */
 export async function decodeRaw(
   input: string | Uint8Array,
-  box: Pick<PreprocessSpec, 'width' | 'height' | 'resize'>,
+  box: Pick<PreprocessSpec, 'width' | 'height' | 'resize' | 'density'>,
   name?: string,
 ): Promise<RawImage> {
   const label = typeof input === 'string' ? input : (name ?? 'image buffer');
@@ -40,12 +58,7 @@ export async function decodeRaw(
   try {
     const { data, info } = await sharp(bytes)
       .rotate()
-      .resize({
-        width: 2 * box.width,
-        height: 2 * box.height,
-        fit: PRESHRINK_FIT[box.resize],
-        withoutEnlargement: true,
-      })
+      .resize(preshrink(box))
       .flatten({ background: { r: 0, g: 0, b: 0 } })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -69,7 +82,8 @@ export async function decodeRaw(
 
 /**
  * Decodes and preprocesses one image to the model's input: HWC RGB uint8 of `spec.height x spec.width x 3`.
- * Order: decode (with shrink-on-load for images over twice the target), then Shades-of-Gray colour constancy
+ * Order: decode (with shrink-on-load for images over twice the target), the pixel-density rule when
+ * `spec.density` is on (denser inputs area-downscaled to the training short side), then Shades-of-Gray colour constancy
  * on the decoded pixels (when `spec.colorConstancy`), then a bilinear resize under `spec.resize`
  * (see `resizeImage`; `pad` pads with black). Throws `E_MISSING_FILE` or `E_BAD_IMAGE` naming the file.
  */
@@ -78,7 +92,7 @@ export async function decodeImage(
   spec: PreprocessSpec,
   name?: string,
 ): Promise<Uint8Array> {
-  const raw = await decodeRaw(input, spec, name);
+  const raw = applyDensity(await decodeRaw(input, spec, name), spec.density);
   const balanced = spec.colorConstancy ? { ...raw, data: shadesOfGray(raw.data, 3) } : raw;
   return resizeImage(balanced, spec);
 }

@@ -333,7 +333,9 @@ async function saveBestModel(
     classes: data.classes,
     preprocess: { ...runPreprocess(config, backbone), ...(density ? { density } : {}) },
     testViews: recipeViews(config),
-    ...(config.train.logitAdjustment.mode === 'posthoc' ? { posthocTau: config.train.logitAdjustment.tau } : {}),
+    ...(config.train.logitAdjustment.mode === 'posthoc'
+      ? { posthocTau: config.train.logitAdjustment.tau }
+      : {}),
     normalization: backbone.normalization,
     metrics: { bestEpoch },
     weights: backbone.weights,

@@ -31,7 +31,7 @@ describe('evaluateModel on a real ONNX bundle and the embedded sample', () => {
     expect(result.outDir).toBe(join(run, 'eval-test'));
     expect((await readdir(result.outDir)).sort()).toEqual([
       'metrics.json',
-      'predictions-tta.csv',
+      'predictions-plain.csv',
       'predictions.csv',
       'report.html',
       'report.json',
@@ -43,12 +43,17 @@ describe('evaluateModel on a real ONNX bundle and the embedded sample', () => {
     expect(table.classes).toEqual(['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc']);
     expect([...table.images].sort()).toEqual([...split.parts.test].sort());
     for (const row of table.probabilities) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-    expect(result.variants.map((v) => v.id)).toEqual(['plain', 'tta', 'offsets']);
+    // the asked views are the headline (first), the image alone beside them
+    expect(result.variants.map((v) => v.id)).toEqual(['tta', 'plain', 'offsets']);
+    expect(result.variants[0].label).toBe('Views identity+flip_h+flip_v+rot180');
+    expect(result.data.notes[0]).toMatch(
+      /^Scored with views identity\+flip_h\+flip_v\+rot180; pixel-density rule off/,
+    );
     expect(result.variants[2].note).toMatch(/tuned on the validation split only \(\d+ images\)/);
     expect(result.variants[0].metrics.count).toBe(split.parts.test.length);
     expect(result.data.training).not.toBeNull();
     const html = await readFile(result.report.html, 'utf8');
-    expect(html).toContain('TTA (4 flips)');
+    expect(html).toContain('Views identity+flip_h+flip_v+rot180');
     expect(html).toContain('data-chart="training"');
   });
   it('evaluates a bare bundle on any labelled folder with --split all and a limit', async () => {
@@ -71,6 +76,21 @@ describe('evaluateModel on a real ONNX bundle and the embedded sample', () => {
     });
     expect(ok.data.data.split).toBe('all');
     expect(ok.variants[0].metrics.count).toBe(30);
+  });
+  it("scores with the bundle's recorded test views by default, the image alone beside them", async () => {
+    const recipe = join(root, 'recipe-bundle');
+    await cp(bundle, recipe, { recursive: true });
+    const metaPath = join(recipe, 'bundle.json');
+    const meta = JSON.parse(await readFile(metaPath, 'utf8'));
+    await writeFile(metaPath, JSON.stringify({ ...meta, testViews: ['identity', 'flip_h'] }));
+    const data = (JSON.parse(await readFile(join(run, 'config.json'), 'utf8')) as { data: { root: string } })
+      .data.root;
+    const common = { target: recipe, data, limit: 8, bootstrap: { resamples: 20 }, screenshot: false };
+    const byDefault = await evaluateModel({ ...common, out: join(root, 'recipe-eval') });
+    expect(byDefault.variants.map((v) => v.label)).toEqual(['Views identity+flip_h', 'Plain (image only)']);
+    expect(byDefault.variants[0].note).toMatch(/the model's recipe/);
+    const single = await evaluateModel({ ...common, tta: 'none', out: join(root, 'recipe-eval-none') });
+    expect(single.variants.map((v) => v.id)).toEqual(['plain']);
   });
   it('refuses to tune offsets without a test split to keep them off the test data', async () => {
     await expect(evaluateModel({ target: run, split: 'all', tuneOffsets: true })).rejects.toThrow(
@@ -138,7 +158,7 @@ describe('evaluateModel --out: the output folder is replaced as one set', () => 
     });
     expect(first.outDir).toBe(out);
     const before = await files(out);
-    expect(Object.keys(before)).toContain('predictions-tta.csv');
+    expect(Object.keys(before)).toContain('predictions-plain.csv');
     // the report.png step fails after predictions.csv and report.* of the new set were written
     process.env.LESIONLAB_CHROMIUM = join(root, 'no-chromium');
     try {
@@ -150,9 +170,10 @@ describe('evaluateModel --out: the output folder is replaced as one set', () => 
     }
     expect(await files(out)).toEqual(before);
     expect(await readdir(parent)).toEqual(['eval']);
-    // a complete new set (without TTA) replaces the old one whole: no stale predictions-tta.csv beside it
+    // a complete new set (without TTA) replaces the old one whole: no stale predictions-plain.csv beside it
     const second = await evaluateModel({
       target: run,
+      tta: 'none',
       limit: 5,
       out,
       screenshot: false,

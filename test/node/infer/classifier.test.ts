@@ -107,3 +107,42 @@ describe('createClassifier', () => {
     expect(progress).toEqual([2, 4, 5]);
   });
 });
+
+describe("createClassifier scores the way the model was trained (the bundle's testViews)", () => {
+  it('averages the recorded views by default, says which, and --tta none overrides', async () => {
+    await writeModelBundle(join(root, 'views'), {
+      model,
+      name: 'tiny-views',
+      backbone: 'tiny',
+      classes: HAM10000_CLASSES,
+      preprocess: TINY_SPEC,
+      normalization: TINY_NORM,
+      testViews: ['identity', 'flip_h'],
+      posthocTau: 0.5,
+    });
+    const byDefault = await createClassifier(join(root, 'views'), { threads: 1 });
+    const single = await createClassifier(join(root, 'views'), { threads: 1, tta: 'none' });
+    try {
+      expect(byDefault.meta.testViews).toEqual(['identity', 'flip_h']);
+      expect(byDefault.meta.logitAdjustment).toEqual({ tau: 0.5, inGraph: true });
+      expect(byDefault.views).toEqual(['identity', 'flip_h']);
+      expect(single.views).toEqual(['identity']);
+      const batch = pixels(2, 3);
+      const [got, plain] = [await byDefault.classifyPixels(batch, 2), await single.classifyPixels(batch, 2)];
+      const both = await single.classifyPixels(expandTta(batch, 2, 16, 16, 'hflip'), 4);
+      got.forEach((row, i) => {
+        row.forEach((p, c) => {
+          expect(p).toBeCloseTo((both[2 * i][c] + both[2 * i + 1][c]) / 2, 6);
+        });
+      });
+      expect(Array.from(got[0])).not.toEqual(Array.from(plain[0]));
+    } finally {
+      await Promise.all([byDefault.dispose(), single.dispose()]);
+    }
+  });
+
+  it('a bundle written before testViews were recorded runs the image only', () => {
+    expect(classifier.meta.testViews).toBeUndefined();
+    expect(classifier.views).toEqual(['identity']);
+  });
+});

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { LesionlabError } from '../errors.js';
+import type { RawImage } from './resize.js';
+
+/**
+ * Pixel density of the training images and the rule that brings denser inputs down to it. "Density" is
+ * concrete: the short side, in pixels, of the images the model was trained on (HAM10000: the originals
+ * downscaled 3x to 200x150, so 150). An input whose short side is more than `maxRatio` times that is first
+ * downscaled with an area (box) filter, aspect kept, to exactly that short side, before the model's own
+ * resize/crop; smaller inputs are left alone.
+ */
+export const DensityRuleSchema = z
+  .object({
+    /** Apply the rule (`--no-density` or config `preprocess.density.enabled: false` turn it off). */
+    enabled: z.boolean(),
+    /** Typical (median) width and height of the training images before preprocessing. */
+    sourceWidth: z.number().int().positive(),
+    sourceHeight: z.number().int().positive(),
+    /** Inputs whose short side exceeds `maxRatio` x the training short side are brought down to it. */
+    maxRatio: z.number().min(1).max(16),
+  })
+  .strict();
+
+/** See {@link DensityRuleSchema}. */
+export type DensityRule = z.infer<typeof DensityRuleSchema>;
+
+/** Default `maxRatio`: sharper than 1.25x the training density is brought down (jpeg-size jitter is not). */
+export const DEFAULT_DENSITY_RATIO = 1.25;
+
+/** The training images' short side in pixels: the density the rule brings inputs to. */
+export function trainingShortSide(rule: DensityRule): number {
+  return Math.min(rule.sourceWidth, rule.sourceHeight);
+}
+
+/**
+ * Size an image of `width` x `height` is brought to under `rule` (aspect kept, short side = the training
+ * short side), or `undefined` when the rule is off or the image is not denser than `maxRatio` allows.
+ */
+export function densityTarget(
+  width: number,
+  height: number,
+  rule: DensityRule | undefined,
+): { width: number; height: number } | undefined {
+  if (!rule?.enabled) return undefined;
+  const target = trainingShortSide(rule);
+  const short = Math.min(width, height);
+  if (short <= rule.maxRatio * target) return undefined;
+  const scale = target / short;
+  return {
+    width: width <= height ? target : Math.max(1, Math.round(width * scale)),
+    height: height < width ? target : Math.max(1, Math.round(height * scale)),
+  };
+}
+
+/**
+ * Decoders may shrink a large image before {@link applyDensity} (JPEG shrink-on-load, canvas draw) as long
+ * as its short side stays at least this: twice the training short side, still over `maxRatio` x it.
+ */
+export function densityPreshrinkSide(rule: DensityRule): number {
+  return Math.ceil(Math.max(2, rule.maxRatio + 0.5) * trainingShortSide(rule));
+}
+
+/**
+ * The density rule on decoded pixels (RGB or RGBA, channels kept): a denser image is area-downscaled to the
+ * training short side; others are returned as they are. The same function runs in Node and in the browser.
+ */
+export function applyDensity(image: RawImage, rule: DensityRule | undefined): RawImage {
+  const size = densityTarget(image.width, image.height, rule);
+  return size ? areaResize(image, size.width, size.height) : image;
+}
+
+/**
+ * Area (box) filter downscale: each output pixel is the mean of the source area it covers, partial pixels
+ * weighted by their overlap. Separable (rows, then columns); for shrinking only.
+ */
+export function areaResize(image: RawImage, width: number, height: number): RawImage {
+  const { data, channels } = image;
+  if (width > image.width || height > image.height || width < 1 || height < 1) {
+    throw new LesionlabError(
+      'E_INPUT',
+      `areaResize: cannot shrink ${image.width}x${image.height} to ${width}x${height}; the area filter only shrinks`,
+    );
+  }
+  const xw = areaWeights(image.width, width);
+  const yw = areaWeights(image.height, height);
+  const rows = new Float32Array(image.height * width * channels);
+  for (let y = 0; y < image.height; y++) {
+    const src = y * image.width * channels;
+    const dst = y * width * channels;
+    for (const { out, from, weight } of xw) {
+      for (let c = 0; c < channels; c++)
+        rows[dst + out * channels + c] += data[src + from * channels + c] * weight;
+    }
+  }
+  const result = new Float32Array(width * height * channels);
+  const rowLen = width * channels;
+  for (const { out, from, weight } of yw) {
+    const s = from * rowLen;
+    const d = out * rowLen;
+    for (let k = 0; k < rowLen; k++) result[d + k] += rows[s + k] * weight;
+  }
+  const pixels = new Uint8Array(result.length);
+  for (let i = 0; i < result.length; i++) pixels[i] = Math.min(255, Math.max(0, Math.round(result[i])));
+  return { data: pixels, width, height, channels };
+}
+
+interface Tap {
+  readonly out: number;
+  readonly from: number;
+  readonly weight: number;
+}
+
+/** Overlap weights of source pixels with each output pixel's span of `src / dst` source pixels. */
+function areaWeights(src: number, dst: number): Tap[] {
+  const scale = src / dst;
+  const taps: Tap[] = [];
+  for (let o = 0; o < dst; o++) {
+    const lo = o * scale;
+    const hi = (o + 1) * scale;
+    for (let s = Math.floor(lo); s < Math.min(src, Math.ceil(hi)); s++) {
+      const overlap = Math.min(hi, s + 1) - Math.max(lo, s);
+      if (overlap > 1e-9) taps.push({ out: o, from: s, weight: overlap / scale });
+    }
+  }
+  return taps;
+}
