@@ -50,6 +50,8 @@ describe.each([
       batchSize: 32,
       weightDecay: 0,
       logitAdjustment: { mode: 'none' },
+      // the random augmentation views need tf.image.transform, which tfjs-node does not register
+      backend: 'wasm',
     });
     expect(config.features).toMatchObject({ views: 1, tta: false, sampling: 'one' });
     expect(config.features.randomViews).toBeGreaterThan(0);
