@@ -1,0 +1,77 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { preprocessRgba, preshrinkSize } from '../../../src/browser/preprocess.js';
+import {
+  applyDensity,
+  areaResize,
+  type DensityRule,
+  densityTarget,
+} from '../../../src/core/preprocess/density.js';
+import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
+import { decodeImage } from '../../../src/node/preprocess/decode-image.js';
+
+// HAM10000 as published here: the 600x450 originals downscaled 3x to 200x150 (short side 150)
+const HAM: DensityRule = { enabled: true, sourceWidth: 200, sourceHeight: 150, maxRatio: 1.25 };
+const SAMPLE = 'data/sample/ham10000/HAM10000_images_part_1/ISIC_0024313.jpg';
+
+describe('pixel-density rule', () => {
+  it('brings inputs denser than 1.25x the training short side down to it, aspect kept', () => {
+    expect(densityTarget(224, 224, HAM)).toEqual({ width: 150, height: 150 });
+    expect(densityTarget(600, 450, HAM)).toEqual({ width: 200, height: 150 });
+    expect(densityTarget(3000, 4000, HAM)).toEqual({ width: 150, height: 200 });
+    expect(densityTarget(200, 150, HAM)).toBeUndefined(); // the training density itself
+    expect(densityTarget(240, 187, HAM)).toBeUndefined(); // within 1.25x
+    expect(densityTarget(224, 224, { ...HAM, enabled: false })).toBeUndefined();
+    expect(densityTarget(224, 224, undefined)).toBeUndefined();
+  });
+
+  it('areaResize averages exactly the covered source area (box filter), channels kept', () => {
+    const grey = [0, 0, 100, 100, 0, 0, 100, 100, 40, 40, 40, 40, 80, 80, 80, 80];
+    const rgb = {
+      data: Uint8Array.from(grey.flatMap((v) => [v, v, v])),
+      width: 4,
+      height: 4,
+      channels: 3 as const,
+    };
+    const half = areaResize(rgb, 2, 2);
+    expect(Array.from(half.data.filter((_, i) => i % 3 === 0))).toEqual([0, 100, 60, 60]);
+    const third = areaResize(
+      { data: Uint8Array.from([0, 0, 0, 90, 90, 90, 180, 180, 180]), width: 3, height: 1, channels: 3 },
+      2,
+      1,
+    );
+    // output pixel 0 covers source [0, 1.5): (0·1 + 90·0.5) / 1.5 = 30; pixel 1 covers [1.5, 3): 150
+    expect(Array.from(third.data)).toEqual([30, 30, 30, 150, 150, 150]);
+    const rgba = applyDensity(
+      { data: new Uint8Array(400 * 400 * 4).fill(7), width: 400, height: 400, channels: 4 },
+      HAM,
+    );
+    expect([rgba.width, rgba.height, rgba.channels, rgba.data[0]]).toEqual([150, 150, 4, 7]);
+    expect(() => areaResize(rgb, 8, 8)).toThrow(
+      'areaResize: cannot shrink 4x4 to 8x8; the area filter only shrinks',
+    );
+  });
+
+  it('Node and the browser run the same rule: a 600x450 input gives the same model input as its 200x150 version', async () => {
+    const spec: PreprocessSpec = {
+      width: 112,
+      height: 112,
+      resize: 'stretch',
+      colorConstancy: false,
+      density: HAM,
+    };
+    const big = await sharp(SAMPLE).resize(600, 450).png().toBuffer();
+    const small = await sharp(big).resize(200, 150, { kernel: 'linear' }).png().toBuffer();
+    const node = await decodeImage(big, spec);
+    const { data, info } = await sharp(big).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    // both sides pre-shrink alike (aspect kept, short side 2 x 150) before the rule's exact area filter
+    expect(preshrinkSize(600, 450, spec)).toEqual({ width: 400, height: 300 });
+    const page = preprocessRgba(new Uint8Array(data), info.width, info.height, spec);
+    const reference = await decodeImage(small, { ...spec, density: undefined });
+    const mad = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
+    expect(mad(node, reference)).toBeLessThan(2);
+    expect(mad(page, node)).toBeLessThan(2);
+    const off = await decodeImage(big, { ...spec, density: { ...HAM, enabled: false } });
+    expect(mad(off, node)).toBeGreaterThan(0); // the rule changes the input (sharper without it)
+  });
+});
