@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import { readModelBundle } from '../node/bundle/read.js';
 import { assertInputsToClassify, collectPredictInputs } from '../node/infer/inputs.js';
@@ -34,7 +35,9 @@ const submit = defineCommand({
     for (const s of inputs.skipped) process.stderr.write(`warning: skipped ${s.path}: ${s.reason}\n`);
     assertInputsToClassify(args.input, inputs);
     const batchSize = intArg(args['batch-size'], 'batch-size', 1, 10_000) ?? 16;
-    const s = await submitImages(targetOf(args), inputs.paths, { model: meta.name, batchSize });
+    // Keys are absolute paths: workers on other machines (or folders) must see the same files under them.
+    const keys = inputs.paths.map((p) => resolve(p));
+    const s = await submitImages(targetOf(args), keys, { model: meta.name, batchSize });
     process.stdout.write(
       `queue ${args.queue}: ${s.total} images; ${s.added} queued now in ${s.jobs} jobs, ` +
         `${s.done} already done, ${s.queued} already queued\n`,

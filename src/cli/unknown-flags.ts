@@ -19,6 +19,8 @@ export async function checkUnknownFlags(main: CommandDef, rawArgs: readonly stri
   const name = at < 0 ? undefined : rawArgs[at];
   const entry = name === undefined ? undefined : subCommands[name];
   const command = entry ? await resolve(entry as Resolvable<CommandDef>) : main;
+  // A command with sub-commands of its own (`queue submit`): check the flags of the one named.
+  if (entry && command.subCommands) return checkUnknownFlags(command, rawArgs.slice(at + 1));
   const args = command.args ? await resolve<ArgsDef>(command.args as Resolvable<ArgsDef>) : {};
   const known = knownFlags(args);
   const tokens = entry ? rawArgs.slice(at + 1) : rawArgs;

@@ -1,0 +1,159 @@
+// bench:queue — batch scoring of HAM10000 on a BullMQ queue (redis-server on loopback): 1 worker vs 2 workers
+// (one ONNX Runtime thread each) vs single-process `lesionlab predict`, and a 2-worker run in which one worker is
+// killed with SIGKILL mid-way. Workers and predict run as child processes (`node bin/lesionlab.js ...`).
+// Usage: npm run bench:queue [BENCH_IMAGES=2000 npm run bench:queue]
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { collectPredictInputs } from '../src/node/infer/inputs.js';
+import { collectResults, queueStatus, redisConnection, submitImages } from '../src/queue/index.js';
+import { startRedis, type TestRedis } from '../test/queue/redis-server.js';
+import { ensureMobileNetBundle, SHARED } from './serve-model.js';
+
+const IMAGES = Number(process.env.BENCH_IMAGES ?? 10_015);
+const BATCH = 16;
+const say = (s: string) => process.stderr.write(`  ${s}\n`);
+
+function cli(args: string[], onLine?: (line: string) => void): ChildProcess {
+  const child = spawn(process.execPath, ['bin/lesionlab.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) onLine?.(l);
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    if (/error/i.test(d.toString())) process.stderr.write(d);
+  });
+  return child;
+}
+
+const exited = (c: ChildProcess) => new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+
+/** Single-process predict on both cores: images/s and its CSV. */
+async function runPredict(bundle: string, csv: string, out: string): Promise<number> {
+  let rows = '';
+  const start = performance.now();
+  const child = cli(['predict', bundle, csv, '--format', 'csv', '--batch-size', String(BATCH)], (l) => {
+    rows += `${l}\n`;
+  });
+  const code = await exited(child);
+  const seconds = (performance.now() - start) / 1000;
+  await writeFile(out, rows);
+  say(`predict: ${IMAGES} images in ${seconds.toFixed(1)} s (exit ${code})`);
+  return IMAGES / seconds;
+}
+
+/** Starts a worker with one ORT thread and resolves once it listens on the queue. */
+async function startWorker(
+  bundle: string,
+  redis: TestRedis,
+  queue: string,
+  lockSeconds = 30,
+): Promise<ChildProcess> {
+  const args = ['worker', bundle, '--redis', redis.url, '--queue', queue, '--threads', '1', '--quiet'];
+  return new Promise((resolve, reject) => {
+    const child = cli([...args, '--lock-seconds', String(lockSeconds)], (l) => {
+      if (l.startsWith('worker ')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting`)));
+  });
+}
+
+interface QueueRun {
+  images_per_s: number;
+  lost: number;
+  duplicated: number;
+  seconds: number;
+}
+
+/** Submits every image to a fresh queue served by `workers` workers; `kill` kills one at 40% done. */
+async function runQueue(
+  bundle: string,
+  redis: TestRedis,
+  paths: string[],
+  name: string,
+  workers: number,
+  kill = false,
+  dir = tmpdir(),
+): Promise<QueueRun> {
+  const target = { connection: redisConnection(redis.url), name };
+  const children = await Promise.all(
+    Array.from({ length: workers }, () => startWorker(bundle, redis, name, kill ? 5 : 30)),
+  );
+  const start = performance.now();
+  await submitImages(target, paths, { model: 'mobilenet_v1-random-head', batchSize: BATCH });
+  let killed = false;
+  for (;;) {
+    const s = await queueStatus(target);
+    if (kill && !killed && s.done >= 0.4 * paths.length) {
+      children[0].kill('SIGKILL');
+      killed = true;
+      say(`${name}: killed worker ${children[0].pid} at ${s.done} of ${paths.length}`);
+    }
+    if (s.pending === 0 && s.total === paths.length) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map(exited));
+  const out = join(dir, `${name}.csv`);
+  await collectResults(target, out);
+  const keys = (await readFile(out, 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',')[0]);
+  const distinct = new Set(keys);
+  const lost = paths.filter((p) => !distinct.has(p)).length;
+  say(
+    `${name}: ${workers} worker(s)${kill ? ', one killed' : ''}: ${paths.length} images in ${seconds.toFixed(1)} s`,
+  );
+  return { images_per_s: paths.length / seconds, lost, duplicated: keys.length - distinct.size, seconds };
+}
+
+async function main(): Promise<void> {
+  const bundle = await ensureMobileNetBundle(join(process.cwd(), '.cache/bench-serve/mobilenet_v1-bundle'));
+  const all = (await collectPredictInputs(join(SHARED, 'data/ham10000'))).paths;
+  const paths = all.slice(0, IMAGES);
+  const dir = await mkdtemp(join(tmpdir(), 'lesionlab-bench-queue-'));
+  const csv = join(dir, 'images.csv');
+  await writeFile(csv, `path\n${paths.join('\n')}\n`);
+  const redis = await startRedis();
+  try {
+    say(`${paths.length} images, redis at ${redis.url}`);
+    const predict = await runPredict(bundle, csv, join(dir, 'predict.csv'));
+    const one = await runQueue(bundle, redis, paths, 'w1', 1, false, dir);
+    const two = await runQueue(bundle, redis, paths, 'w2', 2, false, dir);
+    const killed = await runQueue(bundle, redis, paths, 'kill', 2, true, dir);
+    const predictRows = new Set(
+      (await readFile(join(dir, 'predict.csv'), 'utf8')).trim().split('\n').slice(1),
+    );
+    const queueRows = (await readFile(join(dir, 'w1.csv'), 'utf8')).trim().split('\n').slice(1);
+    const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+    const figures = {
+      images: paths.length,
+      model: 'mobilenet_v1 224 (ImageNet to conv_pw_12, random 7-class head)',
+      predict_images_per_s: r(predict),
+      worker1_images_per_s: r(one.images_per_s),
+      workers2_images_per_s: r(two.images_per_s),
+      killed_run_images_per_s: r(killed.images_per_s),
+      scaling_2_workers: r(two.images_per_s / one.images_per_s, 2),
+      workers2_vs_predict: r(two.images_per_s / predict, 2),
+      rows_differing_from_predict: queueRows.filter((row) => !predictRows.has(row)).length,
+      lost: one.lost + two.lost + killed.lost,
+      duplicated: one.duplicated + two.duplicated + killed.duplicated,
+      killed_run_lost: killed.lost,
+      killed_run_duplicated: killed.duplicated,
+    };
+    console.log(`bench:queue — ${figures.images} HAM10000 images, ${figures.model}`);
+    console.log(JSON.stringify(figures));
+  } finally {
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

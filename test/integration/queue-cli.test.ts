@@ -1,0 +1,114 @@
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HAM10000_CLASSES } from '../../src/core/labels.js';
+import { writeModelBundle } from '../../src/node/bundle/write.js';
+import { queueStatus, redisConnection } from '../../src/queue/index.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../node/bundle/tiny-model.js';
+import { redisMissing, startRedis, type TestRedis } from '../queue/redis-server.js';
+
+const run = promisify(execFile);
+const SAMPLE = join(process.cwd(), 'data/sample/ham10000/HAM10000_images_part_1');
+let root: string;
+let redis: TestRedis;
+
+async function lesionlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const out = await run(process.execPath, ['bin/lesionlab.js', ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, ...out };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** The CSV's rows as objects over the columns of `headerFrom`'s header (simple CSV: quoted cells last). */
+function columns(headerFrom: string, csv = headerFrom): Record<string, string>[] {
+  const split = (line: string) => {
+    const quoted = line.indexOf(',"');
+    const head = quoted < 0 ? line : line.slice(0, quoted);
+    return quoted < 0 ? head.split(',') : [...head.split(','), line.slice(quoted + 1)];
+  };
+  const wanted = split(headerFrom.split('\n')[0]);
+  const [header, ...rows] = csv.trim().split('\n');
+  const names = split(header);
+  return rows.map((row) => {
+    const cells = split(row);
+    return Object.fromEntries(wanted.map((w) => [w, cells[names.indexOf(w)]]));
+  });
+}
+
+beforeAll(async () => {
+  if (redisMissing) return;
+  redis = await startRedis();
+  root = await mkdtemp(join(tmpdir(), 'lesionlab-queue-cli-'));
+  const model = buildTinyModel();
+  await writeModelBundle(join(root, 'bundle'), {
+    model,
+    name: 'tiny',
+    backbone: 'tiny',
+    classes: HAM10000_CLASSES,
+    preprocess: TINY_SPEC,
+    normalization: TINY_NORM,
+  });
+  model.dispose();
+  await mkdir(join(root, 'imgs'));
+  for (const f of (await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).slice(0, 6)) {
+    await copyFile(join(SAMPLE, f), join(root, 'imgs', f));
+  }
+  await writeFile(join(root, 'imgs', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 1, 2, 3]));
+}, 120_000);
+
+afterAll(async () => {
+  await redis?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe.skipIf(redisMissing)('lesionlab queue + worker (CLI, real redis-server)', () => {
+  it("submit, worker, status and collect give predict's CSV, row for row; a resubmit adds nothing", async () => {
+    const bundle = join(root, 'bundle');
+    const imgs = join(root, 'imgs');
+    const sub = await lesionlab('queue', 'submit', bundle, imgs, '--redis', redis.url, '--batch-size', '3');
+    expect(sub.stdout).toContain('7 images; 7 queued now in 3 jobs');
+    const worker = spawn(process.execPath, [
+      'bin/lesionlab.js',
+      'worker',
+      bundle,
+      '--redis',
+      redis.url,
+      '--threads',
+      '1',
+    ]);
+    try {
+      const target = { connection: redisConnection(redis.url), name: 'lesionlab' };
+      const end = Date.now() + 60_000;
+      while ((await queueStatus(target)).pending > 0 && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
+    }
+    const status = await lesionlab('queue', 'status', '--redis', redis.url, '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      model: 'tiny',
+      total: 7,
+      done: 7,
+      unreadable: 1,
+      pending: 0,
+    });
+    const out = join(root, 'predictions.csv');
+    const collected = await lesionlab('queue', 'collect', '--redis', redis.url, '--out', out);
+    expect(collected.code).toBe(3); // one unreadable image
+    expect(collected.stdout).toContain('wrote 7 rows');
+    const predicted = await lesionlab('predict', bundle, imgs, '--format', 'csv');
+    // Same rows and values in every column collect writes (predict may add columns of its own, e.g. its views).
+    expect(columns(await readFile(out, 'utf8'), predicted.stdout)).toEqual(
+      columns(await readFile(out, 'utf8')),
+    );
+    const again = await lesionlab('queue', 'submit', bundle, imgs, '--redis', redis.url);
+    expect(again.stdout).toContain('0 queued now in 0 jobs, 7 already done');
+  }, 120_000);
+});
