@@ -30,7 +30,10 @@ function cli(args: string[], onLine?: (line: string) => void): ChildProcess {
   return child;
 }
 
-const exited = (c: ChildProcess) => new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+const exited = (c: ChildProcess) =>
+  c.exitCode !== null || c.signalCode !== null
+    ? Promise.resolve(c.exitCode)
+    : new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
 
 /** Single-process predict on both cores: images/s and its CSV. */
 async function runPredict(bundle: string, csv: string, out: string): Promise<number> {
