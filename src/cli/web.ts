@@ -1,7 +1,9 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { defineCommand } from 'citty';
+import type { ModelFigures } from '../browser/model-figures.js';
+import type { ReportData } from '../core/eval/report-data.js';
 import { readModelBundle } from '../node/bundle/index.js';
 import { createClassifier } from '../node/infer/index.js';
 import { createServer } from '../serve/index.js';
@@ -33,7 +35,7 @@ export const webCommand = defineCommand({
       () => false,
     );
     if (args.rebuild || !built) consoleLogger.info(`built the page into ${await buildWebPage()}`);
-    const bundle = await readModelBundle(args.model);
+    const bundle = await withEvaluatedFigures(await readModelBundle(args.model));
     const classifier = await createClassifier(bundle.dir);
     const web = { distDir: WEB_DIST, bundle };
     const app = await createServer(classifier, { token, logger: consoleLogger, web });
@@ -52,3 +54,40 @@ export const webCommand = defineCommand({
     await classifier.dispose();
   },
 });
+
+/**
+ * The bundle as the page sees it: when its run was evaluated (`<run>/eval-test/report.json`) and the bundle
+ * carries no figures of its own, the report's balanced accuracy, interval and per-class recall are added as
+ * `metrics.evaluation`, so the page shows them next to each prediction. Nothing is written.
+ */
+export async function withEvaluatedFigures<T extends Awaited<ReturnType<typeof readModelBundle>>>(
+  bundle: T,
+): Promise<T> {
+  const metrics = bundle.meta.metrics ?? {};
+  if (metrics.evaluation) return bundle;
+  const text = await readFile(join(dirname(bundle.dir), 'eval-test', 'report.json'), 'utf8').catch(
+    () => null,
+  );
+  if (text === null) return bundle;
+  const evaluation = figuresFromReport(JSON.parse(text) as ReportData);
+  return { ...bundle, meta: { ...bundle.meta, metrics: { ...metrics, evaluation } } };
+}
+
+/**
+ * The figures of an evaluation report (`lesionlab evaluate`'s report.json): its headline variant's balanced
+ * accuracy and bootstrap interval, and each class's recall (null for a class with no image) and support.
+ */
+export function figuresFromReport(report: ReportData): ModelFigures {
+  const variant = report.variants[0];
+  const m = variant.metrics;
+  const ci = m.bootstrap?.balancedAccuracy;
+  return {
+    split: report.data.split,
+    images: report.data.images,
+    views: variant.label,
+    balancedAccuracy: m.balancedAccuracy,
+    ...(ci ? { interval: { lower: ci.lower, upper: ci.upper, level: m.bootstrap?.level ?? 0.95 } } : {}),
+    recall: Object.fromEntries(m.perClass.map((c) => [c.name, c.support > 0 ? c.recall : null])),
+    support: Object.fromEntries(m.perClass.map((c) => [c.name, c.support])),
+  };
+}
