@@ -11,25 +11,32 @@ const resolve = async <T>(value: Resolvable<T>): Promise<T> =>
 /**
  * Refuses a flag the command does not define (citty itself ignores them, so `--dropout=0.5` or a typo
  * silently did nothing): throws `E_USAGE` naming the flag, the closest valid flag and where to find them all.
- * One check for every command: the sub-command is found in `main`'s table and its own `args` are read.
+ * One check for every command: the sub-command is found in `main`'s table (and, for a command with
+ * sub-commands of its own such as `queue submit`, in its table, and so on) and its own `args` are read.
  */
-export async function checkUnknownFlags(main: CommandDef, rawArgs: readonly string[]): Promise<void> {
+export async function checkUnknownFlags(
+  main: CommandDef,
+  rawArgs: readonly string[],
+  path: readonly string[] = [],
+): Promise<void> {
   const at = rawArgs.findIndex((arg) => !arg.startsWith('-'));
   const subCommands = main.subCommands ? await resolve<SubCommandsDef>(main.subCommands) : {};
   const name = at < 0 ? undefined : rawArgs[at];
   const entry = name === undefined ? undefined : subCommands[name];
-  const command = entry ? await resolve(entry as Resolvable<CommandDef>) : main;
-  // A command with sub-commands of its own (`queue submit`): check the flags of the one named.
-  if (entry && command.subCommands) return checkUnknownFlags(command, rawArgs.slice(at + 1));
-  const args = command.args ? await resolve<ArgsDef>(command.args as Resolvable<ArgsDef>) : {};
+  if (entry && name !== undefined) {
+    return checkUnknownFlags(await resolve(entry as Resolvable<CommandDef>), rawArgs.slice(at + 1), [
+      ...path,
+      name,
+    ]);
+  }
+  const args = main.args ? await resolve<ArgsDef>(main.args as Resolvable<ArgsDef>) : {};
   const known = knownFlags(args);
-  const tokens = entry ? rawArgs.slice(at + 1) : rawArgs;
-  for (const { flag, value } of flagNames(tokens, args)) {
+  const command = ['lesionlab', ...path].join(' ');
+  for (const { flag, value } of flagNames(rawArgs, args)) {
     if (known.has(flag)) continue;
-    const command = entry ? `lesionlab ${name}` : 'lesionlab';
     throw new LesionlabError(
       'E_USAGE',
-      `${entry ? `${name}: ` : ''}unknown flag --${flag}; ${await suggest(flag, value, args, known)} (\`${command} --help\` lists every flag)`,
+      `${path.length > 0 ? `${path.join(' ')}: ` : ''}unknown flag --${flag}; ${await suggest(flag, value, args, known)} (\`${command} --help\` lists every flag)`,
     );
   }
 }
@@ -54,7 +61,7 @@ function flagNames(tokens: readonly string[], args: ArgsDef): { flag: string; va
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
     if (token === '--') break;
-    if (!token.startsWith('-') || /^-\d/.test(token)) continue;
+    if (!token.startsWith('-') || token === '-' || /^-\d/.test(token)) continue; // `-`: stdin, `-1`: a value
     const [name, ...value] = token.replace(/^-{1,2}/, '').split('=');
     names.push({ flag: name, ...(value.length > 0 ? { value: value.join('=') } : {}) });
     const def = args[name] ?? args[camel(name)] ?? args[kebab(name)];

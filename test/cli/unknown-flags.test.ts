@@ -59,6 +59,7 @@ describe('unknown flags are errors naming the closest valid flag', () => {
       ]),
     ).toBe('accepted');
     expect(await refusal(['predict', 'run', 'a.jpg', '--', '--bogus'])).toBe('accepted');
+    expect(await refusal(['predict', 'run', '-', '--top-k', '-1'])).toBe('accepted'); // stdin, a negative value
   });
 
   it('through runCli: one line on stderr, exit code 1, the command never runs', async () => {
@@ -92,5 +93,22 @@ describe('helpers', () => {
     expect(editDistance('fromat', 'format')).toBe(2);
     expect(editDistance('', 'abc')).toBe(3);
     expect(editDistance('same', 'same')).toBe(0);
+  });
+});
+
+describe('commands with sub-commands of their own', () => {
+  it('checks the flags of the sub-command named, and names it in the message', async () => {
+    const leaf = defineCommand({ args: { depth: { type: 'string' }, on: { type: 'boolean' } } });
+    const tree = defineCommand({
+      meta: { name: 'x' },
+      subCommands: { group: defineCommand({ subCommands: { leaf } }) },
+    });
+    expect(await checkUnknownFlags(tree, ['group', 'leaf', '--depth', '2', '--no-on'])).toBeUndefined();
+    await expect(checkUnknownFlags(tree, ['group', 'leaf', '--dept', '2'])).rejects.toThrow(
+      'group leaf: unknown flag --dept; did you mean --depth? (`lesionlab group leaf --help` lists every flag)',
+    );
+    await expect(checkUnknownFlags(tree, ['group', '--bogus'])).rejects.toThrow(
+      /^group: unknown flag --bogus; /,
+    );
   });
 });
