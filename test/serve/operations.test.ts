@@ -99,7 +99,7 @@ describe('backpressure and readiness', () => {
     expect((await inFlight).status).toBe(200);
     await closing;
     app = undefined;
-  });
+  }, 15_000);
 });
 
 describe('metrics, request ids and logs', () => {
