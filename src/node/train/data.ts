@@ -10,6 +10,7 @@ import {
 } from '../../core/data/split-schema.js';
 import { LesionlabError } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
+import { type LesionMetadata, parseLesionMetadata } from '../../core/train/metadata.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { readSplitFile, writeSplitFile } from '../data/split-file.js';
 import { RUN_FILES } from './run-dir.js';
@@ -137,4 +138,9 @@ export function countClasses(labels: Int32Array, numClasses: number): number[] {
   const counts = new Array<number>(numClasses).fill(0);
   for (const label of labels) counts[label] += 1;
   return counts;
+}
+
+/** Lesion metadata (age, sex, anatomical site; never `dx_type`) of each record, from its source row. */
+export function recordMetadata(records: readonly ImageRecord[]): LesionMetadata[] {
+  return records.map((r) => parseLesionMetadata(r.meta));
 }

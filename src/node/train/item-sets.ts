@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '../../core/data/prng.js';
 import type { ImageRecord } from '../../core/data/records.js';
+import {
+  dropMetadata,
+  encodeMetadata,
+  type LesionMetadata,
+  METADATA_WIDTH,
+  type MetadataDropout,
+} from '../../core/train/metadata.js';
 import type { ItemSet } from '../../core/train/trainer.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
 import { labelIndices } from './data.js';
@@ -80,6 +88,42 @@ export function standardizedItemSet(set: ItemSet, stats: { mean: Float32Array; s
     batch: async (indices, views) => {
       const x = await set.batch(indices, views);
       const y = tf.tidy(() => x.sub(tf.tensor1d(stats.mean)).div(tf.tensor1d(stats.std)));
+      x.dispose();
+      return y;
+    },
+  };
+}
+
+/** Options of {@link withMetadata}. */
+export interface WithMetadataOptions {
+  /** Hide metadata at random on each batch (training only), seeded by `seed`. */
+  readonly dropout?: MetadataDropout;
+  readonly seed?: number;
+}
+
+/**
+ * The same items with each row's encoded lesion metadata appended after its features (the head's metadata
+ * branch: site one-hot, sex, scaled age, explicit missing flags). `metadata[i]` belongs to item `i`; pass `{}`
+ * rows for the metadata-free path. With `dropout`, fields are hidden at random on every batch.
+ */
+export function withMetadata(
+  set: ItemSet,
+  metadata: readonly LesionMetadata[],
+  options: WithMetadataOptions = {},
+): ItemSet {
+  const rng = mulberry32(options.seed ?? 0);
+  return {
+    ...set,
+    batch: async (indices, views) => {
+      const x = await set.batch(indices, views);
+      const rows = new Float32Array(indices.length * METADATA_WIDTH);
+      indices.forEach((item, r) => {
+        const m = options.dropout ? dropMetadata(metadata[item], options.dropout, rng) : metadata[item];
+        rows.set(encodeMetadata(m), r * METADATA_WIDTH);
+      });
+      const y = tf.tidy(() =>
+        tf.concat([x as tf.Tensor2D, tf.tensor2d(rows, [indices.length, METADATA_WIDTH])], 1),
+      );
       x.dispose();
       return y;
     },

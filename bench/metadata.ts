@@ -1,0 +1,243 @@
+/**
+ * bench:metadata — what lesion metadata (age, sex, anatomical site from HAM10000_metadata.csv; never dx_type) adds
+ * to the frozen bench recipe (bench/recipe.ts), on the same lesion-grouped split (seed 42) and the same cached
+ * image features:
+ *   image_only           the recipe's linear head on image features
+ *   with_metadata        a head with the metadata branch (features ++ site one-hot, sex, age/100, explicit missing
+ *                        flags), trained with metadata dropout, given the test images' metadata
+ *   metadata_model_none  the SAME metadata head given no metadata at all (every field missing)
+ * Metadata dropout (probability that all of an image's metadata is hidden in a training batch) is chosen on the
+ * validation split among DROPOUTS: the best validation balanced accuracy with metadata among those whose
+ * metadata-free validation score is within 0.01 of the image-only head's. Balanced accuracy with lesion-bootstrap
+ * 95% intervals; gains as paired lesion-bootstrap intervals. Targets: gain >= 0.03, loss without metadata <= 0.01.
+ *
+ *   npm run bench:metadata
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TrainConfig } from '../src/core/config/train-config.js';
+import type { ImageRecord } from '../src/core/data/records.js';
+import {
+  bootstrapMetrics,
+  createRng,
+  indexGroups,
+  percentile,
+  resampleGroupWeights,
+  weightedHeadline,
+} from '../src/core/eval/bootstrap.js';
+import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
+import { Head } from '../src/core/train/head.js';
+import { logPriorOffset } from '../src/core/train/losses.js';
+import { type LesionMetadata, METADATA_WIDTH, type MetadataDropout } from '../src/core/train/metadata.js';
+import { Prng } from '../src/core/train/prng.js';
+import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
+import { selectBackend } from '../src/node/engine/backend.js';
+import { loadRunBackbone } from '../src/node/train/backbone.js';
+import { countClasses, type PreparedData, prepareRunData, recordMetadata } from '../src/node/train/data.js';
+import type { FeatureCache } from '../src/node/train/feature-cache.js';
+import { prepareRunFeatures } from '../src/node/train/features.js';
+import {
+  featureItemSet,
+  featureStats,
+  standardizedItemSet,
+  withMetadata,
+} from '../src/node/train/item-sets.js';
+import { fitHead, runLossOptions } from '../src/node/train/pipeline.js';
+import { benchLogger, benchRecipe, round4 } from './recipe.js';
+
+const began = performance.now();
+const DROPOUTS: readonly MetadataDropout[] = [
+  { all: 0.25, field: 0.1 },
+  { all: 0.5, field: 0.1 },
+];
+const config = await benchRecipe();
+await selectBackend(config.train.backend, 'head', benchLogger);
+const backbone = await loadRunBackbone(config, benchLogger);
+const scratch = await mkdtemp(join(tmpdir(), 'bench-metadata-'));
+const data = await prepareRunData(config, scratch, { logger: benchLogger });
+await rm(scratch, { recursive: true, force: true });
+const { features: cache } = await prepareRunFeatures(config, backbone, data.dataset.records, {
+  logger: benchLogger,
+});
+const { parts, classes } = data;
+const k = classes.length;
+const meta = {
+  train: recordMetadata(parts.train),
+  val: recordMetadata(parts.val),
+  test: recordMetadata(parts.test),
+};
+const none = (n: number): LesionMetadata[] => Array.from({ length: n }, () => ({}));
+const present = meta.train.filter((m) => m.age !== undefined && m.sex && m.site).length;
+process.stdout.write(
+  `metadata (age, sex, localization; never dx_type): complete for ${present} of ${meta.train.length} training images\n`,
+);
+const tau = config.train.logitAdjustment.mode === 'posthoc' ? config.train.logitAdjustment.tau : 0;
+const views = config.features.views;
+const stats = featureStats(cache, parts.train);
+const std = (records: readonly ImageRecord[], v?: number) =>
+  standardizedItemSet(featureItemSet(cache, records, classes, v), stats);
+
+// image-only head: the recipe as the run trains it
+const image = await fitHead(config, cache, parts, classes);
+const offset = tau > 0 ? logPriorOffset(image.counts, -tau) : undefined;
+const scoreImage = async (records: readonly ImageRecord[]) =>
+  (
+    await predictSet(image.head, featureItemSet(cache, records, classes, views), {
+      tta: true,
+      logitOffset: offset,
+    })
+  ).probabilities;
+const valImage = await scoreImage(parts.val);
+const valImageBa = balanced(valImage, parts.val);
+
+// metadata heads, one per dropout; chosen on validation
+process.stdout.write(
+  `\nmetadata dropout chosen on validation (image-only val bal_acc ${valImageBa.toFixed(3)})\n  all  field  val_bal_acc_meta  val_bal_acc_none\n`,
+);
+let chosen: { dropout: MetadataDropout; head: Head; val: number; valNone: number } | undefined;
+for (const dropout of DROPOUTS) {
+  const head = await fitMetadataHead(config, parts, cache, dropout);
+  const val = balanced(await scoreMeta(head, parts.val, meta.val), parts.val);
+  const valNone = balanced(await scoreMeta(head, parts.val, none(parts.val.length)), parts.val);
+  process.stdout.write(
+    `  ${dropout.all.toFixed(2)} ${dropout.field.toFixed(2)}  ${val.toFixed(3).padStart(16)}  ${valNone.toFixed(3).padStart(16)}\n`,
+  );
+  const eligible = valNone >= valImageBa - 0.01;
+  const better = !chosen || (eligible && (!(chosen.valNone >= valImageBa - 0.01) || val > chosen.val));
+  if (better) {
+    chosen?.head.dispose();
+    chosen = { dropout, head, val, valNone };
+  } else head.dispose();
+}
+if (!chosen) throw new Error('bench:metadata: no metadata head trained');
+process.stdout.write(`chosen: all ${chosen.dropout.all}, field ${chosen.dropout.field}\n`);
+
+// test split: the three conditions
+const testImage = await scoreImage(parts.test);
+const testMeta = await scoreMeta(chosen.head, parts.test, meta.test);
+const testNone = await scoreMeta(chosen.head, parts.test, none(parts.test.length));
+const labels = Array.from(featureItemSet(cache, parts.test, classes).labels);
+const groups = parts.test.map((r) => r.groupId);
+const rows = (p: Float32Array) =>
+  Array.from({ length: labels.length }, (_, i) => p.subarray(i * k, (i + 1) * k));
+const ci = (p: Float32Array) => bootstrapMetrics(labels, rows(p), groups, k, { resamples: 1000, seed: 0 });
+const [cImage, cMeta, cNone] = [ci(testImage), ci(testMeta), ci(testNone)];
+const gain = pairedDelta(rows(testMeta), rows(testImage));
+const loss = pairedDelta(rows(testImage), rows(testNone));
+const fmt = (c: ReturnType<typeof ci>) =>
+  `${c.balancedAccuracy.estimate.toFixed(3)} (${c.balancedAccuracy.lower.toFixed(3)}–${c.balancedAccuracy.upper.toFixed(3)})`;
+process.stdout.write(`
+| test split (${labels.length} images, ${cImage.groups} lesions) | balanced accuracy (95% lesion CI) | accuracy |
+|---|---|---|
+| image only                          | ${fmt(cImage)} | ${cImage.accuracy.estimate.toFixed(3)} |
+| metadata head, with metadata        | ${fmt(cMeta)} | ${cMeta.accuracy.estimate.toFixed(3)} |
+| metadata head, no metadata          | ${fmt(cNone)} | ${cNone.accuracy.estimate.toFixed(3)} |
+| gain with metadata (paired)         | ${gain.estimate.toFixed(3)} (${gain.lower.toFixed(3)}–${gain.upper.toFixed(3)}) | |
+| loss without metadata vs image-only | ${loss.estimate.toFixed(3)} (${loss.lower.toFixed(3)}–${loss.upper.toFixed(3)}) | |
+`);
+const flat = (name: string, c: ReturnType<typeof ci>) => ({
+  [`balanced_accuracy_${name}`]: round4(c.balancedAccuracy.estimate),
+  [`balanced_accuracy_${name}_ci_low`]: round4(c.balancedAccuracy.lower),
+  [`balanced_accuracy_${name}_ci_high`]: round4(c.balancedAccuracy.upper),
+  [`accuracy_${name}`]: round4(c.accuracy.estimate),
+});
+process.stdout.write(
+  `${JSON.stringify({
+    ...flat('image_only', cImage),
+    ...flat('with_metadata', cMeta),
+    ...flat('metadata_model_none', cNone),
+    metadata_gain: round4(gain.estimate),
+    metadata_gain_ci_low: round4(gain.lower),
+    metadata_gain_ci_high: round4(gain.upper),
+    no_metadata_loss: round4(loss.estimate),
+    no_metadata_loss_ci_low: round4(loss.lower),
+    no_metadata_loss_ci_high: round4(loss.upper),
+    target_gain_met: gain.estimate >= 0.03,
+    target_no_metadata_met: loss.estimate <= 0.01,
+    metadata_dropout_all: chosen.dropout.all,
+    metadata_dropout_field: chosen.dropout.field,
+    metadata_width: METADATA_WIDTH,
+    test_images: labels.length,
+    views,
+    posthoc_tau: tau,
+    total_s: Math.round((performance.now() - began) / 1000),
+  })}\n`,
+);
+
+function balanced(probabilities: Float32Array, records: readonly ImageRecord[]): number {
+  const y = featureItemSet(cache, records, classes).labels;
+  return classificationScores(y, argmaxRows(probabilities, k), k).balancedAccuracy;
+}
+
+async function scoreMeta(
+  head: Head,
+  records: readonly ImageRecord[],
+  metadata: readonly LesionMetadata[],
+): Promise<Float32Array> {
+  const { probabilities } = await predictSet(head, withMetadata(std(records, views), metadata), {
+    tta: true,
+    logitOffset: offset,
+  });
+  return probabilities;
+}
+
+/** The recipe's head (as `fitHead`) on standardised features ++ encoded metadata, with metadata dropout. */
+async function fitMetadataHead(
+  cfg: TrainConfig,
+  split: PreparedData['parts'],
+  features: FeatureCache,
+  dropout: MetadataDropout,
+): Promise<Head> {
+  const train: ItemSet = withMetadata(std(split.train), meta.train, { dropout, seed: cfg.seed + 7 });
+  const val: ItemSet = withMetadata(std(split.val, cfg.features.views), meta.val);
+  const counts = countClasses(train.labels, classes.length);
+  const head = Head.create(
+    {
+      inputWidth: features.width + METADATA_WIDTH,
+      hidden: cfg.model.hidden,
+      numClasses: classes.length,
+      dropout: cfg.model.dropout,
+    },
+    new Prng(cfg.seed),
+  );
+  const t = cfg.train;
+  await trainHead({
+    head,
+    train,
+    val,
+    epochs: t.epochs,
+    batchSize: t.batchSize,
+    learningRate: t.learningRate,
+    weightDecay: t.weightDecay,
+    sampling: cfg.features.sampling,
+    tta: cfg.features.tta,
+    loss: runLossOptions(cfg, counts),
+    earlyStopping: t.earlyStopping,
+    reduceLr: t.reduceLr,
+    seed: cfg.seed + 1,
+  });
+  return head;
+}
+
+/** Paired lesion-bootstrap 95% interval of balanced accuracy(a) − balanced accuracy(b) on the same images. */
+function pairedDelta(
+  a: Float32Array[],
+  b: Float32Array[],
+): { estimate: number; lower: number; upper: number } {
+  const { groupOfImage, groupCount } = indexGroups(groups);
+  const rng = createRng(1);
+  const ones = new Float64Array(labels.length).fill(1);
+  const estimate =
+    weightedHeadline(labels, a, k, ones).balancedAccuracy -
+    weightedHeadline(labels, b, k, ones).balancedAccuracy;
+  const deltas: number[] = [];
+  for (let r = 0; r < 1000; r++) {
+    const w = resampleGroupWeights(groupOfImage, groupCount, rng);
+    deltas.push(
+      weightedHeadline(labels, a, k, w).balancedAccuracy - weightedHeadline(labels, b, k, w).balancedAccuracy,
+    );
+  }
+  deltas.sort((x, y) => x - y);
+  return { estimate, lower: percentile(deltas, 0.025), upper: percentile(deltas, 0.975) };
+}

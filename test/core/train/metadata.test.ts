@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import {
+  dropMetadata,
+  encodeMetadata,
+  HAM10000_SITES,
+  METADATA_WIDTH,
+  parseLesionMetadata,
+} from '../../../src/core/train/metadata.js';
+import type { ItemSet } from '../../../src/core/train/trainer.js';
+import { withMetadata } from '../../../src/node/train/item-sets.js';
+
+const S = HAM10000_SITES.length;
+
+describe('lesion metadata', () => {
+  it('reads age, sex and site from a HAM10000 row, never dx_type; unknown and empty are missing', () => {
+    const row = { dx_type: 'histo', age: '45.0', sex: 'female', localization: 'lower extremity' };
+    expect(parseLesionMetadata(row)).toEqual({ age: 45, sex: 'female', site: 'lower extremity' });
+    expect(
+      parseLesionMetadata({ age: '', sex: 'unknown', localization: 'unknown', dx_type: 'consensus' }),
+    ).toEqual({});
+    expect(() => parseLesionMetadata({ localization: 'elbow' })).toThrow(
+      /metadata localization "elbow": not a known site; use one of abdomen, /,
+    );
+  });
+
+  it('encodes site one-hot, sex and age/100 with explicit missing flags', () => {
+    expect(METADATA_WIDTH).toBe(S + 6);
+    const full = encodeMetadata({ age: 50, sex: 'male', site: 'back' });
+    expect(full[HAM10000_SITES.indexOf('back')]).toBe(1);
+    expect([full[S], full[S + 1], full[S + 2], full[S + 3], full[S + 4], full[S + 5]]).toEqual([
+      0, 1, 0, 0, 0.5, 0,
+    ]);
+    const empty = encodeMetadata({});
+    expect(Array.from(empty.slice(0, S)).every((v) => v === 0)).toBe(true);
+    expect([empty[S], empty[S + 3], empty[S + 4], empty[S + 5]]).toEqual([1, 1, 0, 1]);
+  });
+
+  it('metadata dropout hides all or single fields at the given rates', () => {
+    let calls = 0;
+    const seq = [0.1, 0.9, 0.9, 0.9, 0.9, 0.05, 0.9, 0.9];
+    const rng = () => seq[calls++ % seq.length];
+    const m = { age: 30, sex: 'female' as const, site: 'face' };
+    expect(dropMetadata(m, { all: 0.25, field: 0.1 }, rng)).toEqual({});
+    expect(dropMetadata(m, { all: 0.25, field: 0.1 }, rng)).toEqual({ sex: 'female', site: 'face' });
+  });
+
+  it('withMetadata appends the encoded rows after the features and leaks no tensors', async () => {
+    const base: ItemSet = {
+      labels: Int32Array.of(0, 1),
+      views: 1,
+      batch: (indices) =>
+        tf.tensor2d(
+          indices.flatMap((i) => [i, i]),
+          [indices.length, 2],
+        ),
+    };
+    const set = withMetadata(base, [{ age: 20 }, {}]);
+    const before = tf.memory().numTensors;
+    const x = await set.batch([1, 0], [0, 0]);
+    expect(x.shape).toEqual([2, 2 + METADATA_WIDTH]);
+    const rows = (await x.array()) as number[][];
+    expect(rows[0].slice(0, 2)).toEqual([1, 1]);
+    expect(rows[1][2 + S + 4]).toBeCloseTo(0.2, 6);
+    expect(rows[0][2 + S + 5]).toBe(1); // item 1 has no age
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
