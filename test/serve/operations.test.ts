@@ -53,7 +53,8 @@ describe('backpressure and readiness', () => {
     await a.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/predict`;
     const img = await jpeg();
-    const send = () => fetch(url, { method: 'POST', body: new Uint8Array(img), headers: { 'content-type': 'image/jpeg' } });
+    const send = () =>
+      fetch(url, { method: 'POST', body: new Uint8Array(img), headers: { 'content-type': 'image/jpeg' } });
     const queued = async (n: number) => {
       while ((await a.inject({ url: '/healthz' })).json().queued < n)
         await new Promise((r) => setTimeout(r, 10));
