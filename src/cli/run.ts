@@ -44,12 +44,16 @@ export const runCommand = defineCommand({
 /** What to do after the main job: the commands that use its run, then the shipped recipes on the real data. */
 export function nextSteps(runDir: string): string[] {
   const run = relative(process.cwd(), runDir) || '.';
+  const steps: [string, string][] = [
+    [`npx lesionlab web ${run}`, 'classify your own images in the browser with this model'],
+    [`npx lesionlab evaluate ${run}`, 'the HTML report again (e.g. on another split: --split val)'],
+    ['npx lesionlab fetch ham10000 --dest data/ham10000', 'the full dataset (10,015 images), then:'],
+    ['npx lesionlab train --config configs/seed-inception-resnet-v2.json', 'the seed experiment (configs/)'],
+    ['npx lesionlab compare --configs configs/seed-densenet121.json,configs/best-mobilenet-v1.json', ''],
+  ];
+  const width = Math.max(...steps.filter(([, why]) => why).map(([command]) => command.length));
   return [
     'next:',
-    `  npx lesionlab web ${run}                # classify your own images in the browser with this model`,
-    `  npx lesionlab evaluate ${run}           # the HTML report again (e.g. on another split: --split val)`,
-    '  npx lesionlab fetch ham10000 --dest data/ham10000   # the full dataset (10,015 images), then:',
-    '  npx lesionlab train --config configs/seed-inception-resnet-v2.json   # the seed experiment (configs/)',
-    '  npx lesionlab compare --configs configs/seed-densenet121.json,configs/best-mobilenet-v1.json',
+    ...steps.map(([command, why]) => `  ${why ? `${command.padEnd(width)}  # ${why}` : command}`),
   ];
 }
