@@ -20,7 +20,12 @@ describe('train --print-config', () => {
       train: { ...JSON.parse(await readFile(file, 'utf8')).train, epochs: 3 },
     });
     expect(printed).toEqual(JSON.parse(JSON.stringify(expected)));
-    expect(printed.train).toMatchObject({ epochs: 3, reduceLr: { patience: 3 }, backend: 'auto' }); // defaults filled
+    expect(printed.train).toMatchObject({
+      epochs: 3,
+      reduceLr: { patience: 3 },
+      focalGamma: 2,
+      effectiveBeta: 0.999,
+    }); // defaults filled
     expect(parseTrainConfig(printed)).toEqual(expected);
   });
 
