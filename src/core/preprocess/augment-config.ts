@@ -26,6 +26,21 @@ export const AugmentConfigSchema = z
     hue: z.number().min(0).max(0.5).default(0.02),
     /** How pixels that rotation or zoom-out bring in from outside are filled (`constant` = black). */
     fill: z.enum(['reflect', 'constant', 'nearest', 'wrap']).default('reflect'),
+    /**
+     * Resolution range [min, max]: each image is area-downscaled by a factor uniform in the range and resized
+     * back up (bilinear), as a lower-density camera would see it; [1, 1] = off.
+     */
+    resolution: z
+      .tuple([z.number().min(0.2).max(1), z.number().min(0.2).max(1)])
+      .refine(([lo, hi]) => lo <= hi, 'resolution must be [min, max] with min <= max')
+      .default([1, 1]),
+    /**
+     * Largest sharpen/blur amount: `a` uniform in [-sharpness, sharpness]; x + a·(x − box3x3(x)) sharpens for
+     * a > 0 and blurs for a < 0 (a = -1: the 3x3 box blur); 0 = off.
+     */
+    sharpness: z.number().min(0).max(1).default(0),
+    /** Probability of Shades-of-Gray colour constancy (p = 6) on an image; 0 = off. */
+    shadesOfGray: z.number().min(0).max(1).default(0),
   })
   .strict();
 
@@ -47,6 +62,9 @@ export const IDENTITY_AUGMENT: AugmentConfig = {
   saturation: 0,
   hue: 0,
   fill: 'reflect',
+  resolution: [1, 1],
+  sharpness: 0,
+  shadesOfGray: 0,
 };
 
 /**
@@ -65,4 +83,9 @@ export function parseAugmentConfig(input: unknown, source = 'augment'): AugmentC
 /** True when the config moves pixels (flip, rotation or zoom), i.e. needs a geometric transform. */
 export function hasGeometry(config: AugmentConfig): boolean {
   return config.flip || config.rotate > 0 || config.zoom[0] !== 1 || config.zoom[1] !== 1;
+}
+
+/** True when the config asks for pixel-level scale or colour-constancy augmentation (resolution, sharpness, Shades-of-Gray). */
+export function hasPixelOps(config: AugmentConfig): boolean {
+  return config.resolution[0] < 1 || config.sharpness > 0 || config.shadesOfGray > 0;
 }

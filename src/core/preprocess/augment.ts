@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../data/prng.js';
 import { LesionlabError } from '../errors.js';
-import { type AugmentConfig, hasGeometry } from './augment-config.js';
+import { type AugmentConfig, hasGeometry, hasPixelOps } from './augment-config.js';
+import { pixelAugment } from './pixel-augment.js';
 
 /** The random draw for one image (angles in radians). */
 export interface AugmentParams {
@@ -80,18 +81,28 @@ export function colourMatrix(p: AugmentParams): number[][] {
 /**
  * Randomly augments a batch of images: flips, rotation and zoom as one bilinear `tf.image.transform` per
  * image (border per `config.fill`), then saturation and hue (one 3x3 colour matrix per image), contrast,
- * brightness, and a clip to [0, 255]. `images` is float32 NHWC on the 0..255 scale; the result is a new tensor of the same
+ * brightness, a clip to [0, 255], then the pixel-level scale ops when asked (Shades-of-Gray, down-then-up
+ * resolution, sharpen/blur; on rounded pixels, see `pixelAugment`). `images` is float32 NHWC on the 0..255 scale; the result is a new tensor of the same
  * shape, the same for the same seed. All intermediates are disposed.
  */
 export function augmentBatch(images: tf.Tensor4D, config: AugmentConfig, seed: number): tf.Tensor4D {
   checkBatch(images);
   const params = drawAugmentParams(images.shape[0], config, seed);
-  return tf.tidy(() => {
+  const moved = tf.tidy(() => {
     let x: tf.Tensor4D = images;
     if (hasGeometry(config)) x = transformEach(x, params, config.fill);
     x = jitterColour(x, params, config);
     return x === images ? images.clone() : tf.clipByValue(x, 0, 255);
   });
+  return hasPixelOps(config) ? withPixelOps(moved, config, seed) : moved;
+}
+
+/** The pixel-level ops (resolution, sharpness, Shades-of-Gray; see `pixelAugment`) on rounded pixels; disposes `x`. */
+function withPixelOps(x: tf.Tensor4D, config: AugmentConfig, seed: number): tf.Tensor4D {
+  const [n, h, w] = x.shape;
+  const pixels = Uint8Array.from(x.dataSync(), (v) => Math.round(v));
+  x.dispose();
+  return tf.tensor4d(Float32Array.from(pixelAugment(pixels, n, w, h, config, seed)), [n, h, w, 3]);
 }
 
 /**

@@ -18,6 +18,9 @@ describe('parseAugmentConfig', () => {
       saturation: 0.1,
       hue: 0.02,
       fill: 'reflect',
+      resolution: [1, 1],
+      sharpness: 0,
+      shadesOfGray: 0,
     });
     expect(parseAugmentConfig(undefined)).toEqual(DEFAULT_AUGMENT);
   });
