@@ -131,10 +131,12 @@ async function main(): Promise<void> {
     const one = await runQueue(bundle, redis, paths, 'w1', 1, false, dir);
     const two = await runQueue(bundle, redis, paths, 'w2', 2, false, dir);
     const killed = await runQueue(bundle, redis, paths, 'kill', 2, true, dir);
-    const predictRows = new Set(
-      (await readFile(join(dir, 'predict.csv'), 'utf8')).trim().split('\n').slice(1),
-    );
-    const queueRows = (await readFile(join(dir, 'w1.csv'), 'utf8')).trim().split('\n').slice(1);
+    // Path and top-3 labels/probabilities (predict may add columns of its own after them).
+    const core = (row: string) => row.split(',').slice(0, 7).join(',');
+    const rowsOf = async (f: string) =>
+      (await readFile(join(dir, f), 'utf8')).trim().split('\n').slice(1).map(core);
+    const predictRows = new Set(await rowsOf('predict.csv'));
+    const queueRows = await rowsOf('w1.csv');
     const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
     const figures = {
       images: paths.length,
