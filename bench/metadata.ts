@@ -5,7 +5,10 @@
  *   image_only           the recipe's linear head on image features
  *   with_metadata        a head with the metadata branch (features ++ site one-hot, sex, age/100, explicit missing
  *                        flags), trained with metadata dropout, given the test images' metadata
- *   metadata_model_none  the SAME metadata head given no metadata at all (every field missing)
+ *   metadata_model_none  the SAME metadata model given no metadata at all (every field missing)
+ * Two metadata branches are trained: a head on features ++ metadata (with metadata dropout) and late fusion
+ * (class-logit offsets W·enc(metadata), no bias, added to the image head's logits: exactly zero without metadata);
+ * the one reported as "the metadata model" is chosen on validation (see below).
  * Metadata dropout (probability that all of an image's metadata is hidden in a training batch) is chosen on the
  * validation split among DROPOUTS: the best validation balanced accuracy with metadata among those whose
  * metadata-free validation score is within 0.01 of the image-only head's. Balanced accuracy with lesion-bootstrap
@@ -29,7 +32,14 @@ import {
 import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
 import { Head } from '../src/core/train/head.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
-import { type LesionMetadata, METADATA_WIDTH, type MetadataDropout } from '../src/core/train/metadata.js';
+import {
+  applyMetadataOffsets,
+  fitMetadataOffsets,
+  type LesionMetadata,
+  METADATA_WIDTH,
+  type MetadataDropout,
+  type MetadataOffsets,
+} from '../src/core/train/metadata.js';
 import { Prng } from '../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
 import { selectBackend } from '../src/node/engine/backend.js';
@@ -113,10 +123,61 @@ for (const dropout of DROPOUTS) {
 if (!chosen) throw new Error('bench:metadata: no metadata head trained');
 process.stdout.write(`chosen: all ${chosen.dropout.all}, field ${chosen.dropout.field}\n`);
 
+// late fusion: metadata logit offsets on top of the image head's logits (zero without metadata), L2 on validation
+const logitsOf = (p: Float32Array, n: number) =>
+  Array.from({ length: n }, (_, i) =>
+    Float32Array.from(p.subarray(i * k, (i + 1) * k), (v) => Math.log(Math.max(v, 1e-12))),
+  );
+const fused = (o: MetadataOffsets, p: Float32Array, metadata: readonly LesionMetadata[]) => {
+  const out = new Float32Array(p.length);
+  logitsOf(p, metadata.length).forEach((l, i) => {
+    const z = applyMetadataOffsets(o, l, metadata[i]);
+    const max = Math.max(...z);
+    const e = Array.from(z, (v) => Math.exp(v - max));
+    const sum = e.reduce((a, b) => a + b, 0);
+    e.forEach((v, c) => {
+      out[i * k + c] = v / sum;
+    });
+  });
+  return out;
+};
+const trainImage = await scoreImage(parts.train);
+const trainLabels = featureItemSet(cache, parts.train, classes).labels;
+process.stdout.write(
+  '\nlate fusion (metadata logit offsets, zero without metadata): L2 chosen on validation\n  l2      val_bal_acc_meta\n',
+);
+let late: { l2: number; offsets: MetadataOffsets; val: number } | undefined;
+for (const l2 of [1e-4, 1e-3, 1e-2]) {
+  const offsets = fitMetadataOffsets(logitsOf(trainImage, parts.train.length), meta.train, trainLabels, k, {
+    l2,
+  });
+  const val = balanced(fused(offsets, valImage, meta.val), parts.val);
+  process.stdout.write(`  ${l2.toExponential(0)}  ${val.toFixed(3)}\n`);
+  if (!late || val > late.val) late = { l2, offsets, val };
+}
+if (!late) throw new Error('bench:metadata: no late-fusion model fitted');
+// the metadata model: the branch with the better validation score with metadata among those whose metadata-free
+// validation score is within 0.01 of the image-only head (late fusion's is the image-only head's by construction)
+const concatEligible = chosen.valNone >= valImageBa - 0.01;
+const kind: 'late_fusion' | 'concat_head' =
+  concatEligible && chosen.val > late.val ? 'concat_head' : 'late_fusion';
+process.stdout.write(
+  `metadata model chosen on validation: ${kind} (concat head val ${chosen.val.toFixed(3)} / without metadata ${chosen.valNone.toFixed(3)}${concatEligible ? '' : ', not eligible'}; late fusion val ${late.val.toFixed(3)}, l2 ${late.l2})\n`,
+);
+
 // test split: the three conditions
 const testImage = await scoreImage(parts.test);
-const testMeta = await scoreMeta(chosen.head, parts.test, meta.test);
-const testNone = await scoreMeta(chosen.head, parts.test, none(parts.test.length));
+const lateOffsets = late.offsets;
+const testMeta =
+  kind === 'late_fusion'
+    ? fused(lateOffsets, testImage, meta.test)
+    : await scoreMeta(chosen.head, parts.test, meta.test);
+const testNone =
+  kind === 'late_fusion'
+    ? fused(lateOffsets, testImage, none(parts.test.length))
+    : await scoreMeta(chosen.head, parts.test, none(parts.test.length));
+const concatMeta = await scoreMeta(chosen.head, parts.test, meta.test);
+const concatNone = await scoreMeta(chosen.head, parts.test, none(parts.test.length));
 const labels = Array.from(featureItemSet(cache, parts.test, classes).labels);
 const groups = parts.test.map((r) => r.groupId);
 const rows = (p: Float32Array) =>
@@ -131,8 +192,9 @@ process.stdout.write(`
 | test split (${labels.length} images, ${cImage.groups} lesions) | balanced accuracy (95% lesion CI) | accuracy |
 |---|---|---|
 | image only                          | ${fmt(cImage)} | ${cImage.accuracy.estimate.toFixed(3)} |
-| metadata head, with metadata        | ${fmt(cMeta)} | ${cMeta.accuracy.estimate.toFixed(3)} |
-| metadata head, no metadata          | ${fmt(cNone)} | ${cNone.accuracy.estimate.toFixed(3)} |
+| metadata model (${kind}), with metadata | ${fmt(cMeta)} | ${cMeta.accuracy.estimate.toFixed(3)} |
+| metadata model (${kind}), no metadata   | ${fmt(cNone)} | ${cNone.accuracy.estimate.toFixed(3)} |
+| (concat head, with / without metadata)  | ${fmt(ci(concatMeta))} / ${fmt(ci(concatNone))} | |
 | gain with metadata (paired)         | ${gain.estimate.toFixed(3)} (${gain.lower.toFixed(3)}–${gain.upper.toFixed(3)}) | |
 | loss without metadata vs image-only | ${loss.estimate.toFixed(3)} (${loss.lower.toFixed(3)}–${loss.upper.toFixed(3)}) | |
 `);
@@ -155,6 +217,10 @@ process.stdout.write(
     no_metadata_loss_ci_high: round4(loss.upper),
     target_gain_met: gain.estimate >= 0.03,
     target_no_metadata_met: loss.estimate <= 0.01,
+    metadata_model: kind,
+    late_fusion_l2: late.l2,
+    concat_head_balanced_accuracy_with_metadata: round4(ci(concatMeta).balancedAccuracy.estimate),
+    concat_head_balanced_accuracy_no_metadata: round4(ci(concatNone).balancedAccuracy.estimate),
     metadata_dropout_all: chosen.dropout.all,
     metadata_dropout_field: chosen.dropout.field,
     metadata_width: METADATA_WIDTH,

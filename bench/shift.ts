@@ -1,28 +1,50 @@
 /**
- * bench:shift — does the model hold on sharper and rescaled images? Trains the frozen bench recipe
- * (bench/recipe.ts: MobileNet v1 from ../shared, cached features, lesion-grouped 70/15/15 split, seed 42) on the
- * 200x150 HAM10000 images through `trainRun` (run folder + bundle), then scores the SAME bundle, through the
- * same classifier as `predict` (its recorded test views), on the test-split lesions that have a 224x224 crop in
- * ../shared/data/ham10000-crops224 (one image per lesion, the crop's image id), four ways:
+ * bench:shift — does the model hold on sharper and rescaled images? The frozen bench recipe (bench/recipe.ts:
+ * MobileNet v1 from ../shared, cached multi-scale features, linear head, lesion-grouped 70/15/15 split, seed 42)
+ * is trained on the 200x150 HAM10000 training split and exported as a bundle (recorded test views and density
+ * rule); the SAME bundle is then scored through the classifier `predict` uses on the test-split lesions that have a
+ * 224x224 crop in ../shared/data/ham10000-crops224 (one image per lesion: the crop's image id), four ways:
  *   images200      the 200x150 images
  *   crops_direct   the 224x224 crops, density rule off (--no-density)
  *   crops_density  the 224x224 crops through the bundle's density rule (default inference)
- *   half_res       the 200x150 images at 0.5x resolution: down to 100x75 (area) and back up (bilinear)
- * Balanced accuracy with lesion-bootstrap 95% intervals and the gap to images200; target: |gap| <= 0.03 each.
+ *   half_res       the 200x150 images at 0.5x resolution: down to 100x75 and back up (bilinear)
+ * Scale augmentation is measured on VALIDATION first: the head is trained without and with one extra seeded
+ * random view per training image (AUGMENT: down-then-up resolution, sharpen/blur, Shades-of-Gray), both
+ * scored on the validation split under the same four conditions; the augmentation is kept only if it raises the
+ * mean validation balanced accuracy over the conditions without costing the 200x150 validation figure more
+ * than 0.01. Balanced accuracy with lesion-bootstrap 95% intervals, gaps to images200; target |gap| <= 0.03.
  *
- *   npm run bench:shift            # BENCH_VIEWS=2 (see bench/recipe.ts)
+ *   npm run bench:shift            # BENCH_VIEWS=2 (see bench/recipe.ts); BENCH_SHIFT_AUG=0 skips the experiment
  *
  * The last line of stdout is one JSON object.
  */
-import { access, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
+import type { TrainConfig } from '../src/core/config/train-config.js';
 import type { ImageRecord } from '../src/core/data/records.js';
 import { bootstrapMetrics } from '../src/core/eval/bootstrap.js';
+import { type DihedralView, expandViews } from '../src/core/preprocess/views.js';
+import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
+import { buildFeatureExtractor, buildTrainedClassifier, Head } from '../src/core/train/head.js';
+import { logPriorOffset } from '../src/core/train/losses.js';
+import { Prng } from '../src/core/train/prng.js';
+import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
+import { measureDensityRule } from '../src/node/bundle/density.js';
+import { writeModelBundle } from '../src/node/bundle/write.js';
+import { selectBackend } from '../src/node/engine/backend.js';
 import { type Classifier, createClassifier } from '../src/node/infer/classifier.js';
 import { mapLimit } from '../src/node/infer/limit.js';
-import { labelIndices, loadRunData } from '../src/node/train/data.js';
-import { trainRun } from '../src/node/train/pipeline.js';
+import { decodeImage } from '../src/node/preprocess/decode-image.js';
+import { loadRunBackbone } from '../src/node/train/backbone.js';
+import { countClasses, labelIndices, prepareRunData } from '../src/node/train/data.js';
+import { createFeatureEngine } from '../src/node/train/engines.js';
+import { type FeatureCache, gatherFeatures } from '../src/node/train/feature-cache.js';
+import { prepareRunFeatures, runPreprocess } from '../src/node/train/features.js';
+import { featureItemSet, featureStats, standardizedItemSet } from '../src/node/train/item-sets.js';
+import { posthocOffset, recipeViews, runLossOptions } from '../src/node/train/pipeline.js';
 import { benchLogger, benchRecipe, CROPS_ROOT, HAM_ROOT, round4 } from './recipe.js';
 
 const began = performance.now();
@@ -30,111 +52,212 @@ await Promise.all([access(join(HAM_ROOT, 'HAM10000_metadata.csv')), access(CROPS
   process.stderr.write(`bench:shift: needs ${HAM_ROOT} and ${CROPS_ROOT} (the real HAM10000 in ../shared)\n`);
   process.exit(1);
 });
+/**
+ * The one scale-augmentation candidate: down-then-up resolution, sharpen/blur, Shades-of-Gray; geometry (zoom)
+ * and colour jitter off — zoom needs tf.image.transform, which tfjs-node lacks and tfjs-cpu runs at ~3 images/s
+ * here, too slow for a view of 7,000 images on this machine.
+ */
+const AUGMENT = {
+  flip: false,
+  rotate: 0,
+  zoom: [1, 1],
+  brightness: 0,
+  contrast: 0,
+  saturation: 0,
+  hue: 0,
+  resolution: [0.4, 1],
+  sharpness: 0.6,
+  shadesOfGray: 0.3,
+};
+const CONDITIONS = ['images200', 'crops_direct', 'crops_density', 'half_res'] as const;
+type Condition = (typeof CONDITIONS)[number];
 
-// 1. Train the recipe on the 200x150 training split (features cached; the bundle records views and density).
 const config = await benchRecipe();
-const run = await trainRun(config, { logger: benchLogger });
-if (!run.bundleDir || !run.test)
-  throw new Error('bench:shift: the training run produced no bundle or test split');
-const bundleDir = run.bundleDir;
-process.stdout.write(
-  `trained ${run.runDir}: test balanced accuracy ${run.test.scores.balancedAccuracy.toFixed(3)} on ${run.test.count} images (all test images)\n`,
-);
-
-// 2. Test-split lesions with a crop (the crop's image id is one of the lesion's images).
+await selectBackend(config.train.backend, 'head', benchLogger);
+const backbone = await loadRunBackbone(config, benchLogger);
+const scratch = await mkdtemp(join(tmpdir(), 'bench-shift-'));
+const prepared = await prepareRunData(config, scratch, { logger: benchLogger });
+// BENCH_SHIFT_SMOKE=1: a few hundred images per split, to check the bench end to end in minutes (figures meaningless)
+const SMOKE = process.env.BENCH_SHIFT_SMOKE === '1';
+const data = SMOKE
+  ? {
+      ...prepared,
+      parts: {
+        train: prepared.parts.train.slice(0, 400),
+        val: prepared.parts.val.slice(0, 150),
+        test: prepared.parts.test.slice(0, 150),
+      },
+    }
+  : prepared;
+const { classes } = data;
+const k = classes.length;
+const base = (await prepareRunFeatures(config, backbone, data.dataset.records, { logger: benchLogger }))
+  .features;
 const crops = new Set(
   (await readdir(CROPS_ROOT)).filter((f) => f.endsWith('.jpg')).map((f) => f.slice(0, -4)),
 );
-const data = await loadRunData(config, { logger: benchLogger, splitPath: join(run.runDir, 'split.json') });
-const test = data.parts.test.filter((r) => crops.has(r.imageId));
+const withCrop = (records: readonly ImageRecord[]) => records.filter((r) => crops.has(r.imageId));
+const valShift = withCrop(data.parts.val);
+const testShift = withCrop(data.parts.test);
+const lesions = (records: readonly ImageRecord[]) => new Set(records.map((r) => r.groupId)).size;
 process.stdout.write(
-  `test-split lesions with a crop: ${test.length} images, ${new Set(test.map((r) => r.groupId)).size} lesions\n`,
+  `lesions with a crop: validation ${valShift.length} images / ${lesions(valShift)} lesions, test ${testShift.length} / ${lesions(testShift)}\n`,
 );
+const density = await measureDensityRule(
+  data.parts.train.map((r) => r.path),
+  config.preprocess.density,
+);
+if (!density) throw new Error('bench:shift: could not read the training images to measure their density');
+const spec = { ...runPreprocess(config, backbone), density };
+const views = recipeViews(config);
 
-// 3. The same bundle four ways.
+// 1. Scale augmentation, measured on validation.
+const useAug = process.env.BENCH_SHIFT_AUG !== '0';
+let chosenAug = false;
+let augTable: Record<string, Record<Condition, number>> = {};
+let augCache: FeatureCache | undefined;
+if (useAug) {
+  const augConfig: TrainConfig = {
+    ...config,
+    features: { ...config.features, views: 1, randomViews: 1, augment: AUGMENT },
+  };
+  augCache = (await prepareRunFeatures(augConfig, backbone, data.parts.train, { logger: benchLogger }))
+    .features;
+  const valSets = await conditionFeatureSets(valShift);
+  for (const aug of [false, true]) {
+    const head = await fitShiftHead(aug);
+    augTable[aug ? 'scale_aug' : 'no_aug'] = Object.fromEntries(
+      await Promise.all(
+        CONDITIONS.map(async (c) => [
+          c,
+          balanced(await predictHead(head.head, valSets[c], head.counts), valShift),
+        ]),
+      ),
+    ) as Record<Condition, number>;
+    head.head.dispose();
+  }
+  const mean = (r: Record<Condition, number>) => CONDITIONS.reduce((s, c) => s + r[c], 0) / CONDITIONS.length;
+  const [a, b] = [augTable.no_aug, augTable.scale_aug];
+  chosenAug = mean(b) > mean(a) && b.images200 >= a.images200 - 0.01;
+  process.stdout.write(
+    `\nscale augmentation on VALIDATION (balanced accuracy, lesions with a crop; one random view/image: ${JSON.stringify(AUGMENT)})\n| head | ${CONDITIONS.join(' | ')} | mean |\n|---|---|---|---|---|---|\n`,
+  );
+  for (const [name, r] of Object.entries(augTable))
+    process.stdout.write(
+      `| ${name} | ${CONDITIONS.map((c) => r[c].toFixed(3)).join(' | ')} | ${mean(r).toFixed(3)} |\n`,
+    );
+  process.stdout.write(`kept: ${chosenAug ? 'scale augmentation' : 'no augmentation'}\n`);
+} else augTable = {};
+
+// 2. The final model: the chosen head, exported as a bundle with its views and density rule.
+const final = await fitShiftHead(chosenAug);
+const bundleDir = join(scratch, 'model');
+const model = buildTrainedClassifier(
+  backbone.model,
+  final.head,
+  config.model,
+  posthocOffset(config, final.counts),
+);
+await writeModelBundle(bundleDir, {
+  model,
+  name: `bench-shift-${basename(scratch)}`,
+  backbone: backbone.name,
+  classes,
+  preprocess: spec,
+  normalization: backbone.normalization,
+  testViews: views,
+  ...(config.train.logitAdjustment.mode === 'posthoc'
+    ? { posthocTau: config.train.logitAdjustment.tau }
+    : {}),
+  weights: backbone.weights,
+  cam: false,
+  tfjs: false,
+});
+final.head.dispose();
+
+// 3. The same bundle four ways on the test lesions with a crop.
 const withRule = await createClassifier(bundleDir, { threads: 1 });
 const withoutRule = await createClassifier(bundleDir, { threads: 1, density: false });
 process.stdout.write(
-  `bundle: views ${withRule.views?.join('+')}, density rule ${JSON.stringify(withRule.meta.preprocess.density)}\n`,
+  `bundle ${bundleDir}: views ${withRule.views?.join('+')}, density ${JSON.stringify(withRule.meta.preprocess.density)}\n`,
 );
-const cropPath = (r: ImageRecord) => join(CROPS_ROOT, `${r.imageId}.jpg`);
-const halfRes = async (r: ImageRecord) => {
-  const { width = 200, height = 150 } = await sharp(r.path).metadata();
-  const down = await sharp(r.path)
-    .resize(Math.round(width / 2), Math.round(height / 2), { kernel: 'mitchell' })
-    .toBuffer();
-  return sharp(down).resize(width, height, { kernel: 'linear' }).png().toBuffer();
-};
-const CONDITIONS: readonly {
-  id: string;
-  classifier: Classifier;
-  source: (r: ImageRecord) => Promise<string | Uint8Array>;
-}[] = [
-  { id: 'images200', classifier: withRule, source: async (r) => r.path },
-  { id: 'crops_direct', classifier: withoutRule, source: async (r) => cropPath(r) },
-  { id: 'crops_density', classifier: withRule, source: async (r) => cropPath(r) },
-  { id: 'half_res', classifier: withRule, source: halfRes },
-];
-const labels = Array.from(labelIndices(test, data.classes));
-const groups = test.map((r) => r.groupId);
-const results: Record<string, { ba: number; lo: number; hi: number; acc: number }> = {};
+const labels = Array.from(labelIndices(testShift, classes));
+const groups = testShift.map((r) => r.groupId);
+const results = {} as Record<Condition, { ba: number; lo: number; hi: number; acc: number }>;
 for (const condition of CONDITIONS) {
   const t0 = performance.now();
-  const probs = await scoreAll(condition.classifier, test, condition.source);
-  const b = bootstrapMetrics(labels, probs, groups, data.classes.length, { resamples: 1000, seed: 0 });
-  results[condition.id] = {
+  const classifier = condition === 'crops_direct' ? withoutRule : withRule;
+  const probs = await scoreAll(classifier, testShift, (r) => sourceOf(condition, r));
+  const b = bootstrapMetrics(labels, probs, groups, k, { resamples: 1000, seed: 0 });
+  results[condition] = {
     ba: b.balancedAccuracy.estimate,
     lo: b.balancedAccuracy.lower,
     hi: b.balancedAccuracy.upper,
     acc: b.accuracy.estimate,
   };
-  process.stderr.write(`  ${condition.id}: ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  process.stderr.write(`  ${condition}: ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 await Promise.all([withRule.dispose(), withoutRule.dispose()]);
 
-const base = results.images200.ba;
+const ref = results.images200.ba;
 process.stdout.write(
-  '\n| condition      | balanced accuracy (95% lesion-bootstrap CI) | accuracy | gap to images200 |\n|---|---|---|---|\n',
+  `\ntest lesions with a crop (${testShift.length} images, ${lesions(testShift)} lesions), one bundle:\n| condition | balanced accuracy (95% lesion-bootstrap CI) | accuracy | gap to images200 |\n|---|---|---|---|\n`,
 );
-for (const [id, r] of Object.entries(results)) {
+for (const c of CONDITIONS) {
+  const r = results[c];
   process.stdout.write(
-    `| ${id.padEnd(14)} | ${r.ba.toFixed(3)} (${r.lo.toFixed(3)}–${r.hi.toFixed(3)}) | ${r.acc.toFixed(3)} | ${(r.ba - base).toFixed(3)} |\n`,
+    `| ${c} | ${r.ba.toFixed(3)} (${r.lo.toFixed(3)}–${r.hi.toFixed(3)}) | ${r.acc.toFixed(3)} | ${(r.ba - ref).toFixed(3)} |\n`,
   );
 }
-const gaps = Object.fromEntries(
-  Object.entries(results)
-    .filter(([id]) => id !== 'images200')
-    .map(([id, r]) => [`gap_${id}`, round4(r.ba - base)]),
-);
+const gaps = Object.fromEntries(CONDITIONS.slice(1).map((c) => [`gap_${c}`, round4(results[c].ba - ref)]));
 process.stdout.write(
   `${JSON.stringify({
-    images: test.length,
-    lesions: new Set(groups).size,
-    views: withRule.views,
+    images: testShift.length,
+    lesions: lesions(testShift),
+    views,
+    density_short_side: Math.min(density.sourceWidth, density.sourceHeight),
+    density_max_ratio: density.maxRatio,
     ...Object.fromEntries(
-      Object.entries(results).flatMap(([id, r]) => [
-        [`balanced_accuracy_${id}`, round4(r.ba)],
-        [`balanced_accuracy_${id}_ci_low`, round4(r.lo)],
-        [`balanced_accuracy_${id}_ci_high`, round4(r.hi)],
-        [`accuracy_${id}`, round4(r.acc)],
+      CONDITIONS.flatMap((c) => [
+        [`balanced_accuracy_${c}`, round4(results[c].ba)],
+        [`balanced_accuracy_${c}_ci_low`, round4(results[c].lo)],
+        [`balanced_accuracy_${c}_ci_high`, round4(results[c].hi)],
+        [`accuracy_${c}`, round4(results[c].acc)],
       ]),
     ),
     ...gaps,
     target_met: Object.values(gaps).every((g) => Math.abs(g) <= 0.03),
-    run_dir: run.runDir,
+    scale_augmentation_kept: chosenAug,
+    ...Object.fromEntries(
+      Object.entries(augTable).flatMap(([name, r]) =>
+        CONDITIONS.map((c) => [`val_balanced_accuracy_${name}_${c}`, round4(r[c])]),
+      ),
+    ),
     total_s: Math.round((performance.now() - began) / 1000),
   })}\n`,
 );
 
-/** Probabilities of every record under one condition, in record order (the classifier's own views). */
+/** What the model is given for a record under a condition: a file path or encoded image bytes. */
+async function sourceOf(condition: Condition, r: ImageRecord): Promise<string | Uint8Array> {
+  if (condition === 'images200') return r.path;
+  if (condition === 'half_res') {
+    const { width = 200, height = 150 } = await sharp(r.path).metadata();
+    const down = await sharp(r.path)
+      .resize(Math.round(width / 2), Math.round(height / 2), { kernel: 'mitchell' })
+      .toBuffer();
+    return sharp(down).resize(width, height, { kernel: 'linear' }).png().toBuffer();
+  }
+  return join(CROPS_ROOT, `${r.imageId}.jpg`);
+}
+
+/** Probabilities of every record through `classifier` (its own views and density rule), in record order. */
 async function scoreAll(
   classifier: Classifier,
   records: readonly ImageRecord[],
   source: (r: ImageRecord) => Promise<string | Uint8Array>,
 ): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
-  const { width, height } = classifier.meta.preprocess;
-  const size = width * height * 3;
+  const size = classifier.meta.preprocess.width * classifier.meta.preprocess.height * 3;
   for (let start = 0; start < records.length; start += 32) {
     const chunk = records.slice(start, start + 32);
     const pixels = await mapLimit(chunk, 2, async (r) => classifier.decode(await source(r)));
@@ -145,4 +268,135 @@ async function scoreAll(
     out.push(...(await classifier.classifyPixels(batch, chunk.length)));
   }
   return out;
+}
+
+/**
+ * Pooled features (the recipe's views) of `records` under every condition, as item sets: images200 from the
+ * cache, the others extracted here with the decode the classifier uses (density rule on, or off for crops_direct).
+ */
+async function conditionFeatureSets(records: readonly ImageRecord[]): Promise<Record<Condition, ItemSet>> {
+  const engine = await createFeatureEngine('onnx', buildFeatureExtractor(backbone.model, config.model), {
+    threads: 1,
+    logger: benchLogger,
+  });
+  const sets = { images200: featureItemSet(base, records, classes, views.length) } as Record<
+    Condition,
+    ItemSet
+  >;
+  for (const c of CONDITIONS.slice(1)) {
+    const decodeSpec = c === 'crops_direct' ? { ...spec, density: { ...density!, enabled: false } } : spec;
+    const rows = await extract(engine, records, views, async (r) =>
+      decodeImage(await sourceOf(c, r), decodeSpec),
+    );
+    sets[c] = memoryItemSet(rows, base.width, views.length, labelIndices(records, classes));
+  }
+  await engine.dispose();
+  return sets;
+}
+
+async function extract(
+  engine: Awaited<ReturnType<typeof createFeatureEngine>>,
+  records: readonly ImageRecord[],
+  v: readonly DihedralView[],
+  decode: (r: ImageRecord) => Promise<Uint8Array>,
+): Promise<Float32Array> {
+  const width = base.width;
+  const out = new Float32Array(records.length * v.length * width);
+  const size = spec.width;
+  for (let start = 0; start < records.length; start += 16) {
+    const chunk = records.slice(start, start + 16);
+    const pixels = await mapLimit(chunk, 2, decode);
+    const batch = new Uint8Array(chunk.length * size * size * 3);
+    pixels.forEach((p, i) => {
+      batch.set(p, i * p.length);
+    });
+    const expanded = expandViews(batch, chunk.length, size, size, v);
+    out.set(await engine.run(expanded, chunk.length * v.length, size), start * v.length * width);
+  }
+  return out;
+}
+
+/** Items over in-memory features laid out image-major, `views` rows per image. */
+function memoryItemSet(rows: Float32Array, width: number, viewCount: number, labels: Int32Array): ItemSet {
+  return {
+    labels,
+    views: viewCount,
+    batch: (indices, v) => {
+      const out = new Float32Array(indices.length * width);
+      indices.forEach((item, r) => {
+        const at = (item * viewCount + v[r]) * width;
+        out.set(rows.subarray(at, at + width), r * width);
+      });
+      return tf.tensor2d(out, [indices.length, width]);
+    },
+  };
+}
+
+/** The recipe's head (as `fitHead`), optionally with each training image's random scale view as one more view. */
+async function fitShiftHead(aug: boolean): Promise<{ head: Head; counts: number[] }> {
+  const stats = featureStats(base, data.parts.train);
+  const exact = featureItemSet(base, data.parts.train, classes);
+  const train: ItemSet = aug && augCache ? withExtraView(exact, base, augCache, data.parts.train) : exact;
+  const val = featureItemSet(base, data.parts.val, classes, views.length);
+  const counts = countClasses(train.labels, k);
+  const m = config.model;
+  const head = Head.create(
+    { inputWidth: base.width, hidden: m.hidden, numClasses: k, dropout: m.dropout },
+    new Prng(config.seed),
+  );
+  const t = config.train;
+  await trainHead({
+    head,
+    train: standardizedItemSet(train, stats),
+    val: standardizedItemSet(val, stats),
+    epochs: t.epochs,
+    batchSize: t.batchSize,
+    learningRate: t.learningRate,
+    weightDecay: t.weightDecay,
+    sampling: config.features.sampling,
+    tta: config.features.tta,
+    loss: runLossOptions(config, counts),
+    earlyStopping: t.earlyStopping,
+    reduceLr: t.reduceLr,
+    seed: config.seed + 1,
+  });
+  head.foldInputStandardization(stats.mean, stats.std);
+  return { head, counts };
+}
+
+/** `exact`'s views plus, as the last view, view 1 (the random view) of `extra`'s cache for the same records. */
+function withExtraView(
+  exact: ItemSet,
+  cache: FeatureCache,
+  extra: FeatureCache,
+  records: readonly ImageRecord[],
+): ItemSet {
+  const inBase = records.map((r) => cache.indexOf(r.imageId));
+  const inExtra = records.map((r) => extra.indexOf(r.imageId));
+  return {
+    labels: exact.labels,
+    views: exact.views + 1,
+    batch: (indices, v) => {
+      const out = new Float32Array(indices.length * cache.width);
+      indices.forEach((item, r) => {
+        const row =
+          v[r] < exact.views
+            ? gatherFeatures(cache, [inBase[item]], [v[r]])
+            : gatherFeatures(extra, [inExtra[item]], [1]);
+        out.set(row, r * cache.width);
+      });
+      return tf.tensor2d(out, [indices.length, cache.width]);
+    },
+  };
+}
+
+async function predictHead(head: Head, set: ItemSet, counts: number[]): Promise<Float32Array> {
+  const tau = config.train.logitAdjustment.mode === 'posthoc' ? config.train.logitAdjustment.tau : 0;
+  const offset = tau > 0 ? logPriorOffset(counts, -tau) : undefined;
+  return (await predictSet(head, set, { tta: true, logitOffset: offset })).probabilities;
+}
+
+function balanced(probabilities: Float32Array, records: readonly ImageRecord[]): number {
+  return classificationScores(labelIndices(records, classes), argmaxRows(probabilities, k), k)
+    .balancedAccuracy;
 }

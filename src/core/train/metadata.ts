@@ -90,3 +90,108 @@ export function dropMetadata(m: LesionMetadata, dropout: MetadataDropout, rng: (
     ...(keep[2] && m.site !== undefined ? { site: m.site } : {}),
   };
 }
+
+/**
+ * Width of the late-fusion encoding: site one-hot, male, female, (age − 50)/100; a missing field is all zeros,
+ * so no metadata at all contributes exactly nothing.
+ */
+export const OFFSET_WIDTH = HAM10000_SITES.length + 3;
+
+/** Late-fusion encoding of {@link MetadataOffsets}: zeros for every missing field. */
+export function encodeOffsetInputs(m: LesionMetadata): Float32Array {
+  const out = new Float32Array(OFFSET_WIDTH);
+  const s = HAM10000_SITES.length;
+  const site = m.site === undefined ? -1 : HAM10000_SITES.indexOf(m.site);
+  if (site >= 0) out[site] = 1;
+  if (m.sex === 'male') out[s] = 1;
+  if (m.sex === 'female') out[s + 1] = 1;
+  if (m.age !== undefined) out[s + 2] = (m.age - 50) / 100;
+  return out;
+}
+
+/** Options of {@link fitMetadataOffsets}. */
+export interface MetadataOffsetsOptions {
+  /** L2 penalty on the weights (mean loss + l2·|W|²). */
+  readonly l2: number;
+  readonly iterations?: number;
+  readonly learningRate?: number;
+}
+
+/**
+ * The metadata branch as late fusion: class-logit offsets `W·enc(m)` (no bias) added to the image model's
+ * logits. With no metadata the offsets are exactly zero, so the model without metadata IS the image model; each
+ * present field adds its own term. `weights` is [classes][OFFSET_WIDTH], row-major.
+ */
+export interface MetadataOffsets {
+  readonly classes: number;
+  readonly weights: Float32Array;
+}
+
+/** Logits plus the metadata offsets of `m` (a new array). */
+export function applyMetadataOffsets(
+  offsets: MetadataOffsets,
+  logits: ArrayLike<number>,
+  m: LesionMetadata,
+): Float32Array {
+  const x = encodeOffsetInputs(m);
+  const out = Float32Array.from(logits);
+  for (let c = 0; c < offsets.classes; c++) {
+    let z = 0;
+    for (let j = 0; j < OFFSET_WIDTH; j++) z += offsets.weights[c * OFFSET_WIDTH + j] * x[j];
+    out[c] += z;
+  }
+  return out;
+}
+
+/**
+ * Fits {@link MetadataOffsets} by full-batch gradient descent on the softmax cross-entropy of
+ * `logits[i] + W·enc(metadata[i])` against `labels` (the image model's logits held fixed), with L2 on W.
+ */
+export function fitMetadataOffsets(
+  logits: readonly ArrayLike<number>[],
+  metadata: readonly LesionMetadata[],
+  labels: ArrayLike<number>,
+  classes: number,
+  options: MetadataOffsetsOptions,
+): MetadataOffsets {
+  const n = logits.length;
+  const inputs = metadata.map(encodeOffsetInputs);
+  const weights = new Float32Array(classes * OFFSET_WIDTH);
+  const lr = options.learningRate ?? 0.5;
+  const grad = new Float64Array(weights.length);
+  for (let it = 0; it < (options.iterations ?? 300); it++) {
+    grad.fill(0);
+    for (let i = 0; i < n; i++) {
+      const p = softmax(
+        applyMetadataOffsets({ classes, weights }, logits[i], {}),
+        inputs[i],
+        weights,
+        classes,
+      );
+      for (let c = 0; c < classes; c++) {
+        const g = p[c] - (labels[i] === c ? 1 : 0);
+        for (let j = 0; j < OFFSET_WIDTH; j++) grad[c * OFFSET_WIDTH + j] += (g * inputs[i][j]) / n;
+      }
+    }
+    for (let w = 0; w < weights.length; w++) weights[w] -= lr * (grad[w] + 2 * options.l2 * weights[w]);
+  }
+  return { classes, weights };
+}
+
+function softmax(base: Float32Array, x: Float32Array, weights: Float32Array, classes: number): Float64Array {
+  const z = new Float64Array(classes);
+  let max = Number.NEGATIVE_INFINITY;
+  for (let c = 0; c < classes; c++) {
+    let v = base[c];
+    for (let j = 0; j < OFFSET_WIDTH; j++) v += weights[c * OFFSET_WIDTH + j] * x[j];
+    z[c] = v;
+    max = Math.max(max, v);
+  }
+  let sum = 0;
+  for (let c = 0; c < classes; c++) {
+    z[c] = Math.exp(z[c] - max);
+    sum += z[c];
+  }
+  for (let c = 0; c < classes; c++) z[c] /= sum;
+  return z;
+}

@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import {
+  applyMetadataOffsets,
   dropMetadata,
   encodeMetadata,
+  encodeOffsetInputs,
+  fitMetadataOffsets,
   HAM10000_SITES,
   METADATA_WIDTH,
   parseLesionMetadata,
@@ -65,5 +68,22 @@ describe('lesion metadata', () => {
     expect(rows[0][2 + S + 5]).toBe(1); // item 1 has no age
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('late-fusion metadata offsets', () => {
+  it('are exactly zero without metadata and learn a site that predicts the class', () => {
+    const site = (i: number) => (i % 2 === 0 ? 'face' : 'back');
+    const metadata = Array.from({ length: 200 }, (_, i) => ({ site: site(i) }));
+    const labels = Int32Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? 1 : 0));
+    const logits = metadata.map(() => Float32Array.of(0, 0));
+    const offsets = fitMetadataOffsets(logits, metadata, labels, 2, { l2: 1e-4, iterations: 200 });
+    const face = applyMetadataOffsets(offsets, [0, 0], { site: 'face' });
+    expect(face[1]).toBeGreaterThan(face[0] + 1);
+    expect(Array.from(applyMetadataOffsets(offsets, [0.3, -0.2], {}))).toEqual([
+      Math.fround(0.3),
+      Math.fround(-0.2),
+    ]);
+    expect(encodeOffsetInputs({}).every((v) => v === 0)).toBe(true);
   });
 });
