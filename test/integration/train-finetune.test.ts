@@ -1,7 +1,7 @@
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../src/core/config/train-config.js';
 import { readModelBundle } from '../../src/node/bundle/read.js';
@@ -90,6 +90,42 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     const strip = (rows: typeof reference.history) => rows.map(({ seconds: _s, ...rest }) => rest);
     expect(strip(resumed.history)).toEqual(strip(reference.history));
     expect(resumed.test!.scores).toEqual(reference.test!.scores);
+  });
+});
+
+describe('fine-tuning with standardised features (model.standardize, the default)', () => {
+  // Two conv_b channels barely vary in the head stage (kernel x1e-4, bias 0.5): their std was floored at 1e-3,
+  // so the head weighed them ~1000x once folded, and the tail's first steps made the loss explode (stage-2
+  // val_loss ~4.0 against ~1.9 in stage 1).
+  const quiet = async (): Promise<LoadedBackbone> => {
+    const loaded = await tiny();
+    const conv = loaded.model.getLayer('conv_b');
+    const [kernel, bias] = conv.getWeights();
+    const scaled = tf.tidy(() => kernel!.mul(tf.tensor1d([1, 1, 1, 1, 1, 1, 1e-4, 1e-4])));
+    const biases = Array.from(bias!.dataSync(), (b, i) => (i >= 6 ? 0.5 : b));
+    conv.setWeights([scaled, tf.tensor1d(biases)]);
+    return loaded;
+  };
+
+  it('keeps the fine-tuning loss bounded when some pooled features are near-constant in stage 1', async () => {
+    const base = config('ft-quiet');
+    const result = await trainRun(
+      {
+        ...base,
+        model: { ...base.model, dropout: 0 },
+        train: { ...base.train, epochs: 10, earlyStopping: { ...base.train.earlyStopping, patience: 20 } },
+        fineTune: { ...base.fineTune, epochs: 3 },
+      },
+      { loadBackbone: quiet },
+    );
+    const head = result.history.slice(0, 10);
+    const tuned = result.history.slice(10);
+    expect(tuned).toHaveLength(3);
+    const stage1 = Math.min(...head.map((r) => r.val_loss));
+    for (const r of tuned) {
+      expect(Number.isFinite(r.loss) && Number.isFinite(r.val_loss)).toBe(true);
+      expect(r.val_loss).toBeLessThan(stage1 + 0.5);
+    }
   });
 });
 

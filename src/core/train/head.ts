@@ -16,6 +16,33 @@ export interface HeadSpec {
 /** How the backbone's feature map is pooled into the head's input. */
 export type Pooling = 'avg' | 'avg+max';
 
+/** A fixed input standardisation `(x - mean) / std` per feature (training-split statistics). */
+export interface Standardization {
+  readonly mean: Float32Array;
+  readonly std: Float32Array;
+}
+
+/**
+ * Floor of a feature's standard deviation, as a fraction of the median one ({@link floorStandardization}).
+ * With an absolute floor (1e-3) a feature that barely varies in the head stage gets up to 1000x the gain of a
+ * typical one; once fine-tuning moves it, the logits explode. At 0.5 no feature's gain exceeds twice the
+ * median feature's (a tiny-model case still diverged at 0.1, see test/integration/train-finetune.test.ts).
+ */
+export const STD_FLOOR_FRACTION = 0.5;
+
+/**
+ * The same statistics with every std floored at `fraction` × the median std (and at 1e-6, for all-constant
+ * features), so standardisation never amplifies near-constant features beyond `1 / fraction` of a typical one.
+ */
+export function floorStandardization(stats: Standardization, fraction = STD_FLOOR_FRACTION): Standardization {
+  const sorted = Float64Array.from(stats.std).sort();
+  const mid = sorted.length >> 1;
+  const median =
+    sorted.length === 0 ? 0 : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const floor = Math.max(1e-6, fraction * median);
+  return { mean: stats.mean, std: Float32Array.from(stats.std, (s) => Math.max(s, floor)) };
+}
+
 /** A trainable variable with a stable name (for snapshots and checkpoints). */
 export interface NamedVariable {
   readonly name: string;
@@ -29,6 +56,11 @@ export interface NamedVariable {
  */
 export class Head {
   readonly variables: NamedVariable[];
+  private standardization?: {
+    readonly stats: Standardization;
+    readonly mean: tf.Tensor1D;
+    readonly std: tf.Tensor1D;
+  };
 
   private constructor(
     readonly spec: HeadSpec,
@@ -56,6 +88,27 @@ export class Head {
     return new Head(spec, variables);
   }
 
+  /**
+   * Standardises the head's input as a fixed, non-trainable first step `(x - mean) / std`: the head then takes
+   * raw pooled features in training (both stages of fine-tuning) and scoring, and {@link applyLayers} folds the
+   * step into the first dense layer of the exported model. E_CONFIG when the widths differ from the input's.
+   */
+  standardizeInputs(stats: Standardization): void {
+    const width = this.spec.inputWidth;
+    if (stats.mean.length !== width || stats.std.length !== width)
+      throw new LesionlabError(
+        'E_CONFIG',
+        `head standardisation: the head takes ${width} features, got mean/std of ${stats.mean.length}/${stats.std.length}; compute them on the same features`,
+      );
+    this.disposeStandardization();
+    this.standardization = { stats, mean: tf.tensor1d(stats.mean), std: tf.tensor1d(stats.std) };
+  }
+
+  /** The fixed input standardisation, if any. */
+  get inputStandardization(): Standardization | undefined {
+    return this.standardization?.stats;
+  }
+
   /** Dropout masks (already scaled by 1/(1-p)) for a batch, or [] when dropout is off. */
   dropoutMasks(batch: number, rng: Prng): tf.Tensor2D[] {
     const p = this.spec.dropout;
@@ -71,7 +124,8 @@ export class Head {
   logits(features: tf.Tensor2D, masks: readonly tf.Tensor2D[] = []): tf.Tensor2D {
     return tf.tidy(() => {
       const layers = this.variables.length / 2;
-      let x: tf.Tensor2D = features;
+      const z = this.standardization;
+      let x: tf.Tensor2D = z ? features.sub(z.mean).div(z.std) : features;
       for (let i = 0; i < layers; i++) {
         if (masks[i]) x = x.mul(masks[i]);
         x = tf
@@ -97,8 +151,11 @@ export class Head {
       const dense = tf.layers.dense({ units, activation: last ? 'linear' : 'relu', name });
       x = dense.apply(x) as tf.SymbolicTensor;
       tf.tidy(() => {
-        const kernel = this.variables[2 * i].variable;
-        let bias: tf.Tensor = this.variables[2 * i + 1].variable;
+        let [kernel, bias]: tf.Tensor[] = [
+          this.variables[2 * i].variable,
+          this.variables[2 * i + 1].variable,
+        ];
+        if (i === 0 && this.standardization) [kernel, bias] = this.foldedFirstLayer();
         if (last && logitOffset) bias = bias.add(tf.tensor1d(logitOffset));
         dense.setWeights([kernel, bias]);
       });
@@ -106,6 +163,26 @@ export class Head {
     return tf.layers
       .activation({ activation: 'softmax', name: HEAD_LAYERS.softmax })
       .apply(x) as tf.SymbolicTensor;
+  }
+
+  /**
+   * The first dense layer with the input standardisation folded in, in float64 before rounding to float32:
+   * W' = W / std (per input row), b' = b - (mean / std)·W. Equal to standardise-then-dense up to rounding.
+   */
+  private foldedFirstLayer(): [tf.Tensor2D, tf.Tensor1D] {
+    const { mean, std } = this.standardization!.stats;
+    const kernel = this.variables[0].variable.dataSync();
+    const bias = Float64Array.from(this.variables[1].variable.dataSync());
+    const units = bias.length;
+    const folded = new Float32Array(kernel.length);
+    for (let d = 0; d < mean.length; d++) {
+      for (let u = 0; u < units; u++) {
+        const w = kernel[d * units + u] / std[d];
+        folded[d * units + u] = w;
+        bias[u] -= mean[d] * w;
+      }
+    }
+    return [tf.tensor2d(folded, [mean.length, units]), tf.tensor1d(Float32Array.from(bias))];
   }
 
   snapshot(): WeightSnapshot {
@@ -131,6 +208,13 @@ export class Head {
 
   dispose(): void {
     for (const { variable } of this.variables) variable.dispose();
+    this.disposeStandardization();
+  }
+
+  private disposeStandardization(): void {
+    if (!this.standardization) return;
+    tf.dispose([this.standardization.mean, this.standardization.std]);
+    this.standardization = undefined;
   }
 }
 

@@ -6,12 +6,11 @@ import {
   type ClassificationScores,
   classificationScores,
 } from '../../core/train/epoch-metrics.js';
-import { buildTrainedClassifier, Head } from '../../core/train/head.js';
+import { buildTrainedClassifier, floorStandardization, Head } from '../../core/train/head.js';
 import { classWeightsFromCounts, type LossOptions, logPriorOffset } from '../../core/train/losses.js';
 import { Prng } from '../../core/train/prng.js';
 import {
   type EpochRecord,
-  type ItemSet,
   predictSet,
   type TrainCheckpoint,
   trainHead,
@@ -28,7 +27,7 @@ import {
 import { countClasses, labelIndices, type PreparedData, withoutSkipped } from './data.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
 import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
-import { featureItemSet, featureStats, standardizedItemSet } from './item-sets.js';
+import { featureItemSet, featureStats } from './item-sets.js';
 import { RUN_FILES, saveCheckpoint, writeEpochMetrics, writeJsonAtomic, writeRunStatus } from './run-dir.js';
 import { markRunFailed, type OpenedRun, openRun } from './run-open.js';
 
@@ -230,10 +229,13 @@ export async function fitHead(
   classes: readonly string[],
   hooks: Pick<Parameters<typeof trainHead>[0], 'resume' | 'onBatch' | 'interruptAfter' | 'onEpoch'> = {},
 ): Promise<FittedHead> {
-  const stats = config.model.standardize ? featureStats(features, parts.train) : undefined;
-  const scale = (set: ItemSet) => (stats ? standardizedItemSet(set, stats) : set);
-  const train = scale(featureItemSet(features, parts.train, classes));
-  const val = scale(featureItemSet(features, parts.val, classes, config.features.views));
+  // Standardisation is a fixed first step of the head (kept through fine-tuning, folded only at export), with
+  // stds floored relative to the median so near-constant features are never amplified up to 1000x.
+  const stats = config.model.standardize
+    ? floorStandardization(featureStats(features, parts.train))
+    : undefined;
+  const train = featureItemSet(features, parts.train, classes);
+  const val = featureItemSet(features, parts.val, classes, config.features.views);
   const counts = countClasses(train.labels, classes.length);
   const loss = runLossOptions(config, counts);
   const m = config.model;
@@ -241,6 +243,7 @@ export async function fitHead(
     { inputWidth: features.width, hidden: m.hidden, numClasses: classes.length, dropout: m.dropout },
     new Prng(config.seed),
   );
+  if (stats) head.standardizeInputs(stats);
   const t = config.train;
   const result = await trainHead({
     head,
@@ -258,8 +261,6 @@ export async function fitHead(
     seed: config.seed + 1,
     ...hooks,
   });
-  // The head now takes raw pooled features (what the exported model and fine-tuning feed it).
-  if (stats && !result.interrupted) head.foldInputStandardization(stats.mean, stats.std);
   return { head, loss, counts, result };
 }
 

@@ -6,6 +6,7 @@ import {
   buildTrainedClassifier,
   type FeatureSource,
   featureMaps,
+  floorStandardization,
   Head,
   poolFeatures,
 } from '../../../src/core/train/head.js';
@@ -136,5 +137,59 @@ describe('Head.foldInputStandardization', () => {
     expect(diff).toBeLessThan(1e-5);
     tf.dispose([raw, standardised, before, after]);
     head.dispose();
+  });
+});
+
+describe('Head input standardisation', () => {
+  const stats = {
+    mean: Float32Array.from([0.5, 2, -1, 0.1, 3, 0, 1, 0.2]),
+    std: Float32Array.from([0.2, 1, 0.5, 1e-3, 2, 0.3, 0.4, 0.05]),
+  };
+
+  it('floors stds at a fraction of the median std', () => {
+    const floored = floorStandardization(stats, 0.5);
+    // median of the stds is (0.3 + 0.4) / 2 = 0.35, floor 0.175
+    const want = [0.2, 1, 0.5, 0.175, 2, 0.3, 0.4, 0.175];
+    for (const [i, s] of floored.std.entries()) expect(s).toBeCloseTo(want[i]!, 6);
+    expect(floored.mean).toBe(stats.mean);
+  });
+
+  it('standardises inside logits, folds into the exported first dense layer, and frees its tensors', () => {
+    const backbone = tinyBackbone(16);
+    const head = Head.create({ inputWidth: 8, hidden: 0, numClasses: 3, dropout: 0 }, new Prng(2));
+    const plain = Head.create({ inputWidth: 8, hidden: 0, numClasses: 3, dropout: 0 }, new Prng(2));
+    head.standardizeInputs(stats);
+    const once = tf.memory().numTensors;
+    head.standardizeInputs(stats);
+    expect(tf.memory().numTensors).toBe(once);
+    const x = tf.randomUniform([4, 8], 0, 3, 'float32', 9);
+    const z = tf.tidy(() => x.sub(tf.tensor1d(stats.mean)).div(tf.tensor1d(stats.std)));
+    const diff = tf.tidy(
+      () =>
+        head
+          .logits(x as tf.Tensor2D)
+          .sub(plain.logits(z as tf.Tensor2D))
+          .abs()
+          .max()
+          .dataSync()[0],
+    );
+    expect(diff).toBeLessThan(1e-5);
+    const source: FeatureSource = { pooling: 'avg', taps: [] };
+    const model = buildTrainedClassifier(backbone, head, source);
+    const images = tf.randomUniform([2, 16, 16, 3], 0, 255, 'float32', 4);
+    const expected = tf.tidy(() =>
+      tf.softmax(head.logits(poolFeatures(backbone.predict(images) as tf.Tensor4D, 'avg'))),
+    );
+    const got = model.predict(images) as tf.Tensor;
+    expect(tf.tidy(() => expected.sub(got).abs().max().dataSync()[0])).toBeLessThan(1e-5);
+    expect(() => plain.standardizeInputs({ mean: new Float32Array(3), std: new Float32Array(3) })).toThrow(
+      'head standardisation: the head takes 8 features, got mean/std of 3/3',
+    );
+    tf.dispose([x, z, images, expected, got]);
+    plain.dispose();
+    const live = tf.memory().numTensors;
+    head.dispose();
+    // the kernel, the bias and the fixed mean and std
+    expect(tf.memory().numTensors).toBe(live - 4);
   });
 });
