@@ -48,7 +48,11 @@ async function printRows(
   classifier: Classifier,
   inputs: PredictInputs,
   formatter: PredictionFormatter,
-  options: { batchSize: number; onProgress: (done: number) => void },
+  options: {
+    batchSize: number;
+    onProgress: (done: number) => void;
+    metadata?: PredictInputs['metadata'];
+  },
 ): Promise<number> {
   let failed = 0;
   let started = false;
@@ -125,6 +129,7 @@ export const predictCommand = defineCommand({
     try {
       failed = await printRows(classifier, inputs, formatter, {
         batchSize,
+        metadata: inputs.metadata,
         onProgress: (d) => bar?.update(d),
       });
     } finally {

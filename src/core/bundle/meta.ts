@@ -71,6 +71,19 @@ export const BundleMetaSchema = z
       .object({ tau: z.number().nonnegative(), inGraph: z.literal(true) })
       .strict()
       .optional(),
+    /**
+     * The optional lesion-metadata branch (late fusion): fields the model accepts and class-logit offsets
+     * `weights` [classes x (sites + 3)] added to the image logits per present field; absent = image only.
+     */
+    metadata: z
+      .object({
+        fields: z.array(z.enum(['age', 'sex', 'localization'])).min(1),
+        sites: z.array(z.string().min(1)).min(1),
+        fusion: z.literal('logit-offsets'),
+        weights: z.array(z.number()),
+      })
+      .strict()
+      .optional(),
     normalization: z
       .object({
         mean: z.tuple([z.number(), z.number(), z.number()]),

@@ -63,23 +63,30 @@ function downUp(image: Uint8Array, width: number, height: number, factor: number
   return resizeImage(small, { width, height, resize: 'stretch' });
 }
 
-/** x + a·(x − box3x3(x)), edges clamped, rounded and clipped to 0..255. */
+/** x + a·(x − box3x3(x)), edges clamped, rounded and clipped to 0..255 (separable box sums). */
 function unsharp(image: Uint8Array, width: number, height: number, a: number): Uint8Array {
+  const row = width * 3;
+  const h = new Float32Array(image.length);
+  for (let y = 0; y < height; y++) {
+    const base = y * row;
+    for (let x = 0; x < width; x++) {
+      const l = base + Math.max(0, x - 1) * 3;
+      const m = base + x * 3;
+      const r = base + Math.min(width - 1, x + 1) * 3;
+      h[m] = image[l] + image[m] + image[r];
+      h[m + 1] = image[l + 1] + image[m + 1] + image[r + 1];
+      h[m + 2] = image[l + 2] + image[m + 2] + image[r + 2];
+    }
+  }
   const out = new Uint8Array(image.length);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < 3; c++) {
-        let sum = 0;
-        for (let dy = -1; dy <= 1; dy++) {
-          const yy = Math.min(height - 1, Math.max(0, y + dy));
-          for (let dx = -1; dx <= 1; dx++) {
-            const xx = Math.min(width - 1, Math.max(0, x + dx));
-            sum += image[(yy * width + xx) * 3 + c];
-          }
-        }
-        const v = image[(y * width + x) * 3 + c];
-        out[(y * width + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(v + a * (v - sum / 9))));
-      }
+    const up = Math.max(0, y - 1) * row;
+    const mid = y * row;
+    const down = Math.min(height - 1, y + 1) * row;
+    for (let i = 0; i < row; i++) {
+      const v = image[mid + i];
+      const blur = (h[up + i] + h[mid + i] + h[down + i]) / 9;
+      out[mid + i] = Math.min(255, Math.max(0, Math.round(v + a * (v - blur))));
     }
   }
   return out;

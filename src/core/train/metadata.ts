@@ -195,3 +195,39 @@ function softmax(base: Float32Array, x: Float32Array, weights: Float32Array, cla
   for (let c = 0; c < classes; c++) z[c] /= sum;
   return z;
 }
+
+/** The bundle's metadata branch (as `bundle.json` `metadata` declares it). */
+export interface BundleMetadataBranch {
+  readonly sites: readonly string[];
+  readonly weights: readonly number[];
+}
+
+/** True when `m` has at least one field. */
+export function hasMetadata(m: LesionMetadata | undefined): m is LesionMetadata {
+  return m !== undefined && (m.age !== undefined || m.sex !== undefined || m.site !== undefined);
+}
+
+/**
+ * Probabilities of the image model with the bundle's metadata offsets added to their logits (log-probabilities;
+ * softmax is unchanged by a per-row constant). Returns `probabilities` itself when `m` has no field.
+ */
+export function fuseMetadata(
+  branch: BundleMetadataBranch,
+  probabilities: Float32Array,
+  m: LesionMetadata | undefined,
+): Float32Array {
+  if (!hasMetadata(m)) return probabilities;
+  const classes = probabilities.length;
+  if (branch.weights.length !== classes * OFFSET_WIDTH || branch.sites.join() !== HAM10000_SITES.join()) {
+    throw new LesionlabError(
+      'E_MODEL_BUNDLE',
+      `bundle metadata branch: expected ${classes} x ${OFFSET_WIDTH} weights over the HAM10000 sites, got ${branch.weights.length}; re-export the bundle`,
+    );
+  }
+  const logits = Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-12)));
+  const z = applyMetadataOffsets({ classes, weights: Float32Array.from(branch.weights) }, logits, m);
+  const max = Math.max(...z);
+  const e = Array.from(z, (v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return Float32Array.from(e, (v) => v / sum);
+}

@@ -59,6 +59,7 @@ export async function exportModelBundle(
       normalization: meta.normalization,
       testViews: meta.testViews,
       posthocTau: meta.logitAdjustment?.tau,
+      metadata: meta.metadata,
       metrics: meta.metrics,
       weights: meta.weights,
       cam: meta.onnx.cam !== undefined,

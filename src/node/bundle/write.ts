@@ -23,6 +23,8 @@ export interface WriteModelBundleArgs {
   readonly testViews?: readonly DihedralView[];
   /** Post-hoc logit adjustment τ already folded into the model's last bias (recorded, not applied again). */
   readonly posthocTau?: number;
+  /** The lesion-metadata branch (late fusion offsets), when the model has one. */
+  readonly metadata?: BundleMeta['metadata'];
   readonly metrics?: Record<string, unknown>;
   /** Where the backbone's weights came from (ImageNet file + sha256, or random seed). */
   readonly weights?: WeightsProvenance;
@@ -49,6 +51,7 @@ function buildMeta(args: WriteModelBundleArgs, cam: boolean, tfjs: boolean): Bun
     preprocess: { ...args.preprocess },
     ...(args.testViews ? { testViews: [...args.testViews] } : {}),
     ...(args.posthocTau !== undefined ? { logitAdjustment: { tau: args.posthocTau, inGraph: true } } : {}),
+    ...(args.metadata ? { metadata: args.metadata } : {}),
     normalization: { mean: [...args.normalization.mean], std: [...args.normalization.std] },
     onnx: { file: ONNX_FILE, input: 'input', probabilities: 'probabilities', ...(cam ? { cam: 'cam' } : {}) },
     ...(tfjs ? { tfjs: { file: 'tfjs/model.json' } } : {}),

@@ -3,6 +3,7 @@ import { LesionlabError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { averageViews, type DihedralView, expandViews } from '../../core/preprocess/views.js';
+import { fuseMetadata, hasMetadata, type LesionMetadata } from '../../core/train/metadata.js';
 import { readModelBundle } from '../bundle/read.js';
 import { decodeForModel } from './decode.js';
 import { type InferenceEngine, openEngine } from './engine.js';
@@ -11,7 +12,12 @@ import { resolveViews, type TtaChoice } from './tta.js';
 
 /** The outcome of classifying one file: its probabilities, or why it could not be read. */
 export type FileClassification =
-  | { readonly path: string; readonly probabilities: Float32Array }
+  | {
+      readonly path: string;
+      readonly probabilities: Float32Array;
+      /** True when lesion metadata was given and the bundle's metadata branch used it. */
+      readonly metadata?: boolean;
+    }
   | { readonly path: string; readonly error: string };
 
 /** A loaded model bundle ready to classify images; one ONNX Runtime session reused for every call. */
@@ -26,10 +32,20 @@ export interface Classifier {
   readonly preprocess?: PreprocessSpec;
   /** True when the bundle's pixel-density rule is applied to inputs (recorded and not turned off). */
   readonly densityRule?: boolean;
-  /** Probabilities for `count` images given as NHWC uint8 RGB at the bundle's preprocess size. */
-  classifyPixels(batch: Uint8Array, count: number): Promise<Float32Array[]>;
+  /**
+   * Probabilities for `count` images given as NHWC uint8 RGB at the bundle's preprocess size; with `metadata`
+   * (one entry per image, any field optional) and a bundle that declares a metadata branch, it is fused in.
+   */
+  classifyPixels(
+    batch: Uint8Array,
+    count: number,
+    metadata?: readonly (LesionMetadata | undefined)[],
+  ): Promise<Float32Array[]>;
   /** Decodes (bundle's preprocessing) and classifies files; unreadable files get an `error`, never throw. */
-  classifyFiles(paths: readonly string[]): Promise<FileClassification[]>;
+  classifyFiles(
+    paths: readonly string[],
+    metadata?: readonly (LesionMetadata | undefined)[],
+  ): Promise<FileClassification[]>;
   /** Decodes one file or buffer into the model's NHWC uint8 input (bundle's preprocessing). */
   decode(source: string | Uint8Array): Promise<Uint8Array>;
   dispose(): Promise<void>;
@@ -97,13 +113,22 @@ export async function createClassifier(
   const views = resolveViews(options.tta ?? 'recipe', meta);
   const preprocess = inferencePreprocess(meta, options.density ?? true);
   const size = meta.preprocess.width * meta.preprocess.height * 3;
-  const classifyPixels = async (batch: Uint8Array, count: number): Promise<Float32Array[]> => {
+  const classifyPixels = async (
+    batch: Uint8Array,
+    count: number,
+    metadata?: readonly (LesionMetadata | undefined)[],
+  ): Promise<Float32Array[]> => {
     checkBatch(meta, batch, count);
     if (count === 0) return [];
-    return runPixels(engine, meta, views, batch, count);
+    const rows = await runPixels(engine, meta, views, batch, count);
+    const branch = meta.metadata;
+    return branch && metadata ? rows.map((row, i) => fuseMetadata(branch, row, metadata[i])) : rows;
   };
   const decode = (source: string | Uint8Array) => decodeForModel(source, preprocess);
-  const classifyFiles = async (paths: readonly string[]): Promise<FileClassification[]> => {
+  const classifyFiles = async (
+    paths: readonly string[],
+    metadata?: readonly (LesionMetadata | undefined)[],
+  ): Promise<FileClassification[]> => {
     type Decoded = { path: string; pixels: Uint8Array } | { path: string; error: string };
     const decoded = await mapLimit(paths, options.decodeConcurrency ?? 2, async (path): Promise<Decoded> => {
       try {
@@ -112,15 +137,20 @@ export async function createClassifier(
         return { path, error: (error as Error).message };
       }
     });
+    const metaOf = new Map(decoded.map((d, i) => [d, metadata?.[i]] as const));
     const ok = decoded.filter((d) => 'pixels' in d);
     const batch = new Uint8Array(ok.length * size);
     ok.forEach((d, i) => {
       batch.set(d.pixels, i * size);
     });
-    const probs = await classifyPixels(batch, ok.length);
+    const given = ok.map((d) => metaOf.get(d));
+    const probs = await classifyPixels(batch, ok.length, given);
     const byPath = new Map(ok.map((d, i) => [d, probs[i]] as const));
+    const used = (d: Decoded) => meta.metadata !== undefined && hasMetadata(metaOf.get(d));
     return decoded.map((d) =>
-      'pixels' in d ? { path: d.path, probabilities: byPath.get(d)! } : { path: d.path, error: d.error },
+      'pixels' in d
+        ? { path: d.path, probabilities: byPath.get(d)!, metadata: used(d) }
+        : { path: d.path, error: d.error },
     );
   };
   return {

@@ -18,6 +18,8 @@ export interface PredictionContext {
   /** True when the bundle's pixel-density rule was applied. */
   readonly density: boolean;
 }
+// Whether lesion metadata was used is per row (`FileClassification.metadata`): CSV column `metadata` yes/no,
+// JSON field `metadata`.
 
 function contextCells(context: PredictionContext): [string, string] {
   return [context.views.join('+'), context.density ? 'on' : 'off'];
@@ -60,13 +62,14 @@ function csvFormatter(
   const cols = Array.from({ length: k }, (_, i) => `label_${i + 1},prob_${i + 1}`);
   const extra = context ? contextCells(context) : [];
   return {
-    header: () => ['path', ...cols, ...(context ? ['views', 'density'] : []), 'error'].join(','),
+    header: () => ['path', ...cols, ...(context ? ['views', 'density', 'metadata'] : []), 'error'].join(','),
     row: (r) => {
       const s = scores(r, classes, k);
       const cells = Array.from({ length: k }, (_, i) =>
         s?.[i] ? `${s[i].label},${s[i].probability.toFixed(6)}` : ',',
       );
-      return [csvCell(r.path), ...cells, ...extra, csvCell('error' in r ? r.error : '')].join(',');
+      const used = context ? ['probabilities' in r && r.metadata ? 'yes' : 'no'] : [];
+      return [csvCell(r.path), ...cells, ...extra, ...used, csvCell('error' in r ? r.error : '')].join(',');
     },
   };
 }
@@ -82,7 +85,14 @@ function jsonlFormatter(
     row: (r) => {
       if ('error' in r) return JSON.stringify({ path: r.path, error: r.error });
       const probabilities = Object.fromEntries(classes.map((c, i) => [c, r.probabilities[i]]));
-      return JSON.stringify({ path: r.path, top: topK(r.probabilities, classes, k), probabilities, ...how });
+      const used = context ? { metadata: r.metadata === true } : {};
+      return JSON.stringify({
+        path: r.path,
+        top: topK(r.probabilities, classes, k),
+        probabilities,
+        ...how,
+        ...used,
+      });
     },
   };
 }

@@ -3,6 +3,7 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { findColumn, parseTable } from '../../core/data/csv.js';
 import { LesionlabError } from '../../core/errors.js';
+import { type LesionMetadata, METADATA_COLUMNS, parseLesionMetadata } from '../../core/train/metadata.js';
 
 /** File extensions `predict` classifies when it walks a folder: the raster formats sharp decodes. */
 export const IMAGE_EXTENSIONS: readonly string[] = [
@@ -46,6 +47,8 @@ export interface PredictInputs {
   readonly ignored: string[];
   /** True when the target is one image file (not a folder or CSV). */
   readonly single: boolean;
+  /** Lesion metadata per path (a CSV with `age`, `sex` or `localization` columns; never `dx_type`). */
+  readonly metadata?: readonly LesionMetadata[];
 }
 
 const PATH_COLUMNS = ['path', 'file', 'filename', 'image_path', 'image'];
@@ -134,6 +137,26 @@ export async function listCsvImages(csvPath: string): Promise<string[]> {
   );
 }
 
+/**
+ * Lesion metadata of each row of a CSV that has `age`, `sex` or `localization` columns (HAM10000's names; other
+ * columns, `dx_type` included, are ignored), in row order; `undefined` when it has none of them.
+ */
+export async function listCsvMetadata(csvPath: string): Promise<LesionMetadata[] | undefined> {
+  const table = parseTable(await readFile(csvPath, 'utf8'), csvPath);
+  const cols = METADATA_COLUMNS.map((name) => findColumn(table.header, [name]));
+  if (cols.every((c) => c < 0)) return undefined;
+  return table.rows.map((r, i) => {
+    const row = Object.fromEntries(
+      METADATA_COLUMNS.flatMap((name, j) => (cols[j] >= 0 ? [[name, r.cells[cols[j]] ?? '']] : [])),
+    );
+    try {
+      return parseLesionMetadata(row);
+    } catch (error) {
+      throw new LesionlabError('E_INPUT', `${csvPath} row ${i + 2}: ${(error as Error).message}`);
+    }
+  });
+}
+
 /** The images `predict` should classify for `target`: one image file, a folder (recursive) or a CSV. */
 export async function resolvePredictInputs(target: string): Promise<string[]> {
   return (await collectPredictInputs(target)).paths;
@@ -152,8 +175,16 @@ export async function collectPredictInputs(target: string): Promise<PredictInput
     throw new LesionlabError('E_MISSING_FILE', `${target}: ${what}; pass an image, a folder or a CSV`);
   });
   if (info.isDirectory()) return { ...(await scanFolder(target)), single: false };
-  if (extname(target).toLowerCase() === '.csv')
-    return { paths: await listCsvImages(target), skipped: [], ignored: [], single: false };
+  if (extname(target).toLowerCase() === '.csv') {
+    const metadata = await listCsvMetadata(target);
+    return {
+      paths: await listCsvImages(target),
+      skipped: [],
+      ignored: [],
+      single: false,
+      ...(metadata ? { metadata } : {}),
+    };
+  }
   return { paths: [resolve(target)], skipped: [], ignored: [], single: true };
 }
 

@@ -5,8 +5,10 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { HAM10000_SITES, OFFSET_WIDTH } from '../../../src/core/train/metadata.js';
 import { writeModelBundle } from '../../../src/node/bundle/write.js';
 import { type Classifier, createClassifier } from '../../../src/node/infer/classifier.js';
+import { listCsvMetadata } from '../../../src/node/infer/inputs.js';
 import { predictFiles } from '../../../src/node/infer/predict.js';
 import { expandTta } from '../../../src/node/infer/tta.js';
 import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../bundle/tiny-model.js';
@@ -144,5 +146,53 @@ describe("createClassifier scores the way the model was trained (the bundle's te
   it('a bundle written before testViews were recorded runs the image only', () => {
     expect(classifier.meta.testViews).toBeUndefined();
     expect(classifier.views).toEqual(['identity']);
+  });
+});
+
+describe('lesion metadata at inference (late-fusion branch declared by the bundle)', () => {
+  it('fuses given metadata, says so per file, and leaves images without metadata as the image model scores them', async () => {
+    const weights = Array.from({ length: 7 * OFFSET_WIDTH }, (_, i) => (i === 5 ? 2 : 0)); // class 0, face
+    await writeModelBundle(join(root, 'meta'), {
+      model,
+      name: 'tiny-meta',
+      backbone: 'tiny',
+      classes: HAM10000_CLASSES,
+      preprocess: TINY_SPEC,
+      normalization: TINY_NORM,
+      metadata: {
+        fields: ['age', 'sex', 'localization'],
+        sites: [...HAM10000_SITES],
+        fusion: 'logit-offsets',
+        weights,
+      },
+    });
+    const c = await createClassifier(join(root, 'meta'), { threads: 1 });
+    try {
+      const batch = pixels(2, 5);
+      const [plain] = await c.classifyPixels(batch.subarray(0, 768), 1);
+      const [withFace, without] = await c.classifyPixels(batch, 2, [{ site: 'face' }, {}]);
+      expect(Array.from(without)).toEqual(Array.from((await c.classifyPixels(batch, 2))[1]));
+      expect(withFace[0]).not.toBeCloseTo(plain[0], 4);
+      expect(withFace.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      const file = join(root, 'meta.png');
+      await sharp(Buffer.from(pixels(1)), { raw: { width: 16, height: 16, channels: 3 } })
+        .png()
+        .toFile(file);
+      const [a, b] = await c.classifyFiles([file, file], [{ age: 40 }, undefined]);
+      expect(['metadata' in a && a.metadata, 'metadata' in b && b.metadata]).toEqual([true, false]);
+    } finally {
+      await c.dispose();
+    }
+  });
+
+  it('predict reads metadata columns from a CSV (never dx_type)', async () => {
+    const csv = join(root, 'list.csv');
+    await writeFile(
+      csv,
+      'path,age,sex,localization,dx_type\na.png,45,female,face,histo\nb.png,,unknown,,consensus\n',
+    );
+    expect(await listCsvMetadata(csv)).toEqual([{ age: 45, sex: 'female', site: 'face' }, {}]);
+    await writeFile(csv, 'path\na.png\n');
+    expect(await listCsvMetadata(csv)).toBeUndefined();
   });
 });

@@ -37,8 +37,8 @@ describe('each output says how it was scored', () => {
   it('CSV columns views and density, JSON fields, a # line over the table', () => {
     const context = { views: ['identity', 'flip_h'], density: true };
     const csv = createFormatter('csv', classes, 1, context);
-    expect(csv.header()).toBe('path,label_1,prob_1,views,density,error');
-    expect(csv.row(ok)).toBe('/x/img1.jpg,b,0.700000,identity+flip_h,on,');
+    expect(csv.header()).toBe('path,label_1,prob_1,views,density,metadata,error');
+    expect(csv.row(ok)).toBe('/x/img1.jpg,b,0.700000,identity+flip_h,on,no,');
     const parsed = JSON.parse(createFormatter('jsonl', classes, 1, context).row(ok));
     expect(parsed).toMatchObject({ views: ['identity', 'flip_h'], density: true });
     expect(createFormatter('table', classes, 1, { views: ['identity'], density: false }).header()).toMatch(
