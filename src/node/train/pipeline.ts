@@ -6,15 +6,15 @@ import {
   type ClassificationScores,
   classificationScores,
 } from '../../core/train/epoch-metrics.js';
-import { buildTrainedClassifier, floorStandardization, Head } from '../../core/train/head.js';
+import {
+  buildTrainedClassifier,
+  floorStandardization,
+  Head,
+  STD_FLOOR_FRACTION,
+} from '../../core/train/head.js';
 import { classWeightsFromCounts, type LossOptions, logPriorOffset } from '../../core/train/losses.js';
 import { Prng } from '../../core/train/prng.js';
-import {
-  type EpochRecord,
-  predictSet,
-  type TrainCheckpoint,
-  trainHead,
-} from '../../core/train/trainer.js';
+import { type EpochRecord, predictSet, type TrainCheckpoint, trainHead } from '../../core/train/trainer.js';
 import { measureDensityRule } from '../bundle/density.js';
 import { writeModelBundle } from '../bundle/write.js';
 import { selectBackend } from '../engine/backend.js';
@@ -229,10 +229,12 @@ export async function fitHead(
   classes: readonly string[],
   hooks: Pick<Parameters<typeof trainHead>[0], 'resume' | 'onBatch' | 'interruptAfter' | 'onEpoch'> = {},
 ): Promise<FittedHead> {
-  // Standardisation is a fixed first step of the head (kept through fine-tuning, folded only at export), with
-  // stds floored relative to the median so near-constant features are never amplified up to 1000x.
+  // Standardisation is a fixed first step of the head (kept through fine-tuning, folded only at export). Before
+  // fine-tuning, stds are floored relative to the median so near-constant features are never amplified up to
+  // 1000x once the tail moves them; a frozen run keeps the measured recipe's absolute floor (bench:train).
+  const floor = config.fineTune.enabled ? STD_FLOOR_FRACTION : 0;
   const stats = config.model.standardize
-    ? floorStandardization(featureStats(features, parts.train))
+    ? floorStandardization(featureStats(features, parts.train), floor)
     : undefined;
   const train = featureItemSet(features, parts.train, classes);
   const val = featureItemSet(features, parts.val, classes, config.features.views);
