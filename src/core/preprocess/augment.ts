@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../data/prng.js';
 import { LesionlabError } from '../errors.js';
+import { affineTransform } from './affine.js';
 import { type AugmentConfig, hasGeometry, hasPixelOps } from './augment-config.js';
 import { pixelAugment } from './pixel-augment.js';
 
@@ -79,8 +80,8 @@ export function colourMatrix(p: AugmentParams): number[][] {
 }
 
 /**
- * Randomly augments a batch of images: flips, rotation and zoom as one bilinear `tf.image.transform` per
- * image (border per `config.fill`), then saturation and hue (one 3x3 colour matrix per image), contrast,
+ * Randomly augments a batch of images: flips, rotation and zoom as one bilinear affine warp per image
+ * (`affineTransform`, border per `config.fill`), then saturation and hue (one 3x3 colour matrix per image), contrast,
  * brightness, a clip to [0, 255], then the pixel-level scale ops when asked (Shades-of-Gray, down-then-up
  * resolution, sharpen/blur; on rounded pixels, see `pixelAugment`). `images` is float32 NHWC on the 0..255 scale; the result is a new tensor of the same
  * shape, the same for the same seed. All intermediates are disposed.
@@ -106,8 +107,8 @@ function withPixelOps(x: tf.Tensor4D, config: AugmentConfig, seed: number): tf.T
 }
 
 /**
- * One `tf.image.transform` per image: the cpu backend of tfjs 4.22 returns from inside its batch loop
- * (tfjs-backend-cpu/src/kernels/Transform.ts), so images after the first of a batch come back as fill values.
+ * The geometric step as one {@link affineTransform} of the batch (bilinear, border per `fill`): the same
+ * semantics as `tf.image.transform`, whose Transform kernel tfjs-node does not register.
  */
 function transformEach(
   images: tf.Tensor4D,
@@ -115,12 +116,8 @@ function transformEach(
   fill: AugmentConfig['fill'],
 ): tf.Tensor4D {
   const [, height, width] = images.shape;
-  const parts = tf.split<tf.Tensor4D>(images, params.length, 0);
-  return tf.concat(
-    parts.map((part, i) =>
-      tf.image.transform(part, tf.tensor2d([transformRow(params[i], height, width)]), 'bilinear', fill, 0),
-    ),
-  );
+  const rows = params.map((p) => transformRow(p, height, width));
+  return affineTransform(images, rows, { interpolation: 'bilinear', fillMode: fill, fillValue: 0 });
 }
 
 /**
