@@ -2,6 +2,12 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { PreprocessSpec } from '../core/preprocess/spec.js';
+import {
+  fuseMetadata,
+  hasMetadata,
+  type LesionMetadata,
+  parseLesionMetadata,
+} from '../core/train/metadata.js';
 import type { Classifier } from '../node/infer/classifier.js';
 import { topK } from '../node/infer/predict.js';
 import type { Decoder } from '../node/preprocess/decode-pool.js';
@@ -152,7 +158,9 @@ export async function createServer(
         slot.cancel();
         throw new ApiError(400, 'E_BAD_IMAGE', `cannot decode the ${image.kind} image: ${error.message}`);
       });
-    const probs = await withTimeout(slot.submit(pixels), timeoutMs);
+    const lesion = requestMetadata(req.query, meta.metadata !== undefined, slot);
+    const imageProbs = await withTimeout(slot.submit(pixels), timeoutMs);
+    const probs = meta.metadata ? fuseMetadata(meta.metadata, imageProbs, lesion) : imageProbs;
     return {
       model,
       probabilities: Object.fromEntries(meta.classes.map((c, i) => [c, probs[i]])),
@@ -160,6 +168,7 @@ export async function createServer(
       image: { format: image.kind, width: image.width, height: image.height },
       views: classifier.views ?? ['identity'],
       density: classifier.densityRule === true,
+      metadata: meta.metadata !== undefined && hasMetadata(lesion),
       latencyMs: Math.round((performance.now() - start) * 100) / 100,
     };
   });
@@ -170,4 +179,28 @@ export async function createServer(
   allowOnly(app, '/v1/predict', ['POST']);
   if (options.web) await registerWebPage(app, options.web);
   return app;
+}
+
+/**
+ * Optional lesion metadata of a prediction from the query string (`?age=45&sex=female&localization=face`;
+ * never dx_type), used when the bundle declares a metadata branch; a bad value is a 400 naming it.
+ */
+function requestMetadata(
+  query: unknown,
+  accepted: boolean,
+  slot: { cancel(): void },
+): LesionMetadata | undefined {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const row = Object.fromEntries(
+    ['age', 'sex', 'localization'].flatMap((key) =>
+      typeof q[key] === 'string' ? [[key, q[key] as string]] : [],
+    ),
+  );
+  if (!accepted || Object.keys(row).length === 0) return undefined;
+  try {
+    return parseLesionMetadata(row);
+  } catch (error) {
+    slot.cancel();
+    throw new ApiError(400, 'E_INPUT', (error as Error).message);
+  }
 }
