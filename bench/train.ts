@@ -143,7 +143,7 @@ async function benchSeed(seed: number): Promise<SeedResult> {
         cvBalancedAccuracy: Number.NaN,
         cvAccuracy: Number.NaN,
       }
-    : await tune(config, data, features.features);
+    : await tune(config, data, features.features, seed);
   const final = await trainRun(
     {
       ...config,
@@ -189,6 +189,7 @@ async function tune(
   config: TrainConfig,
   data: Awaited<ReturnType<typeof prepareRunData>>,
   cache: Awaited<ReturnType<typeof prepareRunFeatures>>['features'],
+  splitSeed: number,
 ): Promise<SeedResult['chosen']> {
   const trainVal = [...data.parts.train, ...data.parts.val];
   const folds = kfoldByGroup(trainVal, { folds: 5, seed: config.seed + 1 });
@@ -209,11 +210,11 @@ async function tune(
       }
       head.dispose();
     }
-    process.stderr.write(`  seed ${config.seed}: tuning fold ${f + 1}/${folds.length} done\n`);
+    process.stderr.write(`  split seed ${splitSeed}: tuning fold ${f + 1}/${folds.length} done\n`);
   }
   let best = { weightDecay: DECAYS[0], tau: TAUS[0], cvBalancedAccuracy: -1, cvAccuracy: -1, score: -1 };
   process.stdout.write(
-    `\nseed ${config.seed}: weight decay x tau by 5-fold lesion-grouped CV inside train+val (${trainVal.length} images; score = min(bal_acc/0.62, acc/0.72))\n    wd   tau  cv_acc cv_bal_acc score\n`,
+    `\nsplit seed ${splitSeed}: weight decay x tau by 5-fold lesion-grouped CV inside train+val (${trainVal.length} images; score = min(bal_acc/0.62, acc/0.72))\n    wd   tau  cv_acc cv_bal_acc score\n`,
   );
   DECAYS.forEach((wd, d) => {
     TAUS.forEach((tau, t) => {
@@ -237,7 +238,7 @@ async function tune(
     });
   });
   process.stdout.write(
-    `seed ${config.seed}: chosen weight decay ${best.weightDecay}, post-hoc tau ${best.tau}\n`,
+    `split seed ${splitSeed}: chosen weight decay ${best.weightDecay}, post-hoc tau ${best.tau}\n`,
   );
   const { score: _score, ...chosen } = best;
   return chosen;

@@ -54,6 +54,13 @@ const ModelSchema = z
     /** Width of one hidden ReLU layer in the head; 0 = a linear probe. */
     hidden: z.number().int().nonnegative().default(0),
     dropout: z.number().min(0).max(0.95).default(0.2),
+    /**
+     * Lesion-metadata branch: `late-fusion` fits class-logit offsets from age, sex and anatomical site (never
+     * dx_type) over the trained head and records them in the bundle (exactly the image model without metadata).
+     */
+    metadata: z.enum(['none', 'late-fusion']).default('none'),
+    /** L2 penalty of the metadata offsets. */
+    metadataL2: z.number().nonnegative().default(1e-3),
   })
   .strict();
 

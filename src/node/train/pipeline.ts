@@ -1,4 +1,5 @@
 import { basename, join } from 'node:path';
+import type { BundleMeta } from '../../core/bundle/meta.js';
 import { DIHEDRAL_VIEWS, type DihedralView, type TrainConfig } from '../../core/config/train-config.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import {
@@ -28,6 +29,7 @@ import { countClasses, labelIndices, type PreparedData, withoutSkipped } from '.
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
 import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
 import { featureItemSet, featureStats } from './item-sets.js';
+import { fitMetadataBranch } from './metadata-branch.js';
 import { RUN_FILES, saveCheckpoint, writeEpochMetrics, writeJsonAtomic, writeRunStatus } from './run-dir.js';
 import { markRunFailed, type OpenedRun, openRun } from './run-open.js';
 
@@ -161,7 +163,8 @@ async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<Tr
       }
       [bestEpoch, tuned] = [ft.bestEpoch, ft.scorer];
     }
-    const bundleDir = await saveBestModel(config, data, backbone, stage.head, runDir, bestEpoch);
+    const metadata = tuned ? undefined : await fitMetadataBranch(config, data, features.features, stage.head);
+    const bundleDir = await saveBestModel(config, data, backbone, stage.head, runDir, bestEpoch, metadata);
     const test = await evaluateTest(config, data, features, stage.head, tuned).finally(() =>
       tuned?.dispose(),
     );
@@ -321,6 +324,7 @@ async function saveBestModel(
   head: Head,
   runDir: string,
   bestEpoch: number,
+  metadata?: BundleMeta['metadata'],
 ): Promise<string> {
   const counts = countClasses(labelIndices(data.parts.train, data.classes), data.classes.length);
   const model = buildTrainedClassifier(backbone.model, head, config.model, posthocOffset(config, counts));
@@ -342,6 +346,7 @@ async function saveBestModel(
     normalization: backbone.normalization,
     metrics: { bestEpoch },
     weights: backbone.weights,
+    ...(metadata ? { metadata } : {}),
     cam: config.model.hidden === 0 && config.model.pooling === 'avg' && config.model.taps.length === 0,
   });
   return dir;
