@@ -16,6 +16,8 @@ export interface BrowserPrediction {
   readonly cam?: { readonly data: Float32Array; readonly dims: readonly number[] };
   /** The exact views averaged (the bundle's recipe), for the page to say. */
   readonly views?: readonly string[];
+  /** True when lesion metadata was given and the bundle's metadata branch used it. */
+  readonly metadataUsed?: boolean;
   readonly inferenceMs: number;
 }
 

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-web/wasm';
 import type { BundleMeta } from '../core/bundle/meta.js';
 import { averageViews, type DihedralView, expandViews } from '../core/preprocess/views.js';
+import { fuseMetadata, hasMetadata, type LesionMetadata } from '../core/train/metadata.js';
 import { type BrowserPrediction, fetchBundleMeta, rankClasses } from './classify.js';
 
 /** A bundle loaded in the browser: its metadata and a classifier for preprocessed pixels. */
@@ -14,7 +15,7 @@ export interface WebModel {
    * Classifies one image given as HWC RGB uint8 at the bundle's preprocess size, averaging the bundle's
    * test views (the class-activation map is the unflipped view's).
    */
-  predict(pixels: Uint8Array): Promise<BrowserPrediction>;
+  predict(pixels: Uint8Array, metadata?: LesionMetadata): Promise<BrowserPrediction>;
 }
 
 /** Where the page finds its model and ONNX Runtime's wasm files (all same-origin: no CDN). */
@@ -46,13 +47,15 @@ export async function loadWebModel(urls: WebModelUrls): Promise<WebModel> {
     meta,
     threads,
     views,
-    async predict(pixels) {
+    async predict(pixels, metadata) {
       const start = performance.now();
       const batch = Float32Array.from(expandViews(pixels, 1, width, height, views));
       const input = new ort.Tensor('float32', batch, [views.length, height, width, 3]);
       const out = await session.run({ [meta.onnx.input]: input }, outputs);
       const rows = out[meta.onnx.probabilities]!.data as Float32Array;
-      const [probabilities] = averageViews(rows, 1, meta.classes.length, views.length);
+      const [image] = averageViews(rows, 1, meta.classes.length, views.length);
+      const metadataUsed = meta.metadata !== undefined && hasMetadata(metadata);
+      const probabilities = meta.metadata ? fuseMetadata(meta.metadata, image, metadata) : image;
       const camT = meta.onnx.cam ? out[meta.onnx.cam] : undefined;
       const camDims = camT?.dims.map(Number);
       const cam =
@@ -64,6 +67,7 @@ export async function loadWebModel(urls: WebModelUrls): Promise<WebModel> {
         ranked: rankClasses(probabilities, meta.classes),
         cam,
         views,
+        metadataUsed,
         inferenceMs: performance.now() - start,
       };
     },

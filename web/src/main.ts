@@ -103,7 +103,7 @@ async function classify(file: Blob, model: WebModel): Promise<void> {
   status('Analysing in this browser…');
   const image = await decodeFile(file, model);
   const pixels = preprocessRgba(image.data, image.width, image.height, model.meta.preprocess);
-  const prediction = await model.predict(pixels);
+  const prediction = await model.predict(pixels, pageMetadata());
   drawInput(pixels, model.meta.preprocess.width, model.meta.preprocess.height);
   drawCam(prediction, model);
   const figures = modelFigures(model.meta);
@@ -111,7 +111,8 @@ async function classify(file: Blob, model: WebModel): Promise<void> {
   drawChart(prediction, figures);
   $('timing').textContent =
     `inference ${prediction.inferenceMs.toFixed(0)} ms (WebAssembly, ${model.threads} thread); ` +
-    `views ${model.views.join('+')}; density rule ${model.meta.preprocess.density?.enabled ? 'on' : 'off'}`;
+    `views ${model.views.join('+')}; density rule ${model.meta.preprocess.density?.enabled ? 'on' : 'off'}; ` +
+    `metadata ${prediction.metadataUsed ? 'used' : model.meta.metadata ? 'not given' : 'not accepted by this model'}`;
   result.hidden = false;
   result.dataset.probabilities = JSON.stringify(Array.from(prediction.probabilities));
   result.dataset.runs = String(Number(result.dataset.runs ?? '0') + 1);
@@ -165,3 +166,15 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: Error) => status(`Could not load the model: ${e.message}`));
+
+/** The optional age, sex and site inputs, as the model's metadata branch reads them (empty = missing). */
+function pageMetadata(): { age?: number; sex?: 'male' | 'female'; site?: string } {
+  const age = Number.parseFloat(($('meta-age') as HTMLInputElement).value);
+  const sex = ($('meta-sex') as HTMLSelectElement).value;
+  const site = ($('meta-site') as HTMLSelectElement).value;
+  return {
+    ...(Number.isFinite(age) ? { age } : {}),
+    ...(sex === 'male' || sex === 'female' ? { sex } : {}),
+    ...(site ? { site } : {}),
+  };
+}
