@@ -27,14 +27,15 @@ describe('lesionlab evaluate (CLI)', () => {
       'evaluate',
       run,
       '--tta',
+      'flips',
       '--resamples',
       '50',
       '--out',
       out,
       '--no-screenshot',
     );
-    expect(stdout).toMatch(/Plain\s+balanced accuracy \d+\.\d% \(\d+\.\d-\d+\.\d\)/);
-    expect(stdout).toMatch(/TTA \(4 flips\)\s+balanced accuracy/);
+    expect(stdout).toMatch(/Plain \(image only\)\s+balanced accuracy \d+\.\d% \(\d+\.\d-\d+\.\d\)/);
+    expect(stdout).toMatch(/Views identity\+flip_h\+flip_v\+rot180\s+balanced accuracy/);
     expect(stdout).toContain(join(out, 'report.html'));
     expect(await readdir(out)).toContain('predictions.csv');
   });

@@ -161,9 +161,18 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
       'flips',
     );
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toBe('path,label_1,prob_1,error');
+    // every row says how it was scored: the views asked for, the density rule, whether metadata was used
+    expect(lines[0]).toBe('path,label_1,prob_1,views,density,metadata,error');
     expect(lines).toHaveLength(145);
-    expect(lines.slice(1).every((l) => /\.jpg,(akiec|bcc|bkl|df|mel|nv|vasc),0\.\d{6},$/.test(l))).toBe(true);
+    expect(
+      lines
+        .slice(1)
+        .every((l) =>
+          /\.jpg,(akiec|bcc|bkl|df|mel|nv|vasc),0\.\d{6},identity\+flip_h\+flip_v\+rot180,(on|off),no,$/.test(
+            l,
+          ),
+        ),
+    ).toBe(true);
   });
 
   it('fails with one readable line for a bad option', async () => {
