@@ -1,5 +1,5 @@
 import { shadesOfGray } from '../core/preprocess/color-constancy.js';
-import { applyDensity, densityPreshrinkSide } from '../core/preprocess/density.js';
+import { applyDensity, densityPreshrinkSide, densityTarget } from '../core/preprocess/density.js';
 import { type RawImage, resizeImage } from '../core/preprocess/resize.js';
 import type { PreprocessSpec, ResizePolicy } from '../core/preprocess/spec.js';
 
@@ -13,8 +13,9 @@ export function preshrinkSize(
   height: number,
   spec: PreprocessSpec,
 ): { width: number; height: number } {
-  if (spec.density?.enabled) {
-    // as Node's sharp pre-shrink under a density rule: aspect kept, short side down to the rule's pre-shrink side
+  if (spec.density && densityTarget(width, height, spec.density) !== undefined) {
+    // as Node's sharp pre-shrink when the density rule will shrink this image: aspect kept, short side down to
+    // the rule's pre-shrink side; an image the rule leaves alone is pre-shrunk as in training (below)
     return scaled(width, height, Math.min(1, densityPreshrinkSide(spec.density) / Math.min(width, height)));
   }
   const bw = 2 * spec.width;

@@ -3,7 +3,12 @@ import { readFile } from 'node:fs/promises';
 import type { FitEnum } from 'sharp';
 import { LesionlabError } from '../../core/errors.js';
 import { shadesOfGray } from '../../core/preprocess/color-constancy.js';
-import { applyDensity, densityPreshrinkSide } from '../../core/preprocess/density.js';
+import {
+  applyDensity,
+  type DensityRule,
+  densityPreshrinkSide,
+  densityTarget,
+} from '../../core/preprocess/density.js';
 import { type RawImage, resizeImage } from '../../core/preprocess/resize.js';
 import type { PreprocessSpec, ResizePolicy } from '../../core/preprocess/spec.js';
 
@@ -28,9 +33,14 @@ const PRESHRINK_FIT: Readonly<Record<ResizePolicy, keyof FitEnum>> = {
  * sharp's pre-shrink: to just over twice the model box, or with an active density rule, aspect kept, to a
  * short side of {@link densityPreshrinkSide} (so that the rule, not sharp, brings the image to the training density).
  */
-function preshrink(box: Pick<PreprocessSpec, 'width' | 'height' | 'resize' | 'density'>) {
-  if (box.density?.enabled) {
-    const side = densityPreshrinkSide(box.density);
+/**
+ * The pre-shrink for one image: the density rule's when the rule will bring this image down (aspect kept,
+ * short side to `densityPreshrinkSide`), else the model's own (about twice its input), so an image the rule
+ * leaves alone decodes exactly as in training, where the rule never runs.
+ */
+function preshrink(box: Pick<PreprocessSpec, 'width' | 'height' | 'resize'>, density?: DensityRule) {
+  if (density) {
+    const side = densityPreshrinkSide(density);
     return { width: side, height: side, fit: 'outside' as const, withoutEnlargement: true };
   }
   return {
@@ -39,6 +49,20 @@ function preshrink(box: Pick<PreprocessSpec, 'width' | 'height' | 'resize' | 'de
     fit: PRESHRINK_FIT[box.resize],
     withoutEnlargement: true,
   };
+}
+
+/** The density rule when it is on and will shrink this image (EXIF orientation applied), else undefined. */
+async function densityFor(
+  sharp: Sharp,
+  bytes: Uint8Array,
+  rule: DensityRule | undefined,
+): Promise<DensityRule | undefined> {
+  if (!rule?.enabled) return undefined;
+  const m = await sharp(bytes).metadata();
+  if (!m.width || !m.height) return rule;
+  const turned = (m.orientation ?? 1) >= 5;
+  const [w, h] = turned ? [m.height, m.width] : [m.width, m.height];
+  return densityTarget(w, h, rule) === undefined ? undefined : rule;
 }
 
 /**
@@ -56,9 +80,10 @@ export async function decodeRaw(
   const bytes = typeof input === 'string' ? await readImageFile(input) : input;
   const sharp = await loadSharp();
   try {
+    const density = await densityFor(sharp, bytes, box.density);
     const { data, info } = await sharp(bytes)
       .rotate()
-      .resize(preshrink(box))
+      .resize(preshrink(box, density))
       .flatten({ background: { r: 0, g: 0, b: 0 } })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
