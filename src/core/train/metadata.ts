@@ -115,6 +115,11 @@ export interface MetadataOffsetsOptions {
   readonly l2: number;
   readonly iterations?: number;
   readonly learningRate?: number;
+  /**
+   * Weigh each image by n / (classes · its class count), i.e. fit for balanced accuracy (default true): with
+   * plain weights the site one-hot acts as a bias that re-learns the class prior and favours the majority class.
+   */
+  readonly balanced?: boolean;
 }
 
 /**
@@ -144,8 +149,9 @@ export function applyMetadataOffsets(
 }
 
 /**
- * Fits {@link MetadataOffsets} by full-batch gradient descent on the softmax cross-entropy of
- * `logits[i] + W·enc(metadata[i])` against `labels` (the image model's logits held fixed), with L2 on W.
+ * Fits {@link MetadataOffsets} by full-batch gradient descent on the (class-balanced, by default) softmax
+ * cross-entropy of `logits[i] + W·enc(metadata[i])` against `labels` (the image model's logits held fixed), with
+ * L2 on W.
  */
 export function fitMetadataOffsets(
   logits: readonly ArrayLike<number>[],
@@ -159,6 +165,10 @@ export function fitMetadataOffsets(
   const weights = new Float32Array(classes * OFFSET_WIDTH);
   const lr = options.learningRate ?? 0.5;
   const grad = new Float64Array(weights.length);
+  const counts = new Float64Array(classes);
+  for (let i = 0; i < n; i++) counts[labels[i]] += 1;
+  const weightOf = (label: number) =>
+    options.balanced === false ? 1 : n / (classes * Math.max(1, counts[label]));
   for (let it = 0; it < (options.iterations ?? 300); it++) {
     grad.fill(0);
     for (let i = 0; i < n; i++) {
@@ -169,7 +179,7 @@ export function fitMetadataOffsets(
         classes,
       );
       for (let c = 0; c < classes; c++) {
-        const g = p[c] - (labels[i] === c ? 1 : 0);
+        const g = (p[c] - (labels[i] === c ? 1 : 0)) * weightOf(labels[i]);
         for (let j = 0; j < OFFSET_WIDTH; j++) grad[c * OFFSET_WIDTH + j] += (g * inputs[i][j]) / n;
       }
     }
