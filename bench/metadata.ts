@@ -53,7 +53,7 @@ import {
   standardizedItemSet,
   withMetadata,
 } from '../src/node/train/item-sets.js';
-import { fitHead, runLossOptions } from '../src/node/train/pipeline.js';
+import { fitHead, headSchedule, runLossOptions } from '../src/node/train/pipeline.js';
 import { benchLogger, benchRecipe, round4 } from './recipe.js';
 
 const began = performance.now();
@@ -267,22 +267,7 @@ async function fitMetadataHead(
     },
     new Prng(cfg.seed),
   );
-  const t = cfg.train;
-  await trainHead({
-    head,
-    train,
-    val,
-    epochs: t.epochs,
-    batchSize: t.batchSize,
-    learningRate: t.learningRate,
-    weightDecay: t.weightDecay,
-    sampling: cfg.features.sampling,
-    tta: cfg.features.tta,
-    loss: runLossOptions(cfg, counts),
-    earlyStopping: t.earlyStopping,
-    reduceLr: t.reduceLr,
-    seed: cfg.seed + 1,
-  });
+  await trainHead({ head, train, val, loss: runLossOptions(cfg, counts), ...headSchedule(cfg) });
   return head;
 }
 

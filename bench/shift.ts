@@ -45,7 +45,7 @@ import { createFeatureEngine } from '../src/node/train/engines.js';
 import { type FeatureCache, gatherFeatures } from '../src/node/train/feature-cache.js';
 import { prepareRunFeatures, runPreprocess } from '../src/node/train/features.js';
 import { featureItemSet, featureStats, standardizedItemSet } from '../src/node/train/item-sets.js';
-import { posthocOffset, recipeViews, runLossOptions } from '../src/node/train/pipeline.js';
+import { headSchedule, posthocOffset, recipeViews, runLossOptions } from '../src/node/train/pipeline.js';
 import { benchLogger, benchRecipe, CROPS_ROOT, HAM_ROOT, round4 } from './recipe.js';
 
 const began = performance.now();
@@ -359,21 +359,12 @@ async function fitShiftHead(aug: boolean): Promise<{ head: Head; counts: number[
     { inputWidth: base.width, hidden: m.hidden, numClasses: k, dropout: m.dropout },
     new Prng(config.seed),
   );
-  const t = config.train;
   await trainHead({
     head,
     train: standardizedItemSet(train, stats),
     val: standardizedItemSet(val, stats),
-    epochs: t.epochs,
-    batchSize: t.batchSize,
-    learningRate: t.learningRate,
-    weightDecay: t.weightDecay,
-    sampling: config.features.sampling,
-    tta: config.features.tta,
     loss: runLossOptions(config, counts),
-    earlyStopping: t.earlyStopping,
-    reduceLr: t.reduceLr,
-    seed: config.seed + 1,
+    ...headSchedule(config),
   });
   head.foldInputStandardization(stats.mean, stats.std);
   return { head, counts };

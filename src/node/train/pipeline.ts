@@ -221,6 +221,22 @@ export interface FittedHead {
   readonly result: Awaited<ReturnType<typeof trainHead>>;
 }
 
+/** The config's schedule for head training: epochs, batch, Adam, sampling, views, early stopping, LR plateau, seed. */
+export function headSchedule(config: TrainConfig) {
+  const t = config.train;
+  return {
+    epochs: t.epochs,
+    batchSize: t.batchSize,
+    learningRate: t.learningRate,
+    weightDecay: t.weightDecay,
+    sampling: config.features.sampling,
+    tta: config.features.tta,
+    earlyStopping: t.earlyStopping,
+    reduceLr: t.reduceLr,
+    seed: config.seed + 1,
+  };
+}
+
 /**
  * Trains a fresh head on cached features of `parts.train`, early-stopping on `parts.val`, with the
  * config's recipe (standardisation, loss, class weights, schedule). The run and `bench:train` share it.
@@ -249,23 +265,7 @@ export async function fitHead(
     new Prng(config.seed),
   );
   if (stats) head.standardizeInputs(stats);
-  const t = config.train;
-  const result = await trainHead({
-    head,
-    train,
-    val,
-    epochs: t.epochs,
-    batchSize: t.batchSize,
-    learningRate: t.learningRate,
-    weightDecay: t.weightDecay,
-    sampling: config.features.sampling,
-    tta: config.features.tta,
-    loss,
-    earlyStopping: t.earlyStopping,
-    reduceLr: t.reduceLr,
-    seed: config.seed + 1,
-    ...hooks,
-  });
+  const result = await trainHead({ head, train, val, loss, ...headSchedule(config), ...hooks });
   return { head, loss, counts, result };
 }
 
