@@ -246,15 +246,19 @@ export function trainingChart(points: readonly TrainingPoint[]): ChartSpec {
 
 /** Per-class recall and precision of one evaluation as grouped bars. */
 export function perClassChart(m: EvaluationMetrics): ChartSpec {
-  const values = m.perClass.flatMap((c) => [
-    { class: c.name, measure: 'recall', value: c.recall, support: c.support },
-    { class: c.name, measure: 'precision', value: c.precision, support: c.support },
+  // undefined figures get no bar (not a zero one): recall of a class with no images, precision of one never predicted
+  const predicted = (j: number) => m.confusion.counts.reduce((sum, row) => sum + (row[j] ?? 0), 0);
+  const values = m.perClass.flatMap((c, j) => [
+    ...(c.support > 0 ? [{ class: c.name, measure: 'recall', value: c.recall, support: c.support }] : []),
+    ...(predicted(j) > 0
+      ? [{ class: c.name, measure: 'precision', value: c.precision, support: c.support }]
+      : []),
   ]);
+  const absent = m.perClass.filter((c) => c.support === 0).map((c) => c.name);
   return {
     id: 'per-class',
     title: 'Recall and precision per class',
-    caption:
-      'Recall is the per-class sensitivity; balanced accuracy is the mean recall over the classes present.',
+    caption: `Recall is the per-class sensitivity; balanced accuracy is the mean recall over the classes present.${absent.length > 0 ? ` No images of ${absent.join(', ')}: no recall bar.` : ''}`,
     spec: {
       ...CHART_BASE,
       width: 360,

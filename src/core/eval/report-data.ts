@@ -62,17 +62,60 @@ export interface ReportData {
 /** Datasets smaller than this are smoke tests: their numbers are no performance estimate. */
 export const SMOKE_TEST_MAX_IMAGES = 1000;
 
+/** Evaluated sets smaller than this get a small-sample banner: their intervals are wide. */
+export const SMALL_SAMPLE_MAX_IMAGES = 200;
+
+/** Classes with fewer evaluated images than this are named in a banner: their per-class figures are noise. */
+export const SMALL_CLASS_MIN_IMAGES = 10;
+
 /** One warning shown above everything else in a report. */
 export interface ReportBanner {
-  readonly kind: 'random-weights' | 'unknown-weights' | 'truncated' | 'smoke-test';
+  readonly kind:
+    | 'random-weights'
+    | 'unknown-weights'
+    | 'truncated'
+    | 'smoke-test'
+    | 'small-sample'
+    | 'small-classes';
   readonly text: string;
 }
 
 /**
  * The warnings a report must show at its top: random or unrecorded backbone weights, a truncated
- * backbone, and a dataset too small for its numbers to estimate anything.
+ * backbone, a dataset too small for its numbers to estimate anything, a small evaluated set, and the
+ * classes with fewer than {@link SMALL_CLASS_MIN_IMAGES} images in it (from the headline variant).
  */
-export function reportBanners(data: Pick<ReportData, 'model' | 'data'>): ReportBanner[] {
+export function reportBanners(
+  data: Pick<ReportData, 'model' | 'data'> & { readonly variants?: ReportData['variants'] },
+): ReportBanner[] {
+  const banners = weightsBanners(data);
+  const total = data.data.datasetImages;
+  if (total !== undefined && total < SMOKE_TEST_MAX_IMAGES)
+    banners.push({
+      kind: 'smoke-test',
+      text: `SMOKE TEST on a ${total}-image sample (${data.data.images} images evaluated): it shows the pipeline runs end to end; it is not a performance estimate.`,
+    });
+  else if (data.data.images < SMALL_SAMPLE_MAX_IMAGES)
+    banners.push({
+      kind: 'small-sample',
+      text: `SMALL SAMPLE: only ${data.data.images} images were evaluated (fewer than ${SMALL_SAMPLE_MAX_IMAGES}); read the intervals, not the point estimates.`,
+    });
+  const few = smallClasses(data.variants?.[0]?.metrics);
+  if (few !== null) banners.push({ kind: 'small-classes', text: few });
+  return banners;
+}
+
+/** The small-classes banner text, or null when every class has enough images (or there are no metrics). */
+function smallClasses(metrics: EvaluationMetrics | undefined): string | null {
+  const few = (metrics?.perClass ?? []).filter((c) => c.support < SMALL_CLASS_MIN_IMAGES);
+  if (few.length === 0) return null;
+  const list = few.map((c) => `${c.name} ${c.support}`).join(', ');
+  const none = few.some((c) => c.support === 0) ? ' A class with no images shows — instead of figures.' : '';
+  return `FEW IMAGES IN ${few.length === 1 ? 'A CLASS' : `${few.length} CLASSES`}: ${list} (fewer than ${SMALL_CLASS_MIN_IMAGES} each); their per-class recall, precision, F1 and AUC are not reliable.${none}`;
+}
+
+/** Banners about the backbone's weights: random, unrecorded or truncated. */
+function weightsBanners(data: Pick<ReportData, 'model'>): ReportBanner[] {
   const banners: ReportBanner[] = [];
   const w = data.model.weights;
   if (w?.kind === 'random')
@@ -89,12 +132,6 @@ export function reportBanners(data: Pick<ReportData, 'model' | 'data'>): ReportB
     banners.push({
       kind: 'truncated',
       text: `TRUNCATED BACKBONE: ImageNet weights were incomplete, so ${data.model.backbone} was cut after ${w.truncatedAt}; this is not the full published network.`,
-    });
-  const total = data.data.datasetImages;
-  if (total !== undefined && total < SMOKE_TEST_MAX_IMAGES)
-    banners.push({
-      kind: 'smoke-test',
-      text: `SMOKE TEST on a ${total}-image sample (${data.data.images} images evaluated): it shows the pipeline runs end to end; it is not a performance estimate.`,
     });
   return banners;
 }

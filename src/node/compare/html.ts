@@ -1,5 +1,5 @@
 import type { ComparisonData } from '../../core/eval/compare.js';
-import { escapeHtml as esc, num, numWithCi, pct, pctWithCi } from '../report/format.js';
+import { classCells, escapeHtml as esc, num, numWithCi, pctWithCi } from '../report/format.js';
 import type { RenderedChart } from '../report/html.js';
 import { REPORT_CSS } from '../report/style.js';
 
@@ -40,8 +40,11 @@ function recallTable(data: ComparisonData): string {
     const support = data.models[0].metrics.perClass[j].support;
     const recalls = data.models.map((m) => m.metrics.perClass[j].recall);
     const best = Math.max(...recalls);
-    const cells = recalls
-      .map((r) => `<td${r === best && best > 0 ? ' class="key"' : ''}>${pct(r)}</td>`)
+    const cells = data.models
+      .map((m, i) => {
+        const text = classCells(m.metrics, j).recall;
+        return `<td${recalls[i] === best && best > 0 && text !== '\u2014' ? ' class="key"' : ''}>${text}</td>`;
+      })
       .join('');
     return `<tr><th scope="row">${esc(c)}</th><td>${support}</td>${cells}</tr>`;
   });
@@ -104,7 +107,7 @@ export function renderComparisonMarkdown(data: ComparisonData): string {
     `| Class | ${data.models.map((m) => m.name).join(' | ')} |`,
     `|---|${data.models.map(() => '---|').join('')}`,
     ...data.classes.map(
-      (c, j) => `| ${c} | ${data.models.map((m) => pct(m.metrics.perClass[j].recall)).join(' | ')} |`,
+      (c, j) => `| ${c} | ${data.models.map((m) => classCells(m.metrics, j).recall).join(' | ')} |`,
     ),
     '',
     '## McNemar tests',

@@ -1,4 +1,5 @@
 import type { ConfidenceInterval } from '../../core/eval/bootstrap.js';
+import type { EvaluationMetrics } from '../../core/eval/summary.js';
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -27,4 +28,28 @@ export function pctWithCi(value: number, ci: ConfidenceInterval | undefined): st
 export function numWithCi(value: number, ci: ConfidenceInterval | undefined): string {
   if (ci === undefined) return num(value);
   return `${num(value)} (${num(ci.lower)}\u2013${num(ci.upper)})`;
+}
+
+/** One class's per-class figures as report cells, em dashes where they are undefined. */
+export interface ClassCells {
+  readonly precision: string;
+  readonly recall: string;
+  readonly f1: string;
+  readonly auc: string;
+}
+
+/**
+ * Class `j`'s precision, recall, F1 and AUC as text: a class with no images in the evaluated set shows
+ * "—" for recall, F1 and AUC (not 0.0%), and a class never predicted shows "—" for precision.
+ */
+export function classCells(m: EvaluationMetrics, j: number): ClassCells {
+  const c = m.perClass[j];
+  const predicted = m.confusion.counts.reduce((sum, row) => sum + (row[j] ?? 0), 0);
+  const absent = c.support === 0;
+  return {
+    precision: predicted === 0 ? '\u2014' : pct(c.precision),
+    recall: absent ? '\u2014' : pct(c.recall),
+    f1: absent ? '\u2014' : pct(c.f1),
+    auc: absent ? '\u2014' : num(c.auc),
+  };
 }

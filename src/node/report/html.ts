@@ -2,7 +2,7 @@ import { describeWeights } from '../../core/bundle/meta.js';
 import type { ChartSpec } from '../../core/eval/charts.js';
 import { type ReportData, type ReportVariant, reportBanners } from '../../core/eval/report-data.js';
 import { DX_NAMES, isDxCode } from '../../core/labels.js';
-import { escapeHtml as esc, num, numWithCi, pct, pctWithCi } from './format.js';
+import { classCells, escapeHtml as esc, num, numWithCi, pct, pctWithCi } from './format.js';
 import { REPORT_CSS } from './style.js';
 
 /** A chart spec with its SVG, rendered beforehand (see renderChartSvg). */
@@ -78,10 +78,11 @@ function headlineTable(variants: readonly ReportVariant[]): string {
 
 function perClassTable(variant: ReportVariant): string {
   const m = variant.metrics;
-  const rows = m.perClass.map((c) => {
+  const rows = m.perClass.map((c, j) => {
     const full = isDxCode(c.name) ? DX_NAMES[c.name] : '';
+    const cell = classCells(m, j);
     return `<tr><th scope="row">${esc(c.name)}<div class="note">${esc(full)}</div></th><td>${c.support}</td>
-<td>${pct(c.precision)}</td><td class="key">${pct(c.recall)}</td><td>${pct(c.f1)}</td><td>${num(c.auc)}</td></tr>`;
+<td>${cell.precision}</td><td class="key">${cell.recall}</td><td>${cell.f1}</td><td>${cell.auc}</td></tr>`;
   });
   const avg = (label: string, a: { precision: number; recall: number; f1: number }, support: string) =>
     `<tr class="avg"><th scope="row">${label}</th><td>${support}</td><td>${pct(a.precision)}</td><td>${pct(a.recall)}</td><td>${pct(a.f1)}</td><td>${label === 'macro avg' ? num(m.macroAuc) : ''}</td></tr>`;

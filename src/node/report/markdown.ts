@@ -1,6 +1,6 @@
 import { describeWeights } from '../../core/bundle/meta.js';
 import { type ReportData, reportBanners } from '../../core/eval/report-data.js';
-import { num, numWithCi, pct, pctWithCi } from './format.js';
+import { classCells, num, numWithCi, pct, pctWithCi } from './format.js';
 
 /** The Markdown summary (`report.md`): headline table with intervals and the per-class table. */
 export function renderReportMarkdown(data: ReportData): string {
@@ -40,11 +40,12 @@ export function renderReportMarkdown(data: ReportData): string {
     '| Class | Images | Precision | Recall | F1 | AUC |',
     '|---|---|---|---|---|---|',
   );
-  for (const c of m.perClass) {
+  m.perClass.forEach((c, j) => {
+    const cell = classCells(m, j);
     lines.push(
-      `| ${c.name} | ${c.support} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${num(c.auc)} |`,
+      `| ${c.name} | ${c.support} | ${cell.precision} | ${cell.recall} | ${cell.f1} | ${cell.auc} |`,
     );
-  }
+  });
   lines.push(
     `| macro avg | | ${pct(m.macro.precision)} | ${pct(m.macro.recall)} | ${pct(m.macro.f1)} | ${num(m.macroAuc)} |`,
   );
