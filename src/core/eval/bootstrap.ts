@@ -219,3 +219,70 @@ export function weightedHeadline(
     macroAuc: weightedMacroAuc(p, weights),
   };
 }
+
+/** Weighted sensitivity at each target specificity on one class's ROC curve (NaN where undefined). */
+function weightedSensitivities(
+  positive: readonly boolean[],
+  score: Float64Array,
+  order: readonly number[],
+  targets: readonly number[],
+  w: Float64Array,
+): number[] {
+  let positives = 0;
+  let negatives = 0;
+  for (let i = 0; i < w.length; i++) {
+    if (positive[i]) positives += w[i];
+    else negatives += w[i];
+  }
+  if (positives === 0 || negatives === 0) return targets.map(() => Number.NaN);
+  const best = targets.map(() => 0);
+  let tp = 0;
+  let fp = 0;
+  for (let r = 0; r < order.length; r++) {
+    const i = order[r];
+    if (positive[i]) tp += w[i];
+    else fp += w[i];
+    const next = order[r + 1];
+    if (next !== undefined && score[next] === score[i]) continue;
+    targets.forEach((t, k) => {
+      if (fp / negatives <= 1 - t + 1e-12 && tp / positives > best[k]) best[k] = tp / positives;
+    });
+  }
+  return best;
+}
+
+/**
+ * Lesion-bootstrap percentile intervals of the sensitivity at each target specificity (the highest
+ * sensitivity whose specificity reaches the target, as `sensitivityAtSpecificity`), resampling groups with
+ * replacement. Same seed, resamples and level as {@link bootstrapMetrics}; one interval per target.
+ */
+export function bootstrapSensitivityAtSpecificity(
+  positive: readonly boolean[],
+  scores: ArrayLike<number>,
+  groups: readonly string[],
+  targets: readonly number[],
+  options: BootstrapOptions = {},
+): ConfidenceInterval[] {
+  const resamples = options.resamples ?? 1000;
+  const level = options.level ?? 0.95;
+  if (groups.length !== positive.length) {
+    throw new LesionlabError(
+      'E_INPUT',
+      `bootstrap: ${groups.length} group ids for ${positive.length} images; pass one per image`,
+    );
+  }
+  const score = Float64Array.from(scores);
+  const order = descendingOrder(score);
+  const { groupOfImage, groupCount } = indexGroups(groups);
+  const rng = createRng(options.seed ?? 0);
+  const samples = targets.map(() => [] as number[]);
+  for (let r = 0; r < resamples; r++) {
+    const w = resampleGroupWeights(groupOfImage, groupCount, rng);
+    weightedSensitivities(positive, score, order, targets, w).forEach((v, k) => {
+      samples[k].push(v);
+    });
+  }
+  const ones = new Float64Array(positive.length).fill(1);
+  const estimates = weightedSensitivities(positive, score, order, targets, ones);
+  return targets.map((_, k) => interval(estimates[k], samples[k], level));
+}

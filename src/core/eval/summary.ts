@@ -1,5 +1,10 @@
 import { LesionlabError } from '../errors.js';
-import { type BootstrapOptions, type BootstrapResult, bootstrapMetrics } from './bootstrap.js';
+import {
+  type BootstrapOptions,
+  type BootstrapResult,
+  bootstrapMetrics,
+  bootstrapSensitivityAtSpecificity,
+} from './bootstrap.js';
 import { expectedCalibrationError, type ReliabilityBin } from './calibration.js';
 import {
   type AveragedStats,
@@ -48,6 +53,8 @@ export interface OperatingPoint {
   readonly sensitivity: number;
   readonly specificity: number;
   readonly threshold: number | null;
+  /** Lesion-bootstrap interval of the sensitivity (absent when the bootstrap was skipped). */
+  readonly interval?: { readonly lower: number; readonly upper: number };
 }
 
 /** Every metric of one evaluation, as plain JSON-ready data. */
@@ -129,10 +136,28 @@ function operatingPoints(input: EvaluationInput): EvaluationMetrics['sensitivity
   }
   const positive = input.labels.map((label) => label === j);
   const scores = input.probabilities.map((row) => row[j]);
-  const points = (input.specificities ?? [0.8, 0.9, 0.95]).flatMap((target) => {
+  const targets = input.specificities ?? [0.8, 0.9, 0.95];
+  const intervals =
+    input.bootstrap === false
+      ? null
+      : bootstrapSensitivityAtSpecificity(
+          positive,
+          scores,
+          input.groups ?? input.labels.map((_, i) => String(i)),
+          targets,
+          input.bootstrap,
+        );
+  const points = targets.flatMap((target, k) => {
     const point = sensitivityAtSpecificity(positive, scores, target);
     if (point === null) return [];
-    return [{ ...point, threshold: Number.isFinite(point.threshold) ? point.threshold : null }];
+    const ci = intervals?.[k];
+    return [
+      {
+        ...point,
+        threshold: Number.isFinite(point.threshold) ? point.threshold : null,
+        ...(ci ? { interval: { lower: ci.lower, upper: ci.upper } } : {}),
+      },
+    ];
   });
   return points.length === 0 ? null : { positiveClass, points };
 }

@@ -1,5 +1,5 @@
 import type { ConfidenceInterval } from '../../core/eval/bootstrap.js';
-import type { EvaluationMetrics } from '../../core/eval/summary.js';
+import type { EvaluationMetrics, OperatingPoint } from '../../core/eval/summary.js';
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -52,4 +52,24 @@ export function classCells(m: EvaluationMetrics, j: number): ClassCells {
     f1: absent ? '\u2014' : pct(c.f1),
     auc: absent ? '\u2014' : num(c.auc),
   };
+}
+
+/**
+ * Sensitivity at fixed specificities, each with its bootstrap interval ("80% spec.: 72.0% (60.1–80.2)"),
+ * joined by `separator`; a point without an interval is left out, and "—" stands for none left.
+ */
+export function sensitivityPoints(points: readonly OperatingPoint[] | undefined, separator: string): string {
+  const shown = (points ?? []).flatMap((p) =>
+    p.interval
+      ? [
+          `${Math.round(p.targetSpecificity * 100)}% spec.: ${pctWithCi(p.sensitivity, { estimate: p.sensitivity, ...p.interval })}`,
+        ]
+      : [],
+  );
+  return shown.length === 0 ? '\u2014' : shown.join(separator);
+}
+
+/** True when some variant has a fixed-specificity sensitivity with an interval (the column is worth showing). */
+export function hasSensitivityIntervals(metrics: readonly EvaluationMetrics[]): boolean {
+  return metrics.some((m) => (m.sensitivityAtSpecificity?.points ?? []).some((p) => p.interval));
 }

@@ -2,7 +2,16 @@ import { describeWeights } from '../../core/bundle/meta.js';
 import type { ChartSpec } from '../../core/eval/charts.js';
 import { type ReportData, type ReportVariant, reportBanners } from '../../core/eval/report-data.js';
 import { DX_NAMES, isDxCode } from '../../core/labels.js';
-import { classCells, escapeHtml as esc, num, numWithCi, pct, pctWithCi } from './format.js';
+import {
+  classCells,
+  escapeHtml as esc,
+  hasSensitivityIntervals,
+  num,
+  numWithCi,
+  pct,
+  pctWithCi,
+  sensitivityPoints,
+} from './format.js';
 import { REPORT_CSS } from './style.js';
 
 /** A chart spec with its SVG, rendered beforehand (see renderChartSvg). */
@@ -53,15 +62,17 @@ function header(data: ReportData): string {
 }
 
 function headlineTable(variants: readonly ReportVariant[]): string {
-  const mel = variants[0].metrics.sensitivityAtSpecificity;
-  const melHead = mel
-    ? `<th>${esc(mel.positiveClass)} sensitivity<br>@ ${mel.points.map((p) => Math.round(p.targetSpecificity * 100)).join(' / ')}% specificity</th>`
-    : '';
+  // a fixed-specificity sensitivity is shown only with its bootstrap interval
+  const mel = hasSensitivityIntervals(variants.map((v) => v.metrics))
+    ? variants[0].metrics.sensitivityAtSpecificity
+    : null;
+  const melHead = mel ? `<th>${esc(mel.positiveClass)} sensitivity<br>at fixed specificity</th>` : '';
   const rows = variants.map((v) => {
     const m = v.metrics;
     const b = m.bootstrap ?? undefined;
-    const points = m.sensitivityAtSpecificity?.points ?? [];
-    const melCell = mel ? `<td>${points.map((p) => (p.sensitivity * 100).toFixed(1)).join(' / ')}%</td>` : '';
+    const melCell = mel
+      ? `<td class="points">${sensitivityPoints(m.sensitivityAtSpecificity?.points, '<br>')}</td>`
+      : '';
     return `<tr><th scope="row">${esc(v.label)}${v.note ? `<div class="note">${esc(v.note)}</div>` : ''}</th>
 <td class="key">${pctWithCi(m.balancedAccuracy, b?.balancedAccuracy)}</td><td>${pctWithCi(m.accuracy, b?.accuracy)}</td>
 <td>${numWithCi(m.macroAuc, b?.macroAuc)}</td><td>${pct(m.top2Accuracy)}</td><td>${pct(m.top3Accuracy)}</td>

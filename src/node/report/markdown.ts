@@ -1,6 +1,14 @@
 import { describeWeights } from '../../core/bundle/meta.js';
 import { type ReportData, reportBanners } from '../../core/eval/report-data.js';
-import { classCells, num, numWithCi, pct, pctWithCi } from './format.js';
+import {
+  classCells,
+  hasSensitivityIntervals,
+  num,
+  numWithCi,
+  pct,
+  pctWithCi,
+  sensitivityPoints,
+} from './format.js';
 
 /** The Markdown summary (`report.md`): headline table with intervals and the per-class table. */
 export function renderReportMarkdown(data: ReportData): string {
@@ -11,17 +19,17 @@ export function renderReportMarkdown(data: ReportData): string {
     `Model **${data.model.name}** (${data.model.backbone}, weights: ${describeWeights(data.model.weights)}) on ${data.data.source}, ` +
       `split \`${data.data.split}\`, ${data.variants[0].metrics.count} images. Created ${data.createdAt}.`,
     '',
-    '| | Balanced accuracy | Accuracy | Macro AUC | Top-2 | Top-3 | Log loss | ECE | Mel. sens. @ 80/90/95% spec. |',
-    '|---|---|---|---|---|---|---|---|---|',
+    ...headlineHead(data),
   ];
+  // a fixed-specificity sensitivity is shown only with its bootstrap interval
+  const sens = hasSensitivityIntervals(data.variants.map((v) => v.metrics));
   for (const v of data.variants) {
     const m = v.metrics;
     const b = m.bootstrap ?? undefined;
-    const mel =
-      (m.sensitivityAtSpecificity?.points ?? []).map((p) => pct(p.sensitivity)).join(' / ') || '\u2014';
+    const mel = sens ? ` ${sensitivityPoints(m.sensitivityAtSpecificity?.points, '; ')} |` : '';
     lines.push(
       `| ${v.label} | ${pctWithCi(m.balancedAccuracy, b?.balancedAccuracy)} | ${pctWithCi(m.accuracy, b?.accuracy)} | ` +
-        `${numWithCi(m.macroAuc, b?.macroAuc)} | ${pct(m.top2Accuracy)} | ${pct(m.top3Accuracy)} | ${num(m.logLoss)} | ${pct(m.ece)} | ${mel} |`,
+        `${numWithCi(m.macroAuc, b?.macroAuc)} | ${pct(m.top2Accuracy)} | ${pct(m.top3Accuracy)} | ${num(m.logLoss)} | ${pct(m.ece)} |${mel}`,
     );
   }
   const b = data.variants[0].metrics.bootstrap;
@@ -51,4 +59,15 @@ export function renderReportMarkdown(data: ReportData): string {
   );
   if (data.notes.length > 0) lines.push('', '## Notes', '', ...data.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** The headline table's header rows; the sensitivity column only when some variant has its intervals. */
+function headlineHead(data: ReportData): string[] {
+  const m = data.variants[0].metrics;
+  const sens = hasSensitivityIntervals(data.variants.map((v) => v.metrics));
+  const positive = m.sensitivityAtSpecificity?.positiveClass ?? 'mel';
+  return [
+    `| | Balanced accuracy | Accuracy | Macro AUC | Top-2 | Top-3 | Log loss | ECE |${sens ? ` ${positive} sensitivity at fixed specificity |` : ''}`,
+    `|---|---|---|---|---|---|---|---|${sens ? '---|' : ''}`,
+  ];
 }

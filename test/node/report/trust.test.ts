@@ -83,3 +83,40 @@ describe('a class with no images', () => {
     expect(renderComparisonMarkdown(data)).toContain('| c | \u2014 | \u2014 |');
   });
 });
+
+describe('sensitivity at fixed specificity', () => {
+  const labels = Array.from({ length: 240 }, (_, i) => i % 3);
+  const probabilities = labels.map((l, i) =>
+    ['nv', 'mel', 'bcc'].map((_, j) => (j === l ? 0.5 : 0.25) + (i % 7) * 0.01 * j),
+  );
+  const withData = (bootstrap: false | { resamples: number }): ReportData => ({
+    ...report(100, 100),
+    variants: [
+      {
+        id: 'plain',
+        label: 'Plain (image only)',
+        metrics: computeEvaluationMetrics({
+          classes: ['nv', 'mel', 'bcc'],
+          labels,
+          probabilities,
+          bootstrap,
+        }),
+      },
+    ],
+  });
+  it('is shown with its bootstrap interval', () => {
+    const data = withData({ resamples: 100 });
+    const html = renderReportHtml(data, [], new Map());
+    expect(html).toContain('mel sensitivity<br>at fixed specificity');
+    expect(html).toMatch(/80% spec\.: \d+\.\d% \(\d+\.\d\u2013\d+\.\d\)<br>90% spec\./);
+    expect(renderReportMarkdown(data)).toMatch(
+      /\| 80% spec\.: \d+\.\d% \(\d+\.\d\u2013\d+\.\d\); 90% spec\./,
+    );
+  });
+  it('is dropped when it has no interval', () => {
+    const data = withData(false);
+    expect(data.variants[0].metrics.sensitivityAtSpecificity).not.toBeNull();
+    expect(renderReportHtml(data, [], new Map())).not.toContain('specificity');
+    expect(renderReportMarkdown(data)).not.toContain('specificity');
+  });
+});
