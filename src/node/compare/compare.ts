@@ -200,7 +200,9 @@ export async function compareEvaluations(
   evalDirs: readonly string[],
   outDir: string,
 ): Promise<ComparisonResult> {
-  const models = await Promise.all(evalDirs.map((dir) => loadEvaluatedModel(dir)));
+  // one at a time, so that the first unusable folder in the list is the one named
+  const models: ComparedModel[] = [];
+  for (const dir of evalDirs) models.push(await loadEvaluatedModel(dir));
   const weights = Object.fromEntries(
     await Promise.all(evalDirs.map(async (dir, i) => [models[i].name, await recordedWeights(dir)] as const)),
   );

@@ -10,6 +10,7 @@ import { countMacs } from '../../core/onnx/macs.js';
 import { readModelBundle } from '../bundle/read.js';
 import { loadLayersModelFromDir } from '../bundle/tfjs-files.js';
 import { createClassifier } from '../infer/classifier.js';
+import { type RunStatus, readRunStatus } from '../train/run-dir.js';
 
 /**
  * Reads an evaluation folder written by `evaluateModel` (`report.json` + `predictions.csv`) as one model of
@@ -23,11 +24,8 @@ export async function loadEvaluatedModel(
   > = {},
 ): Promise<ComparedModel> {
   const reportPath = join(evalDir, 'report.json');
-  const text = await readFile(reportPath, 'utf8').catch(() => {
-    throw new LesionlabError(
-      'E_MISSING_FILE',
-      `${reportPath}: not found; run \`lesionlab evaluate\` on the run first`,
-    );
+  const text = await readFile(reportPath, 'utf8').catch(async () => {
+    throw await missingReport(evalDir, reportPath);
   });
   const report = JSON.parse(text) as ReportData;
   const predictionsPath = join(evalDir, 'predictions.csv');
@@ -47,6 +45,43 @@ export async function loadEvaluatedModel(
     trainSeconds: extra.trainSeconds ?? null,
     source: evalDir,
   };
+}
+
+/**
+ * Why an evaluation folder has no `report.json`, in one line: the training run it belongs to (the folder
+ * itself or its parent) failed, was interrupted or is still running, as its `status.json` says; a finished
+ * run passed instead of its evaluation; or no evaluation was made.
+ */
+async function missingReport(evalDir: string, reportPath: string): Promise<LesionlabError> {
+  for (const runDir of [evalDir, dirname(evalDir)]) {
+    const status = await readRunStatus(runDir);
+    if (status === null) continue;
+    const why = unfinishedRun(runDir, status);
+    if (why !== null) return new LesionlabError('E_RUN', `${evalDir}: ${why}`);
+    const evaluate = `\`lesionlab evaluate ${runDir}\``;
+    return new LesionlabError(
+      'E_MISSING_FILE',
+      runDir === evalDir
+        ? `${evalDir}: a finished training run, not an evaluation folder; run ${evaluate} and pass ${join(runDir, 'eval-test')}`
+        : `${reportPath}: not found; the run finished but this evaluation was not made: run ${evaluate}`,
+    );
+  }
+  return new LesionlabError(
+    'E_MISSING_FILE',
+    `${reportPath}: not found; run \`lesionlab evaluate\` on the run first`,
+  );
+}
+
+/** The line for a run whose status.json says it did not complete (null when it did). */
+function unfinishedRun(runDir: string, status: RunStatus): string | null {
+  const resume = `\`lesionlab train --resume ${runDir}\``;
+  if (status.state === 'failed')
+    return `training run ${runDir} failed (${status.error?.message ?? 'see its train.log'}), so there is nothing to compare; fix the cause and run ${resume}, or leave it out`;
+  if (status.state === 'interrupted')
+    return `training run ${runDir} was interrupted and has no evaluation; continue it with ${resume}, then run \`lesionlab evaluate ${runDir}\``;
+  if (status.state === 'running')
+    return `training run ${runDir} has not finished (status.json says running${status.pid ? `, pid ${status.pid}` : ''}; or it was killed); wait for it, or continue it with ${resume}, then evaluate it`;
+  return null;
 }
 
 /** The weights provenance an evaluation folder's `report.json` recorded (null: none recorded). */
