@@ -1,6 +1,12 @@
 import { LesionlabError } from '../errors.js';
 import { type McNemarResult, mcnemarTest } from './mcnemar.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
+import {
+  type ReportBanner,
+  SMALL_SAMPLE_MAX_IMAGES,
+  SMOKE_TEST_MAX_IMAGES,
+  smallClassesText,
+} from './report-data.js';
 import type { EvaluationMetrics } from './summary.js';
 
 /** One evaluated model to compare: its metrics, per-image predictions and cost figures. */
@@ -20,6 +26,8 @@ export interface ComparedModel {
   readonly trainSeconds?: number | null;
   /** Where the run / evaluation lives. */
   readonly source?: string;
+  /** Images in the whole dataset the evaluated ones were drawn from (when recorded). */
+  readonly datasetImages?: number;
 }
 
 /** McNemar's test of one pair of models on the images both were evaluated on. */
@@ -90,4 +98,55 @@ export function buildComparison(
     pairwise: pairwiseMcNemar(models),
     notes: [...(options.notes ?? [])],
   };
+}
+
+/**
+ * The warnings a comparison page shows at its top, like an evaluation report's: models with random,
+ * unrecorded or truncated backbone weights (by their weights label), sample data, a small test set and
+ * classes with fewer than 10 test images.
+ */
+export function comparisonBanners(data: ComparisonData): ReportBanner[] {
+  const banners: ReportBanner[] = [];
+  const named = (test: (label: string) => boolean) =>
+    data.models.filter((m) => m.weights !== undefined && test(m.weights)).map((m) => m.name);
+  const random = named((w) => w.startsWith('random'));
+  if (random.length > 0)
+    banners.push({
+      kind: 'random-weights',
+      text: `RANDOM WEIGHTS: ${random.join(', ')} ${random.length === 1 ? 'was' : 'were'} not initialised from ImageNet; their numbers test the pipeline, they say nothing about the architecture.`,
+    });
+  const unknown = named((w) => w === 'unknown');
+  if (unknown.length > 0)
+    banners.push({
+      kind: 'unknown-weights',
+      text: `Weights provenance not recorded for ${unknown.join(', ')}: their backbones may have random weights.`,
+    });
+  const cut = named((w) => w.includes('truncated at'));
+  if (cut.length > 0)
+    banners.push({
+      kind: 'truncated',
+      text: `TRUNCATED BACKBONE: ${cut.join(', ')} ${cut.length === 1 ? 'was' : 'were'} cut short because ImageNet weights were incomplete; not the full published networks.`,
+    });
+  return [...banners, ...sampleBanners(data)];
+}
+
+/** Smoke-test, small-sample and small-class banners of a comparison (from its first model). */
+function sampleBanners(data: ComparisonData): ReportBanner[] {
+  const first = data.models[0];
+  const total = Math.min(...data.models.map((m) => m.datasetImages ?? Number.POSITIVE_INFINITY));
+  const count = first.metrics.count;
+  const banners: ReportBanner[] = [];
+  if (total < SMOKE_TEST_MAX_IMAGES)
+    banners.push({
+      kind: 'smoke-test',
+      text: `SMOKE TEST on a ${total}-image sample (${count} test images): it shows the pipeline runs end to end; it ranks nothing.`,
+    });
+  else if (count < SMALL_SAMPLE_MAX_IMAGES)
+    banners.push({
+      kind: 'small-sample',
+      text: `SMALL SAMPLE: only ${count} test images (fewer than ${SMALL_SAMPLE_MAX_IMAGES}); differences inside the intervals are noise.`,
+    });
+  const few = smallClassesText(first.metrics);
+  if (few !== null) banners.push({ kind: 'small-classes', text: few });
+  return banners;
 }

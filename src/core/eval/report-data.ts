@@ -100,13 +100,13 @@ export function reportBanners(
       kind: 'small-sample',
       text: `SMALL SAMPLE: only ${data.data.images} images were evaluated (fewer than ${SMALL_SAMPLE_MAX_IMAGES}); read the intervals, not the point estimates.`,
     });
-  const few = smallClasses(data.variants?.[0]?.metrics);
+  const few = smallClassesText(data.variants?.[0]?.metrics);
   if (few !== null) banners.push({ kind: 'small-classes', text: few });
   return banners;
 }
 
 /** The small-classes banner text, or null when every class has enough images (or there are no metrics). */
-function smallClasses(metrics: EvaluationMetrics | undefined): string | null {
+export function smallClassesText(metrics: EvaluationMetrics | undefined): string | null {
   const few = (metrics?.perClass ?? []).filter((c) => c.support < SMALL_CLASS_MIN_IMAGES);
   if (few.length === 0) return null;
   const list = few.map((c) => `${c.name} ${c.support}`).join(', ');

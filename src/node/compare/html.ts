@@ -1,4 +1,4 @@
-import type { ComparisonData } from '../../core/eval/compare.js';
+import { type ComparisonData, comparisonBanners } from '../../core/eval/compare.js';
 import { classCells, escapeHtml as esc, num, numWithCi, pctWithCi } from '../report/format.js';
 import type { RenderedChart } from '../report/html.js';
 import { REPORT_CSS } from '../report/style.js';
@@ -79,6 +79,9 @@ export function renderComparisonHtml(data: ComparisonData, charts: readonly Rend
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(data.title)}</title><style>${REPORT_CSS}</style></head><body><main>
+${comparisonBanners(data)
+  .map((b) => `<div class="banner" role="alert" data-banner="${b.kind}">${esc(b.text)}</div>`)
+  .join('\n')}
 <header><h1>${esc(data.title)}</h1><p class="meta"><b>Models</b> ${data.models.length} &middot; <b>Created</b> ${esc(data.createdAt)}</p></header>
 ${modelTable(data)}
 ${recallTable(data)}
@@ -94,6 +97,7 @@ export function renderComparisonMarkdown(data: ComparisonData): string {
   const lines = [
     `# ${data.title}`,
     '',
+    ...comparisonBanners(data).flatMap((b) => [`> **${b.text}**`, '']),
     '| Model | Weights | Balanced accuracy | Accuracy | Macro AUC | Parameters | GMACs | Images/s | Training |',
     '|---|---|---|---|---|---|---|---|---|',
     ...data.models.map((m) => {

@@ -44,6 +44,7 @@ export async function loadEvaluatedModel(
     imagesPerSecond: extra.imagesPerSecond ?? null,
     trainSeconds: extra.trainSeconds ?? null,
     source: evalDir,
+    ...(report.data.datasetImages === undefined ? {} : { datasetImages: report.data.datasetImages }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildComparison } from '../../../src/core/eval/compare.js';
+import { buildComparison, comparisonBanners } from '../../../src/core/eval/compare.js';
 import { type ReportData, reportBanners } from '../../../src/core/eval/report-data.js';
 import { computeEvaluationMetrics } from '../../../src/core/eval/summary.js';
 import { renderComparisonHtml, renderComparisonMarkdown } from '../../../src/node/compare/html.js';
@@ -118,5 +118,45 @@ describe('sensitivity at fixed specificity', () => {
     expect(data.variants[0].metrics.sensitivityAtSpecificity).not.toBeNull();
     expect(renderReportHtml(data, [], new Map())).not.toContain('specificity');
     expect(renderReportMarkdown(data)).not.toContain('specificity');
+  });
+});
+
+describe('comparison banners', () => {
+  const labels = Array.from({ length: 27 }, (_, i) => i % 3);
+  const model = (name: string, weights: string, datasetImages?: number) => ({
+    ...syntheticModel(name, labels, (i) => i % 4 !== 0),
+    weights,
+    ...(datasetImages === undefined ? {} : { datasetImages }),
+  });
+  it('states random, unrecorded and truncated weights and sample data at the top of the page', () => {
+    const data = buildComparison([
+      model('a', 'random (seed 7)', 144),
+      model('b', 'unknown'),
+      model('c', 'ImageNet, truncated at conv_pw_12_relu (sha256 abababab…)'),
+      model('d', 'ImageNet (sha256 abababab…)'),
+    ]);
+    expect(comparisonBanners(data).map((b) => b.kind)).toEqual([
+      'random-weights',
+      'unknown-weights',
+      'truncated',
+      'smoke-test',
+      'small-classes',
+    ]);
+    expect(comparisonBanners(data)[0].text).toMatch(/^RANDOM WEIGHTS: a was not initialised from ImageNet/);
+    expect(comparisonBanners(data)[3].text).toMatch(/^SMOKE TEST on a 144-image sample \(27 test images\)/);
+    const html = renderComparisonHtml(data, []);
+    for (const kind of ['random-weights', 'unknown-weights', 'truncated', 'smoke-test', 'small-classes'])
+      expect(html.indexOf(`data-banner="${kind}"`)).toBeLessThan(html.indexOf('<h2>Models'));
+    expect(html.indexOf('data-banner="random-weights"')).toBeGreaterThan(0);
+    expect(renderComparisonMarkdown(data)).toContain('> **TRUNCATED BACKBONE: c was cut short');
+  });
+  it('says small sample without sample data, and nothing for ImageNet models on enough images', () => {
+    const small = buildComparison([model('a', 'ImageNet (x)', 10_015), model('b', 'ImageNet (x)', 10_015)]);
+    expect(comparisonBanners(small).map((b) => b.kind)).toEqual(['small-sample', 'small-classes']);
+    const many = Array.from({ length: 240 }, (_, i) => i % 3);
+    const big = buildComparison(
+      ['a', 'b'].map((n) => ({ ...syntheticModel(n, many, () => true), weights: 'ImageNet (x)' })),
+    );
+    expect(comparisonBanners(big)).toEqual([]);
   });
 });
