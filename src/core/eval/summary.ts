@@ -161,3 +161,20 @@ function operatingPoints(input: EvaluationInput): EvaluationMetrics['sensitivity
   });
   return points.length === 0 ? null : { positiveClass, points };
 }
+
+/**
+ * One score line that names where it was measured and with which views, so that training's summary and
+ * the report's headline ("Views identity+flip_h") can be matched: `test (views identity+flip_h, 1503
+ * images): balanced accuracy 0.646, accuracy 0.781, macro F1 0.602`.
+ */
+export function scoreLine(
+  place: string,
+  views: readonly string[],
+  count: number,
+  scores: { readonly accuracy: number; readonly balancedAccuracy: number; readonly macroF1: number },
+): string {
+  return (
+    `${place} (views ${views.join('+')}, ${count} images): balanced accuracy ${scores.balancedAccuracy.toFixed(3)}, ` +
+    `accuracy ${scores.accuracy.toFixed(3)}, macro F1 ${scores.macroF1.toFixed(3)}`
+  );
+}

@@ -1,6 +1,7 @@
 import { basename, join } from 'node:path';
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import { DIHEDRAL_VIEWS, type DihedralView, type TrainConfig } from '../../core/config/train-config.js';
+import { scoreLine } from '../../core/eval/summary.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import {
   argmaxRows,
@@ -172,10 +173,7 @@ async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<Tr
       join(runDir, RUN_FILES.results),
       resultsJson(config, { ...stage, history, bestEpoch }, test, features, backbone.weights),
     );
-    if (test)
-      logger.info(
-        `test: accuracy ${test.scores.accuracy.toFixed(3)}, balanced accuracy ${test.scores.balancedAccuracy.toFixed(3)}, macro F1 ${test.scores.macroF1.toFixed(3)} (${test.count} images)`,
-      );
+    if (test) logger.info(scoreLine('test', recipeViews(config), test.count, test.scores));
     stage.head.dispose();
     return {
       runDir,

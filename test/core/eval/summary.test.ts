@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { computeEvaluationMetrics } from '../../../src/core/eval/summary.js';
+import { computeEvaluationMetrics, scoreLine } from '../../../src/core/eval/summary.js';
 
 const g = JSON.parse(
   await readFile(join(import.meta.dirname, '../../golden/metrics/ham-priors-500.json'), 'utf8'),
@@ -53,5 +53,19 @@ describe('computeEvaluationMetrics', () => {
         positiveClass: 'mel',
       }),
     ).toThrow(/positive class "mel" is not one of the classes \(a, b\)/);
+  });
+});
+
+describe('scoreLine', () => {
+  it('names the place and the views, as the report headline row names its views', () => {
+    expect(
+      scoreLine('test', ['identity', 'flip_h'], 1503, {
+        accuracy: 0.7812,
+        balancedAccuracy: 0.6461,
+        macroF1: 0.6024,
+      }),
+    ).toBe(
+      'test (views identity+flip_h, 1503 images): balanced accuracy 0.646, accuracy 0.781, macro F1 0.602',
+    );
   });
 });
