@@ -160,6 +160,16 @@ function interval(estimate: number, samples: number[], level: number): Confidenc
   return { estimate, lower: percentile(sorted, alpha), upper: percentile(sorted, 1 - alpha) };
 }
 
+/** Throws E_INPUT unless there is one group id per image. */
+function checkOneGroupPerImage(groups: readonly string[], images: number): void {
+  if (groups.length !== images) {
+    throw new LesionlabError(
+      'E_INPUT',
+      `bootstrap: ${groups.length} group ids for ${images} images; pass one per image`,
+    );
+  }
+}
+
 /**
  * Percentile bootstrap intervals for accuracy, balanced accuracy and macro one-vs-rest AUC, resampling
  * groups (HAM10000 lesions) with replacement so that images of one lesion move together. Seeded.
@@ -174,12 +184,7 @@ export function bootstrapMetrics(
   const resamples = options.resamples ?? 1000;
   const seed = options.seed ?? 0;
   const level = options.level ?? 0.95;
-  if (groups.length !== labels.length) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `bootstrap: ${groups.length} group ids for ${labels.length} images; pass one per image`,
-    );
-  }
+  checkOneGroupPerImage(groups, labels.length);
   const p = prepare(labels, probabilities, k);
   const { groupOfImage, groupCount } = indexGroups(groups);
   const rng = createRng(seed);
@@ -265,12 +270,7 @@ export function bootstrapSensitivityAtSpecificity(
 ): ConfidenceInterval[] {
   const resamples = options.resamples ?? 1000;
   const level = options.level ?? 0.95;
-  if (groups.length !== positive.length) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `bootstrap: ${groups.length} group ids for ${positive.length} images; pass one per image`,
-    );
-  }
+  checkOneGroupPerImage(groups, positive.length);
   const score = Float64Array.from(scores);
   const order = descendingOrder(score);
   const { groupOfImage, groupCount } = indexGroups(groups);
