@@ -188,22 +188,17 @@ function makeCache(
   width: number,
   data: Float32Array,
 ): FeatureCache {
+  return { dir, ids, views, width, data, indexOf: cachePositions(`feature cache ${dir}`, ids) };
+}
+
+/** Position of an image id among a cache's `ids`; an unknown id is an E_CACHE error naming `cache`. */
+export function cachePositions(cache: string, ids: readonly string[]): (id: string) => number {
   const positions = new Map(ids.map((id, i) => [id, i]));
-  return {
-    dir,
-    ids,
-    views,
-    width,
-    data,
-    indexOf: (id) => {
-      const at = positions.get(id);
-      if (at === undefined)
-        throw new LesionlabError(
-          'E_CACHE',
-          `feature cache ${dir}: no image ${id}; delete the folder to rebuild it`,
-        );
-      return at;
-    },
+  return (id) => {
+    const at = positions.get(id);
+    if (at === undefined)
+      throw new LesionlabError('E_CACHE', `${cache}: no image ${id}; delete the folder to rebuild it`);
+    return at;
   };
 }
 

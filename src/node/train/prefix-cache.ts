@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import { writeError } from '../fs-errors.js';
+import { cachePositions } from './feature-cache.js';
 
 /** What identifies cached prefix activations: change any of it and they are recomputed. */
 export interface PrefixCacheKey {
@@ -174,7 +175,6 @@ function makeCache(
   const { ids, mapSize } = options;
   const dtype = options.key.dtype;
   const width = dtype === 'float16' ? 2 : 4;
-  const positions = new Map(ids.map((id, i) => [id, i]));
   return {
     dir,
     ids,
@@ -183,15 +183,7 @@ function makeCache(
     dtype,
     bytes,
     built,
-    indexOf: (id) => {
-      const at = positions.get(id);
-      if (at === undefined)
-        throw new LesionlabError(
-          'E_CACHE',
-          `prefix cache ${dir}: no image ${id}; delete the folder to rebuild it`,
-        );
-      return at;
-    },
+    indexOf: cachePositions(`prefix cache ${dir}`, ids),
     read: async (items, viewOf) => {
       const out = new Float32Array(items.length * mapSize);
       const raw = new Uint8Array(mapSize * width);
