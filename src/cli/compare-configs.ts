@@ -74,12 +74,14 @@ async function resolveConfigs(files: readonly string[], options: CompareConfigsO
     seed: options.seed?.toString(),
     weights: options.weights,
   };
-  const configs = await Promise.all(
-    files.map(async (file) => ({
+  // In file order, so the error names the first bad file whatever the disk's timing.
+  const configs: { name: string; config: TrainConfig }[] = [];
+  for (const file of files) {
+    configs.push({
       name: basename(file).replace(/\.json$/i, ''),
       config: await resolveTrainConfig({ ...flags, config: file }),
-    })),
-  );
+    });
+  }
   const names = configs.map((c) => c.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice) throw new LesionlabError('E_CONFIG', `--configs: two files are named ${twice}.json; rename one`);
