@@ -5,8 +5,8 @@ import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { averageViews, type DihedralView, expandViews } from '../../core/preprocess/views.js';
 import { fuseMetadata, hasMetadata, type LesionMetadata } from '../../core/train/metadata.js';
 import { readModelBundle } from '../bundle/read.js';
+import { type OnnxClassifierSession, openClassifierSession } from './classifier-session.js';
 import { decodeForModel } from './decode.js';
-import { type InferenceEngine, openEngine } from './engine.js';
 import { mapLimit } from './limit.js';
 import { resolveViews, type TtaChoice } from './tta.js';
 
@@ -76,7 +76,7 @@ function checkBatch(meta: BundleMeta, batch: Uint8Array, count: number): void {
 }
 
 async function runPixels(
-  engine: InferenceEngine,
+  session: OnnxClassifierSession,
   meta: BundleMeta,
   views: readonly DihedralView[],
   batch: Uint8Array,
@@ -85,7 +85,7 @@ async function runPixels(
   const { width: w, height: h } = meta.preprocess;
   const expanded = expandViews(batch, count, w, h, views);
   const input = Float32Array.from(expanded);
-  const probs = await engine.probabilities(input, [count * views.length, h, w, 3]);
+  const probs = await session.probabilities(input, [count * views.length, h, w, 3]);
   return averageViews(probs, count, meta.classes.length, views.length);
 }
 
@@ -109,7 +109,7 @@ export async function createClassifier(
 ): Promise<Classifier> {
   const bundle = await readModelBundle(bundleDir);
   const { meta } = bundle;
-  const engine = await openEngine(bundle, { threads: options.threads, logger: options.logger });
+  const session = await openClassifierSession(bundle, { threads: options.threads, logger: options.logger });
   const views = resolveViews(options.tta ?? 'recipe', meta);
   const preprocess = inferencePreprocess(meta, options.density ?? true);
   const size = meta.preprocess.width * meta.preprocess.height * 3;
@@ -120,7 +120,7 @@ export async function createClassifier(
   ): Promise<Float32Array[]> => {
     checkBatch(meta, batch, count);
     if (count === 0) return [];
-    const rows = await runPixels(engine, meta, views, batch, count);
+    const rows = await runPixels(session, meta, views, batch, count);
     const branch = meta.metadata;
     return branch && metadata ? rows.map((row, i) => fuseMetadata(branch, row, metadata[i])) : rows;
   };
@@ -161,6 +161,6 @@ export async function createClassifier(
     classifyPixels,
     classifyFiles,
     decode,
-    dispose: () => engine.dispose(),
+    dispose: () => session.dispose(),
   };
 }

@@ -4,17 +4,17 @@ import type { ModelBundle } from '../bundle/read.js';
 import { createOnnxSession } from '../onnx/session.js';
 
 /** The forward pass of a bundle's ONNX model, as the classifier needs it. */
-export interface InferenceEngine {
+export interface OnnxClassifierSession {
   /** Runs `input` (NHWC float32 0..255 with `dims`) and returns the flat `[N, classes]` probabilities. */
   probabilities(input: Float32Array, dims: readonly number[]): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
 /** Opens one ONNX Runtime session (src/node/onnx) for the bundle and asks it only for `probabilities`. */
-export async function openEngine(
+export async function openClassifierSession(
   bundle: ModelBundle,
   options: { threads?: number; logger?: Logger },
-): Promise<InferenceEngine> {
+): Promise<OnnxClassifierSession> {
   const session = await createOnnxSession(bundle.onnxPath, {
     threads: options.threads,
     logger: options.logger,
