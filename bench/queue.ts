@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectPredictInputs } from '../src/node/infer/inputs.js';
 import { collectResults, queueStatus, redisConnection, submitImages } from '../src/queue/index.js';
-import { startRedis, type TestRedis } from '../test/queue/redis-server.js';
+import { startRedis, type TestRedis } from '../test/support/redis-server.js';
 import { ensureMobileNetBundle, SHARED } from './serve-model.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 10_015);

@@ -6,7 +6,7 @@ import { fetchCommand } from '../../src/cli/fetch.js';
 import { inspectCommand } from '../../src/cli/inspect.js';
 import { splitCommand } from '../../src/cli/split.js';
 import { parseSplitFile } from '../../src/core/data/split-schema.js';
-import { runAndCapture } from './run-command.js';
+import { runAndCapture } from '../support/run-command.js';
 
 const SAMPLE = join(import.meta.dirname, '..', '..', 'data', 'sample', 'ham10000');
 const dir = await mkdtemp(join(tmpdir(), 'lesionlab-cli-'));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSampleRun } from '../node/evaluate/run-fixture.js';
+import { makeSampleRun } from '../support/sample-run.js';
 
 const exec = promisify(execFile);
 let root: string;

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { augmentPreviewCommand } from '../../src/cli/augment-preview.js';
 import { prepareCommand } from '../../src/cli/prepare.js';
 import { openImageCache } from '../../src/node/preprocess/image-cache.js';
-import { runAndCapture } from './run-command.js';
+import { runAndCapture } from '../support/run-command.js';
 
 const SAMPLE = join(import.meta.dirname, '..', '..', 'data', 'sample', 'ham10000');
 const dir = await mkdtemp(join(tmpdir(), 'lesionlab-cli-preprocess-'));

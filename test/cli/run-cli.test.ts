@@ -62,7 +62,7 @@ describe('runCli: errors become one line', () => {
 describe('a full disk or unwritable output through the CLI', () => {
   it('split on a full disk: one E_WRITE line naming the file, exit 2, no temp file left', async () => {
     const out = join(dir, 'DISKFULL-split.json');
-    const preload = resolve('test/cli/disk-full.preload.mjs');
+    const preload = resolve('test/support/disk-full.preload.mjs');
     const r = await lesionlab(['--import', preload], 'split', 'data/sample/ham10000', '--out', out);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
@@ -73,7 +73,7 @@ describe('a full disk or unwritable output through the CLI', () => {
 
   it('train on a full disk: one E_WRITE line, exit 2, no half-made run folder', async () => {
     const runs = join(dir, 'DISKFULL-runs');
-    const preload = resolve('test/cli/disk-full.preload.mjs');
+    const preload = resolve('test/support/disk-full.preload.mjs');
     const r = await lesionlab(
       ['--import', preload],
       'train',
@@ -96,7 +96,7 @@ describe('a full disk or unwritable output through the CLI', () => {
   it('export into a path whose parent is a file: one line, exit 2', async () => {
     const file = join(dir, 'plain-file');
     await writeFile(file, 'x');
-    const { makeSampleRun } = await import('../node/evaluate/run-fixture.js');
+    const { makeSampleRun } = await import('../support/sample-run.js');
     const run = await makeSampleRun(join(dir, 'run'));
     const out = join(file, 'bundle');
     const r = await lesionlab([], 'export', run, '--out', out);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCommand } from '../../src/cli/run.js';
 import { trainCommand } from '../../src/cli/train.js';
 import { parseTrainConfig } from '../../src/core/config/train-config.js';
-import { runAndCapture } from './run-command.js';
+import { runAndCapture } from '../support/run-command.js';
 
 afterEach(() => vi.restoreAllMocks());
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strips citty's ANSI colours

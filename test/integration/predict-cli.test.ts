@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import { writeModelBundle } from '../../src/node/bundle/write.js';
 import { collectPredictInputs } from '../../src/node/infer/inputs.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../node/bundle/tiny-model.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../support/tiny-model.js';
 
 const run = promisify(execFile);
 const SAMPLE = join(process.cwd(), 'data/sample/ham10000');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import { writeModelBundle } from '../../src/node/bundle/write.js';
 import { createClassifier } from '../../src/node/infer/classifier.js';
-import { buildSmallCnn } from '../node/bundle/tiny-model.js';
+import { buildSmallCnn } from '../support/tiny-model.js';
 
 const SAMPLE = join(process.cwd(), 'data/sample/ham10000/HAM10000_images_part_1');
 let root: string;

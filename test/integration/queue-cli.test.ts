@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import { writeModelBundle } from '../../src/node/bundle/write.js';
 import { queueStatus, redisConnection } from '../../src/queue/index.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../node/bundle/tiny-model.js';
-import { redisMissing, startRedis, type TestRedis } from '../queue/redis-server.js';
+import { redisMissing, startRedis, type TestRedis } from '../support/redis-server.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../support/tiny-model.js';
 
 const run = promisify(execFile);
 const SAMPLE = join(process.cwd(), 'data/sample/ham10000/HAM10000_images_part_1');

@@ -15,7 +15,7 @@ import {
   startQueueWorker,
   submitImages,
 } from '../../src/queue/index.js';
-import { redisMissing, startRedis, type TestRedis } from '../queue/redis-server.js';
+import { redisMissing, startRedis, type TestRedis } from '../support/redis-server.js';
 
 const MODEL = { name: 'fake', classes: HAM10000_CLASSES };
 let redis: TestRedis;
@@ -107,7 +107,7 @@ describe.skipIf(redisMissing)('queue on a real redis-server', () => {
     await submitImages(t, keys, { model: 'fake', batchSize: 10 });
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/queue/slow-worker.ts', redis.url, t.name],
+      ['--import', 'tsx', 'test/support/slow-worker.ts', redis.url, t.name],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

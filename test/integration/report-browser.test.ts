@@ -7,8 +7,8 @@ import { buildComparison } from '../../src/core/eval/compare.js';
 import { writeComparisonReport } from '../../src/node/compare/write.js';
 import { DEFAULT_CHROMIUM, inspectReport, screenshotReport } from '../../src/node/report/browser.js';
 import { writeEvaluationReport } from '../../src/node/report/write-report.js';
-import { syntheticModel } from '../core/eval/compare-fixture.js';
-import { syntheticReportData } from '../node/report/fixture.js';
+import { syntheticReportData } from '../support/report-data.js';
+import { syntheticModel } from '../support/synthetic-model.js';
 
 const chromium = process.env.LESIONLAB_CHROMIUM ?? DEFAULT_CHROMIUM;
 const dirs: string[] = [];

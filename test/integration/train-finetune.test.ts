@@ -9,8 +9,8 @@ import { createOnnxSession } from '../../src/node/onnx/session.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 import type { LoadedBackbone } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
-import { tinyBackbone } from '../core/train/tiny-backbone.js';
-import { tinyLoadedBackbone } from '../node/train/tiny-loaded-backbone.js';
+import { tinyBackbone } from '../support/tiny-backbone.js';
+import { tinyLoadedBackbone } from '../support/tiny-loaded-backbone.js';
 
 const work = await mkdtemp(join(tmpdir(), 'train-ft-'));
 afterAll(() => rm(work, { recursive: true, force: true }));

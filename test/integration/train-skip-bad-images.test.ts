@@ -7,7 +7,7 @@ import { parseTrainConfig, type TrainConfig } from '../../src/core/config/train-
 import type { Logger } from '../../src/core/logger.js';
 import type { BackboneLoader } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
-import { tinyLoadedBackbone } from '../node/train/tiny-loaded-backbone.js';
+import { tinyLoadedBackbone } from '../support/tiny-loaded-backbone.js';
 
 const work = await mkdtemp(join(tmpdir(), 'train-skip-'));
 afterAll(() => rm(work, { recursive: true, force: true }));

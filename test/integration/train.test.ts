@@ -8,7 +8,7 @@ import { createClassifier } from '../../src/node/infer/classifier.js';
 import type { BackboneLoader } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
 import { RUN_FILES } from '../../src/node/train/run-dir.js';
-import { tinyLoadedBackbone } from '../node/train/tiny-loaded-backbone.js';
+import { tinyLoadedBackbone } from '../support/tiny-loaded-backbone.js';
 
 const SAMPLE = resolve('data/sample/ham10000');
 const work = await mkdtemp(join(tmpdir(), 'train-it-'));

@@ -13,7 +13,7 @@ import { writeModelBundle } from '../../src/node/bundle/write.js';
 import { type Classifier, createClassifier } from '../../src/node/infer/classifier.js';
 import { createServer } from '../../src/serve/server.js';
 import { buildWebPage } from '../../src/serve/web-build.js';
-import { buildSmallCnn } from '../node/bundle/tiny-model.js';
+import { buildSmallCnn } from '../support/tiny-model.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SAMPLE = join(process.cwd(), 'data/sample/ham10000/HAM10000_images_part_1');

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProtectedRoute, validateToken } from '../../src/serve/auth.js';
 import { createServer } from '../../src/serve/server.js';
-import { fakeClassifier, jpeg } from './fixtures.js';
-import { httpRequest, listenLoopback, rawRequest } from './raw-http.js';
+import { httpRequest, listenLoopback, rawRequest } from '../support/raw-http.js';
+import { fakeClassifier, jpeg } from '../support/serve-fixtures.js';
 
 let app: FastifyInstance;
 let port: number;

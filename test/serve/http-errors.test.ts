@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type ServerOptions } from '../../src/serve/server.js';
-import { fakeClassifier, jpeg } from './fixtures.js';
-import { httpRequest, listenLoopback, type RawAnswer, rawRequest } from './raw-http.js';
+import { httpRequest, listenLoopback, type RawAnswer, rawRequest } from '../support/raw-http.js';
+import { fakeClassifier, jpeg } from '../support/serve-fixtures.js';
 
 let app: FastifyInstance | undefined;
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HAM10000_SITES, OFFSET_WIDTH } from '../../src/core/train/metadata.js';
 import { createServer } from '../../src/serve/server.js';
-import { fakeClassifier, jpeg } from './fixtures.js';
+import { fakeClassifier, jpeg } from '../support/serve-fixtures.js';
 
 let close: (() => Promise<unknown>) | undefined;
 afterEach(async () => {

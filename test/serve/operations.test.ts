@@ -5,7 +5,7 @@ import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 import { type Decoder, startDecoder } from '../../src/node/preprocess/decode-pool.js';
 import { jsonLogger } from '../../src/serve/log.js';
 import { createServer, type ServerOptions } from '../../src/serve/server.js';
-import { fakeClassifier, jpeg } from './fixtures.js';
+import { fakeClassifier, jpeg } from '../support/serve-fixtures.js';
 
 let app: FastifyInstance | undefined;
 let pool: Decoder | undefined;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/serve/server.js';
-import { fakeClassifier, jpeg, multipartBody } from './fixtures.js';
+import { fakeClassifier, jpeg, multipartBody } from '../support/serve-fixtures.js';
 
 let app: FastifyInstance;
 let img: Buffer;

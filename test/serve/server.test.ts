@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type ServerOptions } from '../../src/serve/server.js';
-import { fakeClassifier, jpeg, multipartBody, pngClaiming } from './fixtures.js';
+import { fakeClassifier, jpeg, multipartBody, pngClaiming } from '../support/serve-fixtures.js';
 
 let app: FastifyInstance | undefined;
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/serve/server.js';
-import { fakeClassifier, fakeMeta } from './fixtures.js';
+import { fakeClassifier, fakeMeta } from '../support/serve-fixtures.js';
 
 let root: string;
 beforeAll(async () => {

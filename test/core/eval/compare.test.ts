@@ -2,7 +2,7 @@ import { compile } from 'vega-lite';
 import { describe, expect, it } from 'vitest';
 import { buildComparison, pairwiseMcNemar } from '../../../src/core/eval/compare.js';
 import { headlineComparisonChart, recallComparisonChart } from '../../../src/core/eval/compare-charts.js';
-import { syntheticModel } from './compare-fixture.js';
+import { syntheticModel } from '../../support/synthetic-model.js';
 
 const labels = Array.from({ length: 60 }, (_, i) => i % 3);
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isLesionlabError } from '../../../src/core/errors.js';
 import { exportOnnx, SUPPORTED_LAYERS } from '../../../src/core/onnx/export.js';
 import { countMacs } from '../../../src/core/onnx/macs.js';
-import { maxAbsDiff, randomData, randomizeWeights, runBoth } from './parity.js';
+import { maxAbsDiff, randomData, randomizeWeights, runBoth } from '../../support/onnx-parity.js';
 
 const L = tf.layers;
 const call = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) =>

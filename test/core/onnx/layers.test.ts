@@ -6,7 +6,7 @@ import {
   ScaledResidual,
   StochasticDepth,
 } from '../../../src/core/models/layers/index.js';
-import { maxAbsDiff, randomData, randomizeWeights, runBoth } from './parity.js';
+import { maxAbsDiff, randomData, randomizeWeights, runBoth } from '../../support/onnx-parity.js';
 
 const L = tf.layers;
 type Sym = tf.SymbolicTensor;

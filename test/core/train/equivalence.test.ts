@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Head, poolFeatures } from '../../../src/core/train/head.js';
 import { Prng } from '../../../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../../../src/core/train/trainer.js';
-import { tinyBackbone } from './tiny-backbone.js';
+import { tinyBackbone } from '../../support/tiny-backbone.js';
 
 const SIZE = 16;
 const N = 40;

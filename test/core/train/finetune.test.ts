@@ -8,7 +8,7 @@ import {
   unfreezeTopBlocks,
 } from '../../../src/core/train/finetune.js';
 import { seedModelWeights } from '../../../src/core/train/seed-weights.js';
-import { tinyBackbone } from './tiny-backbone.js';
+import { tinyBackbone } from '../../support/tiny-backbone.js';
 
 const TINY_BLOCKS = [
   { name: 'a', lastLayer: 'conv_a' },

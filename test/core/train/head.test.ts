@@ -12,7 +12,7 @@ import {
 } from '../../../src/core/train/head.js';
 import { Prng } from '../../../src/core/train/prng.js';
 import { dihedralView } from '../../../src/core/train/views.js';
-import { tinyBackbone } from './tiny-backbone.js';
+import { tinyBackbone } from '../../support/tiny-backbone.js';
 
 describe('Head', () => {
   it('exports into TF.js layers that reproduce its softmax, with the post-hoc offset folded in', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { predictSet, type TrainCheckpoint, trainHead } from '../../../src/core/train/trainer.js';
-import { baseOptions, makeHead, stripSeconds, syntheticSet } from './helpers.js';
+import { baseOptions, makeHead, stripSeconds, syntheticSet } from '../../support/train-set.js';
 
 const WIDTH = 12;
 const train = syntheticSet(90, WIDTH, 3, 2, 1);

@@ -8,7 +8,7 @@ import { HAM10000_CLASSES } from '../../../src/core/labels.js';
 import { readModelBundle, resolveBundleDir } from '../../../src/node/bundle/read.js';
 import { loadLayersModelFromDir } from '../../../src/node/bundle/tfjs-files.js';
 import { writeModelBundle } from '../../../src/node/bundle/write.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from './tiny-model.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
 
 let root: string;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { exportModelBundle } from '../../../src/node/bundle/export.js';
 import { readModelBundle } from '../../../src/node/bundle/read.js';
 import { writeModelBundle } from '../../../src/node/bundle/write.js';
 import { createClassifier } from '../../../src/node/infer/classifier.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from './tiny-model.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
 
 let root: string;
 beforeAll(async () => {

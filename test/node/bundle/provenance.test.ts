@@ -7,7 +7,7 @@ import { HAM10000_CLASSES } from '../../../src/core/labels.js';
 import { exportModelBundle } from '../../../src/node/bundle/export.js';
 import { readModelBundle } from '../../../src/node/bundle/read.js';
 import { writeModelBundle } from '../../../src/node/bundle/write.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from './tiny-model.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
 
 const root = await mkdtemp(join(tmpdir(), 'bundle-provenance-'));
 afterAll(() => rm(root, { recursive: true, force: true }));

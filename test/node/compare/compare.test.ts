@@ -11,9 +11,9 @@ import { compareBackbones, compareEvaluations } from '../../../src/node/compare/
 import { writeComparisonReport } from '../../../src/node/compare/write.js';
 import { readSplitFile } from '../../../src/node/data/split-file.js';
 import type { TrainRunResult } from '../../../src/node/train/pipeline.js';
-import { syntheticModel } from '../../core/eval/compare-fixture.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../bundle/tiny-model.js';
-import { SAMPLE_ROOT } from '../report/fixture.js';
+import { SAMPLE_ROOT } from '../../support/report-data.js';
+import { syntheticModel } from '../../support/synthetic-model.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
 
 let root: string;
 beforeAll(async () => {

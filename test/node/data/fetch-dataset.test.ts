@@ -8,7 +8,7 @@ import { zipSync } from 'fflate';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fetchDataset } from '../../../src/node/data/fetch-dataset.js';
 import { loadDataset } from '../../../src/node/data/load-dataset.js';
-import { tinyJpeg } from './fixtures.js';
+import { tinyJpeg } from '../../support/dataset-tree.js';
 
 const md5 = (data: Uint8Array | string) => createHash('md5').update(data).digest('hex');
 const CSV =

@@ -6,7 +6,7 @@ import { LesionlabError } from '../../../src/core/errors.js';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
 import { checkImageFile } from '../../../src/node/data/check-images.js';
 import { loadDataset } from '../../../src/node/data/load-dataset.js';
-import { makeTree, tinyJpeg } from './fixtures.js';
+import { makeTree, tinyJpeg } from '../../support/dataset-tree.js';
 
 const roots: string[] = [];
 const tree = async (files: Record<string, string | Buffer>) => {

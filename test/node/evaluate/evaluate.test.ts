@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePredictionsCsv } from '../../../src/core/eval/predictions.js';
 import { readSplitFile } from '../../../src/node/data/split-file.js';
 import { evaluateModel } from '../../../src/node/evaluate/evaluate.js';
-import { sampleImages } from '../report/fixture.js';
-import { makeSampleRun } from './run-fixture.js';
+import { sampleImages } from '../../support/report-data.js';
+import { makeSampleRun } from '../../support/sample-run.js';
 
 let root: string;
 let run: string;

@@ -11,7 +11,7 @@ import { type Classifier, createClassifier } from '../../../src/node/infer/class
 import { listCsvMetadata } from '../../../src/node/infer/inputs.js';
 import { predictFiles } from '../../../src/node/infer/predict.js';
 import { expandTta } from '../../../src/node/infer/tta.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../bundle/tiny-model.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
 
 let root: string;
 let model: tf.LayersModel;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKBONE_NAMES, BACKBONES, type BackboneName } from '../../../src/core/models/registry.js';
 import { exportOnnx } from '../../../src/core/onnx/export.js';
 import { createOnnxSession } from '../../../src/node/onnx/session.js';
-import { maxAbsDiff, randomData, randomizeForParity } from '../../core/onnx/parity.js';
+import { maxAbsDiff, randomData, randomizeForParity } from '../../support/onnx-parity.js';
 
 /**
  * To keep this file near a minute, ConvNeXt-Small runs at 128 px by default (every layer is still

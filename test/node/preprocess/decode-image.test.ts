@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLesionlabError } from '../../../src/core/errors.js';
 import { decodeImage, decodeRaw } from '../../../src/node/preprocess/decode-image.js';
-import { tempDir, writeCorrupt, writeSolidPng } from './fixtures.js';
+import { tempDir, writeCorrupt, writeSolidPng } from '../../support/image-files.js';
 
 let dir: string;
 beforeAll(async () => {

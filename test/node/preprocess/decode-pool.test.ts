@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
 import { decodeImage } from '../../../src/node/preprocess/decode-image.js';
 import { type Decoder, startDecoder } from '../../../src/node/preprocess/decode-pool.js';
-import { failureOf } from './failure.js';
-import { tempDir, writeCorrupt } from './fixtures.js';
+import { failureOf } from '../../support/failure.js';
+import { tempDir, writeCorrupt } from '../../support/image-files.js';
 
 const SAMPLE = resolve(import.meta.dirname, '../../../data/sample/ham10000/HAM10000_images_part_1');
 const SPEC: PreprocessSpec = { width: 64, height: 48, resize: 'crop', colorConstancy: true };

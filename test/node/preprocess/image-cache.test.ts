@@ -8,7 +8,7 @@ import { CACHE_DATA_FILE, CACHE_INDEX_FILE } from '../../../src/node/preprocess/
 import { computeCacheKey } from '../../../src/node/preprocess/cache-key.js';
 import { openImageCache } from '../../../src/node/preprocess/image-cache.js';
 import { prepareImageCache } from '../../../src/node/preprocess/prepare-image-cache.js';
-import { colourOf, tempDir, writeCorrupt, writeImageSet } from './fixtures.js';
+import { colourOf, tempDir, writeCorrupt, writeImageSet } from '../../support/image-files.js';
 
 const SPEC: PreprocessSpec = { width: 4, height: 3, resize: 'stretch', colorConstancy: false };
 const IMAGE_BYTES = 4 * 3 * 3;

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { openImageCache } from '../../../src/node/preprocess/image-cache.js';
 import { prepareImageCache } from '../../../src/node/preprocess/prepare-image-cache.js';
-import { tempDir, writeImageSet } from './fixtures.js';
+import { tempDir, writeImageSet } from '../../support/image-files.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const dirs: string[] = [];

@@ -6,8 +6,8 @@ import type { ImageRecord } from '../../../src/core/data/records.js';
 import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
 import { CACHE_DATA_FILE, CACHE_INDEX_FILE } from '../../../src/node/preprocess/cache-index.js';
 import { prepareImageCache } from '../../../src/node/preprocess/prepare-image-cache.js';
-import { failureOf } from './failure.js';
-import { tempDir, writeCorrupt } from './fixtures.js';
+import { failureOf } from '../../support/failure.js';
+import { tempDir, writeCorrupt } from '../../support/image-files.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const SAMPLE = join(ROOT, 'data/sample/ham10000');

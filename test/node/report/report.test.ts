@@ -6,7 +6,7 @@ import type { ReportData } from '../../../src/core/eval/report-data.js';
 import { renderChartSvg } from '../../../src/node/report/render-svg.js';
 import { thumbnailDataUri } from '../../../src/node/report/thumbnails.js';
 import { writeEvaluationReport } from '../../../src/node/report/write-report.js';
-import { syntheticReportData } from './fixture.js';
+import { syntheticReportData } from '../../support/report-data.js';
 
 let dir: string;
 let data: ReportData;

@@ -5,7 +5,7 @@ import { computeEvaluationMetrics } from '../../../src/core/eval/summary.js';
 import { renderComparisonHtml, renderComparisonMarkdown } from '../../../src/node/compare/html.js';
 import { renderReportHtml } from '../../../src/node/report/html.js';
 import { renderReportMarkdown } from '../../../src/node/report/markdown.js';
-import { syntheticModel } from '../../core/eval/compare-fixture.js';
+import { syntheticModel } from '../../support/synthetic-model.js';
 
 const IMAGENET = { kind: 'imagenet' as const, file: 'w.h5', sha256: 'ab'.repeat(32) };
 const classes = ['a', 'b', 'c'];

@@ -7,8 +7,8 @@ import type { Logger } from '../../../src/core/logger.js';
 import { prepareRunData } from '../../../src/node/train/data.js';
 import { prepareRunFeatures } from '../../../src/node/train/features.js';
 import { featureItemSet } from '../../../src/node/train/item-sets.js';
-import { tinyBackbone } from '../../core/train/tiny-backbone.js';
-import { tinyLoadedBackbone } from './tiny-loaded-backbone.js';
+import { tinyBackbone } from '../../support/tiny-backbone.js';
+import { tinyLoadedBackbone } from '../../support/tiny-loaded-backbone.js';
 
 const work = await mkdtemp(join(tmpdir(), 'features-'));
 afterAll(() => rm(work, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { parseTrainConfig } from '../../../src/core/config/train-config.js';
 import { OFFSET_WIDTH } from '../../../src/core/train/metadata.js';
 import { createClassifier } from '../../../src/node/infer/classifier.js';
 import { trainRun } from '../../../src/node/train/pipeline.js';
-import { tinyLoadedBackbone } from './tiny-loaded-backbone.js';
+import { tinyLoadedBackbone } from '../../support/tiny-loaded-backbone.js';
 
 const work = await mkdtemp(join(tmpdir(), 'metadata-branch-'));
 afterAll(() => rm(work, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { ImageRecord } from '../../../src/core/data/records.js';
+import type { ImageRecord } from '../../src/core/data/records.js';
 
 /** A fresh temp folder for one test. */
 export function tempDir(prefix = 'lesionlab-preprocess-'): Promise<string> {

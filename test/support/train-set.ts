@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { Head } from '../../../src/core/train/head.js';
-import { Prng } from '../../../src/core/train/prng.js';
-import type { ItemSet, TrainHeadOptions } from '../../../src/core/train/trainer.js';
+import { Head } from '../../src/core/train/head.js';
+import { Prng } from '../../src/core/train/prng.js';
+import type { ItemSet, TrainHeadOptions } from '../../src/core/train/trainer.js';
 
 /** Gaussian-ish clusters: `n` items of `width` features in `k` classes, `views` noisy copies per item. */
 export function syntheticSet(

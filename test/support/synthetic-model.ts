@@ -1,5 +1,5 @@
-import type { ComparedModel } from '../../../src/core/eval/compare.js';
-import { computeEvaluationMetrics } from '../../../src/core/eval/summary.js';
+import type { ComparedModel } from '../../src/core/eval/compare.js';
+import { computeEvaluationMetrics } from '../../src/core/eval/summary.js';
 
 const classes = ['a', 'b', 'c'];
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { exportOnnx, type OnnxExportOptions } from '../../../src/core/onnx/export.js';
-import { createOnnxSession, type OnnxOutput } from '../../../src/node/onnx/session.js';
+import { exportOnnx, type OnnxExportOptions } from '../../src/core/onnx/export.js';
+import { createOnnxSession, type OnnxOutput } from '../../src/node/onnx/session.js';
 
 /** Deterministic pseudo-random floats in [lo, hi). */
 export function randomData(n: number, seed: number, lo = -1, hi = 1): Float32Array {

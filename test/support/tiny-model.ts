@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Normalization, PreprocessSpec } from '../../../src/core/preprocess/spec.js';
+import type { Normalization, PreprocessSpec } from '../../src/core/preprocess/spec.js';
 
 /** Preprocessing of the tiny test model: 16x16, stretched. */
 export const TINY_SPEC: PreprocessSpec = { width: 16, height: 16, resize: 'stretch', colorConstancy: false };

@@ -1,4 +1,4 @@
-import { isLesionlabError } from '../../../src/core/errors.js';
+import { isLesionlabError } from '../../src/core/errors.js';
 
 /** How a promise fails: `CODE: message` for a LesionlabError, `other: …` otherwise, `no error` if it resolves. */
 export async function failureOf(promise: Promise<unknown>): Promise<string> {

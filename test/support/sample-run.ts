@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { splitByGroup } from '../../../src/core/data/split.js';
-import { buildSplitFile } from '../../../src/core/data/split-schema.js';
-import { HAM10000_CLASSES } from '../../../src/core/labels.js';
-import { writeModelBundle } from '../../../src/node/bundle/write.js';
-import { loadDataset } from '../../../src/node/data/load-dataset.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../bundle/tiny-model.js';
-import { SAMPLE_ROOT } from '../report/fixture.js';
+import { splitByGroup } from '../../src/core/data/split.js';
+import { buildSplitFile } from '../../src/core/data/split-schema.js';
+import { HAM10000_CLASSES } from '../../src/core/labels.js';
+import { writeModelBundle } from '../../src/node/bundle/write.js';
+import { loadDataset } from '../../src/node/data/load-dataset.js';
+import { SAMPLE_ROOT } from './report-data.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from './tiny-model.js';
 
 /**
  * A training run directory on the embedded sample: a tiny random-weight model exported as a real bundle

@@ -1,11 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRng } from '../../../src/core/eval/bootstrap.js';
-import { mostConfidentErrors, type ReportData } from '../../../src/core/eval/report-data.js';
-import { computeEvaluationMetrics } from '../../../src/core/eval/summary.js';
-import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { createRng } from '../../src/core/eval/bootstrap.js';
+import { mostConfidentErrors, type ReportData } from '../../src/core/eval/report-data.js';
+import { computeEvaluationMetrics } from '../../src/core/eval/summary.js';
+import { HAM10000_CLASSES } from '../../src/core/labels.js';
 
-export const SAMPLE_ROOT = join(import.meta.dirname, '../../../data/sample/ham10000');
+export const SAMPLE_ROOT = join(import.meta.dirname, '../../data/sample/ham10000');
 
 /** The embedded sample's images with labels and lesion ids (parsed minimally; H1's loader is tested elsewhere). */
 export async function sampleImages(): Promise<

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { InputNormalization } from '../../../src/core/models/layers/index.js';
-import { MINUS_ONE_TO_ONE } from '../../../src/core/preprocess/spec.js';
-import { seedModelWeights } from '../../../src/core/train/seed-weights.js';
+import { InputNormalization } from '../../src/core/models/layers/index.js';
+import { MINUS_ONE_TO_ONE } from '../../src/core/preprocess/spec.js';
+import { seedModelWeights } from '../../src/core/train/seed-weights.js';
 
 /** A tiny seeded conv backbone: [N, size, size, 3] 0..255 → [N, size/4, size/4, 8] feature map. */
 export function tinyBackbone(size = 16, seed = 5): tf.LayersModel {
