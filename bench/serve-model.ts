@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HAM10000_CLASSES } from '../src/core/labels.js';
-import { buildClassifier } from '../src/core/models/head.js';
+import { buildClassifier } from '../src/core/train/head.js';
 import { writeModelBundle } from '../src/node/bundle/write.js';
 import { loadPretrainedBackbone } from '../src/node/weights/pretrained.js';
 

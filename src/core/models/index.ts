@@ -1,15 +1,7 @@
-// The model zoo: backbone registry, custom layers, head, weight matching (platform-neutral).
+// The model zoo: backbone registry, custom layers, freezing, weight matching (platform-neutral); heads are in core/train/head.ts.
 export { type BuildOptions, truncateModel } from './backbones/common.js';
 export { fastDenseOnFeatureMaps } from './backbones/convnext.js';
-export {
-  buildClassifier,
-  buildHead,
-  copyHeadWeights,
-  HEAD_LAYERS,
-  type HeadOptions,
-  keepFrozenBatchNormInInference,
-  setTrainableTop,
-} from './head.js';
+export { keepFrozenBatchNormInInference, setTrainableTop } from './freeze.js';
 export {
   CUSTOM_LAYER_CLASS_NAMES,
   InputNormalization,

@@ -1,8 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
-import { HEAD_LAYERS } from '../models/head.js';
+import { keepFrozenBatchNormInInference } from '../models/freeze.js';
 import type { WeightSnapshot } from './callbacks.js';
 import type { Prng } from './prng.js';
+
+/**
+ * Names of the head's layers in every classifier graph ({@link buildTrainedClassifier}, {@link buildClassifier}):
+ * the logits stay reachable as layer `head_logits`.
+ */
+export const HEAD_LAYERS = {
+  pool: 'head_pool',
+  dropout: 'head_dropout',
+  logits: 'head_logits',
+  softmax: 'head_softmax',
+} as const;
 
 /** Shape of a classification head on pooled features. */
 export interface HeadSpec {
@@ -160,9 +171,7 @@ export class Head {
         dense.setWeights([kernel, bias]);
       });
     }
-    return tf.layers
-      .activation({ activation: 'softmax', name: HEAD_LAYERS.softmax })
-      .apply(x) as tf.SymbolicTensor;
+    return softmaxLayer(x);
   }
 
   /**
@@ -329,4 +338,86 @@ export function buildFeatureExtractor(backbone: tf.LayersModel, source: FeatureS
     outputs: applyPoolingLayers(backbone, source),
     name: 'features',
   });
+}
+
+/** The head's last layer: softmax over the logits, named `head_softmax`. */
+function softmaxLayer(logits: tf.SymbolicTensor): tf.SymbolicTensor {
+  return tf.layers
+    .activation({ activation: 'softmax', name: HEAD_LAYERS.softmax })
+    .apply(logits) as tf.SymbolicTensor;
+}
+
+/** Options of the layers-only head of {@link buildClassifier} and {@link buildHead}. */
+export interface HeadOptions {
+  readonly numClasses: number;
+  /** Dropout rate before the dense layer; default 0.5. */
+  readonly dropout?: number;
+}
+
+function checkHeadOptions(options: HeadOptions): number {
+  const dropout = options.dropout ?? 0.5;
+  if (!Number.isInteger(options.numClasses) || options.numClasses < 2) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `head: numClasses must be an integer >= 2, got ${options.numClasses}`,
+    );
+  }
+  if (!(dropout >= 0 && dropout < 1)) {
+    throw new LesionlabError('E_CONFIG', `head: dropout must be in [0, 1), got ${dropout}`);
+  }
+  return dropout;
+}
+
+/** Dropout → Dense (linear, `head_logits`, TF.js's own initialisers) → softmax. */
+function dropoutLogitsSoftmax(x: tf.SymbolicTensor, numClasses: number, dropout: number): tf.SymbolicTensor {
+  const dropped = tf.layers
+    .dropout({ rate: dropout, name: HEAD_LAYERS.dropout })
+    .apply(x) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ units: numClasses, name: HEAD_LAYERS.logits }).apply(dropped);
+  return softmaxLayer(logits as tf.SymbolicTensor);
+}
+
+/**
+ * Frozen backbone → global average pooling → dropout → Dense (linear, `head_logits`) → softmax, as a plain
+ * TF.js graph to train with `fit` (the pipeline trains a {@link Head} instead). The classifier shares (and
+ * takes ownership of) the backbone's layers: dispose the classifier, not both.
+ */
+export function buildClassifier(backbone: tf.LayersModel, options: HeadOptions): tf.LayersModel {
+  const dropout = checkHeadOptions(options);
+  for (const layer of backbone.layers) layer.trainable = false;
+  keepFrozenBatchNormInInference(backbone);
+  const features = backbone.outputs[0]!;
+  if (features.shape.length !== 4) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `buildClassifier: backbone output must be [N, h, w, C], got ${JSON.stringify(features.shape)}`,
+    );
+  }
+  const pooled = applyPoolingLayers(backbone, { pooling: 'avg', taps: [] });
+  const probs = dropoutLogitsSoftmax(pooled, options.numClasses, dropout);
+  return tf.model({ inputs: backbone.inputs, outputs: probs, name: `${backbone.name}_classifier` });
+}
+
+/**
+ * {@link buildClassifier}'s head alone, on pooled features [N, featureWidth] (for `fit` on cached features).
+ * Its `head_logits` weights have the same shapes as the classifier's; see {@link copyHeadWeights}.
+ */
+export function buildHead(featureWidth: number, numClasses: number, dropout = 0.5): tf.LayersModel {
+  checkHeadOptions({ numClasses, dropout });
+  const input = tf.input({ shape: [featureWidth], name: 'head_input' });
+  return tf.model({ inputs: input, outputs: dropoutLogitsSoftmax(input, numClasses, dropout), name: 'head' });
+}
+
+/** Copies the trained head's weights into a classifier's head (same shapes, checked). */
+export function copyHeadWeights(from: tf.LayersModel, to: tf.LayersModel): void {
+  const src = from.getLayer(HEAD_LAYERS.logits);
+  const dst = to.getLayer(HEAD_LAYERS.logits);
+  const [a, b] = [src.weights.map((w) => w.shape), dst.weights.map((w) => w.shape)];
+  if (JSON.stringify(a) !== JSON.stringify(b)) {
+    throw new LesionlabError(
+      'E_WEIGHTS',
+      `copyHeadWeights: head shapes differ (${JSON.stringify(a)} vs ${JSON.stringify(b)}); same featureWidth and numClasses needed`,
+    );
+  }
+  dst.setWeights(src.getWeights());
 }

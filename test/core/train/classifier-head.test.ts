@@ -1,13 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildClassifier,
-  buildHead,
-  copyHeadWeights,
-  keepFrozenBatchNormInInference,
-  setTrainableTop,
-} from '../../../src/core/models/head.js';
+import { keepFrozenBatchNormInInference, setTrainableTop } from '../../../src/core/models/freeze.js';
 import { getBackbone } from '../../../src/core/models/registry.js';
+import { buildClassifier, buildHead, copyHeadWeights } from '../../../src/core/train/head.js';
 
 const spec = getBackbone('mobilenet_v2');
 
