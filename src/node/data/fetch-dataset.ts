@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
-import { type Checksum, downloadResumable } from './download.js';
+import { type Checksum, downloadResumable } from '../net/download.js';
 import { unzipTo } from './unzip.js';
 
 /** Datasets `fetch` knows: where they live on Dataverse and which files make the public layout. */
@@ -127,6 +127,7 @@ async function fetchOne(
     checksum,
     size,
     retries: options.retries,
+    fix: 'check the connection or --base-url and run fetch again (it resumes)',
     onProgress: options.onProgress,
     fetch: options.fetch,
   });

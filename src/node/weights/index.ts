@@ -1,13 +1,11 @@
 // Node adapters for weights: Keras .h5 (h5wasm), TF.js layers format, cached downloads, one-call loader.
+export { type DownloadOptions, downloadFile, hashFile } from '../net/download.js';
 export {
   cachedBackboneWeights,
-  type DownloadOptions,
   defaultWeightsCacheDir,
-  downloadFile,
   type EnsureWeightsOptions,
   ensureBackboneWeights,
-  hashFile,
-} from './download.js';
+} from './cache.js';
 export { type KerasH5LoadOptions, loadKerasH5Weights, readKerasH5Weights } from './h5.js';
 export { type H5Layer, writeKerasH5, writeKerasH5Weights } from './h5-write.js';
 export {

@@ -11,12 +11,8 @@ import { type BackboneSpec, getBackbone, type LocalWeights } from '../../core/mo
 import { lastCompleteBlockBefore } from '../../core/models/truncate.js';
 import { assignWeights } from '../../core/models/weight-assign.js';
 import { seedModelWeights } from '../../core/train/seed-weights.js';
-import {
-  cachedBackboneWeights,
-  defaultWeightsCacheDir,
-  ensureBackboneWeights,
-  hashFile,
-} from './download.js';
+import { hashFile } from '../net/download.js';
+import { cachedBackboneWeights, defaultWeightsCacheDir, ensureBackboneWeights } from './cache.js';
 import { loadKerasH5Weights } from './h5.js';
 import { readTfjsLayersWeights } from './tfjs-layers.js';
 
