@@ -1,12 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: `unit` (everything outside test/integration/: in-process, no ../shared data, no browser, no
+ * subprocess, no server other than in-process ones; `npm run test:unit`) and `integration` (test/integration/:
+ * the CLI as a subprocess, real Redis, headless Chromium, the ../shared weights and dataset, the packed tarball).
+ * `npm test` runs both.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     setupFiles: ['test/support/quiet-tfjs.ts'],
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/integration/**'] },
+      },
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
+    ],
   },
 });

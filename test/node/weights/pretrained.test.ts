@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/core/logger.js';
@@ -16,7 +15,6 @@ import {
   PACKAGE_ROOT,
 } from '../../../src/node/weights/pretrained.js';
 
-const MOBILENET = resolve('../shared/weights/mobilenet_v1_1.0_224');
 const V2_NAME = 'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5';
 const V2_SHA256 = '296b9d43986d8ee24006ff8ed4e96a68f3ee74665eac5ffcddc06f8d0764dada';
 const V2_REPO = join(PACKAGE_ROOT, 'weights', 'mobilenet_v2_1.0_224', V2_NAME);
@@ -136,46 +134,6 @@ describe('loadPretrainedBackbone', () => {
       loadPretrainedBackbone('mobilenet_v1', { weightsPath: join(dir, 'src.h5'), inputSize: 32 }),
     ).rejects.toMatchObject({ code: 'E_WEIGHTS' });
   });
-
-  it.skipIf(!existsSync(join(MOBILENET, 'model.json')))(
-    'cuts MobileNet v1 before the missing shard of ../shared',
-    async () => {
-      const logger = recordingLogger();
-      const got = await loadPretrainedBackbone('mobilenet_v1', {
-        logger,
-        weightsPath: MOBILENET,
-        inputSize: 64,
-      });
-      expect(got).toMatchObject({ weights: 'imagenet', outputLayer: 'conv_pw_12_relu', featureWidth: 1024 });
-      expect(got.provenance).toMatchObject({
-        kind: 'imagenet',
-        file: join(MOBILENET, 'model.json'),
-        truncatedAt: 'conv_pw_12_relu',
-      });
-      expect((got.provenance as { sha256: string }).sha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(got.model.layers.at(-1)!.name).toBe('conv_pw_12_relu');
-      expect(logger.warnings).toEqual([
-        `mobilenet_v1: group37-shard1of1 missing in ${join(MOBILENET, 'model.json')}; using the backbone up to conv_pw_12_relu`,
-      ]);
-      got.model.dispose();
-    },
-  );
-
-  it.skipIf(!existsSync(join(MOBILENET, 'model.json')))(
-    'finds MobileNet v1 in ../shared with no flag, and prefers the environment variable',
-    async () => {
-      expect(await findBackboneWeights('mobilenet_v1', { env: {} })).toMatchObject({
-        path: MOBILENET,
-        format: 'tfjs-layers',
-        origin: 'local',
-      });
-      const env = { LESIONLAB_MOBILENET_DIR: join(dir, 'elsewhere') };
-      expect(await findBackboneWeights('mobilenet_v1', { env })).toMatchObject({
-        path: join(dir, 'elsewhere'),
-        origin: 'env',
-      });
-    },
-  );
 });
 
 describe('MobileNetV2 weights committed to the repo', () => {

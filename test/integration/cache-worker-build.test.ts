@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImageRecord } from '../../../src/core/data/records.js';
-import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
-import { CACHE_DATA_FILE, CACHE_INDEX_FILE } from '../../../src/node/preprocess/cache-index.js';
-import { prepareImageCache } from '../../../src/node/preprocess/prepare-image-cache.js';
-import { failureOf } from '../../support/failure.js';
-import { tempDir, writeCorrupt } from '../../support/image-files.js';
+import type { ImageRecord } from '../../src/core/data/records.js';
+import type { PreprocessSpec } from '../../src/core/preprocess/spec.js';
+import { CACHE_DATA_FILE, CACHE_INDEX_FILE } from '../../src/node/preprocess/cache-index.js';
+import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
+import { failureOf } from '../support/failure.js';
+import { tempDir, writeCorrupt } from '../support/image-files.js';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
+const ROOT = resolve(import.meta.dirname, '../..');
 const SAMPLE = join(ROOT, 'data/sample/ham10000');
 const SPEC: PreprocessSpec = { width: 80, height: 60, resize: 'crop', colorConstancy: true };
 
@@ -44,9 +44,9 @@ async function build(name: string, workers: number, skipBadImages = false) {
   return { data, index, cacheRoot };
 }
 
-/** Runs worker-build.child.ts under `node --import tsx`; resolves with its output once it exits on its own. */
+/** Runs cache-worker-build.child.ts under `node --import tsx`; resolves with its output once it exits on its own. */
 function runChild(recordsFile: string, cacheRoot: string): Promise<string> {
-  const child = join(ROOT, 'test/node/preprocess/worker-build.child.ts');
+  const child = join(ROOT, 'test/integration/cache-worker-build.child.ts');
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,

@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { access, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { openImageCache } from '../../../src/node/preprocess/image-cache.js';
-import { prepareImageCache } from '../../../src/node/preprocess/prepare-image-cache.js';
-import { tempDir, writeImageSet } from '../../support/image-files.js';
+import { openImageCache } from '../../src/node/preprocess/image-cache.js';
+import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
+import { tempDir, writeImageSet } from '../support/image-files.js';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
+const ROOT = resolve(import.meta.dirname, '../..');
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -39,7 +39,7 @@ it('a build killed midway leaves no cache that looks complete, and the next run 
     [
       '--import',
       'tsx',
-      join(ROOT, 'test/node/preprocess/interrupted-build.child.ts'),
+      join(ROOT, 'test/integration/cache-interrupted-build.child.ts'),
       recordsFile,
       cacheRoot,
     ],

@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ImageRecord } from '../../../src/core/data/records.js';
-import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
-import { decodeImage } from '../../../src/node/preprocess/decode-image.js';
-import { prepareImageCache } from '../../../src/node/preprocess/prepare-image-cache.js';
-import { tempDir } from '../../support/image-files.js';
+import type { ImageRecord } from '../../src/core/data/records.js';
+import type { PreprocessSpec } from '../../src/core/preprocess/spec.js';
+import { decodeImage } from '../../src/node/preprocess/decode-image.js';
+import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
+import { tempDir } from '../support/image-files.js';
 
-const FULL = resolve(import.meta.dirname, '../../../../shared/data/ham10000');
+const FULL = resolve(import.meta.dirname, '../../../shared/data/ham10000');
 const present = existsSync(join(FULL, 'HAM10000_metadata.csv'));
 const dirs: string[] = [];
 afterAll(async () => {

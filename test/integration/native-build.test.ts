@@ -27,9 +27,9 @@ import {
   markBuilt,
   stageDeps,
   unpackWheel,
-} from '../../../src/node/engine/native-build.js';
+} from '../../src/node/engine/native-build.js';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'lesionlab-native-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -1,8 +1,8 @@
 // Child process of interrupted-build.test.ts: starts a cache build and freezes after the 3rd image is
 // decoded, so the parent can kill it mid-build. Args: records JSON file, cache root.
 import { readFile, writeFile } from 'node:fs/promises';
-import type { ImageRecord } from '../../../src/core/data/records.js';
-import { prepareImageCache } from '../../../src/node/preprocess/prepare-image-cache.js';
+import type { ImageRecord } from '../../src/core/data/records.js';
+import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
 
 const [recordsFile, cacheRoot] = process.argv.slice(2);
 const records = JSON.parse(await readFile(recordsFile, 'utf8')) as ImageRecord[];

@@ -1,13 +1,13 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Dataset, ImageRecord } from '../../../src/core/data/records.js';
-import { kfoldByGroup, splitByGroup } from '../../../src/core/data/split.js';
-import { summarizeDataset } from '../../../src/core/data/summary.js';
-import { loadDataset } from '../../../src/node/data/load-dataset.js';
+import type { Dataset, ImageRecord } from '../../src/core/data/records.js';
+import { kfoldByGroup, splitByGroup } from '../../src/core/data/split.js';
+import { summarizeDataset } from '../../src/core/data/summary.js';
+import { loadDataset } from '../../src/node/data/load-dataset.js';
 
-const FULL = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data', 'ham10000');
-const SAMPLE = join(import.meta.dirname, '..', '..', '..', 'data', 'sample', 'ham10000');
+const FULL = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'ham10000');
+const SAMPLE = join(import.meta.dirname, '..', '..', 'data', 'sample', 'ham10000');
 const haveFull = await access(join(FULL, 'HAM10000_metadata.csv')).then(
   () => true,
   () => false,

@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { InputNormalization } from '../../../src/core/models/layers/index.js';
-import { MINUS_ONE_TO_ONE } from '../../../src/core/preprocess/spec.js';
-import { loadPretrainedBackbone } from '../../../src/node/weights/index.js';
-import { hasMobileNet, loadTruncatedMobileNet, MOBILENET_DIR } from '../../support/mobilenet-weights.js';
-import { maxAbsDiff, runBoth } from '../../support/onnx-parity.js';
+import { InputNormalization } from '../../src/core/models/layers/index.js';
+import { MINUS_ONE_TO_ONE } from '../../src/core/preprocess/spec.js';
+import { loadPretrainedBackbone } from '../../src/node/weights/index.js';
+import { hasMobileNet, loadTruncatedMobileNet, MOBILENET_DIR } from '../support/mobilenet-weights.js';
+import { maxAbsDiff, runBoth } from '../support/onnx-parity.js';
 
 const SAMPLE = join(
   process.cwd(),

@@ -2,9 +2,9 @@
 // parent can check that the process ends on its own (workers stopped) after a build that succeeds or fails.
 // Args: records JSON file, cache root. Prints one JSON line: { count } or { code }, and any warnings.
 import { readFile } from 'node:fs/promises';
-import type { ImageRecord } from '../../../src/core/data/records.js';
-import { isLesionlabError } from '../../../src/core/errors.js';
-import { prepareImageCache } from '../../../src/node/preprocess/prepare-image-cache.js';
+import type { ImageRecord } from '../../src/core/data/records.js';
+import { isLesionlabError } from '../../src/core/errors.js';
+import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
 
 const [recordsFile, cacheRoot] = process.argv.slice(2);
 const records = JSON.parse(await readFile(recordsFile, 'utf8')) as ImageRecord[];
