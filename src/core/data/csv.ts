@@ -28,11 +28,10 @@ export function detectDelimiter(text: string): string {
  */
 export function parseTable(text: string, name: string, delimiter = detectDelimiter(text)): Table {
   const records = splitRecords(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, delimiter, name);
-  const nonEmpty = records.filter((r) => !(r.cells.length === 1 && r.cells[0].trim() === ''));
-  if (nonEmpty.length === 0) {
+  const [head, ...rows] = records.filter((r) => !(r.cells.length === 1 && r.cells[0]?.trim() === ''));
+  if (head === undefined) {
     throw new LesionlabError('E_BAD_CSV', `${name}: the file is empty; expected a header line and data rows`);
   }
-  const [head, ...rows] = nonEmpty;
   return { header: head.cells.map((h) => h.trim()), rows, delimiter };
 }
 

@@ -1,5 +1,6 @@
 import { LesionlabError } from '../errors.js';
 import { HAM10000_CLASSES, isDxCode } from '../labels.js';
+import { at } from '../util/at.js';
 import { findColumn, type Table } from './csv.js';
 import type { DataIssue, DatasetFormat, DatasetGrouping } from './records.js';
 
@@ -128,7 +129,7 @@ export function parseHam10000Rows(table: Table, name: string): ParsedRows {
   for (const { line, cells } of table.rows) {
     const source = `${name} line ${line}`;
     const get = (i: number) => (i >= 0 ? (cells[i] ?? '').trim() : '');
-    const [groupId, rawId, rawLabel] = [get(index[0]), get(index[1]), get(index[2])];
+    const [groupId, rawId, rawLabel] = [get(at(index, 0)), get(at(index, 1)), get(at(index, 2))];
     const imageId = toImageId(rawId);
     const label = rawLabel.toLowerCase();
     if (cells.length !== table.header.length)
@@ -139,7 +140,7 @@ export function parseHam10000Rows(table: Table, name: string): ParsedRows {
     else if (!isDxCode(label)) issues.push(unknownLabel(imageId, source, rawLabel, HAM10000_CLASSES));
     else rows.push({ imageId, label, groupId, source, meta: metaOf(table.header, cells, index.slice(0, 3)) });
   }
-  const grouping = { by: 'column' as const, column: table.header[index[0]] };
+  const grouping = { by: 'column' as const, column: at(table.header, at(index, 0)) };
   return { format: 'ham10000', classes: HAM10000_CLASSES, rows, issues, grouping };
 }
 
@@ -161,11 +162,12 @@ export function parseIsicOnehotRows(table: Table, name: string): ParsedRows {
     const source = `${name} line ${line}`;
     const imageId = toImageId(cells[imageCol] ?? '');
     const hot = classCols.filter(([, i]) => Number.parseFloat(cells[i] ?? '') >= 0.5);
+    const label = hot.length === 1 ? hot[0]?.[0] : undefined;
     if (imageId === '') issues.push(badRow(source, 'empty image name'));
-    else if (hot.length !== 1)
+    else if (label === undefined)
       issues.push(badRow(source, `${hot.length} one-hot columns set, expected exactly one`));
-    else if (!isDxCode(hot[0][0])) issues.push(unknownLabel(imageId, source, hot[0][0], HAM10000_CLASSES));
-    else rows.push({ imageId, label: hot[0][0], groupId: imageId, source });
+    else if (!isDxCode(label)) issues.push(unknownLabel(imageId, source, label, HAM10000_CLASSES));
+    else rows.push({ imageId, label, groupId: imageId, source });
   }
   const grouping = {
     by: 'image' as const,
@@ -228,7 +230,7 @@ export function parseGenericRows(table: Table, name: string, columns: CsvColumns
 }
 
 function genericGrouping(table: Table, name: string, groupCol: number): DatasetGrouping {
-  if (groupCol >= 0) return { by: 'column', column: table.header[groupCol] };
+  if (groupCol >= 0) return { by: 'column', column: at(table.header, groupCol) };
   return { by: 'image', reason: `${name} has no group (lesion) column`, searched: GROUP_COLUMNS };
 }
 

@@ -1,3 +1,5 @@
+import { at } from '../util/at.js';
+
 /** A seeded pseudo-random generator returning floats in [0, 1). */
 export type Rng = () => number;
 
@@ -25,7 +27,9 @@ export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
+    const picked = at(out, j);
+    out[j] = at(out, i);
+    out[i] = picked;
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import { fnv1a64 } from './prng.js';
 import type { DatasetGrouping, ImageRecord, SplitAssignment } from './records.js';
 import { foldAssignment } from './split.js';
@@ -131,7 +132,7 @@ export function parseSplitFile(text: string, name: string): SplitFile {
   }
   const parsed = SplitFileSchema.safeParse(json);
   if (!parsed.success) {
-    const first = parsed.error.issues[0];
+    const first = at(parsed.error.issues, 0);
     throw new LesionlabError(
       'E_SPLIT',
       `${name}: not a valid split file (${first.path.join('.') || 'root'}: ${first.message}); re-create it with \`lesionlab split\``,

@@ -1,4 +1,5 @@
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import { mulberry32, type Rng, shuffled } from './prng.js';
 import type { Dataset, ImageRecord, SplitAssignment } from './records.js';
 import { countIssues } from './validate.js';
@@ -93,8 +94,8 @@ export function splitByGroup(records: readonly ImageRecord[], options: SplitOpti
       `split ratios: val ${val} and test ${test} must each be in [0, 1) and sum below 1 (e.g. --val 0.15 --test 0.15)`,
     );
   }
-  const [train, valIds, testIds] = assignGroups(records, [1 - val - test, val, test], seed);
-  return { train, val: valIds, test: testIds };
+  const parts = assignGroups(records, [1 - val - test, val, test], seed);
+  return { train: at(parts, 0), val: at(parts, 1), test: at(parts, 2) };
 }
 
 /**
@@ -152,8 +153,8 @@ function assignGroups(
     if (list) list.push(g);
     else byClass.set(g.label, [g]);
   }
-  for (const label of [...byClass.keys()].sort()) {
-    const groups = orderGroups(byClass.get(label)!, rng);
+  for (const [, classGroups] of [...byClass].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const groups = orderGroups(classGroups, rng);
     const total = groups.reduce((n, g) => n + g.imageIds.length, 0);
     const filled = fractions.map(() => 0);
     for (const g of groups) {
@@ -161,8 +162,8 @@ function assignGroups(
         fractions.map((f) => f * total),
         filled,
       );
-      filled[part] += g.imageIds.length;
-      parts[part].push(...g.imageIds);
+      filled[part] = at(filled, part) + g.imageIds.length;
+      at(parts, part).push(...g.imageIds);
     }
   }
   return parts.map((ids) => ids.sort());
@@ -178,9 +179,9 @@ function orderGroups(groups: readonly Group[], rng: Rng): Group[] {
 function furthestBelowTarget(targets: readonly number[], filled: readonly number[]): number {
   let best = -1;
   let bestGap = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < targets.length; i++) {
-    if (targets[i] <= 0) continue;
-    const gap = (targets[i] - filled[i]) / targets[i];
+  for (const [i, target] of targets.entries()) {
+    if (target <= 0) continue;
+    const gap = (target - at(filled, i)) / target;
     if (gap > bestGap) [best, bestGap] = [i, gap];
   }
   return best;
@@ -199,5 +200,8 @@ function collectGroups(records: readonly ImageRecord[]): Group[] {
 
 /** The most frequent label; ties go to the alphabetically first, so the result never depends on order. */
 function majority(counts: ReadonlyMap<string, number>): string {
-  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0][0];
+  return at(
+    [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
+    0,
+  )[0];
 }

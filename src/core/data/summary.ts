@@ -112,7 +112,7 @@ export function formatParts(parts: readonly PartCounts[], classes: readonly stri
   const width = Math.max(6, ...parts.map((p) => p.part.length));
   const cols = classes.map((c) => Math.max(5, c.length));
   const row = (name: string, images: string, groups: string, cells: string[]) =>
-    `${name.padEnd(width)}  ${images.padStart(7)}  ${groups.padStart(7)}  ${cells.map((c, i) => c.padStart(cols[i])).join('  ')}`;
+    `${name.padEnd(width)}  ${images.padStart(7)}  ${groups.padStart(7)}  ${cells.map((c, i) => c.padStart(cols[i] ?? 0)).join('  ')}`;
   return [
     row('part', 'images', 'lesions', [...classes]),
     ...parts.map((p) =>

@@ -1,5 +1,6 @@
 import { mulberry32 } from '../data/prng.js';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
 import { descendingOrder } from './roc.js';
 
@@ -40,7 +41,7 @@ export function percentile(sorted: readonly number[], q: number): number {
   const position = q * (sorted.length - 1);
   const lo = Math.floor(position);
   const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);
+  return at(sorted, lo) + (at(sorted, hi) - at(sorted, lo)) * (position - lo);
 }
 
 /**
@@ -53,8 +54,11 @@ export function resampleGroupWeights(
   rng: () => number,
 ): Float64Array {
   const drawn = new Float64Array(groupCount);
-  for (let g = 0; g < groupCount; g++) drawn[Math.floor(rng() * groupCount)]++;
-  return Float64Array.from(groupOfImage, (g) => drawn[g]);
+  for (let g = 0; g < groupCount; g++) {
+    const pick = Math.floor(rng() * groupCount);
+    drawn[pick] = at(drawn, pick) + 1;
+  }
+  return Float64Array.from(groupOfImage, (g) => at(drawn, g));
 }
 
 /** Maps group ids to dense indices 0..G-1. */
@@ -80,10 +84,10 @@ interface Prepared {
 }
 
 function prepare(labels: readonly number[], probabilities: ProbabilityRows, k: number): Prepared {
-  const scores = Array.from({ length: k }, (_, j) => Float64Array.from(probabilities, (row) => row[j]));
+  const scores = Array.from({ length: k }, (_, j) => Float64Array.from(probabilities, (row) => at(row, j)));
   return {
     labels,
-    correct: labels.map((label, i) => argmax(probabilities[i]) === label),
+    correct: labels.map((label, i) => argmax(at(probabilities, i)) === label),
     k,
     scores,
     orders: scores.map((s) => descendingOrder(s)),
@@ -94,8 +98,9 @@ function weightedAccuracy(p: Prepared, w: Float64Array): number {
   let hits = 0;
   let total = 0;
   for (let i = 0; i < w.length; i++) {
-    total += w[i];
-    if (p.correct[i]) hits += w[i];
+    const wi = w[i]!;
+    total += wi;
+    if (p.correct[i]) hits += wi;
   }
   return hits / total;
 }
@@ -103,34 +108,37 @@ function weightedAccuracy(p: Prepared, w: Float64Array): number {
 function weightedBalancedAccuracy(p: Prepared, w: Float64Array): number {
   const hits = new Float64Array(p.k);
   const support = new Float64Array(p.k);
+  // One label per weight (prepare), each a class index below k: the hot loop reads unchecked.
   for (let i = 0; i < w.length; i++) {
-    support[p.labels[i]] += w[i];
-    if (p.correct[i]) hits[p.labels[i]] += w[i];
+    const label = p.labels[i]!;
+    support[label]! += w[i]!;
+    if (p.correct[i]) hits[label]! += w[i]!;
   }
   let sum = 0;
   let present = 0;
-  for (let j = 0; j < p.k; j++) {
-    if (support[j] > 0) {
-      sum += hits[j] / support[j];
+  support.forEach((s, j) => {
+    if (s > 0) {
+      sum += at(hits, j) / s;
       present++;
     }
-  }
+  });
   return present === 0 ? Number.NaN : sum / present;
 }
 
 /** Weighted one-vs-rest AUC of class j (trapezoids between distinct scores); NaN if undefined. */
 function weightedAuc(p: Prepared, j: number, w: Float64Array): number {
-  const order = p.orders[j];
-  const score = p.scores[j];
+  const order = at(p.orders, j);
+  const score = at(p.scores, j);
   let tp = 0;
   let fp = 0;
   let lastTp = 0;
   let lastFp = 0;
   let area = 0;
+  // `order` is a permutation of the image indices and `w` holds one weight per image.
   for (let r = 0; r < order.length; r++) {
-    const i = order[r];
-    if (p.labels[i] === j) tp += w[i];
-    else fp += w[i];
+    const i = order[r]!;
+    if (p.labels[i] === j) tp += w[i]!;
+    else fp += w[i]!;
     const next = order[r + 1];
     if (next === undefined || score[next] !== score[i]) {
       area += ((fp - lastFp) * (tp + lastTp)) / 2;
@@ -236,21 +244,22 @@ function weightedSensitivities(
   let positives = 0;
   let negatives = 0;
   for (let i = 0; i < w.length; i++) {
-    if (positive[i]) positives += w[i];
-    else negatives += w[i];
+    if (positive[i]) positives += w[i]!;
+    else negatives += w[i]!;
   }
   if (positives === 0 || negatives === 0) return targets.map(() => Number.NaN);
   const best = targets.map(() => 0);
   let tp = 0;
   let fp = 0;
+  // `order` is a permutation of the image indices and `w` holds one weight per image.
   for (let r = 0; r < order.length; r++) {
-    const i = order[r];
-    if (positive[i]) tp += w[i];
-    else fp += w[i];
+    const i = order[r]!;
+    if (positive[i]) tp += w[i]!;
+    else fp += w[i]!;
     const next = order[r + 1];
     if (next !== undefined && score[next] === score[i]) continue;
     targets.forEach((t, k) => {
-      if (fp / negatives <= 1 - t + 1e-12 && tp / positives > best[k]) best[k] = tp / positives;
+      if (fp / negatives <= 1 - t + 1e-12 && tp / positives > at(best, k)) best[k] = tp / positives;
     });
   }
   return best;
@@ -279,10 +288,10 @@ export function bootstrapSensitivityAtSpecificity(
   for (let r = 0; r < resamples; r++) {
     const w = resampleGroupWeights(groupOfImage, groupCount, rng);
     weightedSensitivities(positive, score, order, targets, w).forEach((v, k) => {
-      samples[k].push(v);
+      at(samples, k).push(v);
     });
   }
   const ones = new Float64Array(positive.length).fill(1);
   const estimates = weightedSensitivities(positive, score, order, targets, ones);
-  return targets.map((_, k) => interval(estimates[k], samples[k], level));
+  return targets.map((_, k) => interval(at(estimates, k), at(samples, k), level));
 }

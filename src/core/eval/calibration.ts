@@ -1,3 +1,4 @@
+import { at } from '../util/at.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
 
 /** One bin of a reliability diagram: images whose top probability falls in (lower, upper]. */
@@ -33,21 +34,23 @@ export function expectedCalibrationError(
   const correct = new Array<number>(binCount).fill(0);
   const confidence = new Array<number>(binCount).fill(0);
   labels.forEach((label, i) => {
-    const row = probabilities[i];
+    const row = at(probabilities, i);
     const predicted = argmax(row);
-    const p = row[predicted];
-    const bin = edges.findIndex((upper, b) => b > 0 && p > edges[b - 1] && p <= upper) - 1;
+    const p = at(row, predicted);
+    const bin = edges.findIndex((upper, b) => b > 0 && p > at(edges, b - 1) && p <= upper) - 1;
     if (bin < 0) return; // p <= 0 cannot be binned (never the top probability of a distribution)
-    count[bin]++;
-    confidence[bin] += p;
-    if (predicted === label) correct[bin]++;
+    count[bin] = at(count, bin) + 1;
+    confidence[bin] = at(confidence, bin) + p;
+    if (predicted === label) correct[bin] = at(correct, bin) + 1;
   });
   let ece = 0;
   const bins = count.map((n, b) => {
-    const accuracy = n === 0 ? null : correct[b] / n;
-    const meanConfidence = n === 0 ? null : confidence[b] / n;
-    if (n > 0) ece += (Math.abs(accuracy! - meanConfidence!) * n) / labels.length;
-    return { lower: edges[b], upper: edges[b + 1], count: n, accuracy, confidence: meanConfidence };
+    const bounds = { lower: at(edges, b), upper: at(edges, b + 1) };
+    if (n === 0) return { ...bounds, count: n, accuracy: null, confidence: null };
+    const accuracy = at(correct, b) / n;
+    const meanConfidence = at(confidence, b) / n;
+    ece += (Math.abs(accuracy - meanConfidence) * n) / labels.length;
+    return { ...bounds, count: n, accuracy, confidence: meanConfidence };
   });
   return { ece, bins };
 }

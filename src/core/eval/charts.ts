@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { at } from '../util/at.js';
 import type { TrainingPoint } from './report-data.js';
 import type { EvaluationMetrics } from './summary.js';
 
@@ -34,7 +35,7 @@ export const CHART_BASE = {
 
 /** Fixed colours per class name so that every chart of a report agrees. */
 export function classColors(classes: readonly string[]): { domain: string[]; range: string[] } {
-  return { domain: [...classes], range: classes.map((_, i) => PALETTE[i % PALETTE.length]) };
+  return { domain: [...classes], range: classes.map((_, i) => at(PALETTE, i % PALETTE.length)) };
 }
 
 /** Heatmap of the row-normalised confusion matrix with the counts written in the cells. */
@@ -44,7 +45,7 @@ export function confusionMatrixChart(m: EvaluationMetrics): ChartSpec {
       truth: m.classes[t],
       predicted: m.classes[p],
       count,
-      share: m.confusion.normalized[t][p],
+      share: at(at(m.confusion.normalized, t), p),
     })),
   );
   const axis = { type: 'nominal' as const, sort: [...m.classes] };
@@ -94,12 +95,16 @@ export function confusionMatrixChart(m: EvaluationMetrics): ChartSpec {
 
 /** One-vs-rest ROC curves of every class that has both positives and negatives. */
 export function rocChart(m: EvaluationMetrics): ChartSpec {
-  const label = (j: number) => `${m.classes[j]} (AUC ${m.perClass[j].auc!.toFixed(3)})`;
-  const defined = m.classes.flatMap((_, j) => (m.roc[j] === null ? [] : [j]));
-  const values = defined.flatMap((j) =>
-    m.roc[j]!.fpr.map((fpr, i) => ({ curve: label(j), fpr, tpr: m.roc[j]!.tpr[i], order: i })),
+  const palette = classColors(m.classes).range;
+  const curves = m.classes.flatMap((name, j) => {
+    const roc = at(m.roc, j);
+    const auc = at(m.perClass, j).auc; // null exactly when roc is (both come from one curve)
+    if (roc === null || auc === null) return [];
+    return [{ label: `${name} (AUC ${auc.toFixed(3)})`, roc, color: at(palette, j) }];
+  });
+  const values = curves.flatMap(({ label, roc }) =>
+    roc.fpr.map((fpr, i) => ({ curve: label, fpr, tpr: at(roc.tpr, i), order: i })),
   );
-  const colors = defined.map((j) => classColors(m.classes).range[j]);
   return {
     id: 'roc',
     title: 'ROC curves (one class vs the rest)',
@@ -139,7 +144,7 @@ export function rocChart(m: EvaluationMetrics): ChartSpec {
               field: 'curve',
               type: 'nominal',
               title: 'Class',
-              scale: { domain: defined.map(label), range: colors },
+              scale: { domain: curves.map((c) => c.label), range: curves.map((c) => c.color) },
               legend: { labelLimit: 260 },
             },
             order: { field: 'order', type: 'quantitative' },

@@ -1,4 +1,5 @@
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import { type McNemarResult, mcnemarTest } from './mcnemar.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
 import {
@@ -51,23 +52,27 @@ export interface ComparisonData {
 
 /** Per-image correctness keyed by image id. */
 function correctness(m: ComparedModel): Map<string, boolean> {
-  return new Map(m.imageIds.map((id, i) => [id, argmax(m.probabilities[i]) === m.labels[i]]));
+  return new Map(m.imageIds.map((id, i) => [id, argmax(at(m.probabilities, i)) === m.labels[i]]));
 }
 
 /** McNemar tests for every pair of models, on the images both saw (exact binomial below 25 discordant pairs). */
 export function pairwiseMcNemar(models: readonly ComparedModel[]): PairwiseTest[] {
-  const correct = models.map(correctness);
+  const scored = models.map((model) => ({ name: model.name, correct: correctness(model) }));
   const tests: PairwiseTest[] = [];
-  for (let i = 0; i < models.length; i++) {
-    for (let j = i + 1; j < models.length; j++) {
-      const shared = [...correct[i].keys()].filter((id) => correct[j].has(id));
+  scored.forEach((a, i) => {
+    for (const b of scored.slice(i + 1)) {
+      // Both models' correctness on each image both saw, in model A's order.
+      const shared = [...a.correct].flatMap(([id, okA]) => {
+        const okB = b.correct.get(id);
+        return okB === undefined ? [] : [{ okA, okB }];
+      });
       const result = mcnemarTest(
-        shared.map((id) => correct[i].get(id)!),
-        shared.map((id) => correct[j].get(id)!),
+        shared.map((s) => s.okA),
+        shared.map((s) => s.okB),
       );
-      tests.push({ modelA: models[i].name, modelB: models[j].name, images: shared.length, ...result });
+      tests.push({ modelA: a.name, modelB: b.name, images: shared.length, ...result });
     }
-  }
+  });
   return tests;
 }
 
@@ -79,12 +84,13 @@ export function buildComparison(
   if (models.length < 2) {
     throw new LesionlabError('E_INPUT', `comparison: got ${models.length} model(s); compare at least two`);
   }
-  const classes = models[0].metrics.classes;
+  const reference = at(models, 0);
+  const classes = reference.metrics.classes;
   for (const m of models) {
     if (m.metrics.classes.join(',') !== classes.join(',')) {
       throw new LesionlabError(
         'E_INPUT',
-        `comparison: ${m.name} has classes ${m.metrics.classes.join(', ')} but ${models[0].name} has ${classes.join(', ')}; compare models of one label set`,
+        `comparison: ${m.name} has classes ${m.metrics.classes.join(', ')} but ${reference.name} has ${classes.join(', ')}; compare models of one label set`,
       );
     }
   }
@@ -132,7 +138,7 @@ export function comparisonBanners(data: ComparisonData): ReportBanner[] {
 
 /** Smoke-test, small-sample and small-class banners of a comparison (from its first model). */
 function sampleBanners(data: ComparisonData): ReportBanner[] {
-  const first = data.models[0];
+  const first = at(data.models, 0);
   const total = Math.min(...data.models.map((m) => m.datasetImages ?? Number.POSITIVE_INFINITY));
   const count = first.metrics.count;
   const banners: ReportBanner[] = [];

@@ -1,4 +1,5 @@
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 
 /** Class probabilities per image: `probabilities[i][k]` is image i's probability of class k. */
 export type ProbabilityRows = readonly ArrayLike<number>[];
@@ -42,7 +43,7 @@ export function checkPredictions(labels: readonly number[], probabilities: Proba
         `predictions: label ${label} of image ${i} is not a class index 0..${k - 1}`,
       );
     }
-    const row = probabilities[i];
+    const row = at(probabilities, i);
     if (row.length !== k) {
       throw new LesionlabError(
         'E_INPUT',
@@ -63,7 +64,7 @@ export function checkPredictions(labels: readonly number[], probabilities: Proba
 /** Index of the largest value; the first one wins ties (like numpy's argmax). */
 export function argmax(row: ArrayLike<number>): number {
   let best = 0;
-  for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
+  for (let j = 1; j < row.length; j++) if (at(row, j) > at(row, best)) best = j;
   return best;
 }
 
@@ -87,7 +88,11 @@ export function confusionMatrix(
   k: number,
 ): number[][] {
   const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  for (let i = 0; i < labels.length; i++) matrix[labels[i]][predictions[i]]++;
+  labels.forEach((label, i) => {
+    const row = at(matrix, label);
+    const predicted = at(predictions, i);
+    row[predicted] = at(row, predicted) + 1;
+  });
   return matrix;
 }
 
@@ -109,7 +114,7 @@ export function balancedAccuracy(
   const recalls: number[] = [];
   matrix.forEach((row, j) => {
     const support = row.reduce((a, b) => a + b, 0);
-    if (support > 0) recalls.push(row[j] / support);
+    if (support > 0) recalls.push(at(row, j) / support);
   });
   return recalls.length === 0 ? Number.NaN : mean(recalls);
 }
@@ -122,9 +127,9 @@ export function classificationReport(
 ): ClassificationReport {
   const matrix = confusionMatrix(labels, predictions, k);
   const perClass = matrix.map((row, j) => {
-    const tp = row[j];
+    const tp = at(row, j);
     const support = row.reduce((a, b) => a + b, 0);
-    const predicted = matrix.reduce((sum, r) => sum + r[j], 0);
+    const predicted = matrix.reduce((sum, r) => sum + at(r, j), 0);
     const precision = predicted === 0 ? 0 : tp / predicted;
     const recall = support === 0 ? 0 : tp / support;
     const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
@@ -151,10 +156,13 @@ export function topKAccuracy(labels: readonly number[], probabilities: Probabili
   if (labels.length === 0) return Number.NaN;
   let hits = 0;
   labels.forEach((label, i) => {
-    const row = probabilities[i];
-    const p = row[label];
+    const row = at(probabilities, i);
+    const p = at(row, label);
     let rank = 0;
-    for (let j = 0; j < row.length; j++) if (row[j] > p || (row[j] === p && j > label)) rank++;
+    for (let j = 0; j < row.length; j++) {
+      const q = at(row, j);
+      if (q > p || (q === p && j > label)) rank++;
+    }
     if (rank < k) hits++;
   });
   return hits / labels.length;
@@ -166,7 +174,7 @@ export function logLoss(labels: readonly number[], probabilities: ProbabilityRow
   const eps = Number.EPSILON;
   let total = 0;
   labels.forEach((label, i) => {
-    const p = Math.min(Math.max(probabilities[i][label], eps), 1 - eps);
+    const p = Math.min(Math.max(at(at(probabilities, i), label), eps), 1 - eps);
     total -= Math.log(p);
   });
   return total / labels.length;

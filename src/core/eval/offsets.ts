@@ -1,3 +1,4 @@
+import { at } from '../util/at.js';
 import { balancedAccuracy, type ProbabilityRows } from './metrics.js';
 
 /** Options of {@link tuneClassOffsets}. */
@@ -13,15 +14,21 @@ export interface OffsetTuningOptions {
 const LOG_FLOOR = 1e-12;
 
 function logRows(probabilities: ProbabilityRows): Float64Array[] {
-  return probabilities.map((row) =>
-    Float64Array.from({ length: row.length }, (_, j) => Math.log(Math.max(row[j], LOG_FLOOR))),
-  );
+  return probabilities.map((row) => Float64Array.from(row, (v) => Math.log(Math.max(v, LOG_FLOOR))));
 }
 
 function offsetPredictions(logs: readonly Float64Array[], offsets: readonly number[]): number[] {
   return logs.map((row) => {
+    // Hot loop (every grid trial): one offset per class, so row[j] and offsets[j] are both in range.
     let best = 0;
-    for (let j = 1; j < row.length; j++) if (row[j] + offsets[j] > row[best] + offsets[best]) best = j;
+    let top = row[0]! + offsets[0]!;
+    for (let j = 1; j < row.length; j++) {
+      const shifted = row[j]! + offsets[j]!;
+      if (shifted > top) {
+        best = j;
+        top = shifted;
+      }
+    }
     return best;
   });
 }
@@ -53,7 +60,7 @@ export function tuneClassOffsets(
         const score = balancedAccuracy(labels, offsetPredictions(logs, trial), k);
         if (
           score > best + 1e-12 ||
-          (Math.abs(score - best) <= 1e-12 && Math.abs(value) < Math.abs(offsets[j]))
+          (Math.abs(score - best) <= 1e-12 && Math.abs(value) < Math.abs(at(offsets, j)))
         ) {
           improved = improved || score > best + 1e-12;
           best = Math.max(best, score);
@@ -72,7 +79,7 @@ export function applyClassOffsets(
   offsets: readonly number[],
 ): Float64Array[] {
   return logRows(probabilities).map((row) => {
-    const shifted = row.map((v, j) => v + offsets[j]);
+    const shifted = row.map((v, j) => v + at(offsets, j));
     const max = Math.max(...shifted);
     const exp = shifted.map((v) => Math.exp(v - max));
     const sum = exp.reduce((a, b) => a + b, 0);

@@ -1,4 +1,5 @@
 import { describeWeights, type WeightsProvenance } from '../bundle/meta.js';
+import { at } from '../util/at.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
 import type { EvaluationMetrics } from './summary.js';
 
@@ -146,16 +147,17 @@ export function mostConfidentErrors(
 ): ConfidentError[] {
   const errors: ConfidentError[] = [];
   labels.forEach((label, i) => {
-    const row = probabilities[i];
+    const row = at(probabilities, i);
     const predicted = argmax(row);
     if (predicted === label) return;
+    const { imageId, path } = at(images, i);
     errors.push({
-      imageId: images[i].imageId,
-      path: images[i].path,
-      label: classes[label],
-      predicted: classes[predicted],
-      confidence: row[predicted],
-      labelProbability: row[label],
+      imageId,
+      path,
+      label: at(classes, label),
+      predicted: at(classes, predicted),
+      confidence: at(row, predicted),
+      labelProbability: at(row, label),
     });
   });
   return errors

@@ -1,3 +1,4 @@
+import { at } from '../util/at.js';
 import { mean, type ProbabilityRows } from './metrics.js';
 
 /** A receiver operating characteristic curve; `thresholds[0]` is +Infinity (no image called positive). */
@@ -26,7 +27,7 @@ export interface SensitivityAtSpecificity {
 /** Indices of `scores` sorted by descending score; ties keep scikit-learn's order (reversed stable sort). */
 export function descendingOrder(scores: ArrayLike<number>): number[] {
   const order = Array.from({ length: scores.length }, (_, i) => i);
-  order.sort((a, b) => scores[a] - scores[b] || a - b);
+  order.sort((a, b) => at(scores, a) - at(scores, b) || a - b);
   return order.reverse();
 }
 
@@ -46,21 +47,23 @@ export function rocCurve(
   let tp = 0;
   order.forEach((index, rank) => {
     if (positive[index]) tp++;
+    const score = at(scores, index);
     const next = order[rank + 1];
-    if (next === undefined || scores[next] !== scores[index]) {
+    if (next === undefined || at(scores, next) !== score) {
       tps.push(tp);
       fps.push(rank + 1 - tp);
-      thresholds.push(scores[index]);
+      thresholds.push(score);
     }
   });
-  const p = tps[tps.length - 1];
-  const n = fps[fps.length - 1];
+  // The last image always closes a point, so the curve ends at all positives and all negatives.
+  const p = tp;
+  const n = order.length - tp;
   if (p === 0 || n === 0) return null;
   if ((options.dropIntermediate ?? true) && tps.length > 3) {
     const keep = keepNonCollinear(fps.slice(1), tps.slice(1));
-    tps = [0, ...keep.map((i) => tps[i + 1])];
-    fps = [0, ...keep.map((i) => fps[i + 1])];
-    thresholds = [thresholds[0], ...keep.map((i) => thresholds[i + 1])];
+    tps = [0, ...keep.map((i) => at(tps, i + 1))];
+    fps = [0, ...keep.map((i) => at(fps, i + 1))];
+    thresholds = [Number.POSITIVE_INFINITY, ...keep.map((i) => at(thresholds, i + 1))];
   }
   return { fpr: fps.map((v) => v / n), tpr: tps.map((v) => v / p), thresholds };
 }
@@ -69,8 +72,8 @@ export function rocCurve(
 function keepNonCollinear(fps: readonly number[], tps: readonly number[]): number[] {
   const keep = [0];
   for (let i = 1; i < fps.length - 1; i++) {
-    const d2f = fps[i + 1] - 2 * fps[i] + fps[i - 1];
-    const d2t = tps[i + 1] - 2 * tps[i] + tps[i - 1];
+    const d2f = at(fps, i + 1) - 2 * at(fps, i) + at(fps, i - 1);
+    const d2t = at(tps, i + 1) - 2 * at(tps, i) + at(tps, i - 1);
     if (d2f !== 0 || d2t !== 0) keep.push(i);
   }
   keep.push(fps.length - 1);
@@ -80,7 +83,9 @@ function keepNonCollinear(fps: readonly number[], tps: readonly number[]): numbe
 /** Area under a piecewise-linear curve (numpy's trapezoid rule). */
 export function trapezoidArea(x: readonly number[], y: readonly number[]): number {
   let area = 0;
-  for (let i = 1; i < x.length; i++) area += ((x[i] - x[i - 1]) * (y[i] + y[i - 1])) / 2;
+  for (let i = 1; i < x.length; i++) {
+    area += ((at(x, i) - at(x, i - 1)) * (at(y, i) + at(y, i - 1))) / 2;
+  }
   return area;
 }
 
@@ -99,7 +104,7 @@ export function oneVsRestRoc(
   return Array.from({ length: k }, (_, j) => {
     const curve = rocCurve(
       labels.map((label) => label === j),
-      probabilities.map((row) => row[j]),
+      probabilities.map((row) => at(row, j)),
     );
     return { curve, auc: curve === null ? null : trapezoidArea(curve.fpr, curve.tpr) };
   });
@@ -122,13 +127,13 @@ export function sensitivityAtSpecificity(
   const curve = rocCurve(positive, scores, { dropIntermediate: false });
   if (curve === null) return null;
   let best = 0;
-  for (let i = 0; i < curve.fpr.length; i++) {
-    if (curve.fpr[i] <= 1 - targetSpecificity + 1e-12 && curve.tpr[i] > curve.tpr[best]) best = i;
-  }
+  curve.fpr.forEach((fpr, i) => {
+    if (fpr <= 1 - targetSpecificity + 1e-12 && at(curve.tpr, i) > at(curve.tpr, best)) best = i;
+  });
   return {
     targetSpecificity,
-    sensitivity: curve.tpr[best],
-    specificity: 1 - curve.fpr[best],
-    threshold: curve.thresholds[best],
+    sensitivity: at(curve.tpr, best),
+    specificity: 1 - at(curve.fpr, best),
+    threshold: at(curve.thresholds, best),
   };
 }

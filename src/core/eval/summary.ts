@@ -1,4 +1,5 @@
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import {
   type BootstrapOptions,
   type BootstrapResult,
@@ -104,7 +105,7 @@ export function computeEvaluationMetrics(input: EvaluationInput): EvaluationMetr
     top3Accuracy: topKAccuracy(labels, probabilities, 3),
     logLoss: logLoss(labels, probabilities),
     ece: calibration.ece,
-    perClass: report.perClass.map((row, j) => ({ name: classes[j], ...row, auc: rocs[j].auc })),
+    perClass: report.perClass.map((row, j) => ({ name: at(classes, j), ...row, auc: at(rocs, j).auc })),
     macro: report.macro,
     weighted: report.weighted,
     confusion: { counts, normalized: normalizeRows(counts) },
@@ -135,7 +136,7 @@ function operatingPoints(input: EvaluationInput): EvaluationMetrics['sensitivity
     );
   }
   const positive = input.labels.map((label) => label === j);
-  const scores = input.probabilities.map((row) => row[j]);
+  const scores = input.probabilities.map((row) => at(row, j));
   const targets = input.specificities ?? [0.8, 0.9, 0.95];
   const intervals =
     input.bootstrap === false

@@ -1,5 +1,6 @@
 import type onnxProto from 'onnx-proto';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import { type AttrValue, floatTensor, int64Tensor, makeAttribute } from './proto.js';
 
 /**
@@ -120,5 +121,5 @@ export function physicalAxis(value: Value, axis: number): number {
 /** The physical dims of a value (batch as null). */
 export function physicalShape(value: Value): (number | null)[] {
   const s = [...value.shape];
-  return value.layout === 'nchw' ? TO_NCHW.map((i) => s[i]) : s;
+  return value.layout === 'nchw' ? TO_NCHW.map((i) => at(s, i)) : s;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 
 /**
  * Random augmentation of training batches. Every key is optional; the defaults suit dermoscopy, which has no
@@ -74,7 +75,7 @@ export const IDENTITY_AUGMENT: AugmentConfig = {
 export function parseAugmentConfig(input: unknown, source = 'augment'): AugmentConfig {
   const result = AugmentConfigSchema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
+  const issue = at(result.error.issues, 0);
   const key = issue.path.map(String).join('.') || '(root)';
   const allowed = Object.keys(AugmentConfigSchema.shape).join(', ');
   throw new LesionlabError('E_CONFIG', `${source} ${key}: ${issue.message}; allowed keys: ${allowed}`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import type { PreprocessSpec } from './spec.js';
 
 /** Largest side lesionlab resizes to; bigger inputs are a typo more often than a wish. */
@@ -24,7 +25,7 @@ export const PreprocessSpecSchema = z
 export function parsePreprocessSpec(input: unknown, source = 'preprocess spec'): PreprocessSpec {
   const result = PreprocessSpecSchema.safeParse(input);
   if (!result.success) {
-    const issue = result.error.issues[0];
+    const issue = at(result.error.issues, 0);
     const key = issue.path.map(String).join('.') || '(root)';
     throw new LesionlabError(
       'E_CONFIG',
