@@ -107,7 +107,7 @@ describe('Adam', () => {
     const optimizer = tf.train.adam(0.05, 0.9, 0.999, 1e-7);
     for (let t = 1; t <= 12; t++) {
       const grads = gradients(t);
-      optimizer.applyGradients(Object.fromEntries(variables.map((v, i) => [v.name, grads[i]])));
+      optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: grads[i] })));
       tf.dispose(grads);
     }
     // TF.js adds ε to the bias-corrected sqrt(v̂), Keras to sqrt(v): with |g| >= 0.1 that moves no weight by 1e-5.
