@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so that a checkout works without a build step.
-import { register } from 'tsx/esm/api';
+// The `lesionlab` command. An installed package runs its compiled CLI (dist/, no TypeScript loader needed); a
+// checkout, which has src/, runs the sources through tsx without a build step, so a dist/ left over from an
+// earlier `npm run build` or `npm pack` is never what runs while the sources change.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.js');
+}

@@ -12,11 +12,18 @@
  * Code inside this repository (tests, benches, the page) imports such internals from their own modules.
  */
 
-// Errors and shared facts
-export { isLesionlabError, LesionlabError, type LesionlabErrorCode } from './core/errors.js';
-export { DX_NAMES, type DxCode, HAM10000_CLASSES, isDxCode } from './core/labels.js';
-export { type Logger, type ProgressHook, silentLogger } from './core/logger.js';
-
+// Model bundles and classification
+export type { BundleMeta } from './core/bundle/meta.js';
+// Configuration: one validated config per run; backbones from their registry
+export {
+  applyConfigOverrides,
+  DIHEDRAL_VIEWS,
+  type DihedralView,
+  parseTrainConfig,
+  type TrainConfig,
+  type TrainConfigInput,
+  TrainConfigSchema,
+} from './core/config/train-config.js';
 // Data: fetch, load, summarise, split
 export type {
   DataIssue,
@@ -36,57 +43,8 @@ export {
   selectSplit,
 } from './core/data/split-schema.js';
 export { type DatasetSummary, formatSummary, summarizeDataset } from './core/data/summary.js';
-export {
-  DOWNLOADABLE_DATASETS,
-  type FetchDatasetOptions,
-  type FetchResult,
-  fetchDataset,
-} from './node/data/fetch-dataset.js';
-export { type LoadDatasetOptions, loadDataset } from './node/data/load-dataset.js';
-export { readSplitFile, writeSplitFile } from './node/data/split-file.js';
-
-// Configuration: one validated config per run; backbones from their registry
-export {
-  applyConfigOverrides,
-  DIHEDRAL_VIEWS,
-  type DihedralView,
-  parseTrainConfig,
-  type TrainConfig,
-  type TrainConfigInput,
-  TrainConfigSchema,
-} from './core/config/train-config.js';
-export {
-  BACKBONE_NAMES,
-  BACKBONES,
-  type BackboneName,
-  type BackboneSpec,
-  getBackbone,
-} from './core/models/registry.js';
-export {
-  type AugmentConfig,
-  type AugmentConfigInput,
-  AugmentConfigSchema,
-  DEFAULT_AUGMENT,
-  IDENTITY_AUGMENT,
-  parseAugmentConfig,
-} from './core/preprocess/augment-config.js';
-export type { Normalization, PreprocessSpec, ResizePolicy } from './core/preprocess/spec.js';
-export { PreprocessSpecSchema, parsePreprocessSpec } from './core/preprocess/spec-schema.js';
-
-// Training, and the pieces a program may drive itself: the TF.js backend and the pretrained backbones
-export { type BackendChoice, type BackendInfo, selectBackend } from './node/engine/backend.js';
-export {
-  type TestResult,
-  type TrainRunOptions,
-  type TrainRunResult,
-  trainRun,
-} from './node/train/pipeline.js';
-export {
-  loadPretrainedBackbone,
-  type PretrainedBackbone,
-  type PretrainedOptions,
-} from './node/weights/index.js';
-
+// Errors and shared facts
+export { isLesionlabError, LesionlabError, type LesionlabErrorCode } from './core/errors.js';
 // Evaluation and metrics (plain arrays in, numbers out)
 export { type BootstrapResult, bootstrapMetrics, type ConfidenceInterval } from './core/eval/bootstrap.js';
 export { expectedCalibrationError } from './core/eval/calibration.js';
@@ -107,16 +65,25 @@ export {
   type EvaluationInput,
   type EvaluationMetrics,
 } from './core/eval/summary.js';
+export { DX_NAMES, type DxCode, HAM10000_CLASSES, isDxCode } from './core/labels.js';
+export { type Logger, type ProgressHook, silentLogger } from './core/logger.js';
 export {
-  type CompareOptions,
-  type ComparisonResult,
-  compareBackbones,
-  compareEvaluations,
-} from './node/compare/compare.js';
-export { type EvaluateOptions, type EvaluationResult, evaluateModel } from './node/evaluate/evaluate.js';
-
-// Model bundles and classification
-export type { BundleMeta } from './core/bundle/meta.js';
+  BACKBONE_NAMES,
+  BACKBONES,
+  type BackboneName,
+  type BackboneSpec,
+  getBackbone,
+} from './core/models/registry.js';
+export {
+  type AugmentConfig,
+  type AugmentConfigInput,
+  AugmentConfigSchema,
+  DEFAULT_AUGMENT,
+  IDENTITY_AUGMENT,
+  parseAugmentConfig,
+} from './core/preprocess/augment-config.js';
+export type { Normalization, PreprocessSpec, ResizePolicy } from './core/preprocess/spec.js';
+export { PreprocessSpecSchema, parsePreprocessSpec } from './core/preprocess/spec-schema.js';
 export {
   EXPORT_FORMATS,
   type ExportFormat,
@@ -124,6 +91,23 @@ export {
   type ModelBundle,
   readModelBundle,
 } from './node/bundle/index.js';
+export {
+  type CompareOptions,
+  type ComparisonResult,
+  compareBackbones,
+  compareEvaluations,
+} from './node/compare/compare.js';
+export {
+  DOWNLOADABLE_DATASETS,
+  type FetchDatasetOptions,
+  type FetchResult,
+  fetchDataset,
+} from './node/data/fetch-dataset.js';
+export { type LoadDatasetOptions, loadDataset } from './node/data/load-dataset.js';
+export { readSplitFile, writeSplitFile } from './node/data/split-file.js';
+// Training, and the pieces a program may drive itself: the TF.js backend and the pretrained backbones
+export { type BackendChoice, type BackendInfo, selectBackend } from './node/engine/backend.js';
+export { type EvaluateOptions, type EvaluationResult, evaluateModel } from './node/evaluate/evaluate.js';
 export {
   type Classifier,
   type ClassifierOptions,
@@ -135,6 +119,17 @@ export {
   TTA_MODES,
   type TtaMode,
 } from './node/infer/index.js';
+export {
+  type TestResult,
+  type TrainRunOptions,
+  type TrainRunResult,
+  trainRun,
+} from './node/train/pipeline.js';
+export {
+  loadPretrainedBackbone,
+  type PretrainedBackbone,
+  type PretrainedOptions,
+} from './node/weights/index.js';
 
 // Serving: the HTTP API over the same classifier
 export { type ApiErrorCode, createServer, type ServerOptions } from './serve/index.js';

@@ -1,19 +1,21 @@
 // The lesionlab page: pick or drop an image, classify it in the browser, show probabilities and a CAM overlay.
+import { heatScaleGradient } from '../../src/browser/cam.js';
 import {
   type BrowserPrediction,
   camForClass,
-  describeFigures,
-  figuresCaution,
   heatmapRgba,
-  heatScaleGradient,
   loadWebModel,
-  type ModelFigures,
-  modelFigures,
   preprocessRgba,
   preshrinkSize,
-  recallText,
   type WebModel,
 } from '../../src/browser/index.js';
+import {
+  describeFigures,
+  figuresCaution,
+  type ModelFigures,
+  modelFigures,
+  recallText,
+} from '../../src/browser/model-figures.js';
 import { DX_NAMES, isDxCode } from '../../src/core/labels.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
