@@ -1,8 +1,17 @@
 import * as ort from 'onnxruntime-web/wasm';
 import type { BundleMeta } from '../core/bundle/meta.js';
-import { averageViews, type DihedralView, expandViews } from '../core/preprocess/views.js';
-import { fuseMetadata, hasMetadata, type LesionMetadata } from '../core/train/metadata.js';
-import { type BrowserPrediction, fetchBundleMeta, rankClasses } from './classify.js';
+import { createPixelClassifier, type ModelSession } from '../core/infer/classifier.js';
+import type { DihedralView } from '../core/preprocess/views.js';
+import type { LesionMetadata } from '../core/train/metadata.js';
+import { type BrowserPrediction, fetchBundleMeta } from './classify.js';
+import { preprocessRgba } from './preprocess.js';
+
+/** Decoded RGBA pixels as a canvas gives them (`ImageData`). */
+export interface RgbaImage {
+  readonly data: Uint8ClampedArray | Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
 
 /** A bundle loaded in the browser: its metadata and a classifier for preprocessed pixels. */
 export interface WebModel {
@@ -11,6 +20,8 @@ export interface WebModel {
   readonly threads: number;
   /** The exact views averaged per image: the bundle's recipe (`testViews`), the image only for older bundles. */
   readonly views: readonly DihedralView[];
+  /** Turns canvas pixels into the model input with the bundle's preprocessing (as `preprocessRgba`). */
+  decode(image: RgbaImage): Promise<Uint8Array>;
   /**
    * Classifies one image given as HWC RGB uint8 at the bundle's preprocess size, averaging the bundle's
    * test views (the class-activation map is the unflipped view's).
@@ -24,6 +35,23 @@ export interface WebModelUrls {
   readonly modelBase: string;
   /** Folder URL holding `ort-wasm-simd-threaded.{wasm,mjs}`, e.g. `./ort/`. */
   readonly wasmBase: string;
+}
+
+/** ONNX Runtime Web's session as the core classifier's `ModelSession`: probabilities and, when the bundle has one, the CAM. */
+function webSession(session: ort.InferenceSession, meta: BundleMeta): ModelSession {
+  const { input, probabilities, cam } = meta.onnx;
+  const outputs = [probabilities, ...(cam ? [cam] : [])];
+  return {
+    async run(data, dims) {
+      const out = await session.run({ [input]: new ort.Tensor('float32', data, [...dims]) }, outputs);
+      const camT = cam ? out[cam] : undefined;
+      return {
+        probabilities: out[probabilities]!.data as Float32Array,
+        ...(camT ? { cam: { data: camT.data as Float32Array, dims: camT.dims.map(Number) } } : {}),
+      };
+    },
+    dispose: () => session.release(),
+  };
 }
 
 /**
@@ -40,41 +68,18 @@ export async function loadWebModel(urls: WebModelUrls): Promise<WebModel> {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
   });
-  const { width, height } = meta.preprocess;
-  const outputs = [meta.onnx.probabilities, ...(meta.onnx.cam ? [meta.onnx.cam] : [])];
-  const views = meta.testViews ?? ['identity'];
+  const classifier = createPixelClassifier(meta, webSession(session, meta), async (image: RgbaImage, spec) =>
+    preprocessRgba(image.data, image.width, image.height, spec),
+  );
   return {
     meta,
     threads,
-    views,
+    views: classifier.views,
+    decode: classifier.decode,
     async predict(pixels, metadata) {
       const start = performance.now();
-      const batch = Float32Array.from(expandViews(pixels, 1, width, height, views));
-      const input = new ort.Tensor('float32', batch, [views.length, height, width, 3]);
-      const out = await session.run({ [meta.onnx.input]: input }, outputs);
-      const rows = out[meta.onnx.probabilities]!.data as Float32Array;
-      const [image] = averageViews(rows, 1, meta.classes.length, views.length);
-      const metadataUsed = meta.metadata !== undefined && hasMetadata(metadata);
-      const probabilities = meta.metadata ? fuseMetadata(meta.metadata, image, metadata) : image;
-      const camT = meta.onnx.cam ? out[meta.onnx.cam] : undefined;
-      const camDims = camT?.dims.map(Number);
-      const cam =
-        camT && camDims
-          ? { data: firstView(camT.data as Float32Array, views.length), dims: [1, ...camDims.slice(1)] }
-          : undefined;
-      return {
-        probabilities,
-        ranked: rankClasses(probabilities, meta.classes),
-        cam,
-        views,
-        metadataUsed,
-        inferenceMs: performance.now() - start,
-      };
+      const prediction = await classifier.classifyImage(pixels, metadata);
+      return { ...prediction, inferenceMs: performance.now() - start };
     },
   };
-}
-
-/** The first view's slice of a batched output of `views` equal-sized items. */
-function firstView(data: Float32Array, views: number): Float32Array {
-  return data.subarray(0, data.length / views);
 }

@@ -1,5 +1,6 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { topK } from '../core/infer/rank.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { PreprocessSpec } from '../core/preprocess/spec.js';
 import {
@@ -9,7 +10,6 @@ import {
   parseLesionMetadata,
 } from '../core/train/metadata.js';
 import type { Classifier } from '../node/infer/classifier.js';
-import { topK } from '../node/infer/predict.js';
 import type { Decoder } from '../node/preprocess/decode-pool.js';
 import { ApiError, toErrorAnswer } from './api-error.js';
 import { addBearerAuth, validateToken } from './auth.js';

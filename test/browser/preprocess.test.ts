@@ -1,8 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { camForClass, heatColor, heatmapRgba } from '../../src/browser/cam.js';
-import { rankClasses } from '../../src/browser/classify.js';
-import { preprocessRgba, preshrinkSize } from '../../src/browser/preprocess.js';
+import { preprocessRgba } from '../../src/browser/preprocess.js';
 import type { PreprocessSpec } from '../../src/core/preprocess/spec.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 
@@ -25,17 +24,9 @@ describe('browser preprocessing', () => {
       expect(Buffer.from(page).equals(Buffer.from(node))).toBe(true);
     },
   );
-
-  it('pre-shrinks only images over twice the model box, keeping aspect for pad and crop', () => {
-    const spec: PreprocessSpec = { width: 100, height: 100, resize: 'pad', colorConstancy: false };
-    expect(preshrinkSize(200, 150, spec)).toEqual({ width: 200, height: 150 });
-    expect(preshrinkSize(600, 450, spec)).toEqual({ width: 200, height: 150 });
-    expect(preshrinkSize(600, 450, { ...spec, resize: 'crop' })).toEqual({ width: 267, height: 200 });
-    expect(preshrinkSize(600, 450, { ...spec, resize: 'stretch' })).toEqual({ width: 200, height: 200 });
-  });
 });
 
-describe('CAM and ranking helpers', () => {
+describe('CAM helpers', () => {
   it('slices one class of a [1, h, w, C] map and colours it min-max', () => {
     const cam = Float32Array.from({ length: 2 * 3 * 2 }, (_, i) => i);
     const map = camForClass(cam, [1, 2, 3, 2], 1);
@@ -45,9 +36,5 @@ describe('CAM and ranking helpers', () => {
     expect(rgba[3]).toBeLessThan(rgba[23]);
     expect(heatColor(0)[2]).toBeGreaterThan(heatColor(0)[0]);
     expect(heatColor(1)[0]).toBeGreaterThan(heatColor(1)[2]);
-  });
-
-  it('ranks classes by probability', () => {
-    expect(rankClasses([0.1, 0.6, 0.3], ['a', 'b', 'c']).map((s) => s.label)).toEqual(['b', 'c', 'a']);
   });
 });

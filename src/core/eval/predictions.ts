@@ -1,5 +1,6 @@
 import { parseTable } from '../data/csv.js';
 import { LesionlabError } from '../errors.js';
+import { csvCell } from '../format/csv.js';
 import type { ProbabilityRows } from './metrics.js';
 
 /** Per-image predictions as saved beside a report (`predictions.csv`). */
@@ -11,10 +12,6 @@ export interface PredictionTable {
   readonly probabilities: readonly Float64Array[];
 }
 
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
 /** `image,label,predicted,<one probability column per class>` with a header row. */
 export function formatPredictionsCsv(
   classes: readonly string[],
@@ -22,13 +19,13 @@ export function formatPredictionsCsv(
   labels: readonly string[],
   probabilities: ProbabilityRows,
 ): string {
-  const lines = [['image', 'label', 'predicted', ...classes].map(csvField).join(',')];
+  const lines = [['image', 'label', 'predicted', ...classes].map(csvCell).join(',')];
   images.forEach((image, i) => {
     const row = probabilities[i];
     let best = 0;
     for (let j = 1; j < classes.length; j++) if (row[j] > row[best]) best = j;
     const probs = Array.from({ length: classes.length }, (_, j) => String(row[j]));
-    lines.push([image, labels[i], classes[best]].map(csvField).concat(probs).join(','));
+    lines.push([image, labels[i], classes[best]].map(csvCell).concat(probs).join(','));
   });
   return `${lines.join('\n')}\n`;
 }

@@ -1,20 +1,17 @@
 import { LesionlabError } from '../../core/errors.js';
+import type { ModelSession } from '../../core/infer/classifier.js';
 import type { Logger } from '../../core/logger.js';
 import type { ModelBundle } from '../bundle/read.js';
 import { createOnnxSession } from '../onnx/session.js';
 
-/** The forward pass of a bundle's ONNX model, as the classifier needs it. */
-export interface OnnxClassifierSession {
-  /** Runs `input` (NHWC float32 0..255 with `dims`) and returns the flat `[N, classes]` probabilities. */
-  probabilities(input: Float32Array, dims: readonly number[]): Promise<Float32Array>;
-  dispose(): Promise<void>;
-}
-
-/** Opens one ONNX Runtime session (src/node/onnx) for the bundle and asks it only for `probabilities`. */
+/**
+ * Opens one ONNX Runtime session (src/node/onnx) for the bundle as the core classifier's `ModelSession`,
+ * asking it only for the probabilities output (Node shows no class-activation map).
+ */
 export async function openClassifierSession(
   bundle: ModelBundle,
   options: { threads?: number; logger?: Logger },
-): Promise<OnnxClassifierSession> {
+): Promise<ModelSession> {
   const session = await createOnnxSession(bundle.onnxPath, {
     threads: options.threads,
     logger: options.logger,
@@ -28,9 +25,9 @@ export async function openClassifierSession(
     );
   }
   return {
-    async probabilities(input, dims) {
+    async run(input, dims) {
       const out = await session.run(input, dims, [name]);
-      return out[name]!.data;
+      return { probabilities: out[name]!.data };
     },
     dispose: () => session.dispose(),
   };

@@ -1,15 +1,12 @@
+import { csvCell } from '../../core/format/csv.js';
+import { type ClassScore, topK } from '../../core/infer/rank.js';
 import type { FileClassification } from './classifier.js';
-import { type ClassScore, topK } from './predict.js';
 
 /** Output formats of `lesionlab predict`. */
 export type PredictFormat = 'table' | 'csv' | 'jsonl';
 
 /** Valid output formats, for CLI choices and error messages. */
 export const PREDICT_FORMATS: readonly PredictFormat[] = ['table', 'csv', 'jsonl'];
-
-function csvCell(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
 
 /** How the rows were scored, for each output to say: views averaged, density rule, metadata. */
 export interface PredictionContext {

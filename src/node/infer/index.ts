@@ -1,9 +1,10 @@
+export { inferencePreprocess } from '../../core/infer/classifier.js';
+export { type ClassScore, rankClasses, topK } from '../../core/infer/rank.js';
 export {
   type Classifier,
   type ClassifierOptions,
   createClassifier,
   type FileClassification,
-  inferencePreprocess,
 } from './classifier.js';
 export {
   createFormatter,
@@ -13,5 +14,5 @@ export {
   type PredictionFormatter,
 } from './format.js';
 export { IMAGE_EXTENSIONS, listCsvImages, listImageFiles, resolvePredictInputs } from './inputs.js';
-export { type ClassScore, type PredictFilesOptions, predictFiles, topK } from './predict.js';
+export { type PredictFilesOptions, predictFiles } from './predict.js';
 export { resolveViews, TTA_CHOICES, TTA_MODES, type TtaChoice, type TtaMode } from './tta.js';

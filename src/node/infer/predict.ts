@@ -2,20 +2,6 @@ import type { ProgressHook } from '../../core/logger.js';
 import type { LesionMetadata } from '../../core/train/metadata.js';
 import type { Classifier, FileClassification } from './classifier.js';
 
-/** One class and its probability. */
-export interface ClassScore {
-  readonly label: string;
-  readonly probability: number;
-}
-
-/** The `k` most probable classes, most probable first (ties keep class order). */
-export function topK(probabilities: ArrayLike<number>, classes: readonly string[], k: number): ClassScore[] {
-  return classes
-    .map((label, i) => ({ label, probability: probabilities[i] }))
-    .sort((a, b) => b.probability - a.probability)
-    .slice(0, Math.max(0, k));
-}
-
 /** Options of {@link predictFiles}. */
 export interface PredictFilesOptions {
   /** Files decoded and run per batch: bounds memory over large folders (default 16). */

@@ -1,13 +1,6 @@
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import { LesionlabError } from '../../core/errors.js';
-import {
-  averageViews,
-  type DihedralView,
-  expandViews,
-  TTA_MODES,
-  type TtaMode,
-  viewsOfMode,
-} from '../../core/preprocess/views.js';
+import { type DihedralView, TTA_MODES, type TtaMode, viewsOfMode } from '../../core/preprocess/views.js';
 
 export { TTA_MODES, type TtaMode } from '../../core/preprocess/views.js';
 
@@ -34,16 +27,3 @@ export function resolveViews(
   }
   return viewsOfMode(choice);
 }
-
-/** How many views of each image a mode runs. */
-export function ttaViewCount(mode: TtaMode): number {
-  return viewsOfMode(mode).length;
-}
-
-/** {@link expandViews} for a named set (kept for callers of the old flips-only module). */
-export function expandTta(batch: Uint8Array, count: number, w: number, h: number, mode: TtaMode): Uint8Array {
-  return expandViews(batch, count, w, h, viewsOfMode(mode));
-}
-
-/** Averages `views` consecutive probability rows per image into one row per image. */
-export const averageTta = averageViews;

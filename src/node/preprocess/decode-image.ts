@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { FitEnum } from 'sharp';
 import { LesionlabError } from '../../core/errors.js';
-import { shadesOfGray } from '../../core/preprocess/color-constancy.js';
-import {
-  applyDensity,
-  type DensityRule,
-  densityPreshrinkSide,
-  densityTarget,
-} from '../../core/preprocess/density.js';
-import { type RawImage, resizeImage } from '../../core/preprocess/resize.js';
-import type { PreprocessSpec, ResizePolicy } from '../../core/preprocess/spec.js';
+import { preprocessDecoded, preshrinkBox } from '../../core/preprocess/decoding.js';
+import type { DensityRule } from '../../core/preprocess/density.js';
+import type { RawImage } from '../../core/preprocess/resize.js';
+import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 
 type Sharp = typeof import('sharp');
 
@@ -22,53 +16,27 @@ export function loadSharp(): Promise<Sharp> {
   return sharpModule;
 }
 
-/** How sharp pre-shrinks a large image so that the bilinear resize after it never shrinks by more than 2x. */
-const PRESHRINK_FIT: Readonly<Record<ResizePolicy, keyof FitEnum>> = {
-  stretch: 'fill',
-  crop: 'outside',
-  pad: 'inside',
-};
-
 /**
- * sharp's pre-shrink: to just over twice the model box, or with an active density rule, aspect kept, to a
- * short side of {@link densityPreshrinkSide} (so that the rule, not sharp, brings the image to the training density).
+ * The image's upright size (EXIF orientation applied) when the density rule is on and so needs it to choose
+ * the pre-shrink; undefined when the rule is off (no header read) or the size is unknown.
  */
-/**
- * The pre-shrink for one image: the density rule's when the rule will bring this image down (aspect kept,
- * short side to `densityPreshrinkSide`), else the model's own (about twice its input), so an image the rule
- * leaves alone decodes exactly as in training, where the rule never runs.
- */
-function preshrink(box: Pick<PreprocessSpec, 'width' | 'height' | 'resize'>, density?: DensityRule) {
-  if (density) {
-    const side = densityPreshrinkSide(density);
-    return { width: side, height: side, fit: 'outside' as const, withoutEnlargement: true };
-  }
-  return {
-    width: 2 * box.width,
-    height: 2 * box.height,
-    fit: PRESHRINK_FIT[box.resize],
-    withoutEnlargement: true,
-  };
-}
-
-/** The density rule when it is on and will shrink this image (EXIF orientation applied), else undefined. */
-async function densityFor(
+async function ruleSize(
   sharp: Sharp,
   bytes: Uint8Array,
   rule: DensityRule | undefined,
-): Promise<DensityRule | undefined> {
+): Promise<{ width: number; height: number } | undefined> {
   if (!rule?.enabled) return undefined;
   const m = await sharp(bytes).metadata();
-  if (!m.width || !m.height) return rule;
+  if (!m.width || !m.height) return undefined;
   const turned = (m.orientation ?? 1) >= 5;
-  const [w, h] = turned ? [m.height, m.width] : [m.width, m.height];
-  return densityTarget(w, h, rule) === undefined ? undefined : rule;
+  return turned ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
 }
 
 /**
  * Decodes an image (JPEG, PNG, WebP, TIFF, ...; EXIF orientation applied, alpha flattened onto black,
- * greyscale/CMYK converted to sRGB) to interleaved 8-bit RGB. Images larger than twice `box` are shrunk by
- * sharp on load (JPEG shrink-on-load + lanczos3) to just over twice `box`; smaller ones stay as they are.
+ * greyscale/CMYK converted to sRGB) to interleaved 8-bit RGB. sharp shrinks large images on load (JPEG
+ * shrink-on-load + lanczos3) into the core pre-shrink rule's box (`preshrinkBox`): about twice `box`, or the
+ * density rule's when it will bring the image down; smaller ones stay as they are.
  * `name` labels errors when `input` is a buffer.
  */
 export async function decodeRaw(
@@ -80,10 +48,10 @@ export async function decodeRaw(
   const bytes = typeof input === 'string' ? await readImageFile(input) : input;
   const sharp = await loadSharp();
   try {
-    const density = await densityFor(sharp, bytes, box.density);
+    const size = await ruleSize(sharp, bytes, box.density);
     const { data, info } = await sharp(bytes)
       .rotate()
-      .resize(preshrink(box, density))
+      .resize({ ...preshrinkBox(box, size), withoutEnlargement: true })
       .flatten({ background: { r: 0, g: 0, b: 0 } })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -107,19 +75,16 @@ export async function decodeRaw(
 
 /**
  * Decodes and preprocesses one image to the model's input: HWC RGB uint8 of `spec.height x spec.width x 3`.
- * Order: decode (with shrink-on-load for images over twice the target), the pixel-density rule when
- * `spec.density` is on (denser inputs area-downscaled to the training short side), then Shades-of-Gray colour constancy
- * on the decoded pixels (when `spec.colorConstancy`), then a bilinear resize under `spec.resize`
- * (see `resizeImage`; `pad` pads with black). Throws `E_MISSING_FILE` or `E_BAD_IMAGE` naming the file.
+ * Order: decode (with the pre-shrink of {@link decodeRaw}), then core `preprocessDecoded`: the pixel-density
+ * rule when `spec.density` is on, Shades-of-Gray colour constancy when `spec.colorConstancy`, then a bilinear
+ * resize under `spec.resize` (`pad` pads with black). Throws `E_MISSING_FILE` or `E_BAD_IMAGE` naming the file.
  */
 export async function decodeImage(
   input: string | Uint8Array,
   spec: PreprocessSpec,
   name?: string,
 ): Promise<Uint8Array> {
-  const raw = applyDensity(await decodeRaw(input, spec, name), spec.density);
-  const balanced = spec.colorConstancy ? { ...raw, data: shadesOfGray(raw.data, 3) } : raw;
-  return resizeImage(balanced, spec);
+  return preprocessDecoded(await decodeRaw(input, spec, name), spec);
 }
 
 async function readImageFile(path: string): Promise<Uint8Array> {

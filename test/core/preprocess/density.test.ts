@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { preprocessRgba, preshrinkSize } from '../../../src/browser/preprocess.js';
+import { preprocessRgba } from '../../../src/browser/preprocess.js';
+import { preshrinkSize } from '../../../src/core/preprocess/decoding.js';
 import {
   applyDensity,
   areaResize,

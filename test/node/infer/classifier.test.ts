@@ -5,12 +5,12 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { expandViews, viewsOfMode } from '../../../src/core/preprocess/views.js';
 import { HAM10000_SITES, OFFSET_WIDTH } from '../../../src/core/train/metadata.js';
 import { writeModelBundle } from '../../../src/node/bundle/write.js';
 import { type Classifier, createClassifier } from '../../../src/node/infer/classifier.js';
 import { listCsvMetadata } from '../../../src/node/infer/inputs.js';
 import { predictFiles } from '../../../src/node/infer/predict.js';
-import { expandTta } from '../../../src/node/infer/tta.js';
 import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
 
 let root: string;
@@ -65,7 +65,7 @@ describe('createClassifier', () => {
   it('TTA hflip averages the image and its mirror', async () => {
     const tta = await createClassifier(join(root, 'm'), { tta: 'hflip', threads: 1 });
     const img = pixels(1, 3);
-    const both = expandTta(img, 1, 16, 16, 'hflip');
+    const both = expandViews(img, 1, 16, 16, viewsOfMode('hflip'));
     const [a, b] = await classifier.classifyPixels(both, 2);
     const [avg] = await tta.classifyPixels(img, 1);
     avg.forEach((p, c) => {
@@ -131,7 +131,7 @@ describe("createClassifier scores the way the model was trained (the bundle's te
       expect(single.views).toEqual(['identity']);
       const batch = pixels(2, 3);
       const [got, plain] = [await byDefault.classifyPixels(batch, 2), await single.classifyPixels(batch, 2)];
-      const both = await single.classifyPixels(expandTta(batch, 2, 16, 16, 'hflip'), 4);
+      const both = await single.classifyPixels(expandViews(batch, 2, 16, 16, viewsOfMode('hflip')), 4);
       got.forEach((row, i) => {
         row.forEach((p, c) => {
           expect(p).toBeCloseTo((both[2 * i][c] + both[2 * i + 1][c]) / 2, 6);

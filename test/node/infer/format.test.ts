@@ -4,19 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFormatter } from '../../../src/node/infer/format.js';
 import { resolvePredictInputs } from '../../../src/node/infer/inputs.js';
-import { topK } from '../../../src/node/infer/predict.js';
-import { averageTta, expandTta } from '../../../src/node/infer/tta.js';
 
 const classes = ['a', 'b', 'c'];
 const ok = { path: '/x/img1.jpg', probabilities: Float32Array.of(0.2, 0.7, 0.1) };
 const bad = { path: '/x/b,ad.jpg', error: 'cannot decode "it"' };
 
-describe('topK and formatters', () => {
-  it('ranks classes by probability', () => {
-    expect(topK([0.2, 0.7, 0.1], classes, 2).map((s) => s.label)).toEqual(['b', 'a']);
-    expect(topK([0.2, 0.7, 0.1], classes, 9)).toHaveLength(3);
-  });
-
+describe('formatters', () => {
   it('writes CSV with quoting, JSON lines and a table', () => {
     const csv = createFormatter('csv', classes, 2);
     expect(csv.header()).toBe('path,label_1,prob_1,label_2,prob_2,error');
@@ -27,8 +20,18 @@ describe('topK and formatters', () => {
     expect(parsed.top).toEqual([{ label: 'b', probability: expect.closeTo(0.7, 6) }]);
     expect(Object.keys(parsed.probabilities)).toEqual(classes);
     expect(JSON.parse(jsonl.row(bad))).toEqual(bad);
+    expect(jsonl.header()).toBe('');
+    expect(
+      createFormatter('jsonl', classes, 2).row({
+        path: 'p',
+        probabilities: Float32Array.of(0.5, 0.25, 0.25),
+      }),
+    ).toBe(
+      '{"path":"p","top":[{"label":"a","probability":0.5},{"label":"b","probability":0.25}],"probabilities":{"a":0.5,"b":0.25,"c":0.25}}',
+    );
     const table = createFormatter('table', classes, 2);
-    expect(table.row(ok)).toMatch(/^img1\.jpg\s+b 0\.700\s+a 0\.200$/);
+    expect(table.header()).toBe(`${'image'.padEnd(28)} top1             top2`);
+    expect(table.row(ok)).toBe(`${'img1.jpg'.padEnd(28)} b 0.700          a 0.200`);
     expect(table.row(bad)).toContain('ERROR: cannot decode');
   });
 });
@@ -44,15 +47,6 @@ describe('each output says how it was scored', () => {
     expect(createFormatter('table', classes, 1, { views: ['identity'], density: false }).header()).toMatch(
       /^# views identity; density rule off\nimage/,
     );
-  });
-});
-
-describe('TTA helpers', () => {
-  it('flips a 2x1 image and averages views', () => {
-    const img = Uint8Array.of(1, 2, 3, 4, 5, 6);
-    expect(Array.from(expandTta(img, 1, 2, 1, 'hflip'))).toEqual([1, 2, 3, 4, 5, 6, 4, 5, 6, 1, 2, 3]);
-    const avg = averageTta(Float32Array.of(1, 0, 0, 1), 1, 2, 2);
-    expect(Array.from(avg[0])).toEqual([0.5, 0.5]);
   });
 });
 

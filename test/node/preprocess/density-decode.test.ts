@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { preshrinkSize } from '../../../src/browser/preprocess.js';
+import { preshrinkSize } from '../../../src/core/preprocess/decoding.js';
 import type { DensityRule } from '../../../src/core/preprocess/density.js';
 import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
 import { decodeImage } from '../../../src/node/preprocess/decode-image.js';

@@ -1,0 +1,179 @@
+// The classifying flow every shell shares (Node's `createClassifier`, the browser's `loadWebModel`): the bundle's
+// preprocessing, its test-time views, one forward pass, view averaging, the metadata branch and the ranking.
+// A shell passes in only what differs: its ONNX Runtime session and its image decoder.
+import type { BundleMeta } from '../bundle/meta.js';
+import { LesionlabError } from '../errors.js';
+import type { PreprocessSpec } from '../preprocess/spec.js';
+import { averageViews, type DihedralView, expandViews } from '../preprocess/views.js';
+import { fuseMetadata, hasMetadata, type LesionMetadata } from '../train/metadata.js';
+import { type ClassScore, rankClasses } from './rank.js';
+
+/** A class-activation output `[N, h, w, classes]`, flat. */
+export interface ActivationMap {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/** What one forward pass of a bundle's ONNX model returns. */
+export interface ModelOutputs {
+  /** Flat `[N, classes]` probabilities. */
+  readonly probabilities: Float32Array;
+  /** The class-activation output, when the shell asks for it and the bundle has one. */
+  readonly cam?: ActivationMap;
+}
+
+/** A bundle's ONNX model opened by a shell (onnxruntime-node, onnxruntime-web): the platform half of a classifier. */
+export interface ModelSession {
+  /** Runs NHWC float32 pixels (0..255; normalisation is in the graph) of shape `dims`. */
+  run(input: Float32Array, dims: readonly number[]): Promise<ModelOutputs>;
+  dispose(): Promise<void>;
+}
+
+/** Turns an image source (a path, bytes, canvas pixels, ...) into NHWC uint8 RGB under `spec`. */
+export type ImageDecoder<Source> = (source: Source, spec: PreprocessSpec) => Promise<Uint8Array>;
+
+/** Per-image metadata (any field optional), one entry per image of a batch. */
+export type BatchMetadata = readonly (LesionMetadata | undefined)[];
+
+/** One batch scored: a probability row per image, whether each used metadata, the first view's CAM. */
+export interface BatchScores {
+  /** Views averaged, metadata fused where given and the bundle has a metadata branch. */
+  readonly probabilities: Float32Array[];
+  readonly metadataUsed: boolean[];
+  /** The unflipped view's class-activation output `[count, h, w, classes]`, when the session gives one. */
+  readonly cam?: ActivationMap;
+}
+
+/** What a shell shows for one image. */
+export interface ImagePrediction {
+  /** Probabilities in the bundle's class order. */
+  readonly probabilities: Float32Array;
+  /** All classes, most probable first. */
+  readonly ranked: readonly ClassScore[];
+  /** Class-activation output `[1, h, w, classes]`, when the bundle has one. */
+  readonly cam?: ActivationMap;
+  /** The exact views averaged. */
+  readonly views: readonly DihedralView[];
+  /** True when lesion metadata was given and the bundle's metadata branch used it. */
+  readonly metadataUsed: boolean;
+}
+
+/** The shared classifier over a shell's session and decoder. */
+export interface PixelClassifier<Source> {
+  readonly meta: BundleMeta;
+  /** The exact views averaged per image. */
+  readonly views: readonly DihedralView[];
+  /** The preprocessing `decode` runs: the bundle's, with its density rule on or off. */
+  readonly preprocess: PreprocessSpec;
+  /** True when the bundle's pixel-density rule is applied to inputs (recorded and not turned off). */
+  readonly densityRule: boolean;
+  /** Scores `count` NHWC uint8 RGB images at the bundle's preprocess size. */
+  scorePixels(batch: Uint8Array, count: number, metadata?: BatchMetadata): Promise<BatchScores>;
+  /** {@link scorePixels}' probability rows alone. */
+  classifyPixels(batch: Uint8Array, count: number, metadata?: BatchMetadata): Promise<Float32Array[]>;
+  /** Scores one image and ranks its classes. */
+  classifyImage(pixels: Uint8Array, metadata?: LesionMetadata): Promise<ImagePrediction>;
+  /** Decodes one source into the model's input with {@link preprocess}. */
+  decode(source: Source): Promise<Uint8Array>;
+  dispose(): Promise<void>;
+}
+
+/** Options of {@link createPixelClassifier}. */
+export interface PixelClassifierOptions {
+  /** Test-time views (default: the bundle's recipe, `testViews`; the image alone for older bundles). */
+  readonly views?: readonly DihedralView[];
+  /** Apply the bundle's pixel-density rule (default true). */
+  readonly density?: boolean;
+}
+
+/** The bundle's preprocessing with its density rule kept (on) or turned off. */
+export function inferencePreprocess(meta: BundleMeta, density = true): PreprocessSpec {
+  const { density: rule, ...rest } = meta.preprocess;
+  return rule && density
+    ? { ...rest, density: rule }
+    : rule
+      ? { ...rest, density: { ...rule, enabled: false } }
+      : rest;
+}
+
+function checkBatch(meta: BundleMeta, batch: Uint8Array, count: number): void {
+  const expected = count * meta.preprocess.width * meta.preprocess.height * 3;
+  if (!Number.isInteger(count) || count < 0 || batch.length !== expected) {
+    throw new LesionlabError(
+      'E_INPUT',
+      `classifyPixels: got ${batch.length} bytes for ${count} image(s), expected ${expected} ` +
+        `(${count} x ${meta.preprocess.height} x ${meta.preprocess.width} x 3 uint8 RGB)`,
+    );
+  }
+}
+
+/** Each image's first (unflipped) view out of a CAM output laid out image-major over `views`. */
+function firstViews(cam: ActivationMap, count: number, views: number): ActivationMap {
+  const dims = [count, ...cam.dims.slice(1)];
+  const plane = cam.data.length / (count * views);
+  if (views === 1) return { data: cam.data, dims };
+  if (count === 1) return { data: cam.data.subarray(0, plane), dims };
+  const data = new Float32Array(count * plane);
+  for (let i = 0; i < count; i++)
+    data.set(cam.data.subarray(i * views * plane, (i * views + 1) * plane), i * plane);
+  return { data, dims };
+}
+
+async function scoreBatch(
+  session: ModelSession,
+  meta: BundleMeta,
+  views: readonly DihedralView[],
+  batch: Uint8Array,
+  count: number,
+  metadata?: BatchMetadata,
+): Promise<BatchScores> {
+  checkBatch(meta, batch, count);
+  if (count === 0) return { probabilities: [], metadataUsed: [] };
+  const { width: w, height: h } = meta.preprocess;
+  const input = Float32Array.from(expandViews(batch, count, w, h, views));
+  const out = await session.run(input, [count * views.length, h, w, 3]);
+  const rows = averageViews(out.probabilities, count, meta.classes.length, views.length);
+  const branch = meta.metadata;
+  return {
+    probabilities: branch ? rows.map((row, i) => fuseMetadata(branch, row, metadata?.[i])) : rows,
+    metadataUsed: rows.map((_, i) => branch !== undefined && hasMetadata(metadata?.[i])),
+    ...(out.cam ? { cam: firstViews(out.cam, count, views.length) } : {}),
+  };
+}
+
+/**
+ * A classifier for the bundle `meta` over a shell's `session` and `decoder`; `dispose` closes the session.
+ */
+export function createPixelClassifier<Source>(
+  meta: BundleMeta,
+  session: ModelSession,
+  decoder: ImageDecoder<Source>,
+  options: PixelClassifierOptions = {},
+): PixelClassifier<Source> {
+  const views = options.views ?? meta.testViews ?? ['identity'];
+  const preprocess = inferencePreprocess(meta, options.density ?? true);
+  const scorePixels = (batch: Uint8Array, count: number, metadata?: BatchMetadata) =>
+    scoreBatch(session, meta, views, batch, count, metadata);
+  return {
+    meta,
+    views,
+    preprocess,
+    densityRule: preprocess.density?.enabled === true,
+    scorePixels,
+    classifyPixels: async (batch, count, metadata) =>
+      (await scorePixels(batch, count, metadata)).probabilities,
+    async classifyImage(pixels, metadata) {
+      const scores = await scorePixels(pixels, 1, [metadata]);
+      const probabilities = scores.probabilities[0] as Float32Array;
+      return {
+        probabilities,
+        ranked: rankClasses(probabilities, meta.classes),
+        ...(scores.cam ? { cam: scores.cam } : {}),
+        views,
+        metadataUsed: scores.metadataUsed[0] === true,
+      };
+    },
+    decode: (source) => decoder(source, preprocess),
+    dispose: () => session.dispose(),
+  };
+}

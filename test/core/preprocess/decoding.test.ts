@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import {
+  fitInBox,
+  preprocessDecoded,
+  preshrinkBox,
+  preshrinkSize,
+} from '../../../src/core/preprocess/decoding.js';
+import type { DensityRule } from '../../../src/core/preprocess/density.js';
+import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
+
+const HAM: DensityRule = { enabled: true, sourceWidth: 200, sourceHeight: 150, maxRatio: 1.25 };
+const BOX: PreprocessSpec = { width: 100, height: 100, resize: 'pad', colorConstancy: false };
+
+describe('the pre-shrink rule (one rule for sharp in Node and the canvas in the browser)', () => {
+  it('boxes about twice the model input under the policy fit, or the density rule short side', () => {
+    expect(preshrinkBox(BOX)).toEqual({ width: 200, height: 200, fit: 'inside' });
+    expect(preshrinkBox({ ...BOX, resize: 'crop' })).toEqual({ width: 200, height: 200, fit: 'outside' });
+    expect(preshrinkBox({ ...BOX, resize: 'stretch' })).toEqual({ width: 200, height: 200, fit: 'fill' });
+    // ceil(max(2, 1.25 + 0.5) x 150) = 300 for an image the rule brings down (or of unknown size)
+    const dense = { width: 300, height: 300, fit: 'outside' };
+    expect(preshrinkBox({ ...BOX, density: HAM }, { width: 600, height: 450 })).toEqual(dense);
+    expect(preshrinkBox({ ...BOX, density: HAM })).toEqual(dense);
+    // an image at the training density, or a rule turned off: exactly as in training
+    expect(preshrinkBox({ ...BOX, density: HAM }, { width: 200, height: 150 })).toEqual(preshrinkBox(BOX));
+    expect(
+      preshrinkBox({ ...BOX, density: { ...HAM, enabled: false } }, { width: 600, height: 450 }),
+    ).toEqual(preshrinkBox(BOX));
+  });
+
+  it('fits sizes into a box without enlarging', () => {
+    const box = { width: 200, height: 200 };
+    expect(fitInBox(600, 450, { ...box, fit: 'inside' })).toEqual({ width: 200, height: 150 });
+    expect(fitInBox(600, 450, { ...box, fit: 'outside' })).toEqual({ width: 267, height: 200 });
+    expect(fitInBox(600, 450, { ...box, fit: 'fill' })).toEqual({ width: 200, height: 200 });
+    expect(fitInBox(600, 150, { ...box, fit: 'fill' })).toEqual({ width: 200, height: 150 });
+    expect(fitInBox(600, 150, { ...box, fit: 'outside' })).toEqual({ width: 600, height: 150 });
+    for (const fit of ['inside', 'outside', 'fill'] as const) {
+      expect(fitInBox(120, 90, { ...box, fit })).toEqual({ width: 120, height: 90 });
+    }
+  });
+
+  it('gives the browser its draw size: only images over twice the box shrink, aspect kept for pad and crop', () => {
+    expect(preshrinkSize(200, 150, BOX)).toEqual({ width: 200, height: 150 });
+    expect(preshrinkSize(600, 450, BOX)).toEqual({ width: 200, height: 150 });
+    expect(preshrinkSize(600, 450, { ...BOX, resize: 'crop' })).toEqual({ width: 267, height: 200 });
+    expect(preshrinkSize(600, 450, { ...BOX, resize: 'stretch' })).toEqual({ width: 200, height: 200 });
+    expect(preshrinkSize(600, 450, { ...BOX, density: HAM })).toEqual({ width: 400, height: 300 });
+    expect(preshrinkSize(4000, 3000, { ...BOX, density: HAM })).toEqual({ width: 400, height: 300 });
+    expect(preshrinkSize(200, 150, { ...BOX, density: HAM })).toEqual(preshrinkSize(200, 150, BOX));
+  });
+});
+
+describe('preprocessDecoded', () => {
+  const image = (w: number, h: number, channels: 3 | 4, v: (i: number) => number) => ({
+    data: Uint8Array.from({ length: w * h * channels }, (_, i) =>
+      channels === 4 && i % 4 === 3 ? 255 : v(i),
+    ),
+    width: w,
+    height: h,
+    channels,
+  });
+
+  it('gives the same RGB input from RGB and RGBA pixels, with colour constancy and the density rule', () => {
+    const spec: PreprocessSpec = { width: 8, height: 8, resize: 'crop', colorConstancy: true, density: HAM };
+    // a reddish cast (channel c around 40·(3 - c)) that colour constancy takes out
+    const value = (pixel: number, c: number) => 40 * (3 - c) + ((pixel * 13) % 40);
+    const rgb = image(400, 300, 3, (i) => value(Math.floor(i / 3), i % 3));
+    const rgba = image(400, 300, 4, (i) => value(Math.floor(i / 4), i % 4));
+    const fromRgb = preprocessDecoded(rgb, spec);
+    expect(fromRgb).toHaveLength(8 * 8 * 3);
+    expect(Array.from(preprocessDecoded(rgba, spec))).toEqual(Array.from(fromRgb));
+    expect(Array.from(preprocessDecoded(rgb, { ...spec, colorConstancy: false }))).not.toEqual(
+      Array.from(fromRgb),
+    );
+  });
+
+  it('pads with black under pad', () => {
+    const wide = image(4, 2, 3, () => 200);
+    const out = preprocessDecoded(wide, { width: 4, height: 4, resize: 'pad', colorConstancy: false });
+    expect(Array.from(out.subarray(0, 12))).toEqual(new Array(12).fill(0));
+    expect(out[4 * 4 * 3 - 1]).toBe(0);
+    expect(out[(4 * 1 + 1) * 3]).toBe(200);
+  });
+});
