@@ -20,6 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainConfig } from '../src/core/config/train-config.js';
+import { countLabels } from '../src/core/data/class-index.js';
 import type { ImageRecord } from '../src/core/data/records.js';
 import {
   bootstrapMetrics,
@@ -44,7 +45,7 @@ import { Prng } from '../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
 import { selectBackend } from '../src/node/engine/backend.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
-import { countClasses, type PreparedData, prepareRunData, recordMetadata } from '../src/node/train/data.js';
+import { type PreparedData, prepareRunData, recordMetadata } from '../src/node/train/data.js';
 import type { FeatureCache } from '../src/node/train/feature-cache.js';
 import { prepareRunFeatures } from '../src/node/train/features.js';
 import {
@@ -257,7 +258,7 @@ async function fitMetadataHead(
 ): Promise<Head> {
   const train: ItemSet = withMetadata(std(split.train), meta.train, { dropout, seed: cfg.seed + 7 });
   const val: ItemSet = withMetadata(std(split.val, cfg.features.views), meta.val);
-  const counts = countClasses(train.labels, classes.length);
+  const counts = countLabels(train.labels, classes.length);
   const head = Head.create(
     {
       inputWidth: features.width + METADATA_WIDTH,

@@ -25,6 +25,7 @@ import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import type { TrainConfig } from '../src/core/config/train-config.js';
+import { countLabels, labelIndices } from '../src/core/data/class-index.js';
 import type { ImageRecord } from '../src/core/data/records.js';
 import { bootstrapMetrics } from '../src/core/eval/bootstrap.js';
 import { IDENTITY_AUGMENT } from '../src/core/preprocess/augment-config.js';
@@ -41,7 +42,7 @@ import { type Classifier, createClassifier } from '../src/node/infer/classifier.
 import { mapLimit } from '../src/node/infer/limit.js';
 import { decodeImage } from '../src/node/preprocess/decode-image.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
-import { countClasses, labelIndices, prepareRunData } from '../src/node/train/data.js';
+import { prepareRunData } from '../src/node/train/data.js';
 import { createFeatureEngine } from '../src/node/train/engines.js';
 import { type FeatureCache, gatherFeatures } from '../src/node/train/feature-cache.js';
 import { prepareRunFeatures, runPreprocess } from '../src/node/train/features.js';
@@ -343,7 +344,7 @@ async function fitShiftHead(aug: boolean): Promise<{ head: Head; counts: number[
   const exact = featureItemSet(base, data.parts.train, classes);
   const train: ItemSet = aug && augCache ? withExtraView(exact, base, augCache, data.parts.train) : exact;
   const val = featureItemSet(base, data.parts.val, classes, views.length);
-  const counts = countClasses(train.labels, k);
+  const counts = countLabels(train.labels, k);
   const m = config.model;
   const head = Head.create(
     { inputWidth: base.width, hidden: m.hidden, numClasses: k, dropout: m.dropout },

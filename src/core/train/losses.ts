@@ -43,26 +43,3 @@ export function logPriorOffset(counts: readonly number[], tau: number): Float32A
   const total = counts.reduce((a, b) => a + Math.max(b, 1), 0);
   return Float32Array.from(counts, (count) => tau * Math.log(Math.max(count, 1) / total));
 }
-
-/**
- * Per-class weights from training label counts: `balanced` (n / (k·n_c)), `effective` (Cui et al. 2019:
- * (1-β)/(1-β^n_c), scaled to mean 1) or `none`; then raised to `power` (tempering; 0.5 = square root).
- */
-export function classWeightsFromCounts(
-  counts: readonly number[],
-  mode: 'balanced' | 'effective' | 'none',
-  power = 1,
-  beta = 0.999,
-): Float32Array {
-  const k = counts.length;
-  const total = counts.reduce((a, b) => a + b, 0);
-  let weights: number[];
-  if (mode === 'none') weights = counts.map(() => 1);
-  else if (mode === 'balanced') weights = counts.map((n) => (n > 0 ? total / (k * n) : 0));
-  else {
-    const raw = counts.map((n) => (n > 0 ? (1 - beta) / (1 - beta ** n) : 0));
-    const mean = raw.reduce((a, b) => a + b, 0) / Math.max(1, raw.filter((w) => w > 0).length);
-    weights = raw.map((w) => w / mean);
-  }
-  return Float32Array.from(weights, (w) => (w > 0 ? w ** power : 0));
-}

@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { labelIndices } from '../../core/data/class-index.js';
 import type { Dataset, ImageRecord } from '../../core/data/records.js';
 import { LesionlabError } from '../../core/errors.js';
 import type { BootstrapOptions } from '../../core/eval/bootstrap.js';
@@ -22,7 +23,7 @@ import { DEFAULT_CHROMIUM, screenshotReport } from '../report/browser.js';
 import { type WrittenReport, writeEvaluationReport } from '../report/write-report.js';
 import { assertReplaceableOutDir, writeOutputSet } from './output-set.js';
 import { predictRecords } from './predict.js';
-import { type EvaluationSplit, labelIndices, selectSplitRecords } from './select.js';
+import { type EvaluationSplit, selectSplitRecords } from './select.js';
 import { type EvaluationTarget, resolveEvaluationTarget } from './target.js';
 
 /** Options of {@link evaluateModel}. */
@@ -105,7 +106,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     });
     if (predicted.records.length === 0)
       throw new LesionlabError('E_INPUT', 'evaluation: no image could be read; check the data path');
-    const labels = labelIndices(predicted.records, meta.classes);
+    const labels = Array.from(labelIndices(predicted.records, meta.classes));
     const metric = (probabilities: readonly ArrayLike<number>[]): EvaluationMetrics =>
       computeEvaluationMetrics({
         classes: meta.classes,
@@ -228,7 +229,7 @@ async function offsetVariant(
 ): Promise<ReportVariant> {
   const val = await predictRecords(classifier, valRecords, { batchSize: options.batchSize, logger });
   const offsets = tuneClassOffsets(
-    labelIndices(val.records, classifier.meta.classes),
+    Array.from(labelIndices(val.records, classifier.meta.classes)),
     val.plain,
     classifier.meta.classes.length,
   );

@@ -32,22 +32,3 @@ export function selectSplitRecords(
   });
   return { records: selected, missing: ids.length - selected.length };
 }
-
-/** Class index (in the model's class order) of every record; labels the model does not know are an error. */
-export function labelIndices(records: readonly ImageRecord[], classes: readonly string[]): number[] {
-  const index = new Map(classes.map((c, i) => [c.toLowerCase(), i]));
-  const unknown = new Set<string>();
-  const labels = records.map((r) => {
-    const i = index.get(r.label.toLowerCase());
-    if (i === undefined) unknown.add(r.label);
-    return i ?? -1;
-  });
-  if (unknown.size > 0) {
-    throw new LesionlabError(
-      'E_UNKNOWN_LABEL',
-      `dataset labels ${[...unknown].map((l) => `"${l}"`).join(', ')} are not among the model's classes (${classes.join(', ')}); ` +
-        'evaluate on data with the same classes',
-    );
-  }
-  return labels;
-}

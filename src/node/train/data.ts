@@ -119,27 +119,6 @@ function drawSplit(dataset: Dataset, config: TrainConfig): SplitFile {
   });
 }
 
-/** Class index of each record (position of its label in `classes`). */
-export function labelIndices(records: readonly ImageRecord[], classes: readonly string[]): Int32Array {
-  const index = new Map(classes.map((c, i) => [c, i]));
-  return Int32Array.from(records, (r) => {
-    const at = index.get(r.label);
-    if (at === undefined)
-      throw new LesionlabError(
-        'E_UNKNOWN_LABEL',
-        `${r.imageId}: label "${r.label}" is not one of ${classes.join(', ')}`,
-      );
-    return at;
-  });
-}
-
-/** Images per class index. */
-export function countClasses(labels: Int32Array, numClasses: number): number[] {
-  const counts = new Array<number>(numClasses).fill(0);
-  for (const label of labels) counts[label] += 1;
-  return counts;
-}
-
 /** Lesion metadata (age, sex, anatomical site; never `dx_type`) of each record, from its source row. */
 export function recordMetadata(records: readonly ImageRecord[]): LesionMetadata[] {
   return records.map((r) => parseLesionMetadata(r.meta));

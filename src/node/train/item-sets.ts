@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { labelIndices } from '../../core/data/class-index.js';
 import { mulberry32 } from '../../core/data/prng.js';
 import type { ImageRecord } from '../../core/data/records.js';
 import {
@@ -10,7 +11,6 @@ import {
 } from '../../core/train/metadata.js';
 import type { ItemSet } from '../../core/train/trainer.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
-import { labelIndices } from './data.js';
 import { type FeatureCache, gatherFeatures } from './feature-cache.js';
 
 /**

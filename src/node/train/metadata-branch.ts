@@ -1,10 +1,11 @@
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import type { TrainConfig } from '../../core/config/train-config.js';
+import { countLabels } from '../../core/data/class-index.js';
 import type { Head } from '../../core/train/head.js';
 import { logPriorOffset } from '../../core/train/losses.js';
 import { fitMetadataOffsets, HAM10000_SITES, hasMetadata } from '../../core/train/metadata.js';
 import { predictSet } from '../../core/train/trainer.js';
-import { countClasses, type PreparedData, recordMetadata } from './data.js';
+import { type PreparedData, recordMetadata } from './data.js';
 import type { FeatureCache } from './feature-cache.js';
 import { featureItemSet } from './item-sets.js';
 
@@ -26,7 +27,7 @@ export async function fitMetadataBranch(
   const set = featureItemSet(features, data.parts.train, data.classes, config.features.views);
   const k = data.classes.length;
   const la = config.train.logitAdjustment;
-  const counts = countClasses(set.labels, k);
+  const counts = countLabels(set.labels, k);
   const { probabilities } = await predictSet(head, set, {
     tta: config.features.tta,
     logitOffset: la.mode === 'posthoc' ? logPriorOffset(counts, -la.tau) : undefined,

@@ -1,6 +1,8 @@
 import { basename, join } from 'node:path';
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import { DIHEDRAL_VIEWS, type DihedralView, type TrainConfig } from '../../core/config/train-config.js';
+import { countLabels, labelIndices } from '../../core/data/class-index.js';
+import { classWeightsFromCounts } from '../../core/data/class-weights.js';
 import { scoreLine } from '../../core/eval/summary.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import {
@@ -14,7 +16,7 @@ import {
   Head,
   STD_FLOOR_FRACTION,
 } from '../../core/train/head.js';
-import { classWeightsFromCounts, type LossOptions, logPriorOffset } from '../../core/train/losses.js';
+import { type LossOptions, logPriorOffset } from '../../core/train/losses.js';
 import { Prng } from '../../core/train/prng.js';
 import { type EpochRecord, predictSet, type TrainCheckpoint, trainHead } from '../../core/train/trainer.js';
 import { measureDensityRule } from '../bundle/density.js';
@@ -26,7 +28,7 @@ import {
   type LoadedBackbone,
   loadRunBackbone,
 } from './backbone.js';
-import { countClasses, labelIndices, type PreparedData, withoutSkipped } from './data.js';
+import { type PreparedData, withoutSkipped } from './data.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
 import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
 import { featureItemSet, featureStats } from './item-sets.js';
@@ -255,7 +257,7 @@ export async function fitHead(
     : undefined;
   const train = featureItemSet(features, parts.train, classes);
   const val = featureItemSet(features, parts.val, classes, config.features.views);
-  const counts = countClasses(train.labels, classes.length);
+  const counts = countLabels(train.labels, classes.length);
   const loss = runLossOptions(config, counts);
   const m = config.model;
   const head = Head.create(
@@ -324,7 +326,7 @@ async function saveBestModel(
   bestEpoch: number,
   metadata?: BundleMeta['metadata'],
 ): Promise<string> {
-  const counts = countClasses(labelIndices(data.parts.train, data.classes), data.classes.length);
+  const counts = countLabels(labelIndices(data.parts.train, data.classes), data.classes.length);
   const model = buildTrainedClassifier(backbone.model, head, config.model, posthocOffset(config, counts));
   const dir = join(runDir, RUN_FILES.bundle);
   const density = await measureDensityRule(
@@ -358,7 +360,7 @@ async function evaluateTest(
   fineTuned?: FineTuneScorer,
 ): Promise<TestResult | undefined> {
   if (data.parts.test.length === 0) return undefined;
-  const counts = countClasses(labelIndices(data.parts.train, data.classes), data.classes.length);
+  const counts = countLabels(labelIndices(data.parts.train, data.classes), data.classes.length);
   // After fine-tuning the cached features are stale: score prefix maps through the tuned tail instead.
   const set = fineTuned
     ? fineTuned.itemSet(data.parts.test)

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DIHEDRAL_VIEWS, type TrainConfig } from '../../core/config/train-config.js';
+import { labelIndices } from '../../core/data/class-index.js';
 import type { ImageRecord } from '../../core/data/records.js';
 import { LesionlabError } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
@@ -10,7 +11,6 @@ import type { ItemSet } from '../../core/train/trainer.js';
 import { dihedralView } from '../../core/train/views.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
 import type { LoadedBackbone } from './backbone.js';
-import { labelIndices } from './data.js';
 import { createFeatureEngine, type FeatureEngine } from './engines.js';
 import { hashIds, hashModelWeights } from './feature-cache.js';
 import { randomView } from './features.js';

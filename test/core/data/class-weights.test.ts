@@ -1,37 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { classWeights, countLabels } from '../../../src/core/data/class-weights.js';
+import { classWeightsFromCounts } from '../../../src/core/data/class-weights.js';
 
-describe('classWeights', () => {
-  const labels = [0, 0, 0, 0, 0, 0, 1, 1, 1, 2]; // counts 6, 3, 1; n = 10, k = 3
+describe('classWeightsFromCounts', () => {
+  const counts = [6, 3, 1]; // n = 10, k = 3
 
-  it('balanced = n / (k * count), as scikit-learn', () => {
-    const w = classWeights(labels, 3, 'balanced');
-    expect(w[0]).toBeCloseTo(10 / 18, 12);
-    expect(w[1]).toBeCloseTo(10 / 9, 12);
-    expect(w[2]).toBeCloseTo(10 / 3, 12);
+  it('balanced = n / (k * count), as scikit-learn, tempered by power', () => {
+    const w = classWeightsFromCounts(counts, 'balanced');
+    expect(w[0]).toBeCloseTo(10 / 18, 6);
+    expect(w[1]).toBeCloseTo(10 / 9, 6);
+    expect(w[2]).toBeCloseTo(10 / 3, 6);
+    const tempered = classWeightsFromCounts([10, 40], 'balanced', 0.5);
+    expect(tempered[0]).toBeCloseTo(Math.sqrt(2.5), 6);
+    expect(tempered[1]).toBeCloseTo(Math.sqrt(0.625), 6);
   });
 
-  it('effective number (Cui et al.) normalised to sum to k', () => {
+  it('effective number (Cui et al.) scaled to mean 1 over the classes present', () => {
     const beta = 0.9;
-    // raw: 0.1/(1-0.9^6)=0.2134..., 0.1/(1-0.9^3)=0.36900..., 0.1/(1-0.9)=1
+    // raw: 0.1/(1-0.9^6)=0.213422, 0.1/(1-0.9^3)=0.369004, 0.1/(1-0.9)=1
     const raw = [0.1 / (1 - 0.531441), 0.1 / (1 - 0.729), 1];
-    const sum = raw[0] + raw[1] + raw[2];
-    const w = classWeights(labels, 3, 'effective', beta);
+    const sum = raw[0]! + raw[1]! + raw[2]!;
+    const w = classWeightsFromCounts(counts, 'effective', 1, beta);
     raw.forEach((r, i) => {
-      expect(w[i]).toBeCloseTo((3 * r) / sum, 12);
+      expect(w[i]).toBeCloseTo((3 * r) / sum, 6);
     });
-    expect(w.reduce((a, b) => a + b)).toBeCloseTo(3, 12);
     expect(w[0]).toBeCloseTo(0.40461, 4); // 3 * 0.213422 / 1.582422
+    const absent = classWeightsFromCounts([6, 0, 1], 'effective', 1, beta);
+    expect(absent[1]).toBe(0);
+    expect(absent[0]! + absent[2]!).toBeCloseTo(2, 6);
   });
 
   it('none gives ones; an absent class gets 0', () => {
-    expect(classWeights(labels, 3, 'none')).toEqual([1, 1, 1]);
-    expect(classWeights([0, 0, 1], 3, 'balanced')).toEqual([0.5, 1, 0]);
+    expect(Array.from(classWeightsFromCounts(counts, 'none'))).toEqual([1, 1, 1]);
+    expect(Array.from(classWeightsFromCounts([2, 1, 0], 'balanced'))).toEqual([0.5, 1, 0]);
   });
 
-  it('rejects bad indices, beta and mode', () => {
-    expect(() => countLabels([3], 3)).toThrow('label index 3 is outside 0..2');
-    expect(() => classWeights([0], 1, 'effective', 1)).toThrow(/beta must be in \[0, 1\)/);
-    expect(() => classWeights([0], 1, 'bogus' as 'none')).toThrow(/unknown mode "bogus"/);
+  it('rejects no classes, a bad beta and an unknown mode', () => {
+    expect(() => classWeightsFromCounts([], 'none')).toThrow(/no classes/);
+    expect(() => classWeightsFromCounts([1], 'effective', 1, 1)).toThrow(/beta must be in \[0, 1\)/);
+    expect(() => classWeightsFromCounts([1], 'bogus' as 'none')).toThrow(/unknown mode "bogus"/);
   });
 });

@@ -1,10 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import {
-  classificationLoss,
-  classWeightsFromCounts,
-  logPriorOffset,
-} from '../../../src/core/train/losses.js';
+import { classificationLoss, logPriorOffset } from '../../../src/core/train/losses.js';
 
 const logits = () =>
   tf.tensor2d([
@@ -57,18 +53,7 @@ describe('classificationLoss', () => {
   });
 });
 
-describe('class weights and priors', () => {
-  it('balanced weights are n / (k n_c), tempered by power', () => {
-    const balanced = classWeightsFromCounts([10, 30], 'balanced');
-    expect(balanced[0]).toBeCloseTo(2, 6);
-    expect(balanced[1]).toBeCloseTo(2 / 3, 6);
-    const tempered = classWeightsFromCounts([10, 40], 'balanced', 0.5);
-    expect(tempered[0]).toBeCloseTo(Math.sqrt(2.5), 6);
-    expect(Array.from(classWeightsFromCounts([10, 40], 'none'))).toEqual([1, 1]);
-    const effective = classWeightsFromCounts([10, 1000], 'effective', 1, 0.99);
-    expect(effective[0]).toBeGreaterThan(effective[1]);
-  });
-
+describe('priors', () => {
   it('log prior offset is tau·log(n_c / n)', () => {
     const offset = logPriorOffset([25, 75], 2);
     expect(offset[0]).toBeCloseTo(2 * Math.log(0.25), 6);
