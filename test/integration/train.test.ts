@@ -39,8 +39,26 @@ describe('trainRun on the embedded sample (tiny backbone, cpu)', () => {
     const bundle = await readModelBundle(result.bundleDir!);
     expect(bundle.meta.classes).toEqual(['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc']);
     expect(bundle.meta.preprocess.width).toBe(16);
-    expect(result.test!.count).toBeGreaterThan(10);
-    expect(result.test!.scores.accuracy).toBeGreaterThanOrEqual(0);
+    // the test scores are those of the test split's ids, recomputed here from the returned probabilities
+    const test = result.test!;
+    const split = JSON.parse(await readFile(join(result.runDir, RUN_FILES.split), 'utf8'));
+    expect([...test.imageIds].sort()).toEqual([...split.parts.test].sort());
+    expect(test.count).toBe(test.imageIds.length);
+    expect(test.count).toBeGreaterThan(10);
+    const predicted = test.labels.map((_, i) => {
+      const row = Array.from(test.probabilities.subarray(i * 7, i * 7 + 7));
+      return row.indexOf(Math.max(...row));
+    });
+    const correct = predicted.filter((p, i) => p === test.labels[i]).length;
+    expect(test.scores.accuracy).toBe(correct / test.count);
+    const present = [...new Set(test.labels)];
+    const recall = (c: number) =>
+      predicted.filter((p, i) => p === c && test.labels[i] === c).length /
+      test.labels.filter((l) => l === c).length;
+    expect(test.scores.balancedAccuracy).toBeCloseTo(
+      present.reduce((sum, c) => sum + recall(c), 0) / present.length,
+      12,
+    );
     const saved = JSON.parse(await readFile(join(result.runDir, RUN_FILES.config), 'utf8'));
     expect(saved.train.epochs).toBe(4);
   });

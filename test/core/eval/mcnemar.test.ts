@@ -17,7 +17,7 @@ describe('mcnemarTest', () => {
     const r = mcnemarTest(a, b);
     expect(r.method).toBe('chi-square-cc');
     expect(r.statistic).toBeCloseTo(196 / 25, 12);
-    expect(r.pValue).toBeLessThan(0.01);
+    expect(r.pValue).toBeCloseTo(0.005110260660855864, 10); // erfc(sqrt(7.84 / 2))
   });
   it('rejects predictions on different image counts', () => {
     expect(() => mcnemarTest([true], [true, false])).toThrow(/same images/);
@@ -30,6 +30,11 @@ describe('binomialTwoSidedP and chiSquare1Sf', () => {
     expect(binomialTwoSidedP(5, 10)).toBe(1);
     expect(chiSquare1Sf(3.841458820694124)).toBeCloseTo(0.05, 12);
     expect(chiSquare1Sf(0)).toBe(1);
-    expect(binomialTwoSidedP(10, 3000)).toBeGreaterThanOrEqual(0);
+    // exact sums of binomial coefficients (Python fractions), n up to 3000 without overflow
+    expect(binomialTwoSidedP(3, 20)).toBeCloseTo((2 * (1 + 20 + 190 + 1140)) / 2 ** 20, 15);
+    expect(binomialTwoSidedP(17, 20)).toBe(binomialTwoSidedP(3, 20));
+    expect(binomialTwoSidedP(40, 100)).toBeCloseTo(0.05688793364098079, 12);
+    expect(binomialTwoSidedP(1450, 3000)).toBeCloseTo(0.07066904481175774, 10);
+    expect(binomialTwoSidedP(10, 3000)).toBe(0); // 2·P(X <= 10) is about 1e-880: underflows to 0, never NaN
   });
 });
