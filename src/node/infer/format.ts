@@ -1,12 +1,7 @@
+import { LesionlabError } from '../../core/errors.js';
 import { csvCell } from '../../core/format/csv.js';
 import { type ClassScore, topK } from '../../core/infer/rank.js';
 import type { FileClassification } from './classifier.js';
-
-/** Output formats of `lesionlab predict`. */
-export type PredictFormat = 'table' | 'csv' | 'jsonl';
-
-/** Valid output formats, for CLI choices and error messages. */
-export const PREDICT_FORMATS: readonly PredictFormat[] = ['table', 'csv', 'jsonl'];
 
 /** How the rows were scored, for each output to say: views averaged, density rule, metadata. */
 export interface PredictionContext {
@@ -28,15 +23,18 @@ export interface PredictionFormatter {
   row(result: FileClassification): string;
 }
 
+/** Builds a formatter for the top `k` classes of `classes`, saying how rows were scored when given `context`. */
+type FormatterFactory = (
+  classes: readonly string[],
+  k: number,
+  context?: PredictionContext,
+) => PredictionFormatter;
+
 function scores(result: FileClassification, classes: readonly string[], k: number): ClassScore[] | undefined {
   return 'probabilities' in result ? topK(result.probabilities, classes, k) : undefined;
 }
 
-function tableFormatter(
-  classes: readonly string[],
-  k: number,
-  context?: PredictionContext,
-): PredictionFormatter {
+const tableFormatter: FormatterFactory = (classes, k, context) => {
   const ranks = Array.from({ length: k }, (_, i) => `top${i + 1}`.padEnd(16));
   const [views, density] = context ? contextCells(context) : ['', ''];
   const note = context ? `# views ${views}; density rule ${density}\n` : '';
@@ -49,13 +47,9 @@ function tableFormatter(
       return `${name.padEnd(28)} ${s.map((c) => `${c.label} ${c.probability.toFixed(3)}`.padEnd(16)).join(' ')}`.trimEnd();
     },
   };
-}
+};
 
-function csvFormatter(
-  classes: readonly string[],
-  k: number,
-  context?: PredictionContext,
-): PredictionFormatter {
+const csvFormatter: FormatterFactory = (classes, k, context) => {
   const cols = Array.from({ length: k }, (_, i) => `label_${i + 1},prob_${i + 1}`);
   const extra = context ? contextCells(context) : [];
   return {
@@ -69,13 +63,9 @@ function csvFormatter(
       return [csvCell(r.path), ...cells, ...extra, ...used, csvCell('error' in r ? r.error : '')].join(',');
     },
   };
-}
+};
 
-function jsonlFormatter(
-  classes: readonly string[],
-  k: number,
-  context?: PredictionContext,
-): PredictionFormatter {
+const jsonlFormatter: FormatterFactory = (classes, k, context) => {
   const how = context ? { views: [...context.views], density: context.density } : {};
   return {
     header: () => '',
@@ -92,7 +82,15 @@ function jsonlFormatter(
       });
     },
   };
-}
+};
+
+const FORMATTERS = { table: tableFormatter, csv: csvFormatter, jsonl: jsonlFormatter } as const;
+
+/** Output formats of `lesionlab predict`. */
+export type PredictFormat = keyof typeof FORMATTERS;
+
+/** Valid output formats (the default first), for CLI choices and error messages. */
+export const PREDICT_FORMATS = Object.keys(FORMATTERS) as readonly PredictFormat[];
 
 /**
  * A streaming formatter for `format`, showing the top `k` classes of `classes`; with `context`, every output
@@ -104,8 +102,12 @@ export function createFormatter(
   k: number,
   context?: PredictionContext,
 ): PredictionFormatter {
-  const kk = Math.max(1, Math.min(k, classes.length));
-  if (format === 'csv') return csvFormatter(classes, kk, context);
-  if (format === 'jsonl') return jsonlFormatter(classes, kk, context);
-  return tableFormatter(classes, kk, context);
+  const factory = FORMATTERS[format];
+  if (!factory) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `prediction format "${String(format)}": not one of ${PREDICT_FORMATS.join(', ')}; pick one of those`,
+    );
+  }
+  return factory(classes, Math.max(1, Math.min(k, classes.length)), context);
 }

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFormatter } from '../../../src/node/infer/format.js';
+import { createFormatter, PREDICT_FORMATS, type PredictFormat } from '../../../src/node/infer/format.js';
 import { resolvePredictInputs } from '../../../src/node/infer/inputs.js';
 
 const classes = ['a', 'b', 'c'];
@@ -33,6 +33,10 @@ describe('formatters', () => {
     expect(table.header()).toBe(`${'image'.padEnd(28)} top1             top2`);
     expect(table.row(ok)).toBe(`${'img1.jpg'.padEnd(28)} b 0.700          a 0.200`);
     expect(table.row(bad)).toContain('ERROR: cannot decode');
+    expect(PREDICT_FORMATS).toEqual(['table', 'csv', 'jsonl']);
+    expect(() => createFormatter('xml' as PredictFormat, classes, 1)).toThrow(
+      'prediction format "xml": not one of table, csv, jsonl; pick one of those',
+    );
   });
 });
 
