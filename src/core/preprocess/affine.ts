@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 
 /** How output pixels whose source lies outside the image are filled (as `tf.image.transform`). */
 export type AffineFillMode = 'constant' | 'reflect' | 'nearest' | 'wrap';
@@ -79,9 +80,11 @@ function applyOnHost(values: Float32Array, plan: SamplingPlan, fillValue: number
   for (let p = 0; p < pixels; p++) {
     for (let c = 0; c < channels; c++) {
       let sum = 0;
+      // Hot loop: the plan holds `corners` entries per pixel, each a source pixel or `pixels` (the fill).
       for (let k = p * corners; k < (p + 1) * corners; k++) {
-        const v = index[k] === pixels ? fillValue : values[index[k] * channels + c];
-        sum += weight === null ? v : weight[k] * v;
+        const source = index[k]!;
+        const v = source === pixels ? fillValue : values[source * channels + c]!;
+        sum += weight === null ? v : weight[k]! * v;
       }
       out[p * channels + c] = sum;
     }
@@ -124,18 +127,29 @@ function samplingPlan(
   const size = { height, width };
   for (let b = 0; b < n; b++) {
     // The kernel reads the row from a float32 tensor: round as it does, so the coordinates agree exactly.
-    const t = (transforms.length === 1 ? transforms[0] : transforms[b]).map(Math.fround);
+    const t = at(transforms, transforms.length === 1 ? 0 : b).map(Math.fround);
+    // checkInputs made every row 8 long: [a0, a1, a2, b0, b1, b2, c0, c1].
+    const [a0, a1, a2, b0, b1, b2, c0, c1] = [
+      at(t, 0),
+      at(t, 1),
+      at(t, 2),
+      at(t, 3),
+      at(t, 4),
+      at(t, 5),
+      at(t, 6),
+      at(t, 7),
+    ];
     for (let outY = 0; outY < height; outY++) {
       for (let outX = 0; outX < width; outX++) {
         const p = (b * height + outY) * width + outX;
-        const k = t[6] * outX + t[7] * outY + 1;
+        const k = c0 * outX + c1 * outY + 1;
         if (k === 0) {
           // An infinite source coordinate: the fill value (every corner reads the fill row).
           if (plan.weight) plan.weight[4 * p] = 1;
           continue;
         }
-        const x = mapCoord((t[0] * outX + t[1] * outY + t[2]) / k, width, fillMode);
-        const y = mapCoord((t[3] * outX + t[4] * outY + t[5]) / k, height, fillMode);
+        const x = mapCoord((a0 * outX + a1 * outY + a2) / k, width, fillMode);
+        const y = mapCoord((b0 * outX + b1 * outY + b2) / k, height, fillMode);
         planPixel(plan, p, b, x, y, size);
       }
     }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../data/prng.js';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import { affineTransform } from './affine.js';
 import { type AugmentConfig, hasGeometry, hasPixelOps } from './augment-config.js';
 import { pixelAugment } from './pixel-augment.js';
@@ -57,8 +58,12 @@ export function transformRow(p: AugmentParams, height: number, width: number): n
   return [m00, m01, cx - m00 * cx - m01 * cy, m10, m11, cy - m10 * cx - m11 * cy, 0, 0];
 }
 
-const LUMA = [0.299, 0.587, 0.114];
-const RGB_TO_YIQ = [
+/** A row of a 3x3 colour matrix, and the matrix: tuples, so that every element access is in range. */
+type Vec3 = [number, number, number];
+type Mat3 = [Vec3, Vec3, Vec3];
+
+const LUMA: Vec3 = [0.299, 0.587, 0.114];
+const RGB_TO_YIQ: Mat3 = [
   [0.299, 0.587, 0.114],
   [0.596, -0.274, -0.322],
   [0.211, -0.523, 0.312],
@@ -66,12 +71,20 @@ const RGB_TO_YIQ = [
 const YIQ_TO_RGB = invert3(RGB_TO_YIQ);
 
 /** The 3x3 colour matrix (acting on RGB column vectors) of a hue rotation after a saturation change. */
-export function colourMatrix(p: AugmentParams): number[][] {
+export function colourMatrix(p: AugmentParams): Mat3 {
   const s = p.saturation;
-  const sat = [0, 1, 2].map((i) => [0, 1, 2].map((j) => (i === j ? s : 0) + (1 - s) * LUMA[j]));
+  const satRow = (i: number): Vec3 => {
+    const [r, g, b] = LUMA;
+    return [
+      (i === 0 ? s : 0) + (1 - s) * r,
+      (i === 1 ? s : 0) + (1 - s) * g,
+      (i === 2 ? s : 0) + (1 - s) * b,
+    ];
+  };
+  const sat: Mat3 = [satRow(0), satRow(1), satRow(2)];
   const c = Math.cos(p.hue);
   const n = Math.sin(p.hue);
-  const rot = [
+  const rot: Mat3 = [
     [1, 0, 0],
     [0, c, -n],
     [0, n, c],
@@ -137,10 +150,10 @@ function jitterColour(
   const flat = tf.reshape(images, [n, pixels, 3]);
   // Transposed colour matrices (x is a row vector: x' = x C^T), scaled by the contrast factor.
   const matrices = params.map((p) => (colour ? colourMatrix(p) : IDENTITY3));
-  const ctFlat = matrices.flatMap((m) => [0, 1, 2].flatMap((j) => [m[0][j], m[1][j], m[2][j]]));
+  const ctFlat = matrices.flatMap((m) => transpose3(m).flat());
   const contrast = params.map((p) => (config.contrast > 0 ? p.contrast : 1));
   const scaled = tf.tensor3d(
-    ctFlat.map((v, i) => v * contrast[Math.floor(i / 9)]),
+    ctFlat.map((v, i) => v * at(contrast, Math.floor(i / 9))),
     [n, 3, 3],
   );
   let offset = tf.tensor3d(
@@ -165,7 +178,7 @@ function jitterColour(
   return tf.reshape(mapped, [n, height, width, 3]);
 }
 
-const IDENTITY3 = [
+const IDENTITY3: Mat3 = [
   [1, 0, 0],
   [0, 1, 0],
   [0, 0, 1],
@@ -180,13 +193,25 @@ function checkBatch(images: tf.Tensor): void {
   }
 }
 
-function mul3(a: readonly number[][], b: readonly number[][]): number[][] {
-  return [0, 1, 2].map((i) =>
-    [0, 1, 2].map((j) => a[i][0] * b[0][j] + a[i][1] * b[1][j] + a[i][2] * b[2][j]),
-  );
+function mul3(a: Mat3, b: Mat3): Mat3 {
+  const [[b00, b01, b02], [b10, b11, b12], [b20, b21, b22]] = b;
+  const row = ([x, y, z]: Vec3): Vec3 => [
+    x * b00 + y * b10 + z * b20,
+    x * b01 + y * b11 + z * b21,
+    x * b02 + y * b12 + z * b22,
+  ];
+  return [row(a[0]), row(a[1]), row(a[2])];
 }
 
-function invert3(m: readonly number[][]): number[][] {
+function transpose3([[a, b, c], [d, e, f], [g, h, i]]: Mat3): Mat3 {
+  return [
+    [a, d, g],
+    [b, e, h],
+    [c, f, i],
+  ];
+}
+
+function invert3(m: Mat3): Mat3 {
   const [[a, b, c], [d, e, f], [g, h, i]] = m;
   const det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
   return [

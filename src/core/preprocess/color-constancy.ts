@@ -15,10 +15,11 @@ export function estimateIlluminant(
   let r = 0;
   let g = 0;
   let b = 0;
+  // Hot loop: whole pixels of `channels` bytes, and `pow` has an entry for every byte value.
   for (let i = 0; i < pixels.length; i += channels) {
-    r += pow[pixels[i]];
-    g += pow[pixels[i + 1]];
-    b += pow[pixels[i + 2]];
+    r += pow[pixels[i]!]!;
+    g += pow[pixels[i + 1]!]!;
+    b += pow[pixels[i + 2]!]!;
   }
   const n = Math.max(1, pixels.length / channels);
   return [255 * (r / n) ** (1 / p), 255 * (g / n) ** (1 / p), 255 * (b / n) ** (1 / p)];
@@ -43,18 +44,22 @@ export function shadesOfGray(
   channels: 3 | 4 = 3,
   p = SHADES_OF_GRAY_P,
 ): Uint8Array {
-  const gains = grayWorldGains(estimateIlluminant(pixels, channels, p));
-  const luts = gains.map((gain) => {
-    const lut = new Uint8Array(256);
-    for (let v = 0; v < 256; v++) lut[v] = Math.min(255, Math.round(v * gain));
-    return lut;
-  });
+  const [gainR, gainG, gainB] = grayWorldGains(estimateIlluminant(pixels, channels, p));
+  const [r, g, b] = [gainTable(gainR), gainTable(gainG), gainTable(gainB)];
   const out = new Uint8Array(pixels.length);
+  // Hot loop: whole pixels of `channels` bytes, and each table has an entry for every byte value.
   for (let i = 0; i < pixels.length; i += channels) {
-    out[i] = luts[0][pixels[i]];
-    out[i + 1] = luts[1][pixels[i + 1]];
-    out[i + 2] = luts[2][pixels[i + 2]];
-    if (channels === 4) out[i + 3] = pixels[i + 3];
+    out[i] = r[pixels[i]!]!;
+    out[i + 1] = g[pixels[i + 1]!]!;
+    out[i + 2] = b[pixels[i + 2]!]!;
+    if (channels === 4) out[i + 3] = pixels[i + 3]!;
   }
   return out;
+}
+
+/** Byte value -> the value times `gain`, rounded and clipped to 255. */
+function gainTable(gain: number): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) table[v] = Math.min(255, Math.round(v * gain));
+  return table;
 }

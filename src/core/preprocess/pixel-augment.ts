@@ -67,15 +67,16 @@ function downUp(image: Uint8Array, width: number, height: number, factor: number
 function unsharp(image: Uint8Array, width: number, height: number, a: number): Uint8Array {
   const row = width * 3;
   const h = new Float32Array(image.length);
+  // Hot loops: l, m, r and up, mid, down are clamped to the image, a width x height x 3 buffer like h.
   for (let y = 0; y < height; y++) {
     const base = y * row;
     for (let x = 0; x < width; x++) {
       const l = base + Math.max(0, x - 1) * 3;
       const m = base + x * 3;
       const r = base + Math.min(width - 1, x + 1) * 3;
-      h[m] = image[l] + image[m] + image[r];
-      h[m + 1] = image[l + 1] + image[m + 1] + image[r + 1];
-      h[m + 2] = image[l + 2] + image[m + 2] + image[r + 2];
+      h[m] = image[l]! + image[m]! + image[r]!;
+      h[m + 1] = image[l + 1]! + image[m + 1]! + image[r + 1]!;
+      h[m + 2] = image[l + 2]! + image[m + 2]! + image[r + 2]!;
     }
   }
   const out = new Uint8Array(image.length);
@@ -84,8 +85,8 @@ function unsharp(image: Uint8Array, width: number, height: number, a: number): U
     const mid = y * row;
     const down = Math.min(height - 1, y + 1) * row;
     for (let i = 0; i < row; i++) {
-      const v = image[mid + i];
-      const blur = (h[up + i] + h[mid + i] + h[down + i]) / 9;
+      const v = image[mid + i]!;
+      const blur = (h[up + i]! + h[mid + i]! + h[down + i]!) / 9;
       out[mid + i] = Math.min(255, Math.max(0, Math.round(v + a * (v - blur))));
     }
   }

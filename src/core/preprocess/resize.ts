@@ -1,4 +1,5 @@
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import type { PreprocessSpec } from './spec.js';
 
 /** Decoded interleaved 8-bit pixels: RGB (Node, sharp) or RGBA (browser canvas `ImageData`). */
@@ -92,13 +93,14 @@ export function resizeImage(image: RawImage, spec: Geometry): Uint8Array {
   const out = new Uint8Array(spec.width * spec.height * 3);
   const rowLen = place.x.outLength * 3;
   for (let y = 0; y < place.y.outLength; y++) {
-    const a = yt.i0[y] * rowLen;
-    const b = yt.i1[y] * rowLen;
-    const wy = yt.w[y];
+    const a = at(yt.i0, y) * rowLen;
+    const b = at(yt.i1, y) * rowLen;
+    const wy = at(yt.w, y);
     let p = ((place.y.outStart + y) * spec.width + place.x.outStart) * 3;
+    // Hot loop: a and b start source rows (taps are clamped to the image), each rowLen floats long.
     for (let k = 0; k < rowLen; k++) {
-      const top = rows[a + k];
-      out[p++] = (top + (rows[b + k] - top) * wy + 0.5) | 0;
+      const top = rows[a + k]!;
+      out[p++] = (top + (rows[b + k]! - top) * wy + 0.5) | 0;
     }
   }
   return out;
@@ -113,23 +115,25 @@ function horizontalPass(image: RawImage, xt: Taps): Float32Array {
   const o0 = new Int32Array(outW);
   const o1 = new Int32Array(outW);
   for (let x = 0; x < outW; x++) {
-    o0[x] = xt.i0[x] * channels;
-    o1[x] = xt.i1[x] * channels;
+    o0[x] = at(xt.i0, x) * channels;
+    o1[x] = at(xt.i1, x) * channels;
   }
   const w = xt.w;
   let q = 0;
+  // Hot loop: o0, o1 and w hold outW entries, and the taps (clamped to the image) point at whole pixels of
+  // a buffer that checkImage found to be width x height x channels.
   for (let r = 0; r < height; r++) {
     const base = r * width * channels;
     for (let x = 0; x < outW; x++) {
-      const p0 = base + o0[x];
-      const p1 = base + o1[x];
-      const wx = w[x];
-      const r0 = data[p0];
-      const g0 = data[p0 + 1];
-      const b0 = data[p0 + 2];
-      rows[q] = r0 + (data[p1] - r0) * wx;
-      rows[q + 1] = g0 + (data[p1 + 1] - g0) * wx;
-      rows[q + 2] = b0 + (data[p1 + 2] - b0) * wx;
+      const p0 = base + o0[x]!;
+      const p1 = base + o1[x]!;
+      const wx = w[x]!;
+      const r0 = data[p0]!;
+      const g0 = data[p0 + 1]!;
+      const b0 = data[p0 + 2]!;
+      rows[q] = r0 + (data[p1]! - r0) * wx;
+      rows[q + 1] = g0 + (data[p1 + 1]! - g0) * wx;
+      rows[q + 2] = b0 + (data[p1 + 2]! - b0) * wx;
       q += 3;
     }
   }
