@@ -75,7 +75,7 @@ export interface BackboneSpec {
   readonly kerasParams: number;
   /** Approximate multiply-accumulates per image at the native size, in billions. */
   readonly gmacs: number;
-  /** Blocks from input to output, for `setTrainableTop`. */
+  /** Blocks from input to output, for partial unfreezing (`setTrainableTop`, fine-tuning's `splitAtBlock`). */
   readonly blocks: readonly BackboneBlock[];
   /** Where the ImageNet weights come from: environment variable, local copies, official download. */
   readonly weights: WeightSources;

@@ -1,12 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
+import type { BackboneBlock } from '../models/registry.js';
 import type { NamedVariable } from './head.js';
-
-/** A contiguous run of backbone layers ending at `lastLayer` (the registry's `BackboneSpec.blocks`). */
-export interface BlockRef {
-  readonly name: string;
-  readonly lastLayer: string;
-}
 
 /** A backbone cut at a block boundary: `prefix` (input → boundary map) then `tail` (boundary map → output). */
 export interface BackboneSplit {
@@ -21,13 +16,17 @@ export interface BackboneSplit {
 }
 
 /** Blocks whose last layer is present in `model` (a truncated backbone loses its top blocks). */
-export function presentBlocks(model: tf.LayersModel, blocks: readonly BlockRef[]): BlockRef[] {
+export function presentBlocks(model: tf.LayersModel, blocks: readonly BackboneBlock[]): BackboneBlock[] {
   const names = new Set(model.layers.map((l) => l.name));
   return blocks.filter((b) => names.has(b.lastLayer));
 }
 
 /** The layer that ends the block below the top `nBlocks` blocks; E_CONFIG when `nBlocks` is out of range. */
-export function boundaryLayer(model: tf.LayersModel, blocks: readonly BlockRef[], nBlocks: number): string {
+export function boundaryLayer(
+  model: tf.LayersModel,
+  blocks: readonly BackboneBlock[],
+  nBlocks: number,
+): string {
   const present = presentBlocks(model, blocks);
   if (!Number.isInteger(nBlocks) || nBlocks < 1 || nBlocks >= present.length) {
     throw new LesionlabError(
@@ -46,7 +45,7 @@ export function boundaryLayer(model: tf.LayersModel, blocks: readonly BlockRef[]
  */
 export function splitAtBlock(
   model: tf.LayersModel,
-  blocks: readonly BlockRef[],
+  blocks: readonly BackboneBlock[],
   nBlocks: number,
 ): BackboneSplit {
   const boundary = boundaryLayer(model, blocks, nBlocks);
@@ -105,7 +104,7 @@ export function copyTailWeights(tail: tf.LayersModel, model: tf.LayersModel): vo
  */
 export function unfreezeTopBlocks(
   model: tf.LayersModel,
-  blocks: readonly BlockRef[],
+  blocks: readonly BackboneBlock[],
   nBlocks: number,
   trainBatchNorm = false,
 ): NamedVariable[] {

@@ -2,9 +2,8 @@ import type * as tf from '@tensorflow/tfjs';
 import type { WeightsProvenance } from '../../core/bundle/meta.js';
 import type { TrainConfig } from '../../core/config/train-config.js';
 import type { Logger } from '../../core/logger.js';
-import { type BackboneSpec, getBackbone } from '../../core/models/registry.js';
+import { type BackboneBlock, type BackboneSpec, getBackbone } from '../../core/models/registry.js';
 import type { Normalization } from '../../core/preprocess/spec.js';
-import type { BlockRef } from '../../core/train/finetune.js';
 import { seedModelWeights } from '../../core/train/seed-weights.js';
 import {
   findBackboneWeights,
@@ -21,7 +20,7 @@ export interface LoadedBackbone {
   /** Registry spec when the backbone comes from the registry. */
   readonly spec?: BackboneSpec;
   /** Blocks for partial unfreezing (default: `spec.blocks`). */
-  readonly blocks?: readonly BlockRef[];
+  readonly blocks?: readonly BackboneBlock[];
   /** Identity of the weights, part of the feature-cache key (`imagenet:<sha256>:<shape>` or `random:<seed>`). */
   readonly weightsId: string;
   /** Where the weights came from, recorded in results.json, the bundle and the report. */

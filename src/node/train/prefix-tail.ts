@@ -4,8 +4,9 @@ import { labelIndices } from '../../core/data/class-index.js';
 import type { ImageRecord } from '../../core/data/records.js';
 import { LesionlabError } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
+import type { BackboneBlock } from '../../core/models/registry.js';
 import { type AugmentConfig, parseAugmentConfig } from '../../core/preprocess/augment-config.js';
-import { type BackboneSplit, type BlockRef, splitAtBlock } from '../../core/train/finetune.js';
+import { type BackboneSplit, splitAtBlock } from '../../core/train/finetune.js';
 import { featureMaps, poolFeatures } from '../../core/train/head.js';
 import type { ItemSet } from '../../core/train/trainer.js';
 import { dihedralView } from '../../core/train/views.js';
@@ -46,7 +47,7 @@ export interface PrefixTailOptions {
 }
 
 /** The blocks of a backbone (loaded override, else the registry's); E_CONFIG when it lists none. */
-export function backboneBlocks(backbone: LoadedBackbone): readonly BlockRef[] {
+export function backboneBlocks(backbone: LoadedBackbone): readonly BackboneBlock[] {
   const blocks = backbone.blocks ?? backbone.spec?.blocks;
   if (!blocks)
     throw new LesionlabError(
