@@ -1,4 +1,5 @@
 import { type BundleMeta, BundleMetaSchema } from '../core/bundle/meta.js';
+import { LesionlabError } from '../core/errors.js';
 import type { ImagePrediction } from '../core/infer/classifier.js';
 
 export type { ClassScore } from '../core/infer/rank.js';
@@ -8,15 +9,22 @@ export interface BrowserPrediction extends ImagePrediction {
   readonly inferenceMs: number;
 }
 
-/** Fetches and validates a bundle's `bundle.json` from `url` (same checks as the Node reader). */
+/** Fetches and validates a bundle's `bundle.json` from `url` (same checks as the Node reader); `E_MODEL_BUNDLE` naming the URL. */
 export async function fetchBundleMeta(url: string): Promise<BundleMeta> {
   const res = await fetch(url);
-  if (!res.ok)
-    throw new Error(`${url}: HTTP ${res.status}; is the page served by \`lesionlab web <model>\`?`);
+  if (!res.ok) {
+    throw new LesionlabError(
+      'E_MODEL_BUNDLE',
+      `${url}: HTTP ${res.status}; is the page served by \`lesionlab web <model>\`?`,
+    );
+  }
   const parsed = BundleMetaSchema.safeParse(await res.json());
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`${url}: invalid model bundle metadata at "${issue?.path.join('.')}": ${issue?.message}`);
+    throw new LesionlabError(
+      'E_MODEL_BUNDLE',
+      `${url}: invalid model bundle metadata at "${issue?.path.join('.')}": ${issue?.message}`,
+    );
   }
   return parsed.data;
 }

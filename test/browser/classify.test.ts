@@ -1,0 +1,27 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fetchBundleMeta } from '../../src/browser/classify.js';
+
+const answer = (status: number, body: unknown) =>
+  vi.fn(async () => new Response(JSON.stringify(body), { status }));
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('fetchBundleMeta', () => {
+  it('names the URL and the fix for an HTTP error, with a stable code', async () => {
+    vi.stubGlobal('fetch', answer(404, {}));
+    await expect(fetchBundleMeta('http://x/model/bundle.json')).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: 'http://x/model/bundle.json: HTTP 404; is the page served by `lesionlab web <model>`?',
+    });
+  });
+
+  it('names the first invalid field of a bundle.json', async () => {
+    vi.stubGlobal('fetch', answer(200, { format: 'lesionlab-model', version: 2 }));
+    await expect(fetchBundleMeta('b.json')).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: expect.stringMatching(/^b\.json: invalid model bundle metadata at "version": /),
+    });
+  });
+});
