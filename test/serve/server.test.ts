@@ -24,18 +24,31 @@ const post = (
 
 describe('POST /v1/predict', () => {
   it('classifies a raw JPEG body and reports model, top-k and latency', async () => {
-    const { app } = await server();
-    const res = await post(app, await jpeg(), 'image/jpeg');
+    // the model takes 30 ms, so the latency the answer reports lies between that and the request's wall time
+    const slow = fakeClassifier();
+    const classify = slow.classifyPixels.bind(slow);
+    slow.classifyPixels = async (batch, count) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return classify(batch, count);
+    };
+    const { app } = await server({}, slow);
+    const image = await jpeg();
+    const started = performance.now();
+    const res = await post(app, image, 'image/jpeg');
+    const wallMs = performance.now() - started;
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.model.name).toBe('fake-model');
+    const [want] = await fakeClassifier().classifyPixels(await slow.decode!(image), 1);
     expect(Object.keys(body.probabilities)).toEqual(['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc']);
-    const sum = Object.values(body.probabilities as Record<string, number>).reduce((a, b) => a + b, 0);
-    expect(sum).toBeCloseTo(1, 5);
-    expect(body.top).toHaveLength(3);
-    expect(body.top[0].label).toBe('vasc');
-    expect(body.top[0].probability).toBeGreaterThanOrEqual(body.top[1].probability);
-    expect(body.latencyMs).toBeGreaterThan(0);
+    Object.values(body.probabilities as Record<string, number>).forEach((p, c) => {
+      expect(p).toBeCloseTo(want[c], 6);
+    });
+    // the fake model's probabilities grow with the class index: the top 3 are the last three classes
+    expect(body.top.map((t: { label: string }) => t.label)).toEqual(['vasc', 'nv', 'mel']);
+    expect(body.top[0].probability).toBeCloseTo(want[6], 6);
+    expect(body.latencyMs).toBeGreaterThanOrEqual(25);
+    expect(body.latencyMs).toBeLessThanOrEqual(wallMs + 0.01);
     expect(body.image).toEqual({ format: 'jpeg', width: 60, height: 45 });
   });
 
