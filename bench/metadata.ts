@@ -16,6 +16,7 @@
  *
  *   npm run bench:metadata
  */
+import { at } from '../src/core/util/at.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ import {
 } from '../src/core/eval/bootstrap.js';
 import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
 import { Head } from '../src/core/train/head.js';
+import { headSchedule, runLossOptions } from '../src/core/train/head-recipe.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
 import {
   applyMetadataOffsets,
@@ -54,7 +56,7 @@ import {
   standardizedItemSet,
   withMetadata,
 } from '../src/node/train/item-sets.js';
-import { fitHead, headSchedule, runLossOptions } from '../src/node/train/pipeline.js';
+import { fitHead } from '../src/node/train/pipeline.js';
 import { benchLogger, benchRecipe, round4 } from './recipe.js';
 
 const began = performance.now();
@@ -132,7 +134,7 @@ const logitsOf = (p: Float32Array, n: number) =>
 const fused = (o: MetadataOffsets, p: Float32Array, metadata: readonly LesionMetadata[]) => {
   const out = new Float32Array(p.length);
   logitsOf(p, metadata.length).forEach((l, i) => {
-    const z = applyMetadataOffsets(o, l, metadata[i]);
+    const z = applyMetadataOffsets(o, l, at(metadata, i));
     const max = Math.max(...z);
     const e = Array.from(z, (v) => Math.exp(v - max));
     const sum = e.reduce((a, b) => a + b, 0);

@@ -19,6 +19,7 @@
  *
  * The last line of stdout is one JSON object.
  */
+import { at } from '../src/core/util/at.js';
 import { access, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -32,6 +33,7 @@ import { IDENTITY_AUGMENT } from '../src/core/preprocess/augment-config.js';
 import { type DihedralView, expandViews } from '../src/core/preprocess/views.js';
 import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
 import { buildFeatureExtractor, buildTrainedClassifier, Head } from '../src/core/train/head.js';
+import { headSchedule, posthocOffset, recipeViews, runLossOptions } from '../src/core/train/head-recipe.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
 import { Prng } from '../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
@@ -47,7 +49,6 @@ import { createFeatureEngine } from '../src/node/train/engines.js';
 import { type FeatureCache, gatherFeatures } from '../src/node/train/feature-cache.js';
 import { prepareRunFeatures, runPreprocess } from '../src/node/train/features.js';
 import { featureItemSet, featureStats, standardizedItemSet } from '../src/node/train/item-sets.js';
-import { headSchedule, posthocOffset, recipeViews, runLossOptions } from '../src/node/train/pipeline.js';
 import { benchLogger, benchRecipe, CROPS_ROOT, HAM_ROOT, round4 } from './recipe.js';
 
 const began = performance.now();
@@ -141,6 +142,7 @@ if (useAug) {
   const mean = (r: Record<Condition, number>) =>
     VAL_CONDITIONS.reduce((sum, c) => sum + r[c], 0) / VAL_CONDITIONS.length;
   const [a, b] = [augTable.no_aug, augTable.scale_aug];
+  if (a === undefined || b === undefined) throw new Error('bench:shift: both heads were measured just above');
   chosenAug = mean(b) > mean(a) && b.images200 >= a.images200 - 0.01;
   process.stdout.write(
     `\nscale augmentation on VALIDATION (balanced accuracy, lesions with a crop; one random view/image: ${JSON.stringify(AUGMENT)})\n| head | ${VAL_CONDITIONS.join(' | ')} | mean |\n|---|---|---|---|---|\n`,
@@ -330,8 +332,8 @@ function memoryItemSet(rows: Float32Array, width: number, viewCount: number, lab
     batch: (indices, v) => {
       const out = new Float32Array(indices.length * width);
       indices.forEach((item, r) => {
-        const at = (item * viewCount + v[r]) * width;
-        out.set(rows.subarray(at, at + width), r * width);
+        const offset = (item * viewCount + at(v, r)) * width;
+        out.set(rows.subarray(offset, offset + width), r * width);
       });
       return tf.tensor2d(out, [indices.length, width]);
     },
@@ -380,10 +382,11 @@ function withExtraView(
     batch: (indices, v) => {
       const out = new Float32Array(indices.length * cache.width);
       indices.forEach((item, r) => {
+        const view = at(v, r);
         const row =
-          v[r] < exact.views || inExtra[item] < 0
-            ? gatherFeatures(cache, [inBase[item]], [v[r] % exact.views])
-            : gatherFeatures(extra, [inExtra[item]], [1]);
+          view < exact.views || at(inExtra, item) < 0
+            ? gatherFeatures(cache, [at(inBase, item)], [view % exact.views])
+            : gatherFeatures(extra, [at(inExtra, item)], [1]);
         out.set(row, r * cache.width);
       });
       return tf.tensor2d(out, [indices.length, cache.width]);

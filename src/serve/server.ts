@@ -1,5 +1,6 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { BundleMeta } from '../core/bundle/meta.js';
 import { topK } from '../core/infer/rank.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { PreprocessSpec } from '../core/preprocess/spec.js';
@@ -24,7 +25,7 @@ import {
 } from './http-errors.js';
 import { checkImage, DEFAULT_IMAGE_LIMITS, IMAGE_CONTENT_TYPES, type ImageLimits } from './image-check.js';
 import { logEvent, registerRequestLog, requestId } from './log.js';
-import { createServeMetrics, registerMetrics } from './metrics.js';
+import { createServeMetrics, registerMetrics, type ServeMetrics } from './metrics.js';
 import { readImageBody } from './request-body.js';
 import { Semaphore } from './semaphore.js';
 import { registerWebPage, type WebPageOptions } from './static.js';
@@ -83,8 +84,6 @@ export async function createServer(
 ): Promise<FastifyInstance> {
   const token = validateToken(options.token);
   const log = options.logger ?? silentLogger;
-  const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
-  const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...options.imageLimits };
   const { meta } = classifier;
   const itemBytes = meta.preprocess.width * meta.preprocess.height * 3;
   const metrics = createServeMetrics(() => batcher);
@@ -94,6 +93,31 @@ export async function createServer(
     options.batcher,
     metrics.observeBatch,
   );
+  const app = await createApp(options, log, metrics);
+  if (token) addBearerAuth(app, token);
+  registerStatusRoutes(app, meta, batcher);
+  registerPredictRoute(app, classifier, batcher, options);
+  for (const [route, method] of ROUTE_METHODS) allowOnly(app, route, [method]);
+  if (options.web) await registerWebPage(app, options.web);
+  return app;
+}
+
+/** The one method each route answers; any other gets a 405. */
+const ROUTE_METHODS = [
+  ['/healthz', 'GET'],
+  ['/readyz', 'GET'],
+  ['/metrics', 'GET'],
+  ['/v1/model', 'GET'],
+  ['/v1/predict', 'POST'],
+] as const;
+
+/** Fastify with the body limit, timeouts, request log, metrics, body parsers and error answers; no routes yet. */
+async function createApp(
+  options: ServerOptions,
+  log: Logger,
+  metrics: ServeMetrics,
+): Promise<FastifyInstance> {
+  const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const app = Fastify({
     bodyLimit: maxBodyBytes,
     logger: false,
@@ -119,17 +143,16 @@ export async function createServer(
     sendError(reply, new ApiError(404, 'E_NOT_FOUND', `no route ${req.method} ${req.url}`)),
   );
   refuseWhileClosing(app);
-  if (token) addBearerAuth(app, token);
-  const k = options.topK ?? 3;
-  const decoder = options.decoder;
-  const decoding = new Semaphore(options.decodeConcurrency ?? 2 * Math.max(1, decoder?.workers ?? 1));
-  // The classifier's own preprocessing when it has one (e.g. a density rule resolved), else the bundle's.
-  const spec = (classifier as { preprocess?: PreprocessSpec }).preprocess ?? meta.preprocess;
-  const decode = decoder
-    ? (body: Uint8Array) => decoder.decode(body, spec)
-    : (body: Uint8Array) => classifier.decode(body);
-  const timeoutMs = options.inferenceTimeoutMs ?? 10_000;
-  const model = { name: meta.name, version: meta.createdAt, backbone: meta.backbone };
+  return app;
+}
+
+/** The model's identity in every answer. */
+function modelIdentity(meta: BundleMeta) {
+  return { name: meta.name, version: meta.createdAt, backbone: meta.backbone };
+}
+
+/** `GET /healthz` (liveness), `GET /readyz` (503 while the queue is full) and `GET /v1/model`. */
+function registerStatusRoutes(app: FastifyInstance, meta: BundleMeta, batcher: MicroBatcher): void {
   app.get('/healthz', async () => ({ status: 'ok', model: meta.name, ...batcher.stats() }));
   app.get('/readyz', async () => {
     if (batcher.saturated()) {
@@ -140,24 +163,37 @@ export async function createServer(
     return { status: 'ready', model: meta.name, ...batcher.stats() };
   });
   app.get('/v1/model', async () => ({
-    ...model,
+    ...modelIdentity(meta),
     classes: meta.classes,
     input: { width: meta.preprocess.width, height: meta.preprocess.height, channels: 3 },
     preprocess: meta.preprocess,
     metrics: meta.metrics ?? {},
     weights: meta.weights ?? null,
   }));
+}
+
+/** `POST /v1/predict`: check, decode, micro-batch, fuse optional metadata, answer with the ranked classes. */
+function registerPredictRoute(
+  app: FastifyInstance,
+  classifier: Classifier,
+  batcher: MicroBatcher,
+  options: ServerOptions,
+): void {
+  const { meta } = classifier;
+  const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...options.imageLimits };
+  const k = options.topK ?? 3;
+  const decode = uploadDecoder(classifier, options);
+  const timeoutMs = options.inferenceTimeoutMs ?? 10_000;
+  const model = modelIdentity(meta);
   app.post('/v1/predict', async (req) => {
     const start = performance.now();
     const body = await readImageBody(req);
     const image = await checkImage(body, limits);
     const slot = batcher.reserve();
-    const pixels = await decoding
-      .run(() => decode(body))
-      .catch((error: Error) => {
-        slot.cancel();
-        throw new ApiError(400, 'E_BAD_IMAGE', `cannot decode the ${image.kind} image: ${error.message}`);
-      });
+    const pixels = await decode(body).catch((error: Error) => {
+      slot.cancel();
+      throw new ApiError(400, 'E_BAD_IMAGE', `cannot decode the ${image.kind} image: ${error.message}`);
+    });
     const lesion = requestMetadata(req.query, meta.metadata !== undefined, slot);
     const imageProbs = await withTimeout(slot.submit(pixels), timeoutMs);
     const probs = meta.metadata ? fuseMetadata(meta.metadata, imageProbs, lesion) : imageProbs;
@@ -172,13 +208,23 @@ export async function createServer(
       latencyMs: Math.round((performance.now() - start) * 100) / 100,
     };
   });
-  allowOnly(app, '/healthz', ['GET']);
-  allowOnly(app, '/readyz', ['GET']);
-  allowOnly(app, '/metrics', ['GET']);
-  allowOnly(app, '/v1/model', ['GET']);
-  allowOnly(app, '/v1/predict', ['POST']);
-  if (options.web) await registerWebPage(app, options.web);
-  return app;
+}
+
+/**
+ * Decodes an upload in `options.decoder`'s workers (default: in this thread), at most `decodeConcurrency` at
+ * once, with the classifier's own preprocessing when it has one (e.g. a density rule resolved), else the bundle's.
+ */
+function uploadDecoder(
+  classifier: Classifier,
+  options: ServerOptions,
+): (body: Uint8Array) => Promise<Uint8Array> {
+  const decoder = options.decoder;
+  const decoding = new Semaphore(options.decodeConcurrency ?? 2 * Math.max(1, decoder?.workers ?? 1));
+  const spec = (classifier as { preprocess?: PreprocessSpec }).preprocess ?? classifier.meta.preprocess;
+  const decode = decoder
+    ? (body: Uint8Array) => decoder.decode(body, spec)
+    : (body: Uint8Array) => classifier.decode(body);
+  return (body) => decoding.run(() => decode(body));
 }
 
 /**

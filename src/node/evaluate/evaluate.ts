@@ -14,7 +14,7 @@ import {
 } from '../../core/eval/report-data.js';
 import { computeEvaluationMetrics, type EvaluationMetrics } from '../../core/eval/summary.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
-import { describeViews } from '../../core/preprocess/views.js';
+import { type DihedralView, describeViews } from '../../core/preprocess/views.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { writeFileAtomic } from '../data/split-file.js';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../infer/classifier.js';
@@ -22,7 +22,7 @@ import { resolveViews, type TtaChoice } from '../infer/tta.js';
 import { DEFAULT_CHROMIUM, screenshotReport } from '../report/browser.js';
 import { type WrittenReport, writeEvaluationReport } from '../report/write-report.js';
 import { assertReplaceableOutDir, writeOutputSet } from './output-set.js';
-import { predictRecords } from './predict.js';
+import { predictRecords, type RecordPredictions } from './predict.js';
 import { type EvaluationSplit, selectSplitRecords } from './select.js';
 import { type EvaluationTarget, resolveEvaluationTarget } from './target.js';
 
@@ -80,12 +80,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   if (options.out !== undefined) await assertReplaceableOutDir(resolve(options.out)); // before the work
   const target = await resolveEvaluationTarget(options.target);
   const split = options.split ?? (target.split ? 'test' : 'all');
-  if (options.tuneOffsets && (split !== 'test' || target.split === null)) {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `--tune-offsets: needs a training run with a split file, evaluated on --split test (got ${target.split ? `--split ${split}` : 'no split file'}); offsets are tuned on the validation split only`,
-    );
-  }
+  checkTuneOffsets(options, target, split);
   const dataset = await loadEvaluationDataset(target, options, logger);
   const records = pickRecords(dataset, target, split, options.limit, logger);
   const classifier = await (options.createClassifier ?? createClassifier)(target.bundleDir, {
@@ -94,94 +89,163 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     density: options.density ?? true,
   });
   try {
-    const { meta } = classifier;
-    const choice = ttaChoice(options.tta);
-    const views = resolveViews(choice, meta);
-    logger.info(`evaluating ${records.length} images (${split}, views ${describeViews(views)})`);
-    const predicted = await predictRecords(classifier, records, {
-      batchSize: options.batchSize,
-      onProgress: options.onProgress,
-      views,
-      logger,
-    });
-    if (predicted.records.length === 0)
-      throw new LesionlabError('E_INPUT', 'evaluation: no image could be read; check the data path');
-    const labels = Array.from(labelIndices(predicted.records, meta.classes));
-    const metric = (probabilities: readonly ArrayLike<number>[]): EvaluationMetrics =>
-      computeEvaluationMetrics({
-        classes: meta.classes,
-        labels,
-        probabilities,
-        groups: predicted.records.map((r) => r.groupId),
-        bootstrap: options.bootstrap,
-      });
-    const headline = predicted.tta ?? predicted.plain;
-    const variants: ReportVariant[] = [];
-    if (predicted.tta) {
-      variants.push({
-        id: 'tta',
-        label: `Views ${describeViews(views)}`,
-        metrics: metric(predicted.tta),
-        note: `mean over ${views.length} exact views (${choice === 'recipe' ? "the model's recipe, as training evaluated it" : `--tta ${choice}`})`,
-      });
-    }
-    variants.push({
-      id: 'plain',
-      label: 'Plain (image only)',
-      metrics: metric(predicted.plain),
-      ...(predicted.tta ? { note: 'the image alone, no test-time views' } : {}),
-    });
-    if (options.tuneOffsets) {
-      const valRecords = pickRecords(dataset, target, 'val', undefined, logger);
-      variants.push(await offsetVariant(classifier, valRecords, options, predicted.plain, metric, logger));
-    }
-    const outDir = resolve(options.out ?? defaultOutDir(target, meta.name, split));
+    const scored = await scoreRecords(classifier, records, split, options, logger);
+    const variants = await reportVariants(classifier, scored, options, () =>
+      pickRecords(dataset, target, 'val', undefined, logger),
+    );
+    const outDir = resolve(options.out ?? defaultOutDir(target, classifier.meta.name, split));
     await assertReplaceableOutDir(outDir);
-    const ids = predicted.records.map((r) => r.imageId);
-    const names = predicted.records.map((r) => r.label);
-    const data: ReportData = {
-      format: 'lesionlab-evaluation-report',
-      version: 1,
-      title: `Evaluation of ${meta.name}`,
-      createdAt: new Date().toISOString(),
-      model: {
-        name: meta.name,
-        backbone: meta.backbone,
-        source: target.runDir ?? target.bundleDir,
-        weights: meta.weights ?? null,
-      },
-      data: {
-        datasetImages: dataset.records.length,
-        source: options.data ?? target.dataRoot ?? '',
-        split,
-        images: predicted.records.length,
-        format: options.format ?? target.dataFormat ?? undefined,
-      },
-      variants,
-      training: trainingCurvePoints(target.history),
-      errors: mostConfidentErrors(predicted.records, labels, headline, meta.classes, 12),
-      notes: [
-        `Scored with views ${describeViews(views)}; pixel-density rule ${classifier.densityRule ? 'on' : 'off'}.`,
-        ...reportNotes(predicted.failed.length, options.limit),
-      ],
-    };
-    // predictions, report and screenshot replace the folder as one set (never a mix of two evaluations)
-    const { predictionsCsv, report, screenshot } = await writeOutputSet(outDir, async (dir) => {
-      const csv = join(dir, 'predictions.csv');
-      await writeFileAtomic(csv, formatPredictionsCsv(meta.classes, ids, names, headline));
-      if (predicted.tta)
-        await writeFileAtomic(
-          join(dir, 'predictions-plain.csv'),
-          formatPredictionsCsv(meta.classes, ids, names, predicted.plain),
-        );
-      const written = await writeEvaluationReport(dir, data);
-      const png = await maybeScreenshot(written.html, join(dir, 'report.png'), options.screenshot, logger);
-      return { predictionsCsv: csv, report: written, screenshot: png };
-    });
+    const data = reportData(classifier, scored, variants, { dataset, target, split, options });
+    const { report, predictionsCsv, screenshot } = await writeEvaluation(outDir, classifier, scored, data, options);
     return { outDir, report, predictionsCsv, screenshot, variants, data };
   } finally {
     await classifier.dispose();
   }
+}
+
+/** Offsets are tuned on a run's validation split, so they need a run with a split, evaluated on its test split. */
+function checkTuneOffsets(options: EvaluateOptions, target: EvaluationTarget, split: EvaluationSplit): void {
+  if (!options.tuneOffsets || (split === 'test' && target.split !== null)) return;
+  throw new LesionlabError(
+    'E_SPLIT',
+    `--tune-offsets: needs a training run with a split file, evaluated on --split test (got ${target.split ? `--split ${split}` : 'no split file'}); offsets are tuned on the validation split only`,
+  );
+}
+
+/** The selected images scored with the chosen views, and what the report's figures are computed from. */
+interface ScoredRecords {
+  readonly choice: TtaChoice;
+  readonly views: readonly DihedralView[];
+  readonly predicted: RecordPredictions;
+  readonly labels: readonly number[];
+  /** The headline probabilities: the views' mean when there is more than one view, else the image alone. */
+  readonly headline: readonly Float32Array[];
+  readonly metric: (probabilities: readonly ArrayLike<number>[]) => EvaluationMetrics;
+}
+
+async function scoreRecords(
+  classifier: Classifier,
+  records: readonly ImageRecord[],
+  split: EvaluationSplit,
+  options: EvaluateOptions,
+  logger: Logger,
+): Promise<ScoredRecords> {
+  const { classes } = classifier.meta;
+  const choice = ttaChoice(options.tta);
+  const views = resolveViews(choice, classifier.meta);
+  logger.info(`evaluating ${records.length} images (${split}, views ${describeViews(views)})`);
+  const predicted = await predictRecords(classifier, records, {
+    batchSize: options.batchSize,
+    onProgress: options.onProgress,
+    views,
+    logger,
+  });
+  if (predicted.records.length === 0)
+    throw new LesionlabError('E_INPUT', 'evaluation: no image could be read; check the data path');
+  const labels = Array.from(labelIndices(predicted.records, classes));
+  const groups = predicted.records.map((r) => r.groupId);
+  const metric = (probabilities: readonly ArrayLike<number>[]): EvaluationMetrics =>
+    computeEvaluationMetrics({ classes, labels, probabilities, groups, bootstrap: options.bootstrap });
+  return { choice, views, predicted, labels, headline: predicted.tta ?? predicted.plain, metric };
+}
+
+/** The report's variants: the views' mean (with more than one view), the image alone, tuned offsets if asked. */
+async function reportVariants(
+  classifier: Classifier,
+  scored: ScoredRecords,
+  options: EvaluateOptions,
+  valRecords: () => readonly ImageRecord[],
+): Promise<ReportVariant[]> {
+  const { choice, views, predicted, metric } = scored;
+  const variants: ReportVariant[] = [];
+  if (predicted.tta) {
+    variants.push({
+      id: 'tta',
+      label: `Views ${describeViews(views)}`,
+      metrics: metric(predicted.tta),
+      note: `mean over ${views.length} exact views (${choice === 'recipe' ? "the model's recipe, as training evaluated it" : `--tta ${choice}`})`,
+    });
+  }
+  variants.push({
+    id: 'plain',
+    label: 'Plain (image only)',
+    metrics: metric(predicted.plain),
+    ...(predicted.tta ? { note: 'the image alone, no test-time views' } : {}),
+  });
+  if (options.tuneOffsets) {
+    const logger = options.logger ?? silentLogger;
+    variants.push(await offsetVariant(classifier, valRecords(), options, predicted.plain, metric, logger));
+  }
+  return variants;
+}
+
+/** Where the evaluated data came from, beside the model and the split. */
+interface EvaluationSource {
+  readonly dataset: Dataset;
+  readonly target: EvaluationTarget;
+  readonly split: EvaluationSplit;
+  readonly options: EvaluateOptions;
+}
+
+function reportData(
+  classifier: Classifier,
+  scored: ScoredRecords,
+  variants: ReportVariant[],
+  { dataset, target, split, options }: EvaluationSource,
+): ReportData {
+  const { meta } = classifier;
+  const { predicted, views } = scored;
+  return {
+    format: 'lesionlab-evaluation-report',
+    version: 1,
+    title: `Evaluation of ${meta.name}`,
+    createdAt: new Date().toISOString(),
+    model: {
+      name: meta.name,
+      backbone: meta.backbone,
+      source: target.runDir ?? target.bundleDir,
+      weights: meta.weights ?? null,
+    },
+    data: {
+      datasetImages: dataset.records.length,
+      source: options.data ?? target.dataRoot ?? '',
+      split,
+      images: predicted.records.length,
+      format: options.format ?? target.dataFormat ?? undefined,
+    },
+    variants,
+    training: trainingCurvePoints(target.history),
+    errors: mostConfidentErrors(predicted.records, scored.labels, scored.headline, meta.classes, 12),
+    notes: [
+      `Scored with views ${describeViews(views)}; pixel-density rule ${classifier.densityRule ? 'on' : 'off'}.`,
+      ...reportNotes(predicted.failed.length, options.limit),
+    ],
+  };
+}
+
+/** Predictions, report and screenshot replace the folder as one set (never a mix of two evaluations). */
+function writeEvaluation(
+  outDir: string,
+  classifier: Classifier,
+  scored: ScoredRecords,
+  data: ReportData,
+  options: EvaluateOptions,
+): Promise<Pick<EvaluationResult, 'predictionsCsv' | 'report' | 'screenshot'>> {
+  const { classes } = classifier.meta;
+  const { predicted } = scored;
+  const ids = predicted.records.map((r) => r.imageId);
+  const names = predicted.records.map((r) => r.label);
+  const csvOf = (probabilities: readonly Float32Array[]) =>
+    formatPredictionsCsv(classes, ids, names, probabilities);
+  return writeOutputSet(outDir, async (dir) => {
+    const csv = join(dir, 'predictions.csv');
+    await writeFileAtomic(csv, csvOf(scored.headline));
+    if (predicted.tta) await writeFileAtomic(join(dir, 'predictions-plain.csv'), csvOf(predicted.plain));
+    const written = await writeEvaluationReport(dir, data);
+    const logger = options.logger ?? silentLogger;
+    const png = await maybeScreenshot(written.html, join(dir, 'report.png'), options.screenshot, logger);
+    return { predictionsCsv: csv, report: written, screenshot: png };
+  });
 }
 
 function ttaChoice(tta: EvaluateOptions['tta']): TtaChoice {

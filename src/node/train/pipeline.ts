@@ -1,8 +1,7 @@
 import { basename, join } from 'node:path';
 import type { BundleMeta } from '../../core/bundle/meta.js';
-import { DIHEDRAL_VIEWS, type DihedralView, type TrainConfig } from '../../core/config/train-config.js';
+import type { TrainConfig } from '../../core/config/train-config.js';
 import { countLabels, labelIndices } from '../../core/data/class-index.js';
-import { classWeightsFromCounts } from '../../core/data/class-weights.js';
 import { scoreLine } from '../../core/eval/summary.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import {
@@ -10,15 +9,17 @@ import {
   type ClassificationScores,
   classificationScores,
 } from '../../core/train/epoch-metrics.js';
+import { buildTrainedClassifier, type Head } from '../../core/train/head.js';
 import {
-  buildTrainedClassifier,
-  floorStandardization,
-  Head,
-  STD_FLOOR_FRACTION,
-} from '../../core/train/head.js';
-import { type LossOptions, logPriorOffset } from '../../core/train/losses.js';
-import { Prng } from '../../core/train/prng.js';
-import { type EpochRecord, predictSet, type TrainCheckpoint, trainHead } from '../../core/train/trainer.js';
+  type FittedHead,
+  fitRecipeHead,
+  type HeadTrainingData,
+  type HeadTrainingHooks,
+  posthocOffset,
+  recipeViews,
+} from '../../core/train/head-recipe.js';
+import type { LossOptions } from '../../core/train/losses.js';
+import { type EpochRecord, predictSet, type TrainCheckpoint } from '../../core/train/trainer.js';
 import { measureDensityRule } from '../bundle/density.js';
 import { writeModelBundle } from '../bundle/write.js';
 import { selectBackend } from '../engine/backend.js';
@@ -108,100 +109,95 @@ export async function trainRun(input: TrainConfig, options: TrainRunOptions = {}
 
 /** Everything after the run folder exists: features, head (and fine-tuning), bundle, test scores, results. */
 async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<TrainRunResult> {
-  const { runDir, config, resume, backbone, logger } = run;
-  let closeImages = async () => {};
+  const { config, logger } = run;
+  await selectBackend(config.train.backend, config.fineTune.enabled ? 'train' : 'head', logger);
+  const { parts } = run.data;
+  const all = [...parts.train, ...parts.val, ...parts.test];
+  const features = await prepareRunFeatures(config, run.backbone, all, {
+    logger,
+    onProgress: options.onProgress,
+  });
   try {
-    await selectBackend(config.train.backend, config.fineTune.enabled ? 'train' : 'head', logger);
-    const { parts } = run.data;
-    const all = [...parts.train, ...parts.val, ...parts.test];
-    const features = await prepareRunFeatures(config, backbone, all, {
-      logger,
-      onProgress: options.onProgress,
-    });
-    closeImages = () => features.images.close();
     const data = withoutSkipped(run.data, features.images.skipped, logger);
-    const stage = await trainHeadStage(config, data, features, runDir, logger, options, resume);
-    if (stage.interrupted) {
-      stage.head.dispose();
-      return {
-        runDir,
-        config,
-        interrupted: true,
-        history: stage.history,
-        bestEpoch: stage.bestEpoch,
-        extractSeconds: features.extractSeconds,
-      };
-    }
-    let { history, bestEpoch } = stage;
-    let tuned: FineTuneScorer | undefined;
-    if (config.fineTune.enabled) {
-      const ft = await fineTuneStage({
-        config,
-        data,
-        images: features.images,
-        backbone,
-        head: stage.head,
-        loss: stage.loss,
-        runDir,
-        logger,
-        headHistory: stage.history,
-        resume: resume !== undefined,
-        onBatch: options.onBatch,
-        onProgress: options.onProgress,
-        interruptAfter: options.interruptAfter,
-        format: (r) => formatEpoch(r, stage.history.length + config.fineTune.epochs),
-      });
-      history = [...stage.history, ...ft.history];
-      if (ft.interrupted) {
-        await ft.scorer.dispose();
-        stage.head.dispose();
-        return {
-          runDir,
-          config,
-          interrupted: true,
-          history,
-          bestEpoch: ft.bestEpoch,
-          extractSeconds: features.extractSeconds,
-        };
-      }
-      [bestEpoch, tuned] = [ft.bestEpoch, ft.scorer];
-    }
-    const metadata = tuned ? undefined : await fitMetadataBranch(config, data, features.features, stage.head);
-    const bundleDir = await saveBestModel(config, data, backbone, stage.head, runDir, bestEpoch, metadata);
-    const test = await evaluateTest(config, data, features, stage.head, tuned).finally(() =>
-      tuned?.dispose(),
-    );
-    await writeJsonAtomic(
-      join(runDir, RUN_FILES.results),
-      resultsJson(config, { ...stage, history, bestEpoch }, test, features, backbone.weights),
-    );
-    if (test) logger.info(scoreLine('test', recipeViews(config), test.count, test.scores));
-    stage.head.dispose();
-    return {
-      runDir,
-      config,
-      interrupted: false,
-      history,
-      bestEpoch,
-      bundleDir,
-      test,
-      extractSeconds: features.extractSeconds,
-    };
+    const trained = await trainModel(run, data, features, options);
+    if (!trained.interrupted) return await finishRun(run, data, features, trained);
+    await trained.tuned?.dispose();
+    trained.head.dispose();
+    return runResult(run, trained, features);
   } finally {
-    await closeImages();
+    await features.images.close();
   }
 }
 
-/** The loss options of a run: class weights from the training split, focal γ, logit adjustment in training. */
-export function runLossOptions(config: TrainConfig, counts: readonly number[]): LossOptions {
-  const t = config.train;
+/** The trained model of a run: the head, with the fine-tuned backbone tail's scorer when fine-tuning ran. */
+interface TrainedModel extends HeadStage {
+  readonly tuned?: FineTuneScorer;
+}
+
+/** Head training, then fine-tuning when configured (and the head stage was not interrupted). */
+async function trainModel(
+  run: OpenedRun,
+  data: PreparedData,
+  features: RunFeatures,
+  options: TrainRunOptions,
+): Promise<TrainedModel> {
+  const { config, runDir, logger } = run;
+  const stage = await trainHeadStage(config, data, features, runDir, logger, options, run.resume);
+  if (stage.interrupted || !config.fineTune.enabled) return stage;
+  const ft = await fineTuneStage({
+    config,
+    data,
+    images: features.images,
+    backbone: run.backbone,
+    head: stage.head,
+    loss: stage.loss,
+    runDir,
+    logger,
+    headHistory: stage.history,
+    resume: run.resume !== undefined,
+    onBatch: options.onBatch,
+    onProgress: options.onProgress,
+    interruptAfter: options.interruptAfter,
+    format: (r) => formatEpoch(r, stage.history.length + config.fineTune.epochs),
+  });
+  const history = [...stage.history, ...ft.history];
+  return { ...stage, history, bestEpoch: ft.bestEpoch, interrupted: ft.interrupted, tuned: ft.scorer };
+}
+
+/** A finished model's outputs: metadata branch, best-model bundle, test scores, results.json. */
+async function finishRun(
+  run: OpenedRun,
+  data: PreparedData,
+  features: RunFeatures,
+  trained: TrainedModel,
+): Promise<TrainRunResult> {
+  const { config, runDir, backbone } = run;
+  const { head, tuned, bestEpoch } = trained;
+  const metadata = tuned ? undefined : await fitMetadataBranch(config, data, features.features, head);
+  const bundleDir = await saveBestModel(config, data, backbone, head, runDir, bestEpoch, metadata);
+  const test = await evaluateTest(config, data, features, head, tuned).finally(() => tuned?.dispose());
+  const results = resultsJson(config, trained, test, features, backbone.weights);
+  await writeJsonAtomic(join(runDir, RUN_FILES.results), results);
+  if (test) run.logger.info(scoreLine('test', recipeViews(config), test.count, test.scores));
+  head.dispose();
+  return runResult(run, trained, features, { bundleDir, test });
+}
+
+/** What `trainRun` returns; `outputs` only for a run that was not interrupted. */
+function runResult(
+  run: OpenedRun,
+  trained: TrainedModel,
+  features: RunFeatures,
+  outputs?: Pick<TrainRunResult, 'bundleDir' | 'test'>,
+): TrainRunResult {
   return {
-    classWeights: classWeightsFromCounts(counts, t.classWeights, t.classWeightPower, t.effectiveBeta),
-    kind: t.loss,
-    focalGamma: t.focalGamma,
-    ...(t.logitAdjustment.mode === 'train'
-      ? { logitOffset: logPriorOffset(counts, t.logitAdjustment.tau) }
-      : {}),
+    runDir: run.runDir,
+    config: run.config,
+    interrupted: trained.interrupted,
+    history: trained.history,
+    bestEpoch: trained.bestEpoch,
+    ...(outputs ? { bundleDir: outputs.bundleDir, test: outputs.test } : {}),
+    extractSeconds: features.extractSeconds,
   };
 }
 
@@ -213,60 +209,24 @@ interface HeadStage {
   readonly interrupted: boolean;
 }
 
-/** What `fitHead` hands back: the trained head (taking raw pooled features) and what trained it. */
-export interface FittedHead {
-  readonly head: Head;
-  readonly loss: LossOptions;
-  readonly counts: number[];
-  readonly result: Awaited<ReturnType<typeof trainHead>>;
-}
-
-/** The config's schedule for head training: epochs, batch, Adam, sampling, views, early stopping, LR plateau, seed. */
-export function headSchedule(config: TrainConfig) {
-  const t = config.train;
-  return {
-    epochs: t.epochs,
-    batchSize: t.batchSize,
-    learningRate: t.learningRate,
-    weightDecay: t.weightDecay,
-    sampling: config.features.sampling,
-    tta: config.features.tta,
-    earlyStopping: t.earlyStopping,
-    reduceLr: t.reduceLr,
-    seed: config.seed + 1,
-  };
-}
-
 /**
- * Trains a fresh head on cached features of `parts.train`, early-stopping on `parts.val`, with the
- * config's recipe (standardisation, loss, class weights, schedule). The run and `bench:train` share it.
+ * Trains a fresh head on cached features of `parts.train`, early-stopping on `parts.val`, with the config's
+ * recipe (`fitRecipeHead`: standardisation, loss, class weights, schedule). The run and `bench:train` share it.
  */
-export async function fitHead(
+export function fitHead(
   config: TrainConfig,
   features: RunFeatures['features'],
   parts: Pick<PreparedData['parts'], 'train' | 'val'>,
   classes: readonly string[],
-  hooks: Pick<Parameters<typeof trainHead>[0], 'resume' | 'onBatch' | 'interruptAfter' | 'onEpoch'> = {},
+  hooks: HeadTrainingHooks = {},
 ): Promise<FittedHead> {
-  // Standardisation is a fixed first step of the head (kept through fine-tuning, folded only at export). Before
-  // fine-tuning, stds are floored relative to the median so near-constant features are never amplified up to
-  // 1000x once the tail moves them; a frozen run keeps the measured recipe's absolute floor (bench:train).
-  const floor = config.fineTune.enabled ? STD_FLOOR_FRACTION : 0;
-  const stats = config.model.standardize
-    ? floorStandardization(featureStats(features, parts.train), floor)
-    : undefined;
-  const train = featureItemSet(features, parts.train, classes);
-  const val = featureItemSet(features, parts.val, classes, config.features.views);
-  const counts = countLabels(train.labels, classes.length);
-  const loss = runLossOptions(config, counts);
-  const m = config.model;
-  const head = Head.create(
-    { inputWidth: features.width, hidden: m.hidden, numClasses: classes.length, dropout: m.dropout },
-    new Prng(config.seed),
-  );
-  if (stats) head.standardizeInputs(stats);
-  const result = await trainHead({ head, train, val, loss, ...headSchedule(config), ...hooks });
-  return { head, loss, counts, result };
+  const data: HeadTrainingData = {
+    train: featureItemSet(features, parts.train, classes),
+    val: featureItemSet(features, parts.val, classes, config.features.views),
+    width: features.width,
+    trainStats: () => featureStats(features, parts.train),
+  };
+  return fitRecipeHead(config, data, classes.length, hooks);
 }
 
 async function trainHeadStage(
@@ -304,17 +264,6 @@ export function formatEpoch(r: EpochRecord, epochs: number): string {
     `epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)}  val_loss ${r.val_loss.toFixed(4)}  ` +
     `val_acc ${r.val_accuracy.toFixed(3)}  val_bal_acc ${r.val_balanced_accuracy.toFixed(3)}  lr ${r.lr.toExponential(1)}  ${r.seconds.toFixed(1)} s`
   );
-}
-
-/** The exact views the recipe averages at validation/test time (`features.views` with `features.tta`). */
-export function recipeViews(config: TrainConfig): DihedralView[] {
-  return config.features.tta ? DIHEDRAL_VIEWS.slice(0, config.features.views) : ['identity'];
-}
-
-/** Post-hoc logit adjustment (−τ·log prior), folded into the exported model's last bias. */
-export function posthocOffset(config: TrainConfig, counts: readonly number[]): Float32Array | undefined {
-  const la = config.train.logitAdjustment;
-  return la.mode === 'posthoc' ? logPriorOffset(counts, -la.tau) : undefined;
 }
 
 async function saveBestModel(
