@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { DIHEDRAL_VIEWS } from '../../../src/core/config/train-config.js';
+import { dihedralView } from '../../../src/core/preprocess/views.js';
 import {
   buildFeatureExtractor,
   buildTrainedClassifier,
@@ -11,7 +12,6 @@ import {
   poolFeatures,
 } from '../../../src/core/train/head.js';
 import { Prng } from '../../../src/core/train/prng.js';
-import { dihedralView } from '../../../src/core/train/views.js';
 import { tinyBackbone } from '../../support/tiny-backbone.js';
 
 describe('Head', () => {
