@@ -64,7 +64,19 @@ function subsetRecords(records: readonly ImageRecord[], n: number, seed: number)
 }
 
 /** Draws one split for all backbones (on the subset, if any) and writes it; returns its path and test records. */
-async function sharedSplit(dataset: Dataset, options: CompareOptions, config: TrainConfig, outDir: string) {
+/** The one split every backbone trains on: its file, its test records and how many images it covers. */
+interface SharedSplit {
+  readonly path: string;
+  readonly test: ImageRecord[];
+  readonly images: number;
+}
+
+async function sharedSplit(
+  dataset: Dataset,
+  options: CompareOptions,
+  config: TrainConfig,
+  outDir: string,
+): Promise<SharedSplit> {
   assertSplittable(dataset, { groupBy: config.data.groupBy, confirm: 'data.groupBy: "image" in the config' });
   const seed = options.seed ?? config.seed;
   const pool = options.subset ? subsetRecords(dataset.records, options.subset, seed) : dataset.records;
@@ -117,17 +129,8 @@ function runConfig(
  */
 export async function compareBackbones(options: CompareOptions): Promise<ComparisonResult> {
   const logger = options.logger ?? silentLogger;
-  if (options.backbones.length < 2) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `--backbones: got ${options.backbones.length}; name at least two, e.g. --backbones mobilenet_v1,mobilenet_v2`,
-    );
-  }
   const outDir = resolve(options.out);
-  const base = runConfig(options, options.backbones[0], 'unused', outDir);
-  // required ImageNet weights missing for any backbone stop the comparison before any training
-  for (const backbone of options.backbones)
-    await checkBackboneWeights(runConfig(options, backbone, 'unused', outDir), logger);
+  const base = await checkComparison(options, outDir, logger);
   const dataset = await loadDataset(base.data.root, { format: base.data.format, logger, checkImages: false });
   const split = await sharedSplit(dataset, options, base, outDir);
   logger.info(
@@ -137,41 +140,9 @@ export async function compareBackbones(options: CompareOptions): Promise<Compari
   const models: ComparedModel[] = [];
   const weights: Record<string, WeightsProvenance | null> = {};
   for (const backbone of options.backbones) {
-    const config = runConfig(options, backbone, split.path, outDir);
-    logger.info(
-      `[${backbone}] training (${config.model.weights} weights, ${config.train.epochs} epochs max)`,
-    );
-    const started = performance.now();
-    const run = await train(config, { logger, onProgress: options.onProgress });
-    const trainSeconds = (performance.now() - started) / 1000;
-    if (!run.bundleDir)
-      throw new LesionlabError(
-        'E_RUN',
-        `${run.runDir}: training of ${backbone} did not finish; see its train.log`,
-      );
-    const evaluation = await evaluateModel({
-      target: run.runDir,
-      split: 'test',
-      bootstrap: options.bootstrap,
-      screenshot: false,
-      threads: options.threads,
-      logger,
-    });
-    weights[backbone] = (await readModelBundle(run.bundleDir)).meta.weights ?? null;
-    const cost = await modelCost(run.bundleDir);
-    const imagesPerSecond = await measureThroughput(run.bundleDir, split.test, {
-      images: options.throughputImages,
-      threads: options.threads,
-    });
-    models.push(
-      await loadEvaluatedModel(evaluation.outDir, {
-        name: backbone,
-        weights: describeWeights(weights[backbone]),
-        ...cost,
-        imagesPerSecond,
-        trainSeconds,
-      }),
-    );
+    const compared = await compareBackbone(backbone, { options, split, outDir, train, logger });
+    weights[backbone] = compared.weights;
+    models.push(compared.model);
   }
   const notes = [
     `One lesion-grouped split for all models (${split.images} images${options.subset ? `, a class-stratified subset of ${dataset.records.length}` : ''}); same recipe; seed ${base.seed}.`,
@@ -179,6 +150,83 @@ export async function compareBackbones(options: CompareOptions): Promise<Compari
   ];
   const data = buildComparison(models, { notes });
   return { outDir, report: await writeComparisonReport(outDir, data), data, weights };
+}
+
+/**
+ * Refuses fewer than two backbones, and required ImageNet weights missing for any of them, before any
+ * training; returns the first backbone's config (the shared data and split settings).
+ */
+async function checkComparison(
+  options: CompareOptions,
+  outDir: string,
+  logger: Logger,
+): Promise<TrainConfig> {
+  const [first, second] = options.backbones;
+  if (first === undefined || second === undefined) {
+    throw new LesionlabError(
+      'E_CONFIG',
+      `--backbones: got ${options.backbones.length}; name at least two, e.g. --backbones mobilenet_v1,mobilenet_v2`,
+    );
+  }
+  for (const backbone of options.backbones)
+    await checkBackboneWeights(runConfig(options, backbone, 'unused', outDir), logger);
+  return runConfig(options, first, 'unused', outDir);
+}
+
+/** What every backbone of a comparison shares. */
+interface ComparisonContext {
+  readonly options: CompareOptions;
+  readonly split: SharedSplit;
+  readonly outDir: string;
+  readonly train: NonNullable<CompareOptions['train']>;
+  readonly logger: Logger;
+}
+
+/** Trains, evaluates and measures one backbone on the shared split. */
+async function compareBackbone(
+  backbone: string,
+  context: ComparisonContext,
+): Promise<{ model: ComparedModel; weights: WeightsProvenance | null }> {
+  const { options, split } = context;
+  const { bundleDir, runDir, trainSeconds } = await trainBackbone(backbone, context);
+  const evaluation = await evaluateModel({
+    target: runDir,
+    split: 'test',
+    bootstrap: options.bootstrap,
+    screenshot: false,
+    threads: options.threads,
+    logger: context.logger,
+  });
+  const weights = (await readModelBundle(bundleDir)).meta.weights ?? null;
+  const cost = await modelCost(bundleDir);
+  const imagesPerSecond = await measureThroughput(bundleDir, split.test, {
+    images: options.throughputImages,
+    threads: options.threads,
+  });
+  const model = await loadEvaluatedModel(evaluation.outDir, {
+    name: backbone,
+    weights: describeWeights(weights),
+    ...cost,
+    imagesPerSecond,
+    trainSeconds,
+  });
+  return { model, weights };
+}
+
+/** Trains one backbone with the shared recipe; E_RUN when training did not finish with a bundle. */
+async function trainBackbone(backbone: string, context: ComparisonContext) {
+  const { options, logger } = context;
+  const config = runConfig(options, backbone, context.split.path, context.outDir);
+  logger.info(`[${backbone}] training (${config.model.weights} weights, ${config.train.epochs} epochs max)`);
+  const started = performance.now();
+  const run = await context.train(config, { logger, onProgress: options.onProgress });
+  const trainSeconds = (performance.now() - started) / 1000;
+  if (!run.bundleDir)
+    throw new LesionlabError(
+      'E_RUN',
+      `${run.runDir}: training of ${backbone} did not finish; see its train.log`,
+    );
+  return { bundleDir: run.bundleDir, runDir: run.runDir, trainSeconds };
 }
 
 /** One note per model whose weights were not complete ImageNet weights (random, unrecorded, truncated). */
