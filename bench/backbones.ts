@@ -9,7 +9,9 @@
  * Prints a table, then as the very last line one JSON object:
  * {"<name>":{"ort":img/s,"wasm":img/s,"cpu"?:img/s,"gmacs":n,"ort_over_wasm":x},...,"peak_rss_mb":n}.
  */
+
 import * as tf from '@tensorflow/tfjs';
+import { median } from './lib/median.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { BACKBONE_NAMES, BACKBONES, type BackboneName } from '../src/core/models/registry.js';
 import { exportOnnx } from '../src/core/onnx/export.js';
@@ -33,12 +35,6 @@ interface Row {
   gmacs: number;
   ort_over_wasm: number;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** Images per second from the median of `reps` timed batch calls after one warm-up call. */
 async function throughput(

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { kfoldByGroup, splitByGroup } from '../src/core/data/split.js';
 import { checkImageFiles } from '../src/node/data/check-images.js';
 import { loadDataset } from '../src/node/data/load-dataset.js';
+import { median } from './lib/median.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', 'shared', 'data', 'ham10000');
 const REPEATS = 3;
@@ -20,7 +21,6 @@ async function timeIt(fn: () => Promise<unknown> | unknown, repeats = REPEATS): 
   }
   return out;
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 if (
   !(await access(join(ROOT, 'HAM10000_metadata.csv')).then(
@@ -42,8 +42,9 @@ const subset = paths.filter((_, i) => i % 5 === 0);
 const perConcurrency: Record<string, number> = {};
 for (const c of [1, 4, 16, 64]) {
   const ms = median(await timeIt(() => checkImageFiles(subset, { concurrency: c })));
-  perConcurrency[c] = Math.round((subset.length / ms) * 1000);
-  rows.push([`image checks, concurrency ${c}`, ms, `${subset.length} images, ${perConcurrency[c]} img/s`]);
+  const imagesPerSecond = Math.round((subset.length / ms) * 1000);
+  perConcurrency[c] = imagesPerSecond;
+  rows.push([`image checks, concurrency ${c}`, ms, `${subset.length} images, ${imagesPerSecond} img/s`]);
 }
 const fullCheckMs = median(await timeIt(() => loadDataset(ROOT), 1));
 rows.push(['load with image checks (default, 16)', fullCheckMs, `${paths.length} images, 1 run`]);

@@ -3,6 +3,7 @@
 // (with thumbnails of real images) and, when Chromium is present, the headless render + screenshot.
 // Predictions are synthetic (a seeded, class-informative fake model): the figures are about speed, not accuracy.
 // Usage: npm run bench:evaluate [-- --resamples 1000 --repeats 3]
+
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { loadDataset } from '../src/node/data/load-dataset.js';
 import { DEFAULT_CHROMIUM, screenshotReport } from '../src/node/report/browser.js';
 import { renderChartSvg } from '../src/node/report/render-svg.js';
 import { writeEvaluationReport } from '../src/node/report/write-report.js';
+import { median } from './lib/median.js';
 
 const DATA = resolve(import.meta.dirname, '../../shared/data/ham10000');
 const { values } = parseArgs({
@@ -25,11 +27,6 @@ const { values } = parseArgs({
 });
 const resamples = Number(values.resamples);
 const repeats = Number(values.repeats);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
   const times: number[] = [];

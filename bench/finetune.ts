@@ -17,6 +17,7 @@
  * Last line: one JSON object (balanced_accuracy with its lesion-bootstrap 95% CI, accuracy, macro_f1,
  * recall_<class>, frozen_*, backend, train_images_per_s, epoch_s, total_s, peak_rss_mb, weights, ...).
  */
+
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -42,6 +43,7 @@ import { fineTuneStage } from '../src/node/train/finetune-stage.js';
 import { featureItemSet } from '../src/node/train/item-sets.js';
 import { fitHead } from '../src/node/train/pipeline.js';
 import { openPrefixTail, type PrefixTail } from '../src/node/train/prefix-tail.js';
+import { median } from './lib/median.js';
 
 const began = performance.now();
 const ROOT = resolve('../shared/data/ham10000');
@@ -216,15 +218,6 @@ out(
 
 function round(x: number): number {
   return Math.round(x * 10000) / 10000;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2
-      ? s[s.length >> 1]!
-      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** A lesion-grouped subset of each part (whole lesions, in split order) for quick exploration runs. */

@@ -16,7 +16,6 @@
  *
  *   npm run bench:metadata
  */
-import { at } from '../src/core/util/at.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +44,7 @@ import {
 } from '../src/core/train/metadata.js';
 import { Prng } from '../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
+import { at } from '../src/core/util/at.js';
 import { selectBackend } from '../src/node/engine/backend.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
 import { type PreparedData, prepareRunData, recordMetadata } from '../src/node/train/data.js';

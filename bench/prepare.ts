@@ -2,6 +2,7 @@
 // cold build images/s (fresh temp cache), warm full-pass time (every image's pixels read), peak RSS.
 // Usage: npm run bench:prepare [-- --size 224 --resize crop --color-constancy --concurrency N --workers N
 //        --warm-runs 3 --sweep]   (--sweep: cold rate of 1000 images for several worker counts x concurrencies first)
+
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,28 +10,38 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { ImageRecord } from '../src/core/data/records.js';
 import type { PreprocessSpec, ResizePolicy } from '../src/core/preprocess/spec.js';
+import { at } from '../src/core/util/at.js';
 import type { ImageCache } from '../src/node/preprocess/image-cache.js';
 import {
   defaultDecodeConcurrency,
   defaultDecodeWorkers,
   prepareImageCache,
 } from '../src/node/preprocess/prepare-image-cache.js';
+import { median } from './lib/median.js';
 
 const DATA = resolve(import.meta.dirname, '../../shared/data/ham10000');
 
 /** Minimal HAM10000 reader: image_id and dx columns of the metadata CSV, images in part_1 or part_2. */
 async function readHam10000(root: string): Promise<ImageRecord[]> {
-  const lines = (await readFile(join(root, 'HAM10000_metadata.csv'), 'utf8')).trim().split(/\r?\n/);
-  const header = lines[0].split(',');
-  const [lesion, image, dx] = ['lesion_id', 'image_id', 'dx'].map((c) => header.indexOf(c));
+  const [headerLine = '', ...lines] = (await readFile(join(root, 'HAM10000_metadata.csv'), 'utf8'))
+    .trim()
+    .split(/\r?\n/);
+  const header = headerLine.split(',');
+  const column = (name: string) => header.indexOf(name);
+  const [lesion, image, dx] = [column('lesion_id'), column('image_id'), column('dx')];
   const part1 = new Set(
     (await readdir(join(root, 'HAM10000_images_part_1'))).map((f) => f.replace(/\.jpg$/, '')),
   );
-  return lines.slice(1).map((line) => {
+  return lines.map((line) => {
     const cells = line.split(',');
-    const id = cells[image];
+    const id = at(cells, image);
     const part = part1.has(id) ? 'HAM10000_images_part_1' : 'HAM10000_images_part_2';
-    return { imageId: id, label: cells[dx], groupId: cells[lesion], path: join(root, part, `${id}.jpg`) };
+    return {
+      imageId: id,
+      label: at(cells, dx),
+      groupId: at(cells, lesion),
+      path: join(root, part, `${id}.jpg`),
+    };
   });
 }
 
@@ -57,7 +68,7 @@ async function fullPass(cache: ImageCache): Promise<{ seconds: number; checksum:
   for await (const batch of cache.batches({ batchSize: 32 })) {
     for (let i = 0; i < batch.indices.length; i++) {
       // One byte from the middle of each image: the read cannot be skipped, the sum costs nothing.
-      checksum += batch.pixels[i * cache.imageBytes + (cache.imageBytes >> 1)];
+      checksum += at(batch.pixels, i * cache.imageBytes + (cache.imageBytes >> 1));
       images++;
     }
   }
@@ -83,11 +94,6 @@ async function coldBuild(records: readonly ImageRecord[], spec: PreprocessSpec, 
     throw error;
   }
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function sweep(records: readonly ImageRecord[], spec: PreprocessSpec): Promise<void> {
   const subset = records.slice(0, 1000);

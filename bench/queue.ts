@@ -2,10 +2,12 @@
 // (one ONNX Runtime thread each) vs single-process `lesionlab predict`, and a 2-worker run in which one worker is
 // killed with SIGKILL mid-way. Workers and predict run as child processes (`node bin/lesionlab.js ...`).
 // Usage: npm run bench:queue [BENCH_IMAGES=2000 npm run bench:queue]
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { at } from '../src/core/util/at.js';
 import { collectPredictInputs } from '../src/node/infer/inputs.js';
 import { collectResults, queueStatus, redisConnection, submitImages } from '../src/queue/index.js';
 import { startRedis, type TestRedis } from '../test/support/redis-server.js';
@@ -92,9 +94,10 @@ async function runQueue(
   for (;;) {
     const s = await queueStatus(target);
     if (kill && !killed && s.done >= 0.4 * paths.length) {
-      children[0].kill('SIGKILL');
+      const victim = at(children, 0);
+      victim.kill('SIGKILL');
       killed = true;
-      say(`${name}: killed worker ${children[0].pid} at ${s.done} of ${paths.length}`);
+      say(`${name}: killed worker ${victim.pid} at ${s.done} of ${paths.length}`);
     }
     if (s.pending === 0 && s.total === paths.length) break;
     await new Promise((r) => setTimeout(r, 200));

@@ -2,10 +2,12 @@
 // model's own batched ONNX Runtime throughput on the same decoded image, measured in the same run.
 // The server runs in a child process (`node bin/lesionlab.js serve`), so its RSS is its own.
 // Usage: npm run bench:serve [-- --requests 5000 --threads 2 --decode-workers 2 --max-batch 8]
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { at } from '../src/core/util/at.js';
 import { createClassifier } from '../src/node/infer/classifier.js';
 import { ensureMobileNetBundle, SHARED } from './serve-model.js';
 
@@ -25,7 +27,8 @@ const C1_SHARE = 0.1;
 
 async function testImage(): Promise<Buffer> {
   const dir = join(SHARED, 'data/ham10000/HAM10000_images_part_1');
-  const first = (await readdir(dir)).filter((f) => f.endsWith('.jpg')).sort()[0];
+  const [first] = (await readdir(dir)).filter((f) => f.endsWith('.jpg')).sort();
+  if (first === undefined) throw new Error(`bench:serve needs a HAM10000 JPEG in ${dir}; found none`);
   return sharp(join(dir, first)).resize(600, 450).jpeg({ quality: 90 }).toBuffer();
 }
 
@@ -51,7 +54,7 @@ async function startServer(bundle: string): Promise<{ child: ChildProcess; url: 
       const m = /at (http:\/\/[^\s"]+)/.exec(out);
       if (!m) return;
       child.stdout!.off('data', onData).resume(); // one JSON log line per request from here on: drained, not kept
-      resolve(m[1]);
+      resolve(at(m, 1));
     };
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${out}`)));
@@ -134,9 +137,10 @@ async function load(
   return { latencies, seconds, statuses };
 }
 
-const pct = (xs: number[], p: number) => {
+/** The p-th percentile (nearest rank) of `xs`; NaN (null in the JSON) when there are none. */
+const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 };
 const count = (m: Map<number, number>, pred: (s: number) => boolean) =>
   [...m].filter(([s]) => pred(s)).reduce((a, [, n]) => a + n, 0);

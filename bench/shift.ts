@@ -19,7 +19,6 @@
  *
  * The last line of stdout is one JSON object.
  */
-import { at } from '../src/core/util/at.js';
 import { access, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -37,6 +36,7 @@ import { headSchedule, posthocOffset, recipeViews, runLossOptions } from '../src
 import { logPriorOffset } from '../src/core/train/losses.js';
 import { Prng } from '../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
+import { at } from '../src/core/util/at.js';
 import { measureDensityRule } from '../src/node/bundle/density.js';
 import { writeModelBundle } from '../src/node/bundle/write.js';
 import { selectBackend } from '../src/node/engine/backend.js';

@@ -17,6 +17,7 @@
  * Prints tables, then as the very last line one JSON object (balanced_accuracy, accuracy and their
  * *_ci_low/_ci_high, macro_f1, recall_<class>, second_seed_balanced_accuracy, chosen constants, total_s, ...).
  */
+
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ import { bootstrapMetrics } from '../src/core/eval/bootstrap.js';
 import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
 import { predictSet } from '../src/core/train/trainer.js';
+import { at } from '../src/core/util/at.js';
 import { loadDataset } from '../src/node/data/load-dataset.js';
 import { writeSplitFile } from '../src/node/data/split-file.js';
 import { selectBackend } from '../src/node/engine/backend.js';
@@ -72,7 +74,9 @@ const test = first.run.test!;
 const b = first.ci;
 const totalS = (performance.now() - began) / 1000;
 const peakRss = process.resourceUsage().maxRSS / 1024;
-const recall = Object.fromEntries(test.classes.map((c, i) => [`recall_${c}`, round4(test.scores.recall[i])]));
+const recall = Object.fromEntries(
+  test.classes.map((c, i) => [`recall_${c}`, round4(at(test.scores.recall, i))]),
+);
 const ci = (x: { estimate: number; lower: number; upper: number }) =>
   `${x.estimate.toFixed(3)} (${x.lower.toFixed(3)}–${x.upper.toFixed(3)})`;
 process.stdout.write(`
@@ -82,7 +86,7 @@ process.stdout.write(`
 | test balanced accuracy (95% lesion CI)   | ${ci(b.balancedAccuracy)} |
 | test accuracy (95% lesion CI)            | ${ci(b.accuracy)} |
 | test macro F1                            | ${test.scores.macroF1.toFixed(3)} |
-| per-class recall                         | ${test.classes.map((c, i) => `${c} ${test.scores.recall[i].toFixed(2)}`).join(', ')} |
+| per-class recall                         | ${test.classes.map((c, i) => `${c} ${at(test.scores.recall, i).toFixed(2)}`).join(', ')} |
 | chosen by CV inside train+val (seed 42)  | weight decay ${first.chosen.weightDecay}, post-hoc tau ${first.chosen.tau} |
 | second split seed 43: balanced accuracy  | ${ci(second.ci.balancedAccuracy)} (chose wd ${second.chosen.weightDecay}, tau ${second.chosen.tau}) |
 | second split seed 43: accuracy           | ${ci(second.ci.accuracy)} |
@@ -193,37 +197,43 @@ async function tune(
 ): Promise<SeedResult['chosen']> {
   const trainVal = [...data.parts.train, ...data.parts.val];
   const folds = kfoldByGroup(trainVal, { folds: 5, seed: config.seed + 1 });
-  const pooled = DECAYS.map(() => TAUS.map(() => ({ labels: [] as number[], predicted: [] as number[] })));
+  // One cell per (weight decay, tau): each pools its predictions over the folds.
+  const pooled = DECAYS.map((weightDecay) => ({
+    weightDecay,
+    byTau: TAUS.map((tau) => ({ tau, labels: [] as number[], predicted: [] as number[] })),
+  }));
   for (let f = 0; f < folds.length; f++) {
     const parts = selectSplit(trainVal, foldAssignment(trainVal, folds, f, { val: 0.15, seed: config.seed }));
-    for (let d = 0; d < DECAYS.length; d++) {
-      const cfg = { ...config, train: { ...config.train, weightDecay: DECAYS[d] } };
+    for (const { weightDecay, byTau } of pooled) {
+      const cfg = { ...config, train: { ...config.train, weightDecay } };
       const { head, counts } = await fitHead(cfg, cache, parts, data.classes);
       const set = featureItemSet(cache, parts.test, data.classes, config.features.views);
-      for (let t = 0; t < TAUS.length; t++) {
+      for (const cell of byTau) {
         const { probabilities } = await predictSet(head, set, {
           tta: true,
-          logitOffset: TAUS[t] > 0 ? logPriorOffset(counts, -TAUS[t]) : undefined,
+          logitOffset: cell.tau > 0 ? logPriorOffset(counts, -cell.tau) : undefined,
         });
-        pooled[d][t].labels.push(...set.labels);
-        pooled[d][t].predicted.push(...argmaxRows(probabilities, data.classes.length));
+        cell.labels.push(...set.labels);
+        cell.predicted.push(...argmaxRows(probabilities, data.classes.length));
       }
       head.dispose();
     }
     process.stderr.write(`  split seed ${splitSeed}: tuning fold ${f + 1}/${folds.length} done\n`);
   }
-  let best = { weightDecay: DECAYS[0], tau: TAUS[0], cvBalancedAccuracy: -1, cvAccuracy: -1, score: -1 };
+  let best = {
+    weightDecay: at(DECAYS, 0),
+    tau: at(TAUS, 0),
+    cvBalancedAccuracy: -1,
+    cvAccuracy: -1,
+    score: -1,
+  };
   process.stdout.write(
     `\nsplit seed ${splitSeed}: weight decay x tau by 5-fold lesion-grouped CV inside train+val (${trainVal.length} images; score = min(bal_acc/0.62, acc/0.72))\n    wd   tau  cv_acc cv_bal_acc score\n`,
   );
-  DECAYS.forEach((wd, d) => {
-    TAUS.forEach((tau, t) => {
+  for (const { weightDecay: wd, byTau } of pooled) {
+    for (const { tau, labels, predicted } of byTau) {
       const k = data.classes.length;
-      const s = classificationScores(
-        Int32Array.from(pooled[d][t].labels),
-        Int32Array.from(pooled[d][t].predicted),
-        k,
-      );
+      const s = classificationScores(Int32Array.from(labels), Int32Array.from(predicted), k);
       process.stdout.write(
         `${wd.toExponential(0).padStart(6)} ${tau.toFixed(3)} ${s.accuracy.toFixed(3).padStart(7)} ${s.balancedAccuracy.toFixed(3).padStart(10)} ${score(s).toFixed(3)}\n`,
       );
@@ -235,8 +245,8 @@ async function tune(
           cvAccuracy: s.accuracy,
           score: score(s),
         };
-    });
-  });
+    }
+  }
   process.stdout.write(
     `split seed ${splitSeed}: chosen weight decay ${best.weightDecay}, post-hoc tau ${best.tau}\n`,
   );

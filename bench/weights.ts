@@ -8,6 +8,7 @@
  *
  * Prints a table, then as the very last line one JSON object of medians (milliseconds, images/s).
  */
+
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { BACKBONE_NAMES, BACKBONES, type BackboneName } from '../src/core/models
 import { loadKerasH5Weights } from '../src/node/weights/h5.js';
 import { writeKerasH5Weights } from '../src/node/weights/h5-write.js';
 import { loadPretrainedBackbone } from '../src/node/weights/pretrained.js';
+import { median } from './lib/median.js';
 
 const SHARED = resolve('../shared');
 const MOBILENET = join(SHARED, 'weights/mobilenet_v1_1.0_224');
@@ -26,12 +28,6 @@ const REPS = Number(process.env['BENCH_REPS'] ?? 3);
 /** Real images for the feature-extraction timing (tfjs-cpu is slow: keep it small). */
 const N_IMAGES = 8;
 const MODELS = (process.env['BENCH_MODELS']?.split(',') ?? BACKBONE_NAMES) as BackboneName[];
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function timed(reps: number, fn: () => Promise<void> | void): Promise<number> {
   const times: number[] = [];
