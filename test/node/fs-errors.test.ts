@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LesionlabError } from '../../src/core/errors.js';
-import { writeFileAtomic } from '../../src/node/data/split-file.js';
 import { systemErrorCode, writeError, writeFailure, writingTo } from '../../src/node/fs-errors.js';
+import { writeFileAtomic } from '../../src/node/write-atomic.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'fs-errors-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { ComparisonData } from '../../core/eval/compare.js';
 import { headlineComparisonChart, recallComparisonChart } from '../../core/eval/compare-charts.js';
-import { writeFileAtomic } from '../data/split-file.js';
 import { renderChartSvg } from '../report/render-svg.js';
+import { writeFileAtomic } from '../write-atomic.js';
 import { renderComparisonHtml, renderComparisonMarkdown } from './html.js';
 
 /** Paths written by {@link writeComparisonReport}. */

@@ -16,11 +16,11 @@ import { computeEvaluationMetrics, type EvaluationMetrics } from '../../core/eva
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import { type DihedralView, describeViews } from '../../core/preprocess/views.js';
 import { loadDataset } from '../data/load-dataset.js';
-import { writeFileAtomic } from '../data/split-file.js';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../infer/classifier.js';
 import { resolveViews, type TtaChoice } from '../infer/tta.js';
 import { DEFAULT_CHROMIUM, screenshotReport } from '../report/browser.js';
 import { type WrittenReport, writeEvaluationReport } from '../report/write-report.js';
+import { writeFileAtomic } from '../write-atomic.js';
 import { assertReplaceableOutDir, writeOutputSet } from './output-set.js';
 import { predictRecords, type RecordPredictions } from './predict.js';
 import { type EvaluationSplit, selectSplitRecords } from './select.js';

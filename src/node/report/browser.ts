@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { LesionlabError } from '../../core/errors.js';
-import { writeFileAtomic } from '../data/split-file.js';
+import { writeFileAtomic } from '../write-atomic.js';
 
 /** What a headless browser saw when it opened a report. */
 export interface ReportInspection {

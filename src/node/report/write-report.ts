@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { evaluationCharts } from '../../core/eval/charts.js';
 import type { ReportData } from '../../core/eval/report-data.js';
-import { writeFileAtomic } from '../data/split-file.js';
+import { writeFileAtomic } from '../write-atomic.js';
 import { type RenderedChart, renderReportHtml } from './html.js';
 import { renderReportMarkdown } from './markdown.js';
 import { renderChartSvg } from './render-svg.js';

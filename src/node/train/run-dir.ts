@@ -4,8 +4,8 @@ import { LesionlabError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { WeightSnapshot } from '../../core/train/callbacks.js';
 import type { EpochRecord, TrainCheckpoint } from '../../core/train/trainer.js';
-import { writeFileAtomic } from '../data/split-file.js';
 import { writingTo } from '../fs-errors.js';
+import { writeFileAtomic } from '../write-atomic.js';
 
 /** Files of a run directory. */
 export const RUN_FILES = {

@@ -1,0 +1,20 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFailure } from './fs-errors.js';
+
+/**
+ * Writes `data` to `path` via a temp file and rename, creating the folder; never leaves a half-written file
+ * nor its temp file. A full disk, read-only folder, … throws one `E_WRITE` line naming `path`.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(temp, data);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => {});
+    throw await writeFailure(error, path);
+  }
+}
