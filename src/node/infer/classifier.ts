@@ -1,6 +1,6 @@
 import { createPixelClassifier, type PixelClassifier } from '../../core/infer/classifier.js';
 import type { Logger } from '../../core/logger.js';
-import { hasMetadata, type LesionMetadata } from '../../core/train/metadata.js';
+import type { LesionMetadata } from '../../core/train/metadata.js';
 import { readModelBundle } from '../bundle/read.js';
 import { decodeImage } from '../preprocess/decode-image.js';
 import { openClassifierSession } from './classifier-session.js';
@@ -84,23 +84,25 @@ async function classifyFiles(
       return { path, error: (error as Error).message };
     }
   });
+  const readable = decoded.flatMap((d, at) => ('pixels' in d ? [{ pixels: d.pixels, at }] : []));
   const size = core.meta.preprocess.width * core.meta.preprocess.height * 3;
-  const metaOf = new Map(decoded.map((d, i) => [d, metadata?.[i]] as const));
-  const ok = decoded.filter((d) => 'pixels' in d);
-  const batch = new Uint8Array(ok.length * size);
-  ok.forEach((d, i) => {
+  const batch = new Uint8Array(readable.length * size);
+  readable.forEach((d, i) => {
     batch.set(d.pixels, i * size);
   });
-  const probs = await core.classifyPixels(
+  const scores = await core.scorePixels(
     batch,
-    ok.length,
-    ok.map((d) => metaOf.get(d)),
+    readable.length,
+    readable.map((d) => metadata?.[d.at]),
   );
-  const byPath = new Map(ok.map((d, i) => [d, probs[i]] as const));
-  const used = (d: Decoded) => core.meta.metadata !== undefined && hasMetadata(metaOf.get(d));
-  return decoded.map((d) =>
-    'pixels' in d
-      ? { path: d.path, probabilities: byPath.get(d)!, metadata: used(d) }
-      : { path: d.path, error: d.error },
-  );
+  let next = 0;
+  return decoded.map((d) => {
+    if ('error' in d) return d;
+    const i = next++;
+    return {
+      path: d.path,
+      probabilities: scores.probabilities[i]!,
+      metadata: scores.metadataUsed[i] === true,
+    };
+  });
 }
