@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKBONE_NAMES, BACKBONES, type BackboneName } from '../../../src/core/models/registry.js';
-import { exportOnnx } from '../../../src/core/onnx/export.js';
-import { createOnnxSession } from '../../../src/node/onnx/session.js';
-import { maxAbsDiff, randomData, randomizeForParity } from '../../support/onnx-parity.js';
+import { BACKBONE_NAMES, BACKBONES, type BackboneName } from '../../src/core/models/registry.js';
+import { exportOnnx } from '../../src/core/onnx/export.js';
+import { createOnnxSession } from '../../src/node/onnx/session.js';
+import { maxAbsDiff, randomData, randomizeForParity } from '../support/onnx-parity.js';
 
 /**
  * To keep this file near a minute, ConvNeXt-Small runs at 128 px by default (every layer is still

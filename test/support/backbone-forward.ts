@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
+
+/** Two different seeded 0..255 images, `size` x `size`, and the first one mirrored: [a, b, flip(a)]. */
+export function probeImages(size: number, seed = 7): tf.Tensor4D {
+  return tf.tidy(() => {
+    const ab = tf.randomUniform([2, size, size, 3], 0, 255, 'float32', seed) as tf.Tensor4D;
+    const flipped = tf.reverse(ab.slice([0, 0, 0, 0], [1, size, size, 3]), 2);
+    return tf.concat([ab, flipped]) as tf.Tensor4D;
+  });
+}
+
+/** The backbone's feature maps of `x`, one flat array per image. */
+export function featureRows(model: tf.LayersModel, x: tf.Tensor4D): number[][] {
+  return tf.tidy(() => {
+    const y = model.predict(x) as tf.Tensor;
+    return y.reshape([y.shape[0]!, -1]).arraySync() as number[][];
+  });
+}
+
+const maxAbs = (xs: readonly number[]) => xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+const maxDiff = (a: readonly number[], b: readonly number[]) => maxAbs(a.map((v, i) => v - b[i]));
+
+/**
+ * What an inference-mode backbone must do on [a, b, flip(a)]: `featureWidth` channels, finite values that vary,
+ * the same features for `a` alone as inside the batch (no batch statistics), and different features for `b`
+ * and for the mirrored `a` than for `a`. Two forward passes; every tensor it makes is disposed.
+ */
+export function expectInferenceFeatures(model: tf.LayersModel, size: number, featureWidth: number): void {
+  const x = probeImages(size);
+  expect(model.outputs[0]!.shape.at(-1)).toBe(featureWidth);
+  const [a, b, flippedA] = featureRows(model, x);
+  expect(a.every(Number.isFinite) && b.every(Number.isFinite)).toBe(true);
+  const scale = maxAbs(a);
+  expect(scale).toBeGreaterThan(0);
+  expect(Math.max(...a) - Math.min(...a)).toBeGreaterThan(1e-3 * scale);
+  const alone = x.slice([0, 0, 0, 0], [1, size, size, 3]);
+  expect(maxDiff(featureRows(model, alone)[0], a)).toBeLessThan(1e-4 * scale);
+  alone.dispose();
+  expect(maxDiff(b, a)).toBeGreaterThan(1e-3 * scale);
+  expect(maxDiff(flippedA, a)).toBeGreaterThan(1e-3 * scale);
+  x.dispose();
+}
