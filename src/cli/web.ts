@@ -6,8 +6,8 @@ import type { ModelFigures } from '../browser/model-figures.js';
 import type { ReportData } from '../core/eval/report-data.js';
 import { readModelBundle } from '../node/bundle/index.js';
 import { createClassifier } from '../node/infer/index.js';
+import { buildWebPage, WEB_DIST } from '../node/web/build-page.js';
 import { createServer } from '../serve/index.js';
-import { buildWebPage, WEB_DIST } from '../serve/web-build.js';
 import { consoleLogger } from './console-logger.js';
 import { announceListening, intArg, tokenArg, untilSignal } from './serve-args.js';
 

@@ -11,8 +11,8 @@ import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import { readModelBundle } from '../../src/node/bundle/read.js';
 import { writeModelBundle } from '../../src/node/bundle/write.js';
 import { type Classifier, createClassifier } from '../../src/node/infer/classifier.js';
+import { buildWebPage } from '../../src/node/web/build-page.js';
 import { createServer } from '../../src/serve/server.js';
-import { buildWebPage } from '../../src/serve/web-build.js';
 import { buildSmallCnn } from '../support/tiny-model.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository's `web/` folder (page source) and its default build output. */
-export const WEB_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../web');
+export const WEB_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../web');
 export const WEB_DIST = join(WEB_ROOT, 'dist');
 
 /** ONNX Runtime Web's wasm runtime files, copied next to the page so nothing loads from a CDN. */
