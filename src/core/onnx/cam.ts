@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import type { GraphBuilder, Value } from './graph.js';
 import { isModel } from './walk.js';
 import { layerWeights, permute, requireWeight } from './weights.js';
@@ -57,7 +58,7 @@ export function addCamOutput(
   const w = layerWeights(dense);
   const kernel = requireWeight(w, 'kernel', dense.name);
   const [h, wd] = [f.shape[1], f.shape[2]];
-  const classes = kernel.shape[1]!;
+  const classes = at(kernel.shape, 1);
   const [data, dims] = permute(kernel.data, kernel.shape, [1, 0]);
   const x = g.toLayout(f, 'nchw');
   const inputs = [x.name, g.floats('cam_W', [...dims, 1, 1], data)];

@@ -8,6 +8,8 @@ export interface LayerContext {
   readonly layer: tf.layers.Layer;
   readonly config: tf.serialization.ConfigDict;
   readonly inputs: readonly Value[];
+  /** The first of `inputs`: the only one, except for merge layers (Add, Concatenate, ...). */
+  readonly input: Value;
   /** Keras shape of the layer's (single) output for this call. */
   readonly outputShape: readonly (number | null)[];
 }

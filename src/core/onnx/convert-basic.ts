@@ -5,17 +5,17 @@ import { physicalAxis, type Value } from './graph.js';
 import type { AttrValue } from './proto.js';
 import { layerWeights, requireWeight } from './weights.js';
 
-const identity: LayerConverter = (ctx) => ({ ...ctx.inputs[0]!, shape: ctx.outputShape });
+const identity: LayerConverter = (ctx) => ({ ...ctx.input, shape: ctx.outputShape });
 
 const activation: LayerConverter = (ctx) =>
-  applyActivation(ctx.g, ctx.inputs[0]!, ctx.config['activation'], ctx.layer.name, ctx.layer.name);
+  applyActivation(ctx.g, ctx.input, ctx.config['activation'], ctx.layer.name, ctx.layer.name);
 
 /** ReLU layer: max(x, 0), capped at `maxValue` when set. */
 const relu: LayerConverter = (ctx) => {
   const max = ctx.config['maxValue'];
   if (typeof max !== 'number') return activation({ ...ctx, config: { activation: 'relu' } });
   const { g, layer } = ctx;
-  const x = ctx.inputs[0]!;
+  const x = ctx.input;
   const min = g.scalar(`${layer.name}_min`, 0);
   return { ...x, name: g.node('Clip', [x.name, min, g.scalar(`${layer.name}_max`, max)], layer.name) };
 };
@@ -23,7 +23,7 @@ const relu: LayerConverter = (ctx) => {
 const withAlpha =
   (op: string, fallback: number): LayerConverter =>
   (ctx) => {
-    const x = ctx.inputs[0]!;
+    const x = ctx.input;
     return {
       ...x,
       name: ctx.g.node(op, [x.name], ctx.layer.name, { alpha: { f: num(ctx, 'alpha', fallback) } }),
@@ -31,7 +31,7 @@ const withAlpha =
   };
 
 const softmaxLayer: LayerConverter = (ctx) => {
-  const x = ctx.inputs[0]!;
+  const x = ctx.input;
   const axis = physicalAxis(x, num(ctx, 'axis', -1));
   return { ...x, name: ctx.g.node('Softmax', [x.name], ctx.layer.name, { axis }) };
 };
@@ -41,7 +41,7 @@ const zeroPadding2d: LayerConverter = (ctx) => {
   requireChannelsLast(ctx);
   const p = ctx.config['padding'] as [[number, number], [number, number]];
   const { g, layer } = ctx;
-  const x = g.toLayout(ctx.inputs[0]!, 'nchw');
+  const x = g.toLayout(ctx.input, 'nchw');
   const pads = g.ints(`${layer.name}_pads`, [0, 0, p[0][0], p[1][0], 0, 0, p[0][1], p[1][1]]);
   const y = out(ctx, g.node('Pad', [x.name, pads], layer.name, { mode: 'constant' }), 'nchw');
   g.zeroPadded.set(y.name, { source: x, pads: [p[0][0], p[1][0], p[0][1], p[1][1]] });
@@ -53,22 +53,33 @@ const zeroPadding2d: LayerConverter = (ctx) => {
  * Max(MaxPool with pads, mask) equals MaxPool(ZeroPad(x)) exactly.
  */
 function zeroPadMask(
-  inSize: number[],
-  pads: readonly number[],
-  kernel: number[],
-  strides: number[],
-): Float32Array {
-  const outs = [0, 1].map(
-    (d) => Math.floor((inSize[d]! + pads[d]! + pads[d + 2]! - kernel[d]!) / strides[d]!) + 1,
-  );
-  const touches = (d: number, i: number): boolean =>
-    i * strides[d]! < pads[d]! || i * strides[d]! + kernel[d]! > pads[d]! + inSize[d]!;
-  const mask = new Float32Array(outs[0]! * outs[1]!);
-  for (let i = 0; i < outs[0]!; i++) {
-    for (let j = 0; j < outs[1]!; j++)
-      mask[i * outs[1]! + j] = touches(0, i) || touches(1, j) ? 0 : -Infinity;
-  }
-  return mask;
+  inSize: readonly [number, number],
+  pads: readonly [number, number, number, number],
+  kernel: readonly [number, number],
+  strides: readonly [number, number],
+): { data: Float32Array; rows: number; cols: number } {
+  const [top, left, bottom, right] = pads;
+  const rows = windowsTouchingPadding(inSize[0], top, bottom, kernel[0], strides[0]);
+  const cols = windowsTouchingPadding(inSize[1], left, right, kernel[1], strides[1]);
+  const data = new Float32Array(rows.length * cols.length);
+  rows.forEach((rowTouches, i) => {
+    cols.forEach((colTouches, j) => {
+      data[i * cols.length + j] = rowTouches || colTouches ? 0 : -Infinity;
+    });
+  });
+  return { data, rows: rows.length, cols: cols.length };
+}
+
+/** Along one axis, for each output position: does its pooling window reach into the padding? */
+function windowsTouchingPadding(
+  size: number,
+  before: number,
+  after: number,
+  kernel: number,
+  stride: number,
+): boolean[] {
+  const count = Math.floor((size + before + after - kernel) / stride) + 1;
+  return Array.from({ length: count }, (_, i) => i * stride < before || i * stride + kernel > before + size);
 }
 
 /**
@@ -83,15 +94,17 @@ function paddedMaxPool(
 ): Value | undefined {
   const padded = ctx.g.zeroPadded.get(x.name);
   const { source } = padded ?? {};
-  const inSize = [source?.shape[1], source?.shape[2]];
-  if (!padded || !source || (ctx.config['padding'] ?? 'valid') !== 'valid' || inSize.some((s) => s == null))
+  const [height, width] = [source?.shape[1], source?.shape[2]];
+  if (!padded || !source || (ctx.config['padding'] ?? 'valid') !== 'valid' || height == null || width == null)
     return;
-  if (padded.pads.some((p, i) => p >= kernel[i % 2]!)) return;
+  const [top, left, bottom, right] = padded.pads;
+  if (top >= kernel[0] || left >= kernel[1] || bottom >= kernel[0] || right >= kernel[1]) return;
   const { g, layer } = ctx;
   const attrs = { kernel_shape: kernel, strides, pads: [...padded.pads] };
   const pooled = g.node('MaxPool', [source.name], `${layer.name}_pool`, attrs);
-  const mask = zeroPadMask(inSize as number[], padded.pads, kernel, strides);
-  const maskName = g.floats(`${layer.name}_padmask`, [1, 1, ctx.outputShape[1]!, ctx.outputShape[2]!], mask);
+  // The mask has the pooled output's size (valid pooling of the padded input).
+  const mask = zeroPadMask([height, width], padded.pads, kernel, strides);
+  const maskName = g.floats(`${layer.name}_padmask`, [1, 1, mask.rows, mask.cols], mask.data);
   return out(ctx, g.node('Max', [pooled, maskName], layer.name), 'nchw');
 }
 
@@ -100,7 +113,7 @@ const pool =
   (ctx) => {
     requireChannelsLast(ctx);
     const { g, layer } = ctx;
-    const x = g.toLayout(ctx.inputs[0]!, 'nchw');
+    const x = g.toLayout(ctx.input, 'nchw');
     const kernel = pair(ctx, 'poolSize', 2);
     const strides = ctx.config['strides'] == null ? kernel : pair(ctx, 'strides', 1);
     const fused = op === 'MaxPool' ? paddedMaxPool(ctx, x, kernel, strides) : undefined;
@@ -116,28 +129,28 @@ const globalPool =
   (ctx) => {
     requireChannelsLast(ctx);
     const { g, layer } = ctx;
-    const x = g.toLayout(ctx.inputs[0]!, 'nchw');
+    const x = g.toLayout(ctx.input, 'nchw');
     const pooled = g.node(op, [x.name], ctx.config['keepDims'] === true ? layer.name : `${layer.name}_pool`);
     if (ctx.config['keepDims'] === true) return out(ctx, pooled, 'nchw');
     return out(ctx, g.node('Flatten', [pooled], layer.name, { axis: 1 }), 'keras');
   };
 
-/** Inputs of a merge layer in one layout (the first input's). */
+/** Inputs of a merge layer in one layout (the first input's, so the first comes back as it is). */
 function sameLayout(ctx: LayerContext): Value[] {
-  const layout = ctx.inputs[0]!.layout;
+  const layout = ctx.input.layout;
   return ctx.inputs.map((v) => ctx.g.toLayout(v, layout));
 }
 
 const concatenate: LayerConverter = (ctx) => {
   const xs = sameLayout(ctx);
-  const axis = physicalAxis(xs[0]!, num(ctx, 'axis', -1));
+  const axis = physicalAxis(ctx.input, num(ctx, 'axis', -1));
   const y = ctx.g.node(
     'Concat',
     xs.map((v) => v.name),
     ctx.layer.name,
     { axis },
   );
-  return out(ctx, y, xs[0]!.layout);
+  return out(ctx, y, ctx.input.layout);
 };
 
 const merge =
@@ -151,7 +164,7 @@ const merge =
         xs.map((v) => v.name),
         ctx.layer.name,
       ),
-      xs[0]!.layout,
+      ctx.input.layout,
     );
   };
 
@@ -160,21 +173,21 @@ const chain =
   (op: string): LayerConverter =>
   (ctx) => {
     const xs = sameLayout(ctx);
-    let acc = xs[0]!.name;
+    let acc = ctx.input.name;
     xs.slice(1).forEach((v, i) => {
       acc = ctx.g.node(op, [acc, v.name], i === xs.length - 2 ? ctx.layer.name : `${ctx.layer.name}_${i}`);
     });
-    return out(ctx, acc, xs[0]!.layout);
+    return out(ctx, acc, ctx.input.layout);
   };
 
 /** Flatten in Keras (channels-last) order. */
 const flatten: LayerConverter = (ctx) => {
-  const x = ctx.g.toLayout(ctx.inputs[0]!, 'keras');
+  const x = ctx.g.toLayout(ctx.input, 'keras');
   return out(ctx, ctx.g.node('Flatten', [x.name], ctx.layer.name, { axis: 1 }), 'keras');
 };
 
 const reshape: LayerConverter = (ctx) => {
-  const x = ctx.g.toLayout(ctx.inputs[0]!, 'keras');
+  const x = ctx.g.toLayout(ctx.input, 'keras');
   const target = ctx.config['targetShape'] as number[];
   const shape = ctx.g.ints(`${ctx.layer.name}_shape`, [0, ...target]);
   return out(ctx, ctx.g.node('Reshape', [x.name, shape], ctx.layer.name), 'keras');
@@ -183,7 +196,7 @@ const reshape: LayerConverter = (ctx) => {
 /** x * scale + offset. */
 const rescaling: LayerConverter = (ctx) => {
   const { g, layer } = ctx;
-  const x = ctx.inputs[0]!;
+  const x = ctx.input;
   const scaled = g.node(
     'Mul',
     [x.name, g.scalar(`${layer.name}_scale`, num(ctx, 'scale', 1))],
@@ -202,7 +215,7 @@ function channelConst(ctx: LayerContext, x: Value, hint: string, values: readonl
 /** Custom `InputNormalization`: (x - mean) / std per channel. */
 const inputNormalization: LayerConverter = (ctx) => {
   const { g, layer } = ctx;
-  const x = ctx.inputs[0]!;
+  const x = ctx.input;
   const mean = channelConst(ctx, x, `${layer.name}_mean`, ctx.config['mean'] as number[]);
   const std = channelConst(ctx, x, `${layer.name}_std`, ctx.config['std'] as number[]);
   const centred = g.node('Sub', [x.name, mean], `${layer.name}_sub`);
@@ -223,7 +236,7 @@ const scaledResidual: LayerConverter = (ctx) => {
 
 /** Custom `LayerScale`: x * gamma over the channel axis. */
 const layerScale: LayerConverter = (ctx) => {
-  const x = ctx.inputs[0]!;
+  const x = ctx.input;
   const gamma = requireWeight(layerWeights(ctx.layer), 'gamma', ctx.layer.name);
   const g = channelConst(ctx, x, `${ctx.layer.name}_gamma`, Array.from(gamma.data));
   return { ...x, name: ctx.g.node('Mul', [x.name, g], ctx.layer.name) };

@@ -1,3 +1,4 @@
+import { at } from '../util/at.js';
 import { applyActivation } from './activations.js';
 import {
   type LayerContext,
@@ -11,7 +12,7 @@ import {
 } from './context.js';
 import type { Value } from './graph.js';
 import type { AttrValue } from './proto.js';
-import { layerWeights, permute, requireWeight, type WeightArray } from './weights.js';
+import { kernelDims, layerWeights, permute, requireWeight, type WeightArray } from './weights.js';
 
 /**
  * Keras padding as ONNX attributes. 'same' becomes explicit pads [top, left, bottom, right] from the
@@ -28,15 +29,15 @@ export function padAttrs(
   const padding = ctx.config['padding'] ?? 'valid';
   if (padding === 'valid') return { pads: [0, 0, 0, 0] };
   if (padding !== 'same') throw unsupported(ctx, `padding "${String(padding)}"`, 'valid, same');
-  const sizes = [x.shape[1], x.shape[2]];
-  if (sizes.some((s) => s == null)) return { auto_pad: 'SAME_UPPER' };
-  const total = sizes.map((size, i) => {
-    const n = size as number;
-    const outSize = Math.ceil(n / strides[i]!);
-    return Math.max((outSize - 1) * strides[i]! + (kernel[i]! - 1) * dilation[i]! + 1 - n, 0);
-  });
-  const begin = total.map((t) => Math.floor(t / 2));
-  return { pads: [begin[0]!, begin[1]!, total[0]! - begin[0]!, total[1]! - begin[1]!] };
+  const [height, width] = [x.shape[1], x.shape[2]];
+  if (height == null || width == null) return { auto_pad: 'SAME_UPPER' };
+  const total = (n: number, axis: 0 | 1): number => {
+    const outSize = Math.ceil(n / strides[axis]);
+    return Math.max((outSize - 1) * strides[axis] + (kernel[axis] - 1) * dilation[axis] + 1 - n, 0);
+  };
+  const [totalH, totalW] = [total(height, 0), total(width, 1)];
+  const [top, left] = [Math.floor(totalH / 2), Math.floor(totalW / 2)];
+  return { pads: [top, left, totalH - top, totalW - left] };
 }
 
 /** Adds an NCHW Conv node from a Keras kernel already in ONNX [out, in/group, kh, kw] order. */
@@ -61,9 +62,10 @@ function convKernel(k: WeightArray): { data: Float32Array; dims: number[] } {
 }
 
 /** Depthwise kernel [kh, kw, in, mult] to grouped [in * mult, 1, kh, kw] (output channel c * mult + m). */
-function depthwiseKernel(k: WeightArray): { data: Float32Array; dims: number[] } {
-  const [data, dims] = permute(k.data, k.shape, [2, 3, 0, 1]);
-  return { data, dims: [dims[0]! * dims[1]!, 1, dims[2]!, dims[3]!] };
+function depthwiseKernel(k: WeightArray, layer: string): { data: Float32Array; dims: number[] } {
+  const [kh, kw, channels, multiplier] = kernelDims(k, layer);
+  const [data] = permute(k.data, k.shape, [2, 3, 0, 1]);
+  return { data, dims: [channels * multiplier, 1, kh, kw] };
 }
 
 function spatialAttrs(ctx: LayerContext, x: Value, kernel: [number, number]): Record<string, AttrValue> {
@@ -76,8 +78,9 @@ const conv2d: LayerConverter = (ctx) => {
   requireChannelsLast(ctx);
   const w = layerWeights(ctx.layer);
   const kernel = requireWeight(w, 'kernel', ctx.layer.name);
-  const x = ctx.g.toLayout(ctx.inputs[0]!, 'nchw');
-  const attrs = { ...spatialAttrs(ctx, x, [kernel.shape[0]!, kernel.shape[1]!]), group: 1 };
+  const [kh, kw] = kernelDims(kernel, ctx.layer.name);
+  const x = ctx.g.toLayout(ctx.input, 'nchw');
+  const attrs = { ...spatialAttrs(ctx, x, [kh, kw]), group: 1 };
   const y = out(ctx, conv(ctx, x, convKernel(kernel), w.get('bias'), attrs, ctx.layer.name), 'nchw');
   return applyActivation(ctx.g, y, ctx.config['activation'], `${ctx.layer.name}_act`, ctx.layer.name);
 };
@@ -86,9 +89,14 @@ const depthwiseConv2d: LayerConverter = (ctx) => {
   requireChannelsLast(ctx);
   const w = layerWeights(ctx.layer);
   const kernel = requireWeight(w, 'depthwise_kernel', ctx.layer.name);
-  const x = ctx.g.toLayout(ctx.inputs[0]!, 'nchw');
-  const attrs = { ...spatialAttrs(ctx, x, [kernel.shape[0]!, kernel.shape[1]!]), group: kernel.shape[2]! };
-  const y = out(ctx, conv(ctx, x, depthwiseKernel(kernel), w.get('bias'), attrs, ctx.layer.name), 'nchw');
+  const [kh, kw, channels] = kernelDims(kernel, ctx.layer.name);
+  const x = ctx.g.toLayout(ctx.input, 'nchw');
+  const attrs = { ...spatialAttrs(ctx, x, [kh, kw]), group: channels };
+  const y = out(
+    ctx,
+    conv(ctx, x, depthwiseKernel(kernel, ctx.layer.name), w.get('bias'), attrs, ctx.layer.name),
+    'nchw',
+  );
   return applyActivation(ctx.g, y, ctx.config['activation'], `${ctx.layer.name}_act`, ctx.layer.name);
 };
 
@@ -98,9 +106,10 @@ const separableConv2d: LayerConverter = (ctx) => {
   const name = ctx.layer.name;
   const dk = requireWeight(w, 'depthwise_kernel', name);
   const pk = requireWeight(w, 'pointwise_kernel', name);
-  const x = ctx.g.toLayout(ctx.inputs[0]!, 'nchw');
-  const attrs = { ...spatialAttrs(ctx, x, [dk.shape[0]!, dk.shape[1]!]), group: dk.shape[2]! };
-  const dw = conv(ctx, x, depthwiseKernel(dk), undefined, attrs, `${name}_depthwise`);
+  const [kh, kw, channels] = kernelDims(dk, name);
+  const x = ctx.g.toLayout(ctx.input, 'nchw');
+  const attrs = { ...spatialAttrs(ctx, x, [kh, kw]), group: channels };
+  const dw = conv(ctx, x, depthwiseKernel(dk, name), undefined, attrs, `${name}_depthwise`);
   const pwAttrs = { kernel_shape: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], group: 1 };
   const y = out(ctx, conv(ctx, { ...x, name: dw }, convKernel(pk), w.get('bias'), pwAttrs, name), 'nchw');
   return applyActivation(ctx.g, y, ctx.config['activation'], `${name}_act`, name);
@@ -113,7 +122,7 @@ const dense: LayerConverter = (ctx) => {
   const w = layerWeights(ctx.layer);
   const kernel = requireWeight(w, 'kernel', name);
   const bias = w.get('bias');
-  const x = ctx.inputs[0]!;
+  const x = ctx.input;
   let y: string;
   if (x.shape.length === 4 && x.layout === 'nchw') {
     const [data, dims] = permute(kernel.data, kernel.shape, [1, 0]);
@@ -139,7 +148,7 @@ function onesOr(w: WeightArray | undefined, n: number, fill: number): WeightArra
 const batchNormalization: LayerConverter = (ctx) => {
   const { g } = ctx;
   const name = ctx.layer.name;
-  const rank = ctx.inputs[0]!.shape.length;
+  const rank = ctx.input.shape.length;
   if (singleAxis(ctx, 'axis', rank) !== rank - 1 || (rank !== 2 && rank !== 4)) {
     throw unsupported(
       ctx,
@@ -149,11 +158,15 @@ const batchNormalization: LayerConverter = (ctx) => {
   }
   const w = layerWeights(ctx.layer);
   const mean = requireWeight(w, 'moving_mean', name);
-  const n = mean.shape[0]!;
-  const params = [onesOr(w.get('gamma'), n, 1), onesOr(w.get('beta'), n, 0), mean];
-  params.push(requireWeight(w, 'moving_variance', name));
-  const names = ['scale', 'B', 'mean', 'var'].map((s, i) => g.floats(`${name}_${s}`, [n], params[i]!.data));
-  const x = g.toLayout(ctx.inputs[0]!, 'nchw');
+  const n = at(mean.shape, 0);
+  const params = {
+    scale: onesOr(w.get('gamma'), n, 1),
+    B: onesOr(w.get('beta'), n, 0),
+    mean,
+    var: requireWeight(w, 'moving_variance', name),
+  };
+  const names = Object.entries(params).map(([s, p]) => g.floats(`${name}_${s}`, [n], p.data));
+  const x = g.toLayout(ctx.input, 'nchw');
   const y = g.node('BatchNormalization', [x.name, ...names], name, {
     epsilon: { f: num(ctx, 'epsilon', 1e-3) },
   });
@@ -164,15 +177,15 @@ const batchNormalization: LayerConverter = (ctx) => {
 const layerNormalization: LayerConverter = (ctx) => {
   const { g } = ctx;
   const name = ctx.layer.name;
-  const rank = ctx.inputs[0]!.shape.length;
+  const rank = ctx.input.shape.length;
   if (singleAxis(ctx, 'axis', rank) !== rank - 1) {
     throw unsupported(ctx, `axis ${JSON.stringify(ctx.config['axis'])}`, 'the last axis');
   }
   const w = layerWeights(ctx.layer);
-  const n = ctx.inputs[0]!.shape[rank - 1] as number;
+  const n = at(ctx.input.shape, rank - 1) as number;
   const scale = g.floats(`${name}_scale`, [n], onesOr(w.get('gamma'), n, 1).data);
   const bias = g.floats(`${name}_B`, [n], onesOr(w.get('beta'), n, 0).data);
-  const x = g.toLayout(ctx.inputs[0]!, 'keras');
+  const x = g.toLayout(ctx.input, 'keras');
   const attrs = { axis: -1, epsilon: { f: num(ctx, 'epsilon', 1e-3) } };
   return out(ctx, g.node('LayerNormalization', [x.name, scale, bias], name, attrs), 'keras');
 };

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type onnxProto from 'onnx-proto';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import { addCamOutput } from './cam.js';
 import type { LayerConverter } from './context.js';
 import { BASIC_CONVERTERS } from './convert-basic.js';
@@ -65,11 +66,20 @@ function convertCall(state: ExportState, call: LayerCall, inputs: Value[]): Valu
         `cannot export layer "${layer.name}" of type ${layer.getClassName()}; supported: ${SUPPORTED_LAYERS.join(', ')}`,
       );
     }
-    const ctx = { g: state.g, layer, config: layer.getConfig(), inputs, outputShape: call.outputs[0]!.shape };
-    outputs = [convert(ctx)];
-    state.byLayer.set(layer.name, outputs[0]!);
+    const config = layer.getConfig();
+    const ctx = {
+      g: state.g,
+      layer,
+      config,
+      inputs,
+      input: at(inputs, 0),
+      outputShape: at(call.outputs, 0).shape,
+    };
+    const output = convert(ctx);
+    outputs = [output];
+    state.byLayer.set(layer.name, output);
   }
-  for (const [i, t] of call.outputs.entries()) state.byTensor.set(t.id, outputs[i]!);
+  for (const [i, t] of call.outputs.entries()) state.byTensor.set(t.id, at(outputs, i));
   return outputs;
 }
 
@@ -86,14 +96,15 @@ function outputNamesOf(model: tf.LayersModel, options: OnnxExportOptions): strin
 }
 
 function checkInput(model: tf.LayersModel): tf.SymbolicTensor {
-  if (model.inputs.length !== 1 || model.inputs[0]!.shape.length !== 4) {
+  const [input] = model.inputs;
+  if (input === undefined || model.inputs.length !== 1 || input.shape.length !== 4) {
     const shapes = model.inputs.map((t) => JSON.stringify(t.shape)).join(', ');
     throw new LesionlabError(
       'E_ONNX',
       `cannot export a model with inputs ${shapes}; one NHWC image input [N, H, W, C] is supported`,
     );
   }
-  return model.inputs[0]!;
+  return input;
 }
 
 /** Adds an Identity from `value` (in channels-last order) to the exact graph output `name`. */
@@ -130,7 +141,7 @@ export function exportOnnx(model: tf.LayersModel, options: OnnxExportOptions = {
   const state: ExportState = { g, byTensor: new Map(), byLayer: new Map() };
   const x: Value = { name: inputName, shape: input.shape, layout: 'keras' };
   const results = walkModel(model, [x], (c, ins) => convertCall(state, c, ins));
-  const outputs = results.map((v, i) => emitOutput(g, v, outNames[i]!));
+  const outputs = results.map((v, i) => emitOutput(g, v, at(outNames, i)));
   if (featureName) outputs.push(emitOutput(g, featureValue(state, options.featureLayer!), featureName));
   if (camName) {
     const cam = addCamOutput(g, model, state.byTensor, camOpts?.includeBias ?? true);

@@ -24,7 +24,10 @@ export class GraphBuilder {
   readonly nodes: onnxProto.onnx.INodeProto[] = [];
   readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   /** Outputs of ZeroPadding2D: their unpadded source and pads [top, left, bottom, right]. */
-  readonly zeroPadded = new Map<string, { readonly source: Value; readonly pads: readonly number[] }>();
+  readonly zeroPadded = new Map<
+    string,
+    { readonly source: Value; readonly pads: readonly [number, number, number, number] }
+  >();
   private readonly used = new Set<string>();
   private readonly transposed = new Map<string, Value>();
 

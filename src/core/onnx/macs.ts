@@ -1,15 +1,18 @@
 import type * as tf from '@tensorflow/tfjs';
+import { at } from '../util/at.js';
 import { isModel, type LayerCall, walkModel } from './walk.js';
+
+const lastSegment = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
 const prod = (xs: readonly (number | null)[]): number => xs.reduce<number>((a, b) => a * (b ?? 1), 1);
 
 /** Multiply-accumulates of one layer call for a batch of one (0 for layers without weights). */
 function callMacs(call: LayerCall): number {
   const { layer } = call;
-  const out = call.outputs[0]!.shape;
+  const out = at(call.outputs, 0).shape;
   const inC = (call.inputs[0]?.shape.at(-1) ?? 0) as number;
   const kernelShape = (name: string): number[] =>
-    (layer.weights.find((w) => (w.originalName ?? w.name).split('/').pop()!.startsWith(name))?.shape ??
+    (layer.weights.find((w) => lastSegment(w.originalName ?? w.name).startsWith(name))?.shape ??
       []) as number[];
   const [kh = 1, kw = 1] = kernelShape(layer.getClassName() === 'Conv2D' ? 'kernel' : 'depthwise_kernel');
   const spatial = prod(out.slice(1, -1));

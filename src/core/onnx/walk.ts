@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { at } from '../util/at.js';
 
 /** One call of a layer in a model graph: the layer and its symbolic inputs and outputs. */
 export interface LayerCall {
@@ -23,18 +24,21 @@ export function walkModel<T>(
   onCall: (call: LayerCall, inputs: T[]) => T[],
 ): T[] {
   const values = new Map<number, T>();
-  for (const [i, t] of model.inputs.entries()) values.set(t.id, inputs[i]!);
+  for (const [i, t] of model.inputs.entries()) values.set(t.id, at(inputs, i));
   const visit = (t: tf.SymbolicTensor): T => {
     const known = values.get(t.id);
     if (known !== undefined) return known;
-    const node = t.sourceLayer.inboundNodes[t.nodeIndex]!;
+    const node = at(t.sourceLayer.inboundNodes, t.nodeIndex);
     const ins = node.inputTensors.map(visit);
     const outs = onCall(
       { layer: t.sourceLayer, inputs: node.inputTensors, outputs: node.outputTensors },
       ins,
     );
-    for (const [i, o] of node.outputTensors.entries()) values.set(o.id, outs[i]!);
-    return values.get(t.id)!;
+    for (const [i, o] of node.outputTensors.entries()) values.set(o.id, at(outs, i));
+    return at(
+      outs,
+      node.outputTensors.findIndex((o) => o.id === t.id),
+    );
   };
   return model.outputs.map(visit);
 }

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 
 /** A copy of one layer weight: its shape and float32 values. */
 export interface WeightArray {
@@ -14,7 +15,8 @@ export interface WeightArray {
 export function layerWeights(layer: tf.layers.Layer): Map<string, WeightArray> {
   const out = new Map<string, WeightArray>();
   for (const v of layer.weights) {
-    const short = (v.originalName ?? v.name).split('/').pop()!.replace(/_\d+$/, '');
+    const path = v.originalName ?? v.name;
+    const short = path.slice(path.lastIndexOf('/') + 1).replace(/_\d+$/, '');
     const data = Float32Array.from(v.read().dataSync() as Float32Array);
     out.set(short, { shape: [...v.shape] as number[], data });
   }
@@ -31,6 +33,24 @@ export function requireWeight(weights: Map<string, WeightArray>, name: string, l
   );
 }
 
+/** The [kh, kw, in, out] dims of a rank-4 kernel, or an E_ONNX error naming the shape found. */
+export function kernelDims(kernel: WeightArray, layer: string): [number, number, number, number] {
+  const [kh, kw, a, b] = kernel.shape;
+  if (
+    kernel.shape.length !== 4 ||
+    kh === undefined ||
+    kw === undefined ||
+    a === undefined ||
+    b === undefined
+  ) {
+    throw new LesionlabError(
+      'E_ONNX',
+      `cannot export layer "${layer}": expected a rank-4 kernel [kh, kw, in, out], found [${kernel.shape.join(', ')}]`,
+    );
+  }
+  return [kh, kw, a, b];
+}
+
 /** Row-major transpose of `data` with `shape` by `perm` (like tf.transpose); returns [data, shape]. */
 export function permute(
   data: Float32Array,
@@ -38,13 +58,14 @@ export function permute(
   perm: readonly number[],
 ): [Float32Array, number[]] {
   const rank = shape.length;
-  const outShape = perm.map((p) => shape[p]!);
+  const outShape = perm.map((p) => at(shape, p));
   const inStrides = new Array<number>(rank).fill(1);
-  for (let i = rank - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1]! * shape[i + 1]!;
-  const strides = perm.map((p) => inStrides[p]!);
+  for (let i = rank - 2; i >= 0; i--) inStrides[i] = at(inStrides, i + 1) * at(shape, i + 1);
+  const strides = perm.map((p) => at(inStrides, p));
   const out = new Float32Array(data.length);
   const idx = new Array<number>(rank).fill(0);
   let src = 0;
+  // Hot loop (every weight value): d < rank, the length of idx, strides and outShape; src stays in data.
   for (let o = 0; o < out.length; o++) {
     out[o] = data[src]!;
     for (let d = rank - 1; d >= 0; d--) {
