@@ -99,15 +99,31 @@ describe('bootstrapMetrics', () => {
     expect(run(5)).toEqual(run(5));
     expect(run(5).accuracy.lower).not.toBe(run(6).accuracy.lower);
   });
-  it('resamples groups: one big group of identical images widens the interval versus independent images', () => {
-    const manyPerLesion = labels.map((_, i) => `L${Math.floor(i / 20)}`);
-    const wide = run(2, manyPerLesion);
-    const narrow = run(
-      2,
-      labels.map((_, i) => String(i)),
-    );
-    expect(wide.groups).toBe(10);
-    expect(wide.accuracy.upper - wide.accuracy.lower).not.toBe(narrow.accuracy.upper - narrow.accuracy.lower);
+  it('resamples groups: copies of an image in one group widen the interval as if there were one image', () => {
+    // 50 distinct images, each copied 4 times (as 4 images of one lesion would be near-copies)
+    const n = 50;
+    const copies = 4;
+    const base = { labels: labels.slice(0, n), probabilities: probabilities.slice(0, n) };
+    const copied = {
+      labels: base.labels.flatMap((l) => Array<number>(copies).fill(l)),
+      probabilities: base.probabilities.flatMap((row) => Array<number[]>(copies).fill(row)),
+    };
+    const options = { resamples: 300, seed: 2 };
+    const lesions = copied.labels.map((_, i) => `L${Math.floor(i / copies)}`);
+    const grouped = bootstrapMetrics(copied.labels, copied.probabilities, lesions, 7, options);
+    const distinct = base.labels.map((_, i) => String(i));
+    const once = bootstrapMetrics(base.labels, base.probabilities, distinct, 7, options);
+    const asIndependent = copied.labels.map((_, i) => String(i));
+    const naive = bootstrapMetrics(copied.labels, copied.probabilities, asIndependent, 7, options);
+    expect(grouped.groups).toBe(n);
+    const width = (ci: { lower: number; upper: number }) => ci.upper - ci.lower;
+    for (const metric of ['accuracy', 'balancedAccuracy', 'macroAuc'] as const) {
+      // grouped copies resample exactly like the 50 images themselves (same seed, same draws)
+      expect(grouped[metric].lower).toBeCloseTo(once[metric].lower, 12);
+      expect(grouped[metric].upper).toBeCloseTo(once[metric].upper, 12);
+      // counted as 200 independent images the interval is about sqrt(4) = 2 times too narrow
+      expect(width(grouped[metric])).toBeGreaterThan(1.4 * width(naive[metric]));
+    }
   });
   it('rejects a group list of the wrong length', () => {
     expect(() => bootstrapMetrics(labels, probabilities, ['a'], 7)).toThrow(/1 group ids for 200 images/);
