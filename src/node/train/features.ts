@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { DIHEDRAL_VIEWS, type TrainConfig } from '../../core/config/train-config.js';
+import { DIHEDRAL_VIEWS, type DihedralView, type TrainConfig } from '../../core/config/train-config.js';
 import type { ImageRecord } from '../../core/data/records.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
 import { augmentBatch } from '../../core/preprocess/augment.js';
@@ -10,7 +10,6 @@ import { buildFeatureExtractor } from '../../core/train/head.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
 import { prepareImageCache } from '../preprocess/prepare-image-cache.js';
 import type { LoadedBackbone } from './backbone.js';
-import { createFeatureEngine } from './engines.js';
 import {
   type FeatureCache,
   type FeatureCacheKey,
@@ -18,6 +17,7 @@ import {
   hashModelWeights,
   loadOrBuildFeatureCache,
 } from './feature-cache.js';
+import { createFeatureExtractor, type FeatureExtractor } from './feature-extractor.js';
 
 /** Cached images and cached pooled features of every image of a run, with how long extraction took. */
 export interface RunFeatures {
@@ -50,65 +50,125 @@ export async function prepareRunFeatures(
   options: { logger: Logger; onProgress?: ProgressHook },
 ): Promise<RunFeatures> {
   const preprocess = runPreprocess(config, backbone);
-  const images = await prepareImageCache(records, preprocess, {
+  const images = await runImageCache(config, records, preprocess, options);
+  const views = featureViews(config);
+  const extractor = buildFeatureExtractor(backbone.model, config.model);
+  const engine = lazyFeatureEngine(config, extractor, options.logger);
+  const began = performance.now();
+  const features = await loadOrBuildFeatureCache({
+    cacheRoot: config.features.cacheRoot,
+    key: featureCacheKey(config, backbone, preprocess, views, images),
+    ids: images.ids,
+    width: extractor.outputs[0]?.shape[1] as number,
+    batchSize: config.features.batchSize,
+    logger: options.logger,
+    onProgress: options.onProgress,
+    extract: async (items, view) => {
+      const run = await engine.get();
+      const pixels = viewPixels(await images.readBatch(items), items, images.width, view, views, config.seed);
+      return run.run(pixels, items.length, images.width);
+    },
+  });
+  await engine.dispose();
+  const extractSeconds = features.built ? (performance.now() - began) / 1000 : 0;
+  if (features.built) logExtraction(options.logger, images.ids.length, views, extractSeconds, engine.name());
+  return { images, features, engine: engine.name(), extractSeconds };
+}
+
+/** Every image of the run decoded once with its preprocessing (bad images left out only when the config says so). */
+function runImageCache(
+  config: TrainConfig,
+  records: readonly ImageRecord[],
+  preprocess: PreprocessSpec,
+  options: { logger: Logger; onProgress?: ProgressHook },
+): Promise<ImageCache> {
+  return prepareImageCache(records, preprocess, {
     cacheRoot: config.features.cacheRoot,
     skipBadImages: config.data.skipBadImages,
     skipAdvice: 'pass --skip-bad-images (config data.skipBadImages: true) to leave bad images out',
     logger: options.logger,
     onProgress: options.onProgress,
   });
-  const views = DIHEDRAL_VIEWS.slice(0, config.features.views);
+}
+
+/** The views cached per image: the exact dihedral views first, then seeded random augmentation views. */
+interface FeatureViews {
+  readonly exact: DihedralView[];
+  readonly random: number;
+  readonly augment?: AugmentConfig;
+}
+
+function featureViews(config: TrainConfig): FeatureViews {
   const random = config.features.randomViews;
   const augment =
     random > 0 ? parseAugmentConfig(config.features.augment ?? {}, 'features.augment') : undefined;
-  const extractor = buildFeatureExtractor(backbone.model, config.model);
-  const width = extractor.outputs[0].shape[1] as number;
-  const key: FeatureCacheKey = {
+  return { exact: DIHEDRAL_VIEWS.slice(0, config.features.views), random, ...(augment ? { augment } : {}) };
+}
+
+function featureCacheKey(
+  config: TrainConfig,
+  backbone: LoadedBackbone,
+  preprocess: PreprocessSpec,
+  views: FeatureViews,
+  images: ImageCache,
+): FeatureCacheKey {
+  const { augment } = views;
+  return {
     backbone: backbone.name,
     weights: backbone.weightsId,
     weightsHash: hashModelWeights(backbone.model),
     preprocess,
     pooling: config.model.pooling,
     ...(config.model.taps.length > 0 ? { taps: config.model.taps } : {}),
-    views,
-    randomViews: { count: random, seed: config.seed, ...(augment ? { augment } : {}) },
+    views: views.exact,
+    randomViews: { count: views.random, seed: config.seed, ...(augment ? { augment } : {}) },
     images: images.fingerprint,
     ids: hashIds(images.ids),
   };
-  let engineName: RunFeatures['engine'] = 'cached';
-  let engine: Awaited<ReturnType<typeof createFeatureEngine>> | undefined;
-  const began = performance.now();
-  const features = await loadOrBuildFeatureCache({
-    cacheRoot: config.features.cacheRoot,
-    key,
-    ids: images.ids,
-    width,
-    batchSize: config.features.batchSize,
-    logger: options.logger,
-    onProgress: options.onProgress,
-    extract: async (items, view) => {
-      engine ??= await createFeatureEngine(config.features.engine, extractor as tf.LayersModel, {
+}
+
+/** The feature engine, created on the first batch that needs it (never when every feature is cached). */
+function lazyFeatureEngine(config: TrainConfig, extractor: tf.LayersModel, logger: Logger) {
+  let engine: FeatureExtractor | undefined;
+  return {
+    async get(): Promise<FeatureExtractor> {
+      engine ??= await createFeatureExtractor(config.features.engine, extractor, {
         threads: config.features.threads,
-        logger: options.logger,
+        logger,
       });
-      engineName = engine.name;
-      const batch = await images.readBatch(items);
-      const pixels =
-        view < views.length
-          ? dihedralView(batch, items.length, images.width, views[view])
-          : randomView(batch, items.length, images.width, augment!, viewSeed(config.seed, view, items[0]));
-      return engine.run(pixels, items.length, images.width);
+      return engine;
     },
-  });
-  await (engine as { dispose(): Promise<void> } | undefined)?.dispose();
-  const extractSeconds = features.built ? (performance.now() - began) / 1000 : 0;
-  if (features.built) {
-    const rate = (images.ids.length * (views.length + random)) / Math.max(extractSeconds, 1e-9);
-    options.logger.info(
-      `features: ${images.ids.length} images x ${views.length + random} views in ${extractSeconds.toFixed(1)} s (${rate.toFixed(1)} images/s, ${engineName})`,
-    );
-  }
-  return { images, features, engine: engineName, extractSeconds };
+    name: (): RunFeatures['engine'] => engine?.name ?? 'cached',
+    dispose: async () => engine?.dispose(),
+  };
+}
+
+/** The pixels of view `view` of a batch of cached images (an exact view, else a seeded random one). */
+function viewPixels(
+  batch: Uint8Array,
+  items: readonly number[],
+  size: number,
+  view: number,
+  views: FeatureViews,
+  seed: number,
+): Uint8Array {
+  const exact = views.exact[view];
+  if (exact !== undefined) return dihedralView(batch, items.length, size, exact);
+  return randomView(batch, items.length, size, views.augment!, viewSeed(seed, view, items[0] ?? 0));
+}
+
+function logExtraction(
+  logger: Logger,
+  count: number,
+  views: FeatureViews,
+  seconds: number,
+  engine: RunFeatures['engine'],
+): void {
+  const perImage = views.exact.length + views.random;
+  const rate = (count * perImage) / Math.max(seconds, 1e-9);
+  logger.info(
+    `features: ${count} images x ${perImage} views in ${seconds.toFixed(1)} s (${rate.toFixed(1)} images/s, ${engine})`,
+  );
 }
 
 /**
