@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 import type { BackboneSpec } from './registry.js';
 
 function isBatchNorm(layer: tf.layers.Layer): boolean {
@@ -51,7 +52,7 @@ export function setTrainableTop(model: tf.LayersModel, spec: BackboneSpec, nBloc
 
 /** Index of the last layer that stays frozen when the top `nBlocks` blocks train. */
 function boundaryIndex(model: tf.LayersModel, spec: BackboneSpec, nBlocks: number): number {
-  const last = spec.blocks[spec.blocks.length - nBlocks - 1]!.lastLayer;
+  const last = at(spec.blocks, spec.blocks.length - nBlocks - 1).lastLayer;
   const boundary = model.layers.findIndex((l) => l.name === last);
   if (boundary < 0) {
     throw new LesionlabError(

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { IMAGENET_MEAN_STD } from '../../preprocess/spec.js';
+import { at } from '../../util/at.js';
+import { onlyTensor } from '../layers/common.js';
 import { LayerScale, StochasticDepth } from '../layers/index.js';
 import {
   apply,
@@ -52,13 +54,13 @@ export function fastDenseOnFeatureMaps(layer: tf.layers.Layer): tf.layers.Layer 
   const original = layer.call.bind(layer);
   type Kwargs = Parameters<typeof original>[1];
   layer.call = (inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs) => {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = onlyTensor(inputs);
     const [kernel, bias] = layer.weights.map((w) => w.read());
     if (x.rank <= 2 || kernel === undefined || layer.getConfig()['activation'] !== 'linear')
       return original(inputs, kwargs);
     return tf.tidy(() => {
-      const units = kernel.shape[1]!;
-      const flat = tf.matMul(tf.reshape(x, [-1, x.shape[x.rank - 1]!]), kernel);
+      const units = at(kernel.shape, 1);
+      const flat = tf.matMul(tf.reshape(x, [-1, at(x.shape, x.rank - 1)]), kernel);
       const withBias = bias === undefined ? flat : tf.add(flat, bias);
       return tf.reshape(withBias, [...x.shape.slice(0, -1), units]);
     });
@@ -95,7 +97,7 @@ export function buildConvNeXt(config: ConvNeXtConfig, options: BuildOptions = {}
   const size = resolveInputSize(name, 224, 32, options.inputSize);
   const [input, normalized] = normalizedInput(size, IMAGENET_MEAN_STD, `${name}_prestem_normalization`);
   let x = apply(
-    tf.layers.conv2d({ filters: dims[0]!, kernelSize: 4, strides: 4, name: `${name}_stem_conv` }),
+    tf.layers.conv2d({ filters: at(dims, 0), kernelSize: 4, strides: 4, name: `${name}_stem_conv` }),
     normalized,
   );
   x = layerNorm(x, `${name}_stem_layernorm`);
@@ -103,10 +105,11 @@ export function buildConvNeXt(config: ConvNeXtConfig, options: BuildOptions = {}
   const maxRate = config.dropPathRate ?? 0;
   let cur = 0;
   depths.forEach((depth, stage) => {
+    const width = at(dims, stage);
     if (stage > 0) {
       x = layerNorm(x, `${name}_downsampling_layernorm_${stage - 1}`);
       const conv = {
-        filters: dims[stage]!,
+        filters: width,
         kernelSize: 2,
         strides: 2,
         name: `${name}_downsampling_conv_${stage - 1}`,
@@ -115,13 +118,7 @@ export function buildConvNeXt(config: ConvNeXtConfig, options: BuildOptions = {}
     }
     for (let j = 0; j < depth; j++) {
       const rate = total > 1 ? (maxRate * (cur + j)) / (total - 1) : 0;
-      x = convnextBlock(
-        x,
-        dims[stage]!,
-        rate,
-        config.layerScaleInit ?? 1e-6,
-        `${name}_stage_${stage}_block_${j}`,
-      );
+      x = convnextBlock(x, width, rate, config.layerScaleInit ?? 1e-6, `${name}_stage_${stage}_block_${j}`);
     }
     cur += depth;
   });

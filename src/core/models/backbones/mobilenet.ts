@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { MINUS_ONE_TO_ONE } from '../../preprocess/spec.js';
+import { at } from '../../util/at.js';
 import {
   apply,
   type BuildOptions,
@@ -174,7 +175,7 @@ export function mobileNetV2Blocks(): { name: string; lastLayer: string }[] {
   const blocks = [{ name: 'Conv1', lastLayer: 'Conv1_relu' }];
   V2_BLOCKS.forEach(([filters, stride], id) => {
     const prefix = id === 0 ? 'expanded_conv' : `block_${id}`;
-    const inChannels = id === 0 ? 32 : V2_BLOCKS[id - 1]![0];
+    const inChannels = id === 0 ? 32 : at(V2_BLOCKS, id - 1)[0];
     const residual = inChannels === filters && stride === 1;
     blocks.push({ name: prefix, lastLayer: residual ? `${prefix}_add` : `${prefix}_project_BN` });
   });

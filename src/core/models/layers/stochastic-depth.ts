@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { at } from '../../util/at.js';
 import { type CustomLayerArgs, onlyTensor } from './common.js';
 
 /** Config of {@link StochasticDepth}. */
@@ -25,7 +26,7 @@ export class StochasticDepth extends tf.layers.Layer {
     if (kwargs?.training !== true || this.rate === 0) return tf.clone(x);
     return tf.tidy(() => {
       const keep = 1 - this.rate;
-      const maskShape = [x.shape[0]!, ...x.shape.slice(1).map(() => 1)];
+      const maskShape = [at(x.shape, 0), ...x.shape.slice(1).map(() => 1)];
       const mask = tf.floor(tf.add(tf.randomUniform(maskShape), keep));
       return tf.mul(tf.div(x, keep), mask);
     });
