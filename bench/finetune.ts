@@ -32,7 +32,7 @@ import { argmaxRows, classificationScores } from '../src/core/train/epoch-metric
 import { buildTrainedClassifier, type Head } from '../src/core/train/head.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
 import { type ItemSet, predictSet } from '../src/core/train/trainer.js';
-import { selectBackend } from '../src/node/engine/backend.js';
+import { selectBackend } from '../src/node/backend/backend.js';
 import { createOnnxSession } from '../src/node/onnx/session.js';
 import { prepareImageCache } from '../src/node/preprocess/prepare-image-cache.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BACKBONE_NAMES, type BackboneName } from '../src/core/models/registry.js';
 import { exportOnnx } from '../src/core/onnx/export.js';
-import { selectBackend } from '../src/node/engine/backend.js';
+import { selectBackend } from '../src/node/backend/backend.js';
 import { createOnnxSession } from '../src/node/onnx/session.js';
 import { loadPretrainedBackbone } from '../src/node/weights/pretrained.js';
 

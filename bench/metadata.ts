@@ -45,7 +45,7 @@ import {
 import { Prng } from '../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
 import { at } from '../src/core/util/at.js';
-import { selectBackend } from '../src/node/engine/backend.js';
+import { selectBackend } from '../src/node/backend/backend.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
 import { type PreparedData, prepareRunData, recordMetadata } from '../src/node/train/data.js';
 import type { FeatureCache } from '../src/node/train/feature-cache.js';

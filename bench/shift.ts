@@ -37,16 +37,16 @@ import { logPriorOffset } from '../src/core/train/losses.js';
 import { Prng } from '../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
 import { at } from '../src/core/util/at.js';
+import { selectBackend } from '../src/node/backend/backend.js';
 import { measureDensityRule } from '../src/node/bundle/density.js';
 import { writeModelBundle } from '../src/node/bundle/write.js';
-import { selectBackend } from '../src/node/engine/backend.js';
 import { type Classifier, createClassifier } from '../src/node/infer/classifier.js';
 import { mapLimit } from '../src/node/infer/limit.js';
 import { decodeImage } from '../src/node/preprocess/decode-image.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
 import { prepareRunData } from '../src/node/train/data.js';
-import { createFeatureEngine } from '../src/node/train/engines.js';
 import { type FeatureCache, gatherFeatures } from '../src/node/train/feature-cache.js';
+import { createFeatureExtractor } from '../src/node/train/feature-extractor.js';
 import { prepareRunFeatures, runPreprocess } from '../src/node/train/features.js';
 import { featureItemSet, featureStats, standardizedItemSet } from '../src/node/train/item-sets.js';
 import { benchLogger, benchRecipe, CROPS_ROOT, HAM_ROOT, round4 } from './recipe.js';
@@ -283,7 +283,7 @@ async function conditionFeatureSets(
   records: readonly ImageRecord[],
   conditions: readonly Condition[],
 ): Promise<Record<Condition, ItemSet>> {
-  const engine = await createFeatureEngine('onnx', buildFeatureExtractor(backbone.model, config.model), {
+  const engine = await createFeatureExtractor('onnx', buildFeatureExtractor(backbone.model, config.model), {
     threads: 1,
     logger: benchLogger,
   });
@@ -303,7 +303,7 @@ async function conditionFeatureSets(
 }
 
 async function extract(
-  engine: Awaited<ReturnType<typeof createFeatureEngine>>,
+  engine: Awaited<ReturnType<typeof createFeatureExtractor>>,
   records: readonly ImageRecord[],
   v: readonly DihedralView[],
   decode: (r: ImageRecord) => Promise<Uint8Array>,

@@ -29,9 +29,9 @@ import { argmaxRows, classificationScores } from '../src/core/train/epoch-metric
 import { logPriorOffset } from '../src/core/train/losses.js';
 import { predictSet } from '../src/core/train/trainer.js';
 import { at } from '../src/core/util/at.js';
+import { selectBackend } from '../src/node/backend/backend.js';
 import { loadDataset } from '../src/node/data/load-dataset.js';
 import { writeSplitFile } from '../src/node/data/split-file.js';
-import { selectBackend } from '../src/node/engine/backend.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
 import { prepareRunData } from '../src/node/train/data.js';
 import { prepareRunFeatures } from '../src/node/train/features.js';

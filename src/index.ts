@@ -84,6 +84,8 @@ export {
 } from './core/preprocess/augment-config.js';
 export type { Normalization, PreprocessSpec, ResizePolicy } from './core/preprocess/spec.js';
 export { PreprocessSpecSchema, parsePreprocessSpec } from './core/preprocess/spec-schema.js';
+// The TF.js backend a program may choose before training (native, wasm or cpu)
+export { type BackendChoice, type BackendInfo, selectBackend } from './node/backend/backend.js';
 export {
   EXPORT_FORMATS,
   type ExportFormat,
@@ -105,8 +107,6 @@ export {
 } from './node/data/fetch-dataset.js';
 export { type LoadDatasetOptions, loadDataset } from './node/data/load-dataset.js';
 export { readSplitFile, writeSplitFile } from './node/data/split-file.js';
-// Training, and the pieces a program may drive itself: the TF.js backend and the pretrained backbones
-export { type BackendChoice, type BackendInfo, selectBackend } from './node/engine/backend.js';
 export { type EvaluateOptions, type EvaluationResult, evaluateModel } from './node/evaluate/evaluate.js';
 export {
   type Classifier,

@@ -10,7 +10,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../src/node/engine/backend.js';
+import { selectBackend } from '../../src/node/backend/backend.js';
 import {
   bindingBuildCommand,
   bindingPath,
@@ -25,7 +25,7 @@ import {
   TF_WHEEL,
   unpackWheel,
   wheelDownloadCommand,
-} from '../../src/node/engine/native-build.js';
+} from '../../src/node/backend/native-build.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CACHE = join(ROOT, '.cache', 'native');

@@ -5,8 +5,8 @@
 // npm_config_tfjs_binding_binary_host_mirror (binding); proxies: HTTPS_PROXY. Then loads the backend and
 // prints its line. Offline, use npm run native:build instead.
 import { join } from 'node:path';
-import { selectBackend } from '../../src/node/engine/backend.js';
-import { findTfjsNode, installOnline } from '../../src/node/engine/native-build.js';
+import { selectBackend } from '../../src/node/backend/backend.js';
+import { findTfjsNode, installOnline } from '../../src/node/backend/native-build.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const started = performance.now();

@@ -44,7 +44,7 @@ export async function runCli(main: CommandDef, rawArgs: string[] = process.argv.
 /**
  * Sets TF.js's PROD flag when the command loaded TF.js (its engine lives on `globalThis._tfengine`), which
  * silences its console output: the cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js"
- * banner. Commands that choose a backend set it there too (node/engine/backend.ts); this covers the rest
+ * banner. Commands that choose a backend set it there too (node/backend/backend.ts); this covers the rest
  * (evaluate, export, augment-preview, web) without loading TF.js for commands that never use it.
  */
 function quietTensorflow(): void {

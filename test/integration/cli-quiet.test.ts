@@ -14,7 +14,7 @@ const BANNER = 'looks like you are running TensorFlow.js in Node.js';
 describe('quiet by default: no TensorFlow.js banner', () => {
   it('choosing a backend turns off TF.js console output (its PROD flag)', async () => {
     tf.env().set('PROD', false);
-    await import('../../src/node/engine/backend.js');
+    await import('../../src/node/backend/backend.js');
     expect(tf.env().getBool('PROD')).toBe(true);
   });
 

@@ -27,7 +27,7 @@ import {
   markBuilt,
   stageDeps,
   unpackWheel,
-} from '../../src/node/engine/native-build.js';
+} from '../../src/node/backend/native-build.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'lesionlab-native-'));

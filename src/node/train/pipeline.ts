@@ -20,9 +20,9 @@ import {
 } from '../../core/train/head-recipe.js';
 import type { LossOptions } from '../../core/train/losses.js';
 import { type EpochRecord, predictSet, type TrainCheckpoint } from '../../core/train/trainer.js';
+import { selectBackend } from '../backend/backend.js';
 import { measureDensityRule } from '../bundle/density.js';
 import { writeModelBundle } from '../bundle/write.js';
-import { selectBackend } from '../engine/backend.js';
 import {
   type BackboneLoader,
   checkBackboneWeights,

@@ -12,8 +12,8 @@ import { featureMaps, poolFeatures } from '../../core/train/head.js';
 import type { ItemSet } from '../../core/train/trainer.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
 import type { LoadedBackbone } from './backbone.js';
-import { createFeatureEngine, type FeatureEngine } from './engines.js';
 import { hashIds, hashModelWeights } from './feature-cache.js';
+import { createFeatureExtractor, type FeatureExtractor } from './feature-extractor.js';
 import { randomView } from './features.js';
 import { loadOrBuildPrefixCache, type PrefixCache } from './prefix-cache.js';
 
@@ -63,7 +63,7 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
   const ft = config.fineTune;
   const split = splitAtBlock(backbone.model, backboneBlocks(backbone), ft.blocks);
   checkTaps(split, config.model.taps);
-  const engine = await createFeatureEngine(ft.prefixEngine, split.prefix, {
+  const engine = await createFeatureExtractor(ft.prefixEngine, split.prefix, {
     threads: config.features.threads,
     logger,
   });
@@ -149,7 +149,7 @@ function checkTaps(split: BackboneSplit, taps: readonly string[]): void {
 }
 
 async function prefixMaps(
-  engine: FeatureEngine,
+  engine: FeatureExtractor,
   images: ImageCache,
   items: readonly number[],
   view: (typeof DIHEDRAL_VIEWS)[number],
@@ -160,7 +160,7 @@ async function prefixMaps(
 }
 
 async function augmentedMaps(
-  engine: FeatureEngine,
+  engine: FeatureExtractor,
   images: ImageCache,
   items: readonly number[],
   augment: AugmentConfig,

@@ -7,7 +7,7 @@ import {
   type AffineInterpolation,
   affineTransform,
 } from '../../../src/core/preprocess/affine.js';
-import { selectBackend } from '../../../src/node/engine/backend.js';
+import { selectBackend } from '../../../src/node/backend/backend.js';
 
 // The native backend (tfjs-node) registers no Transform kernel, which is why affineTransform exists; when it
 // loads (`npm run native:build`), the last test checks affineTransform runs there and equals the cpu result.

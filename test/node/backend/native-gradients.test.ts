@@ -8,7 +8,7 @@ import {
   ScaledResidual,
   StochasticDepth,
 } from '../../../src/core/models/layers/index.js';
-import { selectBackend } from '../../../src/node/engine/backend.js';
+import { selectBackend } from '../../../src/node/backend/backend.js';
 
 // Native (tfjs-node) gradients against the cpu backend's on one tiny model holding every layer type the
 // registry's backbones and head use. Needs the native backend: `npm run native:build`.

@@ -4,21 +4,24 @@ import type { Logger } from '../../core/logger.js';
 import { exportOnnx } from '../../core/onnx/export.js';
 import { createOnnxSession } from '../onnx/session.js';
 
-/** A forward engine for the frozen feature extractor: NHWC uint8 pixels in, pooled float32 features out. */
-export interface FeatureEngine {
+/**
+ * A frozen model (the backbone with its pooling, or fine-tuning's prefix) run forward on one runtime, ONNX
+ * Runtime or TF.js (config `features.engine`, `fineTune.prefixEngine`): NHWC uint8 pixels in, float32 out.
+ */
+export interface FeatureExtractor {
   readonly name: 'onnx' | 'tfjs';
-  /** Features [count·width] of `count` square `size`x`size` RGB images. */
+  /** Outputs [count·width] of `count` square `size`x`size` RGB images. */
   run(pixels: Uint8Array, count: number, size: number): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
-/** TF.js engine: `extractor.predict` on the active backend (the fallback; slow on cpu). */
-export function createTfjsFeatureEngine(extractor: tf.LayersModel): FeatureEngine {
+/** On TF.js: `model.predict` on the active backend (the fallback; slow on cpu). */
+export function createTfjsFeatureExtractor(model: tf.LayersModel): FeatureExtractor {
   return {
     name: 'tfjs',
     async run(pixels, count, size) {
       const out = tf.tidy(
-        () => extractor.predict(tf.tensor4d(Float32Array.from(pixels), [count, size, size, 3])) as tf.Tensor,
+        () => model.predict(tf.tensor4d(Float32Array.from(pixels), [count, size, size, 3])) as tf.Tensor,
       );
       const values = (await out.data()) as Float32Array;
       out.dispose();
@@ -28,12 +31,12 @@ export function createTfjsFeatureEngine(extractor: tf.LayersModel): FeatureEngin
   };
 }
 
-/** ONNX Runtime engine: exports the extractor (backbone + pooling) to ONNX once and runs it natively. */
-export async function createOnnxFeatureEngine(
-  extractor: tf.LayersModel,
+/** On ONNX Runtime: exports the model to ONNX once and runs it natively. */
+export async function createOnnxFeatureExtractor(
+  model: tf.LayersModel,
   options: { threads?: number; logger?: Logger } = {},
-): Promise<FeatureEngine> {
-  const exported = exportOnnx(extractor, { inputName: 'input', outputNames: ['features'] });
+): Promise<FeatureExtractor> {
+  const exported = exportOnnx(model, { inputName: 'input', outputNames: ['features'] });
   const session = await createOnnxSession(exported.bytes, {
     threads: options.threads,
     logger: options.logger,
@@ -50,23 +53,23 @@ export async function createOnnxFeatureEngine(
 }
 
 /**
- * The engine asked for, falling back from ONNX Runtime to TF.js with one warning saying why (never silent).
+ * The runtime asked for, falling back from ONNX Runtime to TF.js with one warning saying why (never silent).
  */
-export async function createFeatureEngine(
+export async function createFeatureExtractor(
   choice: 'onnx' | 'tfjs',
-  extractor: tf.LayersModel,
+  model: tf.LayersModel,
   options: { threads?: number; logger: Logger },
-): Promise<FeatureEngine> {
-  if (choice === 'tfjs') return createTfjsFeatureEngine(extractor);
+): Promise<FeatureExtractor> {
+  if (choice === 'tfjs') return createTfjsFeatureExtractor(model);
   try {
-    const engine = await createOnnxFeatureEngine(extractor, options);
+    const extractor = await createOnnxFeatureExtractor(model, options);
     options.logger.info(`feature engine: onnxruntime (${options.threads ?? 'default'} threads)`);
-    return engine;
+    return extractor;
   } catch (error) {
     const reason = error instanceof LesionlabError || error instanceof Error ? error.message : String(error);
     options.logger.warn(
       `feature engine: ONNX Runtime unavailable (${reason}); falling back to TF.js (slower)`,
     );
-    return createTfjsFeatureEngine(extractor);
+    return createTfjsFeatureExtractor(model);
   }
 }
