@@ -7,15 +7,11 @@ import {
   type AffineInterpolation,
   affineTransform,
 } from '../../../src/core/preprocess/affine.js';
-import { selectBackend } from '../../../src/node/backend/backend.js';
+import { probeNativeBackend } from '../../support/native-backend.js';
 
 // The native backend (tfjs-node) registers no Transform kernel, which is why affineTransform exists; when it
 // loads (`npm run native:build`), the last test checks affineTransform runs there and equals the cpu result.
-const native = await selectBackend('tensorflow', 'infer').then(
-  () => null,
-  (error: Error) => error.message,
-);
-await tf.setBackend('cpu');
+const native = await probeNativeBackend('infer');
 const SKIP_NOTE = `no native backend to run on (${native})`;
 
 const FILLS: readonly AffineFillMode[] = ['constant', 'reflect', 'nearest', 'wrap'];

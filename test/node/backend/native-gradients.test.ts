@@ -8,15 +8,11 @@ import {
   ScaledResidual,
   StochasticDepth,
 } from '../../../src/core/models/layers/index.js';
-import { selectBackend } from '../../../src/node/backend/backend.js';
+import { probeNativeBackend } from '../../support/native-backend.js';
 
 // Native (tfjs-node) gradients against the cpu backend's on one tiny model holding every layer type the
 // registry's backbones and head use. Needs the native backend: `npm run native:build`.
-const native = await selectBackend('tensorflow', 'train').then(
-  () => null,
-  (error: Error) => error.message,
-);
-await tf.setBackend('cpu');
+const native = await probeNativeBackend('train');
 
 const SKIP_NOTE = `no native backend to compare (${native})`;
 const RELATIVE_TOLERANCE = 1e-4;
