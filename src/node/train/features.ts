@@ -52,27 +52,28 @@ export async function prepareRunFeatures(
   const preprocess = runPreprocess(config, backbone);
   const images = await runImageCache(config, records, preprocess, options);
   const views = featureViews(config);
-  const extractor = buildFeatureExtractor(backbone.model, config.model);
-  const engine = lazyFeatureEngine(config, extractor, options.logger);
+  const graph = buildFeatureExtractor(backbone.model, config.model);
+  const extractor = lazyFeatureExtractor(config, graph, options.logger);
   const began = performance.now();
   const features = await loadOrBuildFeatureCache({
     cacheRoot: config.features.cacheRoot,
     key: featureCacheKey(config, backbone, preprocess, views, images),
     ids: images.ids,
-    width: extractor.outputs[0]?.shape[1] as number,
+    width: graph.outputs[0]?.shape[1] as number,
     batchSize: config.features.batchSize,
     logger: options.logger,
     onProgress: options.onProgress,
     extract: async (items, view) => {
-      const run = await engine.get();
+      const run = await extractor.get();
       const pixels = viewPixels(await images.readBatch(items), items, images.width, view, views, config.seed);
       return run.run(pixels, items.length, images.width);
     },
   });
-  await engine.dispose();
+  await extractor.dispose();
   const extractSeconds = features.built ? (performance.now() - began) / 1000 : 0;
-  if (features.built) logExtraction(options.logger, images.ids.length, views, extractSeconds, engine.name());
-  return { images, features, engine: engine.name(), extractSeconds };
+  if (features.built)
+    logExtraction(options.logger, images.ids.length, views, extractSeconds, extractor.name());
+  return { images, features, engine: extractor.name(), extractSeconds };
 }
 
 /** Every image of the run decoded once with its preprocessing (bad images left out only when the config says so). */
@@ -127,19 +128,19 @@ function featureCacheKey(
   };
 }
 
-/** The feature engine, created on the first batch that needs it (never when every feature is cached). */
-function lazyFeatureEngine(config: TrainConfig, extractor: tf.LayersModel, logger: Logger) {
-  let engine: FeatureExtractor | undefined;
+/** The feature extractor's runtime for `graph`, created on the first batch that needs it (never when all is cached). */
+function lazyFeatureExtractor(config: TrainConfig, graph: tf.LayersModel, logger: Logger) {
+  let extractor: FeatureExtractor | undefined;
   return {
     async get(): Promise<FeatureExtractor> {
-      engine ??= await createFeatureExtractor(config.features.engine, extractor, {
+      extractor ??= await createFeatureExtractor(config.features.engine, graph, {
         threads: config.features.threads,
         logger,
       });
-      return engine;
+      return extractor;
     },
-    name: (): RunFeatures['engine'] => engine?.name ?? 'cached',
-    dispose: async () => engine?.dispose(),
+    name: (): RunFeatures['engine'] => extractor?.name ?? 'cached',
+    dispose: async () => extractor?.dispose(),
   };
 }
 
