@@ -10,7 +10,8 @@ import { type ComparisonResult, compareEvaluations } from '../node/compare/compa
 import { loadDataset } from '../node/data/load-dataset.js';
 import { writeSplitFile } from '../node/data/split-file.js';
 import { evaluateModel } from '../node/evaluate/evaluate.js';
-import { resolveTrainConfig, trainWithProgress } from './train.js';
+import { resolveTrainConfig } from './flags/train.js';
+import { trainWithProgress } from './train.js';
 
 /** What `compare --configs` takes besides the config files: flags that override every config alike. */
 export interface CompareConfigsOptions {

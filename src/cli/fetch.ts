@@ -1,11 +1,17 @@
 import { defineCommand } from 'citty';
 import { z } from 'zod';
-import { LesionlabError } from '../core/errors.js';
 import type { ProgressHook } from '../core/logger.js';
 import { DEFAULT_DATAVERSE, fetchDataset } from '../node/data/fetch-dataset.js';
 import { consoleLogger } from './console-logger.js';
+import { booleanFlag, defineFlags, intFlag, positional, textFlag } from './flags/table.js';
 
-const FetchArgs = z.object({ retries: z.coerce.number().int().min(0).max(100), baseUrl: z.url() }).strict();
+const flags = defineFlags({
+  dataset: positional('Dataset to download: ham10000'),
+  dest: textFlag({ required: true, description: 'Folder to put it in' }),
+  'base-url': textFlag({ default: DEFAULT_DATAVERSE, description: 'Dataverse server', schema: z.url() }),
+  retries: intFlag('Resume attempts after a dropped connection', { min: 0, max: 100, default: 3 }),
+  'keep-archives': booleanFlag({ default: false, description: 'Keep the zips after unpacking' }),
+});
 
 /** `lesionlab fetch ham10000 --dest DIR`: download, verify and unpack HAM10000 from the Harvard Dataverse. */
 export const fetchCommand = defineCommand({
@@ -13,26 +19,14 @@ export const fetchCommand = defineCommand({
     name: 'fetch',
     description: 'Download a public dataset (ham10000) from Dataverse, resumable and verified',
   },
-  args: {
-    dataset: { type: 'positional', required: true, description: 'Dataset to download: ham10000' },
-    dest: { type: 'string', required: true, description: 'Folder to put it in' },
-    'base-url': { type: 'string', default: DEFAULT_DATAVERSE, description: 'Dataverse server' },
-    retries: { type: 'string', default: '3', description: 'Resume attempts after a dropped connection' },
-    'keep-archives': { type: 'boolean', default: false, description: 'Keep the zips after unpacking' },
-  },
+  args: flags.args,
   async run({ args }) {
-    const parsed = FetchArgs.safeParse({ retries: args.retries, baseUrl: args['base-url'] });
-    if (!parsed.success) {
-      throw new LesionlabError(
-        'E_CONFIG',
-        `fetch: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`,
-      );
-    }
-    const result = await fetchDataset(args.dataset, {
-      dest: args.dest,
-      baseUrl: parsed.data.baseUrl,
-      retries: parsed.data.retries,
-      keepArchives: args['keep-archives'],
+    const a = flags.parse(args);
+    const result = await fetchDataset(a.dataset, {
+      dest: a.dest,
+      baseUrl: a['base-url'],
+      retries: a.retries,
+      keepArchives: a['keep-archives'],
       logger: consoleLogger,
       onProgress: progressPrinter(),
     });

@@ -7,28 +7,28 @@ import {
   createFormatter,
   IMAGE_EXTENSIONS,
   PREDICT_FORMATS,
-  type PredictFormat,
   type PredictionFormatter,
   predictFiles,
-  TTA_CHOICES,
-  type TtaChoice,
 } from '../node/infer/index.js';
 import { assertInputsToClassify, collectPredictInputs, type PredictInputs } from '../node/infer/inputs.js';
+import { densityFlag, MODEL_ARG, threadsFlag, ttaChoicesText, ttaFlag } from './flags/serving.js';
+import { choiceFlag, defineFlags, intFlag, positional } from './flags/table.js';
 
-function positiveInt(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new LesionlabError('E_CONFIG', `--${name}: expected a positive integer, got "${value}"`);
-  }
-  return n;
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new LesionlabError('E_CONFIG', `--${name}: "${value}" is not one of ${allowed.join(', ')}`);
-  }
-  return value as T;
-}
+const flags = defineFlags({
+  model: MODEL_ARG,
+  input: positional('an image, a folder of images, or a CSV of paths/image ids'),
+  format: choiceFlag(PREDICT_FORMATS, { description: PREDICT_FORMATS.join(' | '), default: 'table' }),
+  'top-k': intFlag('classes shown per image', { min: 1, default: 3 }),
+  tta: ttaFlag(
+    `test-time views averaged per image: ${ttaChoicesText("the bundle's own, as it was evaluated")}`,
+    { default: 'recipe' },
+  ),
+  density: densityFlag(
+    "bring images denser than the training images down to their pixel density first (the bundle's rule; --no-density to skip)",
+  ),
+  'batch-size': intFlag('images per batch (bounds memory)', { min: 1, default: 16 }),
+  threads: threadsFlag(),
+});
 
 /** Exit status when some inputs could not be classified (the others' rows are written). */
 export const EXIT_PARTIAL = 3;
@@ -80,43 +80,16 @@ export const predictCommand = defineCommand({
       `2 bad input (one error line; also a single image that cannot be decoded); ${EXIT_PARTIAL} some inputs could not ` +
       'be classified (each named on stderr, undecodable ones also as rows with an error; the other rows are written)',
   },
-  args: {
-    model: { type: 'positional', description: 'model bundle folder or training run folder', required: true },
-    input: {
-      type: 'positional',
-      description: 'an image, a folder of images, or a CSV of paths/image ids',
-      required: true,
-    },
-    format: { type: 'string', description: 'table | csv | jsonl', default: 'table' },
-    'top-k': { type: 'string', description: 'classes shown per image', default: '3' },
-    tta: {
-      type: 'string',
-      description:
-        "test-time views averaged per image: recipe (the bundle's own, as it was evaluated) | none | hflip | flips | dihedral",
-      default: 'recipe',
-    },
-    density: {
-      type: 'boolean',
-      description:
-        "bring images denser than the training images down to their pixel density first (the bundle's rule; --no-density to skip)",
-      default: true,
-    },
-    'batch-size': { type: 'string', description: 'images per batch (bounds memory)', default: '16' },
-    threads: { type: 'string', description: 'ONNX Runtime threads (default: automatic)' },
-  },
+  args: flags.args,
   async run({ args }) {
-    const format = oneOf<PredictFormat>(args.format, PREDICT_FORMATS, 'format');
-    const tta = oneOf<TtaChoice>(args.tta, TTA_CHOICES, 'tta');
-    const k = positiveInt(args['top-k'], 'top-k');
-    const batchSize = positiveInt(args['batch-size'], 'batch-size');
-    const threads = args.threads === undefined ? undefined : positiveInt(args.threads, 'threads');
+    const { format, tta, threads, density, 'top-k': k, 'batch-size': batchSize, ...a } = flags.parse(args);
     process.stdout.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') process.exit(0); // output closed early (e.g. `| head`)
       throw error;
     });
-    const inputs = await collectPredictInputs(args.input);
-    reportSkipped(args.input, inputs);
-    const classifier = await createClassifier(args.model, { tta, threads, density: args.density !== false });
+    const inputs = await collectPredictInputs(a.input);
+    reportSkipped(a.input, inputs);
+    const classifier = await createClassifier(a.model, { tta, threads, density });
     const formatter = createFormatter(format, classifier.meta.classes, k, {
       views: classifier.views ?? ['identity'],
       density: classifier.densityRule === true,

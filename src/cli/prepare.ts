@@ -1,26 +1,36 @@
-import { type ArgsDef, defineCommand } from 'citty';
+import { defineCommand } from 'citty';
 import { SingleBar } from 'cli-progress';
 import { parsePreprocessSpec } from '../core/preprocess/spec-schema.js';
 import { loadDataset } from '../node/data/load-dataset.js';
 import { prepareImageCache } from '../node/preprocess/prepare-image-cache.js';
 import { consoleLogger } from './console-logger.js';
-import { datasetArgs, datasetOptions } from './inspect.js';
-import { intArg } from './serve-args.js';
+import { DATASET_FLAGS, datasetOptions } from './flags/dataset.js';
+import { PREPROCESS_FLAGS, sideFlag } from './flags/preprocess.js';
+import { booleanFlag, defineFlags, intFlag, textFlag } from './flags/table.js';
 
-/** The preprocessing flags that `prepare` and `augment-preview` share. */
-export const preprocessArgs = {
-  resize: {
-    type: 'enum',
-    options: ['stretch', 'pad', 'crop'],
-    default: 'stretch',
-    description: 'Aspect policy',
-  },
-  'color-constancy': {
-    type: 'boolean',
+const flags = defineFlags({
+  ...DATASET_FLAGS,
+  size: sideFlag('Square input size in pixels', 224),
+  width: sideFlag('Input width (overrides --size)'),
+  height: sideFlag('Input height (overrides --size)'),
+  ...PREPROCESS_FLAGS,
+  'cache-dir': textFlag({ default: '.cache/lesionlab', description: 'Folder that holds image caches' }),
+  concurrency: intFlag(
+    'Images decoded at once (default: 3 per worker thread, or 2 per CPU without workers)',
+    {
+      min: 1,
+      max: 256,
+    },
+  ),
+  workers: intFlag('Decode worker threads, 0 = main thread (default: min(4, CPUs); 0 below 500 images)', {
+    min: 0,
+    max: 64,
+  }),
+  'skip-bad-images': booleanFlag({
     default: false,
-    description: 'Shades-of-Gray colour constancy (p = 6), applied before resizing',
-  },
-} satisfies ArgsDef;
+    description: 'Leave undecodable images out instead of failing',
+  }),
+});
 
 /** `lesionlab prepare <root>`: decode and resize every image once into the on-disk image cache. */
 export const prepareCommand = defineCommand({
@@ -28,42 +38,19 @@ export const prepareCommand = defineCommand({
     name: 'prepare',
     description: 'Decode and resize a dataset into the image cache (done once per size and policy)',
   },
-  args: {
-    ...datasetArgs,
-    size: { type: 'string', default: '224', description: 'Square input size in pixels' },
-    width: { type: 'string', description: 'Input width (overrides --size)' },
-    height: { type: 'string', description: 'Input height (overrides --size)' },
-    ...preprocessArgs,
-    'cache-dir': {
-      type: 'string',
-      default: '.cache/lesionlab',
-      description: 'Folder that holds image caches',
-    },
-    concurrency: {
-      type: 'string',
-      description: 'Images decoded at once (default: 3 per worker thread, or 2 per CPU without workers)',
-    },
-    workers: {
-      type: 'string',
-      description: 'Decode worker threads, 0 = main thread (default: min(4, CPUs); 0 below 500 images)',
-    },
-    'skip-bad-images': {
-      type: 'boolean',
-      default: false,
-      description: 'Leave undecodable images out instead of failing',
-    },
-  },
+  args: flags.args,
   async run({ args }) {
+    const a = flags.parse(args);
     const spec = parsePreprocessSpec(
       {
-        width: Number(args.width ?? args.size),
-        height: Number(args.height ?? args.size),
-        resize: args.resize,
-        colorConstancy: args['color-constancy'],
+        width: a.width ?? a.size,
+        height: a.height ?? a.size,
+        resize: a.resize,
+        colorConstancy: a['color-constancy'],
       },
       'options:',
     );
-    const dataset = await loadDataset(args.root, datasetOptions(args, consoleLogger));
+    const dataset = await loadDataset(a.root, datasetOptions(args, consoleLogger));
     const bar = new SingleBar({
       format: 'decoding {bar} {value}/{total} images | {eta_formatted} left',
       stream: process.stderr,
@@ -71,10 +58,10 @@ export const prepareCommand = defineCommand({
     let decoded = 0;
     const t0 = performance.now();
     const cache = await prepareImageCache(dataset.records, spec, {
-      cacheRoot: args['cache-dir'],
-      concurrency: intArg(args.concurrency, 'concurrency', 1, 256),
-      workers: intArg(args.workers, 'workers', 0, 64),
-      skipBadImages: args['skip-bad-images'],
+      cacheRoot: a['cache-dir'],
+      concurrency: a.concurrency,
+      workers: a.workers,
+      skipBadImages: a['skip-bad-images'],
       skipAdvice: 'pass --skip-bad-images to leave bad images out',
       logger: consoleLogger,
       onProgress: (done, total) => {

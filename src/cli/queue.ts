@@ -2,15 +2,29 @@ import { resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import { readModelBundle } from '../node/bundle/read.js';
 import { assertInputsToClassify, collectPredictInputs } from '../node/infer/inputs.js';
-import { collectResults, DEFAULT_QUEUE, queueStatus, redisConnection, submitImages } from '../queue/index.js';
-import { intArg } from './serve-args.js';
+import { collectResults, queueStatus, redisConnection, submitImages } from '../queue/index.js';
+import { queueFlags } from './flags/queue.js';
+import { MODEL_ARG } from './flags/serving.js';
+import { booleanFlag, defineFlags, intFlag, positional, textFlag } from './flags/table.js';
 
 const EXIT_PARTIAL = 3;
 
-const target = {
-  redis: { type: 'string', description: 'Redis URL', default: 'redis://127.0.0.1:6379' },
-  queue: { type: 'string', description: 'queue name (one per archive and model)', default: DEFAULT_QUEUE },
-} as const;
+const target = queueFlags('queue name (one per archive and model)');
+
+const submitFlags = defineFlags({
+  model: MODEL_ARG,
+  input: positional('an image, a folder of images, or a CSV'),
+  ...target,
+  'batch-size': intFlag('images per job', { min: 1, max: 10_000, default: 16 }),
+});
+
+const statusFlags = defineFlags({ ...target, json: booleanFlag({ description: 'print one JSON object' }) });
+
+const collectFlags = defineFlags({
+  ...target,
+  out: textFlag({ description: 'output file', default: 'predictions.csv' }),
+  'top-k': intFlag('classes per row', { min: 1, max: 1000, default: 3 }),
+});
 
 const targetOf = (args: { redis: string; queue: string }) => ({
   connection: redisConnection(args.redis),
@@ -23,23 +37,19 @@ const submit = defineCommand({
     description:
       'Queue images (a folder, an image or a CSV) for workers; re-running skips images done or queued',
   },
-  args: {
-    model: { type: 'positional', description: 'model bundle folder or training run folder', required: true },
-    input: { type: 'positional', description: 'an image, a folder of images, or a CSV', required: true },
-    ...target,
-    'batch-size': { type: 'string', description: 'images per job', default: '16' },
-  },
+  args: submitFlags.args,
   async run({ args }) {
-    const { meta } = await readModelBundle(args.model);
-    const inputs = await collectPredictInputs(args.input);
+    const a = submitFlags.parse(args);
+    const { meta } = await readModelBundle(a.model);
+    const inputs = await collectPredictInputs(a.input);
     for (const s of inputs.skipped) process.stderr.write(`warning: skipped ${s.path}: ${s.reason}\n`);
-    assertInputsToClassify(args.input, inputs);
-    const batchSize = intArg(args['batch-size'], 'batch-size', 1, 10_000) ?? 16;
+    assertInputsToClassify(a.input, inputs);
+    const batchSize = a['batch-size'];
     // Keys are absolute paths: workers on other machines (or folders) must see the same files under them.
     const keys = inputs.paths.map((p) => resolve(p));
-    const s = await submitImages(targetOf(args), keys, { model: meta.name, batchSize });
+    const s = await submitImages(targetOf(a), keys, { model: meta.name, batchSize });
     process.stdout.write(
-      `queue ${args.queue}: ${s.total} images; ${s.added} queued now in ${s.jobs} jobs, ` +
+      `queue ${a.queue}: ${s.total} images; ${s.added} queued now in ${s.jobs} jobs, ` +
         `${s.done} already done, ${s.queued} already queued\n`,
     );
   },
@@ -47,10 +57,11 @@ const submit = defineCommand({
 
 const status = defineCommand({
   meta: { name: 'status', description: 'Show how many images are done, unreadable and pending' },
-  args: { ...target, json: { type: 'boolean', description: 'print one JSON object' } },
+  args: statusFlags.args,
   async run({ args }) {
-    const s = await queueStatus(targetOf(args));
-    if (args.json) {
+    const a = statusFlags.parse(args);
+    const s = await queueStatus(targetOf(a));
+    if (a.json) {
       process.stdout.write(`${JSON.stringify(s)}\n`);
       return;
     }
@@ -58,7 +69,7 @@ const status = defineCommand({
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
     process.stdout.write(
-      `queue ${args.queue} (model ${s.model ?? 'none'}): ${s.done} of ${s.total} done ` +
+      `queue ${a.queue} (model ${s.model ?? 'none'}): ${s.done} of ${s.total} done ` +
         `(${s.unreadable} unreadable), ${s.pending} pending; jobs: ${jobs}\n`,
     );
   },
@@ -69,16 +80,12 @@ const collect = defineCommand({
     name: 'collect',
     description: `Write the results in predict's CSV format (exit ${EXIT_PARTIAL} if some are pending or unreadable)`,
   },
-  args: {
-    ...target,
-    out: { type: 'string', description: 'output file', default: 'predictions.csv' },
-    'top-k': { type: 'string', description: 'classes per row', default: '3' },
-  },
+  args: collectFlags.args,
   async run({ args }) {
-    const topK = intArg(args['top-k'], 'top-k', 1, 1000) ?? 3;
-    const s = await collectResults(targetOf(args), args.out, { topK });
+    const a = collectFlags.parse(args);
+    const s = await collectResults(targetOf(a), a.out, { topK: a['top-k'] });
     process.stdout.write(
-      `wrote ${s.rows} rows to ${args.out} (${s.unreadable} unreadable, ${s.pending} pending)\n`,
+      `wrote ${s.rows} rows to ${a.out} (${s.unreadable} unreadable, ${s.pending} pending)\n`,
     );
     if (s.pending > 0 || s.unreadable > 0) process.exitCode = EXIT_PARTIAL;
   },

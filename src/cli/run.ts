@@ -3,7 +3,8 @@ import { defineCommand } from 'citty';
 import { BACKBONES } from '../core/models/registry.js';
 import { evaluateModel } from '../node/evaluate/evaluate.js';
 import { consoleLogger } from './console-logger.js';
-import { printConfigIfAsked, resolveTrainConfig, trainArgs, trainWithProgress } from './train.js';
+import { printConfigIfAsked, resolveTrainConfig, trainFlags } from './flags/train.js';
+import { trainWithProgress } from './train.js';
 import { trainDescription } from './train-help.js';
 
 /** The main job's backbone: its ImageNet weights ship in the repo (weights/), so it works offline. */
@@ -25,11 +26,11 @@ export const runCommand = defineCommand({
       'The main job: train and evaluate on the embedded sample, print the report path and what to do next.',
     ),
   },
-  args: trainArgs,
+  args: trainFlags.args,
   async run({ args }) {
     const config = await resolveTrainConfig(args, MAIN_JOB_DEFAULTS);
     if (printConfigIfAsked(args, config)) return;
-    const result = await trainWithProgress(config, typeof args.resume === 'string' ? args.resume : undefined);
+    const result = await trainWithProgress(config, trainFlags.parse(args).resume);
     if (result.interrupted || !result.bundleDir) return;
     const evaluation = await evaluateModel({
       target: result.runDir,

@@ -1,18 +1,44 @@
 import type { AddressInfo } from 'node:net';
 import { defineCommand } from 'citty';
 import sharp from 'sharp';
-import { LesionlabError } from '../core/errors.js';
-import { createClassifier, TTA_CHOICES, type TtaChoice } from '../node/infer/index.js';
-
-function ttaArg(value: string): TtaChoice {
-  if (!(TTA_CHOICES as readonly string[]).includes(value))
-    throw new LesionlabError('E_USAGE', `--tta: "${value}" is not one of ${TTA_CHOICES.join(', ')}`);
-  return value as TtaChoice;
-}
-
+import { createClassifier, TTA_CHOICES } from '../node/infer/index.js';
 import { startDecoder } from '../node/preprocess/decode-pool.js';
 import { createServer, jsonLogger } from '../serve/index.js';
-import { announceListening, intArg, tokenArg, untilSignal } from './serve-args.js';
+import { densityFlag, LISTEN_FLAGS, MODEL_ARG, threadsFlag, ttaFlag } from './flags/serving.js';
+import { defineFlags, intFlag, textFlag } from './flags/table.js';
+import { announceListening, tokenArg, untilSignal } from './serve-args.js';
+
+const flags = defineFlags({
+  model: MODEL_ARG,
+  ...LISTEN_FLAGS,
+  token: textFlag({
+    description: 'require "Authorization: Bearer <token>" on /v1/* (default: $LESIONLAB_TOKEN)',
+  }),
+  threads: threadsFlag(),
+  'max-batch': intFlag('most images per micro-batch', { min: 1, max: 256, default: 8 }),
+  'max-wait-ms': intFlag('longest wait for a batch to fill, ms', { min: 0, max: 10_000, default: 5 }),
+  'max-queue': intFlag('predictions admitted (decoding or waiting) before 503 + Retry-After', {
+    min: 1,
+    max: 100_000,
+    default: 64,
+  }),
+  'decode-workers': intFlag('threads decoding uploads (0 = on the event loop)', {
+    min: 0,
+    max: 64,
+    default: 2,
+  }),
+  'max-body-mb': intFlag('largest request body in MiB', { min: 1, max: 1024, default: 10 }),
+  tta: ttaFlag(`test-time views: ${TTA_CHOICES.join(' | ')} (default recipe: the bundle's own)`, {
+    default: 'recipe',
+    code: 'E_USAGE',
+  }),
+  density: densityFlag("apply the bundle's pixel-density rule to uploads (--no-density to skip)"),
+  'request-timeout': intFlag('seconds to receive a whole request before a 408', {
+    min: 1,
+    max: 3600,
+    default: 10,
+  }),
+});
 
 /** `lesionlab serve <model>`: the HTTP prediction API on one model bundle. */
 export const serveCommand = defineCommand({
@@ -22,76 +48,35 @@ export const serveCommand = defineCommand({
       'Serve a model bundle over HTTP (POST /v1/predict, GET /v1/model, /healthz, /readyz, /metrics); ' +
       'logs are JSON lines; SIGTERM finishes requests in flight and refuses new ones',
   },
-  args: {
-    model: { type: 'positional', description: 'model bundle folder or training run folder', required: true },
-    port: { type: 'string', description: 'TCP port (0 picks a free one)', default: '8080' },
-    host: { type: 'string', description: 'address to bind', default: '127.0.0.1' },
-    token: {
-      type: 'string',
-      description: 'require "Authorization: Bearer <token>" on /v1/* (default: $LESIONLAB_TOKEN)',
-    },
-    threads: { type: 'string', description: 'ONNX Runtime threads (default: automatic)' },
-    'max-batch': { type: 'string', description: 'most images per micro-batch', default: '8' },
-    'max-wait-ms': { type: 'string', description: 'longest wait for a batch to fill, ms', default: '5' },
-    'max-queue': {
-      type: 'string',
-      description: 'predictions admitted (decoding or waiting) before 503 + Retry-After',
-      default: '64',
-    },
-    'decode-workers': {
-      type: 'string',
-      description: 'threads decoding uploads (0 = on the event loop)',
-      default: '2',
-    },
-    'max-body-mb': { type: 'string', description: 'largest request body in MiB', default: '10' },
-    tta: {
-      type: 'string',
-      description: `test-time views: ${TTA_CHOICES.join(' | ')} (default recipe: the bundle's own)`,
-      default: 'recipe',
-    },
-    density: {
-      type: 'boolean',
-      description: "apply the bundle's pixel-density rule to uploads (--no-density to skip)",
-      default: true,
-    },
-    'request-timeout': {
-      type: 'string',
-      description: 'seconds to receive a whole request before a 408',
-      default: '10',
-    },
-  },
+  args: flags.args,
   async run({ args }) {
-    const port = intArg(args.port, 'port', 0, 65535) ?? 8080;
-    const token = tokenArg(args.token);
-    const requestTimeoutS = intArg(args['request-timeout'], 'request-timeout', 1, 3600) ?? 10;
+    const a = flags.parse(args);
+    const token = tokenArg(a.token);
     const log = jsonLogger((line) => process.stdout.write(line));
     sharp.cache(false); // a long-running server gains nothing from libvips' operation cache but memory
-    const classifier = await createClassifier(args.model, {
-      threads: intArg(args.threads, 'threads', 1, 256),
-      tta: ttaArg(args.tta),
-      density: args.density !== false,
+    const classifier = await createClassifier(a.model, {
+      threads: a.threads,
+      tta: a.tta,
+      density: a.density,
     });
-    const decoder = await startDecoder({
-      workers: intArg(args['decode-workers'], 'decode-workers', 0, 64) ?? 2,
-      logger: log,
-    });
+    const decoder = await startDecoder({ workers: a['decode-workers'], logger: log });
     const app = await createServer(classifier, {
       token,
       logger: log,
       decoder,
       batcher: {
-        maxBatch: intArg(args['max-batch'], 'max-batch', 1, 256),
-        maxWaitMs: intArg(args['max-wait-ms'], 'max-wait-ms', 0, 10_000),
-        maxQueue: intArg(args['max-queue'], 'max-queue', 1, 100_000),
+        maxBatch: a['max-batch'],
+        maxWaitMs: a['max-wait-ms'],
+        maxQueue: a['max-queue'],
       },
-      maxBodyBytes: (intArg(args['max-body-mb'], 'max-body-mb', 1, 1024) ?? 10) * 1024 * 1024,
-      requestTimeoutMs: requestTimeoutS * 1000,
+      maxBodyBytes: a['max-body-mb'] * 1024 * 1024,
+      requestTimeoutMs: a['request-timeout'] * 1000,
     });
-    await app.listen({ port, host: args.host });
+    await app.listen({ port: a.port, host: a.host });
     const bound = (app.server.address() as AddressInfo).port;
     announceListening(
       log,
-      args.host,
+      a.host,
       bound,
       token,
       (url) =>

@@ -9,7 +9,18 @@ import { createClassifier } from '../node/infer/index.js';
 import { buildWebPage, WEB_DIST } from '../node/web/build-page.js';
 import { createServer } from '../serve/index.js';
 import { consoleLogger } from './console-logger.js';
-import { announceListening, intArg, tokenArg, untilSignal } from './serve-args.js';
+import { LISTEN_FLAGS, MODEL_ARG } from './flags/serving.js';
+import { booleanFlag, defineFlags, textFlag } from './flags/table.js';
+import { announceListening, tokenArg, untilSignal } from './serve-args.js';
+
+const flags = defineFlags({
+  model: MODEL_ARG,
+  ...LISTEN_FLAGS,
+  token: textFlag({
+    description: 'require "Authorization: Bearer <token>" on the API, /v1/* (default: $LESIONLAB_TOKEN)',
+  }),
+  rebuild: booleanFlag({ description: 'rebuild the page (web/dist) first', default: false }),
+});
 
 /** `lesionlab web <model>`: the in-browser classifier page (plus the HTTP API) for one model bundle. */
 export const webCommand = defineCommand({
@@ -17,33 +28,24 @@ export const webCommand = defineCommand({
     name: 'web',
     description: 'Serve the web page that classifies images in the browser with a model bundle',
   },
-  args: {
-    model: { type: 'positional', description: 'model bundle folder or training run folder', required: true },
-    port: { type: 'string', description: 'TCP port (0 picks a free one)', default: '8080' },
-    host: { type: 'string', description: 'address to bind', default: '127.0.0.1' },
-    token: {
-      type: 'string',
-      description: 'require "Authorization: Bearer <token>" on the API, /v1/* (default: $LESIONLAB_TOKEN)',
-    },
-    rebuild: { type: 'boolean', description: 'rebuild the page (web/dist) first', default: false },
-  },
+  args: flags.args,
   async run({ args }) {
-    const port = intArg(args.port, 'port', 0, 65535) ?? 8080;
-    const token = tokenArg(args.token);
+    const a = flags.parse(args);
+    const token = tokenArg(a.token);
     const built = await stat(join(WEB_DIST, 'app.js')).then(
       () => true,
       () => false,
     );
-    if (args.rebuild || !built) consoleLogger.info(`built the page into ${await buildWebPage()}`);
-    const bundle = await withEvaluatedFigures(await readModelBundle(args.model));
+    if (a.rebuild || !built) consoleLogger.info(`built the page into ${await buildWebPage()}`);
+    const bundle = await withEvaluatedFigures(await readModelBundle(a.model));
     const classifier = await createClassifier(bundle.dir);
     const web = { distDir: WEB_DIST, bundle };
     const app = await createServer(classifier, { token, logger: consoleLogger, web });
-    await app.listen({ port, host: args.host });
+    await app.listen({ port: a.port, host: a.host });
     const bound = (app.server.address() as AddressInfo).port;
     announceListening(
       consoleLogger,
-      args.host,
+      a.host,
       bound,
       token,
       (url) =>

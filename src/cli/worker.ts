@@ -1,8 +1,24 @@
 import { defineCommand } from 'citty';
 import { createClassifier } from '../node/infer/index.js';
-import { DEFAULT_QUEUE, redisConnection, startQueueWorker } from '../queue/index.js';
+import { redisConnection, startQueueWorker } from '../queue/index.js';
 import { consoleLogger } from './console-logger.js';
-import { intArg, untilSignal } from './serve-args.js';
+import { queueFlags } from './flags/queue.js';
+import { MODEL_ARG, threadsFlag } from './flags/serving.js';
+import { booleanFlag, defineFlags, intFlag } from './flags/table.js';
+import { untilSignal } from './serve-args.js';
+
+const flags = defineFlags({
+  model: MODEL_ARG,
+  ...queueFlags('queue name'),
+  threads: threadsFlag(),
+  concurrency: intFlag('jobs at once', { min: 1, max: 64, default: 1 }),
+  'lock-seconds': intFlag("job lock; a dead worker's job returns after this", {
+    min: 1,
+    max: 3600,
+    default: 30,
+  }),
+  quiet: booleanFlag({ description: 'no line per job' }),
+});
 
 /** `lesionlab worker <model> --redis URL`: classifies queued images until SIGTERM/SIGINT. */
 export const workerCommand = defineCommand({
@@ -12,34 +28,21 @@ export const workerCommand = defineCommand({
       'Classify images queued by `lesionlab queue submit` (run any number, on any machine that sees the files); ' +
       "SIGTERM finishes the current job; a killed worker's job is retried by another after --lock-seconds",
   },
-  args: {
-    model: { type: 'positional', description: 'model bundle folder or training run folder', required: true },
-    redis: { type: 'string', description: 'Redis URL', default: 'redis://127.0.0.1:6379' },
-    queue: { type: 'string', description: 'queue name', default: DEFAULT_QUEUE },
-    threads: { type: 'string', description: 'ONNX Runtime threads (default: automatic)' },
-    concurrency: { type: 'string', description: 'jobs at once', default: '1' },
-    'lock-seconds': {
-      type: 'string',
-      description: "job lock; a dead worker's job returns after this",
-      default: '30',
-    },
-    quiet: { type: 'boolean', description: 'no line per job' },
-  },
+  args: flags.args,
   async run({ args }) {
-    const classifier = await createClassifier(args.model, {
-      threads: intArg(args.threads, 'threads', 1, 256),
-    });
+    const a = flags.parse(args);
+    const classifier = await createClassifier(a.model, { threads: a.threads });
     const worker = await startQueueWorker(
-      { connection: redisConnection(args.redis), name: args.queue },
+      { connection: redisConnection(a.redis), name: a.queue },
       (paths) => classifier.classifyFiles(paths),
       {
         model: classifier.meta,
-        concurrency: intArg(args.concurrency, 'concurrency', 1, 64),
-        lockSeconds: intArg(args['lock-seconds'], 'lock-seconds', 1, 3600),
-        logger: args.quiet ? { info: () => {}, warn: consoleLogger.warn } : consoleLogger,
+        concurrency: a.concurrency,
+        lockSeconds: a['lock-seconds'],
+        logger: a.quiet ? { info: () => {}, warn: consoleLogger.warn } : consoleLogger,
       },
     );
-    consoleLogger.info(`worker ${process.pid}: ${classifier.meta.name} on queue ${args.queue}`);
+    consoleLogger.info(`worker ${process.pid}: ${classifier.meta.name} on queue ${a.queue}`);
     const signal = await untilSignal();
     consoleLogger.info(`${signal}: finishing the current job`);
     await worker.close();

@@ -41,3 +41,35 @@ export class LesionlabError extends Error {
 export function isLesionlabError(error: unknown): error is LesionlabError {
   return error instanceof LesionlabError;
 }
+
+/** What one user-facing check expected, where, what it got instead and how to fix it; see {@link expected}. */
+export interface ExpectedProblem {
+  /** What was expected, e.g. `an integer from 0 to 65535`. */
+  readonly what: string;
+  /** The thing checked: a flag (`--port`), a config key, a file, a column, a request field. */
+  readonly where: string;
+  /** What was found, as it should be shown; {@link shown} quotes a raw value. */
+  readonly received: string;
+  /** How to fix it, e.g. `pass --port 8080`; omitted only where the expectation says it all. */
+  readonly fix?: string;
+  readonly code: LesionlabErrorCode;
+  readonly cause?: unknown;
+}
+
+/**
+ * The one shape of a user-facing error: `expected X for Y but received Z; fix` (sharp's style), e.g.
+ * `expected an integer from 0 to 65535 for --port but received "http"; e.g. --port 8080` with its stable code.
+ */
+export function expected(problem: ExpectedProblem): LesionlabError {
+  const { what, where, received, fix, code, cause } = problem;
+  const message = `expected ${what} for ${where} but received ${received}${fix ? `; ${fix}` : ''}`;
+  return new LesionlabError(code, message, cause === undefined ? undefined : { cause });
+}
+
+/** A raw value as an error shows it: text in double quotes, `nothing` for undefined, anything else as JSON. */
+export function shown(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  return JSON.stringify(value) ?? String(value);
+}

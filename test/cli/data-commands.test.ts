@@ -178,7 +178,9 @@ describe('lesionlab split', () => {
     await run(splitCommand, [SAMPLE, '--out', out, '--folds', '3', '--no-check-images']);
     const file = parseSplitFile(await readFile(out, 'utf8'), 'folds.json');
     expect(file.kind === 'kfold' && file.foldTest.length).toBe(3);
-    await expect(run(splitCommand, [SAMPLE, '--out', out, '--val', 'abc'])).rejects.toThrow(/split: --val/);
+    await expect(run(splitCommand, [SAMPLE, '--out', out, '--val', 'abc'])).rejects.toThrow(
+      'expected a number from 0 to 0.9 for --val but received "abc"; e.g. --val 0.15',
+    );
     await expect(
       run(splitCommand, [SAMPLE, '--out', out, '--val', '0.6', '--test', '0.5', '--no-check-images']),
     ).rejects.toMatchObject({ code: 'E_SPLIT' });
@@ -188,7 +190,7 @@ describe('lesionlab split', () => {
 describe('lesionlab fetch', () => {
   it('rejects a bad --base-url and an unknown dataset before any download', async () => {
     await expect(run(fetchCommand, ['ham10000', '--dest', dir, '--base-url', 'not a url'])).rejects.toThrow(
-      /fetch: baseUrl: /,
+      /^expected a URL for --base-url but received "not a url"; e\.g\. --base-url https?:\/\//,
     );
     await expect(
       run(fetchCommand, ['mnist', '--dest', dir, '--base-url', 'http://127.0.0.1:9']),

@@ -45,6 +45,8 @@ describe('lesionlab evaluate (CLI)', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect((error as { code: number }).code).toBeGreaterThan(0);
-    expect((error as { stderr: string }).stderr).toMatch(/--split: .*"test"\|"val"\|"all".*\(got "train"\)/);
+    expect((error as { stderr: string }).stderr).toContain(
+      'lesionlab: expected one of test, val, all for --split but received "train"; e.g. --split test [E_CONFIG]',
+    );
   });
 });

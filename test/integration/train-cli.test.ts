@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveTrainConfig } from '../../src/cli/train.js';
+import { resolveTrainConfig } from '../../src/cli/flags/train.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'train-cli-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -41,7 +41,7 @@ describe('lesionlab train: config file + flags', () => {
       /bad\.json train: Unrecognized key: "epoch"; allowed keys: epochs/,
     );
     await expect(resolveTrainConfig({ config: join(dir, 'none.json') })).rejects.toThrow(
-      /cannot read the config file/,
+      /expected a readable JSON file for --config but received .*none\.json, which cannot be read \(ENOENT\); check the --config path/,
     );
     await expect(resolveTrainConfig({ set: 'train.epochs' })).rejects.toThrow(/expected key=value/);
   });

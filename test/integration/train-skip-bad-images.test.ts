@@ -2,7 +2,7 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTrainConfig } from '../../src/cli/train.js';
+import { resolveTrainConfig } from '../../src/cli/flags/train.js';
 import { parseTrainConfig, type TrainConfig } from '../../src/core/config/train-config.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { BackboneLoader } from '../../src/node/train/backbone.js';

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { LesionlabError } from '../errors.js';
 import { BACKBONE_NAMES } from '../models/registry.js';
 
+import { DIHEDRAL_VIEWS } from '../preprocess/views.js';
+
 export { DIHEDRAL_VIEWS, type DihedralView } from '../preprocess/views.js';
 
 const positiveInt = z.number().int().positive();
@@ -87,7 +89,7 @@ const FeaturesSchema = z
     /** Forward engine for feature extraction: ONNX Runtime (fast) or TF.js (fallback). */
     engine: z.enum(['onnx', 'tfjs']).default('onnx'),
     /** Number of exact dihedral views per image (1 = the image only; 8 = all flips x rotations). */
-    views: z.number().int().min(1).max(8).default(2),
+    views: z.number().int().min(1).max(DIHEDRAL_VIEWS.length).default(2),
     /** Extra randomly augmented views per image (augmentation from the preprocess layer). */
     randomViews: z.number().int().nonnegative().default(0),
     /** Augmentation settings for the random views (validated by the preprocess layer's schema). */
@@ -214,14 +216,22 @@ export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig
 }
 
 function allowedKeys(path: readonly PropertyKey[]): string {
-  let shape: z.ZodType = TrainConfigSchema;
-  for (const part of path) {
-    const inner = unwrap(shape);
-    if (!(inner instanceof z.ZodObject)) return '?';
-    shape = inner.shape[String(part)] as z.ZodType;
-  }
-  const inner = unwrap(shape);
+  const inner = configKeySchema(path.map(String).join('.'));
   return inner instanceof z.ZodObject ? Object.keys(inner.shape).join(', ') : '?';
+}
+
+/**
+ * The schema of one dotted config key (`train.epochs`, `model.backbone`) without its default or optional
+ * wrapper: what the CLI reads a flag's choices and limits from. Undefined for a key the config does not have.
+ */
+export function configKeySchema(key: string): z.ZodType | undefined {
+  let shape: z.ZodType = TrainConfigSchema;
+  for (const part of key === '' ? [] : key.split('.')) {
+    const inner = unwrap(shape);
+    if (!(inner instanceof z.ZodObject) || !(part in inner.shape)) return undefined;
+    shape = inner.shape[part] as z.ZodType;
+  }
+  return unwrap(shape);
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

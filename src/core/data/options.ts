@@ -13,6 +13,11 @@ export const FORMAT_ALIASES: Readonly<Record<string, DatasetFormat | 'auto'>> = 
   'isic-onehot': 'isic-onehot',
 };
 
+/** The short name of each format, as the CLI lists them: `auto, ham10000, folder, csv, isic`. */
+export const FORMAT_NAMES: readonly string[] = Object.keys(FORMAT_ALIASES).filter(
+  (name, i, names) => names.findIndex((other) => FORMAT_ALIASES[other] === FORMAT_ALIASES[name]) === i,
+);
+
 /** The plain-data part of `loadDataset`'s options, validated at the edge. */
 export const LoadOptionsSchema = z
   .object({
