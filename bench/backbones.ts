@@ -16,6 +16,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { BACKBONE_NAMES, BACKBONES, type BackboneName } from '../src/core/models/registry.js';
 import { exportOnnx } from '../src/core/onnx/export.js';
 import { countMacs } from '../src/core/onnx/macs.js';
+import { at } from '../src/core/util/at.js';
 import { createOnnxSession, DEFAULT_ONNX_THREADS } from '../src/node/onnx/session.js';
 
 const BATCH = 16;
@@ -56,9 +57,11 @@ async function throughput(
 function randomize(model: tf.LayersModel): void {
   for (const w of model.weights) {
     const shape = w.shape as number[];
-    const short = w.originalName.split('/').pop()!;
+    const short = w.originalName.slice(w.originalName.lastIndexOf('/') + 1);
     const fanIn =
-      short === 'depthwise_kernel' ? shape[0]! * shape[1]! : shape.slice(0, -1).reduce((a, b) => a * b, 1);
+      short === 'depthwise_kernel'
+        ? at(shape, 0) * at(shape, 1)
+        : shape.slice(0, -1).reduce((a, b) => a * b, 1);
     const value = tf.tidy(() => {
       if (/kernel/.test(short)) return tf.randomUniform(shape, -Math.sqrt(6 / fanIn), Math.sqrt(6 / fanIn));
       if (short === 'gamma' || short === 'moving_variance') return tf.randomUniform(shape, 0.75, 1.25);
@@ -103,18 +106,22 @@ async function ortThroughput(
  * both alike): images/s by thread count, from the median of `reps` batch runs each.
  */
 async function ortThreadsAB(bytes: Uint8Array, input: Float32Array, size: number, reps: number) {
-  const sessions = [1, 2].map((threads) => createOnnxSession(bytes, { providers: ['cpu'], threads }));
-  const [one, two] = await Promise.all(sessions);
-  const times: [number[], number[]] = [[], []];
+  const runs = await Promise.all(
+    [1, 2].map(async (threads) => ({
+      threads,
+      session: await createOnnxSession(bytes, { providers: ['cpu'], threads }),
+      times: [] as number[],
+    })),
+  );
   for (let i = -1; i < reps; i++) {
-    for (const [k, session] of [one!, two!].entries()) {
+    for (const { session, times } of runs) {
       const t0 = performance.now();
       await session.run(input, [BATCH, size, size, 3]);
-      if (i >= 0) times[k]!.push((performance.now() - t0) / 1000);
+      if (i >= 0) times.push((performance.now() - t0) / 1000);
     }
   }
-  await Promise.all([one!.dispose(), two!.dispose()]);
-  return { '1': BATCH / median(times[0]), '2': BATCH / median(times[1]) };
+  await Promise.all(runs.map(({ session }) => session.dispose()));
+  return Object.fromEntries(runs.map(({ threads, times }) => [String(threads), BATCH / median(times)]));
 }
 
 /** Runs `step` and logs how long it took. */
@@ -145,7 +152,13 @@ async function benchModel(name: BackboneName, ortThreads: Record<string, number>
       ortThreads,
       await timed('ORT 1 vs 2 threads, interleaved', () => ortThreadsAB(bytes, input, size, reps.ort)),
     );
-    ort = ortThreads[String(DEFAULT_ONNX_THREADS)]!;
+    const measured = ortThreads[String(DEFAULT_ONNX_THREADS)];
+    if (measured === undefined) {
+      throw new Error(
+        `bench:backbones times ORT with 1 and 2 threads, not DEFAULT_ONNX_THREADS ${DEFAULT_ONNX_THREADS}`,
+      );
+    }
+    ort = measured;
   } else {
     ort = await timed(`ORT (${DEFAULT_ONNX_THREADS} thread${DEFAULT_ONNX_THREADS === 1 ? '' : 's'})`, () =>
       ortThroughput(bytes, input, size, reps.ort),

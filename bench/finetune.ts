@@ -32,6 +32,7 @@ import { argmaxRows, classificationScores } from '../src/core/train/epoch-metric
 import { buildTrainedClassifier, type Head } from '../src/core/train/head.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
 import { type ItemSet, predictSet } from '../src/core/train/trainer.js';
+import { at } from '../src/core/util/at.js';
 import { selectBackend } from '../src/node/backend/backend.js';
 import { createOnnxSession } from '../src/node/onnx/session.js';
 import { prepareImageCache } from '../src/node/preprocess/prepare-image-cache.js';
@@ -158,7 +159,9 @@ await pt.dispose();
 await images.close();
 await rm(scratch, { recursive: true, force: true });
 
-const recall = Object.fromEntries(data.classes.map((c, i) => [`recall_${c}`, round(test.scores.recall[i]!)]));
+const recall = Object.fromEntries(
+  data.classes.map((c, i) => [`recall_${c}`, round(at(test.scores.recall, i))]),
+);
 const totalS = (performance.now() - began) / 1000;
 const peakRss = process.resourceUsage().maxRSS / 1024;
 out(`
@@ -174,7 +177,7 @@ How the recipe was chosen (never on test):
 | test balanced accuracy        | ${frozen.scores.balancedAccuracy.toFixed(3)} | ${test.scores.balancedAccuracy.toFixed(3)} [${test.ci.lower.toFixed(3)}, ${test.ci.upper.toFixed(3)}] |
 | test accuracy                 | ${frozen.scores.accuracy.toFixed(3)} | ${test.scores.accuracy.toFixed(3)} |
 | test macro F1                 | ${frozen.scores.macroF1.toFixed(3)} | ${test.scores.macroF1.toFixed(3)} |
-| per-class recall (tuned)      | ${data.classes.map((c, i) => `${c} ${test.scores.recall[i]!.toFixed(2)}`).join(', ')} |
+| per-class recall (tuned)      | ${data.classes.map((c, i) => `${c} ${at(test.scores.recall, i).toFixed(2)}`).join(', ')} |
 | fine-tuning steps             | ${ft.trainImagesPerSecond.toFixed(1)} images/s on ${backend.name}, epoch ${epochS.toFixed(0)} s (median, with validation) |
 | prefix cache                  | ${(pt.cache!.bytes / 2 ** 30).toFixed(2)} GiB, ${pt.cacheSeconds.toFixed(0)} s; frozen features via tail ${frozenFeatureS.toFixed(0)} s |
 | one ONNX vs TF.js (max |dp|)  | ${parity.toExponential(2)} |
@@ -251,7 +254,7 @@ async function frozenFeatures(split: PrefixTail, records: readonly ImageRecord[]
       const values = (await pooled.data()) as Float32Array;
       tf.dispose([maps, pooled]);
       if (width === 0) {
-        width = pooled.shape[1]!;
+        width = at(pooled.shape, 1);
         data = new Float32Array(ids.length * views * width);
       }
       for (const [row, item] of indices.entries())
@@ -287,8 +290,8 @@ function adjust(probs: Float32Array, logPrior: Float32Array, tau: number, k: num
   const outRows = new Float32Array(probs.length);
   for (let i = 0; i < probs.length; i += k) {
     let sum = 0;
-    for (let c = 0; c < k; c++) sum += outRows[i + c] = probs[i + c]! * Math.exp(-tau * logPrior[c]!);
-    for (let c = 0; c < k; c++) outRows[i + c]! /= sum;
+    for (let c = 0; c < k; c++) sum += outRows[i + c] = at(probs, i + c) * Math.exp(-tau * at(logPrior, c));
+    for (let c = 0; c < k; c++) outRows[i + c] = at(outRows, i + c) / sum;
   }
   return outRows;
 }
@@ -336,6 +339,8 @@ async function onnxParity(head: Head, tau: number): Promise<number> {
   ref.dispose();
   await session.dispose();
   let worst = 0;
-  for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(values[i]! - onnx[i]!));
+  values.forEach((v, i) => {
+    worst = Math.max(worst, Math.abs(v - at(onnx, i)));
+  });
   return worst;
 }

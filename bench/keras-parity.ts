@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BACKBONE_NAMES, type BackboneName } from '../src/core/models/registry.js';
 import { exportOnnx } from '../src/core/onnx/export.js';
+import { at } from '../src/core/util/at.js';
 import { selectBackend } from '../src/node/backend/backend.js';
 import { createOnnxSession } from '../src/node/onnx/session.js';
 import { loadPretrainedBackbone } from '../src/node/weights/pretrained.js';
@@ -96,10 +97,10 @@ function relMaxDiff(ours: Float32Array, keras: Float32Array): number {
   if (ours.length !== keras.length) throw new Error(`size ${ours.length} vs Keras ${keras.length}`);
   let diff = 0;
   let scale = 0;
-  for (let i = 0; i < keras.length; i++) {
-    diff = Math.max(diff, Math.abs(ours[i]! - keras[i]!));
-    scale = Math.max(scale, Math.abs(keras[i]!));
-  }
+  keras.forEach((k, i) => {
+    diff = Math.max(diff, Math.abs(at(ours, i) - k));
+    scale = Math.max(scale, Math.abs(k));
+  });
   return diff / scale;
 }
 
@@ -121,7 +122,7 @@ async function parity(c: Case): Promise<Parity> {
   const { bytes } = exportOnnx(loaded.model);
   loaded.model.dispose();
   const session = await createOnnxSession(bytes, { providers: ['cpu'] });
-  const onnxOut = Object.values(await session.run(input, meta.input_shape))[0]!.data;
+  const onnxOut = at(Object.values(await session.run(input, meta.input_shape)), 0).data;
   await session.dispose();
   const tfjs = relMaxDiff(tfjsOut, output);
   const onnx = relMaxDiff(onnxOut, output);
