@@ -7,9 +7,10 @@ export interface ClassMap {
 
 /** Slices class `classIndex` of image 0 out of a `cam` output of dims `[N, h, w, classes]`. */
 export function camForClass(cam: Float32Array, dims: readonly number[], classIndex: number): ClassMap {
-  const [, height, width, classes] = dims;
+  const [, height = 0, width = 0, classes = 0] = dims;
   const values = new Float32Array(width * height);
-  for (let i = 0; i < width * height; i++) values[i] = cam[i * classes + classIndex];
+  // Per-pixel loop: dims describe cam, so every pixel has `classes` entries.
+  for (let i = 0; i < width * height; i++) values[i] = cam[i * classes + classIndex]!;
   return { values, width, height };
 }
 

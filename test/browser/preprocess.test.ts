@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { camForClass, heatColor, heatmapRgba } from '../../src/browser/cam.js';
 import { preprocessRgba } from '../../src/browser/preprocess.js';
 import type { PreprocessSpec } from '../../src/core/preprocess/spec.js';
+import { at } from '../../src/core/util/at.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 
 const SAMPLE = 'data/sample/ham10000/HAM10000_images_part_1/ISIC_0024313.jpg';
@@ -33,7 +34,7 @@ describe('CAM helpers', () => {
     expect(Array.from(map.values)).toEqual([1, 3, 5, 7, 9, 11]);
     const rgba = heatmapRgba(map);
     expect(rgba.length).toBe(24);
-    expect(rgba[3]).toBeLessThan(rgba[23]);
+    expect(at(rgba, 3)).toBeLessThan(at(rgba, 23));
     expect(heatColor(0)[2]).toBeGreaterThan(heatColor(0)[0]);
     expect(heatColor(1)[0]).toBeGreaterThan(heatColor(1)[2]);
   });

@@ -1,6 +1,7 @@
 import { parseTable } from '../data/csv.js';
 import { LesionlabError } from '../errors.js';
 import { csvCell } from '../format/csv.js';
+import { at } from '../util/at.js';
 import type { ProbabilityRows } from './metrics.js';
 
 /** Per-image predictions as saved beside a report (`predictions.csv`). */
@@ -21,11 +22,11 @@ export function formatPredictionsCsv(
 ): string {
   const lines = [['image', 'label', 'predicted', ...classes].map(csvCell).join(',')];
   images.forEach((image, i) => {
-    const row = probabilities[i];
+    const row = at(probabilities, i);
     let best = 0;
-    for (let j = 1; j < classes.length; j++) if (row[j] > row[best]) best = j;
-    const probs = Array.from({ length: classes.length }, (_, j) => String(row[j]));
-    lines.push([image, labels[i], classes[best]].map(csvCell).concat(probs).join(','));
+    for (let j = 1; j < classes.length; j++) if (at(row, j) > at(row, best)) best = j;
+    const probs = Array.from({ length: classes.length }, (_, j) => String(at(row, j)));
+    lines.push([image, at(labels, i), at(classes, best)].map(csvCell).concat(probs).join(','));
   });
   return `${lines.join('\n')}\n`;
 }
@@ -52,6 +53,7 @@ export function parsePredictionsCsv(text: string, source: string): PredictionTab
       return v;
     }),
   );
-  const column = (c: number) => table.rows.map((r) => r.cells[c]);
+  // every row has its 3 + classes cells: a shorter one failed the probability check above
+  const column = (c: number) => table.rows.map((r) => r.cells[c] ?? '');
   return { classes, images: column(0), labels: column(1), probabilities };
 }

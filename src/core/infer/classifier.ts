@@ -6,6 +6,7 @@ import { LesionlabError } from '../errors.js';
 import type { PreprocessSpec } from '../preprocess/spec.js';
 import { averageViews, type DihedralView, expandViews } from '../preprocess/views.js';
 import { fuseMetadata, hasMetadata, type LesionMetadata } from '../train/metadata.js';
+import { at } from '../util/at.js';
 import { type ClassScore, rankClasses } from './rank.js';
 
 /** A class-activation output `[N, h, w, classes]`, flat. */
@@ -164,13 +165,13 @@ export function createPixelClassifier<Source>(
       (await scorePixels(batch, count, metadata)).probabilities,
     async classifyImage(pixels, metadata) {
       const scores = await scorePixels(pixels, 1, [metadata]);
-      const probabilities = scores.probabilities[0] as Float32Array;
+      const probabilities = at(scores.probabilities, 0);
       return {
         probabilities,
         ranked: rankClasses(probabilities, meta.classes),
         ...(scores.cam ? { cam: scores.cam } : {}),
         views,
-        metadataUsed: scores.metadataUsed[0] === true,
+        metadataUsed: at(scores.metadataUsed, 0),
       };
     },
     decode: (source) => decoder(source, preprocess),

@@ -1,3 +1,5 @@
+import { at } from '../util/at.js';
+
 /** One class and its probability. */
 export interface ClassScore {
   readonly label: string;
@@ -7,7 +9,7 @@ export interface ClassScore {
 /** Classes sorted by probability, most probable first (ties keep class order). */
 export function rankClasses(probabilities: ArrayLike<number>, classes: readonly string[]): ClassScore[] {
   return classes
-    .map((label, i) => ({ label, probability: probabilities[i] as number }))
+    .map((label, i) => ({ label, probability: at(probabilities, i) }))
     .sort((a, b) => b.probability - a.probability);
 }
 

@@ -84,12 +84,16 @@ export function areaResize(image: RawImage, width: number, height: number): RawI
   const xw = areaWeights(image.width, width);
   const yw = areaWeights(image.height, height);
   const rows = new Float32Array(image.height * width * channels);
+  // Hot loops: taps point inside the source (from < image.width / image.height) and the output (out < width /
+  // height), and data holds image.width x image.height x channels values.
   for (let y = 0; y < image.height; y++) {
     const src = y * image.width * channels;
     const dst = y * width * channels;
     for (const { out, from, weight } of xw) {
-      for (let c = 0; c < channels; c++)
-        rows[dst + out * channels + c] += data[src + from * channels + c] * weight;
+      for (let c = 0; c < channels; c++) {
+        const at = dst + out * channels + c;
+        rows[at] = rows[at]! + data[src + from * channels + c]! * weight;
+      }
     }
   }
   const result = new Float32Array(width * height * channels);
@@ -97,10 +101,10 @@ export function areaResize(image: RawImage, width: number, height: number): RawI
   for (const { out, from, weight } of yw) {
     const s = from * rowLen;
     const d = out * rowLen;
-    for (let k = 0; k < rowLen; k++) result[d + k] += rows[s + k] * weight;
+    for (let k = 0; k < rowLen; k++) result[d + k] = result[d + k]! + rows[s + k]! * weight;
   }
   const pixels = new Uint8Array(result.length);
-  for (let i = 0; i < result.length; i++) pixels[i] = Math.min(255, Math.max(0, Math.round(result[i])));
+  for (let i = 0; i < result.length; i++) pixels[i] = Math.min(255, Math.max(0, Math.round(result[i]!)));
   return { data: pixels, width, height, channels };
 }
 

@@ -58,15 +58,16 @@ export function viewImages(
   const out = new Uint8Array(pixels.length);
   const source = sourceIndex(view, width, height);
   const plane = width * height * 3;
+  // Hot loop: checkViewInput found count x width x height x 3 bytes, and source(y, x) is a pixel of the image.
   for (let n = 0; n < count; n++) {
     const base = n * plane;
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         const from = base + source(y, x) * 3;
         const to = base + (y * width + x) * 3;
-        out[to] = pixels[from];
-        out[to + 1] = pixels[from + 1];
-        out[to + 2] = pixels[from + 2];
+        out[to] = pixels[from]!;
+        out[to + 1] = pixels[from + 1]!;
+        out[to + 2] = pixels[from + 2]!;
       }
     }
   }
@@ -163,7 +164,8 @@ export function averageViews(
     const row = new Float32Array(classes);
     for (let v = 0; v < views; v++) {
       const base = (i * views + v) * classes;
-      for (let c = 0; c < classes; c++) row[c] += probs[base + c] / views;
+      // Per-class loop: row has `classes` entries and the session returned count x views rows of them.
+      for (let c = 0; c < classes; c++) row[c] = row[c]! + probs[base + c]! / views;
     }
     rows.push(row);
   }

@@ -1,6 +1,7 @@
 import { createPixelClassifier, type PixelClassifier } from '../../core/infer/classifier.js';
 import type { Logger } from '../../core/logger.js';
 import type { LesionMetadata } from '../../core/train/metadata.js';
+import { at } from '../../core/util/at.js';
 import { readModelBundle } from '../bundle/read.js';
 import { decodeImage } from '../preprocess/decode-image.js';
 import { openClassifierSession } from './classifier-session.js';
@@ -84,7 +85,7 @@ async function classifyFiles(
       return { path, error: (error as Error).message };
     }
   });
-  const readable = decoded.flatMap((d, at) => ('pixels' in d ? [{ pixels: d.pixels, at }] : []));
+  const readable = decoded.flatMap((d, index) => ('pixels' in d ? [{ pixels: d.pixels, index }] : []));
   const size = core.meta.preprocess.width * core.meta.preprocess.height * 3;
   const batch = new Uint8Array(readable.length * size);
   readable.forEach((d, i) => {
@@ -93,7 +94,7 @@ async function classifyFiles(
   const scores = await core.scorePixels(
     batch,
     readable.length,
-    readable.map((d) => metadata?.[d.at]),
+    readable.map((d) => metadata?.[d.index]),
   );
   let next = 0;
   return decoded.map((d) => {
@@ -101,8 +102,8 @@ async function classifyFiles(
     const i = next++;
     return {
       path: d.path,
-      probabilities: scores.probabilities[i]!,
-      metadata: scores.metadataUsed[i] === true,
+      probabilities: at(scores.probabilities, i),
+      metadata: at(scores.metadataUsed, i),
     };
   });
 }

@@ -143,12 +143,10 @@ export async function listCsvImages(csvPath: string): Promise<string[]> {
  */
 export async function listCsvMetadata(csvPath: string): Promise<LesionMetadata[] | undefined> {
   const table = parseTable(await readFile(csvPath, 'utf8'), csvPath);
-  const cols = METADATA_COLUMNS.map((name) => findColumn(table.header, [name]));
-  if (cols.every((c) => c < 0)) return undefined;
+  const cols = METADATA_COLUMNS.map((name) => [name, findColumn(table.header, [name])] as const);
+  if (cols.every(([, c]) => c < 0)) return undefined;
   return table.rows.map((r, i) => {
-    const row = Object.fromEntries(
-      METADATA_COLUMNS.flatMap((name, j) => (cols[j] >= 0 ? [[name, r.cells[cols[j]] ?? '']] : [])),
-    );
+    const row = Object.fromEntries(cols.flatMap(([name, c]) => (c >= 0 ? [[name, r.cells[c] ?? '']] : [])));
     try {
       return parseLesionMetadata(row);
     } catch (error) {

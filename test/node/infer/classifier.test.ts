@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
 import { expandViews, viewsOfMode } from '../../../src/core/preprocess/views.js';
 import { HAM10000_SITES, OFFSET_WIDTH } from '../../../src/core/train/metadata.js';
+import { at } from '../../../src/core/util/at.js';
 import { writeModelBundle } from '../../../src/node/bundle/write.js';
 import { type Classifier, createClassifier } from '../../../src/node/infer/classifier.js';
 import { listCsvMetadata } from '../../../src/node/infer/inputs.js';
@@ -50,7 +51,7 @@ describe('createClassifier', () => {
     rows.forEach((row, i) => {
       expect(row).toHaveLength(7);
       row.forEach((p, c) => {
-        expect(p).toBeCloseTo(expected[i][c], 5);
+        expect(p).toBeCloseTo(at(at(expected, i), c), 5);
       });
     });
     expect(await classifier.classifyPixels(new Uint8Array(0), 0)).toEqual([]);
@@ -66,12 +67,13 @@ describe('createClassifier', () => {
     const tta = await createClassifier(join(root, 'm'), { tta: 'hflip', threads: 1 });
     const img = pixels(1, 3);
     const both = expandViews(img, 1, 16, 16, viewsOfMode('hflip'));
-    const [a, b] = await classifier.classifyPixels(both, 2);
-    const [avg] = await tta.classifyPixels(img, 1);
+    const rows = await classifier.classifyPixels(both, 2);
+    const [image, mirror] = [at(rows, 0), at(rows, 1)];
+    const avg = at(await tta.classifyPixels(img, 1), 0);
     avg.forEach((p, c) => {
-      expect(p).toBeCloseTo((a[c] + b[c]) / 2, 6);
+      expect(p).toBeCloseTo((at(image, c) + at(mirror, c)) / 2, 6);
     });
-    expect(Array.from(avg)).not.toEqual(Array.from(a));
+    expect(Array.from(avg)).not.toEqual(Array.from(image));
     await tta.dispose();
   });
 
@@ -84,12 +86,12 @@ describe('createClassifier', () => {
     await writeFile(bad, 'not a jpeg');
     const results = await classifier.classifyFiles([good, bad, join(root, 'missing.jpg'), good]);
     expect(results.map((r) => r.path)).toEqual([good, bad, join(root, 'missing.jpg'), good]);
-    expect('probabilities' in results[0]).toBe(true);
-    expect('error' in results[1] && results[1].error).toMatch(/bad\.jpg: cannot decode/);
-    expect('error' in results[2] && results[2].error).toMatch(/not found/);
-    const p0 = 'probabilities' in results[0] ? results[0].probabilities : undefined;
-    const p3 = 'probabilities' in results[3] ? results[3].probabilities : undefined;
-    expect(p0).toEqual(p3);
+    const [r0, r1, r2, r3] = results.map((r) => ('error' in r ? r.error : r.probabilities));
+    expect(r0).toBeInstanceOf(Float32Array);
+    expect(r1).toMatch(/bad\.jpg: cannot decode/);
+    expect(r2).toMatch(/not found/);
+    const p0 = r0;
+    expect(p0).toEqual(r3);
     const direct = await classifier.classifyPixels(await classifier.decode(good), 1);
     expect(p0).toEqual(direct[0]);
   });
@@ -134,10 +136,10 @@ describe("createClassifier scores the way the model was trained (the bundle's te
       const both = await single.classifyPixels(expandViews(batch, 2, 16, 16, viewsOfMode('hflip')), 4);
       got.forEach((row, i) => {
         row.forEach((p, c) => {
-          expect(p).toBeCloseTo((both[2 * i][c] + both[2 * i + 1][c]) / 2, 6);
+          expect(p).toBeCloseTo((at(at(both, 2 * i), c) + at(at(both, 2 * i + 1), c)) / 2, 6);
         });
       });
-      expect(Array.from(got[0])).not.toEqual(Array.from(plain[0]));
+      expect(Array.from(at(got, 0))).not.toEqual(Array.from(at(plain, 0)));
     } finally {
       await Promise.all([byDefault.dispose(), single.dispose()]);
     }
@@ -169,17 +171,18 @@ describe('lesion metadata at inference (late-fusion branch declared by the bundl
     const c = await createClassifier(join(root, 'meta'), { threads: 1 });
     try {
       const batch = pixels(2, 5);
-      const [plain] = await c.classifyPixels(batch.subarray(0, 768), 1);
-      const [withFace, without] = await c.classifyPixels(batch, 2, [{ site: 'face' }, {}]);
-      expect(Array.from(without)).toEqual(Array.from((await c.classifyPixels(batch, 2))[1]));
-      expect(withFace[0]).not.toBeCloseTo(plain[0], 4);
+      const plain = at(await c.classifyPixels(batch.subarray(0, 768), 1), 0);
+      const fused = await c.classifyPixels(batch, 2, [{ site: 'face' }, {}]);
+      const withFace = at(fused, 0);
+      expect(Array.from(at(fused, 1))).toEqual(Array.from(at(await c.classifyPixels(batch, 2), 1)));
+      expect(at(withFace, 0)).not.toBeCloseTo(at(plain, 0), 4);
       expect(withFace.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       const file = join(root, 'meta.png');
       await sharp(Buffer.from(pixels(1)), { raw: { width: 16, height: 16, channels: 3 } })
         .png()
         .toFile(file);
-      const [a, b] = await c.classifyFiles([file, file], [{ age: 40 }, undefined]);
-      expect(['metadata' in a && a.metadata, 'metadata' in b && b.metadata]).toEqual([true, false]);
+      const files = await c.classifyFiles([file, file], [{ age: 40 }, undefined]);
+      expect(files.map((r) => 'metadata' in r && r.metadata)).toEqual([true, false]);
     } finally {
       await c.dispose();
     }
