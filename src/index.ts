@@ -10,11 +10,11 @@
  * because a module has it: the building blocks behind these calls (trainer steps, layers, caches, decoders,
  * weight readers, the ONNX exporter, CLI helpers) stay internal, so they can change without a major version.
  * Code inside this repository (tests, benches, the page) imports such internals from their own modules.
+ * The exports below are sorted by module path (biome): core/ (errors, labels, data, config, metrics), then the
+ * Node adapters (node/: fetch and load data, train, evaluate, compare, bundles, classify), then serve/.
  */
 
-// Model bundles and classification
 export type { BundleMeta } from './core/bundle/meta.js';
-// Configuration: one validated config per run; backbones from their registry
 export {
   applyConfigOverrides,
   DIHEDRAL_VIEWS,
@@ -24,7 +24,6 @@ export {
   type TrainConfigInput,
   TrainConfigSchema,
 } from './core/config/train-config.js';
-// Data: fetch, load, summarise, split
 export type {
   DataIssue,
   Dataset,
@@ -43,9 +42,7 @@ export {
   selectSplit,
 } from './core/data/split-schema.js';
 export { type DatasetSummary, formatSummary, summarizeDataset } from './core/data/summary.js';
-// Errors and shared facts
 export { isLesionlabError, LesionlabError, type LesionlabErrorCode } from './core/errors.js';
-// Evaluation and metrics (plain arrays in, numbers out)
 export { type BootstrapResult, bootstrapMetrics, type ConfidenceInterval } from './core/eval/bootstrap.js';
 export { expectedCalibrationError } from './core/eval/calibration.js';
 export type { ComparedModel, ComparisonData } from './core/eval/compare.js';
@@ -131,5 +128,4 @@ export {
   type PretrainedOptions,
 } from './node/weights/index.js';
 
-// Serving: the HTTP API over the same classifier
 export { type ApiErrorCode, createServer, type ServerOptions } from './serve/index.js';
