@@ -225,6 +225,12 @@ export function weightedHeadline(
   k: number,
   weights: Float64Array,
 ): { accuracy: number; balancedAccuracy: number; macroAuc: number } {
+  if (weights.length !== labels.length) {
+    throw new LesionlabError(
+      'E_INPUT',
+      `weightedHeadline: ${weights.length} weights for ${labels.length} images; pass one weight per image`,
+    );
+  }
   const p = prepare(labels, probabilities, k);
   return {
     accuracy: weightedAccuracy(p, weights),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { detectDelimiter, findColumn, parseTable } from '../../../src/core/data/csv.js';
 import { LesionlabError } from '../../../src/core/errors.js';
+import { at } from '../../../src/core/util/at.js';
 
 describe('parseTable', () => {
   it('reads quoted fields with delimiters, escaped quotes and newlines', () => {
@@ -25,7 +26,7 @@ describe('parseTable', () => {
   it('detects tab-separated Dataverse .tab files with quoted values', () => {
     const text = '"lesion_id"\t"image_id"\t"dx"\n"HAM_1"\t"ISIC_1"\t"nv"\n';
     expect(detectDelimiter(text)).toBe('\t');
-    expect(parseTable(text, 'm.tab').rows[0].cells).toEqual(['HAM_1', 'ISIC_1', 'nv']);
+    expect(at(parseTable(text, 'm.tab').rows, 0).cells).toEqual(['HAM_1', 'ISIC_1', 'nv']);
   });
 
   it('rejects an unclosed quote and an empty file with E_BAD_CSV', () => {

@@ -9,6 +9,7 @@ import {
   toImageId,
 } from '../../../src/core/data/formats.js';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { at } from '../../../src/core/util/at.js';
 
 const HAM_HEADER = 'lesion_id,image_id,dx,dx_type,age,sex,localization';
 
@@ -34,7 +35,7 @@ describe('parseHam10000Rows', () => {
     const text = `${HAM_HEADER}\nHAM_1,ISIC_1,xyz,histo,1,m,a\n,ISIC_2,nv,histo,1,m,a\nHAM_3,ISIC_3,nv\nHAM_4,ISIC_4,NV,histo,1,m,a\n`;
     const parsed = parseHam10000Rows(parseTable(text, 'm.csv'), 'm.csv');
     expect(parsed.issues.map((i) => i.kind)).toEqual(['unknown-label', 'empty-group', 'bad-row']);
-    expect(parsed.issues[0].detail).toContain('label "xyz" is not one of akiec, bcc');
+    expect(at(parsed.issues, 0).detail).toContain('label "xyz" is not one of akiec, bcc');
     expect(parsed.rows.map((r) => [r.imageId, r.label])).toEqual([['ISIC_4', 'nv']]);
   });
 
@@ -66,8 +67,8 @@ describe('parseIsicOnehotRows', () => {
     const text =
       'image,MEL,NV,BCC,AK,BKL,DF,VASC,SCC,UNK\nISIC_9,0,0,0,0,0,0,0,1,0\nISIC_8,0,0,0,1,0,0,0,0,0\n';
     const parsed = parseIsicOnehotRows(parseTable(text, 'gt.csv'), 'gt.csv');
-    expect(parsed.issues[0].kind).toBe('unknown-label');
-    expect(parsed.rows[0].label).toBe('akiec');
+    expect(at(parsed.issues, 0).kind).toBe('unknown-label');
+    expect(at(parsed.rows, 0).label).toBe('akiec');
   });
 });
 
@@ -86,7 +87,7 @@ describe('parseGenericRows', () => {
     const text = 'pic;kind\nx1;cat\nx2;dog\n';
     const parsed = parseGenericRows(parseTable(text, 'y.csv'), 'y.csv', { image: 'pic', label: 'kind' });
     expect(parsed.classes).toEqual(['cat', 'dog']);
-    expect(parsed.rows[0].groupId).toBe('x1');
+    expect(at(parsed.rows, 0).groupId).toBe('x1');
   });
 
   it('takes lesion/patient/group aliases as the group column and says when there is none (issue #11 item 4)', () => {

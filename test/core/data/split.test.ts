@@ -6,6 +6,7 @@ import {
   kfoldByGroup,
   splitByGroup,
 } from '../../../src/core/data/split.js';
+import { at } from '../../../src/core/util/at.js';
 
 /** Synthetic dataset: per class, `lesions` lesions of 1..3 images each. */
 function synth(classes: Record<string, number>): ImageRecord[] {
@@ -110,7 +111,7 @@ describe('kfoldByGroup', () => {
 
   it('foldAssignment makes fold k the test part and splits the rest into train/val by group', () => {
     const a = foldAssignment(records, folds, 2, { val: 0.2, seed: 3 });
-    expect(a.test).toEqual([...folds[2]].sort());
+    expect(a.test).toEqual([...at(folds, 2)].sort());
     expect(a.train.length + a.val.length + a.test.length).toBe(records.length);
     const testGroups = new Set(a.test.map((id) => groupOf.get(id)));
     for (const id of [...a.train, ...a.val]) expect(testGroups.has(groupOf.get(id))).toBe(false);

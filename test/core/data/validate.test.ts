@@ -6,6 +6,7 @@ import {
   formatIssues,
   matchRowsToFiles,
 } from '../../../src/core/data/validate.js';
+import { at } from '../../../src/core/util/at.js';
 
 const row = (imageId: string, line: number): LabelledRow => ({
   imageId,
@@ -31,7 +32,7 @@ describe('matchRowsToFiles', () => {
       ['missing-image', 'c'],
       ['orphan-image', '/d/z.jpg'],
     ]);
-    expect(issues[0].detail).toBe('m.csv line 4: already listed at m.csv line 2');
+    expect(at(issues, 0).detail).toBe('m.csv line 4: already listed at m.csv line 2');
     expect(matchRowsToFiles([row('a', 2)], files, false).issues).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import {
 } from '../../../src/core/eval/bootstrap.js';
 import { accuracy, balancedAccuracy, predictedClasses } from '../../../src/core/eval/metrics.js';
 import { macroAuc, oneVsRestRoc } from '../../../src/core/eval/roc.js';
+import { at } from '../../../src/core/util/at.js';
 
 const golden = JSON.parse(
   await readFile(join(import.meta.dirname, '../../golden/metrics/uniform-200.json'), 'utf8'),
@@ -53,7 +54,7 @@ describe('resampleGroupWeights', () => {
       expect(w[0]).toBe(w[1]);
       expect(w[3]).toBe(w[4]);
       expect(w[4]).toBe(w[5]);
-      expect(w[0] + w[2] + w[3]).toBe(3);
+      expect(at(w, 0) + at(w, 2) + at(w, 3)).toBe(3);
     }
   });
 });
@@ -66,9 +67,9 @@ describe('weightedHeadline', () => {
     const repLabels: number[] = [];
     const repProbs: number[][] = [];
     labels.forEach((l, i) => {
-      for (let t = 0; t < weights[i]; t++) {
+      for (let t = 0; t < at(weights, i); t++) {
         repLabels.push(l);
-        repProbs.push(probabilities[i]);
+        repProbs.push(at(probabilities, i));
       }
     });
     const w = weightedHeadline(labels, probabilities, 7, weights);
@@ -76,6 +77,14 @@ describe('weightedHeadline', () => {
     expect(w.accuracy).toBeCloseTo(accuracy(repLabels, preds), 12);
     expect(w.balancedAccuracy).toBeCloseTo(balancedAccuracy(repLabels, preds, 7), 12);
     expect(w.macroAuc).toBeCloseTo(macroAuc(oneVsRestRoc(repLabels, repProbs, 7)), 12);
+  });
+
+  it('rejects a weight list of another length than the images', () => {
+    const { labels, probabilities } = golden;
+    const weights = new Float64Array(labels.length - 1).fill(1);
+    expect(() => weightedHeadline(labels, probabilities, 7, weights)).toThrow(
+      `weightedHeadline: ${labels.length - 1} weights for ${labels.length} images; pass one weight per image`,
+    );
   });
 });
 

@@ -2,6 +2,7 @@ import { compile } from 'vega-lite';
 import { describe, expect, it } from 'vitest';
 import { buildComparison, pairwiseMcNemar } from '../../../src/core/eval/compare.js';
 import { headlineComparisonChart, recallComparisonChart } from '../../../src/core/eval/compare-charts.js';
+import { at } from '../../../src/core/util/at.js';
 import { syntheticModel } from '../../support/synthetic-model.js';
 
 const labels = Array.from({ length: 60 }, (_, i) => i % 3);
@@ -14,7 +15,7 @@ describe('pairwiseMcNemar', () => {
     const tests = pairwiseMcNemar([strong, weak, mid]);
     expect(tests.map((t) => `${t.modelA}/${t.modelB}`)).toEqual(['strong/weak', 'strong/mid', 'weak/mid']);
     expect(tests[0]).toMatchObject({ b: 30, c: 0, images: 60, method: 'chi-square-cc' });
-    expect(tests[0].pValue).toBeLessThan(1e-6);
+    expect(at(tests, 0).pValue).toBeLessThan(1e-6);
     expect(tests[1]).toMatchObject({ b: 15, c: 0, method: 'exact-binomial' });
   });
   it('uses only the images both models saw', () => {
@@ -36,7 +37,7 @@ describe('buildComparison', () => {
       { notes: ['n'] },
     );
     expect(data.models.map((m) => m.name)).toEqual(['x', 'y']);
-    expect(Object.keys(data.models[0])).not.toContain('probabilities');
+    expect(Object.keys(at(data.models, 0))).not.toContain('probabilities');
     expect(data.pairwise).toHaveLength(1);
     for (const chart of [recallComparisonChart(data), headlineComparisonChart(data)])
       expect(() => compile(chart.spec)).not.toThrow();

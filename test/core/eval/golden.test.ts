@@ -14,6 +14,7 @@ import {
   topKAccuracy,
 } from '../../../src/core/eval/metrics.js';
 import { macroAuc, oneVsRestRoc, rocCurve, sensitivityAtSpecificity } from '../../../src/core/eval/roc.js';
+import { at } from '../../../src/core/util/at.js';
 
 const DIR = join(import.meta.dirname, '../../golden/metrics');
 const TOL = 1e-9;
@@ -52,7 +53,7 @@ interface GoldenCase {
 function near(actual: readonly number[], expected: readonly number[]): void {
   expect(actual).toHaveLength(expected.length);
   actual.forEach((v, i) => {
-    expect(Math.abs(v - expected[i]), `index ${i}: ${v} vs ${expected[i]}`).toBeLessThan(TOL);
+    expect(Math.abs(v - at(expected, i)), `index ${i}: ${v} vs ${expected[i]}`).toBeLessThan(TOL);
   });
 }
 
@@ -106,7 +107,7 @@ describe.each(cases.map((c) => [c.name, c] as const))('metrics equal scikit-lear
   it('one-vs-rest ROC curves, AUCs and macro AUC', () => {
     const rocs = oneVsRestRoc(labels, probs, k);
     rocs.forEach((r, j) => {
-      const x = e.roc[j];
+      const x = at(e.roc, j);
       if (x === null) {
         expect(r.auc).toBeNull();
         return;
@@ -122,10 +123,10 @@ describe.each(cases.map((c) => [c.name, c] as const))('metrics equal scikit-lear
       expect(Math.abs(macroAuc(rocs) - e.sklearnMacroAucOvr)).toBeLessThan(TOL);
   });
   it('melanoma sensitivity at 80/90/95% specificity', () => {
-    const mel = e.roc[4];
+    const mel = at(e.roc, 4);
     if (mel === null) return;
     const positive = labels.map((l) => l === 4);
-    const scores = probs.map((row) => row[4]);
+    const scores = probs.map((row) => at(row, 4));
     for (const [spec, sens] of Object.entries(mel.sensitivityAtSpecificity)) {
       const point = sensitivityAtSpecificity(positive, scores, Number(spec))!;
       expect(Math.abs(point.sensitivity - sens)).toBeLessThan(TOL);
@@ -143,7 +144,7 @@ describe.each(cases.map((c) => [c.name, c] as const))('metrics equal scikit-lear
     expect(Math.abs(c.ece - e.ece)).toBeLessThan(TOL);
     expect(c.bins.map((b) => b.count)).toEqual(e.reliability.map((b) => b.count));
     c.bins.forEach((b, i) => {
-      const x = e.reliability[i];
+      const x = at(e.reliability, i);
       if (x.accuracy === null) expect(b.accuracy).toBeNull();
       else near([b.accuracy!, b.confidence!], [x.accuracy, x.confidence!]);
     });

@@ -3,6 +3,7 @@ import { createRng } from '../../../src/core/eval/bootstrap.js';
 import { balancedAccuracy, predictedClasses } from '../../../src/core/eval/metrics.js';
 import { applyClassOffsets, tuneClassOffsets } from '../../../src/core/eval/offsets.js';
 import { formatPredictionsCsv, parsePredictionsCsv } from '../../../src/core/eval/predictions.js';
+import { at } from '../../../src/core/util/at.js';
 
 /** A model biased towards class 0: the minority classes need a positive offset. */
 function biased(n: number, seed: number) {
@@ -10,7 +11,7 @@ function biased(n: number, seed: number) {
   const labels = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 1 : i % 7 === 0 ? 2 : 0));
   const probabilities = labels.map((l) => {
     const logits = [1.2 + rng(), rng(), rng()];
-    logits[l] += rng() * 1.5;
+    logits[l] = at(logits, l) + rng() * 1.5;
     const exp = logits.map(Math.exp);
     const s = exp.reduce((a, b) => a + b, 0);
     return exp.map((e) => e / s);
@@ -30,7 +31,7 @@ describe('tuneClassOffsets / applyClassOffsets', () => {
       3,
     );
     expect(after).toBeGreaterThan(before + 0.05);
-    expect(offsets[1]).toBeGreaterThan(offsets[0]);
+    expect(at(offsets, 1)).toBeGreaterThan(at(offsets, 0));
     const testAfter = balancedAccuracy(
       test.labels,
       predictedClasses(applyClassOffsets(test.probabilities, offsets)),
@@ -43,7 +44,7 @@ describe('tuneClassOffsets / applyClassOffsets', () => {
     const same = applyClassOffsets(probabilities, [0, 0, 0]);
     same.forEach((row, i) => {
       row.forEach((v, j) => {
-        expect(v).toBeCloseTo(probabilities[i][j], 12);
+        expect(v).toBeCloseTo(at(at(probabilities, i), j), 12);
       });
     });
     for (const row of applyClassOffsets(probabilities, [1, -2, 0.5]))
@@ -64,7 +65,7 @@ describe('predictions CSV', () => {
     const t = parsePredictionsCsv(text, 'p.csv');
     expect(t.images).toEqual(['x,1', 'y']);
     expect(t.labels).toEqual(['a', 'b']);
-    expect([...t.probabilities[1]]).toEqual([0.9, 0.1]);
+    expect([...at(t.probabilities, 1)]).toEqual([0.9, 0.1]);
   });
   it('names a wrong header and a bad number', () => {
     expect(() => parsePredictionsCsv('id,label\nx,a\n', 'p.csv')).toThrow(

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluationCharts, trainingChart } from '../../../src/core/eval/charts.js';
 import { mostConfidentErrors, trainingCurvePoints } from '../../../src/core/eval/report-data.js';
 import { computeEvaluationMetrics } from '../../../src/core/eval/summary.js';
+import { at } from '../../../src/core/util/at.js';
 
 const classes = ['a', 'b', 'c'];
 const labels = [0, 1, 2, 0, 1, 2];
@@ -61,7 +62,7 @@ describe('evaluationCharts', () => {
     expect(() => compile(trainingChart(points).spec)).not.toThrow();
   });
   it('confusion chart carries every cell with its count and row share', () => {
-    const spec = evaluationCharts(m, null)[1].spec as {
+    const spec = at(evaluationCharts(m, null), 1).spec as {
       data: { values: { count: number; share: number }[] };
     };
     expect(spec.data.values).toHaveLength(9);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapSensitivityAtSpecificity, createRng } from '../../../src/core/eval/bootstrap.js';
 import { sensitivityAtSpecificity } from '../../../src/core/eval/roc.js';
 import { computeEvaluationMetrics } from '../../../src/core/eval/summary.js';
+import { at } from '../../../src/core/util/at.js';
 
 const rng = createRng(5);
 const n = 300;
@@ -17,10 +18,11 @@ describe('bootstrapSensitivityAtSpecificity', () => {
   });
   it('has the point estimate of sensitivityAtSpecificity and an interval around it', () => {
     targets.forEach((t, k) => {
-      expect(cis[k].estimate).toBeCloseTo(sensitivityAtSpecificity(positive, scores, t)!.sensitivity, 12);
-      expect(cis[k].lower).toBeLessThanOrEqual(cis[k].estimate);
-      expect(cis[k].upper).toBeGreaterThanOrEqual(cis[k].estimate);
-      expect(cis[k].upper - cis[k].lower).toBeGreaterThan(0.02);
+      const ci = at(cis, k);
+      expect(ci.estimate).toBeCloseTo(sensitivityAtSpecificity(positive, scores, t)!.sensitivity, 12);
+      expect(ci.lower).toBeLessThanOrEqual(ci.estimate);
+      expect(ci.upper).toBeGreaterThanOrEqual(ci.estimate);
+      expect(ci.upper - ci.lower).toBeGreaterThan(0.02);
     });
   });
   it('is reproducible from its seed and changes with it', () => {

@@ -7,6 +7,7 @@ import {
   type AffineInterpolation,
   affineTransform,
 } from '../../../src/core/preprocess/affine.js';
+import { at } from '../../../src/core/util/at.js';
 import { probeNativeBackend } from '../../support/native-backend.js';
 
 // The native backend (tfjs-node) registers no Transform kernel, which is why affineTransform exists; when it
@@ -61,7 +62,9 @@ function reference(
     tf.concat(
       tf
         .split<tf.Tensor4D>(x, rows.length, 0)
-        .map((image, i) => tf.image.transform(image, tf.tensor2d([rows[i]]), interpolation, fill, fillValue)),
+        .map((image, i) =>
+          tf.image.transform(image, tf.tensor2d([at(rows, i)]), interpolation, fill, fillValue),
+        ),
     ),
   );
 }
@@ -84,14 +87,14 @@ async function backendGap(backend: string, fillMode: AffineFillMode): Promise<nu
   try {
     const other = await run(backend);
     const cpu = await run('cpu');
-    return Math.max(...other.map((v, i) => Math.abs(v - cpu[i])));
+    return Math.max(...other.map((v, i) => Math.abs(v - at(cpu, i))));
   } finally {
     await tf.setBackend('cpu');
   }
 }
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+  return tf.tidy(() => at(tf.max(tf.abs(tf.sub(a, b))).dataSync(), 0));
 }
 
 describe('affineTransform', () => {

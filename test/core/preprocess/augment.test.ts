@@ -11,6 +11,7 @@ import {
   IDENTITY_AUGMENT,
   parseAugmentConfig,
 } from '../../../src/core/preprocess/augment-config.js';
+import { at } from '../../../src/core/util/at.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -95,7 +96,7 @@ describe('augmentBatch', () => {
 
   it('rotates by 90 degrees about the centre', () => {
     const x = batch(1, 5, 5);
-    const p = { ...drawAugmentParams(1, IDENTITY_AUGMENT, 0)[0], angle: Math.PI / 2 };
+    const p = { ...at(drawAugmentParams(1, IDENTITY_AUGMENT, 0), 0), angle: Math.PI / 2 };
     const y = tf.tidy(() =>
       tf.image.transform(x, tf.tensor2d([transformRow(p, 5, 5)]), 'bilinear', 'reflect'),
     );
@@ -138,7 +139,11 @@ describe('augmentBatch', () => {
   });
 
   it('keeps grey pixels grey under hue and saturation changes', () => {
-    const m = colourMatrix({ ...drawAugmentParams(1, IDENTITY_AUGMENT, 0)[0], hue: 0.7, saturation: 1.3 });
+    const m = colourMatrix({
+      ...at(drawAugmentParams(1, IDENTITY_AUGMENT, 0), 0),
+      hue: 0.7,
+      saturation: 1.3,
+    });
     const grey = m.map((row) => row[0] * 100 + row[1] * 100 + row[2] * 100);
     for (const v of grey) expect(v).toBeCloseTo(100, 6);
   });

@@ -4,10 +4,11 @@ import {
   grayWorldGains,
   shadesOfGray,
 } from '../../../src/core/preprocess/color-constancy.js';
+import { at } from '../../../src/core/util/at.js';
 
 /** `n` pixels of one RGB colour. */
 function solid(rgb: [number, number, number], n = 4): Uint8Array {
-  return Uint8Array.from({ length: n * 3 }, (_, i) => rgb[i % 3]);
+  return Uint8Array.from({ length: n * 3 }, (_, i) => at(rgb, i % 3));
 }
 
 describe('Shades-of-Gray colour constancy', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tileImages } from '../../../src/core/preprocess/grid.js';
+import { at } from '../../../src/core/util/at.js';
 
 describe('tileImages', () => {
   it('lays tiles out row by row with gaps of the background colour', () => {
@@ -12,9 +13,11 @@ describe('tileImages', () => {
       background: 255,
     });
     expect([grid.width, grid.height]).toEqual([2 * 2 + 3, 2 * 1 + 3]);
-    const at = (x: number, y: number): number => grid.data[(y * grid.width + x) * 3];
-    expect([at(0, 0), at(1, 1), at(2, 1), at(3, 1), at(4, 1), at(6, 1)]).toEqual([255, 10, 10, 255, 20, 255]);
-    expect([at(1, 3), at(4, 3)]).toEqual([30, 255]);
+    const red = (x: number, y: number): number => at(grid.data, (y * grid.width + x) * 3);
+    expect([red(0, 0), red(1, 1), red(2, 1), red(3, 1), red(4, 1), red(6, 1)]).toEqual([
+      255, 10, 10, 255, 20, 255,
+    ]);
+    expect([red(1, 3), red(4, 3)]).toEqual([30, 255]);
   });
 
   it('rejects a tile of the wrong size', () => {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { isLesionlabError } from '../../../src/core/errors.js';
 import { placeImage, type RawImage, resizeImage } from '../../../src/core/preprocess/resize.js';
+import { at } from '../../../src/core/util/at.js';
 
 /** A w x h RGB image whose pixel (x, y) is (x, y, 7). */
 function ramp(width: number, height: number): RawImage {
@@ -57,7 +58,7 @@ describe('resizeImage', () => {
         .round()
         .dataSync(),
     );
-    const diff = Math.max(...Array.from(out, (v, i) => Math.abs(v - ref[i])));
+    const diff = Math.max(...Array.from(out, (v, i) => Math.abs(v - at(ref, i))));
     expect(diff).toBeLessThanOrEqual(1);
   });
 
