@@ -1,18 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLesionlab } from '../support/cli.js';
 import { makeSampleRun } from '../support/sample-run.js';
 
-const exec = promisify(execFile);
 let root: string;
 let run: string;
-
-function lesionlab(...args: string[]) {
-  return exec(process.execPath, ['bin/lesionlab.js', ...args], { cwd: process.cwd(), maxBuffer: 1 << 24 });
-}
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'lesionlab-evaluate-cli-'));
@@ -23,7 +17,7 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 describe('lesionlab evaluate (CLI)', () => {
   it("evaluates a run's test split and prints the headline with its interval and the report path", async () => {
     const out = join(root, 'out');
-    const { stdout } = await lesionlab(
+    const { code, stdout } = await runLesionlab([
       'evaluate',
       run,
       '--tta',
@@ -33,7 +27,8 @@ describe('lesionlab evaluate (CLI)', () => {
       '--out',
       out,
       '--no-screenshot',
-    );
+    ]);
+    expect(code).toBe(0);
     expect(stdout).toMatch(/Plain \(image only\)\s+balanced accuracy \d+\.\d% \(\d+\.\d-\d+\.\d\)/);
     expect(stdout).toMatch(/Views identity\+flip_h\+flip_v\+rot180\s+balanced accuracy/);
     expect(stdout).toContain(join(out, 'report.html'));
@@ -41,11 +36,9 @@ describe('lesionlab evaluate (CLI)', () => {
   });
   it('rejects a bad option value, naming the option, what it got and the allowed values', async () => {
     // exit code and one-line format belong to src/cli/main.ts (citty's runMain exits 1 itself)
-    const error = await lesionlab('evaluate', run, '--split', 'train').catch(
-      (e: { code: number; stderr: string }) => e,
-    );
-    expect((error as { code: number }).code).toBeGreaterThan(0);
-    expect((error as { stderr: string }).stderr).toContain(
+    const error = await runLesionlab(['evaluate', run, '--split', 'train']);
+    expect(error.code).toBe(2);
+    expect(error.stderr).toContain(
       'lesionlab: expected one of test, val, all for --split but received "train"; e.g. --split test [E_CONFIG]',
     );
   });

@@ -1,27 +1,17 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { defineCommand } from 'citty';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.js';
+import { runLesionlab } from '../support/cli.js';
 
-const exec = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), 'run-cli-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 afterEach(() => {
   vi.restoreAllMocks();
   process.exitCode = 0;
 });
-
-/** Runs bin/lesionlab.js, optionally with Node flags (e.g. a preload); resolves with the exit code and output. */
-function lesionlab(nodeFlags: string[], ...args: string[]) {
-  return exec(process.execPath, [...nodeFlags, 'bin/lesionlab.js', ...args], { maxBuffer: 1 << 24 }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
-}
 
 async function captureStderr(run: () => Promise<void>): Promise<string> {
   let err = '';
@@ -63,7 +53,7 @@ describe('a full disk or unwritable output through the CLI', () => {
   it('split on a full disk: one E_WRITE line naming the file, exit 2, no temp file left', async () => {
     const out = join(dir, 'DISKFULL-split.json');
     const preload = resolve('test/support/disk-full.preload.mjs');
-    const r = await lesionlab(['--import', preload], 'split', 'data/sample/ham10000', '--out', out);
+    const r = await runLesionlab(['split', 'data/sample/ham10000', '--out', out], ['--import', preload]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       `lesionlab: ${out}: cannot write (disk full, ENOSPC); free some space or write to another disk [E_WRITE]\n`,
@@ -74,17 +64,9 @@ describe('a full disk or unwritable output through the CLI', () => {
   it('train on a full disk: one E_WRITE line, exit 2, no half-made run folder', async () => {
     const runs = join(dir, 'DISKFULL-runs');
     const preload = resolve('test/support/disk-full.preload.mjs');
-    const r = await lesionlab(
+    const r = await runLesionlab(
+      ['train', '--data', 'data/sample/ham10000', '--weights', 'random', '--runs-dir', runs, '--name', 'r1'],
       ['--import', preload],
-      'train',
-      '--data',
-      'data/sample/ham10000',
-      '--weights',
-      'random',
-      '--runs-dir',
-      runs,
-      '--name',
-      'r1',
     );
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
@@ -99,7 +81,7 @@ describe('a full disk or unwritable output through the CLI', () => {
     const { makeSampleRun } = await import('../support/sample-run.js');
     const run = await makeSampleRun(join(dir, 'run'));
     const out = join(file, 'bundle');
-    const r = await lesionlab([], 'export', run, '--out', out);
+    const r = await runLesionlab(['export', run, '--out', out]);
     expect(r.code).toBe(2);
     // TF.js prints its banner first; the error is the last line
     expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(

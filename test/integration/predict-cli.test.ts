@@ -1,54 +1,25 @@
-import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
-import { writeModelBundle } from '../../src/node/bundle/write.js';
 import { collectPredictInputs } from '../../src/node/infer/inputs.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../support/tiny-model.js';
+import { copySampleImages, runLesionlab, SAMPLE_IMAGES } from '../support/cli.js';
+import { writeTinyBundle } from '../support/tiny-model.js';
 
-const run = promisify(execFile);
 const SAMPLE = join(process.cwd(), 'data/sample/ham10000');
 let root: string;
 
-async function lesionlab(...args: string[]) {
-  return run(process.execPath, ['bin/lesionlab.js', ...args], { cwd: process.cwd(), maxBuffer: 1 << 24 });
-}
-
-/** Runs the CLI and returns its exit status with stdout and stderr, whether it failed or not. */
-async function lesionlabStatus(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    return { code: 0, ...(await lesionlab(...args)) };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'lesionlab-predict-'));
-  const model = buildTinyModel();
-  await writeModelBundle(join(root, 'run', 'model'), {
-    model,
-    name: 'tiny',
-    backbone: 'tiny',
-    classes: HAM10000_CLASSES,
-    preprocess: TINY_SPEC,
-    normalization: TINY_NORM,
-  });
-  model.dispose();
-  const part1 = join(SAMPLE, 'HAM10000_images_part_1');
-  const images = (await readdir(part1)).filter((f) => f.endsWith('.jpg')).slice(0, 5);
-  await mkdir(join(root, 'imgs'));
-  for (const f of images) await copyFile(join(part1, f), join(root, 'imgs', f));
+  await writeTinyBundle(join(root, 'run', 'model'));
+  const images = await copySampleImages(join(root, 'imgs'), 5);
   await writeFile(join(root, 'imgs', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 1, 2, 3]));
   const mixed = join(root, 'mixed');
   await mkdir(join(mixed, 'sub'), { recursive: true });
-  await copyFile(join(part1, images[0]), join(mixed, 'a.jpg'));
-  const pixels = sharp(join(part1, images[1])).resize(32, 24);
+  await copyFile(join(SAMPLE_IMAGES, images[0]), join(mixed, 'a.jpg'));
+  const pixels = sharp(join(SAMPLE_IMAGES, images[1])).resize(32, 24);
   await pixels.clone().gif().toFile(join(mixed, 'b.gif'));
   await pixels
     .clone()
@@ -65,7 +36,7 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
   it('classifies a folder from a run dir as JSON lines; the unreadable image gets an error row, a warning and exit 3', async () => {
-    const { code, stdout, stderr } = await lesionlabStatus(
+    const { code, stdout, stderr } = await runLesionlab([
       'predict',
       join(root, 'run'),
       join(root, 'imgs'),
@@ -73,7 +44,7 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
       'jsonl',
       '--batch-size',
       '2',
-    );
+    ]);
     const rows = stdout
       .trim()
       .split('\n')
@@ -96,13 +67,13 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
 
   it('lists every skipped file of a folder, classifies GIF and TIFF, and exits 3 (issue #11 item 13)', async () => {
     const mixed = join(root, 'mixed');
-    const { code, stdout, stderr } = await lesionlabStatus(
+    const { code, stdout, stderr } = await runLesionlab([
       'predict',
       join(root, 'run'),
       mixed,
       '--format',
       'csv',
-    );
+    ]);
     expect(code).toBe(3);
     const rows = stdout.trim().split('\n').slice(1);
     expect(rows.map((r) => r.split(',')[0].slice(mixed.length + 1))).toEqual([
@@ -118,21 +89,22 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
       `warning: ignored 1 non-image file(s), e.g. ${join(mixed, 'notes.txt')}`,
       'warning: 3 of 6 input(s) could not be classified (0 undecodable, 3 skipped); exit status 3',
     ]);
-    const help = await lesionlab('predict', '--help');
+    const help = await runLesionlab(['predict', '--help']);
+    expect(help.code).toBe(0);
     expect(help.stdout).toMatch(
       /Exit status: 0 every input classified; 2 bad input .*; 3 some inputs could not be classified/,
     );
   });
 
   it('fails with one error line and exit 2 for a single undecodable image or a folder with nothing to classify', async () => {
-    const single = await lesionlabStatus('predict', join(root, 'run'), join(root, 'imgs', 'broken.jpg'));
+    const single = await runLesionlab(['predict', join(root, 'run'), join(root, 'imgs', 'broken.jpg')]);
     expect(single.code).toBe(2);
     expect(single.stdout).toBe('');
     expect(single.stderr).toMatch(/^lesionlab: \S+broken.jpg: cannot decode image \(.*\[E_BAD_IMAGE\]\n$/);
-    const none = await lesionlabStatus('predict', join(root, 'run'), join(root, 'bmps'));
+    const none = await runLesionlab(['predict', join(root, 'run'), join(root, 'bmps')]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no images to classify (1 skipped, 0 other files)');
-    const link = await lesionlabStatus('predict', join(root, 'run'), join(root, 'mixed', 'f.jpg'));
+    const link = await runLesionlab(['predict', join(root, 'run'), join(root, 'mixed', 'f.jpg')]);
     expect(link.stderr).toMatch(
       /f.jpg: a broken symbolic link \(its target is missing\).*\[E_MISSING_FILE\]\n$/,
     );
@@ -149,7 +121,7 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
   });
 
   it('reads HAM10000_metadata.csv (image ids) and prints CSV with --top-k 1 and TTA', async () => {
-    const { stdout } = await lesionlab(
+    const { code, stdout } = await runLesionlab([
       'predict',
       join(root, 'run', 'model'),
       join(SAMPLE, 'HAM10000_metadata.csv'),
@@ -159,7 +131,8 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
       '1',
       '--tta',
       'flips',
-    );
+    ]);
+    expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     // every row says how it was scored: the views asked for, the density rule, whether metadata was used
     expect(lines[0]).toBe('path,label_1,prob_1,views,density,metadata,error');
@@ -176,9 +149,8 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
   });
 
   it('fails with one readable line for a bad option', async () => {
-    const err = await lesionlab('predict', join(root, 'run'), join(root, 'imgs'), '--format', 'xml').catch(
-      (e) => e,
-    );
+    const err = await runLesionlab(['predict', join(root, 'run'), join(root, 'imgs'), '--format', 'xml']);
+    expect(err.code).toBe(2);
     expect(err.stderr).toContain(
       'expected one of table, csv, jsonl for --format but received "xml"; e.g. --format table [E_CONFIG]',
     );

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
-import { writeModelBundle } from '../../src/node/bundle/write.js';
 import { createClassifier } from '../../src/node/infer/classifier.js';
-import { buildSmallCnn } from '../support/tiny-model.js';
+import { writeSmallCnnBundle } from '../support/tiny-model.js';
 
 const SAMPLE = join(process.cwd(), 'data/sample/ham10000/HAM10000_images_part_1');
 let root: string;
@@ -15,17 +14,7 @@ let url: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'lesionlab-serve-'));
-  const model = buildSmallCnn(64);
-  await writeModelBundle(join(root, 'bundle'), {
-    model,
-    name: 'small-cnn',
-    backbone: 'small_cnn',
-    classes: HAM10000_CLASSES,
-    preprocess: { width: 64, height: 64, resize: 'stretch', colorConstancy: false },
-    normalization: { mean: [0, 0, 0], std: [1, 1, 1] },
-    metrics: { balancedAccuracy: 0.25 },
-  });
-  model.dispose();
+  await writeSmallCnnBundle(join(root, 'bundle'), 64, { metrics: { balancedAccuracy: 0.25 } });
   child = spawn(
     process.execPath,
     ['bin/lesionlab.js', 'serve', join(root, 'bundle'), '--port', '0', '--token', 'tok'],

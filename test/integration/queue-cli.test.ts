@@ -1,29 +1,15 @@
-import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAM10000_CLASSES } from '../../src/core/labels.js';
-import { writeModelBundle } from '../../src/node/bundle/write.js';
 import { queueStatus, redisConnection } from '../../src/queue/index.js';
+import { copySampleImages, runLesionlab } from '../support/cli.js';
 import { redisMissing, startRedis, type TestRedis } from '../support/redis-server.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../support/tiny-model.js';
+import { writeTinyBundle } from '../support/tiny-model.js';
 
-const run = promisify(execFile);
-const SAMPLE = join(process.cwd(), 'data/sample/ham10000/HAM10000_images_part_1');
 let root: string;
 let redis: TestRedis;
-
-async function lesionlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const out = await run(process.execPath, ['bin/lesionlab.js', ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, ...out };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** The CSV's rows as objects over the columns of `headerFrom`'s header (simple CSV: quoted cells last). */
 function columns(headerFrom: string, csv = headerFrom): Record<string, string>[] {
@@ -45,20 +31,8 @@ beforeAll(async () => {
   if (redisMissing) return;
   redis = await startRedis();
   root = await mkdtemp(join(tmpdir(), 'lesionlab-queue-cli-'));
-  const model = buildTinyModel();
-  await writeModelBundle(join(root, 'bundle'), {
-    model,
-    name: 'tiny',
-    backbone: 'tiny',
-    classes: HAM10000_CLASSES,
-    preprocess: TINY_SPEC,
-    normalization: TINY_NORM,
-  });
-  model.dispose();
-  await mkdir(join(root, 'imgs'));
-  for (const f of (await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).slice(0, 6)) {
-    await copyFile(join(SAMPLE, f), join(root, 'imgs', f));
-  }
+  await writeTinyBundle(join(root, 'bundle'));
+  await copySampleImages(join(root, 'imgs'), 6);
   await writeFile(join(root, 'imgs', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 1, 2, 3]));
 }, 120_000);
 
@@ -71,7 +45,16 @@ describe.skipIf(redisMissing)('lesionlab queue + worker (CLI, real redis-server)
   it("submit, worker, status and collect give predict's CSV, row for row; a resubmit adds nothing", async () => {
     const bundle = join(root, 'bundle');
     const imgs = join(root, 'imgs');
-    const sub = await lesionlab('queue', 'submit', bundle, imgs, '--redis', redis.url, '--batch-size', '3');
+    const sub = await runLesionlab([
+      'queue',
+      'submit',
+      bundle,
+      imgs,
+      '--redis',
+      redis.url,
+      '--batch-size',
+      '3',
+    ]);
     expect(sub.stdout).toContain('7 images; 7 queued now in 3 jobs');
     const worker = spawn(process.execPath, [
       'bin/lesionlab.js',
@@ -91,7 +74,7 @@ describe.skipIf(redisMissing)('lesionlab queue + worker (CLI, real redis-server)
       worker.kill('SIGTERM');
       await new Promise((r) => worker.once('exit', r));
     }
-    const status = await lesionlab('queue', 'status', '--redis', redis.url, '--json');
+    const status = await runLesionlab(['queue', 'status', '--redis', redis.url, '--json']);
     expect(JSON.parse(status.stdout)).toMatchObject({
       model: 'tiny',
       total: 7,
@@ -100,15 +83,15 @@ describe.skipIf(redisMissing)('lesionlab queue + worker (CLI, real redis-server)
       pending: 0,
     });
     const out = join(root, 'predictions.csv');
-    const collected = await lesionlab('queue', 'collect', '--redis', redis.url, '--out', out);
+    const collected = await runLesionlab(['queue', 'collect', '--redis', redis.url, '--out', out]);
     expect(collected.code).toBe(3); // one unreadable image
     expect(collected.stdout).toContain('wrote 7 rows');
-    const predicted = await lesionlab('predict', bundle, imgs, '--format', 'csv');
+    const predicted = await runLesionlab(['predict', bundle, imgs, '--format', 'csv']);
     // Same rows and values in every column collect writes (predict may add columns of its own, e.g. its views).
     expect(columns(await readFile(out, 'utf8'), predicted.stdout)).toEqual(
       columns(await readFile(out, 'utf8')),
     );
-    const again = await lesionlab('queue', 'submit', bundle, imgs, '--redis', redis.url);
+    const again = await runLesionlab(['queue', 'submit', bundle, imgs, '--redis', redis.url]);
     expect(again.stdout).toContain('0 queued now in 0 jobs, 7 already done');
   }, 120_000);
 });

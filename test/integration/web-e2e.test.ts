@@ -9,11 +9,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import { readModelBundle } from '../../src/node/bundle/read.js';
-import { writeModelBundle } from '../../src/node/bundle/write.js';
 import { type Classifier, createClassifier } from '../../src/node/infer/classifier.js';
 import { buildWebPage } from '../../src/node/web/build-page.js';
 import { createServer } from '../../src/serve/server.js';
-import { buildSmallCnn } from '../support/tiny-model.js';
+import { writeSmallCnnBundle } from '../support/tiny-model.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SAMPLE = join(process.cwd(), 'data/sample/ham10000/HAM10000_images_part_1');
@@ -44,19 +43,13 @@ let png: string;
 beforeAll(async () => {
   if (!hasChromium) return;
   root = await mkdtemp(join(tmpdir(), 'lesionlab-web-'));
-  const model = buildSmallCnn(112);
   // 112x112 model: the 200x150 sample images are under twice the box, so neither side pre-shrinks and
   // Node (sharp decode) and the page (canvas decode) feed the same pixels to the same shared bilinear resize.
-  await writeModelBundle(join(root, 'bundle'), {
-    model,
+  await writeSmallCnnBundle(join(root, 'bundle'), 112, {
     name: 'small-cnn-e2e',
-    backbone: 'small_cnn',
-    classes: HAM10000_CLASSES,
     preprocess: { width: 112, height: 112, resize: 'crop', colorConstancy: true },
-    normalization: { mean: [0, 0, 0], std: [1, 1, 1] },
     metrics: { evaluation: FIGURES },
   });
-  model.dispose();
   const jpg = (await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort()[0];
   png = join(root, jpg.replace('.jpg', '.png'));
   await sharp(join(SAMPLE, jpg)).png().toFile(png);

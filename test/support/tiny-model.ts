@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import type { Normalization, PreprocessSpec } from '../../src/core/preprocess/spec.js';
+import { type WriteModelBundleArgs, writeModelBundle } from '../../src/node/bundle/write.js';
 
 /** Preprocessing of the tiny test model: 16x16, stretched. */
 export const TINY_SPEC: PreprocessSpec = { width: 16, height: 16, resize: 'stretch', colorConstancy: false };
@@ -68,4 +70,38 @@ export function buildSmallCnn(size: number, classes = 7, seed = 3): tf.LayersMod
     .dense({ units: classes, activation: 'softmax', kernelInitializer: init(seed + 2, 0.5), name: 'head' })
     .apply(gap) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'small_cnn' });
+}
+
+/** Writes the tiny model as a bundle in `dir` (named `tiny`, HAM10000's classes); `extra` overrides fields. */
+export async function writeTinyBundle(dir: string, extra: Partial<WriteModelBundleArgs> = {}): Promise<void> {
+  const model = buildTinyModel();
+  await writeModelBundle(dir, {
+    model,
+    name: 'tiny',
+    backbone: 'tiny',
+    classes: HAM10000_CLASSES,
+    preprocess: TINY_SPEC,
+    normalization: TINY_NORM,
+    ...extra,
+  });
+  model.dispose();
+}
+
+/** Writes `buildSmallCnn(size)` as a bundle in `dir` (stretch to size x size, 0..255 in); `extra` overrides fields. */
+export async function writeSmallCnnBundle(
+  dir: string,
+  size: number,
+  extra: Partial<WriteModelBundleArgs> = {},
+): Promise<void> {
+  const model = buildSmallCnn(size);
+  await writeModelBundle(dir, {
+    model,
+    name: 'small-cnn',
+    backbone: 'small_cnn',
+    classes: HAM10000_CLASSES,
+    preprocess: { width: size, height: size, resize: 'stretch', colorConstancy: false },
+    normalization: { mean: [0, 0, 0], std: [1, 1, 1] },
+    ...extra,
+  });
+  model.dispose();
 }

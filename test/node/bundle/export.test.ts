@@ -5,24 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
 import { exportModelBundle } from '../../../src/node/bundle/export.js';
 import { readModelBundle } from '../../../src/node/bundle/read.js';
-import { writeModelBundle } from '../../../src/node/bundle/write.js';
 import { createClassifier } from '../../../src/node/infer/classifier.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
+import { writeTinyBundle } from '../../support/tiny-model.js';
 
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'lesionlab-export-'));
-  const model = buildTinyModel();
-  await writeModelBundle(join(root, 'run', 'model'), {
-    model,
-    name: 'tiny',
-    backbone: 'tiny',
-    classes: HAM10000_CLASSES,
-    preprocess: TINY_SPEC,
-    normalization: TINY_NORM,
-    metrics: { balancedAccuracy: 0.3 },
-  });
-  model.dispose();
+  await writeTinyBundle(join(root, 'run', 'model'), { metrics: { balancedAccuracy: 0.3 } });
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
