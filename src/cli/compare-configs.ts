@@ -4,7 +4,7 @@ import type { TrainConfig } from '../core/config/train-config.js';
 import type { ImageRecord } from '../core/data/records.js';
 import { splitByGroup } from '../core/data/split.js';
 import { buildSplitFile } from '../core/data/split-schema.js';
-import { LesionlabError } from '../core/errors.js';
+import { expected } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type ComparisonResult, compareEvaluations } from '../node/compare/compare.js';
 import { loadDataset } from '../node/data/load-dataset.js';
@@ -47,8 +47,15 @@ export async function compareConfigs(
       data: { ...config.data, splitFile },
       output: { runsDir: join(out, 'runs'), name },
     });
-    if (!run.bundleDir)
-      throw new LesionlabError('E_RUN', `${run.runDir}: ${name} did not finish; see its train.log`);
+    if (!run.bundleDir) {
+      throw expected({
+        what: 'a finished training run',
+        where: name,
+        received: `${run.runDir}, which did not finish`,
+        fix: 'see its train.log',
+        code: 'E_RUN',
+      });
+    }
     const evaluation = await evaluateModel({
       target: run.runDir,
       split: 'test',
@@ -64,10 +71,13 @@ export async function compareConfigs(
 /** Each file through the config schema with the shared flags applied; names must differ, data must agree. */
 async function resolveConfigs(files: readonly string[], options: CompareConfigsOptions) {
   if (files.length < 2) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `--configs: got ${files.length} file(s); name at least two, e.g. --configs configs/seed-densenet121.json,configs/best-mobilenet-v1.json`,
-    );
+    throw expected({
+      what: 'at least two config files',
+      where: '--configs',
+      received: `${files.length}`,
+      fix: 'e.g. --configs configs/seed-densenet121.json,configs/best-mobilenet-v1.json',
+      code: 'E_CONFIG',
+    });
   }
   const flags = {
     data: options.data,
@@ -85,13 +95,24 @@ async function resolveConfigs(files: readonly string[], options: CompareConfigsO
   }
   const names = configs.map((c) => c.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
-  if (twice) throw new LesionlabError('E_CONFIG', `--configs: two files are named ${twice}.json; rename one`);
+  if (twice) {
+    throw expected({
+      what: 'files with different names (each names its run folder)',
+      where: '--configs',
+      received: `two files named ${twice}.json`,
+      fix: 'rename one',
+      code: 'E_CONFIG',
+    });
+  }
   const roots = new Set(configs.map((c) => resolve(c.config.data.root)));
   if (roots.size > 1) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `--configs: the files read different data (${[...roots].join(', ')}); pass --data to compare them on one dataset`,
-    );
+    throw expected({
+      what: 'files that read one dataset',
+      where: '--configs',
+      received: `files reading ${[...roots].join(', ')}`,
+      fix: 'pass --data to compare them on one dataset',
+      code: 'E_CONFIG',
+    });
   }
   return configs;
 }

@@ -1,5 +1,5 @@
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
-import { LesionlabError } from '../core/errors.js';
+import { expected, shown } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { validateToken } from '../serve/index.js';
 
@@ -18,10 +18,13 @@ export function untilSignal(): Promise<string> {
  */
 export function tokenArg(flag: string | undefined, env = process.env.LESIONLAB_TOKEN): string | undefined {
   if (flag?.startsWith('--')) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `--token: got "${flag}", which looks like another flag; put the token value right after --token`,
-    );
+    throw expected({
+      what: 'the token value',
+      where: '--token',
+      received: `${shown(flag)}, which looks like another flag`,
+      fix: 'put the token value right after --token',
+      code: 'E_CONFIG',
+    });
   }
   return flag === undefined ? validateToken(env, 'LESIONLAB_TOKEN') : validateToken(flag, '--token');
 }

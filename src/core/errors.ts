@@ -61,9 +61,16 @@ export interface ExpectedProblem {
  * `expected an integer from 0 to 65535 for --port but received "http"; e.g. --port 8080` with its stable code.
  */
 export function expected(problem: ExpectedProblem): LesionlabError {
-  const { what, where, received, fix, code, cause } = problem;
-  const message = `expected ${what} for ${where} but received ${received}${fix ? `; ${fix}` : ''}`;
-  return new LesionlabError(code, message, cause === undefined ? undefined : { cause });
+  const { code, cause } = problem;
+  return new LesionlabError(code, expectedMessage(problem), cause === undefined ? undefined : { cause });
+}
+
+/** The message of {@link expected} alone, for errors of another type (the HTTP API's answers). */
+export function expectedMessage(
+  problem: Pick<ExpectedProblem, 'what' | 'where' | 'received' | 'fix'>,
+): string {
+  const { what, where, received, fix } = problem;
+  return `expected ${what} for ${where} but received ${received}${fix ? `; ${fix}` : ''}`;
 }
 
 /** A raw value as an error shows it: text in double quotes, `nothing` for undefined, anything else as JSON. */

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { LesionlabError } from '../core/errors.js';
+import { expected, expectedMessage } from '../core/errors.js';
 import { ApiError } from './api-error.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -13,30 +13,41 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export function validateToken(token: string | undefined, source = 'token'): string | undefined {
   if (token === undefined) return undefined;
   if (token === '') {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `${source}: got an empty token, which would leave the API open; pass a non-empty token, or omit it to serve without auth`,
-    );
+    throw expected({
+      what: 'a non-empty token',
+      where: source,
+      received: 'an empty token, which would leave the API open',
+      fix: 'pass a non-empty token, or omit it to serve without auth',
+      code: 'E_CONFIG',
+    });
   }
   if (/[\s\p{Cc}]/u.test(token)) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `${source}: the token contains a space or control character, which an Authorization header cannot carry; use letters, digits and punctuation only`,
-    );
+    throw expected({
+      what: 'a token an Authorization header can carry',
+      where: source,
+      received: 'a token with a space or control character',
+      fix: 'use letters, digits and punctuation only',
+      code: 'E_CONFIG',
+    });
   }
   return token;
 }
 
 /** A check of `Authorization: Bearer <token>` in constant time; throws a 401 {@link ApiError}. */
 export function bearerCheck(token: string): (header: string | undefined) => void {
-  const expected = digest(token);
+  const wanted = digest(token);
   return (header) => {
     const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-    if (!match || !timingSafeEqual(digest(match[1].trim()), expected)) {
+    if (!match || !timingSafeEqual(digest(match[1].trim()), wanted)) {
       throw new ApiError(
         401,
         'E_UNAUTHORIZED',
-        'missing or wrong bearer token; send "Authorization: Bearer <token>"',
+        expectedMessage({
+          what: "the server's bearer token",
+          where: 'the Authorization header',
+          received: match ? 'a wrong token' : 'none',
+          fix: 'send "Authorization: Bearer <token>"',
+        }),
       );
     }
   };

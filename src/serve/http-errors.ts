@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import { LesionlabError } from '../core/errors.js';
+import { expected, expectedMessage, shown } from '../core/errors.js';
 import { ApiError, type ApiErrorBody, errorBody, toErrorAnswer } from './api-error.js';
 
 /** Sends `error` as our `{ error: { code, message } }` answer (with `Retry-After` when the error names one). */
@@ -75,10 +75,13 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
  */
 export function timeouts(ms: number) {
   if (!Number.isInteger(ms) || ms < 1) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `requestTimeoutMs: expected a positive integer number of milliseconds, got ${ms}`,
-    );
+    throw expected({
+      what: 'a positive integer number of milliseconds',
+      where: 'requestTimeoutMs',
+      received: shown(ms),
+      fix: 'e.g. requestTimeoutMs: 10000',
+      code: 'E_CONFIG',
+    });
   }
   const connectionsCheckingInterval = Math.min(1000, Math.max(50, Math.floor(ms / 4)));
   return {
@@ -115,13 +118,18 @@ export function refuseWhileClosing(app: FastifyInstance): void {
 export function frameworkErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   if (error.code === 'FST_ERR_BAD_URL') {
     const url = req.raw.url ?? '';
-    const shown = url.length > 120 ? `${url.slice(0, 120)}…` : url;
+    const cut = url.length > 120 ? `${url.slice(0, 120)}…` : url;
     sendError(
       reply,
       new ApiError(
         400,
         'E_INPUT',
-        `the URL ${JSON.stringify(shown)} is not valid percent-encoding; write a literal % as %25`,
+        expectedMessage({
+          what: 'valid percent-encoding',
+          where: 'the URL',
+          received: JSON.stringify(cut),
+          fix: 'write a literal % as %25',
+        }),
       ),
     );
     return;
@@ -144,7 +152,7 @@ export function allowOnly(app: FastifyInstance, url: string, allowed: readonly H
       new ApiError(
         405,
         'E_METHOD_NOT_ALLOWED',
-        `${req.method} is not allowed on ${url}; use ${allow.join(' or ')}`,
+        expectedMessage({ what: `the method ${allow.join(' or ')}`, where: url, received: req.method }),
       ),
     );
   // Refused in onRequest, before any body is read or parsed (a PUT with an odd content type gets 405, not 415).

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
-import { ApiError } from './api-error.js';
+import { expectedMessage } from '../core/errors.js';
+import { ApiError, type ApiErrorCode } from './api-error.js';
 
 /** Image formats the API accepts. */
 export type ImageKind = 'jpeg' | 'png' | 'webp';
@@ -30,6 +31,27 @@ export interface ImageLimits {
   readonly maxPixels: number;
 }
 
+const IMAGE = 'a JPEG, PNG or WebP image';
+
+/** The 400 for a request without image bytes. */
+export function emptyBody(): ApiError {
+  return new ApiError(
+    400,
+    'E_INPUT',
+    expectedMessage({
+      what: IMAGE,
+      where: 'the request body',
+      received: 'an empty body',
+      fix: `send ${IMAGE}`,
+    }),
+  );
+}
+
+/** A refused image: `expected <what> for the uploaded image but received <received>`, with its status and code. */
+function refused(status: number, code: ApiErrorCode, what: string, received: string, fix?: string): ApiError {
+  return new ApiError(status, code, expectedMessage({ what, where: 'the uploaded image', received, fix }));
+}
+
 /** Default image limits: 8192 px a side, 40 megapixels. */
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 8192, maxPixels: 40_000_000 };
 
@@ -42,14 +64,10 @@ export async function checkImage(
   buf: Uint8Array,
   limits: ImageLimits,
 ): Promise<{ kind: ImageKind; width: number; height: number }> {
-  if (buf.length === 0) throw new ApiError(400, 'E_INPUT', 'empty body; send a JPEG, PNG or WebP image');
+  if (buf.length === 0) throw emptyBody();
   const kind = sniffImageKind(buf);
   if (!kind) {
-    throw new ApiError(
-      415,
-      'E_UNSUPPORTED_MEDIA',
-      'body is not a JPEG, PNG or WebP image (checked its first bytes)',
-    );
+    throw refused(415, 'E_UNSUPPORTED_MEDIA', IMAGE, 'bytes of another kind (checked its first bytes)');
   }
   let meta: sharp.Metadata;
   try {
@@ -57,21 +75,26 @@ export async function checkImage(
   } catch (error) {
     const message = (error as Error).message;
     if (/pixel limit/i.test(message)) {
-      throw new ApiError(
+      throw refused(
         413,
         'E_IMAGE_TOO_LARGE',
-        `image header declares more than ${limits.maxPixels} pixels`,
+        `at most ${limits.maxPixels} pixels`,
+        `a header that declares more than ${limits.maxPixels} pixels`,
+        'send a smaller image',
       );
     }
-    throw new ApiError(400, 'E_BAD_IMAGE', `cannot read the ${kind} header: ${message}`);
+    throw refused(400, 'E_BAD_IMAGE', `a readable ${kind} header`, `one sharp cannot read (${message})`);
   }
   const { width = 0, height = 0 } = meta;
-  if (width < 1 || height < 1) throw new ApiError(400, 'E_BAD_IMAGE', `${kind} header declares no size`);
+  if (width < 1 || height < 1)
+    throw refused(400, 'E_BAD_IMAGE', `a ${kind} header with a size`, 'one without');
   if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
-    throw new ApiError(
+    throw refused(
       413,
       'E_IMAGE_TOO_LARGE',
-      `image is ${width}x${height}; the limit is ${limits.maxSide} px a side and ${limits.maxPixels} pixels`,
+      `at most ${limits.maxSide} px a side and ${limits.maxPixels} pixels`,
+      `${width}x${height}`,
+      'send a smaller image',
     );
   }
   return { kind, width, height };

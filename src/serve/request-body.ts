@@ -1,8 +1,18 @@
 import type { FastifyRequest } from 'fastify';
+import { expectedMessage } from '../core/errors.js';
 import { ApiError } from './api-error.js';
-import { IMAGE_CONTENT_TYPES } from './image-check.js';
+import { emptyBody, IMAGE_CONTENT_TYPES } from './image-check.js';
 
 const ONE_FILE = 'send exactly one image per request as a file field';
+
+/** A 400 for a multipart body that is not one image file, in the `expected ... but received ...` style. */
+function notOneFile(received: string): ApiError {
+  return new ApiError(
+    400,
+    'E_INPUT',
+    expectedMessage({ what: 'one file part', where: 'the multipart body', received, fix: ONE_FILE }),
+  );
+}
 
 /** True for errors that already carry a 4xx status (size limits, premature close): they keep it. */
 function isClientError(error: unknown): boolean {
@@ -18,15 +28,11 @@ async function readMultipartFile(req: FastifyRequest): Promise<Uint8Array> {
   for await (const part of req.parts()) {
     if (part.type !== 'file') continue;
     if (image) {
-      throw new ApiError(
-        400,
-        'E_INPUT',
-        `multipart body has more than one file (fields "${image.field}" and "${part.fieldname}"); ${ONE_FILE}`,
-      );
+      throw notOneFile(`more than one file (fields "${image.field}" and "${part.fieldname}")`);
     }
     image = { field: part.fieldname, bytes: await part.toBuffer() };
   }
-  if (!image) throw new ApiError(400, 'E_INPUT', `multipart body has no file part; ${ONE_FILE}`);
+  if (!image) throw notOneFile('no file part');
   return image.bytes;
 }
 
@@ -37,13 +43,18 @@ async function readMultipartImage(req: FastifyRequest): Promise<Uint8Array> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'FST_FILES_LIMIT') {
-      throw new ApiError(400, 'E_INPUT', `multipart body has more than one file; ${ONE_FILE}`);
+      throw notOneFile('more than one file');
     }
     if (error instanceof ApiError || isClientError(error)) throw error;
     throw new ApiError(
       400,
       'E_INPUT',
-      `malformed multipart body: ${(error as Error).message}; send multipart/form-data with a boundary and one complete file part`,
+      expectedMessage({
+        what: 'a well-formed multipart body',
+        where: 'POST /v1/predict',
+        received: `a malformed one (${(error as Error).message})`,
+        fix: 'send multipart/form-data with a boundary and one complete file part',
+      }),
     );
   }
 }
@@ -56,10 +67,14 @@ export async function readImageBody(req: FastifyRequest): Promise<Uint8Array> {
     throw new ApiError(
       415,
       'E_UNSUPPORTED_MEDIA',
-      `content type "${type}" is not accepted; send ${IMAGE_CONTENT_TYPES.join(', ')} or multipart/form-data`,
+      expectedMessage({
+        what: `one of ${IMAGE_CONTENT_TYPES.join(', ')} or multipart/form-data`,
+        where: 'the Content-Type header',
+        received: JSON.stringify(type),
+        fix: 'send the image with its own content type',
+      }),
     );
   }
-  if (!Buffer.isBuffer(req.body))
-    throw new ApiError(400, 'E_INPUT', 'empty body; send a JPEG, PNG or WebP image');
+  if (!Buffer.isBuffer(req.body)) throw emptyBody();
   return req.body;
 }

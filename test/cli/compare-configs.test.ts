@@ -11,19 +11,19 @@ const refusal = (files: string[], extra: Record<string, unknown> = {}) =>
 describe('compare --configs: refuses before any work', () => {
   it('fewer than two configs', async () => {
     expect(await refusal(['configs/seed-densenet121.json'])).toMatch(
-      /^E_CONFIG: --configs: got 1 file\(s\); name at least two/,
+      /^E_CONFIG: expected at least two config files for --configs but received 1; e\.g\. --configs /,
     );
   });
 
   it('two files with one name (their runs would share a folder)', async () => {
     expect(await refusal(['configs/seed-densenet121.json', './configs/seed-densenet121.json'])).toBe(
-      'E_CONFIG: --configs: two files are named seed-densenet121.json; rename one',
+      'E_CONFIG: expected files with different names (each names its run folder) for --configs but received two files named seed-densenet121.json; rename one',
     );
   });
 
   it('a config that fails the schema, naming the file and key', async () => {
     expect(await refusal(['configs/seed-densenet121.json', 'package.json'])).toMatch(
-      /^E_CONFIG: package\.json (\(root\)|name)/,
+      /^E_CONFIG: expected only the keys seed, data, .* for package\.json \(root\) but received the keys "name"/,
     );
   });
 
@@ -33,6 +33,8 @@ describe('compare --configs: refuses before any work', () => {
         epochs: -1,
         data: 'data/sample/ham10000',
       }),
-    ).toMatch(/^E_CONFIG: configs\/seed-densenet121\.json train\.epochs/);
+    ).toMatch(
+      /^E_CONFIG: expected a number > 0 for configs\/seed-densenet121\.json train\.epochs but received -1/,
+    );
   });
 });

@@ -33,9 +33,15 @@ const INTERFACES = {
 
 describe('--token', () => {
   it('refuses an empty --token or LESIONLAB_TOKEN instead of turning auth off', () => {
-    expect(() => tokenArg('', undefined)).toThrow(/--token: got an empty token/);
-    expect(() => tokenArg(undefined, '')).toThrow(/LESIONLAB_TOKEN: got an empty token/);
-    expect(() => tokenArg('--host', undefined)).toThrow(/looks like another flag/);
+    expect(() => tokenArg('', undefined)).toThrow(
+      'expected a non-empty token for --token but received an empty token, which would leave the API open',
+    );
+    expect(() => tokenArg(undefined, '')).toThrow(
+      /^expected a non-empty token for LESIONLAB_TOKEN but received an empty token/,
+    );
+    expect(() => tokenArg('--host', undefined)).toThrow(
+      'expected the token value for --token but received "--host", which looks like another flag; put the token value right after --token',
+    );
   });
 
   it('takes --token over LESIONLAB_TOKEN, and none when neither is set', () => {

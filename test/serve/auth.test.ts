@@ -63,8 +63,11 @@ describe('bearer auth over a real socket', () => {
 
 describe('token validation', () => {
   it.each([
-    ['', /empty token/],
-    ['two words', /space or control character/],
+    ['', /^expected a non-empty token for --token but received an empty token/],
+    [
+      'two words',
+      /^expected a token an Authorization header can carry for --token but received a token with a space or control character; use letters/,
+    ],
     ['tab\there', /space or control character/],
   ])('refuses the token %j instead of serving without auth', async (token, message) => {
     expect(() => validateToken(token, '--token')).toThrow(message);

@@ -24,14 +24,24 @@ const post = (payload: Buffer, type = `multipart/form-data; boundary=${BOUNDARY}
 
 describe('multipart uploads to POST /v1/predict', () => {
   it.each([
-    ['no boundary', () => multipartBody(img).body, 'multipart/form-data', /malformed multipart body/],
+    [
+      'no boundary',
+      () => multipartBody(img).body,
+      'multipart/form-data',
+      /^expected a well-formed multipart body for POST \/v1\/predict but received a malformed one/,
+    ],
     [
       'a part cut short',
       () => multipartBody(img).body.subarray(0, 150),
       undefined,
-      /malformed multipart body/,
+      /^expected a well-formed multipart body for POST \/v1\/predict but received a malformed one/,
     ],
-    ['a missing closing boundary', () => filePart('image', img), undefined, /malformed multipart body/],
+    [
+      'a missing closing boundary',
+      () => filePart('image', img),
+      undefined,
+      /^expected a well-formed multipart body for POST \/v1\/predict but received a malformed one/,
+    ],
     ['garbage instead of parts', () => Buffer.from('not multipart at all'), undefined, /multipart/],
     ['no file part', () => Buffer.from(`--${BOUNDARY}--\r\n`), undefined, /no file part/],
   ])('answers %s with a 400, not a 500', async (_name, make, type, message) => {
@@ -52,7 +62,7 @@ describe('multipart uploads to POST /v1/predict', () => {
     expect(res.json().error).toEqual({
       code: 'E_INPUT',
       message:
-        'multipart body has more than one file (fields "a" and "b"); send exactly one image per request as a file field',
+        'expected one file part for the multipart body but received more than one file (fields "a" and "b"); send exactly one image per request as a file field',
     });
   });
 

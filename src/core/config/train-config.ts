@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { LesionlabError } from '../errors.js';
+import { expected, LesionlabError, shown } from '../errors.js';
 import { BACKBONE_NAMES } from '../models/registry.js';
 
 import { DIHEDRAL_VIEWS } from '../preprocess/views.js';
+import { issueProblem } from './zod-issue.js';
 
 export { DIHEDRAL_VIEWS, type DihedralView } from '../preprocess/views.js';
 
@@ -33,11 +34,7 @@ const DataSchema = z
 const ModelSchema = z
   .object({
     /** A registry backbone; a typo fails here, listing the valid names. */
-    backbone: z
-      .enum(BACKBONE_NAMES, {
-        error: (issue) => `got ${JSON.stringify(issue.input)}; valid backbones: ${BACKBONE_NAMES.join(', ')}`,
-      })
-      .default('mobilenet_v1'),
+    backbone: z.enum(BACKBONE_NAMES).default('mobilenet_v1'),
     /**
      * `auto`: ImageNet weights when they can be had, else seeded random ones (one loud warning, recorded
      * as such in every output); `imagenet`: required, the run stops before any work without them; `random`.
@@ -203,16 +200,25 @@ export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
 /**
- * Validates a config object and fills defaults. Throws `E_CONFIG` naming the first bad key, what it got and
- * what is allowed, e.g. `config train.epochs: expected number, received string`.
+ * Validates a config object and fills defaults. Throws `E_CONFIG` naming the first bad key, what is allowed
+ * and what it got, e.g. `expected a number for config train.epochs but received "ten"; ...`.
  */
 export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig {
   const result = TrainConfigSchema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const key = issue.path.map(String).join('.') || '(root)';
-  const hint = issue.code === 'unrecognized_keys' ? `; allowed keys: ${allowedKeys(issue.path)}` : '';
-  throw new LesionlabError('E_CONFIG', `${source} ${key}: ${issue.message}${hint}`);
+  const [issue] = result.error.issues;
+  if (!issue) throw new LesionlabError('E_CONFIG', `${source}: ${result.error.message}`);
+  const { what, key, received } = issueProblem(issue, input, allowedKeys);
+  throw expected({
+    what,
+    where: `${source} ${key}`,
+    received,
+    fix:
+      issue.code === 'unrecognized_keys'
+        ? `remove ${issue.keys.length > 1 ? 'them' : 'it'} or fix the spelling`
+        : '`lesionlab train --print-config` prints every key with its default',
+    code: 'E_CONFIG',
+  });
 }
 
 function allowedKeys(path: readonly PropertyKey[]): string {
@@ -273,10 +279,13 @@ export function applyConfigOverrides(
 export function parseOverride(text: string): [string, unknown] {
   const at = text.indexOf('=');
   if (at <= 0) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `--set ${JSON.stringify(text)}: expected key=value, e.g. train.epochs=5`,
-    );
+    throw expected({
+      what: 'key=value',
+      where: '--set',
+      received: shown(text),
+      fix: 'e.g. --set train.epochs=5',
+      code: 'E_CONFIG',
+    });
   }
   const raw = text.slice(at + 1);
   let value: unknown = raw;
@@ -285,11 +294,15 @@ export function parseOverride(text: string): [string, unknown] {
   else if (/^\s*[[{]/.test(raw)) {
     try {
       value = JSON.parse(raw);
-    } catch {
-      throw new LesionlabError(
-        'E_CONFIG',
-        `--set ${text.slice(0, at)}: ${raw} is not valid JSON; write lists like ["conv_pw_5_relu","conv_pw_11_relu"]`,
-      );
+    } catch (error) {
+      throw expected({
+        what: 'valid JSON',
+        where: `--set ${text.slice(0, at)}`,
+        received: raw,
+        fix: 'write lists like ["conv_pw_5_relu","conv_pw_11_relu"]',
+        code: 'E_CONFIG',
+        cause: error,
+      });
     }
   }
   return [text.slice(0, at), value];

@@ -30,14 +30,16 @@ describe('parseTrainConfig', () => {
 
   it('names the bad key and what it got', () => {
     expect(() => parseTrainConfig({ train: { epochs: 'ten' } })).toThrow(
-      /^config train\.epochs: .*expected number, received string/,
+      /^expected a number for config train\.epochs but received "ten"; `lesionlab train --print-config` prints/,
     );
-    expect(() => parseTrainConfig({ features: { views: 9 } })).toThrow(/config features\.views: .*<=8/);
+    expect(() => parseTrainConfig({ features: { views: 9 } })).toThrow(
+      'expected a number <= 8 for config features.views but received 9',
+    );
   });
 
   it('rejects unknown keys and lists the allowed ones', () => {
     expect(() => parseTrainConfig({ train: { epoch: 3 } }, 'run.json')).toThrow(
-      /^run\.json train: Unrecognized key: "epoch"; allowed keys: epochs, batchSize/,
+      /^expected only the keys epochs, batchSize, .* for run\.json train but received the key "epoch"; remove it/,
     );
     try {
       parseTrainConfig({ bogus: 1 });
@@ -60,7 +62,9 @@ describe('config overrides', () => {
     expect(parseOverride('train.epochs=5')).toEqual(['train.epochs', 5]);
     expect(parseOverride('features.tta=false')).toEqual(['features.tta', false]);
     expect(parseOverride('model.backbone=mobilenet_v1')).toEqual(['model.backbone', 'mobilenet_v1']);
-    expect(() => parseOverride('epochs')).toThrow(/expected key=value/);
+    expect(() => parseOverride('epochs')).toThrow(
+      'expected key=value for --set but received "epochs"; e.g. --set train.epochs=5',
+    );
   });
 
   it('parses JSON lists and splits pairs only at top-level commas', () => {
@@ -71,6 +75,8 @@ describe('config overrides', () => {
     expect(parseOverride(pairs[0])).toEqual(['model.taps', ['conv_pw_5_relu', 'conv_pw_11_relu']]);
     expect(parseOverride(pairs[2])).toEqual(['features.augment', { rotate: 90, hue: 0 }]);
     expect(parseTrainConfig({ model: { taps: ['conv_pw_5_relu'] } }).model.taps).toEqual(['conv_pw_5_relu']);
-    expect(() => parseOverride('model.taps=[conv_pw_5_relu]')).toThrow(/not valid JSON/);
+    expect(() => parseOverride('model.taps=[conv_pw_5_relu]')).toThrow(
+      /^expected valid JSON for --set model\.taps but received \[conv_pw_5_relu\]; write lists like/,
+    );
   });
 });

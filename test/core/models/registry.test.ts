@@ -232,7 +232,7 @@ describe('weight sources and test views (the registry owns them)', () => {
   it('is where the config takes its backbone names from: a typo fails at parse time, listing them', () => {
     expect(parseTrainConfig({ model: { backbone: 'mobilenet_v2' } }).model.backbone).toBe('mobilenet_v2');
     expect(() => parseTrainConfig({ model: { backbone: 'mobilenet_v3' } })).toThrow(
-      `config model.backbone: got "mobilenet_v3"; valid backbones: ${BACKBONE_NAMES.join(', ')}`,
+      `expected one of ${BACKBONE_NAMES.join(', ')} for config model.backbone but received "mobilenet_v3"`,
     );
     expect(parseTrainConfig({}).model.weights).toBe('auto');
   });
