@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
+import { type BackboneName, getBackbone } from '../../src/core/models/registry.js';
+import { presentBlocks, splitAtBlock } from '../../src/core/train/finetune.js';
+
+/** The backbones that take seconds per build and pass on tfjs-cpu: their tests live in test/integration/. */
+export const FULL_SIZE_BACKBONES: ReadonlySet<BackboneName> = new Set([
+  'inception_resnet_v2',
+  'convnext_small',
+]);
 
 /** Two different seeded 0..255 images, `size` x `size`, and the first one mirrored: [a, b, flip(a)]. */
 export function probeImages(size: number, seed = 7): tf.Tensor4D {
@@ -40,4 +48,17 @@ export function expectInferenceFeatures(model: tf.LayersModel, size: number, fea
   expect(maxDiff(b, a)).toBeGreaterThan(1e-3 * scale);
   expect(maxDiff(flippedA, a)).toBeGreaterThan(1e-3 * scale);
   x.dispose();
+}
+
+/** Splitting a backbone below its top 1 and 2 blocks (as fine-tuning does) keeps the network's output shape. */
+export function expectCleanTopSplits(name: BackboneName): void {
+  const spec = getBackbone(name);
+  const model = spec.build({ inputSize: spec.minInputSize });
+  expect(presentBlocks(model, spec.blocks).length).toBeGreaterThan(2);
+  for (const n of [1, 2]) {
+    const split = splitAtBlock(model, spec.blocks, n);
+    expect(split.tail.outputs[0]!.shape).toEqual(model.outputs[0]!.shape);
+    split.tail.dispose();
+  }
+  model.dispose();
 }

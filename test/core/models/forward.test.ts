@@ -1,22 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { BACKBONE_NAMES, BACKBONES, getBackbone } from '../../../src/core/models/registry.js';
-import { expectInferenceFeatures } from '../../support/backbone-forward.js';
+import { expectInferenceFeatures, FULL_SIZE_BACKBONES } from '../../support/backbone-forward.js';
 
-// The two big networks cost seconds per pass on tfjs-cpu: they run in test/integration/backbone-forward-heavy.test.ts.
-const HEAVY = new Set(['inception_resnet_v2', 'convnext_small']);
-
-describe.each(BACKBONE_NAMES.filter((n) => !HEAVY.has(n)))('backbone %s forward pass (32 px)', (name) => {
-  it('gives per-image features that vary with the image, leaks nothing, frees everything on dispose', () => {
-    const baseline = tf.memory().numTensors;
-    const model = BACKBONES[name].build({ inputSize: 32 });
-    const built = tf.memory().numTensors;
-    expectInferenceFeatures(model, 32, BACKBONES[name].featureWidth);
-    expect(tf.memory().numTensors).toBe(built);
-    model.dispose();
-    expect(tf.memory().numTensors).toBeLessThanOrEqual(baseline + 8); // tfjs keeps a few cached scalars
-  });
-});
+// The full-size networks run in test/integration/backbone-forward-heavy.test.ts.
+describe.each(BACKBONE_NAMES.filter((n) => !FULL_SIZE_BACKBONES.has(n)))(
+  'backbone %s forward pass (32 px)',
+  (name) => {
+    it('gives per-image features that vary with the image, leaks nothing, frees everything on dispose', () => {
+      const baseline = tf.memory().numTensors;
+      const model = BACKBONES[name].build({ inputSize: 32 });
+      const built = tf.memory().numTensors;
+      expectInferenceFeatures(model, 32, BACKBONES[name].featureWidth);
+      expect(tf.memory().numTensors).toBe(built);
+      model.dispose();
+      expect(tf.memory().numTensors).toBeLessThanOrEqual(baseline + 8); // tfjs keeps a few cached scalars
+    });
+  },
+);
 
 describe('build({ outputLayer })', () => {
   it('cuts MobileNet v1 after conv_pw_12_relu and disposes the layers that fell off', () => {

@@ -1,13 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { BACKBONE_NAMES, getBackbone } from '../../../src/core/models/registry.js';
-import {
-  copyTailWeights,
-  presentBlocks,
-  splitAtBlock,
-  unfreezeTopBlocks,
-} from '../../../src/core/train/finetune.js';
+import { copyTailWeights, splitAtBlock, unfreezeTopBlocks } from '../../../src/core/train/finetune.js';
 import { seedModelWeights } from '../../../src/core/train/seed-weights.js';
+import { expectCleanTopSplits, FULL_SIZE_BACKBONES } from '../../support/backbone-forward.js';
 import { tinyBackbone } from '../../support/tiny-backbone.js';
 
 const TINY_BLOCKS = [
@@ -76,20 +72,10 @@ describe('splitAtBlock', () => {
     },
   );
 
-  // the top boundaries fine-tuning uses (every boundary of the big networks takes minutes on 2 cores)
-  it.each(BACKBONE_NAMES)(
+  // the top boundaries fine-tuning uses (the full-size networks: test/integration/finetune-split-heavy.test.ts)
+  it.each(BACKBONE_NAMES.filter((name) => !FULL_SIZE_BACKBONES.has(name)))(
     '%s splits cleanly below its top 1 and 2 blocks by configuration alone',
-    (name) => {
-      const spec = getBackbone(name);
-      const model = spec.build({ inputSize: spec.minInputSize });
-      expect(presentBlocks(model, spec.blocks).length).toBeGreaterThan(2);
-      for (const n of [1, 2]) {
-        const split = splitAtBlock(model, spec.blocks, n);
-        expect(split.tail.outputs[0]!.shape).toEqual(model.outputs[0]!.shape);
-        split.tail.dispose();
-      }
-      model.dispose();
-    },
+    (name) => expectCleanTopSplits(name),
     300_000,
   );
 });
