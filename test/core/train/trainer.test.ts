@@ -11,7 +11,11 @@ describe('trainHead', () => {
   it('learns separable clusters and records one metrics row per epoch', async () => {
     const head = makeHead(WIDTH, 8);
     const result = await trainHead({ ...baseOptions(head, train, val), epochs: 8 });
-    expect(result.history.length).toBeGreaterThan(0);
+    // one row per epoch run, numbered from 1: all 8, or up to where early stopping ended the run
+    const epochs = result.history.map((r) => r.epoch);
+    expect(epochs).toEqual(epochs.map((_, i) => i + 1));
+    expect(epochs.length === 8 || result.stoppedEarly).toBe(true);
+    expect(epochs.length).toBeGreaterThanOrEqual(result.bestEpoch);
     const last = result.history[result.history.length - 1];
     expect(Object.keys(last).sort()).toEqual(
       ['epoch', 'loss', 'lr', 'seconds', 'val_accuracy', 'val_balanced_accuracy', 'val_loss'].sort(),
