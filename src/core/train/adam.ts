@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { at } from '../util/at.js';
 
 /** Adam's moment estimates and step count as plain arrays: part of a training checkpoint. */
 export interface AdamState {
@@ -14,19 +15,19 @@ export interface AdamState {
 export class Adam {
   learningRate: number;
   private step = 0;
-  private readonly m: tf.Variable[];
-  private readonly v: tf.Variable[];
+  /** Each variable with its first (m) and second (v) moment estimates. */
+  private readonly slots: readonly AdamSlot[];
 
   constructor(
-    private readonly variables: readonly tf.Variable[],
+    variables: readonly tf.Variable[],
     learningRate: number,
     private readonly beta1 = 0.9,
     private readonly beta2 = 0.999,
     private readonly epsilon = 1e-7,
   ) {
     this.learningRate = learningRate;
-    this.m = variables.map((variable) => tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
-    this.v = variables.map((variable) => tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
+    const zeros = (variable: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(variable), false));
+    this.slots = variables.map((variable) => ({ variable, m: zeros(variable), v: zeros(variable) }));
   }
 
   /** Applies one update; `grads[i]` belongs to `variables[i]`. Does not dispose the gradients. */
@@ -36,37 +37,55 @@ export class Adam {
     const correction2 = 1 - this.beta2 ** this.step;
     const rate = (this.learningRate * Math.sqrt(correction2)) / correction1;
     tf.tidy(() => {
-      this.variables.forEach((variable, i) => {
-        const m = this.m[i].mul(this.beta1).add(grads[i].mul(1 - this.beta1));
-        const v = this.v[i].mul(this.beta2).add(grads[i].square().mul(1 - this.beta2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        variable.assign(variable.sub(m.mul(rate).div(v.sqrt().add(this.epsilon))));
+      this.slots.forEach((slot, i) => {
+        const grad = at(grads, i);
+        const m = slot.m.mul(this.beta1).add(grad.mul(1 - this.beta1));
+        const v = slot.v.mul(this.beta2).add(grad.square().mul(1 - this.beta2));
+        slot.m.assign(m);
+        slot.v.assign(v);
+        slot.variable.assign(slot.variable.sub(m.mul(rate).div(v.sqrt().add(this.epsilon))));
       });
     });
   }
 
   getState(): AdamState {
-    return { step: this.step, m: this.m.map(readFloats), v: this.v.map(readFloats) };
+    return {
+      step: this.step,
+      m: this.slots.map((slot) => readFloats(slot.m)),
+      v: this.slots.map((slot) => readFloats(slot.v)),
+    };
   }
 
   setState(state: AdamState): void {
     this.step = state.step;
     tf.tidy(() => {
       state.m.forEach((values, i) => {
-        this.m[i].assign(tf.tensor(values, this.m[i].shape));
+        assignFloats(at(this.slots, i).m, values);
       });
       state.v.forEach((values, i) => {
-        this.v[i].assign(tf.tensor(values, this.v[i].shape));
+        assignFloats(at(this.slots, i).v, values);
       });
     });
   }
 
   dispose(): void {
-    for (const variable of [...this.m, ...this.v]) variable.dispose();
+    for (const slot of this.slots) {
+      slot.m.dispose();
+      slot.v.dispose();
+    }
   }
+}
+
+interface AdamSlot {
+  readonly variable: tf.Variable;
+  readonly m: tf.Variable;
+  readonly v: tf.Variable;
 }
 
 function readFloats(tensor: tf.Tensor): Float32Array {
   return Float32Array.from(tensor.dataSync());
+}
+
+function assignFloats(moment: tf.Variable, values: Float32Array): void {
+  moment.assign(tf.tensor(values, moment.shape));
 }

@@ -1,3 +1,5 @@
+import { at } from '../util/at.js';
+
 /** Classification scores of one set of predictions. */
 export interface ClassificationScores {
   readonly accuracy: number;
@@ -15,7 +17,8 @@ export function argmaxRows(probabilities: Float32Array, k: number): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
-    for (let c = 1; c < k; c++) if (probabilities[i * k + c] > probabilities[i * k + best]) best = c;
+    // Per-image loop: row i holds entries i * k .. i * k + k - 1 of the n * k values.
+    for (let c = 1; c < k; c++) if (probabilities[i * k + c]! > probabilities[i * k + best]!) best = c;
     out[i] = best;
   }
   return out;
@@ -27,22 +30,20 @@ export function classificationScores(
   predicted: ArrayLike<number>,
   numClasses: number,
 ): ClassificationScores {
-  const tp = new Array<number>(numClasses).fill(0);
-  const support = new Array<number>(numClasses).fill(0);
-  const predictedCount = new Array<number>(numClasses).fill(0);
+  const counts = Array.from({ length: numClasses }, () => ({ tp: 0, support: 0, predicted: 0 }));
   for (let i = 0; i < labels.length; i++) {
-    support[labels[i]] += 1;
-    predictedCount[predicted[i]] += 1;
-    if (labels[i] === predicted[i]) tp[labels[i]] += 1;
+    const label = at(labels, i);
+    const guess = at(predicted, i);
+    at(counts, label).support += 1;
+    at(counts, guess).predicted += 1;
+    if (label === guess) at(counts, label).tp += 1;
   }
-  const recall = support.map((s, c) => (s > 0 ? tp[c] / s : Number.NaN));
+  const recall = counts.map((c) => (c.support > 0 ? c.tp / c.support : Number.NaN));
   const present = recall.filter((r) => !Number.isNaN(r));
-  const f1 = tp
-    .map((t, c) =>
-      support[c] + predictedCount[c] > 0 ? (2 * t) / (support[c] + predictedCount[c]) : Number.NaN,
-    )
+  const f1 = counts
+    .map((c) => (c.support + c.predicted > 0 ? (2 * c.tp) / (c.support + c.predicted) : Number.NaN))
     .filter((f) => !Number.isNaN(f));
-  const correct = tp.reduce((a, b) => a + b, 0);
+  const correct = counts.reduce((sum, c) => sum + c.tp, 0);
   return {
     accuracy: labels.length > 0 ? correct / labels.length : Number.NaN,
     balancedAccuracy: mean(present),

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
 import { keepFrozenBatchNormInInference } from '../models/freeze.js';
+import { at } from '../util/at.js';
 import type { WeightSnapshot } from './callbacks.js';
 import type { Prng } from './prng.js';
 
@@ -49,7 +50,11 @@ export function floorStandardization(stats: Standardization, fraction = STD_FLOO
   const sorted = Float64Array.from(stats.std).sort();
   const mid = sorted.length >> 1;
   const median =
-    sorted.length === 0 ? 0 : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    sorted.length === 0
+      ? 0
+      : sorted.length % 2
+        ? at(sorted, mid)
+        : (at(sorted, mid - 1) + at(sorted, mid)) / 2;
   const floor = Math.max(1e-6, fraction * median);
   return { mean: stats.mean, std: Float32Array.from(stats.std, (s) => Math.max(s, floor)) };
 }
@@ -67,6 +72,8 @@ export interface NamedVariable {
  */
 export class Head {
   readonly variables: NamedVariable[];
+  /** The dense layers in order, each with its kernel [in, out] and bias [out] (the same variables). */
+  private readonly dense: readonly DenseVariables[];
   private standardization?: {
     readonly stats: Standardization;
     readonly mean: tf.Tensor1D;
@@ -75,28 +82,29 @@ export class Head {
 
   private constructor(
     readonly spec: HeadSpec,
-    variables: NamedVariable[],
+    dense: readonly DenseVariables[],
   ) {
-    this.variables = variables;
+    this.dense = dense;
+    this.variables = dense.flatMap(({ kernel, bias }, i) => [
+      { name: `dense_${i}/kernel`, variable: kernel },
+      { name: `dense_${i}/bias`, variable: bias },
+    ]);
   }
 
   /** A head with Glorot-uniform kernels drawn from `rng` and zero biases. */
   static create(spec: HeadSpec, rng: Prng): Head {
-    const widths =
-      spec.hidden > 0 ? [spec.inputWidth, spec.hidden, spec.numClasses] : [spec.inputWidth, spec.numClasses];
-    const variables: NamedVariable[] = [];
-    for (let i = 0; i + 1 < widths.length; i++) {
-      const [fanIn, fanOut] = [widths[i], widths[i + 1]];
+    const fanOuts = spec.hidden > 0 ? [spec.hidden, spec.numClasses] : [spec.numClasses];
+    const dense: DenseVariables[] = [];
+    let fanIn = spec.inputWidth;
+    for (const fanOut of fanOuts) {
       const limit = Math.sqrt(6 / (fanIn + fanOut));
       const values = rng.uniform(fanIn * fanOut, -limit, limit);
       const kernel = tf.tidy(() => tf.variable(tf.tensor2d(values, [fanIn, fanOut]), true));
-      variables.push({ name: `dense_${i}/kernel`, variable: kernel });
-      variables.push({
-        name: `dense_${i}/bias`,
-        variable: tf.tidy(() => tf.variable(tf.zeros([fanOut]), true)),
-      });
+      const bias = tf.tidy(() => tf.variable(tf.zeros([fanOut]), true));
+      dense.push({ kernel, bias });
+      fanIn = fanOut;
     }
-    return new Head(spec, variables);
+    return new Head(spec, dense);
   }
 
   /**
@@ -134,16 +142,14 @@ export class Head {
   /** Logits [n, classes] of pooled features [n, inputWidth]; pass masks only in training. */
   logits(features: tf.Tensor2D, masks: readonly tf.Tensor2D[] = []): tf.Tensor2D {
     return tf.tidy(() => {
-      const layers = this.variables.length / 2;
       const z = this.standardization;
       let x: tf.Tensor2D = z ? features.sub(z.mean).div(z.std) : features;
-      for (let i = 0; i < layers; i++) {
-        if (masks[i]) x = x.mul(masks[i]);
-        x = tf
-          .matMul(x, this.variables[2 * i].variable as tf.Tensor2D)
-          .add(this.variables[2 * i + 1].variable);
-        if (i + 1 < layers) x = tf.relu(x);
-      }
+      this.dense.forEach(({ kernel, bias }, i) => {
+        const mask = masks[i];
+        if (mask) x = x.mul(mask);
+        x = tf.matMul(x, kernel as tf.Tensor2D).add(bias);
+        if (i + 1 < this.dense.length) x = tf.relu(x);
+      });
       return x;
     });
   }
@@ -153,45 +159,23 @@ export class Head {
    * the last bias (post-hoc logit adjustment folded into the model).
    */
   applyLayers(input: tf.SymbolicTensor, logitOffset?: Float32Array): tf.SymbolicTensor {
-    const layers = this.variables.length / 2;
     let x = input;
-    for (let i = 0; i < layers; i++) {
-      const last = i + 1 === layers;
-      const units = this.variables[2 * i + 1].variable.shape[0];
+    this.dense.forEach((variables, i) => {
+      const last = i + 1 === this.dense.length;
+      const units = at(variables.bias.shape, 0);
       const name = last ? HEAD_LAYERS.logits : `head_hidden_${i}`;
       const dense = tf.layers.dense({ units, activation: last ? 'linear' : 'relu', name });
       x = dense.apply(x) as tf.SymbolicTensor;
       tf.tidy(() => {
-        let [kernel, bias]: tf.Tensor[] = [
-          this.variables[2 * i].variable,
-          this.variables[2 * i + 1].variable,
-        ];
-        if (i === 0 && this.standardization) [kernel, bias] = this.foldedFirstLayer();
+        const stats = i === 0 ? this.standardization?.stats : undefined;
+        let [kernel, bias]: [tf.Tensor, tf.Tensor] = stats
+          ? foldStandardization(variables, stats)
+          : [variables.kernel, variables.bias];
         if (last && logitOffset) bias = bias.add(tf.tensor1d(logitOffset));
         dense.setWeights([kernel, bias]);
       });
-    }
+    });
     return softmaxLayer(x);
-  }
-
-  /**
-   * The first dense layer with the input standardisation folded in, in float64 before rounding to float32:
-   * W' = W / std (per input row), b' = b - (mean / std)·W. Equal to standardise-then-dense up to rounding.
-   */
-  private foldedFirstLayer(): [tf.Tensor2D, tf.Tensor1D] {
-    const { mean, std } = this.standardization!.stats;
-    const kernel = this.variables[0].variable.dataSync();
-    const bias = Float64Array.from(this.variables[1].variable.dataSync());
-    const units = bias.length;
-    const folded = new Float32Array(kernel.length);
-    for (let d = 0; d < mean.length; d++) {
-      for (let u = 0; u < units; u++) {
-        const w = kernel[d * units + u] / std[d];
-        folded[d * units + u] = w;
-        bias[u] -= mean[d] * w;
-      }
-    }
-    return [tf.tensor2d(folded, [mean.length, units]), tf.tensor1d(Float32Array.from(bias))];
   }
 
   snapshot(): WeightSnapshot {
@@ -204,7 +188,7 @@ export class Head {
    */
   foldInputStandardization(mean: Float32Array, std: Float32Array): void {
     tf.tidy(() => {
-      const [kernel, bias] = [this.variables[0].variable, this.variables[1].variable];
+      const { kernel, bias } = at(this.dense, 0);
       const scale = tf.tensor2d(std, [std.length, 1]);
       const shifted = tf.matMul(
         tf.tensor2d(mean, [1, mean.length]).div(scale.reshape([1, -1])),
@@ -225,6 +209,36 @@ export class Head {
     tf.dispose([this.standardization.mean, this.standardization.std]);
     this.standardization = undefined;
   }
+}
+
+/** One dense layer of a {@link Head}: kernel [in, out] and bias [out]. */
+interface DenseVariables {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable;
+}
+
+/**
+ * A dense layer with the input standardisation folded in, in float64 before rounding to float32:
+ * W' = W / std (per input row), b' = b - (mean / std)·W. Equal to standardise-then-dense up to rounding.
+ */
+function foldStandardization(
+  dense: DenseVariables,
+  { mean, std }: Standardization,
+): [tf.Tensor2D, tf.Tensor1D] {
+  const kernel = dense.kernel.dataSync();
+  const bias = Float64Array.from(dense.bias.dataSync());
+  const units = bias.length;
+  const folded = new Float32Array(kernel.length);
+  for (const [d, m] of mean.entries()) {
+    const s = at(std, d);
+    // Per-weight loop: kernel is [mean.length, units] and bias has `units` entries.
+    for (let u = 0; u < units; u++) {
+      const w = kernel[d * units + u]! / s;
+      folded[d * units + u] = w;
+      bias[u] = bias[u]! - m * w;
+    }
+  }
+  return [tf.tensor2d(folded, [mean.length, units]), tf.tensor1d(Float32Array.from(bias))];
 }
 
 /** Copies variables' values into plain arrays. */
@@ -280,7 +294,7 @@ export function featureMaps(backbone: tf.LayersModel, taps: readonly string[]): 
     }
     return output as tf.SymbolicTensor;
   });
-  return [...maps, backbone.outputs[0]];
+  return [...maps, at(backbone.outputs, 0)];
 }
 
 /**
@@ -290,18 +304,18 @@ export function featureMaps(backbone: tf.LayersModel, taps: readonly string[]): 
 export function poolFeatures(maps: tf.Tensor4D | readonly tf.Tensor4D[], pooling: Pooling): tf.Tensor2D {
   return tf.tidy(() => {
     const all = Array.isArray(maps) ? maps : [maps as tf.Tensor4D];
-    const last = all[all.length - 1];
+    const last = at(all, all.length - 1);
     const parts = all.slice(0, -1).map((m) => tf.mean(m, [1, 2]) as tf.Tensor2D);
     parts.push(tf.mean(last, [1, 2]) as tf.Tensor2D);
     if (pooling === 'avg+max') parts.push(tf.max(last, [1, 2]) as tf.Tensor2D);
-    return parts.length === 1 ? parts[0] : tf.concat(parts, 1);
+    return parts.length === 1 ? at(parts, 0) : tf.concat(parts, 1);
   });
 }
 
 /** The same pooling as TF.js layers, applied to `backbone`'s feature maps (for exported models). */
 function applyPoolingLayers(backbone: tf.LayersModel, source: FeatureSource): tf.SymbolicTensor {
   const maps = featureMaps(backbone, source.taps);
-  const last = maps[maps.length - 1];
+  const last = at(maps, maps.length - 1);
   const parts = maps
     .slice(0, -1)
     .map(
@@ -312,7 +326,7 @@ function applyPoolingLayers(backbone: tf.LayersModel, source: FeatureSource): tf
   if (source.pooling === 'avg+max') {
     parts.push(tf.layers.globalMaxPooling2d({ name: 'head_max_pool' }).apply(last) as tf.SymbolicTensor);
   }
-  if (parts.length === 1) return parts[0];
+  if (parts.length === 1) return at(parts, 0);
   return tf.layers.concatenate({ name: 'head_pool_concat' }).apply(parts) as tf.SymbolicTensor;
 }
 
@@ -386,7 +400,7 @@ export function buildClassifier(backbone: tf.LayersModel, options: HeadOptions):
   const dropout = checkHeadOptions(options);
   for (const layer of backbone.layers) layer.trainable = false;
   keepFrozenBatchNormInInference(backbone);
-  const features = backbone.outputs[0]!;
+  const features = at(backbone.outputs, 0);
   if (features.shape.length !== 4) {
     throw new LesionlabError(
       'E_CONFIG',

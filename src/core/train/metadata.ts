@@ -1,4 +1,5 @@
 import { LesionlabError } from '../errors.js';
+import { at } from '../util/at.js';
 
 /**
  * Lesion metadata the head may use: patient age (years), sex and the lesion's anatomical site. Any field may be
@@ -140,10 +141,12 @@ export function applyMetadataOffsets(
 ): Float32Array {
   const x = encodeOffsetInputs(m);
   const out = Float32Array.from(logits);
+  // Hot loop (every image of every fitting step): weights has classes x OFFSET_WIDTH entries, x OFFSET_WIDTH
+  // and out one per class.
   for (let c = 0; c < offsets.classes; c++) {
     let z = 0;
-    for (let j = 0; j < OFFSET_WIDTH; j++) z += offsets.weights[c * OFFSET_WIDTH + j] * x[j];
-    out[c] += z;
+    for (let j = 0; j < OFFSET_WIDTH; j++) z += offsets.weights[c * OFFSET_WIDTH + j]! * x[j]!;
+    out[c] = out[c]! + z;
   }
   return out;
 }
@@ -165,44 +168,78 @@ export function fitMetadataOffsets(
   const weights = new Float32Array(classes * OFFSET_WIDTH);
   const lr = options.learningRate ?? 0.5;
   const grad = new Float64Array(weights.length);
-  const counts = new Float64Array(classes);
-  for (let i = 0; i < n; i++) counts[labels[i]] += 1;
-  const weightOf = (label: number) =>
-    options.balanced === false ? 1 : n / (classes * Math.max(1, counts[label]));
+  const images = offsetTrainingImages(logits, inputs, labels, classes, options.balanced !== false);
   for (let it = 0; it < (options.iterations ?? 300); it++) {
     grad.fill(0);
-    for (let i = 0; i < n; i++) {
+    for (const image of images) {
       const p = softmax(
-        applyMetadataOffsets({ classes, weights }, logits[i], {}),
-        inputs[i],
+        applyMetadataOffsets({ classes, weights }, image.logits, {}),
+        image.x,
         weights,
         classes,
       );
+      // Hot loop: p has `classes` entries, x OFFSET_WIDTH and grad classes x OFFSET_WIDTH.
       for (let c = 0; c < classes; c++) {
-        const g = (p[c] - (labels[i] === c ? 1 : 0)) * weightOf(labels[i]);
-        for (let j = 0; j < OFFSET_WIDTH; j++) grad[c * OFFSET_WIDTH + j] += (g * inputs[i][j]) / n;
+        const g = (p[c]! - (image.label === c ? 1 : 0)) * image.weight;
+        for (let j = 0; j < OFFSET_WIDTH; j++) {
+          const k = c * OFFSET_WIDTH + j;
+          grad[k] = grad[k]! + (g * image.x[j]!) / n;
+        }
       }
     }
-    for (let w = 0; w < weights.length; w++) weights[w] -= lr * (grad[w] + 2 * options.l2 * weights[w]);
+    // grad and weights have the same length
+    for (let w = 0; w < weights.length; w++)
+      weights[w] = weights[w]! - lr * (grad[w]! + 2 * options.l2 * weights[w]!);
   }
   return { classes, weights };
+}
+
+/** One image of {@link fitMetadataOffsets}: its fixed logits, offset inputs, class and loss weight. */
+interface OffsetTrainingImage {
+  readonly logits: ArrayLike<number>;
+  readonly x: Float32Array;
+  readonly label: number;
+  readonly weight: number;
+}
+
+/** The images with their loss weights: n / (classes · class count) when `balanced`, else 1. */
+function offsetTrainingImages(
+  logits: readonly ArrayLike<number>[],
+  inputs: readonly Float32Array[],
+  labels: ArrayLike<number>,
+  classes: number,
+  balanced: boolean,
+): OffsetTrainingImage[] {
+  const n = logits.length;
+  const counts = new Float64Array(classes);
+  for (let i = 0; i < n; i++) {
+    const label = at(labels, i);
+    counts[label] = at(counts, label) + 1;
+  }
+  return logits.map((row, i) => {
+    const label = at(labels, i);
+    const weight = balanced ? n / (classes * Math.max(1, at(counts, label))) : 1;
+    return { logits: row, x: at(inputs, i), label, weight };
+  });
 }
 
 function softmax(base: Float32Array, x: Float32Array, weights: Float32Array, classes: number): Float64Array {
   const z = new Float64Array(classes);
   let max = Number.NEGATIVE_INFINITY;
+  // Hot loops: base and z have `classes` entries, x OFFSET_WIDTH and weights classes x OFFSET_WIDTH.
   for (let c = 0; c < classes; c++) {
-    let v = base[c];
-    for (let j = 0; j < OFFSET_WIDTH; j++) v += weights[c * OFFSET_WIDTH + j] * x[j];
+    let v = base[c]!;
+    for (let j = 0; j < OFFSET_WIDTH; j++) v += weights[c * OFFSET_WIDTH + j]! * x[j]!;
     z[c] = v;
     max = Math.max(max, v);
   }
   let sum = 0;
   for (let c = 0; c < classes; c++) {
-    z[c] = Math.exp(z[c] - max);
-    sum += z[c];
+    const e = Math.exp(z[c]! - max);
+    z[c] = e;
+    sum += e;
   }
-  for (let c = 0; c < classes; c++) z[c] /= sum;
+  for (let c = 0; c < classes; c++) z[c] = z[c]! / sum;
   return z;
 }
 

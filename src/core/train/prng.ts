@@ -37,7 +37,10 @@ export class Prng {
     const out = Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      [out[i], out[j]] = [out[j], out[i]];
+      // Shuffle loop: j <= i < n, both indices of out.
+      const held = out[i]!;
+      out[i] = out[j]!;
+      out[j] = held;
     }
     return out;
   }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { at } from '../util/at.js';
 import { Prng } from './prng.js';
 
 /**
@@ -23,7 +24,7 @@ function initialValue(name: string, shape: number[], rng: Prng): tf.Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   if (/(kernel|embeddings)$/.test(name)) {
     const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
-    const fanIn = (shape.length >= 2 ? shape[shape.length - 2] : shape[0]) * receptive;
+    const fanIn = at(shape, shape.length >= 2 ? shape.length - 2 : 0) * receptive;
     const fanOut = (shape[shape.length - 1] ?? 1) * receptive;
     const limit = Math.sqrt(6 / (fanIn + fanOut));
     return tf.tensor(rng.uniform(size, -limit, limit), shape);

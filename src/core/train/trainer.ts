@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ProgressHook } from '../logger.js';
+import { at } from '../util/at.js';
 import { Adam, type AdamState } from './adam.js';
 import {
   EarlyStopping,
@@ -171,19 +172,26 @@ async function runEpoch(
     const masks = options.head.dropoutMasks(indices.length, rng);
     const inputs = await train.batch(indices, views);
     const labels = tf.tensor1d(
-      Int32Array.from(indices, (i) => train.labels[i]),
+      Int32Array.from(indices, (i) => at(train.labels, i)),
       'int32',
     );
     const { value, grads } = tf.variableGrads(
       () => stepLoss(options, inputs, labels, masks),
       variables.map((v) => v.variable),
     );
-    adam.apply(variables.map((v) => grads[v.variable.name]));
-    total += (await value.data())[0] * indices.length;
+    adam.apply(variables.map((v) => gradientOf(grads, v.variable)));
+    total += at(await value.data(), 0) * indices.length;
     tf.dispose([value, inputs, labels, ...masks, ...Object.values(grads)]);
     options.onBatch?.(b + 1, batches, 'batch');
   }
   return total / order.length;
+}
+
+/** The gradient tf.variableGrads computed for `variable` (it returns one for every variable it was given). */
+function gradientOf(grads: tf.NamedTensorMap, variable: tf.Variable): tf.Tensor {
+  const grad = grads[variable.name];
+  if (!grad) throw new Error(`trainer: no gradient for variable ${variable.name}: a lesionlab bug`);
+  return grad;
 }
 
 function stepLoss(
@@ -250,7 +258,7 @@ export async function predictSet(
         indices.map(() => view),
       );
       const labels = tf.tensor1d(
-        Int32Array.from(indices, (i) => set.labels[i]),
+        Int32Array.from(indices, (i) => at(set.labels, i)),
         'int32',
       );
       const [probs, loss] = tf.tidy(() => {
@@ -263,9 +271,13 @@ export async function predictSet(
         ];
       });
       const values = await probs.data();
-      for (let i = 0; i < values.length; i++) probabilities[start * k + i] += values[i] / views;
+      // Per-value loop: the batch's rows start at row `start` and fit in n rows of k.
+      for (let i = 0; i < values.length; i++) {
+        const slot = start * k + i;
+        probabilities[slot] = probabilities[slot]! + values[i]! / views;
+      }
       const batchWeight = options.loss ? sumWeights(options.loss.classWeights, indices, set.labels) : 0;
-      lossSum += (await loss.data())[0] * batchWeight;
+      lossSum += at(await loss.data(), 0) * batchWeight;
       weightSum += batchWeight;
       tf.dispose([inputs, labels, probs, loss]);
     }
@@ -274,7 +286,7 @@ export async function predictSet(
 }
 
 function sumWeights(weights: Float32Array, indices: readonly number[], labels: Int32Array): number {
-  return indices.reduce((sum, i) => sum + weights[labels[i]], 0);
+  return indices.reduce((sum, i) => sum + at(weights, at(labels, i)), 0);
 }
 
 function makeCheckpoint(
