@@ -4,7 +4,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { downloadFile, downloadResumable, hashFile } from '../../../src/node/net/download.js';
-import { closedPortUrl, useBodyServer } from './body-server.js';
+import { closedPortUrl, useBodyServer } from '../../support/body-server.js';
 
 const BODY = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7) % 251));
 const sha256 = createHash('sha256').update(BODY).digest('hex');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultWeightsCacheDir, ensureBackboneWeights } from '../../../src/node/weights/cache.js';
-import { closedPortUrl, useBodyServer } from '../net/body-server.js';
+import { closedPortUrl, useBodyServer } from '../../support/body-server.js';
 
 const BODY = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7) % 251));
 
