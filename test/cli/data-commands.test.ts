@@ -87,14 +87,16 @@ describe('lesionlab inspect --decode: truncated images (issue #11 item 11)', () 
 
 describe('lesionlab inspect: a broken HAM10000 metadata file (issue #11 item 3)', () => {
   it.each([
-    ['dx removed', dropColumn(SAMPLE_CSV, 2), /missing column "dx" /],
+    ['dx removed', dropColumn(SAMPLE_CSV, 2), /metadata column "dx" for/],
     ['no header', SAMPLE_CSV.slice(SAMPLE_CSV.indexOf('\n') + 1), /is data, not the header/],
     ['0 bytes', '', /the file is empty/],
   ])('%s: fails naming the file and the missing column, never "folder-per-class"', async (_, csv, why) => {
     const root = await sampleWith(csv);
     const error = await run(inspectCommand, [root, '--no-check-images']).catch((e) => e);
     expect(error).toMatchObject({ code: 'E_MISSING_COLUMN' });
-    expect(error.message).toMatch(/^HAM10000_metadata.csv: missing column/);
+    expect(error.message).toMatch(
+      /^expected the HAM10000 metadata columns? .*for HAM10000_metadata.csv but received/,
+    );
     expect(error.message).toMatch(why);
     expect(error.message).toContain('restore the header line lesion_id,image_id,dx,');
     await expect(run(splitCommand, [root, '--out', join(root, 's.json')])).rejects.toMatchObject({
@@ -148,13 +150,13 @@ describe('lesionlab split: nothing to split (issue #11 item 10)', () => {
     const error = await run(splitCommand, [headerOnly, '--out', out]).catch((e) => e);
     expect(error).toMatchObject({ code: 'E_DATA_INVALID' });
     expect(error.message).toBe(
-      `${headerOnly}: no usable images to split (the metadata table has no data rows; no row names any of its 144 image files); ` +
+      `expected usable images to split for ${headerOnly} but received none (the metadata table has no data rows; no row names any of its 144 image files); ` +
         `fix the data (\`lesionlab inspect ${headerOnly}\` lists the problems) and split again`,
     );
     expect(await exists(out)).toBe(false);
     const allBad = await sampleWith(SAMPLE_CSV.replace(/,(nv|mel|bkl|bcc|akiec|vasc|df),/g, ',cat,'));
     await expect(run(splitCommand, [allBad, '--out', out, '--folds', '3'])).rejects.toThrow(
-      /no usable images to split \(every row was skipped: 144 unknown-label\)/,
+      /^expected usable images to split for .* but received none \(every row was skipped: 144 unknown-label\)/,
     );
     expect(await exists(out)).toBe(false);
   });
@@ -194,6 +196,8 @@ describe('lesionlab fetch', () => {
     );
     await expect(
       run(fetchCommand, ['mnist', '--dest', dir, '--base-url', 'http://127.0.0.1:9']),
-    ).rejects.toThrow('fetch: unknown dataset "mnist"; available: ham10000');
+    ).rejects.toThrow(
+      'expected one of ham10000 for the dataset to fetch but received "mnist"; e.g. lesionlab fetch ham10000 --dest DIR',
+    );
   });
 });

@@ -47,7 +47,7 @@ describe('trainRun: run folders that can always be resumed or restarted', () => 
   it('checks data, split, backbone and taps before it creates the run folder', async () => {
     await expect(
       trainRun(config('bad-data', { data: { root: join(work, 'nowhere') } }), { loadBackbone: tiny }),
-    ).rejects.toThrow(/nowhere: no such file or folder/);
+    ).rejects.toThrow(/for the dataset root but received .*nowhere, which does not exist/);
     await expect(
       trainRun(config('bad-split', { data: { root: SAMPLE, splitFile: join(work, 'none.json') } }), {
         loadBackbone: tiny,

@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 
 /** One data row of a delimited table with its 1-based line number in the source text. */
 export interface TableRow {
@@ -30,7 +30,13 @@ export function parseTable(text: string, name: string, delimiter = detectDelimit
   const records = splitRecords(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, delimiter, name);
   const [head, ...rows] = records.filter((r) => !(r.cells.length === 1 && r.cells[0]?.trim() === ''));
   if (head === undefined) {
-    throw new LesionlabError('E_BAD_CSV', `${name}: the file is empty; expected a header line and data rows`);
+    throw expected({
+      what: 'a header line and data rows',
+      where: name,
+      received: 'an empty file',
+      fix: 'check that this is the right file',
+      code: 'E_BAD_CSV',
+    });
   }
   return { header: head.cells.map((h) => h.trim()), rows, delimiter };
 }
@@ -70,10 +76,13 @@ function splitRecords(text: string, delimiter: string, name: string): TableRow[]
     } else field += ch;
   }
   if (quoted) {
-    throw new LesionlabError(
-      'E_BAD_CSV',
-      `${name}: line ${recordLine}: a quoted field never closes; check for a stray '"'`,
-    );
+    throw expected({
+      what: 'a closing quote',
+      where: `${name} line ${recordLine}`,
+      received: 'a quoted field that never closes',
+      fix: `check for a stray '"'`,
+      code: 'E_BAD_CSV',
+    });
   }
   if (field !== '' || cells.length > 0) out.push({ line: recordLine, cells: [...cells, field] });
   return out;

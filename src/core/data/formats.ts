@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { HAM10000_CLASSES, isDxCode } from '../labels.js';
 import { at } from '../util/at.js';
 import { findColumn, type Table } from './csv.js';
@@ -98,10 +98,13 @@ export function assertHam10000Header(header: readonly string[], name: string): v
       : found.some((h) => /^(ISIC|HAM)_\d+$/i.test(h))
         ? `the first line (${found.slice(0, 4).join(', ')}, ...) is data, not the header`
         : `found ${found.join(', ')}`;
-  throw new LesionlabError(
-    'E_MISSING_COLUMN',
-    `${name}: missing ${cols} of the HAM10000 metadata (${why}); ${HAM10000_FIX}`,
-  );
+  throw expected({
+    what: `the HAM10000 metadata ${cols}`,
+    where: name,
+    received: `a file without ${missing.length > 1 ? 'them' : 'it'} (${why})`,
+    fix: HAM10000_FIX,
+    code: 'E_MISSING_COLUMN',
+  });
 }
 
 /** Turns a file name or relative path into an image id: last path segment without an image extension. */
@@ -151,10 +154,13 @@ export function parseIsicOnehotRows(table: Table, name: string): ParsedRows {
     .map((h, i) => [ISIC_ONEHOT_COLUMNS[h.toUpperCase()], i] as const)
     .filter((pair): pair is readonly [string, number] => pair[0] !== undefined);
   if (imageCol < 0 || classCols.length === 0) {
-    throw new LesionlabError(
-      'E_MISSING_COLUMN',
-      `${name}: expected an "image" column and one-hot columns ${Object.keys(ISIC_ONEHOT_COLUMNS).slice(0, 7).join(', ')}; found ${table.header.join(', ')}`,
-    );
+    throw expected({
+      what: `an "image" column and one-hot columns ${Object.keys(ISIC_ONEHOT_COLUMNS).slice(0, 7).join(', ')}`,
+      where: name,
+      received: `the columns ${table.header.join(', ')}`,
+      fix: 'use the ISIC ground-truth CSV, or --format csv for another table',
+      code: 'E_MISSING_COLUMN',
+    });
   }
   const rows: LabelledRow[] = [];
   const issues: DataIssue[] = [];
@@ -195,10 +201,13 @@ export function parseGenericRows(table: Table, name: string, columns: CsvColumns
     columns.group && groupCol < 0 ? `group column "${columns.group}"` : '',
   ].filter((m) => m !== '');
   if (missing.length > 0) {
-    throw new LesionlabError(
-      'E_MISSING_COLUMN',
-      `${name}: missing ${missing.join(' and ')}; found ${table.header.join(', ')}; name the columns with --image-column/--label-column`,
-    );
+    throw expected({
+      what: missing.join(' and '),
+      where: name,
+      received: `the columns ${table.header.join(', ')}`,
+      fix: 'name the columns with --image-column/--label-column',
+      code: 'E_MISSING_COLUMN',
+    });
   }
   const rows: LabelledRow[] = [];
   const issues: DataIssue[] = [];

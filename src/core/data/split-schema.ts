@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { LesionlabError } from '../errors.js';
+import { issueProblem } from '../config/zod-issue.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import { fnv1a64 } from './prng.js';
 import type { DatasetGrouping, ImageRecord, SplitAssignment } from './records.js';
@@ -125,18 +126,26 @@ export function parseSplitFile(text: string, name: string): SplitFile {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `${name}: not JSON (${(error as Error).message}); is this a split file made by \`lesionlab split\`?`,
-    );
+    throw expected({
+      what: 'JSON',
+      where: `the split file ${name}`,
+      received: `text that does not parse (${(error as Error).message})`,
+      fix: 'is this a split file made by `lesionlab split`?',
+      code: 'E_SPLIT',
+      cause: error,
+    });
   }
   const parsed = SplitFileSchema.safeParse(json);
   if (!parsed.success) {
     const first = at(parsed.error.issues, 0);
-    throw new LesionlabError(
-      'E_SPLIT',
-      `${name}: not a valid split file (${first.path.join('.') || 'root'}: ${first.message}); re-create it with \`lesionlab split\``,
-    );
+    const problem = issueProblem(first, json);
+    throw expected({
+      what: `${problem.what} at ${problem.key}`,
+      where: `the split file ${name}`,
+      received: problem.received,
+      fix: 're-create it with `lesionlab split`',
+      code: 'E_SPLIT',
+    });
   }
   return parsed.data;
 }
@@ -166,11 +175,13 @@ export function selectSplit(records: readonly ImageRecord[], assignment: SplitAs
 export function assertSplitMatches(split: SplitFile, records: readonly ImageRecord[], name: string): void {
   const now = datasetFingerprint(records);
   if (now.fingerprint === split.dataset.fingerprint) return;
-  throw new LesionlabError(
-    'E_SPLIT',
-    `${name}: made for ${split.dataset.images} images (fingerprint ${split.dataset.fingerprint}) but the dataset now has ${now.images} ` +
-      `(fingerprint ${now.fingerprint}); re-run \`lesionlab split\` on this dataset`,
-  );
+  throw expected({
+    what: `the dataset it was made for (${split.dataset.images} images, fingerprint ${split.dataset.fingerprint})`,
+    where: `the split file ${name}`,
+    received: `a dataset of ${now.images} images (fingerprint ${now.fingerprint})`,
+    fix: 're-run `lesionlab split` on this dataset',
+    code: 'E_SPLIT',
+  });
 }
 
 /**
@@ -184,10 +195,13 @@ export function splitAssignmentOf(
 ): SplitAssignment {
   if (split.kind === 'holdout') return split.parts;
   if (options.fold === undefined) {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `k-fold split with ${split.folds} folds: choose a fold (0..${split.folds - 1})`,
-    );
+    throw expected({
+      what: `a fold from 0 to ${split.folds - 1}`,
+      where: `a k-fold split with ${split.folds} folds`,
+      received: 'none',
+      fix: 'choose a fold',
+      code: 'E_SPLIT',
+    });
   }
   return foldAssignment(records, split.foldTest, options.fold, {
     val: options.val ?? 0.15,

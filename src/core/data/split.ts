@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import { mulberry32, type Rng, shuffled } from './prng.js';
 import type { Dataset, ImageRecord, SplitAssignment } from './records.js';
@@ -29,25 +29,33 @@ export interface SplittableOptions {
 export function assertSplittable(dataset: Dataset, options: SplittableOptions = {}): void {
   const { groupBy = 'auto', confirm = '--group-by image' } = options;
   if (dataset.records.length === 0) {
-    throw new LesionlabError(
-      'E_DATA_INVALID',
-      `${dataset.root}: no usable images to split (${whyEmpty(dataset)}); fix the data (\`lesionlab inspect ${dataset.root}\` lists the problems) and split again`,
-    );
+    throw expected({
+      what: 'usable images to split',
+      where: dataset.root,
+      received: `none (${whyEmpty(dataset)})`,
+      fix: `fix the data (\`lesionlab inspect ${dataset.root}\` lists the problems) and split again`,
+      code: 'E_DATA_INVALID',
+    });
   }
   const { grouping } = dataset;
   if (grouping.by === 'image' && groupBy !== 'image') {
     const looked = grouping.searched ? ` (looked for ${grouping.searched.join(', ')})` : '';
-    throw new LesionlabError(
-      'E_SPLIT',
-      `${dataset.root}: no lesion grouping: ${grouping.reason}${looked}, so each image would be its own group and one lesion's images could land in both train and test; ` +
-        `name the lesion/patient column (--group-column NAME) or confirm image-level grouping with ${confirm}`,
-    );
+    throw expected({
+      what: 'a lesion grouping (a lesion/patient column)',
+      where: dataset.root,
+      received: `no lesion grouping: ${grouping.reason}${looked}, so each image would be its own group and one lesion's images could land in both train and test`,
+      fix: `name the lesion/patient column (--group-column NAME) or confirm image-level grouping with ${confirm}`,
+      code: 'E_SPLIT',
+    });
   }
   if (grouping.by === 'column' && groupBy === 'image') {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `${dataset.root}: grouping by image was asked for but the dataset groups images by its "${grouping.column}" column, which keeps each lesion in one part; drop ${confirm}`,
-    );
+    throw expected({
+      what: 'data without a lesion column for grouping by image',
+      where: dataset.root,
+      received: `a dataset that groups images by its "${grouping.column}" column, which keeps each lesion in one part`,
+      fix: `drop ${confirm}`,
+      code: 'E_SPLIT',
+    });
   }
 }
 
@@ -89,10 +97,13 @@ export function splitByGroup(records: readonly ImageRecord[], options: SplitOpti
   const { val, test, seed } = options;
   const ok = (x: number) => Number.isFinite(x) && x >= 0 && x < 1;
   if (!ok(val) || !ok(test) || val + test >= 1) {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `split ratios: val ${val} and test ${test} must each be in [0, 1) and sum below 1 (e.g. --val 0.15 --test 0.15)`,
-    );
+    throw expected({
+      what: 'fractions in [0, 1) that sum below 1',
+      where: 'the split ratios',
+      received: `val ${val} and test ${test}`,
+      fix: 'e.g. --val 0.15 --test 0.15',
+      code: 'E_SPLIT',
+    });
   }
   const parts = assignGroups(records, [1 - val - test, val, test], seed);
   return { train: at(parts, 0), val: at(parts, 1), test: at(parts, 2) };
@@ -106,10 +117,13 @@ export function kfoldByGroup(records: readonly ImageRecord[], options: KFoldOpti
   const { folds, seed } = options;
   const groups = new Set(records.map((r) => r.groupId)).size;
   if (!Number.isInteger(folds) || folds < 2 || folds > groups) {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `k-fold: folds must be an integer from 2 to the number of groups (${groups}); got ${folds}`,
-    );
+    throw expected({
+      what: `an integer from 2 to the number of groups (${groups})`,
+      where: 'the k-fold folds',
+      received: String(folds),
+      fix: 'pass fewer --folds',
+      code: 'E_SPLIT',
+    });
   }
   return assignGroups(
     records,
@@ -129,10 +143,13 @@ export function foldAssignment(
   options: { readonly val: number; readonly seed: number },
 ): SplitAssignment {
   if (!Number.isInteger(index) || index < 0 || index >= foldTestIds.length) {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `fold ${index} does not exist; the split has folds 0..${foldTestIds.length - 1}`,
-    );
+    throw expected({
+      what: `a fold from 0 to ${foldTestIds.length - 1}`,
+      where: 'the k-fold split',
+      received: String(index),
+      fix: 'choose one of its folds',
+      code: 'E_SPLIT',
+    });
   }
   const test = new Set(foldTestIds[index]);
   const rest = records.filter((r) => !test.has(r.imageId));

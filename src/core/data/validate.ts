@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import type { LabelledRow } from './formats.js';
 import type { DataIssue, ImageRecord } from './records.js';
 
@@ -80,9 +80,11 @@ export function assertNoIssues(name: string, issues: readonly DataIssue[]): void
   if (issues.length === 0) return;
   const counts = Object.entries(countIssues(issues)).map(([k, n]) => `${n} ${k}`);
   const first = issues.slice(0, 3).map((i) => `${i.subject}: ${i.detail}`);
-  throw new LesionlabError(
-    'E_DATA_INVALID',
-    `${name}: ${issues.length} data issue${issues.length > 1 ? 's' : ''} (${counts.join(', ')}); first: ${first.join(' | ')}; ` +
-      'fix the data or drop --strict to skip bad rows',
-  );
+  throw expected({
+    what: 'no data issues (--strict)',
+    where: name,
+    received: `${issues.length} data issue${issues.length > 1 ? 's' : ''} (${counts.join(', ')}); first: ${first.join(' | ')}`,
+    fix: 'fix the data or drop --strict to skip bad rows',
+    code: 'E_DATA_INVALID',
+  });
 }

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { detectDelimiter } from '../../core/data/csv.js';
 import { assertHam10000Header, detectTableFormat, isHam10000MetadataName } from '../../core/data/formats.js';
 import type { DatasetFormat } from '../../core/data/records.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 
 /** A metadata table found for a dataset: its path, text and detected (or requested) layout. */
 export interface MetadataTable {
@@ -59,16 +59,26 @@ function mustBeHam10000(name: string, requested: DatasetFormat | 'auto'): boolea
 
 async function readExplicit(path: string, requested: DatasetFormat | 'auto'): Promise<MetadataTable> {
   const text = await readFile(path, 'utf8').catch((error: Error) => {
-    throw new LesionlabError('E_MISSING_FILE', `${path}: cannot read the metadata table (${error.message})`);
+    throw expected({
+      what: 'a readable metadata table',
+      where: path,
+      received: `a file that cannot be read (${error.message})`,
+      fix: 'check the path and its permissions',
+      code: 'E_MISSING_FILE',
+      cause: error,
+    });
   });
   const header = headerOf(text);
   if (mustBeHam10000(path, requested)) assertHam10000Header(header, basename(path));
   const format = requested === 'auto' ? detectTableFormat(header) : requested;
   if (!format || format === 'folder-per-class') {
-    throw new LesionlabError(
-      'E_BAD_CSV',
-      `${basename(path)}: unrecognised header (${header.join(', ')}); expected HAM10000 (lesion_id, image_id, dx, ...), ISIC one-hot (image, MEL, NV, ...) or image,label columns; set --format and the column names`,
-    );
+    throw expected({
+      what: 'a HAM10000 (lesion_id, image_id, dx, ...), ISIC one-hot (image, MEL, NV, ...) or image,label header',
+      where: basename(path),
+      received: `the header ${header.join(', ')}`,
+      fix: 'set --format and the column names',
+      code: 'E_BAD_CSV',
+    });
   }
   return { path, text, format };
 }

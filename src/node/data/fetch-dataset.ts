@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { LesionlabError } from '../../core/errors.js';
+import { expected, shown } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import { type Checksum, downloadResumable } from '../net/download.js';
 import { unzipTo } from './unzip.js';
@@ -62,10 +62,13 @@ const Listing = z.object({
 export async function fetchDataset(name: string, options: FetchDatasetOptions): Promise<FetchResult> {
   const spec = DOWNLOADABLE_DATASETS[name as keyof typeof DOWNLOADABLE_DATASETS];
   if (!spec) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `fetch: unknown dataset "${name}"; available: ${Object.keys(DOWNLOADABLE_DATASETS).join(', ')}`,
-    );
+    throw expected({
+      what: `one of ${Object.keys(DOWNLOADABLE_DATASETS).join(', ')}`,
+      where: 'the dataset to fetch',
+      received: shown(name),
+      fix: `e.g. lesionlab fetch ${Object.keys(DOWNLOADABLE_DATASETS)[0]} --dest DIR`,
+      code: 'E_CONFIG',
+    });
   }
   const { dest, logger = silentLogger } = options;
   const base = (options.baseUrl ?? DEFAULT_DATAVERSE).replace(/\/+$/, '');
@@ -83,26 +86,45 @@ export async function fetchDataset(name: string, options: FetchDatasetOptions): 
 async function fetchListing(base: string, doi: string, fetchImpl: typeof fetch): Promise<DataFileInfo[]> {
   const url = `${base}/api/datasets/:persistentId/?persistentId=${encodeURIComponent(doi)}`;
   const response = await fetchImpl(url).catch((error: Error) => {
-    throw new LesionlabError(
-      'E_DOWNLOAD',
-      `${url}: request failed (${error.message}); check the connection or --base-url`,
-    );
+    throw expected({
+      what: 'an answer',
+      where: url,
+      received: `a failed request (${error.message})`,
+      fix: 'check the connection or --base-url',
+      code: 'E_DOWNLOAD',
+      cause: error,
+    });
   });
   if (!response.ok)
-    throw new LesionlabError('E_DOWNLOAD', `${url}: HTTP ${response.status}; is ${base} a Dataverse server?`);
+    throw expected({
+      what: 'HTTP 200',
+      where: url,
+      received: `HTTP ${response.status}`,
+      fix: `is ${base} a Dataverse server?`,
+      code: 'E_DOWNLOAD',
+    });
   const parsed = Listing.safeParse(await response.json().catch(() => undefined));
   if (!parsed.success)
-    throw new LesionlabError('E_DOWNLOAD', `${url}: unexpected reply (not a Dataverse dataset listing)`);
+    throw expected({
+      what: 'a Dataverse dataset listing',
+      where: url,
+      received: 'another reply',
+      fix: 'check --base-url',
+      code: 'E_DOWNLOAD',
+    });
   return parsed.data.data.latestVersion.files.map((f) => f.dataFile);
 }
 
 function findFile(files: readonly DataFileInfo[], wanted: string, doi: string): DataFileInfo {
   const file = files.find((f) => f.filename === wanted);
   if (!file) {
-    throw new LesionlabError(
-      'E_DOWNLOAD',
-      `${doi}: the listing has no file ${wanted} (found ${files.map((f) => f.filename).join(', ')})`,
-    );
+    throw expected({
+      what: `the file ${wanted}`,
+      where: `the listing of ${doi}`,
+      received: `the files ${files.map((f) => f.filename).join(', ')}`,
+      fix: 'the dataset may have changed; report it',
+      code: 'E_DOWNLOAD',
+    });
   }
   return file;
 }

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
+import { issueProblem } from '../../core/config/zod-issue.js';
 import { parseTable } from '../../core/data/csv.js';
 import {
   normaliseLabels,
@@ -11,7 +12,7 @@ import {
 import { FORMAT_ALIASES, type LoadOptions, LoadOptionsSchema } from '../../core/data/options.js';
 import type { DataIssue, Dataset, DatasetFormat, DatasetGrouping } from '../../core/data/records.js';
 import { assertNoIssues, countIssues, matchRowsToFiles } from '../../core/data/validate.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import { checkImageFiles } from './check-images.js';
 import { findMetadataTable } from './detect-format.js';
@@ -81,8 +82,17 @@ function groupingWarning(source: string, grouping: Extract<DatasetGrouping, { by
 function parseLoadOptions(plain: unknown): LoadOptions {
   const parsed = LoadOptionsSchema.safeParse(plain);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-  throw new LesionlabError('E_CONFIG', `loadDataset options: ${problems}`);
+  const [issue] = parsed.error.issues;
+  const problem = issue
+    ? issueProblem(issue, plain)
+    : { what: 'valid options', key: '(root)', received: 'others' };
+  throw expected({
+    what: problem.what,
+    where: `loadDataset option ${problem.key}`,
+    received: problem.received,
+    fix: 'see LoadOptions for the accepted keys and values',
+    code: 'E_CONFIG',
+  });
 }
 
 /** Reads the rows from the metadata table, or from the class folders when there is no table. */
@@ -99,10 +109,13 @@ async function readRows(
   if (table)
     return { parsed: parseRows(table.text, table.path, table.format, opts.columns), tablePath: table.path };
   if (requested !== 'auto') {
-    throw new LesionlabError(
-      'E_MISSING_FILE',
-      `${located.dir}: no metadata table for format ${requested}; pass the CSV path as the root or with --metadata`,
-    );
+    throw expected({
+      what: `a metadata table of format ${requested}`,
+      where: located.dir,
+      received: 'none',
+      fix: 'pass the CSV path as the root or with --metadata',
+      code: 'E_MISSING_FILE',
+    });
   }
   const parsed = folderRows(files, imagesRoot, logger);
   if (parsed.rows.length > 0 && unrecognised.length > 0)
@@ -110,10 +123,13 @@ async function readRows(
       `${unrecognised.join(', ')}: header matches no metadata layout (need image + label columns, or --format csv with --image-column/--label-column); reading class folders instead`,
     );
   if (parsed.rows.length > 0) return { parsed };
-  throw new LesionlabError(
-    'E_MISSING_FILE',
-    `${imagesRoot}: no metadata table (HAM10000_metadata.csv/.tab, ISIC ground-truth or image,label CSV) and no class folders with images; is this the dataset root?`,
-  );
+  throw expected({
+    what: 'a metadata table (HAM10000_metadata.csv/.tab, ISIC ground-truth or image,label CSV) or class folders with images',
+    where: imagesRoot,
+    received: 'neither',
+    fix: 'is this the dataset root?',
+    code: 'E_MISSING_FILE',
+  });
 }
 
 async function resolveRoot(
@@ -122,10 +138,13 @@ async function resolveRoot(
 ): Promise<{ dir: string; metadataFile?: string }> {
   const info = await stat(root).catch(() => undefined);
   if (!info) {
-    throw new LesionlabError(
-      'E_MISSING_FILE',
-      `${root}: no such file or folder; pass the dataset folder (get HAM10000 with \`lesionlab fetch ham10000 --dest DIR\`)`,
-    );
+    throw expected({
+      what: 'a dataset folder or metadata file',
+      where: 'the dataset root',
+      received: `${root}, which does not exist`,
+      fix: 'pass the dataset folder (get HAM10000 with `lesionlab fetch ham10000 --dest DIR`)',
+      code: 'E_MISSING_FILE',
+    });
   }
   if (info.isFile()) return { dir: dirname(root), metadataFile: root };
   return { dir: root, metadataFile: metadata ? resolve(metadata) : undefined };
@@ -134,7 +153,13 @@ async function resolveRoot(
 async function resolveImages(dir: string): Promise<string> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory())
-    throw new LesionlabError('E_MISSING_FILE', `${dir}: the images folder does not exist; check --images`);
+    throw expected({
+      what: 'a folder',
+      where: '--images',
+      received: `${dir}, which is not one`,
+      fix: 'check --images',
+      code: 'E_MISSING_FILE',
+    });
   return dir;
 }
 
@@ -160,10 +185,13 @@ function folderRows(files: readonly ImageFile[], imagesRoot: string, logger: Log
     .filter((f) => !HAM10000_IMAGE_DIR.test(f.topDir))
     .map((f) => ({ imageId: f.imageId, label: f.topDir, groupId: f.imageId, source: f.path }));
   if (hamDirs.length > 0 && rows.length === 0) {
-    throw new LesionlabError(
-      'E_MISSING_FILE',
-      `${imagesRoot}: has the HAM10000 image folders (${hamDirs.join(', ')}) but no HAM10000_metadata.csv/.tab, which holds their labels and lesions; put it in this folder or pass it with --metadata`,
-    );
+    throw expected({
+      what: 'HAM10000_metadata.csv/.tab next to the HAM10000 image folders (it holds their labels and lesions)',
+      where: imagesRoot,
+      received: `the image folders ${hamDirs.join(', ')} without it`,
+      fix: 'put it in this folder or pass it with --metadata',
+      code: 'E_MISSING_FILE',
+    });
   }
   if (hamDirs.length > 0)
     logger.warn(`${hamDirs.join(', ')}: HAM10000 image folders, not classes; their images are left out`);

@@ -2,7 +2,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { toImageId } from '../../core/data/formats.js';
 import type { DataIssue } from '../../core/data/records.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 
 /** One image file found under a root. */
 export interface ImageFile {
@@ -26,10 +26,14 @@ export async function scanImageFiles(root: string): Promise<ImageFile[]> {
     if (visited.has(real)) return;
     visited.add(real);
     const entries = await readdir(dir, { withFileTypes: true }).catch((error: Error) => {
-      throw new LesionlabError(
-        'E_MISSING_FILE',
-        `${dir}: cannot list the folder (${error.message}); check it exists and is readable`,
-      );
+      throw expected({
+        what: 'a readable folder',
+        where: dir,
+        received: `one that cannot be listed (${error.message})`,
+        fix: 'check it exists and is readable',
+        code: 'E_MISSING_FILE',
+        cause: error,
+      });
     });
     const subdirs: string[] = [];
     for (const e of entries) {

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 
 /**
  * Streams every file of a zip archive into `destDir` (entry by entry, nothing held in memory). When all
@@ -14,14 +14,7 @@ import { LesionlabError } from '../../core/errors.js';
 export async function unzipTo(zipPath: string, destDir: string): Promise<number> {
   const names = await listEntries(zipPath);
   const strip = commonTopFolder(names);
-  const zip = await yauzl
-    .openPromise(zipPath, { lazyEntries: true, autoClose: true })
-    .catch((error: Error) => {
-      throw new LesionlabError(
-        'E_DOWNLOAD',
-        `${zipPath}: not a readable zip archive (${error.message}); delete it and fetch again`,
-      );
-    });
+  const zip = await openZip(zipPath);
   let written = 0;
   try {
     for await (const entry of zip.eachEntry()) {
@@ -34,39 +27,57 @@ export async function unzipTo(zipPath: string, destDir: string): Promise<number>
     }
   } catch (error) {
     zip.close();
-    throw new LesionlabError(
-      'E_DOWNLOAD',
-      `${zipPath}: unpacking failed after ${written} files (${(error as Error).message}); check free disk space, delete the archive and fetch again`,
-    );
+    throw expected({
+      what: 'an archive that unpacks',
+      where: zipPath,
+      received: `a failure after ${written} files (${(error as Error).message})`,
+      fix: 'check free disk space, delete the archive and fetch again',
+      code: 'E_DOWNLOAD',
+      cause: error,
+    });
   }
   return written;
 }
 
-async function listEntries(zipPath: string): Promise<string[]> {
-  const zip = await yauzl
-    .openPromise(zipPath, { lazyEntries: true, autoClose: true })
-    .catch((error: Error) => {
-      throw new LesionlabError(
-        'E_DOWNLOAD',
-        `${zipPath}: not a readable zip archive (${error.message}); delete it and fetch again`,
-      );
+/** Opens a zip archive; one that does not open is `E_DOWNLOAD` (delete it and fetch again). */
+function openZip(zipPath: string) {
+  return yauzl.openPromise(zipPath, { lazyEntries: true, autoClose: true }).catch((error: Error) => {
+    throw expected({
+      what: 'a readable zip archive',
+      where: zipPath,
+      received: `a file that does not open (${error.message})`,
+      fix: 'delete it and fetch again',
+      code: 'E_DOWNLOAD',
+      cause: error,
     });
+  });
+}
+
+async function listEntries(zipPath: string): Promise<string[]> {
+  const zip = await openZip(zipPath);
   const names: string[] = [];
   try {
     for await (const entry of zip.eachEntry()) names.push(entry.fileName);
   } catch (error) {
     zip.close();
-    throw new LesionlabError(
-      'E_DOWNLOAD',
-      `${zipPath}: unsafe or broken archive entry (${(error as Error).message}); refusing to unpack`,
-    );
+    throw expected({
+      what: 'safe, readable archive entries',
+      where: zipPath,
+      received: `an unsafe or broken entry (${(error as Error).message})`,
+      fix: 'refusing to unpack; delete it and fetch again',
+      code: 'E_DOWNLOAD',
+      cause: error,
+    });
   }
   const unsafe = names.find((n) => n.startsWith('/') || n.split('/').includes('..'));
   if (unsafe !== undefined) {
-    throw new LesionlabError(
-      'E_DOWNLOAD',
-      `${zipPath}: entry "${unsafe}" points outside the archive folder; refusing to unpack`,
-    );
+    throw expected({
+      what: 'entries inside the archive folder',
+      where: zipPath,
+      received: `the entry "${unsafe}", which points outside it`,
+      fix: 'refusing to unpack; delete it and fetch again',
+      code: 'E_DOWNLOAD',
+    });
   }
   return names.filter((n) => !skipped(n));
 }

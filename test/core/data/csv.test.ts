@@ -31,7 +31,7 @@ describe('parseTable', () => {
 
   it('rejects an unclosed quote and an empty file with E_BAD_CSV', () => {
     expect(() => parseTable('a,b\n"x,1\n', 'bad.csv')).toThrow(
-      /bad.csv: line 2: a quoted field never closes/,
+      `expected a closing quote for bad.csv line 2 but received a quoted field that never closes; check for a stray '"'`,
     );
     try {
       parseTable('\n\n', 'empty.csv');

@@ -42,7 +42,7 @@ describe('parseHam10000Rows', () => {
   it('names the missing columns and what was expected', () => {
     const t = parseTable('lesion_id,image_id,diagnosis\nA,B,nv\n', 'HAM10000_metadata.csv');
     expect(() => parseHam10000Rows(t, 'HAM10000_metadata.csv')).toThrow(
-      'HAM10000_metadata.csv: missing column "dx" of the HAM10000 metadata (found lesion_id, image_id, diagnosis); ' +
+      'expected the HAM10000 metadata column "dx" for HAM10000_metadata.csv but received a file without it (found lesion_id, image_id, diagnosis); ' +
         'restore the header line lesion_id,image_id,dx,dx_type,age,sex,localization (or re-download with `lesionlab fetch ham10000`), ' +
         'or pass --format folder|csv to read the folder another way',
     );
@@ -110,7 +110,7 @@ describe('parseGenericRows', () => {
 
   it('says which columns are missing and how to name them', () => {
     expect(() => parseGenericRows(parseTable('a,b\n1,2\n', 'z.csv'), 'z.csv')).toThrow(
-      /z.csv: missing image column \(one of image, .*--image-column/,
+      /^expected image column \(one of image, .* and label column \(one of .* for z\.csv but received the columns a, b; name the columns with --image-column/,
     );
   });
 });

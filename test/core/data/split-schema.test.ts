@@ -63,7 +63,9 @@ describe('split files', () => {
   });
 
   it('rejects non-JSON and invalid content with a readable E_SPLIT line', () => {
-    expect(() => parseSplitFile('{nope', 's.json')).toThrow(/s.json: not JSON .*lesionlab split/);
+    expect(() => parseSplitFile('{nope', 's.json')).toThrow(
+      /^expected JSON for the split file s\.json but received text that does not parse .*lesionlab split/,
+    );
     const file = buildSplitFile(records, dataset, {
       kind: 'holdout',
       seed: 42,
@@ -72,7 +74,7 @@ describe('split files', () => {
       parts,
     });
     expect(() => parseSplitFile(JSON.stringify({ ...file, extra: 1 }), 's.json')).toThrow(
-      /s.json: not a valid split file/,
+      'expected no other keys at (root) for the split file s.json but received the key "extra"; re-create it with `lesionlab split`',
     );
     expect(() => parseSplitFile(JSON.stringify({ ...file, seed: 'x' }), 's.json')).toThrow(/seed/);
   });
@@ -90,7 +92,7 @@ describe('split files', () => {
     });
     expect(() => assertSplitMatches(file, records, 's.json')).not.toThrow();
     expect(() => assertSplitMatches(file, records.slice(1), 's.json')).toThrow(
-      /s.json: made for 4 images .* now has 3/,
+      /^expected the dataset it was made for \(4 images, .*\) for the split file s\.json but received a dataset of 3 images/,
     );
   });
 
@@ -114,7 +116,7 @@ describe('split files', () => {
     const fold1 = splitAssignmentOf(kfold, records, { fold: 1, val: 0 });
     expect(fold1).toEqual({ train: ['a', 'b'], val: [], test: ['c', 'd'] });
     expect(() => splitAssignmentOf(kfold, records)).toThrow(
-      'k-fold split with 2 folds: choose a fold (0..1)',
+      'expected a fold from 0 to 1 for a k-fold split with 2 folds but received none; choose a fold',
     );
   });
 });

@@ -70,7 +70,7 @@ describe('splitByGroup', () => {
     const noTest = splitByGroup(records, { val: 0.2, test: 0, seed: 1 });
     expect(noTest.test).toEqual([]);
     expect(() => splitByGroup(records, { val: 0.5, test: 0.5, seed: 1 })).toThrow(
-      /must each be in \[0, 1\) and sum below 1/,
+      'expected fractions in [0, 1) that sum below 1 for the split ratios but received val 0.5 and test 0.5; e.g. --val 0.15 --test 0.15',
     );
     expect(() => splitByGroup(records, { val: -0.1, test: 0.1, seed: 1 })).toThrow(/E_SPLIT|split ratios/);
   });
@@ -105,7 +105,9 @@ describe('kfoldByGroup', () => {
   });
 
   it('rejects impossible fold counts', () => {
-    expect(() => kfoldByGroup(records, { folds: 1, seed: 0 })).toThrow(/folds must be an integer from 2/);
+    expect(() => kfoldByGroup(records, { folds: 1, seed: 0 })).toThrow(
+      /^expected an integer from 2 to the number of groups \(\d+\) for the k-fold folds but received 1/,
+    );
     expect(() => kfoldByGroup(records.slice(0, 3), { folds: 5, seed: 0 })).toThrow(/number of groups \(2\)/);
   });
 
@@ -116,7 +118,7 @@ describe('kfoldByGroup', () => {
     const testGroups = new Set(a.test.map((id) => groupOf.get(id)));
     for (const id of [...a.train, ...a.val]) expect(testGroups.has(groupOf.get(id))).toBe(false);
     expect(() => foldAssignment(records, folds, 5, { val: 0.2, seed: 3 })).toThrow(
-      'fold 5 does not exist; the split has folds 0..4',
+      'expected a fold from 0 to 4 for the k-fold split but received 5; choose one of its folds',
     );
   });
 });
@@ -142,7 +144,7 @@ describe('assertSplittable', () => {
 
   it('refuses image-level grouping unless confirmed, naming the columns looked for (issue #11 item 4)', () => {
     expect(() => assertSplittable(ungrouped)).toThrow(
-      '/d: no lesion grouping: x.csv has no group (lesion) column (looked for lesion, patient), so each image would be its own group ' +
+      'expected a lesion grouping (a lesion/patient column) for /d but received no lesion grouping: x.csv has no group (lesion) column (looked for lesion, patient), so each image would be its own group ' +
         "and one lesion's images could land in both train and test; name the lesion/patient column (--group-column NAME) " +
         'or confirm image-level grouping with --group-by image',
     );
@@ -156,7 +158,7 @@ describe('assertSplittable', () => {
 
   it('refuses a dataset without usable images, saying why (issue #11 item 10)', () => {
     expect(() => assertSplittable({ ...grouped, records: [] })).toThrow(
-      /^\/d: no usable images to split \(the metadata table has no data rows\); fix the data/,
+      /^expected usable images to split for \/d but received none \(the metadata table has no data rows\); fix the data/,
     );
     const issues = [
       { kind: 'missing-image' as const, subject: 'x', detail: '' },

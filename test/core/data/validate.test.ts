@@ -55,7 +55,7 @@ describe('issue reports', () => {
   it('strict mode throws one E_DATA_INVALID line with counts and first issues', () => {
     expect(() => assertNoIssues('meta.csv', [])).not.toThrow();
     expect(() => assertNoIssues('meta.csv', issues)).toThrow(
-      'meta.csv: 3 data issues (2 missing-image, 1 bad-row); first: x: gone | y: gone | line 3: short; fix the data or drop --strict to skip bad rows',
+      'expected no data issues (--strict) for meta.csv but received 3 data issues (2 missing-image, 1 bad-row); first: x: gone | y: gone | line 3: short; fix the data or drop --strict to skip bad rows',
     );
   });
 });

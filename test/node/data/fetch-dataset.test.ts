@@ -194,7 +194,7 @@ describe('fetchDataset ham10000 (loopback Dataverse)', () => {
   it('rejects an unknown dataset and a server that is not Dataverse', async () => {
     const dest = await newDest();
     await expect(fetchDataset('imagenet', { dest, baseUrl: base })).rejects.toThrow(
-      'fetch: unknown dataset "imagenet"; available: ham10000',
+      'expected one of ham10000 for the dataset to fetch but received "imagenet"',
     );
     await expect(fetchDataset('ham10000', { dest, baseUrl: `${base}/nope` })).rejects.toThrow(
       /HTTP 404; is .* a Dataverse server\?/,

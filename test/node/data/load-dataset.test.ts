@@ -113,7 +113,7 @@ describe('loadDataset: HAM10000 layout', () => {
     expect(warnings[0]).toMatch(/^8 data issues, affected rows skipped \(/);
 
     await expect(loadDataset(root, { strict: true })).rejects.toThrow(
-      /HAM10000_metadata.csv: 8 data issues \(.*\); first: .*drop --strict/,
+      /^expected no data issues \(--strict\) for .*HAM10000_metadata.csv but received 8 data issues \(.*\); first: .*drop --strict/,
     );
     const unchecked = await loadDataset(root, { checkImages: false, orphans: false });
     expect(unchecked.records.map((r) => r.imageId)).toEqual(['ISIC_1', 'ISIC_3', 'ISIC_4']);
@@ -123,7 +123,7 @@ describe('loadDataset: HAM10000 layout', () => {
     await expect(loadDataset('/no/such/dir')).rejects.toMatchObject({ code: 'E_MISSING_FILE' });
     const root = await tree({ 'meta.csv': 'lesion_id,image_id,diagnosis\nA,B,nv\n' });
     await expect(loadDataset(join(root, 'meta.csv'), { format: 'ham10000' })).rejects.toThrow(
-      'meta.csv: missing column "dx"',
+      'expected the HAM10000 metadata column "dx" for meta.csv but received a file without it',
     );
     await expect(loadDataset(root, { format: 'nope' as 'auto' })).rejects.toBeInstanceOf(LesionlabError);
   });
@@ -135,14 +135,14 @@ describe('loadDataset: a broken HAM10000 metadata file is an error, never anothe
     const error = await loadDataset(root, { logger: quiet }).catch((e) => e);
     expect(error).toMatchObject({ code: 'E_MISSING_COLUMN' });
     expect(error.message).toMatch(
-      /^HAM10000_metadata.csv: missing column "dx" of the HAM10000 metadata \(found lesion_id, image_id, dx_type, .*\); restore the header line lesion_id,image_id,dx,/,
+      /^expected the HAM10000 metadata column "dx" for HAM10000_metadata.csv but received a file without it \(found lesion_id, image_id, dx_type, .*\); restore the header line lesion_id,image_id,dx,/,
     );
   });
 
   it('says the first line is data when the header is missing', async () => {
     const root = await sampleWith(SAMPLE_CSV.slice(SAMPLE_CSV.indexOf('\n') + 1));
     await expect(loadDataset(root, { logger: quiet })).rejects.toThrow(
-      /HAM10000_metadata.csv: missing columns "lesion_id", "image_id", "dx" of the HAM10000 metadata \(the first line \(HAM_0001857, ISIC_0027317, nv, follow_up, \.\.\.\) is data, not the header\)/,
+      /^expected the HAM10000 metadata columns "lesion_id", "image_id", "dx" for HAM10000_metadata.csv but received a file without them \(the first line \(HAM_0001857, ISIC_0027317, nv, follow_up, \.\.\.\) is data, not the header\)/,
     );
   });
 
@@ -150,7 +150,9 @@ describe('loadDataset: a broken HAM10000 metadata file is an error, never anothe
     for (const name of ['HAM10000_metadata.csv', 'ham10000_METADATA.tab']) {
       const root = await sampleWith('', name);
       await expect(loadDataset(root, { logger: quiet })).rejects.toThrow(
-        new RegExp(`^${name}: missing columns "lesion_id", "image_id", "dx" .*\\(the file is empty`),
+        new RegExp(
+          `^expected the HAM10000 metadata columns "lesion_id", "image_id", "dx" for ${name} .*\\(the file is empty`,
+        ),
       );
       await expect(loadDataset(join(root, name), { logger: quiet })).rejects.toMatchObject({
         code: 'E_MISSING_COLUMN',
@@ -161,7 +163,7 @@ describe('loadDataset: a broken HAM10000 metadata file is an error, never anothe
   it('never takes HAM10000_images_part_* folders as classes', async () => {
     const root = await sampleWith(undefined);
     await expect(loadDataset(root, { logger: quiet })).rejects.toThrow(
-      /has the HAM10000 image folders \(HAM10000_images_part_1, HAM10000_images_part_2\) but no HAM10000_metadata.csv\/.tab.*pass it with --metadata/,
+      /^expected HAM10000_metadata.csv\/.tab next to the HAM10000 image folders .* but received the image folders HAM10000_images_part_1, HAM10000_images_part_2 without it; .*pass it with --metadata/,
     );
     await expect(loadDataset(root, { format: 'folder', logger: quiet })).rejects.toMatchObject({
       code: 'E_MISSING_FILE',
@@ -266,7 +268,9 @@ describe('loadDataset: other layouts', () => {
     ]);
     await expect(
       loadDataset(join(root, 'GroundTruth', 'gt.csv'), { images: join(root, 'nope') }),
-    ).rejects.toThrow(/the images folder does not exist; check --images/);
+    ).rejects.toThrow(
+      /^expected a folder for --images but received .*nope, which is not one; check --images/,
+    );
   });
 
   it('reads a generic CSV with named columns', async () => {
@@ -286,7 +290,9 @@ describe('loadDataset: other layouts', () => {
 
   it('says what it looked for in an empty folder', async () => {
     const root = await tree({ 'readme.txt': 'hi' });
-    await expect(loadDataset(root)).rejects.toThrow(/no metadata table .* and no class folders with images/);
+    await expect(loadDataset(root)).rejects.toThrow(
+      /^expected a metadata table \(.*\) or class folders with images for .* but received neither/,
+    );
   });
 });
 
