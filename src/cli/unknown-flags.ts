@@ -1,5 +1,5 @@
 import type { ArgsDef, CommandDef, SubCommandsDef } from 'citty';
-import { LesionlabError } from '../core/errors.js';
+import { expected } from '../core/errors.js';
 
 /** Flags every command accepts (citty's own). */
 const BUILTIN = ['help', 'h', 'version', 'v'];
@@ -34,10 +34,13 @@ export async function checkUnknownFlags(
   const command = ['lesionlab', ...path].join(' ');
   for (const { flag, value } of flagNames(rawArgs, args)) {
     if (known.has(flag)) continue;
-    throw new LesionlabError(
-      'E_USAGE',
-      `${path.length > 0 ? `${path.join(' ')}: ` : ''}unknown flag --${flag}; ${await suggest(flag, value, args, known)} (\`${command} --help\` lists every flag)`,
-    );
+    throw expected({
+      what: 'a known flag',
+      where: `\`${command}\``,
+      received: `--${flag}`,
+      fix: `${await suggest(flag, value, args, known)} (\`${command} --help\` lists every flag)`,
+      code: 'E_USAGE',
+    });
   }
 }
 

@@ -19,19 +19,19 @@ afterEach(() => {
 describe('unknown flags are errors naming the closest valid flag', () => {
   it('--dropout=0.5 on train names the config key and the --set that sets it', async () => {
     expect(await refusal(['train', '--dropout=0.5'])).toBe(
-      'E_USAGE: train: unknown flag --dropout; it is the config key model.dropout: write --set model.dropout=0.5 (`lesionlab train --help` lists every flag)',
+      'E_USAGE: expected a known flag for `lesionlab train` but received --dropout; it is the config key model.dropout: write --set model.dropout=0.5 (`lesionlab train --help` lists every flag)',
     );
   });
 
   it('--bogus on train names the closest flag', async () => {
     expect(await refusal(['train', '--data', 'x', '--bogus'])).toMatch(
-      /^E_USAGE: train: unknown flag --bogus; did you mean --\w[\w-]*\?/,
+      /^E_USAGE: expected a known flag for `lesionlab train` but received --bogus; did you mean --\w[\w-]*\?/,
     );
   });
 
   it('a typo names the flag it was meant to be', async () => {
     expect(await refusal(['inspect', 'data/sample/ham10000', '--fromat', 'x'])).toContain(
-      'unknown flag --fromat; did you mean --format?',
+      'but received --fromat; did you mean --format?',
     );
     expect(await refusal(['compare', '--backbone', 'densenet121'])).toContain('did you mean --backbones?');
     expect(await refusal(['train', '--epoch=3'])).toContain('did you mean --epochs?');
@@ -39,7 +39,7 @@ describe('unknown flags are errors naming the closest valid flag', () => {
 
   it.each(Object.keys(COMMANDS))('%s refuses --bogus-flag', async (name) => {
     expect(await refusal([name, '--bogus-flag'])).toMatch(
-      new RegExp(`^E_USAGE: ${name}: unknown flag --bogus-flag; `),
+      new RegExp(`^E_USAGE: expected a known flag for \`lesionlab ${name}\` but received --bogus-flag; `),
     );
   });
 
@@ -75,7 +75,7 @@ describe('unknown flags are errors naming the closest valid flag', () => {
     });
     await runCli(cli, ['go', '--dpeth', '3']);
     expect(err).toBe(
-      'lesionlab: go: unknown flag --dpeth; did you mean --depth? (`lesionlab go --help` lists every flag) [E_USAGE]\n',
+      'lesionlab: expected a known flag for `lesionlab go` but received --dpeth; did you mean --depth? (`lesionlab go --help` lists every flag) [E_USAGE]\n',
     );
     expect(process.exitCode).toBe(1);
     expect(ran).not.toHaveBeenCalled();
@@ -105,10 +105,10 @@ describe('commands with sub-commands of their own', () => {
     });
     expect(await checkUnknownFlags(tree, ['group', 'leaf', '--depth', '2', '--no-on'])).toBeUndefined();
     await expect(checkUnknownFlags(tree, ['group', 'leaf', '--dept', '2'])).rejects.toThrow(
-      'group leaf: unknown flag --dept; did you mean --depth? (`lesionlab group leaf --help` lists every flag)',
+      'expected a known flag for `lesionlab group leaf` but received --dept; did you mean --depth? (`lesionlab group leaf --help` lists every flag)',
     );
     await expect(checkUnknownFlags(tree, ['group', '--bogus'])).rejects.toThrow(
-      /^group: unknown flag --bogus; /,
+      /^expected a known flag for `lesionlab group` but received --bogus; /,
     );
   });
 });
