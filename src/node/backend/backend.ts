@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
+import { at } from '../../core/util/at.js';
 
 // TF.js's own console output (the cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js" banner,
 // flag warnings) is off: lesionlab says which backend runs in its one backend line.
@@ -40,7 +41,7 @@ const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 export const NATIVE_FIX = 'run npm run native:build';
 
 function firstLine(error: unknown): string {
-  return String((error as Error)?.message ?? error).split('\n')[0]!;
+  return at(String((error as Error)?.message ?? error).split('\n'), 0);
 }
 
 function notInstalled(error: unknown): boolean {

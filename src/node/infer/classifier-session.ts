@@ -26,8 +26,7 @@ export async function openClassifierSession(
   }
   return {
     async run(input, dims) {
-      const out = await session.run(input, dims, [name]);
-      return { probabilities: out[name]!.data };
+      return { probabilities: (await session.runOutput(input, dims, name)).data };
     },
     dispose: () => session.dispose(),
   };

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { LesionlabError } from '../../core/errors.js';
+import { expected, LesionlabError, shown } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 
 /** Execution providers lesionlab asks ONNX Runtime for, in preference order. */
@@ -45,6 +45,8 @@ export interface OnnxSession {
     dims: readonly number[],
     outputs?: readonly string[],
   ): Promise<Record<string, OnnxOutput>>;
+  /** Runs like {@link run} for the one output `name`; E_ONNX when the model has no output of that name. */
+  runOutput(data: Float32Array, dims: readonly number[], name: string): Promise<OnnxOutput>;
   dispose(): Promise<void>;
 }
 
@@ -124,27 +126,51 @@ export async function createOnnxSession(
   const threads = options.threads ?? DEFAULT_ONNX_THREADS;
   const providers = options.providers ?? ['cuda', 'cpu'];
   const { session, provider } = await openSession(await modelBytes(model), providers, threads, logger);
-  const inputName = session.inputNames[0]!;
+  const [inputName] = session.inputNames;
+  if (inputName === undefined) {
+    await session.release();
+    throw expected({
+      what: 'an image input',
+      where: 'the ONNX model',
+      received: 'a model without inputs',
+      fix: 'export the model again',
+      code: 'E_ONNX',
+    });
+  }
+  const run: OnnxSession['run'] = async (data, dims, outputs) => {
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== count) {
+      throw new LesionlabError(
+        'E_INPUT',
+        `ONNX input "${inputName}": ${data.length} values for dims [${dims.join(', ')}] (expected ${count}); pass matching data and dims`,
+      );
+    }
+    const feeds = { [inputName]: new ort.Tensor('float32', data, [...dims]) };
+    const result = outputs ? await session.run(feeds, [...outputs]) : await session.run(feeds);
+    const out: Record<string, OnnxOutput> = {};
+    for (const [name, t] of Object.entries(result)) {
+      out[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
+    }
+    return out;
+  };
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     provider,
     threads,
-    async run(data, dims, outputs) {
-      const expected = dims.reduce((a, b) => a * b, 1);
-      if (data.length !== expected) {
-        throw new LesionlabError(
-          'E_INPUT',
-          `ONNX input "${inputName}": ${data.length} values for dims [${dims.join(', ')}] (expected ${expected}); pass matching data and dims`,
-        );
+    run,
+    async runOutput(data, dims, name) {
+      const output = session.outputNames.includes(name) ? (await run(data, dims, [name]))[name] : undefined;
+      if (!output) {
+        throw expected({
+          what: `one of ${session.outputNames.join(', ')}`,
+          where: 'the ONNX output name',
+          received: shown(name),
+          fix: 'ask for an output the model has',
+          code: 'E_ONNX',
+        });
       }
-      const feeds = { [inputName]: new ort.Tensor('float32', data, [...dims]) };
-      const result = outputs ? await session.run(feeds, [...outputs]) : await session.run(feeds);
-      const out: Record<string, OnnxOutput> = {};
-      for (const [name, t] of Object.entries(result)) {
-        out[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
-      }
-      return out;
+      return output;
     },
     dispose: () => session.release(),
   };

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/logger.js';
 import { type BackboneBlock, type BackboneSpec, getBackbone } from '../../core/models/registry.js';
 import type { Normalization } from '../../core/preprocess/spec.js';
 import { seedModelWeights } from '../../core/train/seed-weights.js';
+import { at } from '../../core/util/at.js';
 import {
   findBackboneWeights,
   loadPretrainedBackbone,
@@ -89,7 +90,7 @@ export function fromPretrained(loaded: PretrainedBackbone): LoadedBackbone {
   const weightsId =
     provenance.kind === 'random'
       ? `random:${provenance.seed}`
-      : `imagenet:${provenance.sha256}:${model.outputs[0].shape.join('x')}`;
+      : `imagenet:${provenance.sha256}:${at(model.outputs, 0).shape.join('x')}`;
   return {
     model,
     name: spec.name,

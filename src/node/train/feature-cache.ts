@@ -6,6 +6,7 @@ import type { DihedralView } from '../../core/config/train-config.js';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
+import { at } from '../../core/util/at.js';
 import { writeFailure } from '../fs-errors.js';
 
 /** What identifies a feature cache: change any of it and the features are recomputed. */
@@ -211,8 +212,8 @@ export function gatherFeatures(
   const { width } = cache;
   const out = new Float32Array(items.length * width);
   items.forEach((item, row) => {
-    const at = (item * cache.views + views[row]) * width;
-    out.set(cache.data.subarray(at, at + width), row * width);
+    const start = (item * cache.views + at(views, row)) * width;
+    out.set(cache.data.subarray(start, start + width), row * width);
   });
   return out;
 }

@@ -45,8 +45,7 @@ export async function createOnnxFeatureExtractor(
   return {
     name: 'onnx',
     async run(pixels, count, size) {
-      const result = await session.run(Float32Array.from(pixels), [count, size, size, 3], ['features']);
-      return result['features'].data;
+      return (await session.runOutput(Float32Array.from(pixels), [count, size, size, 3], 'features')).data;
     },
     dispose: () => session.dispose(),
   };

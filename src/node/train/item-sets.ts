@@ -10,6 +10,7 @@ import {
   type MetadataDropout,
 } from '../../core/train/metadata.js';
 import type { ItemSet } from '../../core/train/trainer.js';
+import { at } from '../../core/util/at.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
 import { type FeatureCache, gatherFeatures } from './feature-cache.js';
 
@@ -30,7 +31,7 @@ export function featureItemSet(
     batch: (indices, views) => {
       const rows = gatherFeatures(
         cache,
-        indices.map((i) => positions[i]),
+        indices.map((i) => at(positions, i)),
         views,
       );
       return tf.tensor2d(rows, [indices.length, cache.width]);
@@ -49,7 +50,7 @@ export function pixelItemSet(
     labels: labelIndices(records, classes),
     views: 1,
     batch: async (indices) => {
-      const pixels = await images.readBatch(indices.map((i) => positions[i]));
+      const pixels = await images.readBatch(indices.map((i) => at(positions, i)));
       return tf.tensor4d(Float32Array.from(pixels), [indices.length, images.height, images.width, 3]);
     },
   };
@@ -66,17 +67,19 @@ export function featureStats(
   for (const record of records) {
     const item = cache.indexOf(record.imageId);
     for (let view = 0; view < views; view++) {
-      const at = (item * views + view) * width;
+      const row = (item * views + view) * width;
+      // Per-feature loop: sum and squares have `width` entries, and the cache holds `width` per image and view.
       for (let d = 0; d < width; d++) {
-        sum[d] += data[at + d];
-        squares[d] += data[at + d] * data[at + d];
+        const x = data[row + d]!;
+        sum[d] = sum[d]! + x;
+        squares[d] = squares[d]! + x * x;
       }
     }
   }
   const n = Math.max(1, records.length * views);
   const mean = Float32Array.from(sum, (s) => s / n);
   const std = Float32Array.from(squares, (q, d) =>
-    Math.max(1e-3, Math.sqrt(Math.max(0, q / n - mean[d] * mean[d]))),
+    Math.max(1e-3, Math.sqrt(Math.max(0, q / n - at(mean, d) * at(mean, d)))),
   );
   return { mean, std };
 }
@@ -118,7 +121,9 @@ export function withMetadata(
       const x = await set.batch(indices, views);
       const rows = new Float32Array(indices.length * METADATA_WIDTH);
       indices.forEach((item, r) => {
-        const m = options.dropout ? dropMetadata(metadata[item], options.dropout, rng) : metadata[item];
+        const m = options.dropout
+          ? dropMetadata(at(metadata, item), options.dropout, rng)
+          : at(metadata, item);
         rows.set(encodeMetadata(m), r * METADATA_WIDTH);
       });
       const y = tf.tidy(() =>

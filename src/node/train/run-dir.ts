@@ -208,13 +208,18 @@ export async function loadCheckpoint(
     const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length)));
     const blobs: Float32Array[] = [];
-    let at = bytes.byteOffset + 4 + length;
+    let offset = bytes.byteOffset + 4 + length;
     for (const count of header.blobs as number[]) {
-      blobs.push(new Float32Array(bytes.buffer.slice(at, at + count * 4)));
-      at += count * 4;
+      blobs.push(new Float32Array(bytes.buffer.slice(offset, offset + count * 4)));
+      offset += count * 4;
     }
+    const blob = (index: number): Float32Array => {
+      const values = blobs[index];
+      if (!values) throw new Error(`the header names blob ${index} of ${blobs.length}`);
+      return values;
+    };
     const snapshot = (s: SnapshotHeader[]) =>
-      s.map((w) => ({ name: w.name, shape: w.shape, values: blobs[w.blob] }));
+      s.map((w) => ({ name: w.name, shape: w.shape, values: blob(w.blob) }));
     return {
       stage: header.stage,
       epoch: header.epoch,
@@ -224,8 +229,8 @@ export async function loadCheckpoint(
       weights: snapshot(header.weights),
       adam: {
         step: header.adam.step,
-        m: header.adam.m.map((i: number) => blobs[i]),
-        v: header.adam.v.map((i: number) => blobs[i]),
+        m: header.adam.m.map(blob),
+        v: header.adam.v.map(blob),
       },
       earlyStopping: {
         ...header.earlyStopping,

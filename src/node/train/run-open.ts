@@ -5,6 +5,7 @@ import { isLesionlabError, LesionlabError } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
 import { featureMaps } from '../../core/train/head.js';
 import type { TrainCheckpoint } from '../../core/train/trainer.js';
+import { at } from '../../core/util/at.js';
 import { writeSplitFile } from '../data/split-file.js';
 import { writingTo } from '../fs-errors.js';
 import type { BackboneLoader, LoadedBackbone } from './backbone.js';
@@ -146,7 +147,7 @@ function parseJson(text: string, runDir: string): unknown {
  */
 export async function markRunFailed(runDir: string, error: unknown, logger: Logger): Promise<void> {
   const code = isLesionlabError(error) ? error.code : ((error as NodeJS.ErrnoException)?.code ?? 'ERROR');
-  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  const message = error instanceof Error ? at(error.message.split('\n'), 0) : String(error);
   await writeRunStatus(runDir, 'failed', { code, message }).catch(() => {});
   logger.warn(`run ${runDir} failed (${message}); fix the cause and run lesionlab train --resume ${runDir}`);
 }

@@ -45,6 +45,9 @@ describe('createOnnxSession', () => {
       expect(sum).toBeCloseTo(1, 5);
       const some = await session.run(input, [2, 4, 4, 3], ['probabilities']);
       expect(Object.keys(some)).toEqual(['probabilities']);
+      const one = await session.runOutput(input, [2, 4, 4, 3], 'features');
+      expect(one.dims).toEqual([2, 4, 4, 2]);
+      expect(one.data).toEqual(all['features']!.data);
       await session.dispose();
     }
   });
@@ -67,6 +70,16 @@ describe('createOnnxSession', () => {
     await expect(session.run(new Float32Array(5), [1, 4, 4, 3])).rejects.toThrow(
       /5 values for dims \[1, 4, 4, 3\] \(expected 48\)/,
     );
+    await session.dispose();
+  });
+
+  it('names the outputs a model has when asked for another one', async () => {
+    const session = await createOnnxSession(bytes, { providers: ['cpu'], threads: 1 });
+    await expect(session.runOutput(new Float32Array(48), [1, 4, 4, 3], 'cam')).rejects.toMatchObject({
+      code: 'E_ONNX',
+      message:
+        'expected one of probabilities, features for the ONNX output name but received "cam"; ask for an output the model has',
+    });
     await session.dispose();
   });
 
