@@ -7,7 +7,7 @@ import {
   splitOverrides,
   type TrainConfig,
 } from '../../core/config/train-config.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected, shown } from '../../core/errors.js';
 import { integerRange } from './describe.js';
 import { readJsonFlag } from './json-file.js';
 import { booleanFlag, defineFlags, type FlagSpec, textFlag } from './table.js';
@@ -30,7 +30,15 @@ export function configFlag(
   notes: Readonly<Record<string, string>> = {},
 ): FlagSpec & { key: string } {
   const schema = configKeySchema(key);
-  if (!schema) throw new LesionlabError('E_CONFIG', `configFlag: the training config has no key ${key}`);
+  if (!schema) {
+    throw expected({
+      what: 'a training-config key',
+      where: 'configFlag',
+      received: shown(key),
+      fix: 'name a key of TrainConfigSchema',
+      code: 'E_CONFIG',
+    });
+  }
   if (schema instanceof z.ZodBoolean) return booleanFlag({ description: `${text} [${key}]`, key });
   const choices = schema instanceof z.ZodEnum ? choicesText(schema, notes) : '';
   const range = integerRange(schema);
