@@ -8,6 +8,7 @@ import type { AugmentConfig } from '../../core/preprocess/augment-config.js';
 import { tileImages } from '../../core/preprocess/grid.js';
 import type { RawImage } from '../../core/preprocess/resize.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
+import { at } from '../../core/util/at.js';
 import { decodeImage, loadSharp } from './decode-image.js';
 
 /** What to draw in an augmentation preview. */
@@ -43,10 +44,12 @@ export async function writeAugmentPreview(options: AugmentPreviewOptions): Promi
   const sources = single ? [options.input] : await pickImages(options.input, options.count, options.seed);
   const originals = await Promise.all(sources.map((path) => decodeImage(path, options.spec)));
   const inputs = single
-    ? Array.from({ length: Math.max(1, options.count - 1) }, () => originals[0])
+    ? Array.from({ length: Math.max(1, options.count - 1) }, () => at(originals, 0))
     : originals;
   const augmented = augmentPixels(inputs, options.spec, options.augment, options.seed);
-  const tiles = single ? [originals[0], ...augmented] : originals.flatMap((o, i) => [o, augmented[i]]);
+  const tiles = single
+    ? [at(originals, 0), ...augmented]
+    : originals.flatMap((o, i) => [o, at(augmented, i)]);
   const columns = single ? Math.ceil(Math.sqrt(tiles.length)) : 2 * Math.ceil(Math.sqrt(sources.length / 2));
   const grid = tileImages(tiles, { tileWidth: options.spec.width, tileHeight: options.spec.height, columns });
   await writePng(options.out, grid);

@@ -121,10 +121,10 @@ async function compact(
   const bad = new Set(skipped.map((s) => s.id));
   const kept: ImageRecord[] = [];
   const buffer = new Uint8Array(imageBytes);
-  for (let i = 0; i < records.length; i++) {
-    if (bad.has(records[i].imageId)) continue;
+  for (const [i, record] of records.entries()) {
+    if (bad.has(record.imageId)) continue;
     if (kept.length !== i) await moveImage(handle, buffer, i, kept.length, imageBytes);
-    kept.push(records[i]);
+    kept.push(record);
   }
   await handle.truncate(kept.length * imageBytes);
   return kept;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { LesionlabError } from '../../core/errors.js';
 import { PreprocessSpecSchema } from '../../core/preprocess/spec-schema.js';
+import { at } from '../../core/util/at.js';
 
 /** Marker and version of the on-disk image cache; a change of layout bumps the version (and the cache key). */
 export const IMAGE_CACHE_FORMAT = 'lesionlab-image-cache';
@@ -87,7 +88,7 @@ export async function readCacheIndex(dir: string): Promise<ImageCacheIndex> {
   }
   const parsed = ImageCacheIndexSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = at(parsed.error.issues, 0);
     throw new LesionlabError(
       'E_CACHE',
       `${path}: not a lesionlab image cache index (${issue.path.join('.') || 'root'}: ${issue.message}); delete the cache folder to rebuild it`,

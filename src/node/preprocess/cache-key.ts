@@ -4,6 +4,7 @@ import type { ImageRecord } from '../../core/data/records.js';
 import { LesionlabError } from '../../core/errors.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { describePreprocessSpec } from '../../core/preprocess/spec-schema.js';
+import { at } from '../../core/util/at.js';
 import { IMAGE_CACHE_FORMAT, IMAGE_CACHE_RESAMPLER, IMAGE_CACHE_VERSION } from './cache-index.js';
 import { forEachLimit } from './pool.js';
 
@@ -30,11 +31,12 @@ export async function computeCacheKey(
   spec: PreprocessSpec,
 ): Promise<CacheKey> {
   const sorted = [...records].sort((a, b) => (a.imageId < b.imageId ? -1 : a.imageId > b.imageId ? 1 : 0));
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].imageId === sorted[i - 1].imageId) {
+  for (const [i, record] of sorted.entries()) {
+    const previous = sorted[i - 1];
+    if (previous?.imageId === record.imageId) {
       throw new LesionlabError(
         'E_DATA_INVALID',
-        `image id "${sorted[i].imageId}" appears twice (${sorted[i - 1].path}, ${sorted[i].path}); image ids must be unique to cache images`,
+        `image id "${record.imageId}" appears twice (${previous.path}, ${record.path}); image ids must be unique to cache images`,
       );
     }
   }
@@ -52,7 +54,7 @@ export async function computeCacheKey(
       spec,
     }),
   );
-  for (let i = 0; i < sorted.length; i++) hash.update(`\n${sorted[i].imageId}\t${stamps[i]}`);
+  for (const [i, record] of sorted.entries()) hash.update(`\n${record.imageId}\t${at(stamps, i)}`);
   const fingerprint = hash.digest('hex');
   const name = `${describePreprocessSpec(spec)}-n${sorted.length}-${fingerprint.slice(0, 16)}`;
   return { name, fingerprint, records: sorted };

@@ -2,6 +2,7 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LesionlabError } from '../../core/errors.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
+import { at } from '../../core/util/at.js';
 import { CACHE_DATA_FILE, type ImageCacheIndex, readCacheIndex, type SkippedImage } from './cache-index.js';
 
 /** One batch of cached images: `pixels` holds `indices.length` images as NHWC uint8, contiguous. */
@@ -163,11 +164,12 @@ class FileImageCache implements ImageCache {
     const reads: Promise<void>[] = [];
     let start = 0;
     while (start < indices.length) {
+      const first = at(indices, start);
+      this.checkIndex(first);
       let end = start + 1;
-      this.checkIndex(indices[start]);
-      while (end < indices.length && indices[end] === indices[end - 1] + 1) end++;
+      while (end < indices.length && indices[end] === first + (end - start)) end++;
       const bytes = (end - start) * this.imageBytes;
-      reads.push(readFully(handle, out, start * this.imageBytes, bytes, indices[start] * this.imageBytes));
+      reads.push(readFully(handle, out, start * this.imageBytes, bytes, first * this.imageBytes));
       start = end;
     }
     await Promise.all(reads);
@@ -184,10 +186,12 @@ class FileImageCache implements ImageCache {
       const pixels = ring.next(slice.length * this.imageBytes);
       return quiet(this.readInto(slice, pixels).then(() => ({ indices: slice, pixels })));
     };
-    let pending = indices.length > 0 ? read(0) : undefined;
-    for (let b = 0; b < indices.length; b += batchSize) {
-      const batch = await pending!;
-      pending = b + batchSize < indices.length ? read(b + batchSize) : undefined;
+    let next = 0;
+    let pending = indices.length > 0 ? read(next) : undefined;
+    while (pending !== undefined) {
+      const batch = await pending;
+      next += batchSize;
+      pending = next < indices.length ? read(next) : undefined;
       yield batch;
     }
   }
@@ -201,10 +205,13 @@ class FileImageCache implements ImageCache {
       const out = ring.next(Math.min(chunkImages, this.count - first) * this.imageBytes);
       return quiet(readFully(this.open(), out, 0, out.length, first * this.imageBytes).then(() => out));
     };
-    let pending = this.count > 0 ? read(0) : undefined;
-    for (let first = 0; first < this.count; first += chunkImages) {
-      const chunk = await pending!;
-      pending = first + chunkImages < this.count ? read(first + chunkImages) : undefined;
+    let next = 0;
+    let pending = this.count > 0 ? read(next) : undefined;
+    while (pending !== undefined) {
+      const chunk = await pending;
+      const first = next;
+      next += chunkImages;
+      pending = next < this.count ? read(next) : undefined;
       const n = chunk.length / this.imageBytes;
       for (let b = 0; b < n; b += batchSize) {
         const size = Math.min(batchSize, n - b);
@@ -249,8 +256,9 @@ class BufferRing {
     this.turn ^= 1;
     const slot = this.slots[this.turn];
     if (slot !== undefined && slot.length >= bytes) return slot.subarray(0, bytes);
-    this.slots[this.turn] = allocate(bytes);
-    return this.slots[this.turn];
+    const grown = allocate(bytes);
+    this.slots[this.turn] = grown;
+    return grown;
   }
 }
 

@@ -1,3 +1,5 @@
+import { at } from '../../core/util/at.js';
+
 /**
  * Runs `task(item, index)` over `items` with at most `concurrency` tasks in flight, in index order of start.
  * The first rejection stops new tasks from starting, waits for those in flight, then rethrows.
@@ -13,7 +15,7 @@ export async function forEachLimit<T>(
     while (failure === undefined && next < items.length) {
       const index = next++;
       try {
-        await task(items[index], index);
+        await task(at(items, index), index);
       } catch (error) {
         failure ??= { error };
       }

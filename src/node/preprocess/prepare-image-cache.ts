@@ -180,9 +180,9 @@ async function publish(tmp: string, dir: string): Promise<void> {
 
 /** A cache built with skipped images serves a caller that does not skip only if nothing was skipped. */
 async function checkSkipped(cache: ImageCache, skipBadImages: boolean): Promise<ImageCache> {
-  if (skipBadImages || cache.skipped.length === 0) return cache;
+  const [first] = cache.skipped;
+  if (skipBadImages || first === undefined) return cache;
   await cache.close();
-  const first = cache.skipped[0];
   const more = cache.skipped.length > 1 ? ` (and ${cache.skipped.length - 1} more)` : '';
   throw new LesionlabError(first.code, `${first.reason}${more}`);
 }
