@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected, type LesionlabError } from '../errors.js';
 import type { ImageRecord } from './records.js';
 
 /**
@@ -24,10 +24,13 @@ export function labelIndices(
   if (ambiguous >= 0) throw ambiguousLabel(records[ambiguous] as ImageRecord, classes);
   if (unknown.size > 0) {
     const listed = [...unknown].map(([label, id]) => `"${label}" (e.g. ${id})`).join(', ');
-    throw new LesionlabError(
-      'E_UNKNOWN_LABEL',
-      `labels ${listed} are not among the classes (${classes.join(', ')}); ${fix}`,
-    );
+    throw expected({
+      what: `labels among the classes ${classes.join(', ')}`,
+      where: 'the records',
+      received: listed,
+      fix,
+      code: 'E_UNKNOWN_LABEL',
+    });
   }
   return labels;
 }
@@ -46,10 +49,13 @@ function foldedIndex(classes: readonly string[]): Map<string, number> {
 
 function ambiguousLabel(record: ImageRecord, classes: readonly string[]): LesionlabError {
   const matches = classes.filter((c) => c.toLowerCase() === record.label.toLowerCase());
-  return new LesionlabError(
-    'E_UNKNOWN_LABEL',
-    `${record.imageId}: label "${record.label}" matches the classes ${matches.map((c) => `"${c}"`).join(' and ')} ignoring case; write the label exactly as one of them`,
-  );
+  return expected({
+    what: 'a label that names one class',
+    where: record.imageId,
+    received: `"${record.label}", which matches the classes ${matches.map((c) => `"${c}"`).join(' and ')} ignoring case`,
+    fix: 'write the label exactly as one of them',
+    code: 'E_UNKNOWN_LABEL',
+  });
 }
 
 /** How many labels fall in each class 0..numClasses-1; throws on an index outside that range. */
@@ -57,10 +63,13 @@ export function countLabels(labels: ArrayLike<number>, numClasses: number): numb
   const counts = Array.from({ length: numClasses }, () => 0);
   for (const index of Array.from(labels)) {
     if (!Number.isInteger(index) || index < 0 || index >= numClasses) {
-      throw new LesionlabError(
-        'E_INPUT',
-        `countLabels: label index ${index} is outside 0..${numClasses - 1}; labels are class indices`,
-      );
+      throw expected({
+        what: `class indices from 0 to ${numClasses - 1}`,
+        where: 'countLabels',
+        received: `the label index ${index}`,
+        fix: 'labels are class indices',
+        code: 'E_INPUT',
+      });
     }
     counts[index] = (counts[index] ?? 0) + 1;
   }

@@ -25,7 +25,7 @@ describe('labelIndices', () => {
       expect.objectContaining({
         code: 'E_UNKNOWN_LABEL',
         message:
-          'img_1: label "MEL" matches the classes "Mel" and "mel" ignoring case; write the label exactly as one of them',
+          'expected a label that names one class for img_1 but received "MEL", which matches the classes "Mel" and "mel" ignoring case; write the label exactly as one of them',
       }),
     );
   });
@@ -34,7 +34,8 @@ describe('labelIndices', () => {
     expect(() => labelIndices(records('mel', 'xyz', 'abc', 'xyz'), ['mel', 'nv'], 'retrain')).toThrow(
       expect.objectContaining({
         code: 'E_UNKNOWN_LABEL',
-        message: 'labels "xyz" (e.g. img_1), "abc" (e.g. img_2) are not among the classes (mel, nv); retrain',
+        message:
+          'expected labels among the classes mel, nv for the records but received "xyz" (e.g. img_1), "abc" (e.g. img_2); retrain',
       }),
     );
   });
@@ -47,7 +48,9 @@ describe('countLabels', () => {
   });
 
   it('refuses an index outside 0..k-1', () => {
-    expect(() => countLabels([3], 3)).toThrow('label index 3 is outside 0..2');
-    expect(() => countLabels([-1], 3)).toThrow('label index -1 is outside 0..2');
+    expect(() => countLabels([3], 3)).toThrow(
+      'expected class indices from 0 to 2 for countLabels but received the label index 3; labels are class indices',
+    );
+    expect(() => countLabels([-1], 3)).toThrow(/^expected class indices from 0 to 2 .* the label index -1;/);
   });
 });
