@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import type { z } from 'zod';
 import { configKeySchema, type TrainConfig } from '../core/config/train-config.js';
+import { FormatNameSchema } from '../core/data/options.js';
 import { BACKBONE_NAMES, getBackbone } from '../core/models/registry.js';
 import { compareBackbones, compareEvaluations } from '../node/compare/compare.js';
 import { compareConfigs } from './compare-configs.js';
@@ -21,7 +22,7 @@ const flags = defineFlags({
     description: 'comma-separated evaluation folders (e.g. runs/a/eval-test) to compare instead',
   }),
   data: textFlag({ description: 'dataset root (default: the embedded sample)' }),
-  format: textFlag({ description: 'dataset format (default: auto)' }),
+  format: textFlag({ description: 'dataset format (default: auto)', schema: FormatNameSchema }),
   subset: intFlag('use about N images (whole lesions, stratified)', { min: 1 }),
   epochs: intFlag('maximum epochs per backbone', { min: 1 }),
   weights: textFlag({

@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
-import { FORMAT_NAMES } from '../core/data/options.js';
+import { FORMAT_NAMES, FormatNameSchema } from '../core/data/options.js';
 import { evaluateModel } from '../node/evaluate/evaluate.js';
 import type { EvaluationSplit } from '../node/evaluate/select.js';
 import { consoleLogger } from './console-logger.js';
@@ -14,7 +14,10 @@ const SPLITS = ['test', 'val', 'all'] as const satisfies readonly EvaluationSpli
 const flags = defineFlags({
   target: positional('training run folder or model bundle folder'),
   data: textFlag({ description: "dataset root or CSV (default: the run's dataset)" }),
-  format: textFlag({ description: `${FORMAT_NAMES.slice(1).join(' | ')} (default: auto)` }),
+  format: textFlag({
+    description: `${FORMAT_NAMES.slice(1).join(' | ')} (default: auto)`,
+    schema: FormatNameSchema,
+  }),
   split: choiceFlag(SPLITS, { description: `${SPLITS.join(' | ')} (default: test for a run, else all)` }),
   tta: ttaFlag(
     `views averaged per image: ${ttaChoicesText("default: the bundle's own, as training evaluated it")}`,

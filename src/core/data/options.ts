@@ -18,10 +18,13 @@ export const FORMAT_NAMES: readonly string[] = Object.keys(FORMAT_ALIASES).filte
   (name, i, names) => names.findIndex((other) => FORMAT_ALIASES[other] === FORMAT_ALIASES[name]) === i,
 );
 
+/** A format name as `loadDataset` and the CLI's `--format` take it: any key of {@link FORMAT_ALIASES}. */
+export const FormatNameSchema = z.enum(Object.keys(FORMAT_ALIASES) as [string, ...string[]]);
+
 /** The plain-data part of `loadDataset`'s options, validated at the edge. */
 export const LoadOptionsSchema = z
   .object({
-    format: z.enum(Object.keys(FORMAT_ALIASES) as [string, ...string[]]).optional(),
+    format: FormatNameSchema.optional(),
     metadata: z.string().min(1).optional(),
     images: z.string().min(1).optional(),
     columns: z
