@@ -1,5 +1,4 @@
-import { TrainConfigSchema } from '../core/config/train-config.js';
-import { configKeys } from './unknown-flags.js';
+import { configKeyNames } from '../core/config/train-config.js';
 
 /** The recipe's fixed parts, which no key changes: said in `train --help` and `run --help`. */
 export const RECIPE_SUMMARY =
@@ -13,7 +12,7 @@ export const RECIPE_SUMMARY =
  */
 export function trainDescription(what: string): string {
   const sections = new Map<string, string[]>();
-  for (const key of configKeys(TrainConfigSchema)) {
+  for (const key of configKeyNames()) {
     const [section, ...rest] = key.split('.');
     sections.set(section, [...(sections.get(section) ?? []), rest.join('.')].filter(Boolean));
   }

@@ -96,31 +96,10 @@ async function suggest(
 /** The dotted training-config key whose last part is `flag` (`dropout` → `model.dropout`), if exactly one. */
 export async function configKey(flag: string): Promise<string | undefined> {
   // loaded only here: the schema pulls in the backbone registry, which `inspect` and friends never need
-  const { TrainConfigSchema } = await import('../core/config/train-config.js');
+  const { configKeyNames } = await import('../core/config/train-config.js');
   const wanted = camel(flag).toLowerCase();
-  const matches = configKeys(TrainConfigSchema).filter(
-    (key) => key.split('.').pop()?.toLowerCase() === wanted,
-  );
+  const matches = configKeyNames().filter((key) => key.split('.').pop()?.toLowerCase() === wanted);
   return matches.length === 1 ? matches[0] : undefined;
-}
-
-/** Every dotted key of a zod object schema (nested objects expanded). */
-export function configKeys(schema: unknown, prefix = ''): string[] {
-  const inner = unwrapSchema(schema);
-  const shape = (inner as { shape?: Record<string, unknown> }).shape;
-  if (!shape || typeof shape !== 'object') return [];
-  return Object.entries(shape).flatMap(([key, child]) => {
-    const nested = configKeys(child, `${prefix}${key}.`);
-    return nested.length > 0 ? nested : [`${prefix}${key}`];
-  });
-}
-
-function unwrapSchema(schema: unknown): unknown {
-  let current = schema as { unwrap?: () => unknown; def?: { type?: string } };
-  while (typeof current?.unwrap === 'function' && current.def?.type !== 'object') {
-    current = current.unwrap() as typeof current;
-  }
-  return current;
 }
 
 function kebab(name: string): string {

@@ -226,6 +226,16 @@ function allowedKeys(path: readonly PropertyKey[]): string {
   return inner instanceof z.ZodObject ? Object.keys(inner.shape).join(', ') : '?';
 }
 
+/** Every dotted key of the training config (nested sections expanded), in schema order: `seed`, `data.root`, ... */
+export function configKeyNames(schema: z.ZodType = TrainConfigSchema, prefix = ''): string[] {
+  const inner = unwrap(schema);
+  if (!(inner instanceof z.ZodObject)) return [];
+  return Object.entries(inner.shape).flatMap(([key, child]) => {
+    const nested = configKeyNames(child as z.ZodType, `${prefix}${key}.`);
+    return nested.length > 0 ? nested : [`${prefix}${key}`];
+  });
+}
+
 /**
  * The schema of one dotted config key (`train.epochs`, `model.backbone`) without its default or optional
  * wrapper: what the CLI reads a flag's choices and limits from. Undefined for a key the config does not have.
