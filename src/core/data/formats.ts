@@ -1,4 +1,4 @@
-import { expected } from '../errors.js';
+import { expected, type LesionlabError } from '../errors.js';
 import { HAM10000_CLASSES, isDxCode } from '../labels.js';
 import { at } from '../util/at.js';
 import { findColumn, type Table } from './csv.js';
@@ -147,6 +147,17 @@ export function parseHam10000Rows(table: Table, name: string): ParsedRows {
   return { format: 'ham10000', classes: HAM10000_CLASSES, rows, issues, grouping };
 }
 
+/** `E_MISSING_COLUMN`: the table `name` lacks `what`; the error lists the columns it has. */
+function missingColumns(name: string, header: readonly string[], what: string, fix: string): LesionlabError {
+  return expected({
+    what,
+    where: name,
+    received: `the columns ${header.join(', ')}`,
+    fix,
+    code: 'E_MISSING_COLUMN',
+  });
+}
+
 /** Reads an ISIC challenge ground-truth CSV (`image,MEL,NV,...` one-hot floats): group = image id. */
 export function parseIsicOnehotRows(table: Table, name: string): ParsedRows {
   const imageCol = findColumn(table.header, IMAGE_NAMES);
@@ -154,13 +165,12 @@ export function parseIsicOnehotRows(table: Table, name: string): ParsedRows {
     .map((h, i) => [ISIC_ONEHOT_COLUMNS[h.toUpperCase()], i] as const)
     .filter((pair): pair is readonly [string, number] => pair[0] !== undefined);
   if (imageCol < 0 || classCols.length === 0) {
-    throw expected({
-      what: `an "image" column and one-hot columns ${Object.keys(ISIC_ONEHOT_COLUMNS).slice(0, 7).join(', ')}`,
-      where: name,
-      received: `the columns ${table.header.join(', ')}`,
-      fix: 'use the ISIC ground-truth CSV, or --format csv for another table',
-      code: 'E_MISSING_COLUMN',
-    });
+    throw missingColumns(
+      name,
+      table.header,
+      `an "image" column and one-hot columns ${Object.keys(ISIC_ONEHOT_COLUMNS).slice(0, 7).join(', ')}`,
+      'use the ISIC ground-truth CSV, or --format csv for another table',
+    );
   }
   const rows: LabelledRow[] = [];
   const issues: DataIssue[] = [];
@@ -201,13 +211,12 @@ export function parseGenericRows(table: Table, name: string, columns: CsvColumns
     columns.group && groupCol < 0 ? `group column "${columns.group}"` : '',
   ].filter((m) => m !== '');
   if (missing.length > 0) {
-    throw expected({
-      what: missing.join(' and '),
-      where: name,
-      received: `the columns ${table.header.join(', ')}`,
-      fix: 'name the columns with --image-column/--label-column',
-      code: 'E_MISSING_COLUMN',
-    });
+    throw missingColumns(
+      name,
+      table.header,
+      missing.join(' and '),
+      'name the columns with --image-column/--label-column',
+    );
   }
   const rows: LabelledRow[] = [];
   const issues: DataIssue[] = [];
