@@ -1,4 +1,5 @@
 import { DEFAULT_DENSITY_RATIO, type DensityRule } from '../../core/preprocess/density.js';
+import { at } from '../../core/util/at.js';
 import { loadSharp } from '../preprocess/decode-image.js';
 
 /** Options of {@link measureDensityRule}. */
@@ -44,7 +45,8 @@ export async function measureDensityRule(
   };
 }
 
+/** The lower middle of `values` (the caller passes at least one). */
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
+  return at(sorted, Math.floor((sorted.length - 1) / 2));
 }

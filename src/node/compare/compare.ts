@@ -8,6 +8,7 @@ import { LesionlabError } from '../../core/errors.js';
 import type { BootstrapOptions } from '../../core/eval/bootstrap.js';
 import { buildComparison, type ComparedModel, type ComparisonData } from '../../core/eval/compare.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { at } from '../../core/util/at.js';
 import { readModelBundle } from '../bundle/read.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { writeSplitFile } from '../data/split-file.js';
@@ -252,7 +253,9 @@ export async function compareEvaluations(
   const models: ComparedModel[] = [];
   for (const dir of evalDirs) models.push(await loadEvaluatedModel(dir));
   const weights = Object.fromEntries(
-    await Promise.all(evalDirs.map(async (dir, i) => [models[i].name, await recordedWeights(dir)] as const)),
+    await Promise.all(
+      evalDirs.map(async (dir, i) => [at(models, i).name, await recordedWeights(dir)] as const),
+    ),
   );
   const data = buildComparison(models, {
     notes: ['Compared from existing evaluations; cost figures not measured.', ...weightsNotes(weights)],

@@ -1,4 +1,5 @@
 import { type ComparisonData, comparisonBanners } from '../../core/eval/compare.js';
+import { at } from '../../core/util/at.js';
 import { classCells, escapeHtml as esc, num, numWithCi, pctWithCi } from '../report/format.js';
 import type { RenderedChart } from '../report/html.js';
 import { REPORT_CSS } from '../report/style.js';
@@ -37,8 +38,8 @@ function modelTable(data: ComparisonData): string {
 function recallTable(data: ComparisonData): string {
   const head = data.models.map((m) => `<th>${esc(m.name)}</th>`).join('');
   const rows = data.classes.map((c, j) => {
-    const support = data.models[0].metrics.perClass[j].support;
-    const recalls = data.models.map((m) => m.metrics.perClass[j].recall);
+    const support = at(at(data.models, 0).metrics.perClass, j).support;
+    const recalls = data.models.map((m) => at(m.metrics.perClass, j).recall);
     const best = Math.max(...recalls);
     const cells = data.models
       .map((m, i) => {

@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeWeights, type WeightsProvenance } from '../../core/bundle/meta.js';
 import type { ImageRecord } from '../../core/data/records.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected, LesionlabError } from '../../core/errors.js';
 import type { ComparedModel } from '../../core/eval/compare.js';
 import { parsePredictionsCsv } from '../../core/eval/predictions.js';
 import type { ReportData } from '../../core/eval/report-data.js';
 import { countMacs } from '../../core/onnx/macs.js';
+import { at } from '../../core/util/at.js';
 import { readModelBundle } from '../bundle/read.js';
 import { loadLayersModelFromDir } from '../bundle/tfjs-files.js';
 import { createClassifier } from '../infer/classifier.js';
@@ -28,9 +29,19 @@ export async function loadEvaluatedModel(
     throw await missingReport(evalDir, reportPath);
   });
   const report = JSON.parse(text) as ReportData;
+  const [headline] = report.variants;
+  if (headline === undefined) {
+    throw expected({
+      what: 'at least one evaluated variant',
+      where: reportPath,
+      received: 'none',
+      fix: 'run `lesionlab evaluate` on the run again',
+      code: 'E_RUN',
+    });
+  }
   const predictionsPath = join(evalDir, 'predictions.csv');
   const table = parsePredictionsCsv(await readFile(predictionsPath, 'utf8'), predictionsPath);
-  const metrics = report.variants[0].metrics;
+  const metrics = headline.metrics;
   return {
     name: extra.name ?? report.model.name,
     backbone: report.model.backbone,
@@ -119,7 +130,7 @@ export async function measureThroughput(
   const classifier = await createClassifier(bundleDir, { threads: options.threads });
   try {
     const pixels = await Promise.all(picked.map((r) => classifier.decode(r.path)));
-    const size = pixels[0].length;
+    const size = at(pixels, 0).length;
     const batchSize = options.batchSize ?? 16;
     const pass = async () => {
       for (let i = 0; i < pixels.length; i += batchSize) {
@@ -138,7 +149,8 @@ export async function measureThroughput(
       await pass();
       rates.push(pixels.length / ((performance.now() - start) / 1000));
     }
-    return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+    rates.sort((a, b) => a - b);
+    return at(rates, Math.floor(rates.length / 2));
   } finally {
     await classifier.dispose();
   }

@@ -1,6 +1,7 @@
 import type { ImageRecord } from '../../core/data/records.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
 import { type DihedralView, expandViews, viewsOfMode } from '../../core/preprocess/views.js';
+import { at } from '../../core/util/at.js';
 import type { Classifier } from '../infer/classifier.js';
 import { mapLimit } from '../infer/limit.js';
 
@@ -68,7 +69,7 @@ export async function predictRecords(
     ok.forEach((d, i) => {
       const mine = rows.slice(i * views, (i + 1) * views);
       out.records.push(d.record);
-      out.plain.push(mine[identityAt]);
+      out.plain.push(at(mine, identityAt));
       out.tta?.push(meanRows(skipIdentity ? mine.filter((_, v) => v !== identityAt) : mine));
     });
     options.onProgress?.(Math.min(start + batchSize, records.length), records.length, 'images');
@@ -79,7 +80,8 @@ export async function predictRecords(
 }
 
 function meanRows(rows: readonly Float32Array[]): Float32Array {
-  const mean = new Float32Array(rows[0].length);
-  for (const row of rows) for (let j = 0; j < row.length; j++) mean[j] += row[j] / rows.length;
+  const mean = new Float32Array(at(rows, 0).length);
+  // Per-class loop: the rows are one classifier's, all as long as the first.
+  for (const row of rows) for (let j = 0; j < row.length; j++) mean[j] = mean[j]! + row[j]! / rows.length;
   return mean;
 }

@@ -1,5 +1,12 @@
 import type { ConfidenceInterval } from '../../core/eval/bootstrap.js';
+import type { ReportVariant } from '../../core/eval/report-data.js';
 import type { EvaluationMetrics, OperatingPoint } from '../../core/eval/summary.js';
+import { at } from '../../core/util/at.js';
+
+/** The variant a report's header, per-class table, charts and error gallery describe: the first one. */
+export function headlineVariant(variants: readonly ReportVariant[]): ReportVariant {
+  return at(variants, 0);
+}
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -43,7 +50,7 @@ export interface ClassCells {
  * "—" for recall, F1 and AUC (not 0.0%), and a class never predicted shows "—" for precision.
  */
 export function classCells(m: EvaluationMetrics, j: number): ClassCells {
-  const c = m.perClass[j];
+  const c = at(m.perClass, j);
   const predicted = m.confusion.counts.reduce((sum, row) => sum + (row[j] ?? 0), 0);
   const absent = c.support === 0;
   return {

@@ -6,6 +6,7 @@ import {
   classCells,
   escapeHtml as esc,
   hasSensitivityIntervals,
+  headlineVariant,
   num,
   numWithCi,
   pct,
@@ -38,7 +39,7 @@ export function renderReportHtml(
 ${banners(data)}
 ${header(data)}
 ${headlineTable(data.variants)}
-${perClassTable(data.variants[0])}
+${perClassTable(headlineVariant(data.variants))}
 <section><h2>Charts</h2><div class="charts">${charts.map(chartFigure).join('\n')}</div></section>
 ${gallery(data, thumbnails)}
 ${notes(data)}
@@ -54,7 +55,7 @@ function banners(data: ReportData): string {
 }
 
 function header(data: ReportData): string {
-  const m = data.variants[0].metrics;
+  const m = headlineVariant(data.variants).metrics;
   return `<header><h1>${esc(data.title)}</h1>
 <p class="meta"><b>Model</b> ${esc(data.model.name)} (${esc(data.model.backbone)}) &middot; <b>Weights</b> ${esc(describeWeights(data.model.weights))} &middot; <b>Data</b> ${esc(data.data.source)}
  &middot; <b>Split</b> ${esc(data.data.split)} &middot; <b>Images</b> ${m.count}${data.data.format ? ` &middot; <b>Format</b> ${esc(data.data.format)}` : ''}
@@ -64,7 +65,7 @@ function header(data: ReportData): string {
 function headlineTable(variants: readonly ReportVariant[]): string {
   // a fixed-specificity sensitivity is shown only with its bootstrap interval
   const mel = hasSensitivityIntervals(variants.map((v) => v.metrics))
-    ? variants[0].metrics.sensitivityAtSpecificity
+    ? headlineVariant(variants).metrics.sensitivityAtSpecificity
     : null;
   const melHead = mel ? `<th>${esc(mel.positiveClass)} sensitivity<br>at fixed specificity</th>` : '';
   const rows = variants.map((v) => {
@@ -78,7 +79,7 @@ function headlineTable(variants: readonly ReportVariant[]): string {
 <td>${numWithCi(m.macroAuc, b?.macroAuc)}</td><td>${pct(m.top2Accuracy)}</td><td>${pct(m.top3Accuracy)}</td>
 <td>${num(m.logLoss)}</td><td>${pct(m.ece)}</td>${melCell}</tr>`;
   });
-  const b = variants[0].metrics.bootstrap;
+  const b = headlineVariant(variants).metrics.bootstrap;
   const ciNote = b
     ? `Brackets: ${pct(b.level)} percentile bootstrap intervals from ${b.resamples} resamples of ${b.groups} lesions (seed ${b.seed}).`
     : 'No bootstrap intervals were computed.';
@@ -117,7 +118,7 @@ function gallery(data: ReportData, thumbnails: ReadonlyMap<string, string>): str
     return `<figure class="card">${img}<figcaption><b>${esc(e.imageId)}</b><br>true <b>${esc(e.label)}</b> (${pct(e.labelProbability)})<br>
 predicted <b class="bad">${esc(e.predicted)}</b> (${pct(e.confidence)})</figcaption></figure>`;
   });
-  return `<section><h2>Most confident errors <span class="sub">(${esc(data.variants[0].label)})</span></h2>
+  return `<section><h2>Most confident errors <span class="sub">(${esc(headlineVariant(data.variants).label)})</span></h2>
 <div class="gallery">${cards.join('\n')}</div></section>`;
 }
 

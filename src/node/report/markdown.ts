@@ -3,6 +3,7 @@ import { type ReportData, reportBanners } from '../../core/eval/report-data.js';
 import {
   classCells,
   hasSensitivityIntervals,
+  headlineVariant,
   num,
   numWithCi,
   pct,
@@ -12,12 +13,13 @@ import {
 
 /** The Markdown summary (`report.md`): headline table with intervals and the per-class table. */
 export function renderReportMarkdown(data: ReportData): string {
+  const headline = headlineVariant(data.variants);
   const lines = [
     `# ${data.title}`,
     '',
     ...reportBanners(data).flatMap((b) => [`> **${b.text}**`, '']),
     `Model **${data.model.name}** (${data.model.backbone}, weights: ${describeWeights(data.model.weights)}) on ${data.data.source}, ` +
-      `split \`${data.data.split}\`, ${data.variants[0].metrics.count} images. Created ${data.createdAt}.`,
+      `split \`${data.data.split}\`, ${headline.metrics.count} images. Created ${data.createdAt}.`,
     '',
     ...headlineHead(data),
   ];
@@ -32,7 +34,7 @@ export function renderReportMarkdown(data: ReportData): string {
         `${numWithCi(m.macroAuc, b?.macroAuc)} | ${pct(m.top2Accuracy)} | ${pct(m.top3Accuracy)} | ${num(m.logLoss)} | ${pct(m.ece)} |${mel}`,
     );
   }
-  const b = data.variants[0].metrics.bootstrap;
+  const b = headline.metrics.bootstrap;
   if (b)
     lines.push(
       '',
@@ -40,10 +42,10 @@ export function renderReportMarkdown(data: ReportData): string {
     );
   const notes = data.variants.filter((v) => v.note).map((v) => `- ${v.label}: ${v.note}`);
   if (notes.length > 0) lines.push('', ...notes);
-  const m = data.variants[0].metrics;
+  const m = headline.metrics;
   lines.push(
     '',
-    `## Per class (${data.variants[0].label})`,
+    `## Per class (${headline.label})`,
     '',
     '| Class | Images | Precision | Recall | F1 | AUC |',
     '|---|---|---|---|---|---|',
@@ -63,7 +65,7 @@ export function renderReportMarkdown(data: ReportData): string {
 
 /** The headline table's header rows; the sensitivity column only when some variant has its intervals. */
 function headlineHead(data: ReportData): string[] {
-  const m = data.variants[0].metrics;
+  const m = headlineVariant(data.variants).metrics;
   const sens = hasSensitivityIntervals(data.variants.map((v) => v.metrics));
   const positive = m.sensitivityAtSpecificity?.positiveClass ?? 'mel';
   return [

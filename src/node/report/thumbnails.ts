@@ -18,11 +18,10 @@ export async function thumbnailMap(
   const out = new Map<string, string>();
   for (let i = 0; i < images.length; i += 4) {
     const chunk = images.slice(i, i + 4);
-    const uris = await Promise.all(chunk.map((image) => thumbnailDataUri(image.path, size)));
-    chunk.forEach((image, j) => {
-      const uri = uris[j];
-      if (uri !== null) out.set(image.imageId, uri);
-    });
+    const uris = await Promise.all(
+      chunk.map(async (image) => ({ id: image.imageId, uri: await thumbnailDataUri(image.path, size) })),
+    );
+    for (const { id, uri } of uris) if (uri !== null) out.set(id, uri);
   }
   return out;
 }

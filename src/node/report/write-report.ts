@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { evaluationCharts } from '../../core/eval/charts.js';
 import type { ReportData } from '../../core/eval/report-data.js';
 import { writeFileAtomic } from '../write-atomic.js';
+import { headlineVariant } from './format.js';
 import { type RenderedChart, renderReportHtml } from './html.js';
 import { renderReportMarkdown } from './markdown.js';
 import { renderChartSvg } from './render-svg.js';
@@ -19,7 +20,7 @@ export interface WrittenReport {
 
 /** Renders every chart of a report's headline variant to SVG. */
 export async function renderEvaluationCharts(data: ReportData): Promise<RenderedChart[]> {
-  const charts = evaluationCharts(data.variants[0].metrics, data.training);
+  const charts = evaluationCharts(headlineVariant(data.variants).metrics, data.training);
   return Promise.all(charts.map(async (chart) => ({ chart, svg: await renderChartSvg(chart.spec) })));
 }
 

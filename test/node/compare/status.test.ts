@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,15 @@ describe('compare on runs that did not finish (status.json)', () => {
     await expect(
       compareEvaluations([join(failed, 'eval-test'), join(work, 'done')], join(work, 'out')),
     ).rejects.toThrow(/failed \(images not found\)/);
+  });
+  it('refuses a report.json without variants with E_RUN, naming the file and the fix', async () => {
+    const dir = join(work, 'empty-report');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'report.json'), JSON.stringify({ variants: [] }));
+    await expect(loadEvaluatedModel(dir)).rejects.toMatchObject({
+      code: 'E_RUN',
+      message: `expected at least one evaluated variant for ${join(dir, 'report.json')} but received none; run \`lesionlab evaluate\` on the run again`,
+    });
   });
   it('keeps the plain "not found" line for a folder that is no run', async () => {
     await expect(loadEvaluatedModel(join(work, 'nothing', 'eval-test'))).rejects.toThrow(
