@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../../src/core/logger.js';
-import { backendOrder, selectBackend } from '../../../src/node/backend/backend.js';
+import type { Logger } from '../../src/core/logger.js';
+import { backendOrder, selectBackend } from '../../src/node/backend/backend.js';
 
 function recorder(): Logger & { lines: string[]; warnings: string[] } {
   const lines: string[] = [];

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { mulberry32 } from '../../../src/core/data/prng.js';
-import { fastDenseOnFeatureMaps } from '../../../src/core/models/backbones/convnext.js';
+import { mulberry32 } from '../../src/core/data/prng.js';
+import { fastDenseOnFeatureMaps } from '../../src/core/models/backbones/convnext.js';
 import {
   InputNormalization,
   LayerScale,
   ScaledResidual,
   StochasticDepth,
-} from '../../../src/core/models/layers/index.js';
-import { probeNativeBackend } from '../../support/native-backend.js';
+} from '../../src/core/models/layers/index.js';
+import { probeNativeBackend } from '../support/native-backend.js';
 
 // Native (tfjs-node) gradients against the cpu backend's on one tiny model holding every layer type the
 // registry's backbones and head use. Needs the native backend: `npm run native:build`.
