@@ -1,11 +1,10 @@
-import { defineCommand } from 'citty';
 import { parseAugmentConfig } from '../core/preprocess/augment-config.js';
 import { parsePreprocessSpec } from '../core/preprocess/spec-schema.js';
 import { writeAugmentPreview } from '../node/preprocess/augment-preview.js';
 import { consoleLogger } from './console-logger.js';
 import { readJsonFlag } from './flags/json-file.js';
 import { PREPROCESS_FLAGS, sideFlag } from './flags/preprocess.js';
-import { defineFlags, intFlag, positional, textFlag } from './flags/table.js';
+import { defineFlags, flagCommand, intFlag, positional, textFlag } from './flags/table.js';
 
 const flags = defineFlags({
   input: positional('An image, or a folder of images (e.g. a dataset root)'),
@@ -18,11 +17,9 @@ const flags = defineFlags({
 });
 
 /** `lesionlab augment-preview <image-or-folder> --out grid.png`: a contact sheet of training augmentations. */
-export const augmentPreviewCommand = defineCommand({
+export const augmentPreviewCommand = flagCommand(flags, {
   meta: { name: 'augment-preview', description: 'Write a PNG grid of augmented images to look at' },
-  args: flags.args,
-  async run({ args }) {
-    const a = flags.parse(args);
+  async run(a) {
     const spec = parsePreprocessSpec(
       { width: a.size, height: a.size, resize: a.resize, colorConstancy: a['color-constancy'] },
       'options:',

@@ -1,4 +1,3 @@
-import { defineCommand } from 'citty';
 import type { z } from 'zod';
 import { configKeySchema, type TrainConfig } from '../core/config/train-config.js';
 import { FormatNameSchema } from '../core/data/options.js';
@@ -6,7 +5,7 @@ import { BACKBONE_NAMES, getBackbone } from '../core/models/registry.js';
 import { compareBackbones, compareEvaluations } from '../node/compare/compare.js';
 import { compareConfigs } from './compare-configs.js';
 import { consoleLogger } from './console-logger.js';
-import { defineFlags, intFlag, textFlag } from './flags/table.js';
+import { defineFlags, flagCommand, intFlag, textFlag } from './flags/table.js';
 import { choicesText } from './flags/train.js';
 
 /** The backbone-weights choices, as the training config has them. */
@@ -42,14 +41,12 @@ function list(value: string | undefined): string[] {
 }
 
 /** `lesionlab compare`: train backbones on one split with one recipe (or load evaluated runs) and compare them. */
-export const compareCommand = defineCommand({
+export const compareCommand = flagCommand(flags, {
   meta: {
     name: 'compare',
     description: 'Train and compare several backbones on one split, or compare evaluated runs',
   },
-  args: flags.args,
-  async run({ args }) {
-    const { subset, epochs, seed, weights, resamples, ...a } = flags.parse(args);
+  async run({ subset, epochs, seed, weights, resamples, ...a }) {
     const n = { subset, epochs, seed, weights, resamples };
     const evaluations = list(a.evaluations);
     for (const name of list(a.backbones)) getBackbone(name); // a typo fails here, listing valid names

@@ -1,4 +1,3 @@
-import { defineCommand } from 'citty';
 import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { FORMAT_NAMES, FormatNameSchema } from '../core/data/options.js';
@@ -6,7 +5,15 @@ import { evaluateModel } from '../node/evaluate/evaluate.js';
 import type { EvaluationSplit } from '../node/evaluate/select.js';
 import { consoleLogger } from './console-logger.js';
 import { densityFlag, threadsFlag, ttaChoicesText, ttaFlag } from './flags/serving.js';
-import { booleanFlag, choiceFlag, defineFlags, intFlag, positional, textFlag } from './flags/table.js';
+import {
+  booleanFlag,
+  choiceFlag,
+  defineFlags,
+  flagCommand,
+  intFlag,
+  positional,
+  textFlag,
+} from './flags/table.js';
 
 /** The parts `evaluate` can score (checked against the evaluator's own type). */
 const SPLITS = ['test', 'val', 'all'] as const satisfies readonly EvaluationSplit[];
@@ -36,11 +43,9 @@ const flags = defineFlags({
 });
 
 /** `lesionlab evaluate <run-dir|bundle>`: metrics with CIs, predictions.csv and an HTML/Markdown report. */
-export const evaluateCommand = defineCommand({
+export const evaluateCommand = flagCommand(flags, {
   meta: { name: 'evaluate', description: 'Evaluate a model on a labelled dataset and write a report' },
-  args: flags.args,
-  async run({ args }) {
-    const a = flags.parse(args);
+  async run(a) {
     const bar = process.stderr.isTTY ? new SingleBar({ stream: process.stderr }) : undefined;
     let started = false;
     const result = await evaluateModel({

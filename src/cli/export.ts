@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
-import { defineCommand } from 'citty';
 import { EXPORT_FORMATS, exportModelBundle } from '../node/bundle/index.js';
 import { consoleLogger } from './console-logger.js';
-import { choiceFlag, defineFlags, positional, textFlag } from './flags/table.js';
+import { choiceFlag, defineFlags, flagCommand, positional, textFlag } from './flags/table.js';
 
 const flags = defineFlags({
   run: positional('training run folder or model bundle folder'),
@@ -14,11 +13,9 @@ const flags = defineFlags({
 });
 
 /** `lesionlab export <run> --format onnx|tfjs --out DIR`: a self-describing model bundle. */
-export const exportCommand = defineCommand({
+export const exportCommand = flagCommand(flags, {
   meta: { name: 'export', description: 'Export a run (or bundle) as a self-describing model bundle' },
-  args: flags.args,
-  async run({ args }) {
-    const a = flags.parse(args);
+  async run(a) {
     const out = resolve(a.out);
     const meta = await exportModelBundle(a.run, out, a.format);
     const parts = [meta.onnx.file, ...(meta.tfjs ? [meta.tfjs.file] : []), 'bundle.json'];

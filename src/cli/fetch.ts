@@ -1,9 +1,8 @@
-import { defineCommand } from 'citty';
 import { z } from 'zod';
 import type { ProgressHook } from '../core/logger.js';
 import { DEFAULT_DATAVERSE, fetchDataset } from '../node/data/fetch-dataset.js';
 import { consoleLogger } from './console-logger.js';
-import { booleanFlag, defineFlags, intFlag, positional, textFlag } from './flags/table.js';
+import { booleanFlag, defineFlags, flagCommand, intFlag, positional, textFlag } from './flags/table.js';
 
 const flags = defineFlags({
   dataset: positional('Dataset to download: ham10000'),
@@ -14,14 +13,12 @@ const flags = defineFlags({
 });
 
 /** `lesionlab fetch ham10000 --dest DIR`: download, verify and unpack HAM10000 from the Harvard Dataverse. */
-export const fetchCommand = defineCommand({
+export const fetchCommand = flagCommand(flags, {
   meta: {
     name: 'fetch',
     description: 'Download a public dataset (ham10000) from Dataverse, resumable and verified',
   },
-  args: flags.args,
-  async run({ args }) {
-    const a = flags.parse(args);
+  async run(a) {
     const result = await fetchDataset(a.dataset, {
       dest: a.dest,
       baseUrl: a['base-url'],

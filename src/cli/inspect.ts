@@ -1,11 +1,10 @@
-import { defineCommand } from 'citty';
 import { formatSummary, summarizeDataset } from '../core/data/summary.js';
 import { formatIssues } from '../core/data/validate.js';
 import type { Logger } from '../core/logger.js';
 import { loadDataset } from '../node/data/load-dataset.js';
 import { consoleLogger } from './console-logger.js';
 import { DATASET_FLAGS, datasetOptions } from './flags/dataset.js';
-import { booleanFlag, defineFlags } from './flags/table.js';
+import { booleanFlag, defineFlags, flagCommand } from './flags/table.js';
 
 const flags = defineFlags({
   ...DATASET_FLAGS,
@@ -13,11 +12,9 @@ const flags = defineFlags({
 });
 
 /** `lesionlab inspect <root>`: counts per class and lesion, images per lesion, and the data-issue report. */
-export const inspectCommand = defineCommand({
+export const inspectCommand = flagCommand(flags, {
   meta: { name: 'inspect', description: 'Validate a dataset and print class and lesion counts' },
-  args: flags.args,
-  async run({ args }) {
-    const { root, json } = flags.parse(args);
+  async run({ root, json }, args) {
     const logger: Logger = json
       ? { ...consoleLogger, info: (m) => process.stderr.write(`${m}\n`) }
       : consoleLogger;

@@ -1,4 +1,3 @@
-import { defineCommand } from 'citty';
 import { SingleBar } from 'cli-progress';
 import { LesionlabError } from '../core/errors.js';
 import {
@@ -12,7 +11,7 @@ import {
 } from '../node/infer/index.js';
 import { assertInputsToClassify, collectPredictInputs, type PredictInputs } from '../node/infer/inputs.js';
 import { densityFlag, MODEL_ARG, threadsFlag, ttaChoicesText, ttaFlag } from './flags/serving.js';
-import { choiceFlag, defineFlags, intFlag, positional } from './flags/table.js';
+import { choiceFlag, defineFlags, flagCommand, intFlag, positional } from './flags/table.js';
 
 const flags = defineFlags({
   model: MODEL_ARG,
@@ -71,7 +70,7 @@ async function printRows(
 }
 
 /** `lesionlab predict <model> <image|folder|csv>`: top-k classes per image as a table, CSV or JSON lines. */
-export const predictCommand = defineCommand({
+export const predictCommand = flagCommand(flags, {
   meta: {
     name: 'predict',
     description:
@@ -80,9 +79,7 @@ export const predictCommand = defineCommand({
       `2 bad input (one error line; also a single image that cannot be decoded); ${EXIT_PARTIAL} some inputs could not ` +
       'be classified (each named on stderr, undecodable ones also as rows with an error; the other rows are written)',
   },
-  args: flags.args,
-  async run({ args }) {
-    const { format, tta, threads, density, 'top-k': k, 'batch-size': batchSize, ...a } = flags.parse(args);
+  async run({ format, tta, threads, density, 'top-k': k, 'batch-size': batchSize, ...a }) {
     process.stdout.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') process.exit(0); // output closed early (e.g. `| head`)
       throw error;

@@ -1,4 +1,3 @@
-import { defineCommand } from 'citty';
 import { SingleBar } from 'cli-progress';
 import { parsePreprocessSpec } from '../core/preprocess/spec-schema.js';
 import { loadDataset } from '../node/data/load-dataset.js';
@@ -6,7 +5,7 @@ import { prepareImageCache } from '../node/preprocess/prepare-image-cache.js';
 import { consoleLogger } from './console-logger.js';
 import { DATASET_FLAGS, datasetOptions } from './flags/dataset.js';
 import { PREPROCESS_FLAGS, sideFlag } from './flags/preprocess.js';
-import { booleanFlag, defineFlags, intFlag, textFlag } from './flags/table.js';
+import { booleanFlag, defineFlags, flagCommand, intFlag, textFlag } from './flags/table.js';
 
 const flags = defineFlags({
   ...DATASET_FLAGS,
@@ -33,14 +32,12 @@ const flags = defineFlags({
 });
 
 /** `lesionlab prepare <root>`: decode and resize every image once into the on-disk image cache. */
-export const prepareCommand = defineCommand({
+export const prepareCommand = flagCommand(flags, {
   meta: {
     name: 'prepare',
     description: 'Decode and resize a dataset into the image cache (done once per size and policy)',
   },
-  args: flags.args,
-  async run({ args }) {
-    const a = flags.parse(args);
+  async run(a, args) {
     const spec = parsePreprocessSpec(
       {
         width: a.width ?? a.size,

@@ -5,7 +5,7 @@ import { assertInputsToClassify, collectPredictInputs } from '../node/infer/inpu
 import { collectResults, queueStatus, redisConnection, submitImages } from '../queue/index.js';
 import { queueFlags } from './flags/queue.js';
 import { MODEL_ARG } from './flags/serving.js';
-import { booleanFlag, defineFlags, intFlag, positional, textFlag } from './flags/table.js';
+import { booleanFlag, defineFlags, flagCommand, intFlag, positional, textFlag } from './flags/table.js';
 
 const EXIT_PARTIAL = 3;
 
@@ -31,15 +31,13 @@ const targetOf = (args: { redis: string; queue: string }) => ({
   name: args.queue,
 });
 
-const submit = defineCommand({
+const submit = flagCommand(submitFlags, {
   meta: {
     name: 'submit',
     description:
       'Queue images (a folder, an image or a CSV) for workers; re-running skips images done or queued',
   },
-  args: submitFlags.args,
-  async run({ args }) {
-    const a = submitFlags.parse(args);
+  async run(a) {
     const { meta } = await readModelBundle(a.model);
     const inputs = await collectPredictInputs(a.input);
     for (const s of inputs.skipped) process.stderr.write(`warning: skipped ${s.path}: ${s.reason}\n`);
@@ -55,11 +53,9 @@ const submit = defineCommand({
   },
 });
 
-const status = defineCommand({
+const status = flagCommand(statusFlags, {
   meta: { name: 'status', description: 'Show how many images are done, unreadable and pending' },
-  args: statusFlags.args,
-  async run({ args }) {
-    const a = statusFlags.parse(args);
+  async run(a) {
     const s = await queueStatus(targetOf(a));
     if (a.json) {
       process.stdout.write(`${JSON.stringify(s)}\n`);
@@ -75,14 +71,12 @@ const status = defineCommand({
   },
 });
 
-const collect = defineCommand({
+const collect = flagCommand(collectFlags, {
   meta: {
     name: 'collect',
     description: `Write the results in predict's CSV format (exit ${EXIT_PARTIAL} if some are pending or unreadable)`,
   },
-  args: collectFlags.args,
-  async run({ args }) {
-    const a = collectFlags.parse(args);
+  async run(a) {
     const s = await collectResults(targetOf(a), a.out, { topK: a['top-k'] });
     process.stdout.write(
       `wrote ${s.rows} rows to ${a.out} (${s.unreadable} unreadable, ${s.pending} pending)\n`,

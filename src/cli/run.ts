@@ -1,8 +1,8 @@
 import { relative } from 'node:path';
-import { defineCommand } from 'citty';
 import { BACKBONES } from '../core/models/registry.js';
 import { evaluateModel } from '../node/evaluate/evaluate.js';
 import { consoleLogger } from './console-logger.js';
+import { flagCommand } from './flags/table.js';
 import { printConfigIfAsked, resolveTrainConfig, trainFlags } from './flags/train.js';
 import { trainWithProgress } from './train.js';
 import { trainDescription } from './train-help.js';
@@ -19,18 +19,17 @@ const MAIN_JOB_DEFAULTS = {
 };
 
 /** `lesionlab run` (= `npm start`): prepare → train → evaluate on the sample, ending with the report's path. */
-export const runCommand = defineCommand({
+export const runCommand = flagCommand(trainFlags, {
   meta: {
     name: 'run',
     description: trainDescription(
       'The main job: train and evaluate on the embedded sample, print the report path and what to do next.',
     ),
   },
-  args: trainFlags.args,
-  async run({ args }) {
+  async run(a, args) {
     const config = await resolveTrainConfig(args, MAIN_JOB_DEFAULTS);
     if (printConfigIfAsked(args, config)) return;
-    const result = await trainWithProgress(config, trainFlags.parse(args).resume);
+    const result = await trainWithProgress(config, a.resume);
     if (result.interrupted || !result.bundleDir) return;
     const evaluation = await evaluateModel({
       target: result.runDir,

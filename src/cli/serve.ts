@@ -1,11 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import { defineCommand } from 'citty';
 import sharp from 'sharp';
 import { createClassifier, TTA_CHOICES } from '../node/infer/index.js';
 import { startDecoder } from '../node/preprocess/decode-pool.js';
 import { createServer, jsonLogger } from '../serve/index.js';
 import { densityFlag, LISTEN_FLAGS, MODEL_ARG, threadsFlag, ttaFlag } from './flags/serving.js';
-import { defineFlags, intFlag, textFlag } from './flags/table.js';
+import { defineFlags, flagCommand, intFlag, textFlag } from './flags/table.js';
 import { announceListening, tokenArg, untilSignal } from './serve-args.js';
 
 const flags = defineFlags({
@@ -41,16 +40,14 @@ const flags = defineFlags({
 });
 
 /** `lesionlab serve <model>`: the HTTP prediction API on one model bundle. */
-export const serveCommand = defineCommand({
+export const serveCommand = flagCommand(flags, {
   meta: {
     name: 'serve',
     description:
       'Serve a model bundle over HTTP (POST /v1/predict, GET /v1/model, /healthz, /readyz, /metrics); ' +
       'logs are JSON lines; SIGTERM finishes requests in flight and refuses new ones',
   },
-  args: flags.args,
-  async run({ args }) {
-    const a = flags.parse(args);
+  async run(a) {
     const token = tokenArg(a.token);
     const log = jsonLogger((line) => process.stdout.write(line));
     sharp.cache(false); // a long-running server gains nothing from libvips' operation cache but memory

@@ -1,4 +1,3 @@
-import { defineCommand } from 'citty';
 import { z } from 'zod';
 import { assertSplittable, GROUP_BY, type GroupBy, kfoldByGroup, splitByGroup } from '../core/data/split.js';
 import { buildSplitFile } from '../core/data/split-schema.js';
@@ -7,7 +6,7 @@ import { loadDataset } from '../node/data/load-dataset.js';
 import { writeSplitFile } from '../node/data/split-file.js';
 import { consoleLogger } from './console-logger.js';
 import { DATASET_FLAGS, datasetOptions } from './flags/dataset.js';
-import { defineFlags, intFlag, textFlag } from './flags/table.js';
+import { defineFlags, flagCommand, intFlag, textFlag } from './flags/table.js';
 
 const fraction = (description: string, fallback: string) =>
   textFlag({ description, default: fallback, schema: z.coerce.number().min(0).max(0.9) });
@@ -29,11 +28,9 @@ const flags = defineFlags({
 });
 
 /** `lesionlab split <root> --out split.json`: a lesion-grouped, class-stratified hold-out or k-fold split. */
-export const splitCommand = defineCommand({
+export const splitCommand = flagCommand(flags, {
   meta: { name: 'split', description: 'Split a dataset by lesion into train/val/test or k folds' },
-  args: flags.args,
-  async run({ args }) {
-    const { root, out, val, test, folds, seed, 'group-by': groupBy } = flags.parse(args);
+  async run({ root, out, val, test, folds, seed, 'group-by': groupBy }, args) {
     const dataset = await loadDataset(root, datasetOptions(args, consoleLogger));
     assertSplittable(dataset, { groupBy: groupBy as GroupBy });
     const split =

@@ -1,9 +1,9 @@
-import { defineCommand } from 'citty';
 import { MultiBar, Presets } from 'cli-progress';
 import type { TrainConfig } from '../core/config/train-config.js';
 import type { ProgressHook } from '../core/logger.js';
 import { type TrainRunOptions, type TrainRunResult, trainRun } from '../node/train/pipeline.js';
 import { consoleLogger } from './console-logger.js';
+import { flagCommand } from './flags/table.js';
 import { printConfigIfAsked, resolveTrainConfig, trainFlags } from './flags/train.js';
 import { withEstimates } from './progress.js';
 import { trainDescription } from './train-help.js';
@@ -48,16 +48,15 @@ export async function trainWithProgress(config: TrainConfig, resumeDir?: string)
 }
 
 /** `lesionlab train`: dataset + split + backbone → trained classifier bundle in a run folder. */
-export const trainCommand = defineCommand({
+export const trainCommand = flagCommand(trainFlags, {
   meta: {
     name: 'train',
     description: trainDescription('Train a classifier (frozen backbone, cached features) into a run folder.'),
   },
-  args: trainFlags.args,
-  async run({ args }) {
+  async run(a, args) {
     const config = await resolveTrainConfig(args);
     if (printConfigIfAsked(args, config)) return;
-    const result = await trainWithProgress(config, trainFlags.parse(args).resume);
+    const result = await trainWithProgress(config, a.resume);
     consoleLogger.info(`best epoch ${result.bestEpoch}; model bundle: ${result.bundleDir ?? '(none)'}`);
     consoleLogger.info(`run: ${result.runDir}`);
   },

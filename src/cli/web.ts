@@ -1,7 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { defineCommand } from 'citty';
 import type { ModelFigures } from '../browser/model-figures.js';
 import type { ReportData } from '../core/eval/report-data.js';
 import { readModelBundle } from '../node/bundle/index.js';
@@ -10,7 +9,7 @@ import { buildWebPage, WEB_DIST } from '../node/web/build-page.js';
 import { createServer } from '../serve/index.js';
 import { consoleLogger } from './console-logger.js';
 import { LISTEN_FLAGS, MODEL_ARG } from './flags/serving.js';
-import { booleanFlag, defineFlags, textFlag } from './flags/table.js';
+import { booleanFlag, defineFlags, flagCommand, textFlag } from './flags/table.js';
 import { announceListening, tokenArg, untilSignal } from './serve-args.js';
 
 const flags = defineFlags({
@@ -23,14 +22,12 @@ const flags = defineFlags({
 });
 
 /** `lesionlab web <model>`: the in-browser classifier page (plus the HTTP API) for one model bundle. */
-export const webCommand = defineCommand({
+export const webCommand = flagCommand(flags, {
   meta: {
     name: 'web',
     description: 'Serve the web page that classifies images in the browser with a model bundle',
   },
-  args: flags.args,
-  async run({ args }) {
-    const a = flags.parse(args);
+  async run(a) {
     const token = tokenArg(a.token);
     const built = await stat(join(WEB_DIST, 'app.js')).then(
       () => true,

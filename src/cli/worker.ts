@@ -1,10 +1,9 @@
-import { defineCommand } from 'citty';
 import { createClassifier } from '../node/infer/index.js';
 import { redisConnection, startQueueWorker } from '../queue/index.js';
 import { consoleLogger } from './console-logger.js';
 import { queueFlags } from './flags/queue.js';
 import { MODEL_ARG, threadsFlag } from './flags/serving.js';
-import { booleanFlag, defineFlags, intFlag } from './flags/table.js';
+import { booleanFlag, defineFlags, flagCommand, intFlag } from './flags/table.js';
 import { untilSignal } from './serve-args.js';
 
 const flags = defineFlags({
@@ -21,16 +20,14 @@ const flags = defineFlags({
 });
 
 /** `lesionlab worker <model> --redis URL`: classifies queued images until SIGTERM/SIGINT. */
-export const workerCommand = defineCommand({
+export const workerCommand = flagCommand(flags, {
   meta: {
     name: 'worker',
     description:
       'Classify images queued by `lesionlab queue submit` (run any number, on any machine that sees the files); ' +
       "SIGTERM finishes the current job; a killed worker's job is retried by another after --lock-seconds",
   },
-  args: flags.args,
-  async run({ args }) {
-    const a = flags.parse(args);
+  async run(a) {
     const classifier = await createClassifier(a.model, { threads: a.threads });
     const worker = await startQueueWorker(
       { connection: redisConnection(a.redis), name: a.queue },

@@ -1,4 +1,4 @@
-import type { ArgDef, ArgsDef } from 'citty';
+import { type ArgDef, type ArgsDef, type CommandDef, type CommandMeta, defineCommand } from 'citty';
 import { z } from 'zod';
 import { expected, type LesionlabErrorCode, shown } from '../../core/errors.js';
 import { describeSchema, exampleOf } from './describe.js';
@@ -162,4 +162,19 @@ export interface Flags<T extends FlagTable> {
 /** Declares a command's flags once; `defineCommand({ args: flags.args, run: ({ args }) => flags.parse(args) })`. */
 export function defineFlags<const T extends FlagTable>(table: T): Flags<T> {
   return { table, args: cittyArgs(table), parse: (raw) => parseFlags(table, raw) };
+}
+
+/** A command declared by its flag table: citty gets the table's args, `run` gets the parsed values (and citty's raw args). */
+export function flagCommand<T extends FlagTable>(
+  flags: Flags<T>,
+  def: {
+    readonly meta: CommandMeta;
+    run(values: FlagValues<T>, raw: Readonly<Record<string, unknown>>): Promise<void>;
+  },
+): CommandDef {
+  return defineCommand({
+    meta: def.meta,
+    args: flags.args,
+    run: ({ args }) => def.run(flags.parse(args), args),
+  });
 }
