@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-web/wasm';
 import type { BundleMeta } from '../core/bundle/meta.js';
+import { expected, shown } from '../core/errors.js';
 import { createPixelClassifier, type ModelSession } from '../core/infer/classifier.js';
 import type { DihedralView } from '../core/preprocess/views.js';
 import type { LesionMetadata } from '../core/train/metadata.js';
@@ -44,9 +45,19 @@ function webSession(session: ort.InferenceSession, meta: BundleMeta): ModelSessi
   return {
     async run(data, dims) {
       const out = await session.run({ [input]: new ort.Tensor('float32', data, [...dims]) }, outputs);
+      const probs = out[probabilities];
+      if (!probs) {
+        throw expected({
+          what: `an output ${shown(probabilities)} (bundle.json onnx.probabilities)`,
+          where: 'the ONNX model',
+          received: `outputs ${session.outputNames.join(', ')}`,
+          fix: 're-export the bundle',
+          code: 'E_MODEL_BUNDLE',
+        });
+      }
       const camT = cam ? out[cam] : undefined;
       return {
-        probabilities: out[probabilities]!.data as Float32Array,
+        probabilities: probs.data as Float32Array,
         ...(camT ? { cam: { data: camT.data as Float32Array, dims: camT.dims.map(Number) } } : {}),
       };
     },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { LesionlabError } from '../core/errors.js';
+import { at } from '../core/util/at.js';
 import type { FileClassification } from '../node/infer/classifier.js';
 import { createFormatter, type PredictFormat } from '../node/infer/format.js';
 import { chunk, type QueueTarget, queueKeys, type StoredResult } from './redis.js';
@@ -67,7 +68,7 @@ export async function collectResults(
         const values = keys.length > 0 ? await client.hmget(k.results, ...keys) : [];
         const lines: string[] = [];
         for (const [i, key] of keys.entries()) {
-          const json = values[i];
+          const json = at(values, i);
           if (json === null) {
             counts.pending++;
             continue;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { LesionlabError } from '../core/errors.js';
+import { at } from '../core/util/at.js';
 import { type ClassifyJobData, chunk, type QueueTarget, queueKeys } from './redis.js';
 
 /** Options of {@link submitImages}. */
@@ -108,11 +109,11 @@ async function pendingKeys(queue: Queue<ClassifyJobData>, keys: readonly string[
       client.hmget(k.jobOf, ...part),
     ]);
     for (const [i, key] of part.entries()) {
-      if (results[i] !== null) {
+      if (at(results, i) !== null) {
         done++;
         continue;
       }
-      const id = jobs[i];
+      const id = at(jobs, i);
       if (id !== null && !liveJob.has(id)) liveJob.set(id, await isLive(queue, id));
       if (id !== null && liveJob.get(id)) queued++;
       else todo.push(key);

@@ -1,6 +1,7 @@
 import { type Job, Worker } from 'bullmq';
 import { LesionlabError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
+import { at } from '../core/util/at.js';
 import type { FileClassification } from '../node/infer/classifier.js';
 import {
   type ClassifyJobData,
@@ -48,8 +49,9 @@ export async function processJob(
   const results = todo.length > 0 ? await classify(todo) : [];
   const multi = client.multi();
   for (const [i, result] of results.entries()) {
-    multi.hsetnx(k.results, todo[i], JSON.stringify(stored(result)));
-    if ('error' in result) multi.hsetnx(k.errors, todo[i], result.error);
+    const key = at(todo, i);
+    multi.hsetnx(k.results, key, JSON.stringify(stored(result)));
+    if ('error' in result) multi.hsetnx(k.errors, key, result.error);
   }
   await multi.exec();
   const errors = results.filter((r) => 'error' in r).length;

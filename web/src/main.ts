@@ -17,6 +17,7 @@ import {
   recallText,
 } from '../../src/browser/model-figures.js';
 import { DX_NAMES, isDxCode } from '../../src/core/labels.js';
+import { at } from '../../src/core/util/at.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (text: string) => {
@@ -42,8 +43,13 @@ async function decodeFile(file: Blob, model: WebModel): Promise<ImageData> {
 /** Draws the model's input twice: on its own, and under the heatmap, so both are seen side by side. */
 function drawInput(pixels: Uint8Array, width: number, height: number): void {
   const rgba = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0, j = 0; i < pixels.length; i += 3, j += 4)
-    rgba.set([pixels[i], pixels[i + 1], pixels[i + 2], 255], j);
+  // Per-pixel loop: pixels holds RGB triples, so i + 2 < pixels.length.
+  for (let i = 0, j = 0; i < pixels.length; i += 3, j += 4) {
+    rgba[j] = pixels[i]!;
+    rgba[j + 1] = pixels[i + 1]!;
+    rgba[j + 2] = pixels[i + 2]!;
+    rgba[j + 3] = 255;
+  }
   for (const id of ['input-canvas', 'overlay-base']) {
     const canvas = $<HTMLCanvasElement>(id);
     canvas.width = width;
@@ -59,7 +65,7 @@ function drawCam(result: BrowserPrediction, model: WebModel): void {
   canvas.height = height;
   const ctx = canvas.getContext('2d')!;
   ctx.clearRect(0, 0, width, height);
-  const top = result.ranked[0];
+  const top = at(result.ranked, 0);
   $('cam-class').textContent = top.label;
   if (!result.cam) {
     $('cam-class').textContent = `${top.label} (this model has no CAM output)`;
