@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { expected, shown } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -83,4 +84,23 @@ export function announceListening(
   if (others.length > 0) logger.info(`also reachable at ${others.join(', ')}`);
   const warning = exposureWarning(host, token, first);
   if (warning) logger.warn(warning);
+}
+
+/** What {@link listenAndAnnounce} needs of a server: Fastify's `listen` and the bound address. */
+interface Listener {
+  listen(options: { port: number; host: string }): Promise<unknown>;
+  readonly server: { address(): AddressInfo | string | null };
+}
+
+/** Starts `app` on `host`:`port` (0 picks a free port) and announces every URL that reaches it (see {@link announceListening}). */
+export async function listenAndAnnounce(
+  app: Listener,
+  logger: Logger,
+  where: { readonly port: number; readonly host: string },
+  token: string | undefined,
+  headline: (url: string) => string,
+): Promise<void> {
+  await app.listen({ port: where.port, host: where.host });
+  const bound = (app.server.address() as AddressInfo).port;
+  announceListening(logger, where.host, bound, token, headline);
 }

@@ -1,11 +1,10 @@
-import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { createClassifier, TTA_CHOICES } from '../node/infer/index.js';
 import { startDecoder } from '../node/preprocess/decode-pool.js';
 import { createServer, jsonLogger } from '../serve/index.js';
 import { densityFlag, LISTEN_FLAGS, MODEL_ARG, threadsFlag, ttaFlag } from './flags/serving.js';
 import { defineFlags, flagCommand, intFlag, textFlag } from './flags/table.js';
-import { announceListening, tokenArg, untilSignal } from './serve-args.js';
+import { listenAndAnnounce, tokenArg, untilSignal } from './serve-args.js';
 
 const flags = defineFlags({
   model: MODEL_ARG,
@@ -69,12 +68,10 @@ export const serveCommand = flagCommand(flags, {
       maxBodyBytes: a['max-body-mb'] * 1024 * 1024,
       requestTimeoutMs: a['request-timeout'] * 1000,
     });
-    await app.listen({ port: a.port, host: a.host });
-    const bound = (app.server.address() as AddressInfo).port;
-    announceListening(
+    await listenAndAnnounce(
+      app,
       log,
-      a.host,
-      bound,
+      a,
       token,
       (url) =>
         `serving ${classifier.meta.name} at ${url} (POST /v1/predict${token ? ', bearer token required' : ''}; ${decoder.workers} decode workers)`,

@@ -1,5 +1,4 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { ModelFigures } from '../browser/model-figures.js';
 import type { ReportData } from '../core/eval/report-data.js';
@@ -10,7 +9,7 @@ import { createServer } from '../serve/index.js';
 import { consoleLogger } from './console-logger.js';
 import { LISTEN_FLAGS, MODEL_ARG } from './flags/serving.js';
 import { booleanFlag, defineFlags, flagCommand, textFlag } from './flags/table.js';
-import { announceListening, tokenArg, untilSignal } from './serve-args.js';
+import { listenAndAnnounce, tokenArg, untilSignal } from './serve-args.js';
 
 const flags = defineFlags({
   model: MODEL_ARG,
@@ -38,12 +37,10 @@ export const webCommand = flagCommand(flags, {
     const classifier = await createClassifier(bundle.dir);
     const web = { distDir: WEB_DIST, bundle };
     const app = await createServer(classifier, { token, logger: consoleLogger, web });
-    await app.listen({ port: a.port, host: a.host });
-    const bound = (app.server.address() as AddressInfo).port;
-    announceListening(
+    await listenAndAnnounce(
+      app,
       consoleLogger,
-      a.host,
-      bound,
+      a,
       token,
       (url) =>
         `open ${url}/ — images are classified in the browser (the API is at ${url}/v1/predict too${token ? ', bearer token required' : ''})`,

@@ -6,6 +6,7 @@ import {
   announceListening,
   exposureWarning,
   isLoopbackHost,
+  listenAndAnnounce,
   reachableUrls,
   tokenArg,
 } from '../../src/cli/serve-args.js';
@@ -110,5 +111,20 @@ describe('listening on a non-loopback host', () => {
     expect(lines[0]).toBe('info serving at http://192.168.1.20:4321');
     expect(lines[1]).toBe('info also reachable at http://127.0.0.1:4321');
     expect(lines.at(-1)).toMatch(/^warn the API \(\/v1\/\*\) is open/);
+  });
+
+  it('listens where asked and announces the port it was given (0 picks one)', async () => {
+    const lines: string[] = [];
+    const logger = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
+    let asked: unknown;
+    const app = {
+      listen: async (options: unknown) => {
+        asked = options;
+      },
+      server: { address: () => ({ port: 43210, address: '127.0.0.1', family: 'IPv4' }) },
+    };
+    await listenAndAnnounce(app, logger, { port: 0, host: '127.0.0.1' }, undefined, (url) => `at ${url}`);
+    expect(asked).toEqual({ port: 0, host: '127.0.0.1' });
+    expect(lines).toEqual(['at http://127.0.0.1:43210']);
   });
 });
