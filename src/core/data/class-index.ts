@@ -20,7 +20,7 @@ export function labelIndices(
     if (at === undefined && !unknown.has(r.label)) unknown.set(r.label, r.imageId);
     return at ?? -1;
   });
-  const ambiguous = labels.findIndex((at) => at === AMBIGUOUS);
+  const ambiguous = labels.indexOf(AMBIGUOUS);
   if (ambiguous >= 0) throw ambiguousLabel(records[ambiguous] as ImageRecord, classes);
   if (unknown.size > 0) {
     const listed = [...unknown].map(([label, id]) => `"${label}" (e.g. ${id})`).join(', ');
