@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EarlyStopping, ReduceLrOnPlateau } from '../../../src/core/train/callbacks.js';
 import { classificationScores } from '../../../src/core/train/epoch-metrics.js';
 import { Prng } from '../../../src/core/train/prng.js';
+import { at } from '../../../src/core/util/at.js';
 
 const snap = (v: number) => () => [{ name: 'w', shape: [1], values: Float32Array.from([v]) }];
 
@@ -13,7 +14,7 @@ describe('EarlyStopping', () => {
     expect(stopper.update(3, 0.7, snap(3))).toBe(false);
     expect(stopper.update(4, 0.6, snap(4))).toBe(true);
     expect(stopper.bestEpoch).toBe(2);
-    expect(stopper.bestWeights?.[0].values[0]).toBe(2);
+    expect(at(at(stopper.bestWeights ?? [], 0).values, 0)).toBe(2);
   });
 
   it('ignores NaN and survives a state round trip', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Head, poolFeatures } from '../../../src/core/train/head.js';
 import { Prng } from '../../../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../../../src/core/train/trainer.js';
+import { at } from '../../../src/core/util/at.js';
 import { tinyBackbone } from '../../support/tiny-backbone.js';
 
 const SIZE = 16;
@@ -88,11 +89,11 @@ describe('cached features vs. the frozen backbone', () => {
     expect(b.history.map((r) => r.val_accuracy)).toEqual(a.history.map((r) => r.val_accuracy));
     const pa = await predictSet(through, val, { features });
     const pb = await predictSet(cached, featureSet(val, backbone, width));
-    const diff = Math.max(...pa.probabilities.map((p, i) => Math.abs(p - pb.probabilities[i])));
+    const diff = Math.max(...pa.probabilities.map((p, i) => Math.abs(p - at(pb.probabilities, i))));
     expect(diff).toBeLessThan(1e-5);
     // The heads really trained (not just equal initial weights).
     const init = Head.create(spec, new Prng(3));
-    expect(init.snapshot()[0].values).not.toEqual(cached.snapshot()[0].values);
+    expect(at(init.snapshot(), 0).values).not.toEqual(at(cached.snapshot(), 0).values);
     tf.dispose([through, cached, init].flatMap((h) => h.variables.map((v) => v.variable)));
     backbone.dispose();
   });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { classificationLoss, logPriorOffset } from '../../../src/core/train/losses.js';
+import { at } from '../../../src/core/util/at.js';
 
 const logits = () =>
   tf.tensor2d([
@@ -16,7 +17,7 @@ describe('classificationLoss', () => {
     const [l, y] = [logits(), labels()];
     const loss = classificationLoss(l, y, { classWeights: ones, kind: 'cross-entropy', focalGamma: 0 });
     const expected = tf.losses.softmaxCrossEntropy(tf.oneHot(y, 3), l);
-    expect(loss.dataSync()[0]).toBeCloseTo(expected.dataSync()[0], 5);
+    expect(at(loss.dataSync(), 0)).toBeCloseTo(at(expected.dataSync(), 0), 5);
     tf.dispose([l, y, loss, expected]);
   });
 
@@ -28,10 +29,10 @@ describe('classificationLoss', () => {
       focalGamma: 0,
     });
     const p = tf.softmax(l).arraySync() as number[][];
-    expect(weighted.dataSync()[0]).toBeCloseTo(-Math.log(p[1][2]), 5);
+    expect(at(weighted.dataSync(), 0)).toBeCloseTo(-Math.log(at(at(p, 1), 2)), 5);
     const ce = classificationLoss(l, y, { classWeights: ones, kind: 'cross-entropy', focalGamma: 0 });
     const focal = classificationLoss(l, y, { classWeights: ones, kind: 'focal', focalGamma: 2 });
-    expect(focal.dataSync()[0]).toBeLessThan(ce.dataSync()[0]);
+    expect(at(focal.dataSync(), 0)).toBeLessThan(at(ce.dataSync(), 0));
     tf.dispose([l, y, weighted, ce, focal]);
   });
 
@@ -48,7 +49,7 @@ describe('classificationLoss', () => {
     const b = classificationLoss(l, y, options);
     expect(tf.memory().numTensors).toBe(before + 2);
     const plain = classificationLoss(l, y, { ...options, logitOffset: undefined });
-    expect(a.dataSync()[0]).toBeGreaterThan(plain.dataSync()[0]);
+    expect(at(a.dataSync(), 0)).toBeGreaterThan(at(plain.dataSync(), 0));
     tf.dispose([l, y, a, b, plain]);
   });
 });

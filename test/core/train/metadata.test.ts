@@ -11,6 +11,7 @@ import {
   parseLesionMetadata,
 } from '../../../src/core/train/metadata.js';
 import type { ItemSet } from '../../../src/core/train/trainer.js';
+import { at } from '../../../src/core/util/at.js';
 import { withMetadata } from '../../../src/node/train/item-sets.js';
 
 const S = HAM10000_SITES.length;
@@ -42,7 +43,7 @@ describe('lesion metadata', () => {
   it('metadata dropout hides all or single fields at the given rates', () => {
     let calls = 0;
     const seq = [0.1, 0.9, 0.9, 0.9, 0.9, 0.05, 0.9, 0.9];
-    const rng = () => seq[calls++ % seq.length];
+    const rng = () => at(seq, calls++ % seq.length);
     const m = { age: 30, sex: 'female' as const, site: 'face' };
     expect(dropMetadata(m, { all: 0.25, field: 0.1 }, rng)).toEqual({});
     expect(dropMetadata(m, { all: 0.25, field: 0.1 }, rng)).toEqual({ sex: 'female', site: 'face' });
@@ -63,9 +64,10 @@ describe('lesion metadata', () => {
     const x = await set.batch([1, 0], [0, 0]);
     expect(x.shape).toEqual([2, 2 + METADATA_WIDTH]);
     const rows = (await x.array()) as number[][];
-    expect(rows[0].slice(0, 2)).toEqual([1, 1]);
-    expect(rows[1][2 + S + 4]).toBeCloseTo(0.2, 6);
-    expect(rows[0][2 + S + 5]).toBe(1); // item 1 has no age
+    const [first, second] = [at(rows, 0), at(rows, 1)];
+    expect(first.slice(0, 2)).toEqual([1, 1]);
+    expect(at(second, 2 + S + 4)).toBeCloseTo(0.2, 6);
+    expect(at(first, 2 + S + 5)).toBe(1); // item 1 has no age
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -79,7 +81,7 @@ describe('late-fusion metadata offsets', () => {
     const logits = metadata.map(() => Float32Array.of(0, 0));
     const offsets = fitMetadataOffsets(logits, metadata, labels, 2, { l2: 1e-4, iterations: 200 });
     const face = applyMetadataOffsets(offsets, [0, 0], { site: 'face' });
-    expect(face[1]).toBeGreaterThan(face[0] + 1);
+    expect(at(face, 1)).toBeGreaterThan(at(face, 0) + 1);
     expect(Array.from(applyMetadataOffsets(offsets, [0.3, -0.2], {}))).toEqual([
       Math.fround(0.3),
       Math.fround(-0.2),

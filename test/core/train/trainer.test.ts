@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { predictSet, type TrainCheckpoint, trainHead } from '../../../src/core/train/trainer.js';
+import { at } from '../../../src/core/util/at.js';
 import { baseOptions, makeHead, stripSeconds, syntheticSet } from '../../support/train-set.js';
 
 const WIDTH = 12;
@@ -16,12 +17,12 @@ describe('trainHead', () => {
     expect(epochs).toEqual(epochs.map((_, i) => i + 1));
     expect(epochs.length === 8 || result.stoppedEarly).toBe(true);
     expect(epochs.length).toBeGreaterThanOrEqual(result.bestEpoch);
-    const last = result.history[result.history.length - 1];
+    const last = at(result.history, result.history.length - 1);
     expect(Object.keys(last).sort()).toEqual(
       ['epoch', 'loss', 'lr', 'seconds', 'val_accuracy', 'val_balanced_accuracy', 'val_loss'].sort(),
     );
     expect(Math.max(...result.history.map((r) => r.val_accuracy))).toBeGreaterThan(0.8);
-    expect(result.history[0].loss).toBeGreaterThan(last.loss);
+    expect(at(result.history, 0).loss).toBeGreaterThan(last.loss);
     head.dispose();
   });
 
@@ -50,7 +51,7 @@ describe('trainHead', () => {
       earlyStopping: { patience: 2, minDelta: 0 },
       reduceLr: { patience: 100, factor: 0.5, minLr: 0 },
     });
-    const best = result.history[result.bestEpoch - 1];
+    const best = at(result.history, result.bestEpoch - 1);
     const losses = result.history.map((r) => r.val_loss);
     expect(best.val_loss).toBe(Math.min(...losses));
     expect(result.stoppedEarly).toBe(true);
