@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertSplittable, GROUP_BY, type GroupBy, kfoldByGroup, splitByGroup } from '../core/data/split.js';
+import { assertSplittable, GROUP_BY, kfoldByGroup, splitByGroup } from '../core/data/split.js';
 import { buildSplitFile } from '../core/data/split-schema.js';
 import { formatParts, summarizeParts } from '../core/data/summary.js';
 import { loadDataset } from '../node/data/load-dataset.js';
@@ -32,7 +32,7 @@ export const splitCommand = flagCommand(flags, {
   meta: { name: 'split', description: 'Split a dataset by lesion into train/val/test or k folds' },
   async run({ root, out, val, test, folds, seed, 'group-by': groupBy }, args) {
     const dataset = await loadDataset(root, datasetOptions(args, consoleLogger));
-    assertSplittable(dataset, { groupBy: groupBy as GroupBy });
+    assertSplittable(dataset, { groupBy });
     const split =
       folds !== undefined
         ? { kind: 'kfold' as const, seed, foldTest: kfoldByGroup(dataset.records, { folds, seed }) }

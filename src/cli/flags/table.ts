@@ -32,7 +32,9 @@ type ValueOf<F extends FlagSpec> = F extends { schema: z.ZodType<infer T> }
   ? T
   : F extends { kind: 'boolean' }
     ? boolean
-    : string;
+    : F extends { kind: 'enum'; choices: readonly (infer C extends string)[] }
+      ? C
+      : string;
 
 /** The parsed values of a table: a flag with a default or `required` always has one. */
 export type FlagValues<T extends FlagTable> = {
