@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/core/logger.js';
 import { backendOrder, selectBackend } from '../../src/node/backend/backend.js';
-
-function recorder(): Logger & { lines: string[]; warnings: string[] } {
-  const lines: string[] = [];
-  const warnings: string[] = [];
-  return { lines, warnings, info: (m) => lines.push(m), warn: (m) => warnings.push(m) };
-}
+import { recordingLogger } from '../support/recording-logger.js';
 
 const missing = async (s: string): Promise<never> => {
   throw Object.assign(new Error(`Cannot find package '${s}'`), { code: 'ERR_MODULE_NOT_FOUND' });
@@ -26,12 +20,12 @@ describe('selectBackend', () => {
   });
 
   it('falls back to single-threaded wasm for inference and says what it tried in one line', async () => {
-    const log = recorder();
+    const log = recordingLogger();
     const info = await selectBackend('auto', 'infer', log, { importModule: missing });
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(info.threads).toBe(1);
-    expect(log.lines).toEqual([
+    expect(log.infos).toEqual([
       'backend: wasm, 1 thread (tried tensorflow: tfjs-node not installed; run npm run native:build)',
     ]);
     const y = tf.tidy(() =>
@@ -43,11 +37,11 @@ describe('selectBackend', () => {
   });
 
   it('uses cpu for training when no native backend loads', async () => {
-    const log = recorder();
+    const log = recordingLogger();
     const info = await selectBackend('auto', 'train', log, { importModule: missing });
     expect(info.name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
-    expect(log.lines).toEqual([
+    expect(log.infos).toEqual([
       'backend: cpu (tried tensorflow: tfjs-node not installed; run npm run native:build)',
     ]);
   });
@@ -56,7 +50,7 @@ describe('selectBackend', () => {
     const broken = async (): Promise<never> => {
       throw new Error('libtensorflow.so.2: cannot open shared object file\nmore');
     };
-    const info = await selectBackend('auto', 'train', recorder(), { importModule: broken });
+    const info = await selectBackend('auto', 'train', recordingLogger(), { importModule: broken });
     expect(info.tried[0]!.reason).toContain('tfjs-node failed to load: libtensorflow.so.2: cannot open');
     expect(info.tried[0]!.reason).toMatch(/; run npm run native:build$/);
   });
@@ -68,15 +62,15 @@ describe('selectBackend', () => {
         'The Node.js native addon module (tfjs_binding.node) can not be found at path: /x\nmore',
       );
     };
-    const log = recorder();
+    const log = recordingLogger();
     await selectBackend('auto', 'train', log, { importModule: unbuilt });
-    expect(log.lines).toEqual([
+    expect(log.infos).toEqual([
       'backend: cpu (tried tensorflow: tfjs-node native binding not built; run npm run native:build)',
     ]);
   });
 
   it('names the native package, its version and the TF version when it loads', async () => {
-    const log = recorder();
+    const log = recordingLogger();
     const fake = async (s: string): Promise<unknown> => {
       if (s.endsWith('-gpu')) return missing(s);
       return { version: { 'tfjs-node': '4.22.0' } };
@@ -89,7 +83,7 @@ describe('selectBackend', () => {
     try {
       const info = await selectBackend('auto', 'train', log, { importModule: fake });
       expect(info.name).toBe('tensorflow');
-      expect(log.lines).toEqual(['backend: tensorflow (tfjs-node 4.22.0, TF 9.9.9)']);
+      expect(log.infos).toEqual(['backend: tensorflow (tfjs-node 4.22.0, TF 9.9.9)']);
     } finally {
       await tf.setBackend('cpu');
       tf.removeBackend('tensorflow');
@@ -98,7 +92,7 @@ describe('selectBackend', () => {
 
   it('throws E_BACKEND with the fix when an explicit native choice cannot load', async () => {
     await expect(
-      selectBackend('tensorflow', 'infer', recorder(), { importModule: missing }),
+      selectBackend('tensorflow', 'infer', recordingLogger(), { importModule: missing }),
     ).rejects.toMatchObject({
       code: 'E_BACKEND',
       message: expect.stringMatching(
@@ -108,7 +102,7 @@ describe('selectBackend', () => {
   });
 
   it('warns when wasm is chosen for training', async () => {
-    const log = recorder();
+    const log = recordingLogger();
     const info = await selectBackend('wasm', 'train', log);
     expect(info.name).toBe('wasm');
     expect(log.warnings[0]).toMatch(/wasm cannot train convolutions/);
@@ -117,14 +111,14 @@ describe('selectBackend', () => {
 
 describe('selectBackend with the real module loader', () => {
   it('loads native TF.js where npm run native:build ran, else trains on cpu and says how to get it', async () => {
-    const log = recorder();
+    const log = recordingLogger();
     const info = await selectBackend('auto', 'train', log);
     await tf.setBackend('cpu');
     if (info.name === 'tensorflow') {
-      expect(log.lines[0]).toMatch(/^backend: tensorflow \(tfjs-node 4\.22\.0, TF \d+\.\d+\.\d+\)$/);
+      expect(log.infos[0]).toMatch(/^backend: tensorflow \(tfjs-node 4\.22\.0, TF \d+\.\d+\.\d+\)$/);
       return;
     }
     expect(info.name).toBe('cpu');
-    expect(log.lines[0]).toMatch(/^backend: cpu \(tried tensorflow: .*; run npm run native:build\)$/);
+    expect(log.infos[0]).toMatch(/^backend: cpu \(tried tensorflow: .*; run npm run native:build\)$/);
   });
 });

@@ -5,10 +5,10 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/core/logger.js';
 import { getBackbone } from '../../src/core/models/registry.js';
 import { findBackboneWeights, loadPretrainedBackbone } from '../../src/node/weights/pretrained.js';
 import { loadTfjsLayersWeights, readTfjsLayersWeights } from '../../src/node/weights/tfjs-layers.js';
+import { recordingLogger } from '../support/recording-logger.js';
 
 // Google's MobileNet v1 (TF.js layers format, one shard missing) from the ../shared checkout.
 const MOBILENET = resolve('../shared/weights/mobilenet_v1_1.0_224');
@@ -105,11 +105,6 @@ describe.skipIf(!haveMobileNet)('loadPretrainedBackbone: the real MobileNet v1 i
     dir = await mkdtemp(join(tmpdir(), 'lesionlab-shared-weights-'));
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
-
-  function recordingLogger(): Logger & { warnings: string[] } {
-    const warnings: string[] = [];
-    return { warnings, info: () => {}, warn: (m) => warnings.push(m) };
-  }
 
   it('cuts MobileNet v1 before the missing shard of ../shared', async () => {
     const logger = recordingLogger();

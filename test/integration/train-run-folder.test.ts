@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig, type TrainConfig } from '../../src/core/config/train-config.js';
-import type { Logger } from '../../src/core/logger.js';
 import { evaluateModel } from '../../src/node/evaluate/evaluate.js';
 import type { BackboneLoader } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
 import { RUN_FILES, readRunStatus, writeRunStatus } from '../../src/node/train/run-dir.js';
+import { recordingLogger } from '../support/recording-logger.js';
 import { tinyLoadedBackbone } from '../support/tiny-loaded-backbone.js';
 
 const SAMPLE = resolve('data/sample/ham10000');
@@ -26,14 +26,6 @@ function config(name: string, extra: Record<string, unknown> = {}): TrainConfig 
     output: { runsDir: runs, name },
     ...extra,
   });
-}
-
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const push = (m: string) => {
-    lines.push(m);
-  };
-  return { lines, info: push, warn: push };
 }
 
 /** Fails the run during feature extraction, after its folder exists (as a kill there would leave it). */
@@ -92,7 +84,7 @@ describe('trainRun: run folders that can always be resumed or restarted', () => 
     );
 
     // the same name again (no --resume): started again, in the same folder
-    const logger = recorder();
+    const logger = recordingLogger();
     const again = await trainRun(config('broken'), { loadBackbone: tiny, logger });
     expect(again.runDir).toBe(runDir);
     expect(again.bundleDir).toBeDefined();
@@ -107,7 +99,7 @@ describe('trainRun: run folders that can always be resumed or restarted', () => 
     await expect(
       trainRun(config('broken-2', fresh), { loadBackbone: tiny, onProgress: failDuringExtraction }),
     ).rejects.toThrow('extraction blew up');
-    const resumeLog = recorder();
+    const resumeLog = recordingLogger();
     const resumed = await trainRun(config('ignored'), {
       loadBackbone: tiny,
       logger: resumeLog,
