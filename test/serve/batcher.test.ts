@@ -75,14 +75,24 @@ describe('MicroBatcher', () => {
     );
   });
 
-  it('reports each batch size and duration to its observer', async () => {
-    const seen: number[] = [];
-    const b = new MicroBatcher(echo([]), 2, { maxBatch: 2, maxWaitMs: 5, maxQueue: 10 }, (n, s) => {
-      expect(s).toBeGreaterThanOrEqual(0);
-      seen.push(n);
+  it('reports each batch size and duration (seconds) to its observer', async () => {
+    const seen: Array<[number, number]> = [];
+    // each batch takes 30 ms of model time
+    const slowEcho = async (batch: Uint8Array, count: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return echo([])(batch, count);
+    };
+    const b = new MicroBatcher(slowEcho, 2, { maxBatch: 2, maxWaitMs: 5, maxQueue: 10 }, (n, s) => {
+      seen.push([n, s]);
     });
+    const started = performance.now();
     await Promise.all([1, 2, 3].map((v) => b.submit(Uint8Array.of(v, v))));
-    expect(seen).toEqual([2, 1]);
+    const wallSeconds = (performance.now() - started) / 1000;
+    expect(seen.map(([n]) => n)).toEqual([2, 1]);
+    for (const [, seconds] of seen) {
+      expect(seconds).toBeGreaterThanOrEqual(0.025);
+      expect(seconds).toBeLessThanOrEqual(wallSeconds);
+    }
   });
 
   it('rejects an image of the wrong size', async () => {
