@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { at } from '../../../src/core/util/at.js';
 import { readModelBundle, resolveBundleDir } from '../../../src/node/bundle/read.js';
 import { loadLayersModelFromDir } from '../../../src/node/bundle/tfjs-files.js';
 import { writeModelBundle } from '../../../src/node/bundle/write.js';
@@ -54,7 +55,7 @@ describe('writeModelBundle / readModelBundle', () => {
     const out = await session.run({ input: new ort.Tensor('float32', x, [2, 16, 16, 3]) });
     await session.release();
     const probs = out.probabilities!.data as Float32Array;
-    for (let i = 0; i < expected.length; i++) expect(probs[i]).toBeCloseTo(expected[i], 5);
+    for (let i = 0; i < expected.length; i++) expect(at(probs, i)).toBeCloseTo(at(expected, i), 5);
     expect(out.cam!.dims).toEqual([2, 16, 16, 7]);
 
     const reloaded = await loadLayersModelFromDir(join(dir, 'tfjs'));

@@ -6,6 +6,7 @@ import type { WeightsProvenance } from '../../../src/core/bundle/meta.js';
 import type { TrainConfig } from '../../../src/core/config/train-config.js';
 import { buildComparison } from '../../../src/core/eval/compare.js';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { at } from '../../../src/core/util/at.js';
 import { writeModelBundle } from '../../../src/node/bundle/write.js';
 import { compareBackbones, compareEvaluations } from '../../../src/node/compare/compare.js';
 import { writeComparisonReport } from '../../../src/node/compare/write.js';
@@ -122,7 +123,7 @@ describe('compareBackbones (training stubbed)', () => {
       expect(m.imagesPerSecond).toBeGreaterThan(10);
       expect(m.imagesPerSecond).toBeLessThan(1e6);
     }
-    expect(result.data.pairwise[0].images).toBe(split.parts.test.length);
+    expect(at(result.data.pairwise, 0).images).toBe(split.parts.test.length);
     expect(result.data.notes.join(' ')).toMatch(
       /densenet121 was trained from random weights \(random \(seed 42\)/,
     );

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePredictionsCsv } from '../../../src/core/eval/predictions.js';
+import { at } from '../../../src/core/util/at.js';
 import { readSplitFile } from '../../../src/node/data/split-file.js';
 import { evaluateModel } from '../../../src/node/evaluate/evaluate.js';
 import { sampleImages } from '../../support/report-data.js';
@@ -45,12 +46,12 @@ describe('evaluateModel on a real ONNX bundle and the embedded sample', () => {
     for (const row of table.probabilities) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     // the asked views are the headline (first), the image alone beside them
     expect(result.variants.map((v) => v.id)).toEqual(['tta', 'plain', 'offsets']);
-    expect(result.variants[0].label).toBe('Views identity+flip_h+flip_v+rot180');
+    expect(at(result.variants, 0).label).toBe('Views identity+flip_h+flip_v+rot180');
     expect(result.data.notes[0]).toMatch(
       /^Scored with views identity\+flip_h\+flip_v\+rot180; pixel-density rule off/,
     );
-    expect(result.variants[2].note).toMatch(/tuned on the validation split only \(\d+ images\)/);
-    expect(result.variants[0].metrics.count).toBe(split.parts.test.length);
+    expect(at(result.variants, 2).note).toMatch(/tuned on the validation split only \(\d+ images\)/);
+    expect(at(result.variants, 0).metrics.count).toBe(split.parts.test.length);
     expect(result.data.training).not.toBeNull();
     const html = await readFile(result.report.html, 'utf8');
     expect(html).toContain('Views identity+flip_h+flip_v+rot180');
@@ -75,7 +76,7 @@ describe('evaluateModel on a real ONNX bundle and the embedded sample', () => {
       screenshot: false,
     });
     expect(ok.data.data.split).toBe('all');
-    expect(ok.variants[0].metrics.count).toBe(30);
+    expect(at(ok.variants, 0).metrics.count).toBe(30);
   });
   it("scores with the bundle's recorded test views by default, the image alone beside them", async () => {
     const recipe = join(root, 'recipe-bundle');
@@ -88,7 +89,7 @@ describe('evaluateModel on a real ONNX bundle and the embedded sample', () => {
     const common = { target: recipe, data, limit: 8, bootstrap: { resamples: 20 }, screenshot: false };
     const byDefault = await evaluateModel({ ...common, out: join(root, 'recipe-eval') });
     expect(byDefault.variants.map((v) => v.label)).toEqual(['Views identity+flip_h', 'Plain (image only)']);
-    expect(byDefault.variants[0].note).toMatch(/the model's recipe/);
+    expect(at(byDefault.variants, 0).note).toMatch(/the model's recipe/);
     const single = await evaluateModel({ ...common, tta: 'none', out: join(root, 'recipe-eval-none') });
     expect(single.variants.map((v) => v.id)).toEqual(['plain']);
   });
@@ -112,7 +113,7 @@ describe('evaluateModel on an ISIC 2018 ground-truth CSV (one-hot columns)', () 
     const rows = await Promise.all(
       sample.map(async (image) => {
         await cp(image.path, join(images, `${image.imageId}.jpg`));
-        const dx = classes[image.label].toUpperCase();
+        const dx = at(classes, image.label).toUpperCase();
         return [image.imageId, ...cols.map((c) => (c === dx ? '1.0' : '0.0'))].join(',');
       }),
     );
@@ -129,7 +130,7 @@ describe('evaluateModel on an ISIC 2018 ground-truth CSV (one-hot columns)', () 
       bootstrap: { resamples: 20 },
       screenshot: false,
     });
-    expect(result.variants[0].metrics.count).toBe(12);
+    expect(at(result.variants, 0).metrics.count).toBe(12);
     const table = parsePredictionsCsv(await readFile(result.predictionsCsv, 'utf8'), 'predictions.csv');
     const expected = new Map(sample.map((i) => [i.imageId, classes[i.label]]));
     table.images.forEach((id, i) => {

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLesionlabError } from '../../../src/core/errors.js';
+import { at } from '../../../src/core/util/at.js';
 import { decodeImage, decodeRaw } from '../../../src/node/preprocess/decode-image.js';
 import { tempDir, writeCorrupt, writeSolidPng } from '../../support/image-files.js';
 
@@ -27,7 +28,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 describe('decodeImage', () => {
   it('decodes a real HAM10000 JPEG to height x width x 3 under every policy', async () => {
-    const file = join(SAMPLE, (await readdir(SAMPLE))[0]);
+    const file = join(SAMPLE, at(await readdir(SAMPLE), 0));
     for (const resize of ['stretch', 'pad', 'crop'] as const) {
       const out = await decodeImage(file, { width: 224, height: 160, resize, colorConstancy: false });
       expect(out).toBeInstanceOf(Uint8Array);
@@ -89,7 +90,7 @@ describe('decodeImage', () => {
     expect([raw.width, raw.height]).toEqual([192, 128]);
     const out = await decodeImage(big, { width: 64, height: 64, resize: 'crop', colorConstancy: false });
     const ref = await sharp(big).resize(64, 64, { fit: 'cover' }).raw().toBuffer();
-    const meanDiff = out.reduce((sum, v, i) => sum + Math.abs(v - ref[i]), 0) / out.length;
+    const meanDiff = out.reduce((sum, v, i) => sum + Math.abs(v - at(ref, i)), 0) / out.length;
     expect(meanDiff).toBeLessThan(1.5);
   });
 
@@ -105,7 +106,7 @@ describe('decodeImage', () => {
   });
 
   it('names a truncated JPEG in an E_BAD_IMAGE error', async () => {
-    const file = join(SAMPLE, (await readdir(SAMPLE))[1]);
+    const file = join(SAMPLE, at(await readdir(SAMPLE), 1));
     const bytes = await sharp(file).jpeg().toBuffer();
     const cut = join(dir, 'cut.jpg');
     await writeFile(cut, bytes.subarray(0, bytes.length >> 1));

@@ -2,6 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
+import { at } from '../../../src/core/util/at.js';
 import { decodeImage } from '../../../src/node/preprocess/decode-image.js';
 import { type Decoder, startDecoder } from '../../../src/node/preprocess/decode-pool.js';
 import { failureOf } from '../../support/failure.js';
@@ -35,7 +36,7 @@ describe('startDecoder', () => {
     const fromWorkers = await Promise.all(files.map((f) => decoder.decode(f, SPEC)));
     for (const [i, file] of files.entries()) {
       expect(fromWorkers[i]).toBeInstanceOf(Uint8Array);
-      expect(Buffer.from(fromWorkers[i]).equals(await decodeImage(file, SPEC))).toBe(true);
+      expect(Buffer.from(at(fromWorkers, i)).equals(await decodeImage(file, SPEC))).toBe(true);
     }
   });
 
@@ -64,7 +65,7 @@ describe('startDecoder', () => {
     expect(fallback.workers).toBe(0);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^decode workers did not start \(.*\); decoding in the main thread$/);
-    const file = join(SAMPLE, (await readdir(SAMPLE))[0]);
+    const file = join(SAMPLE, at(await readdir(SAMPLE), 0));
     expect(Buffer.from(await fallback.decode(file, SPEC)).equals(await decodeImage(file, SPEC))).toBe(true);
     await fallback.close();
   });

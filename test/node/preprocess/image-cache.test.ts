@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImageRecord } from '../../../src/core/data/records.js';
 import { isLesionlabError } from '../../../src/core/errors.js';
 import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
+import { at } from '../../../src/core/util/at.js';
 import { CACHE_DATA_FILE, CACHE_INDEX_FILE } from '../../../src/node/preprocess/cache-index.js';
 import { computeCacheKey } from '../../../src/node/preprocess/cache-key.js';
 import { openImageCache } from '../../../src/node/preprocess/image-cache.js';
@@ -86,7 +87,7 @@ describe('prepareImageCache', () => {
     expect(again.dir).toBe(first.dir);
     expect(decodes).toEqual([]);
     await again.close();
-    await utimes(records[0].path, new Date(), new Date(Date.now() + 60_000));
+    await utimes(at(records, 0).path, new Date(), new Date(Date.now() + 60_000));
     const rebuilt = await prepareImageCache(records, SPEC, { cacheRoot });
     expect(rebuilt.dir).not.toBe(first.dir);
     await rebuilt.close();
@@ -115,14 +116,16 @@ describe('prepareImageCache', () => {
   });
 
   it('fails on a corrupt image naming it, leaving no cache folder behind', async () => {
-    await writeCorrupt(records[4].path);
+    await writeCorrupt(at(records, 4).path);
     const message = await errorOf(prepareImageCache(records, SPEC, { cacheRoot, concurrency: 2 }));
-    expect(message).toMatch(new RegExp(`^E_BAD_IMAGE: .*${records[4].imageId}\\.png: cannot decode image`));
+    expect(message).toMatch(
+      new RegExp(`^E_BAD_IMAGE: .*${at(records, 4).imageId}\\.png: cannot decode image`),
+    );
     expect(await readdir(cacheRoot)).toEqual([]);
   });
 
   it("ends a bad image's error with the caller's advice on skipping it", async () => {
-    await writeCorrupt(records[4].path);
+    await writeCorrupt(at(records, 4).path);
     const advice = 'pass --skip-bad-images to leave bad images out';
     const message = await errorOf(prepareImageCache(records, SPEC, { cacheRoot, skipAdvice: advice }));
     expect(message).toMatch(
@@ -131,14 +134,14 @@ describe('prepareImageCache', () => {
   });
 
   it('skips bad images when asked, keeps the rest contiguous, and remembers what it skipped', async () => {
-    await writeCorrupt(records[1].path); // img_08
-    await rm(records[6].path); // img_03
+    await writeCorrupt(at(records, 1).path); // img_08
+    await rm(at(records, 6).path); // img_03
     const warnings: string[] = [];
     const logger = { info: () => {}, warn: (m: string) => warnings.push(m) };
     const cache = await prepareImageCache(records, SPEC, { cacheRoot, skipBadImages: true, logger });
     expect(cache.count).toBe(8);
     expect(cache.skipped.map((s) => s.id)).toEqual(['img_03', 'img_08']);
-    expect(cache.skipped[0].reason).toMatch(/E?image file not found/);
+    expect(at(cache.skipped, 0).reason).toMatch(/E?image file not found/);
     expect(warnings).toHaveLength(2);
     const all = await cache.readBatch(Array.from({ length: 8 }, (_, i) => i));
     const expected = cache.ids.map((id) => colourOf(Number(id.slice(4))));
@@ -165,7 +168,7 @@ describe('prepareImageCache', () => {
   });
 
   it('rejects duplicate image ids and an empty record list', async () => {
-    const twice = [...records, { ...records[0], path: records[1].path }];
+    const twice = [...records, { ...at(records, 0), path: at(records, 1).path }];
     expect(await errorOf(prepareImageCache(twice, SPEC, { cacheRoot }))).toMatch(
       /^E_DATA_INVALID: image id "img_09" appears twice/,
     );

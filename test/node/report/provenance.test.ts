@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { WeightsProvenance } from '../../../src/core/bundle/meta.js';
 import { parseTrainConfig, type TrainConfig } from '../../../src/core/config/train-config.js';
 import { type ReportData, reportBanners } from '../../../src/core/eval/report-data.js';
+import { at } from '../../../src/core/util/at.js';
 import { readModelBundle } from '../../../src/node/bundle/read.js';
 import { evaluateModel } from '../../../src/node/evaluate/evaluate.js';
 import { type BackboneLoader, fromPretrained } from '../../../src/node/train/backbone.js';
@@ -28,13 +29,13 @@ describe('reportBanners', () => {
   it('warns at the top about random, unrecorded and truncated weights and about small samples', () => {
     expect(reportBanners(meta(IMAGENET))).toEqual([]);
     expect(reportBanners(meta({ kind: 'random', seed: 42 })).map((b) => b.kind)).toEqual(['random-weights']);
-    expect(reportBanners(meta({ kind: 'random', seed: 42 }))[0].text).toMatch(
+    expect(at(reportBanners(meta({ kind: 'random', seed: 42 })), 0).text).toMatch(
       /^RANDOM WEIGHTS: the mobilenet_v2 backbone was not initialised from ImageNet, its weights are random \(seed 42\)\./,
     );
     expect(reportBanners(meta(null)).map((b) => b.kind)).toEqual(['unknown-weights']);
     const cut = reportBanners(meta({ ...IMAGENET, truncatedAt: 'conv_pw_12_relu' }));
     expect(cut.map((b) => b.kind)).toEqual(['truncated']);
-    expect(cut[0].text).toContain('cut after conv_pw_12_relu');
+    expect(at(cut, 0).text).toContain('cut after conv_pw_12_relu');
     expect(reportBanners(meta(IMAGENET, 144)).map((b) => b.text)).toEqual([
       'SMOKE TEST on a 144-image sample (1500 images evaluated): it shows the pipeline runs end to end; it is not a performance estimate.',
     ]);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportData } from '../../../src/core/eval/report-data.js';
+import { at } from '../../../src/core/util/at.js';
 import { renderChartSvg } from '../../../src/node/report/render-svg.js';
 import { thumbnailDataUri } from '../../../src/node/report/thumbnails.js';
 import { writeEvaluationReport } from '../../../src/node/report/write-report.js';
@@ -38,7 +39,7 @@ describe('renderChartSvg', () => {
 
 describe('thumbnailDataUri', () => {
   it('makes a small JPEG data URI, or null for an unreadable file', async () => {
-    const uri = await thumbnailDataUri(data.errors[0].path, 64);
+    const uri = await thumbnailDataUri(at(data.errors, 0).path, 64);
     expect(uri).toMatch(/^data:image\/jpeg;base64,\/9j\//);
     expect(uri!.length).toBeLessThan(12_000);
     expect(await thumbnailDataUri(join(dir, 'missing.jpg'))).toBeNull();
@@ -59,11 +60,11 @@ describe('writeEvaluationReport', () => {
     expect(md).toMatch(/\| Plain \| \d+\.\d% \(\d+\.\d–\d+\.\d\) \|/);
     expect(md).toContain('| mel |');
     const metrics = JSON.parse(await readFile(paths.metrics, 'utf8')) as Record<
-      string,
+      'plain' | 'tta',
       { balancedAccuracy: number }
     >;
     expect(Object.keys(metrics)).toEqual(['plain', 'tta']);
-    expect(metrics.plain.balancedAccuracy).toBe(data.variants[0].metrics.balancedAccuracy);
+    expect(metrics.plain.balancedAccuracy).toBe(at(data.variants, 0).metrics.balancedAccuracy);
     expect(JSON.parse(await readFile(paths.data, 'utf8'))).toEqual(JSON.parse(JSON.stringify(data)));
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildComparison, comparisonBanners } from '../../../src/core/eval/compare.js';
 import { type ReportData, reportBanners } from '../../../src/core/eval/report-data.js';
 import { computeEvaluationMetrics } from '../../../src/core/eval/summary.js';
+import { at } from '../../../src/core/util/at.js';
 import { renderComparisonHtml, renderComparisonMarkdown } from '../../../src/node/compare/html.js';
 import { renderReportHtml } from '../../../src/node/report/html.js';
 import { renderReportMarkdown } from '../../../src/node/report/markdown.js';
@@ -38,15 +39,17 @@ function report(n: number, cCount: number): ReportData {
 describe('small-sample banners', () => {
   it('warns when fewer than 200 images were evaluated, and not otherwise', () => {
     expect(reportBanners(report(60, 60)).map((b) => b.kind)).toEqual(['small-sample']);
-    expect(reportBanners(report(60, 60))[0].text).toMatch(/^SMALL SAMPLE: only 180 images were evaluated/);
+    expect(at(reportBanners(report(60, 60)), 0).text).toMatch(
+      /^SMALL SAMPLE: only 180 images were evaluated/,
+    );
     expect(reportBanners(report(100, 100))).toEqual([]);
   });
   it('names each class with fewer than 10 images and its count', () => {
     const banners = reportBanners(report(100, 4));
     expect(banners.map((b) => b.kind)).toEqual(['small-classes']);
-    expect(banners[0].text).toMatch(/^FEW IMAGES IN A CLASS: c 4 \(fewer than 10 each\)/);
-    expect(reportBanners(report(100, 0))[0].text).toContain('c 0');
-    expect(reportBanners(report(100, 0))[0].text).toContain('no images shows \u2014');
+    expect(at(banners, 0).text).toMatch(/^FEW IMAGES IN A CLASS: c 4 \(fewer than 10 each\)/);
+    expect(at(reportBanners(report(100, 0)), 0).text).toContain('c 0');
+    expect(at(reportBanners(report(100, 0)), 0).text).toContain('no images shows \u2014');
   });
   it('shows them at the top of the HTML page and of the Markdown summary', () => {
     const data = report(60, 3);
@@ -115,7 +118,7 @@ describe('sensitivity at fixed specificity', () => {
   });
   it('is dropped when it has no interval', () => {
     const data = withData(false);
-    expect(data.variants[0].metrics.sensitivityAtSpecificity).not.toBeNull();
+    expect(at(data.variants, 0).metrics.sensitivityAtSpecificity).not.toBeNull();
     expect(renderReportHtml(data, [], new Map())).not.toContain('specificity');
     expect(renderReportMarkdown(data)).not.toContain('specificity');
   });
@@ -142,8 +145,12 @@ describe('comparison banners', () => {
       'smoke-test',
       'small-classes',
     ]);
-    expect(comparisonBanners(data)[0].text).toMatch(/^RANDOM WEIGHTS: a was not initialised from ImageNet/);
-    expect(comparisonBanners(data)[3].text).toMatch(/^SMOKE TEST on a 144-image sample \(27 test images\)/);
+    expect(at(comparisonBanners(data), 0).text).toMatch(
+      /^RANDOM WEIGHTS: a was not initialised from ImageNet/,
+    );
+    expect(at(comparisonBanners(data), 3).text).toMatch(
+      /^SMOKE TEST on a 144-image sample \(27 test images\)/,
+    );
     const html = renderComparisonHtml(data, []);
     for (const kind of ['random-weights', 'unknown-weights', 'truncated', 'smoke-test', 'small-classes'])
       expect(html.indexOf(`data-banner="${kind}"`)).toBeLessThan(html.indexOf('<h2>Models'));

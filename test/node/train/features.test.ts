@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../../src/core/config/train-config.js';
 import type { Logger } from '../../../src/core/logger.js';
+import { at } from '../../../src/core/util/at.js';
 import { prepareRunData } from '../../../src/node/train/data.js';
 import { prepareRunFeatures } from '../../../src/node/train/features.js';
 import { featureItemSet } from '../../../src/node/train/item-sets.js';
@@ -54,7 +55,7 @@ describe('prepareRunFeatures: cache keys cover what the features depend on', () 
     const files = await jpegs(root);
     const contents = await Promise.all(files.map((f) => readFile(f)));
     // image i now holds image i+1's bytes: same names, same dataset, other pixels
-    await Promise.all(files.map((f, i) => writeFile(f, contents[(i + 1) % files.length])));
+    await Promise.all(files.map((f, i) => writeFile(f, at(contents, (i + 1) % files.length))));
     const lines: string[] = [];
     const logger: Logger = {
       info: (m) => {
