@@ -37,6 +37,17 @@ describe('loadRunData: lesion grouping of a drawn split', () => {
     const data = await loadRunData(parseTrainConfig({ data: { root: SAMPLE } }, 'test'), {
       logger: silentLogger,
     });
-    expect(data.parts.test.length).toBeGreaterThan(0);
+    const { train, val, test } = data.parts;
+    expect(train.length + val.length + test.length).toBe(144);
+    expect(Math.min(train.length, val.length, test.length)).toBeGreaterThan(0);
+    // grouped by lesion_id: no lesion has images in two parts, and some lesions have several images
+    const lesions = [train, val, test].map((part) => new Set(part.map((r) => r.groupId)));
+    for (const [a, b] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ])
+      expect([...lesions[a]].filter((g) => lesions[b].has(g))).toEqual([]);
+    expect(lesions.reduce((n, set) => n + set.size, 0)).toBeLessThan(144);
   });
 });
