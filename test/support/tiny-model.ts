@@ -43,28 +43,21 @@ export function buildTinyModel(classes = 7, seed = 1): tf.LayersModel {
 export function buildSmallCnn(size: number, classes = 7, seed = 3): tf.LayersModel {
   const init = (s: number, stddev: number) => tf.initializers.randomNormal({ stddev, seed: s });
   const input = tf.input({ shape: [size, size, 3] });
-  const c1 = tf.layers
-    .conv2d({
-      filters: 8,
-      kernelSize: 3,
-      strides: 2,
-      padding: 'same',
-      activation: 'relu',
-      kernelInitializer: init(seed, 0.003),
-      name: 'c1',
-    })
-    .apply(input) as tf.SymbolicTensor;
-  const c2 = tf.layers
-    .conv2d({
-      filters: 8,
-      kernelSize: 3,
-      strides: 2,
-      padding: 'same',
-      activation: 'relu',
-      kernelInitializer: init(seed + 1, 0.15),
-      name: 'c2',
-    })
-    .apply(c1) as tf.SymbolicTensor;
+  /** A 3x3, stride-2, 8-filter relu conv with seeded normal kernels. */
+  const conv = (name: string, s: number, stddev: number, x: tf.SymbolicTensor) =>
+    tf.layers
+      .conv2d({
+        filters: 8,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: init(s, stddev),
+        name,
+      })
+      .apply(x) as tf.SymbolicTensor;
+  const c1 = conv('c1', seed, 0.003, input);
+  const c2 = conv('c2', seed + 1, 0.15, c1);
   const gap = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(c2) as tf.SymbolicTensor;
   const out = tf.layers
     .dense({ units: classes, activation: 'softmax', kernelInitializer: init(seed + 2, 0.5), name: 'head' })
