@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LesionlabError } from '../errors.js';
 import type { BackboneBlock } from '../models/registry.js';
+import { at } from '../util/at.js';
 import type { NamedVariable } from './head.js';
 
 /** A backbone cut at a block boundary: `prefix` (input → boundary map) then `tail` (boundary map → output). */
@@ -34,7 +35,7 @@ export function boundaryLayer(
       `fineTune.blocks: ${model.name} has ${present.length} blocks; unfreeze from 1 to ${present.length - 1}, got ${nBlocks}`,
     );
   }
-  return present[present.length - nBlocks - 1]!.lastLayer;
+  return at(present, present.length - nBlocks - 1).lastLayer;
 }
 
 /**
@@ -56,7 +57,7 @@ export function splitAtBlock(
   const mapped = new Map<number, tf.SymbolicTensor>([[(cut.output as tf.SymbolicTensor).id, input]]);
   const start = model.layers.indexOf(cut) + 1;
   for (const layer of model.layers.slice(start)) {
-    const node = layer.inboundNodes[0]!;
+    const node = at(layer.inboundNodes, 0);
     const inputs = node.inputTensors.map((t) => {
       const value = mapped.get(t.id);
       if (!value)
@@ -67,11 +68,11 @@ export function splitAtBlock(
       return value;
     });
     const clone = cloneLayer(layer);
-    const out = clone.apply(inputs.length === 1 ? inputs[0]! : inputs) as tf.SymbolicTensor;
+    const out = clone.apply(inputs.length === 1 ? at(inputs, 0) : inputs) as tf.SymbolicTensor;
     clone.setWeights(layer.getWeights());
-    mapped.set(node.outputTensors[0]!.id, out);
+    mapped.set(at(node.outputTensors, 0).id, out);
   }
-  const output = mapped.get(model.outputs[0]!.id)!;
+  const output = mapped.get(at(model.outputs, 0).id)!;
   const tail = tf.model({ inputs: input, outputs: output, name: `${model.name}_tail` });
   return { prefix, tail, boundary, mapShape: shape };
 }
@@ -118,7 +119,7 @@ export function unfreezeTopBlocks(
   }
   // every block present: the whole model trains (a tail whose input is the split boundary)
   const boundary =
-    nBlocks === present.length ? 0 : index.get(present[present.length - nBlocks - 1]!.lastLayer)!;
+    nBlocks === present.length ? 0 : index.get(at(present, present.length - nBlocks - 1).lastLayer)!;
   const variables: NamedVariable[] = [];
   model.layers.forEach((layer, i) => {
     const isBn = layer.getClassName() === 'BatchNormalization';

@@ -3,6 +3,7 @@ import { type FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } f
 import { join } from 'node:path';
 import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { at } from '../../core/util/at.js';
 import { writeError } from '../fs-errors.js';
 import { cachePositions } from './feature-cache.js';
 
@@ -188,7 +189,7 @@ function makeCache(
       const out = new Float32Array(items.length * mapSize);
       const raw = new Uint8Array(mapSize * width);
       for (let row = 0; row < items.length; row++) {
-        const record = items[row]! * views + viewOf[row]!;
+        const record = at(items, row) * views + at(viewOf, row);
         await handle.read(raw, 0, raw.byteLength, record * mapSize * width);
         const target = out.subarray(row * mapSize, (row + 1) * mapSize);
         if (width === 2) fromFloat16(new Uint16Array(raw.buffer), target);
@@ -206,6 +207,7 @@ const u32 = new Uint32Array(f32.buffer);
 /** IEEE half-precision bits of each value (round to nearest even; overflow to ±Inf, NaN kept). */
 export function toFloat16(values: Float32Array): Uint16Array {
   const out = new Uint16Array(values.length);
+  // Per-value loop: i < values.length, and u32 is f32's one element seen as bits.
   for (let i = 0; i < values.length; i++) {
     f32[0] = values[i]!;
     const x = u32[0]!;

@@ -10,6 +10,7 @@ import { dihedralView } from '../../core/preprocess/views.js';
 import { type BackboneSplit, splitAtBlock } from '../../core/train/finetune.js';
 import { featureMaps, poolFeatures } from '../../core/train/head.js';
 import type { ItemSet } from '../../core/train/trainer.js';
+import { at } from '../../core/util/at.js';
 import type { ImageCache } from '../preprocess/image-cache.js';
 import type { LoadedBackbone } from './backbone.js';
 import { hashIds, hashModelWeights } from './feature-cache.js';
@@ -71,7 +72,7 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
   const views = DIHEDRAL_VIEWS.slice(0, config.features.views);
   const mapSize = split.mapShape.reduce((a, b) => a * b, 1);
   const viewMaps = (items: readonly number[], view: number, pixels?: Uint8Array) =>
-    prefixMaps(engine, images, items, views[view]!, pixels);
+    prefixMaps(engine, images, items, at(views, view), pixels);
   let cache: PrefixCache | undefined;
   const began = performance.now();
   if (ft.cachePrefix && !augment) {
@@ -183,7 +184,7 @@ function cachedSet(
     views: cache.views,
     batch: async (indices, views) => {
       const maps = await cache.read(
-        indices.map((i) => positions[i]!),
+        indices.map((i) => at(positions, i)),
         views,
       );
       return tf.tensor4d(maps, [indices.length, ...shape]);
@@ -205,7 +206,7 @@ function onTheFlySet(
     labels,
     views,
     batch: async (indices, viewOf) => {
-      const items = indices.map((i) => positions[i]!);
+      const items = indices.map((i) => at(positions, i));
       // training sets have one view (augmentation varies it); validation asks for one view per batch
       const values = await maps(items, viewOf[0] ?? 0, batchSeed(seed, indices));
       return tf.tensor4d(values, [indices.length, ...shape]);

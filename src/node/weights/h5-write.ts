@@ -39,18 +39,20 @@ export async function writeKerasH5(path: string, layers: readonly H5Layer[]): Pr
     for (const layer of layers) {
       const group = ensureGroup(file, layer.name);
       if (layer.weights.length === 0) continue;
-      const names = layer.weights.map((w) => `${layer.name}/${w.name}:0`);
-      group.create_attribute('weight_names', names);
-      layer.weights.forEach((w, i) => {
-        const full = names[i]!;
+      const named = layer.weights.map((weight) => ({ weight, full: `${layer.name}/${weight.name}:0` }));
+      group.create_attribute(
+        'weight_names',
+        named.map((n) => n.full),
+      );
+      for (const { weight, full } of named) {
         const dir = full.slice(0, full.lastIndexOf('/'));
         ensureGroup(group, dir).create_dataset({
           name: full.slice(dir.length + 1),
-          data: w.data,
-          shape: [...w.shape],
+          data: weight.data,
+          shape: [...weight.shape],
           dtype: '<f',
         });
-      });
+      }
     }
   } catch (error) {
     file.close();

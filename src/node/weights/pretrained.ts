@@ -11,6 +11,7 @@ import { type BackboneSpec, getBackbone, type LocalWeights } from '../../core/mo
 import { lastCompleteBlockBefore } from '../../core/models/truncate.js';
 import { assignWeights } from '../../core/models/weight-assign.js';
 import { seedModelWeights } from '../../core/train/seed-weights.js';
+import { at } from '../../core/util/at.js';
 import { hashFile } from '../net/download.js';
 import { cachedBackboneWeights, defaultWeightsCacheDir, ensureBackboneWeights } from './cache.js';
 import { loadKerasH5Weights } from './h5.js';
@@ -175,7 +176,7 @@ function result(
   provenance: WeightsProvenance,
   source: string | null,
 ): PretrainedBackbone {
-  const featureWidth = model.outputs[0]!.shape[3] as number;
+  const featureWidth = at(model.outputs, 0).shape[3] as number;
   const outputLayer = (provenance.kind === 'imagenet' && provenance.truncatedAt) || null;
   return { spec, model, weights: provenance.kind, provenance, source, outputLayer, featureWidth };
 }
@@ -191,13 +192,14 @@ async function fromTfjsLayers(
   const layerNames = new Set(model.layers.map((l) => l.name));
   const lacking = missing.filter((m) => layerNames.has(m.layer));
   let cut: string | null = null;
-  if (lacking.length > 0) {
+  const [first] = lacking;
+  if (first !== undefined) {
     cut = lastCompleteBlockBefore(model, spec, new Set(lacking.map((m) => m.layer)));
     if (cut === null) {
       model.dispose();
       throw new LesionlabError(
         'E_WEIGHTS',
-        `${modelJson}: ${lacking[0]!.file} is missing and no complete block precedes ${lacking[0]!.layer}; restore the file`,
+        `${modelJson}: ${first.file} is missing and no complete block precedes ${first.layer}; restore the file`,
       );
     }
     model = truncateModel(model, cut);

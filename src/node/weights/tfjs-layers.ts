@@ -136,9 +136,8 @@ export async function loadTfjsLayersWeights(
 ): Promise<AssignReport> {
   const { modelJson, present, missing } = await readTfjsLayersWeights(path);
   const needed = new Set(model.layers.map((l) => l.name));
-  const lacking = missing.filter((m) => needed.has(m.layer));
-  if (lacking.length > 0) {
-    const m = lacking[0]!;
+  const m = missing.find((entry) => needed.has(entry.layer));
+  if (m !== undefined) {
     throw new LesionlabError(
       'E_WEIGHTS',
       `${modelJson}: weight file ${m.file} (${m.layer}/${m.name}) is missing but the model uses layer ${m.layer}; build the backbone with outputLayer before it, or restore the file`,
