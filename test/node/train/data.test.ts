@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../../src/core/config/train-config.js';
 import { silentLogger } from '../../../src/core/logger.js';
+import { at } from '../../../src/core/util/at.js';
 import { loadRunData } from '../../../src/node/train/data.js';
 
 const SAMPLE = resolve('data/sample/ham10000');
@@ -47,7 +48,7 @@ describe('loadRunData: lesion grouping of a drawn split', () => {
       [0, 2],
       [1, 2],
     ])
-      expect([...lesions[a]].filter((g) => lesions[b].has(g))).toEqual([]);
+      expect([...at(lesions, a)].filter((g) => at(lesions, b).has(g))).toEqual([]);
     expect(lesions.reduce((n, set) => n + set.size, 0)).toBeLessThan(144);
   });
 });
