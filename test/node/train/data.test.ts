@@ -47,7 +47,7 @@ describe('loadRunData: lesion grouping of a drawn split', () => {
       [0, 1],
       [0, 2],
       [1, 2],
-    ])
+    ] as const)
       expect([...at(lesions, a)].filter((g) => at(lesions, b).has(g))).toEqual([]);
     expect(lesions.reduce((n, set) => n + set.size, 0)).toBeLessThan(144);
   });
