@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.js';
 import { nextSteps } from '../../src/cli/run.js';
 import { checkUnknownFlags } from '../../src/cli/unknown-flags.js';
+import { at } from '../../src/core/util/at.js';
 
 const main = defineCommand({ meta: { name: 'lesionlab' }, subCommands: COMMANDS });
 
@@ -20,14 +21,14 @@ describe('npm start ends with what to do next', () => {
 
   it('every suggested command exists and takes the flags it is shown with', async () => {
     for (const line of lines.slice(1)) {
-      const [command, ...rest] = line
+      const words = line
         .trim()
         .replace(/^npx lesionlab /, '')
-        .split('#')[0]
+        .replace(/#.*$/, '')
         .trim()
         .split(/\s+/);
-      expect(Object.keys(COMMANDS)).toContain(command);
-      await expect(checkUnknownFlags(main, [command, ...rest])).resolves.toBeUndefined();
+      expect(Object.keys(COMMANDS)).toContain(at(words, 0));
+      await expect(checkUnknownFlags(main, words)).resolves.toBeUndefined();
     }
   });
 });

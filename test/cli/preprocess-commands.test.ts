@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { augmentPreviewCommand } from '../../src/cli/augment-preview.js';
 import { prepareCommand } from '../../src/cli/prepare.js';
+import { at } from '../../src/core/util/at.js';
 import { openImageCache } from '../../src/node/preprocess/image-cache.js';
 import { runAndCapture } from '../support/run-command.js';
 
@@ -33,7 +34,7 @@ describe('lesionlab prepare', () => {
     ];
     const first = await run(prepareCommand, args);
     expect(first).toMatch(/144 images, 32x32 crop \+ Shades-of-Gray, 0\.00 GB, built in/);
-    const [name] = await readdir(cacheDir);
+    const name = at(await readdir(cacheDir), 0);
     expect(name).toMatch(/^32x32-crop-sog-n144-[0-9a-f]{16}$/);
     const cache = await openImageCache(join(cacheDir, name));
     expect(cache.count).toBe(144);
@@ -59,7 +60,7 @@ describe('lesionlab augment-preview', () => {
     const image = join(
       SAMPLE,
       'HAM10000_images_part_1',
-      (await readdir(join(SAMPLE, 'HAM10000_images_part_1')))[0],
+      at(await readdir(join(SAMPLE, 'HAM10000_images_part_1')), 0),
     );
     const single = join(dir, 'single.png');
     expect(await run(augmentPreviewCommand, [image, '--out', single, '--n', '4', '--size', '40'])).toContain(

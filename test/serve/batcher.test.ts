@@ -5,7 +5,7 @@ import { Semaphore } from '../../src/serve/semaphore.js';
 
 const echo = (calls: number[]) => async (batch: Uint8Array, count: number) => {
   calls.push(count);
-  return Array.from({ length: count }, (_, i) => Float32Array.of(batch[i * 2], batch[i * 2 + 1]));
+  return Array.from({ length: count }, (_, i) => Float32Array.from(batch.subarray(i * 2, i * 2 + 2)));
 };
 
 describe('MicroBatcher', () => {

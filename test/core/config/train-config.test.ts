@@ -6,6 +6,7 @@ import {
   splitOverrides,
   TrainConfigSchema,
 } from '../../../src/core/config/train-config.js';
+import { at } from '../../../src/core/util/at.js';
 
 describe('parseTrainConfig', () => {
   it('fills every default from an empty object', () => {
@@ -72,8 +73,8 @@ describe('config overrides', () => {
       'model.taps=["conv_pw_5_relu","conv_pw_11_relu"],train.epochs=3,features.augment={"rotate":90,"hue":0}';
     const pairs = splitOverrides(text);
     expect(pairs).toHaveLength(3);
-    expect(parseOverride(pairs[0])).toEqual(['model.taps', ['conv_pw_5_relu', 'conv_pw_11_relu']]);
-    expect(parseOverride(pairs[2])).toEqual(['features.augment', { rotate: 90, hue: 0 }]);
+    expect(parseOverride(at(pairs, 0))).toEqual(['model.taps', ['conv_pw_5_relu', 'conv_pw_11_relu']]);
+    expect(parseOverride(at(pairs, 2))).toEqual(['features.augment', { rotate: 90, hue: 0 }]);
     expect(parseTrainConfig({ model: { taps: ['conv_pw_5_relu'] } }).model.taps).toEqual(['conv_pw_5_relu']);
     expect(() => parseOverride('model.taps=[conv_pw_5_relu]')).toThrow(
       /^expected valid JSON for --set model\.taps but received \[conv_pw_5_relu\]; write lists like/,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { at } from '../../../src/core/util/at.js';
 import { fetchDataset } from '../../../src/node/data/fetch-dataset.js';
 import { loadDataset } from '../../../src/node/data/load-dataset.js';
 import { tinyJpeg } from '../../support/dataset-tree.js';
@@ -22,7 +23,9 @@ interface Served {
 
 let server: Server;
 let base = '';
-let files: Record<number, Served> = {};
+/** The Dataverse file ids the loopback server answers for. */
+type ServedFiles = Record<11 | 12 | 13, Served>;
+let files: ServedFiles;
 let listing: unknown;
 const dropOnce = new Set<number>();
 const requests: { id: number; range?: string }[] = [];
@@ -86,13 +89,13 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   const match = /^\/api\/access\/datafile\/(\d+)$/.exec(url.pathname);
-  const file = match ? files[Number(match[1])] : undefined;
+  const id = Number(match?.[1]);
+  const file = id in files ? files[id as keyof ServedFiles] : undefined;
   if (!file) {
     res.statusCode = 404;
     res.end('not found');
     return;
   }
-  const id = Number(match![1]);
   requests.push({ id, range: req.headers.range });
   const body = url.searchParams.get('format') === 'original' && file.original ? file.original : file.bytes;
   const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
@@ -144,7 +147,7 @@ describe('fetchDataset ham10000 (loopback Dataverse)', () => {
     ]);
     const zip1Requests = requests.filter((r) => r.id === 11);
     expect(zip1Requests).toHaveLength(2);
-    expect(zip1Requests[1].range).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(at(zip1Requests, 1).range).toMatch(/^bytes=[1-9]\d*-$/);
     expect((await readdir(dest)).sort()).toEqual([
       'HAM10000_images_part_1',
       'HAM10000_images_part_2',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LesionlabError } from '../../../src/core/errors.js';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
+import { at } from '../../../src/core/util/at.js';
 import { checkImageFile } from '../../../src/node/data/check-images.js';
 import { loadDataset } from '../../../src/node/data/load-dataset.js';
 import { makeTree, tinyJpeg } from '../../support/dataset-tree.js';
@@ -64,8 +65,8 @@ describe('loadDataset: HAM10000 layout', () => {
       ['ISIC_2', 'nv', 'HAM_1'],
       ['ISIC_3', 'mel', 'HAM_2'],
     ]);
-    expect(ds.records[2].path).toBe(join(root, 'HAM10000_images_part_2/ISIC_3.jpeg'));
-    expect(ds.records[2].meta?.localization).toBe('face, left');
+    expect(at(ds.records, 2).path).toBe(join(root, 'HAM10000_images_part_2/ISIC_3.jpeg'));
+    expect(at(ds.records, 2).meta?.localization).toBe('face, left');
   });
 
   it('reads the Dataverse .tab (tab-separated, quoted)', async () => {
