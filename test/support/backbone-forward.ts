@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 import { type BackboneName, getBackbone } from '../../src/core/models/registry.js';
 import { presentBlocks, splitAtBlock } from '../../src/core/train/finetune.js';
+import { at } from '../../src/core/util/at.js';
 
 /** The backbones that take seconds per build and pass on tfjs-cpu: their tests live in test/integration/. */
 export const FULL_SIZE_BACKBONES: ReadonlySet<BackboneName> = new Set([
@@ -22,12 +23,12 @@ export function probeImages(size: number, seed = 7): tf.Tensor4D {
 export function featureRows(model: tf.LayersModel, x: tf.Tensor4D): number[][] {
   return tf.tidy(() => {
     const y = model.predict(x) as tf.Tensor;
-    return y.reshape([y.shape[0]!, -1]).arraySync() as number[][];
+    return y.reshape([at(y.shape, 0), -1]).arraySync() as number[][];
   });
 }
 
 const maxAbs = (xs: readonly number[]) => xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-const maxDiff = (a: readonly number[], b: readonly number[]) => maxAbs(a.map((v, i) => v - b[i]));
+const maxDiff = (a: readonly number[], b: readonly number[]) => maxAbs(a.map((v, i) => v - at(b, i)));
 
 /**
  * What an inference-mode backbone must do on [a, b, flip(a)]: `featureWidth` channels, finite values that vary,
@@ -36,14 +37,15 @@ const maxDiff = (a: readonly number[], b: readonly number[]) => maxAbs(a.map((v,
  */
 export function expectInferenceFeatures(model: tf.LayersModel, size: number, featureWidth: number): void {
   const x = probeImages(size);
-  expect(model.outputs[0]!.shape.at(-1)).toBe(featureWidth);
-  const [a, b, flippedA] = featureRows(model, x);
+  expect(at(model.outputs, 0).shape.at(-1)).toBe(featureWidth);
+  const rows = featureRows(model, x);
+  const [a, b, flippedA] = [at(rows, 0), at(rows, 1), at(rows, 2)];
   expect(a.every(Number.isFinite) && b.every(Number.isFinite)).toBe(true);
   const scale = maxAbs(a);
   expect(scale).toBeGreaterThan(0);
   expect(Math.max(...a) - Math.min(...a)).toBeGreaterThan(1e-3 * scale);
   const alone = x.slice([0, 0, 0, 0], [1, size, size, 3]);
-  expect(maxDiff(featureRows(model, alone)[0], a)).toBeLessThan(1e-4 * scale);
+  expect(maxDiff(at(featureRows(model, alone), 0), a)).toBeLessThan(1e-4 * scale);
   alone.dispose();
   expect(maxDiff(b, a)).toBeGreaterThan(1e-3 * scale);
   expect(maxDiff(flippedA, a)).toBeGreaterThan(1e-3 * scale);
@@ -57,7 +59,7 @@ export function expectCleanTopSplits(name: BackboneName): void {
   expect(presentBlocks(model, spec.blocks).length).toBeGreaterThan(2);
   for (const n of [1, 2]) {
     const split = splitAtBlock(model, spec.blocks, n);
-    expect(split.tail.outputs[0]!.shape).toEqual(model.outputs[0]!.shape);
+    expect(at(split.tail.outputs, 0).shape).toEqual(at(model.outputs, 0).shape);
     split.tail.dispose();
   }
   model.dispose();

@@ -20,7 +20,7 @@ export async function listenLoopback(app: FastifyInstance): Promise<number> {
 
 function parse(raw: string, ms: number): RawAnswer {
   const split = raw.indexOf('\r\n\r\n');
-  const [statusLine, ...lines] = raw.slice(0, split < 0 ? raw.length : split).split('\r\n');
+  const [statusLine = '', ...lines] = raw.slice(0, split < 0 ? raw.length : split).split('\r\n');
   const headers: Record<string, string> = {};
   for (const line of lines) {
     const colon = line.indexOf(':');

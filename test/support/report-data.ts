@@ -4,6 +4,7 @@ import { createRng } from '../../src/core/eval/bootstrap.js';
 import { mostConfidentErrors, type ReportData } from '../../src/core/eval/report-data.js';
 import { computeEvaluationMetrics } from '../../src/core/eval/summary.js';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
+import { at } from '../../src/core/util/at.js';
 
 export const SAMPLE_ROOT = join(import.meta.dirname, '../../data/sample/ham10000');
 
@@ -19,12 +20,15 @@ export async function sampleImages(): Promise<
     .map((line) => line.split(','));
   const part = (n: number) => join(SAMPLE_ROOT, `HAM10000_images_part_${n}`);
   const inPart1 = new Set(await readdir(part(1)));
-  return rows.map(([lesion, imageId, dx]) => ({
-    imageId,
-    path: join(part(inPart1.has(`${imageId}.jpg`) ? 1 : 2), `${imageId}.jpg`),
-    label: (HAM10000_CLASSES as readonly string[]).indexOf(dx),
-    group: lesion,
-  }));
+  return rows.map((cells) => {
+    const [lesion, imageId, dx] = [at(cells, 0), at(cells, 1), at(cells, 2)];
+    return {
+      imageId,
+      path: join(part(inPart1.has(`${imageId}.jpg`) ? 1 : 2), `${imageId}.jpg`),
+      label: (HAM10000_CLASSES as readonly string[]).indexOf(dx),
+      group: lesion,
+    };
+  });
 }
 
 /** Fake but plausible probabilities: the true class boosted by a seeded random amount. */

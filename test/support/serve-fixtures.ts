@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { BundleMeta } from '../../src/core/bundle/meta.js';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
+import { at } from '../../src/core/util/at.js';
 import type { Classifier } from '../../src/node/infer/classifier.js';
 
 /** A bundle.json for a model taking `size` x `size` images. */
@@ -31,7 +32,7 @@ export function fakeClassifier(size = 8): Classifier & { calls: number[] } {
       calls.push(count);
       return Array.from({ length: count }, (_, n) => {
         let red = 0;
-        for (let i = n * item; i < (n + 1) * item; i += 3) red += batch[i];
+        for (let i = n * item; i < (n + 1) * item; i += 3) red += at(batch, i);
         const r = red / (size * size * 255);
         const logits = meta.classes.map((_, c) => Math.exp(c * r));
         const sum = logits.reduce((a, b) => a + b, 0);

@@ -4,6 +4,8 @@ import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import { redisConnection, startQueueWorker } from '../../src/queue/index.js';
 
 const [url, name] = process.argv.slice(2);
+if (url === undefined || name === undefined)
+  throw new Error('usage: slow-worker.ts <redis url> <queue name>');
 await startQueueWorker(
   { connection: redisConnection(url), name },
   async (paths) => {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Head } from '../../src/core/train/head.js';
 import { Prng } from '../../src/core/train/prng.js';
 import type { ItemSet, TrainHeadOptions } from '../../src/core/train/trainer.js';
+import { at } from '../../src/core/util/at.js';
 
 /** Gaussian-ish clusters: `n` items of `width` features in `k` classes, `views` noisy copies per item. */
 export function syntheticSet(
@@ -17,9 +18,13 @@ export function syntheticSet(
   const labels = Int32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0 : i % k));
   const data = new Float32Array(n * views * width);
   for (let i = 0; i < n; i++) {
+    const centre = at(centres, at(labels, i));
     for (let v = 0; v < views; v++) {
       const noise = rng.uniform(width, -1.2, 1.2);
-      for (let d = 0; d < width; d++) data[(i * views + v) * width + d] = centres[labels[i]][d] + noise[d];
+      data.set(
+        centre.map((c, d) => c + at(noise, d)),
+        (i * views + v) * width,
+      );
     }
   }
   return {
@@ -30,7 +35,10 @@ export function syntheticSet(
       const out = new Float32Array(indices.length * width);
       indices.forEach((item, row) => {
         out.set(
-          data.subarray((item * views + viewsOf[row]) * width, (item * views + viewsOf[row] + 1) * width),
+          data.subarray(
+            (item * views + at(viewsOf, row)) * width,
+            (item * views + at(viewsOf, row) + 1) * width,
+          ),
           row * width,
         );
       });
