@@ -3,8 +3,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { ImageRecord } from '../../src/core/data/records.js';
 import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
+import { childArgs } from '../support/child-args.js';
 
-const [recordsFile, cacheRoot] = process.argv.slice(2);
+const [recordsFile, cacheRoot] = childArgs('cache-interrupted-build.child.ts', [
+  'records JSON file',
+  'cache root',
+]);
 const records = JSON.parse(await readFile(recordsFile, 'utf8')) as ImageRecord[];
 await prepareImageCache(
   records,

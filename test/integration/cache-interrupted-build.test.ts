@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { access, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { at } from '../../src/core/util/at.js';
 import { openImageCache } from '../../src/node/preprocess/image-cache.js';
 import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
 import { tempDir, writeImageSet } from '../support/image-files.js';
@@ -51,14 +52,15 @@ it('a build killed midway leaves no cache that looks complete, and the next run 
   await exited;
   const left = await readdir(cacheRoot);
   expect(left).toHaveLength(1);
-  expect(left[0]).toMatch(new RegExp(`\\.tmp-${child.pid}-0$`));
-  await expect(openImageCache(join(cacheRoot, left[0]))).rejects.toMatchObject({ code: 'E_CACHE' });
+  const tmp = at(left, 0);
+  expect(tmp).toMatch(new RegExp(`\\.tmp-${child.pid}-0$`));
+  await expect(openImageCache(join(cacheRoot, tmp))).rejects.toMatchObject({ code: 'E_CACHE' });
   const cache = await prepareImageCache(
     records,
     { width: 4, height: 3, resize: 'stretch', colorConstancy: false },
     { cacheRoot },
   );
   expect(cache.count).toBe(12);
-  expect(await readdir(cacheRoot)).toEqual([left[0].replace(/\.tmp-.*$/, '')]);
+  expect(await readdir(cacheRoot)).toEqual([tmp.replace(/\.tmp-.*$/, '')]);
   await cache.close();
 }, 60_000);

@@ -5,8 +5,12 @@ import { readFile } from 'node:fs/promises';
 import type { ImageRecord } from '../../src/core/data/records.js';
 import { isLesionlabError } from '../../src/core/errors.js';
 import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
+import { childArgs } from '../support/child-args.js';
 
-const [recordsFile, cacheRoot] = process.argv.slice(2);
+const [recordsFile, cacheRoot] = childArgs('cache-worker-build.child.ts', [
+  'records JSON file',
+  'cache root',
+]);
 const records = JSON.parse(await readFile(recordsFile, 'utf8')) as ImageRecord[];
 const warnings: string[] = [];
 try {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageRecord } from '../../src/core/data/records.js';
 import type { PreprocessSpec } from '../../src/core/preprocess/spec.js';
+import { at } from '../../src/core/util/at.js';
 import { CACHE_DATA_FILE, CACHE_INDEX_FILE } from '../../src/node/preprocess/cache-index.js';
 import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
 import { failureOf } from '../support/failure.js';
@@ -68,7 +69,7 @@ describe('image cache built in worker threads', () => {
   });
 
   it('fails on a corrupt image with the one-line error and leaves nothing behind, or skips it', async () => {
-    const bad = records[5];
+    const bad = at(records, 5);
     const good = await readFile(bad.path);
     await writeCorrupt(bad.path);
     try {

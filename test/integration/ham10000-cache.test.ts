@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ImageRecord } from '../../src/core/data/records.js';
 import type { PreprocessSpec } from '../../src/core/preprocess/spec.js';
+import { at } from '../../src/core/util/at.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 import { prepareImageCache } from '../../src/node/preprocess/prepare-image-cache.js';
 import { tempDir } from '../support/image-files.js';
@@ -22,7 +23,8 @@ async function someRecords(): Promise<ImageRecord[]> {
   return lines
     .filter((_, i) => i % 50 === 0)
     .map((line) => {
-      const [lesion, image, dx] = line.split(',');
+      const cells = line.split(',');
+      const [lesion, image, dx] = [at(cells, 0), at(cells, 1), at(cells, 2)];
       const folder = part1.has(`${image}.jpg`) ? 'HAM10000_images_part_1' : 'HAM10000_images_part_2';
       return { imageId: image, label: dx, groupId: lesion, path: join(FULL, folder, `${image}.jpg`) };
     });

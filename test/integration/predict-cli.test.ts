@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
+import { at } from '../../src/core/util/at.js';
 import { collectPredictInputs } from '../../src/node/infer/inputs.js';
 import { copySampleImages, runLesionlab, SAMPLE_IMAGES } from '../support/cli.js';
 import { writeTinyBundle } from '../support/tiny-model.js';
@@ -18,8 +19,8 @@ beforeAll(async () => {
   await writeFile(join(root, 'imgs', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 1, 2, 3]));
   const mixed = join(root, 'mixed');
   await mkdir(join(mixed, 'sub'), { recursive: true });
-  await copyFile(join(SAMPLE_IMAGES, images[0]), join(mixed, 'a.jpg'));
-  const pixels = sharp(join(SAMPLE_IMAGES, images[1])).resize(32, 24);
+  await copyFile(join(SAMPLE_IMAGES, at(images, 0)), join(mixed, 'a.jpg'));
+  const pixels = sharp(join(SAMPLE_IMAGES, at(images, 1))).resize(32, 24);
   await pixels.clone().gif().toFile(join(mixed, 'b.gif'));
   await pixels
     .clone()
@@ -76,7 +77,7 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
     ]);
     expect(code).toBe(3);
     const rows = stdout.trim().split('\n').slice(1);
-    expect(rows.map((r) => r.split(',')[0].slice(mixed.length + 1))).toEqual([
+    expect(rows.map((r) => at(r.split(','), 0).slice(mixed.length + 1))).toEqual([
       'a.jpg',
       'b.gif',
       'sub/c.TIFF',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
+import { at } from '../../src/core/util/at.js';
 import { createClassifier } from '../../src/node/infer/classifier.js';
 import { writeSmallCnnBundle } from '../support/tiny-model.js';
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
     child!.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /at (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
+      if (m) resolve(at(m, 1));
     });
     child!.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
   });
@@ -60,10 +61,10 @@ describe('lesionlab serve (CLI, loopback, embedded sample)', () => {
     const local = await classifier.classifyFiles(files.map((f) => join(SAMPLE, f)));
     await classifier.dispose();
     json.forEach((j, i) => {
-      const l = local[i];
+      const l = at(local, i);
       if (!('probabilities' in l)) throw new Error(l.error);
       HAM10000_CLASSES.forEach((c, k) => {
-        expect(j.probabilities[c]).toBeCloseTo(l.probabilities[k], 5);
+        expect(j.probabilities[c]).toBeCloseTo(at(l.probabilities, k), 5);
       });
     });
     const bad = await fetch(`${url}/v1/predict`, {
@@ -73,7 +74,7 @@ describe('lesionlab serve (CLI, loopback, embedded sample)', () => {
     });
     expect(bad.status).toBe(415);
     expect(
-      (await fetch(`${url}/v1/predict`, { method: 'POST', body: new Uint8Array(bodies[0]) })).status,
+      (await fetch(`${url}/v1/predict`, { method: 'POST', body: new Uint8Array(at(bodies, 0)) })).status,
     ).toBe(401);
     const model = await (await fetch(`${url}/v1/model`, { headers: auth })).json();
     expect(model.metrics).toEqual({ balancedAccuracy: 0.25 });

@@ -2,10 +2,9 @@
 // holds each for a few seconds, so it can be killed mid-job. Args: <redis url> <queue name>.
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import { redisConnection, startQueueWorker } from '../../src/queue/index.js';
+import { childArgs } from './child-args.js';
 
-const [url, name] = process.argv.slice(2);
-if (url === undefined || name === undefined)
-  throw new Error('usage: slow-worker.ts <redis url> <queue name>');
+const [url, name] = childArgs('slow-worker.ts', ['redis url', 'queue name']);
 await startQueueWorker(
   { connection: redisConnection(url), name },
   async (paths) => {
