@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { at } from '../../src/core/util/at.js';
 import { queueStatus, redisConnection } from '../../src/queue/index.js';
 import { copySampleImages, runLesionlab } from '../support/cli.js';
 import { redisMissing, startRedis, type TestRedis } from '../support/redis-server.js';
@@ -18,12 +19,12 @@ function columns(headerFrom: string, csv = headerFrom): Record<string, string>[]
     const head = quoted < 0 ? line : line.slice(0, quoted);
     return quoted < 0 ? head.split(',') : [...head.split(','), line.slice(quoted + 1)];
   };
-  const wanted = split(headerFrom.split('\n')[0]);
-  const [header, ...rows] = csv.trim().split('\n');
+  const wanted = split(at(headerFrom.split('\n'), 0));
+  const [header = '', ...rows] = csv.trim().split('\n');
   const names = split(header);
   return rows.map((row) => {
     const cells = split(row);
-    return Object.fromEntries(wanted.map((w) => [w, cells[names.indexOf(w)]]));
+    return Object.fromEntries(wanted.map((w) => [w, at(cells, names.indexOf(w))]));
   });
 }
 

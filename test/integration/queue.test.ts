@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
+import { at } from '../../src/core/util/at.js';
 import type { FileClassification } from '../../src/node/infer/classifier.js';
 import { createFormatter } from '../../src/node/infer/format.js';
 import {
@@ -120,7 +121,7 @@ describe.skipIf(redisMissing)('queue on a real redis-server', () => {
     workers.push(await startQueueWorker(t, fakeClassify(seen), { model: MODEL, lockSeconds: 2 }));
     await until(done(t));
     expect(seen.size).toBe(30);
-    const client = await workers[0].client;
+    const client = await at(workers, 0).client;
     expect(await client.hlen(queueKeys(t.name).results)).toBe(30);
     const out = join(dir, `${t.name}.csv`);
     expect(await collectResults(t, out)).toEqual({ rows: 30, unreadable: 0, pending: 0 });

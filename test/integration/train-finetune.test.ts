@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../src/core/config/train-config.js';
+import { at } from '../../src/core/util/at.js';
 import { readModelBundle } from '../../src/node/bundle/read.js';
 import { createOnnxSession } from '../../src/node/onnx/session.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
@@ -46,14 +47,14 @@ const config = (name: string) =>
   });
 
 const kernel = (model: tf.LayersModel, layer: string) =>
-  Array.from(model.getLayer(layer).getWeights()[0].dataSync());
+  Array.from(at(model.getLayer(layer).getWeights(), 0).dataSync());
 
 describe('fine-tuning on the cpu backend (tiny backbone)', () => {
   it('trains only the unfrozen top block and the head, after the head stage', async () => {
     const initial = tinyBackbone(16, 5);
     const result = await trainRun(config('ft'), { loadBackbone: tiny });
     expect(result.history.map((r) => r.epoch)).toEqual([1, 2, 3, 4]);
-    expect(result.history[2].lr).toBe(1e-3);
+    expect(at(result.history, 2).lr).toBe(1e-3);
     expect(kernel(last!, 'conv_a')).toEqual(kernel(initial, 'conv_a'));
     expect(kernel(last!, 'conv_b')).not.toEqual(kernel(initial, 'conv_b'));
     expect(result.test!.count).toBeGreaterThan(10);

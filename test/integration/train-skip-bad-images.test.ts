@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTrainConfig } from '../../src/cli/flags/train.js';
 import { parseTrainConfig, type TrainConfig } from '../../src/core/config/train-config.js';
 import type { Logger } from '../../src/core/logger.js';
+import { at } from '../../src/core/util/at.js';
 import type { BackboneLoader } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
 import { tinyLoadedBackbone } from '../support/tiny-loaded-backbone.js';
@@ -18,7 +19,7 @@ let bad: string;
 beforeAll(async () => {
   await cp(resolve('data/sample/ham10000'), root, { recursive: true });
   const part = join(root, 'HAM10000_images_part_1');
-  const file = (await readdir(part)).sort()[0];
+  const file = at((await readdir(part)).sort(), 0);
   bad = file.replace(/\.jpg$/, '');
   // a truncated JPEG: its header passes the dataset check, decoding it fails
   const bytes = await readFile(join(part, file));

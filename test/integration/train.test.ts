@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig, type TrainConfig } from '../../src/core/config/train-config.js';
+import { at } from '../../src/core/util/at.js';
 import { readModelBundle } from '../../src/node/bundle/read.js';
 import { createClassifier } from '../../src/node/infer/classifier.js';
 import type { BackboneLoader } from '../../src/node/train/backbone.js';
@@ -85,7 +86,7 @@ describe('trainRun on the embedded sample (tiny backbone, cpu)', () => {
     const tfjs = await trainRun(config('tfjs'), { loadBackbone: tiny });
     expect(onnx.extractSeconds).toBeGreaterThan(0);
     onnx.history.forEach((row, i) => {
-      expect(row.val_loss).toBeCloseTo(tfjs.history[i].val_loss, 3);
+      expect(row.val_loss).toBeCloseTo(at(tfjs.history, i).val_loss, 3);
     });
   });
 
@@ -110,7 +111,7 @@ describe('trainRun on the embedded sample (tiny backbone, cpu)', () => {
       out.forEach((row, i) => {
         if (!('probabilities' in row)) throw new Error(row.error);
         for (let c = 0; c < 7; c++)
-          expect(row.probabilities[c]).toBeCloseTo(test.probabilities[i * 7 + c], 4);
+          expect(at(row.probabilities, c)).toBeCloseTo(at(test.probabilities, i * 7 + c), 4);
       });
     } finally {
       await classifier.dispose();

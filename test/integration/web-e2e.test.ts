@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAM10000_CLASSES } from '../../src/core/labels.js';
+import { type DxCode, HAM10000_CLASSES } from '../../src/core/labels.js';
+import { at } from '../../src/core/util/at.js';
 import { readModelBundle } from '../../src/node/bundle/read.js';
 import { type Classifier, createClassifier } from '../../src/node/infer/classifier.js';
 import { buildWebPage } from '../../src/node/web/build-page.js';
@@ -50,7 +51,7 @@ beforeAll(async () => {
     preprocess: { width: 112, height: 112, resize: 'crop', colorConstancy: true },
     metrics: { evaluation: FIGURES },
   });
-  const jpg = (await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort()[0];
+  const jpg = at((await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort(), 0);
   png = join(root, jpg.replace('.jpg', '.png'));
   await sharp(join(SAMPLE, jpg)).png().toFile(png);
   const bundle = await readModelBundle(join(root, 'bundle'));
@@ -103,8 +104,8 @@ describe.skipIf(!hasChromium)('web page in headless Chromium', () => {
       '--format',
       'jsonl',
     ]);
-    const cli = JSON.parse(stdout.trim()).probabilities as Record<string, number>;
-    const maxDiff = Math.max(...HAM10000_CLASSES.map((c, i) => Math.abs(cli[c] - inPage[i])));
+    const cli = JSON.parse(stdout.trim()).probabilities as Record<DxCode, number>;
+    const maxDiff = Math.max(...HAM10000_CLASSES.map((c, i) => Math.abs(cli[c] - at(inPage, i))));
     expect(maxDiff).toBeLessThan(1e-3);
     expect(Math.max(...inPage)).toBeLessThan(0.99); // not saturated: a real comparison
     expect(inPage.filter((p) => p > 0.01).length).toBeGreaterThanOrEqual(2);
@@ -116,14 +117,14 @@ describe.skipIf(!hasChromium)('web page in headless Chromium', () => {
 
     // The original JPEG: Chromium's and libvips' JPEG decoders may differ by a level here and there,
     // so this path is only reported, not held to 1e-3.
-    const jpg = join(SAMPLE, (await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort()[0]);
+    const jpg = join(SAMPLE, at((await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort(), 0));
     await page.setInputFiles('#file', jpg);
     await page.waitForSelector('#result[data-runs="2"]');
     const jpgPage = JSON.parse((await page.getAttribute('#result', 'data-probabilities'))!) as number[];
-    const jpgCli = (await classifier.classifyFiles([jpg]))[0];
+    const jpgCli = at(await classifier.classifyFiles([jpg]), 0);
     const jpgDiff =
       'probabilities' in jpgCli
-        ? Math.max(...jpgPage.map((p, i) => Math.abs(p - jpgCli.probabilities[i])))
+        ? Math.max(...jpgPage.map((p, i) => Math.abs(p - at(jpgCli.probabilities, i))))
         : NaN;
     console.log(`web e2e: JPEG (browser vs sharp decoder) max |page - node| = ${jpgDiff.toExponential(2)}`);
 
