@@ -6,6 +6,7 @@ import { fetchCommand } from '../../src/cli/fetch.js';
 import { inspectCommand } from '../../src/cli/inspect.js';
 import { splitCommand } from '../../src/cli/split.js';
 import { parseSplitFile } from '../../src/core/data/split-schema.js';
+import { at } from '../../src/core/util/at.js';
 import { runAndCapture } from '../support/run-command.js';
 
 const SAMPLE = join(import.meta.dirname, '..', '..', 'data', 'sample', 'ham10000');
@@ -67,8 +68,8 @@ describe('lesionlab inspect --decode: truncated images (issue #11 item 11)', () 
     const root = join(dir, 'truncated');
     await mkdir(join(root, 'HAM10000_images_part_1'), { recursive: true });
     const rows = SAMPLE_CSV.trim().split('\n');
-    const first = rows[1]!.split(',')[1]!;
-    const second = rows[2]!.split(',')[1]!;
+    const first = at(at(rows, 1).split(','), 1);
+    const second = at(at(rows, 2).split(','), 1);
     const jpeg = await readFile(join(SAMPLE, 'HAM10000_images_part_1', `${first}.jpg`)).catch(() =>
       readFile(join(SAMPLE, 'HAM10000_images_part_2', `${first}.jpg`)),
     );

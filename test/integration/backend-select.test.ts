@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { at } from '../../src/core/util/at.js';
 import { backendOrder, selectBackend } from '../../src/node/backend/backend.js';
 import { recordingLogger } from '../support/recording-logger.js';
 
@@ -51,8 +52,8 @@ describe('selectBackend', () => {
       throw new Error('libtensorflow.so.2: cannot open shared object file\nmore');
     };
     const info = await selectBackend('auto', 'train', recordingLogger(), { importModule: broken });
-    expect(info.tried[0]!.reason).toContain('tfjs-node failed to load: libtensorflow.so.2: cannot open');
-    expect(info.tried[0]!.reason).toMatch(/; run npm run native:build$/);
+    expect(at(info.tried, 0).reason).toContain('tfjs-node failed to load: libtensorflow.so.2: cannot open');
+    expect(at(info.tried, 0).reason).toMatch(/; run npm run native:build$/);
   });
 
   it('says the native binding is not built when the package is there without it', async () => {

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { InputNormalization } from '../../src/core/models/layers/index.js';
 import { MINUS_ONE_TO_ONE } from '../../src/core/preprocess/spec.js';
+import { at } from '../../src/core/util/at.js';
 import { loadPretrainedBackbone } from '../../src/node/weights/index.js';
 import { hasMobileNet, loadTruncatedMobileNet, MOBILENET_DIR } from '../support/mobilenet-weights.js';
 import { maxAbsDiff, runBoth } from '../support/onnx-parity.js';
@@ -33,13 +34,13 @@ describe.skipIf(!present)(
       const model = tf.model({ inputs: input, outputs: features });
       const pixels = await sharp(SAMPLE).resize(224, 224, { fit: 'fill' }).removeAlpha().raw().toBuffer();
       const { tfjs, ort, outputs } = await runBoth(model, Float32Array.from(pixels), [1, 224, 224, 3]);
-      const got = ort[outputs[0]!]!;
+      const got = ort[at(outputs, 0)]!;
       expect(got.dims).toEqual([1, 7, 7, 1024]);
-      const peak = tfjs[0]!.reduce((a, b) => Math.max(a, b), 0);
+      const peak = at(tfjs, 0).reduce((a, b) => Math.max(a, b), 0);
       expect(peak).toBeGreaterThan(0.5); // real weights give real activations (ReLU6 range)
-      expect(maxAbsDiff(got.data, tfjs[0]!)).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(got.data, at(tfjs, 0))).toBeLessThanOrEqual(1e-4);
       model.dispose();
-      lastFeatures = { pixels: Float32Array.from(pixels), features: tfjs[0]! };
+      lastFeatures = { pixels: Float32Array.from(pixels), features: at(tfjs, 0) };
     });
 
     it("the registry's mobilenet_v1 with H3's loader gives the same features, in TF.js and ONNX", async () => {
@@ -51,8 +52,8 @@ describe.skipIf(!present)(
       });
       expect(loaded.outputLayer).toBe('conv_pw_12_relu');
       const { tfjs, ort, outputs } = await runBoth(loaded.model, pixels, [1, 224, 224, 3]);
-      expect(maxAbsDiff(ort[outputs[0]!]!.data, tfjs[0]!)).toBeLessThanOrEqual(1e-4);
-      expect(maxAbsDiff(ort[outputs[0]!]!.data, features)).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(ort[at(outputs, 0)]!.data, at(tfjs, 0))).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(ort[at(outputs, 0)]!.data, features)).toBeLessThanOrEqual(1e-4);
       loaded.model.dispose();
     });
   },

@@ -8,6 +8,7 @@ import {
   ScaledResidual,
   StochasticDepth,
 } from '../../src/core/models/layers/index.js';
+import { at } from '../../src/core/util/at.js';
 import { probeNativeBackend } from '../support/native-backend.js';
 
 // Native (tfjs-node) gradients against the cpu backend's on one tiny model holding every layer type the
@@ -114,7 +115,7 @@ interface Gradients {
 async function gradientsOn(backend: string, weights: Float32Array[], training: boolean): Promise<Gradients> {
   await tf.setBackend(backend);
   const model = buildTinyModel();
-  model.setWeights(weights.map((w, i) => tf.tensor(w, model.weights[i]!.shape as number[])));
+  model.setWeights(weights.map((w, i) => tf.tensor(w, at(model.weights, i).shape as number[])));
   const rand = mulberry32(3);
   const image = tf.variable(
     tf.tensor4d(
@@ -133,7 +134,7 @@ async function gradientsOn(backend: string, weights: Float32Array[], training: b
   spy.mockRestore();
   const names = [...model.trainableWeights.map((w) => w.originalName.replace(/\d+\//, '/')), 'input'];
   const values = vars.map((v) => grads[v.name]!.dataSync() as Float32Array);
-  const loss = value.dataSync()[0]!;
+  const loss = at(value.dataSync(), 0);
   tf.dispose([value, image, labels, ...Object.values(grads)]);
   model.dispose();
   return { names, values, loss };
@@ -158,7 +159,10 @@ async function compare(training: boolean): Promise<void> {
   await tf.setBackend('cpu');
   expect(nat.names).toEqual(cpu.names);
   expect(Math.abs(nat.loss - cpu.loss) / Math.abs(cpu.loss)).toBeLessThan(RELATIVE_TOLERANCE);
-  const errors = cpu.names.map((name, i) => ({ name, error: relativeError(nat.values[i]!, cpu.values[i]!) }));
+  const errors = cpu.names.map((name, i) => ({
+    name,
+    error: relativeError(at(nat.values, i), at(cpu.values, i)),
+  }));
   const worst = errors.reduce((a, b) => (b.error > a.error ? b : a));
   expect(cpu.values.every((v) => v.some((x) => x !== 0))).toBe(true);
   expect(errors.filter((e) => !(e.error < RELATIVE_TOLERANCE))).toEqual([]);

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackbone } from '../../src/core/models/registry.js';
+import { at } from '../../src/core/util/at.js';
 import { findBackboneWeights, loadPretrainedBackbone } from '../../src/node/weights/pretrained.js';
 import { loadTfjsLayersWeights, readTfjsLayersWeights } from '../../src/node/weights/tfjs-layers.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -16,7 +17,7 @@ const SAMPLE = resolve('data/sample/ham10000/HAM10000_images_part_1');
 const haveMobileNet = existsSync(join(MOBILENET, 'model.json'));
 
 async function sampleImage(): Promise<tf.Tensor4D> {
-  const file = (await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort()[0]!;
+  const file = at((await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort(), 0);
   const raw = await sharp(join(SAMPLE, file))
     .resize(224, 224, { fit: 'fill' })
     .removeAlpha()
@@ -32,7 +33,7 @@ async function referenceModel(): Promise<tf.LayersModel> {
   const buffers: Uint8Array[] = [];
   for (const group of json.weightsManifest as tf.io.WeightsManifestConfig) {
     for (const w of group.weights) specs.push(w);
-    const path = join(MOBILENET, group.paths[0]!);
+    const path = join(MOBILENET, at(group.paths, 0));
     const size = group.weights.reduce((a, w) => a + w.shape.reduce((p, d) => p * d, 1) * 4, 0);
     buffers.push(existsSync(path) ? await readFile(path) : new Uint8Array(size));
   }
@@ -91,7 +92,7 @@ describe.skipIf(!haveMobileNet)('TF.js layers weights: the real MobileNet v1 in 
     expect(ours.length).toBe(7 * 7 * 1024);
     expect(ours.every(Number.isFinite)).toBe(true);
     expect(ours.filter((v) => v > 0).length).toBeGreaterThan(ours.length / 20);
-    const maxDiff = Math.max(...ours.map((v, i) => Math.abs(v - theirs[i]!)));
+    const maxDiff = Math.max(...ours.map((v, i) => Math.abs(v - at(theirs, i))));
     expect(maxDiff).toBeLessThan(1e-3);
     image.dispose();
     model.dispose();

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { exportOnnx, type OnnxExportOptions } from '../../src/core/onnx/export.js';
+import { at } from '../../src/core/util/at.js';
 import { createOnnxSession, type OnnxOutput } from '../../src/node/onnx/session.js';
 
 /** Deterministic pseudo-random floats in [lo, hi). */
@@ -49,7 +50,7 @@ export async function runBoth(
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Number.POSITIVE_INFINITY;
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(at(a, i) - at(b, i)));
   return Number.isNaN(m) ? Number.POSITIVE_INFINITY : m;
 }
 
@@ -67,7 +68,8 @@ export function randomizeForParity(model: tf.LayersModel, seed = 1): void {
     const s = seed * 7919 + i;
     let data: Float32Array;
     if (/kernel$/.test(short)) {
-      const fanIn = short === 'depthwise_kernel' ? shape[0]! * shape[1]! : n / shape[shape.length - 1]!;
+      const fanIn =
+        short === 'depthwise_kernel' ? at(shape, 0) * at(shape, 1) : n / at(shape, shape.length - 1);
       const a = Math.sqrt(6 / fanIn);
       data = randomData(n, s, -a, a);
     } else if (short === 'gamma') data = randomData(n, s, 0.5, 1);

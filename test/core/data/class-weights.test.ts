@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classWeightsFromCounts } from '../../../src/core/data/class-weights.js';
+import { at } from '../../../src/core/util/at.js';
 
 describe('classWeightsFromCounts', () => {
   const counts = [6, 3, 1]; // n = 10, k = 3
@@ -18,7 +19,7 @@ describe('classWeightsFromCounts', () => {
     const beta = 0.9;
     // raw: 0.1/(1-0.9^6)=0.213422, 0.1/(1-0.9^3)=0.369004, 0.1/(1-0.9)=1
     const raw = [0.1 / (1 - 0.531441), 0.1 / (1 - 0.729), 1];
-    const sum = raw[0]! + raw[1]! + raw[2]!;
+    const sum = at(raw, 0) + at(raw, 1) + at(raw, 2);
     const w = classWeightsFromCounts(counts, 'effective', 1, beta);
     raw.forEach((r, i) => {
       expect(w[i]).toBeCloseTo((3 * r) / sum, 6);
@@ -26,7 +27,7 @@ describe('classWeightsFromCounts', () => {
     expect(w[0]).toBeCloseTo(0.40461, 4); // 3 * 0.213422 / 1.582422
     const absent = classWeightsFromCounts([6, 0, 1], 'effective', 1, beta);
     expect(absent[1]).toBe(0);
-    expect(absent[0]! + absent[2]!).toBeCloseTo(2, 6);
+    expect(at(absent, 0) + at(absent, 2)).toBeCloseTo(2, 6);
   });
 
   it('none gives ones; an absent class gets 0', () => {

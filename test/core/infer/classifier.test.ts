@@ -7,6 +7,7 @@ import {
 } from '../../../src/core/infer/classifier.js';
 import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
 import { HAM10000_SITES, OFFSET_WIDTH } from '../../../src/core/train/metadata.js';
+import { at } from '../../../src/core/util/at.js';
 
 const W = 2;
 const H = 2;
@@ -52,7 +53,7 @@ function fakeSession(calls: number[][]): ModelSession & { disposed: boolean } {
 // two 2x2 images: top-left red 10 / top-right red 30, and 20 / 60
 const batch = Uint8Array.from(
   { length: 2 * PLANE },
-  (_, i) => [10, 0, 0, 30, 0, 0, 0, 0, 0, 0, 0, 0][i % PLANE]! * (i < PLANE ? 1 : 2),
+  (_, i) => at([10, 0, 0, 30, 0, 0, 0, 0, 0, 0, 0, 0], i % PLANE) * (i < PLANE ? 1 : 2),
 );
 const decoded: PreprocessSpec[] = [];
 const decoder = async (source: string, spec: PreprocessSpec) => {
@@ -108,8 +109,8 @@ describe('the shared classifier flow (views, one forward pass, averaging, metada
     const plain = await c.scorePixels(batch, 2);
     const fused = await c.scorePixels(batch, 2, [{ site: 'face' }, {}]);
     expect(fused.metadataUsed).toEqual([true, false]);
-    expect(fused.probabilities[0]![0]).toBeGreaterThan(plain.probabilities[0]![0]! + 0.1);
-    expect(Array.from(fused.probabilities[1]!)).toEqual(Array.from(plain.probabilities[1]!));
+    expect(at(fused.probabilities, 0)[0]).toBeGreaterThan(at(at(plain.probabilities, 0), 0) + 0.1);
+    expect(Array.from(at(fused.probabilities, 1))).toEqual(Array.from(at(plain.probabilities, 1)));
   });
 
   it('rejects a batch of the wrong size, naming the expected layout', async () => {

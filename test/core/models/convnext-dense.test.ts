@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { fastDenseOnFeatureMaps } from '../../../src/core/models/backbones/convnext.js';
+import { at } from '../../../src/core/util/at.js';
 
 function denseModel(fast: boolean): tf.LayersModel {
   const input = tf.input({ shape: [3, 3, 4] });
@@ -17,8 +18,8 @@ describe('fastDenseOnFeatureMaps', () => {
   it('computes exactly what Dense does on 4D input, keeps class/config, trains the same', () => {
     const [slow, fast] = [denseModel(false), denseModel(true)];
     fast.setWeights(slow.getWeights());
-    expect(fast.layers[1]!.getClassName()).toBe('Dense');
-    expect(fast.layers[1]!.getConfig()).toEqual(slow.layers[1]!.getConfig());
+    expect(at(fast.layers, 1).getClassName()).toBe('Dense');
+    expect(at(fast.layers, 1).getConfig()).toEqual(at(slow.layers, 1).getConfig());
     const x = tf.randomNormal([2, 3, 3, 4], 0, 1, 'float32', 4);
     const [a, b] = tf.tidy(() => [slow, fast].map((m) => Array.from((m.predict(x) as tf.Tensor).dataSync())));
     for (const [i, v] of a!.entries()) expect(b![i]).toBeCloseTo(v, 5);

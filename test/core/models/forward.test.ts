@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { BACKBONE_NAMES, BACKBONES, getBackbone } from '../../../src/core/models/registry.js';
+import { at } from '../../../src/core/util/at.js';
 import { expectInferenceFeatures, FULL_SIZE_BACKBONES } from '../../support/backbone-forward.js';
 
 // The full-size networks run in test/integration/backbone-forward-heavy.test.ts.
@@ -27,7 +28,7 @@ describe('build({ outputLayer })', () => {
     const before = tf.memory().numTensors;
     const cut = getBackbone('mobilenet_v1').build({ inputSize: 64, outputLayer: 'conv_pw_12_relu' });
     expect(cut.layers.at(-1)!.name).toBe('conv_pw_12_relu');
-    expect(cut.outputs[0]!.shape).toEqual([null, 2, 2, 1024]);
+    expect(at(cut.outputs, 0).shape).toEqual([null, 2, 2, 1024]);
     // conv_dw_13 (3*3*1024) + conv_pw_13 (1024*1024) + two BN (4*1024 each) fell off
     expect(fullParams - cut.countParams()).toBe(9 * 1024 + 1024 * 1024 + 8 * 1024);
     expect(tf.memory().numTensors - before).toBe(cut.weights.length);

@@ -7,6 +7,7 @@ import {
   ScaledResidual,
   StochasticDepth,
 } from '../../../src/core/models/layers/index.js';
+import { at } from '../../../src/core/util/at.js';
 
 /** Saves a model to memory and loads it back (the same path as model.json + weights). */
 async function roundTrip(model: tf.LayersModel): Promise<tf.LayersModel> {
@@ -44,8 +45,8 @@ describe('custom layers', () => {
     const y = model.predict(x) as tf.Tensor;
     expect(Array.from(y.dataSync())).toEqual([1, 2, 2]);
     const loaded = await roundTrip(model);
-    expect(loaded.layers[1]!.getClassName()).toBe('InputNormalization');
-    expect(loaded.layers[1]!.getConfig()).toMatchObject({ mean: [10, 20, 30], std: [2, 4, 5] });
+    expect(at(loaded.layers, 1).getClassName()).toBe('InputNormalization');
+    expect(at(loaded.layers, 1).getConfig()).toMatchObject({ mean: [10, 20, 30], std: [2, 4, 5] });
     const y2 = loaded.predict(x) as tf.Tensor;
     expect(Array.from(y2.dataSync())).toEqual([1, 2, 2]);
     tf.dispose([x, y, y2]);
@@ -85,7 +86,7 @@ describe('custom layers', () => {
     const loaded = await roundTrip(model);
     const y2 = loaded.predict(x) as tf.Tensor;
     expect(Array.from(y2.dataSync())).toEqual([1, 2, 3, 1, 2, 3]);
-    expect(loaded.layers[1]!.getConfig()).toMatchObject({ initValue: 0.5, projectionDim: 3 });
+    expect(at(loaded.layers, 1).getConfig()).toMatchObject({ initValue: 0.5, projectionDim: 3 });
     tf.dispose([x, y, y2]);
     model.dispose();
     loaded.dispose();
@@ -108,7 +109,7 @@ describe('custom layers', () => {
     expect(rows.every((r) => r.every((v) => v === r[0]) && (r[0] === 0 || r[0] === 2))).toBe(true);
     expect(rows.some((r) => r[0] === 0)).toBe(true);
     const loaded = await roundTrip(model);
-    expect(loaded.layers[1]!.getConfig()).toMatchObject({ rate: 0.5 });
+    expect(at(loaded.layers, 1).getConfig()).toMatchObject({ rate: 0.5 });
     tf.dispose([x, y, train]);
     model.dispose();
     loaded.dispose();

@@ -9,6 +9,7 @@ import {
   getBackbone,
 } from '../../../src/core/models/registry.js';
 import { countMacs } from '../../../src/core/onnx/macs.js';
+import { at } from '../../../src/core/util/at.js';
 
 // Layer names, order and shapes as keras.applications builds them (Keras 2 names, as in the .h5 files).
 const EXPECTED: Record<
@@ -180,8 +181,8 @@ describe.each(BACKBONE_NAMES)('backbone %s', (name) => {
   });
 
   it('takes [N, s, s, 3] and normalises inside the graph first', () => {
-    expect(model.inputs[0]!.shape).toEqual([null, spec.inputSize, spec.inputSize, 3]);
-    const norm = model.layers[1]!;
+    expect(at(model.inputs, 0).shape).toEqual([null, spec.inputSize, spec.inputSize, 3]);
+    const norm = at(model.layers, 1);
     expect(norm.getClassName()).toBe('InputNormalization');
     expect(norm.getConfig()).toMatchObject({
       mean: [...spec.normalization.mean],
@@ -190,7 +191,7 @@ describe.each(BACKBONE_NAMES)('backbone %s', (name) => {
   });
 
   it('outputs the last feature map with featureWidth channels', () => {
-    expect(model.outputs[0]!.shape).toEqual([null, ...expected.output]);
+    expect(at(model.outputs, 0).shape).toEqual([null, ...expected.output]);
     expect(expected.output[2]).toBe(spec.featureWidth);
   });
 

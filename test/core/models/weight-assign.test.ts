@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { assignWeights, type SourceWeight, shortWeightName } from '../../../src/core/models/weight-assign.js';
 import { shapeFits } from '../../../src/core/models/weight-mapping.js';
+import { at } from '../../../src/core/util/at.js';
 
 function tiny(): tf.LayersModel {
   const input = tf.input({ shape: [4, 4, 2] });
@@ -35,17 +36,17 @@ describe('assignWeights', () => {
     const model = tiny();
     const report = assignWeights(model, sources(), { source: 'test' });
     expect(report).toEqual({ mode: 'name', assigned: 8, unused: [] });
-    const dw = model.getLayer('dw').getWeights()[0]!;
+    const dw = at(model.getLayer('dw').getWeights(), 0);
     expect(dw.shape).toEqual([3, 3, 3, 1]);
     expect(dw.dataSync()[5]).toBe(105);
-    expect(Array.from(model.getLayer('bn').getWeights()[3]!.dataSync())).toEqual([4, 5, 6]);
+    expect(Array.from(at(model.getLayer('bn').getWeights(), 3).dataSync())).toEqual([4, 5, 6]);
     model.dispose();
   });
 
   it('falls back to layer order when names differ (Keras auto-names)', () => {
     const model = tiny();
     expect(assignWeights(model, sources('other_'), { source: 'test' }).mode).toBe('order');
-    expect(Array.from(model.getLayer('c').getWeights()[1]!.dataSync())).toEqual([10, 11, 12]);
+    expect(Array.from(at(model.getLayer('c').getWeights(), 1).dataSync())).toEqual([10, 11, 12]);
     model.dispose();
   });
 
@@ -53,11 +54,11 @@ describe('assignWeights', () => {
     const model = tiny();
     const bad = sources('x_');
     bad[1] = { ...bad[1]!, shape: [4], data: new Float32Array(4) };
-    const before = Array.from(model.getLayer('c').getWeights()[0]!.dataSync());
+    const before = Array.from(at(model.getLayer('c').getWeights(), 0).dataSync());
     expect(() => assignWeights(model, bad, { source: 'w.h5' })).toThrow(
       'w.h5: weight x_c/bias has shape [4] but layer c (Conv2D) expects bias [3]; wrong backbone or file?',
     );
-    expect(Array.from(model.getLayer('c').getWeights()[0]!.dataSync())).toEqual(before);
+    expect(Array.from(at(model.getLayer('c').getWeights(), 0).dataSync())).toEqual(before);
     model.dispose();
   });
 

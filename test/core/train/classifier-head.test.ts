@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keepFrozenBatchNormInInference, setTrainableTop } from '../../../src/core/models/freeze.js';
 import { getBackbone } from '../../../src/core/models/registry.js';
 import { buildClassifier, buildHead, copyHeadWeights } from '../../../src/core/train/head.js';
+import { at } from '../../../src/core/util/at.js';
 
 const spec = getBackbone('mobilenet_v2');
 
@@ -22,7 +23,7 @@ describe('buildClassifier / buildHead', () => {
     ]);
     expect(classifier.getLayer('head_logits').getConfig()).toMatchObject({ activation: 'linear', units: 7 });
     expect(classifier.getLayer('head_dropout').getConfig()).toMatchObject({ rate: 0.3 });
-    expect(classifier.outputs[0]!.shape).toEqual([null, 7]);
+    expect(at(classifier.outputs, 0).shape).toEqual([null, 7]);
     expect(classifier.trainableWeights.map((w) => w.originalName)).toEqual([
       'head_logits/kernel',
       'head_logits/bias',
@@ -45,8 +46,8 @@ describe('buildClassifier / buildHead', () => {
       (head.predict(pooledModel.predict(x) as tf.Tensor) as tf.Tensor).arraySync() as number[][],
     ]);
     for (let i = 0; i < 3; i++)
-      for (let j = 0; j < 7; j++) expect(viaHead[i]![j]).toBeCloseTo(direct[i]![j]!, 6);
-    expect(direct[0]!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      for (let j = 0; j < 7; j++) expect(at(viaHead, i)[j]).toBeCloseTo(at(at(direct, i), j), 6);
+    expect(at(direct, 0).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     x.dispose();
     head.dispose();
   });

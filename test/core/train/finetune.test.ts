@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BACKBONE_NAMES, getBackbone } from '../../../src/core/models/registry.js';
 import { copyTailWeights, splitAtBlock, unfreezeTopBlocks } from '../../../src/core/train/finetune.js';
 import { seedModelWeights } from '../../../src/core/train/seed-weights.js';
+import { at } from '../../../src/core/util/at.js';
 import { expectCleanTopSplits, FULL_SIZE_BACKBONES } from '../../support/backbone-forward.js';
 import { tinyBackbone } from '../../support/tiny-backbone.js';
 
@@ -12,7 +13,7 @@ const TINY_BLOCKS = [
 ];
 
 function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => a.sub(b).abs().max().dataSync()[0]!);
+  return tf.tidy(() => at(a.sub(b).abs().max().dataSync(), 0));
 }
 
 function splitEqualsWhole(
@@ -27,7 +28,7 @@ function splitEqualsWhole(
   const maps = split.prefix.predict(x) as tf.Tensor;
   const parts = split.tail.predict(maps) as tf.Tensor;
   const diff = maxDiff(whole, parts);
-  const scale = tf.tidy(() => whole.abs().max().dataSync()[0]!);
+  const scale = tf.tidy(() => at(whole.abs().max().dataSync(), 0));
   tf.dispose([x, whole, maps, parts]);
   return { split, diff, scale };
 }
@@ -41,15 +42,15 @@ describe('splitAtBlock', () => {
     expect(split.mapShape).toEqual([8, 8, 6]);
     expect(split.tail.layers.map((l) => l.name)).toEqual(['conv_a_map', 'conv_b']);
     // a copy: changing the tail leaves the backbone alone until copyTailWeights
-    const before = Array.from(model.getLayer('conv_b').getWeights()[0]!.dataSync());
-    const tailKernel = split.tail.getLayer('conv_b').getWeights()[0]!;
+    const before = Array.from(at(model.getLayer('conv_b').getWeights(), 0).dataSync());
+    const tailKernel = at(split.tail.getLayer('conv_b').getWeights(), 0);
     split.tail
       .getLayer('conv_b')
-      .setWeights([tailKernel.add(1), split.tail.getLayer('conv_b').getWeights()[1]!]);
-    expect(Array.from(model.getLayer('conv_b').getWeights()[0]!.dataSync())).toEqual(before);
+      .setWeights([tailKernel.add(1), at(split.tail.getLayer('conv_b').getWeights(), 1)]);
+    expect(Array.from(at(model.getLayer('conv_b').getWeights(), 0).dataSync())).toEqual(before);
     copyTailWeights(split.tail, model);
-    const after = Array.from(model.getLayer('conv_b').getWeights()[0]!.dataSync());
-    expect(after[0]).toBeCloseTo(before[0]! + 1, 5);
+    const after = Array.from(at(model.getLayer('conv_b').getWeights(), 0).dataSync());
+    expect(after[0]).toBeCloseTo(at(before, 0) + 1, 5);
   });
 
   it('names the range when the number of blocks is out of it', () => {

@@ -151,7 +151,7 @@ describe('Head input standardisation', () => {
     const floored = floorStandardization(stats, 0.5);
     // median of the stds is (0.3 + 0.4) / 2 = 0.35, floor 0.175
     const want = [0.2, 1, 0.5, 0.175, 2, 0.3, 0.4, 0.175];
-    for (const [i, s] of floored.std.entries()) expect(s).toBeCloseTo(want[i]!, 6);
+    for (const [i, s] of floored.std.entries()) expect(s).toBeCloseTo(at(want, i), 6);
     expect(floored.mean).toBe(stats.mean);
   });
 

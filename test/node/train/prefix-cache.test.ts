@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { at } from '../../../src/core/util/at.js';
 import {
   fromFloat16,
   loadOrBuildPrefixCache,
@@ -32,10 +33,10 @@ describe('float16 conversion', () => {
     const values = Float32Array.from([0, -0, 1, -2.5, 6, 0.1, 65504, 1e5, 3e-6, -1e-8, 2 ** -24]);
     const back = fromFloat16(toFloat16(values), new Float32Array(values.length));
     for (let i = 0; i < 6; i++)
-      expect(Math.abs(back[i]! - values[i]!)).toBeLessThanOrEqual(Math.abs(values[i]!) * 2 ** -11);
+      expect(Math.abs(at(back, i) - at(values, i))).toBeLessThanOrEqual(Math.abs(at(values, i)) * 2 ** -11);
     expect(back[6]).toBe(65504);
     expect(back[7]).toBe(Number.POSITIVE_INFINITY);
-    expect(Math.abs(back[8]! - 3e-6)).toBeLessThan(6e-8);
+    expect(Math.abs(at(back, 8) - 3e-6)).toBeLessThan(6e-8);
     expect(back[9]).toBe(-0);
     expect(back[10]).toBe(2 ** -24);
   });
@@ -47,7 +48,7 @@ describe('prefix activation cache', () => {
     const extract = async (items: readonly number[], view: number) => {
       calls++;
       return Float32Array.from({ length: items.length * mapSize }, (_, k) =>
-        value(items[Math.floor(k / mapSize)]!, view, k % mapSize),
+        value(at(items, Math.floor(k / mapSize)), view, k % mapSize),
       );
     };
     const options = { cacheRoot: work, key: key('float32'), ids, mapSize, batchSize: 2, extract };
@@ -68,7 +69,7 @@ describe('prefix activation cache', () => {
   it('float16 halves the bytes and reads back within half precision', async () => {
     const extract = async (items: readonly number[], view: number) =>
       Float32Array.from({ length: items.length * mapSize }, (_, k) =>
-        value(items[Math.floor(k / mapSize)]!, view, k % mapSize),
+        value(at(items, Math.floor(k / mapSize)), view, k % mapSize),
       );
     const cache = await loadOrBuildPrefixCache({
       cacheRoot: work,
@@ -80,7 +81,7 @@ describe('prefix activation cache', () => {
     });
     expect(cache.bytes).toBe(5 * 2 * mapSize * 2);
     const got = await cache.read([3], [1]);
-    for (let j = 0; j < mapSize; j++) expect(Math.abs(got[j]! - value(3, 1, j))).toBeLessThan(0.02);
+    for (let j = 0; j < mapSize; j++) expect(Math.abs(at(got, j) - value(3, 1, j))).toBeLessThan(0.02);
     await cache.close();
   });
 

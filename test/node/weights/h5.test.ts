@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackbone } from '../../../src/core/models/registry.js';
+import { at } from '../../../src/core/util/at.js';
 import { loadH5wasm, loadKerasH5Weights, readKerasH5Weights } from '../../../src/node/weights/h5.js';
 import { writeKerasH5, writeKerasH5Weights } from '../../../src/node/weights/h5-write.js';
 
@@ -73,7 +74,7 @@ describe('Keras .h5 weights', () => {
       },
     ]);
     expect((await loadKerasH5Weights(model, path)).mode).toBe('order');
-    const loaded = dw.getWeights()[0]!;
+    const loaded = at(dw.getWeights(), 0);
     expect(loaded.shape).toEqual([7, 7, 4, 1]);
     expect(Array.from(loaded.dataSync())).toEqual(Array.from(kernel));
     model.dispose();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { LayerScale, ScaledResidual } from '../../../src/core/models/layers/index.js';
+import { at } from '../../../src/core/util/at.js';
 import { loadKerasH5Weights, readKerasH5Weights } from '../../../src/node/weights/h5.js';
 
 /** Files written by real Keras (tf-keras 2.21 / Keras 3) with scripts/golden/make_keras_fixtures.py tiny. */
@@ -70,7 +71,7 @@ function relativeError(model: tf.LayersModel, g: TinyGolden): number {
     return (model.predict(x) as tf.Tensor).dataSync();
   });
   const scale = Math.max(...g.output_values.map(Math.abs));
-  return g.output_values.reduce((m, v, i) => Math.max(m, Math.abs(v - ours[i]!)), 0) / scale;
+  return g.output_values.reduce((m, v, i) => Math.max(m, Math.abs(v - at(ours, i))), 0) / scale;
 }
 
 describe('Keras-written weight files (tiny model with every layer type the registry uses)', () => {
@@ -116,7 +117,7 @@ describe('Keras-written weight files (tiny model with every layer type the regis
     const renamed = weights.map((w) => ({ ...w, layer: `keras_${w.layer}` }));
     const bn = renamed.findIndex((w) => w.layer === 'keras_bn1' && w.name === 'gamma');
     const swapped = [...renamed];
-    [swapped[bn], swapped[bn + 1]] = [swapped[bn + 1]!, swapped[bn]!];
+    [swapped[bn], swapped[bn + 1]] = [at(swapped, bn + 1), at(swapped, bn)];
     const { assignWeights } = await import('../../../src/core/models/weight-assign.js');
     expect(assignWeights(model, renamed, { source: 'renamed' }).mode).toBe('order');
     expect(() => assignWeights(model, swapped, { source: 'swapped' })).toThrow(
