@@ -7,6 +7,7 @@ import { MINUS_ONE_TO_ONE } from '../../src/core/preprocess/spec.js';
 import { at } from '../../src/core/util/at.js';
 import { loadPretrainedBackbone } from '../../src/node/weights/index.js';
 import { hasMobileNet, loadTruncatedMobileNet, MOBILENET_DIR } from '../support/mobilenet-weights.js';
+import { outputNamed } from '../support/onnx-output.js';
 import { maxAbsDiff, runBoth } from '../support/onnx-parity.js';
 
 const SAMPLE = join(
@@ -34,7 +35,7 @@ describe.skipIf(!present)(
       const model = tf.model({ inputs: input, outputs: features });
       const pixels = await sharp(SAMPLE).resize(224, 224, { fit: 'fill' }).removeAlpha().raw().toBuffer();
       const { tfjs, ort, outputs } = await runBoth(model, Float32Array.from(pixels), [1, 224, 224, 3]);
-      const got = ort[at(outputs, 0)]!;
+      const got = outputNamed(ort, at(outputs, 0));
       expect(got.dims).toEqual([1, 7, 7, 1024]);
       const peak = at(tfjs, 0).reduce((a, b) => Math.max(a, b), 0);
       expect(peak).toBeGreaterThan(0.5); // real weights give real activations (ReLU6 range)
@@ -52,8 +53,8 @@ describe.skipIf(!present)(
       });
       expect(loaded.outputLayer).toBe('conv_pw_12_relu');
       const { tfjs, ort, outputs } = await runBoth(loaded.model, pixels, [1, 224, 224, 3]);
-      expect(maxAbsDiff(ort[at(outputs, 0)]!.data, at(tfjs, 0))).toBeLessThanOrEqual(1e-4);
-      expect(maxAbsDiff(ort[at(outputs, 0)]!.data, features)).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(outputNamed(ort, at(outputs, 0)).data, at(tfjs, 0))).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(outputNamed(ort, at(outputs, 0)).data, features)).toBeLessThanOrEqual(1e-4);
       loaded.model.dispose();
     });
   },

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKBONE_NAMES, BACKBONES, type BackboneName } from '../../src/core/models/registry.js';
 import { exportOnnx } from '../../src/core/onnx/export.js';
 import { createOnnxSession } from '../../src/node/onnx/session.js';
+import { outputNamed } from '../support/onnx-output.js';
 import { maxAbsDiff, randomData, randomizeForParity } from '../support/onnx-parity.js';
 
 /**
@@ -46,7 +47,7 @@ async function checkParity(name: BackboneName): Promise<void> {
   tf.dispose([x, y]);
   model.dispose();
   const session = await createOnnxSession(exported.bytes, { providers: ['cpu'] });
-  const got = (await session.run(input, [1, size, size, 3]))['features']!;
+  const got = outputNamed(await session.run(input, [1, size, size, 3]), 'features');
   await session.dispose();
   expect(got.dims).toEqual([1, ...(y.shape.slice(1) as number[])]);
   const peak = want.reduce((a, b) => Math.max(a, Math.abs(b)), 0);

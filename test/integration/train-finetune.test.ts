@@ -10,6 +10,7 @@ import { createOnnxSession } from '../../src/node/onnx/session.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 import type { LoadedBackbone } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
+import { outputNamed } from '../support/onnx-output.js';
 import { tinyBackbone } from '../support/tiny-backbone.js';
 import { tinyLoadedBackbone } from '../support/tiny-loaded-backbone.js';
 
@@ -73,9 +74,10 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     }
     const out = await session.run(pixels, [ids.length, 16, 16, 3], ['probabilities']);
     const k = result.test!.classes.length;
+    const probabilities = outputNamed(out, 'probabilities').data;
     let worst = 0;
     for (let i = 0; i < ids.length * k; i++)
-      worst = Math.max(worst, Math.abs(out['probabilities']!.data[i]! - result.test!.probabilities[i]!));
+      worst = Math.max(worst, Math.abs(at(probabilities, i) - at(result.test!.probabilities, i)));
     expect(worst).toBeLessThan(1e-4);
     await session.dispose();
   });

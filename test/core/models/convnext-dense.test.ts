@@ -21,8 +21,9 @@ describe('fastDenseOnFeatureMaps', () => {
     expect(at(fast.layers, 1).getClassName()).toBe('Dense');
     expect(at(fast.layers, 1).getConfig()).toEqual(at(slow.layers, 1).getConfig());
     const x = tf.randomNormal([2, 3, 3, 4], 0, 1, 'float32', 4);
-    const [a, b] = tf.tidy(() => [slow, fast].map((m) => Array.from((m.predict(x) as tf.Tensor).dataSync())));
-    for (const [i, v] of a!.entries()) expect(b![i]).toBeCloseTo(v, 5);
+    const outs = tf.tidy(() => [slow, fast].map((m) => Array.from((m.predict(x) as tf.Tensor).dataSync())));
+    const [a, b] = [at(outs, 0), at(outs, 1)];
+    for (const [i, v] of a.entries()) expect(at(b, i)).toBeCloseTo(v, 5);
     const grads = [slow, fast].map((m) =>
       tf.tidy(() => {
         const { grads: g } = tf.variableGrads(
@@ -32,8 +33,9 @@ describe('fastDenseOnFeatureMaps', () => {
         return Object.values(g).map((t) => Array.from(t.dataSync()));
       }),
     );
-    for (const [i, v] of grads[0]!.flat().entries()) expect(grads[1]!.flat()[i]).toBeCloseTo(v, 4);
-    expect(grads[1]!.flat().some((v) => v !== 0)).toBe(true);
+    const [slowGrads, fastGrads] = [at(grads, 0).flat(), at(grads, 1).flat()];
+    for (const [i, v] of slowGrads.entries()) expect(at(fastGrads, i)).toBeCloseTo(v, 4);
+    expect(fastGrads.some((v) => v !== 0)).toBe(true);
     const before = tf.memory().numTensors;
     tf.dispose(fast.predict(x));
     expect(tf.memory().numTensors).toBe(before);

@@ -53,7 +53,7 @@ describe('assignWeights', () => {
   it('names the layer, expected and found shapes on a mismatch, and writes nothing', () => {
     const model = tiny();
     const bad = sources('x_');
-    bad[1] = { ...bad[1]!, shape: [4], data: new Float32Array(4) };
+    bad[1] = { ...at(bad, 1), shape: [4], data: new Float32Array(4) };
     const before = Array.from(at(model.getLayer('c').getWeights(), 0).dataSync());
     expect(() => assignWeights(model, bad, { source: 'w.h5' })).toThrow(
       'w.h5: weight x_c/bias has shape [4] but layer c (Conv2D) expects bias [3]; wrong backbone or file?',

@@ -5,6 +5,7 @@ import { isLesionlabError } from '../../../src/core/errors.js';
 import { exportOnnx, SUPPORTED_LAYERS } from '../../../src/core/onnx/export.js';
 import { countMacs } from '../../../src/core/onnx/macs.js';
 import { at } from '../../../src/core/util/at.js';
+import { outputNamed } from '../../support/onnx-output.js';
 import { maxAbsDiff, randomData, randomizeWeights, runBoth } from '../../support/onnx-parity.js';
 
 const L = tf.layers;
@@ -81,20 +82,22 @@ describe('exportOnnx', () => {
       const opts = { outputNames: ['probabilities'], featureLayer: 'feat', cam: true } as const;
       const { tfjs, ort, outputs } = await runBoth(model, input, [2, 8, 8, 3], opts);
       expect(outputs).toEqual(['probabilities', 'features', 'cam']);
-      expect(maxAbsDiff(ort['probabilities']!.data, at(tfjs, 0))).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(outputNamed(ort, 'probabilities').data, at(tfjs, 0))).toBeLessThanOrEqual(1e-4);
       const featureModel = tf.model({
         inputs: model.inputs,
         outputs: model.getLayer('head_pool').input as tf.SymbolicTensor,
       });
       const x = tf.tensor4d(input, [2, 8, 8, 3]);
       const feats = featureModel.predict(x) as tf.Tensor;
-      expect(ort['features']!.dims).toEqual([2, 4, 4, 8]);
-      expect(maxAbsDiff(ort['features']!.data, feats.dataSync())).toBeLessThanOrEqual(1e-4);
+      expect(outputNamed(ort, 'features').dims).toEqual([2, 4, 4, 8]);
+      expect(maxAbsDiff(outputNamed(ort, 'features').data, feats.dataSync())).toBeLessThanOrEqual(1e-4);
       const logits = tf.tidy(() =>
         (model.getLayer('head_logits').apply(tf.mean(feats, [1, 2])) as tf.Tensor).dataSync(),
       );
-      expect(ort['cam']!.dims).toEqual([2, 4, 4, 4]);
-      const camMean = tf.tidy(() => tf.mean(tf.tensor4d(ort['cam']!.data, [2, 4, 4, 4]), [1, 2]).dataSync());
+      expect(outputNamed(ort, 'cam').dims).toEqual([2, 4, 4, 4]);
+      const camMean = tf.tidy(() =>
+        tf.mean(tf.tensor4d(outputNamed(ort, 'cam').data, [2, 4, 4, 4]), [1, 2]).dataSync(),
+      );
       expect(maxAbsDiff(camMean, logits)).toBeLessThanOrEqual(1e-4);
       tf.dispose([x, feats]);
       model.dispose();
@@ -127,7 +130,7 @@ describe('exportOnnx', () => {
     });
     randomizeWeights(model, 5);
     const { tfjs, ort, outputs } = await runBoth(model, randomData(72, 4), [1, 6, 6, 2]);
-    expect(maxAbsDiff(ort[at(outputs, 0)]!.data, at(tfjs, 0))).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(outputNamed(ort, at(outputs, 0)).data, at(tfjs, 0))).toBeLessThanOrEqual(1e-4);
     model.dispose();
   });
 

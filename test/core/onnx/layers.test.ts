@@ -7,6 +7,7 @@ import {
   StochasticDepth,
 } from '../../../src/core/models/layers/index.js';
 import { at } from '../../../src/core/util/at.js';
+import { outputNamed } from '../../support/onnx-output.js';
 import { maxAbsDiff, randomData, randomizeWeights, runBoth } from '../../support/onnx-parity.js';
 
 const L = tf.layers;
@@ -239,7 +240,7 @@ describe('exportOnnx parity with TF.js per layer type (max abs diff <= 1e-4)', (
       2,
     );
     const { tfjs, ort, outputs } = await runBoth(m, input, dims);
-    const got = ort[at(outputs, 0)]!;
+    const got = outputNamed(ort, at(outputs, 0));
     expect(got.dims).toEqual([2, ...(at(m.outputs, 0).shape.slice(1) as number[])]);
     expect(maxAbsDiff(got.data, at(tfjs, 0))).toBeLessThanOrEqual(1e-4);
     m.dispose();

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx } from '../../../src/core/onnx/export.js';
 import { createOnnxSession, DEFAULT_ONNX_THREADS } from '../../../src/node/onnx/session.js';
+import { outputNamed } from '../../support/onnx-output.js';
 
 let dir: string;
 let bytes: Uint8Array;
@@ -39,15 +40,17 @@ describe('createOnnxSession', () => {
       expect(session.threads).toBe(DEFAULT_ONNX_THREADS);
       const input = new Float32Array(2 * 4 * 4 * 3).fill(1);
       const all = await session.run(input, [2, 4, 4, 3]);
-      expect(all['features']!.dims).toEqual([2, 4, 4, 2]);
-      expect(all['features']!.data[0]).toBeCloseTo(3, 5);
-      const sum = all['probabilities']!.data.slice(0, 3).reduce((a, b) => a + b, 0);
+      expect(outputNamed(all, 'features').dims).toEqual([2, 4, 4, 2]);
+      expect(outputNamed(all, 'features').data[0]).toBeCloseTo(3, 5);
+      const sum = outputNamed(all, 'probabilities')
+        .data.slice(0, 3)
+        .reduce((a, b) => a + b, 0);
       expect(sum).toBeCloseTo(1, 5);
       const some = await session.run(input, [2, 4, 4, 3], ['probabilities']);
       expect(Object.keys(some)).toEqual(['probabilities']);
       const one = await session.runOutput(input, [2, 4, 4, 3], 'features');
       expect(one.dims).toEqual([2, 4, 4, 2]);
-      expect(one.data).toEqual(all['features']!.data);
+      expect(one.data).toEqual(outputNamed(all, 'features').data);
       await session.dispose();
     }
   });
