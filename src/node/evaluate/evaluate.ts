@@ -96,7 +96,13 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     const outDir = resolve(options.out ?? defaultOutDir(target, classifier.meta.name, split));
     await assertReplaceableOutDir(outDir);
     const data = reportData(classifier, scored, variants, { dataset, target, split, options });
-    const { report, predictionsCsv, screenshot } = await writeEvaluation(outDir, classifier, scored, data, options);
+    const { report, predictionsCsv, screenshot } = await writeEvaluation(
+      outDir,
+      classifier,
+      scored,
+      data,
+      options,
+    );
     return { outDir, report, predictionsCsv, screenshot, variants, data };
   } finally {
     await classifier.dispose();
