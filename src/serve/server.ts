@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BundleMeta } from '../core/bundle/meta.js';
+import { expectedMessage } from '../core/errors.js';
 import { topK } from '../core/infer/rank.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { PreprocessSpec } from '../core/preprocess/spec.js';
@@ -192,7 +193,16 @@ function registerPredictRoute(
     const slot = batcher.reserve();
     const pixels = await decode(body).catch((error: Error) => {
       slot.cancel();
-      throw new ApiError(400, 'E_BAD_IMAGE', `cannot decode the ${image.kind} image: ${error.message}`);
+      throw new ApiError(
+        400,
+        'E_BAD_IMAGE',
+        expectedMessage({
+          what: `a decodable ${image.kind} image`,
+          where: 'the uploaded image',
+          received: `one that fails to decode (${error.message})`,
+          fix: 'send the image again or another copy of it',
+        }),
+      );
     });
     const lesion = requestMetadata(req.query, meta.metadata !== undefined, slot);
     const imageProbs = await withTimeout(slot.submit(pixels), timeoutMs);
