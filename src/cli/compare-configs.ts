@@ -6,6 +6,7 @@ import { splitByGroup } from '../core/data/split.js';
 import { buildSplitFile } from '../core/data/split-schema.js';
 import { expected } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { at } from '../core/util/at.js';
 import { type ComparisonResult, compareEvaluations } from '../node/compare/compare.js';
 import { loadDataset } from '../node/data/load-dataset.js';
 import { writeSplitFile } from '../node/data/split-file.js';
@@ -37,7 +38,7 @@ export async function compareConfigs(
   const configs = await resolveConfigs(files, options);
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
-  const splitFile = await writeSharedSplit(configs[0].config, options.subset, join(out, 'split.json'));
+  const splitFile = await writeSharedSplit(at(configs, 0).config, options.subset, join(out, 'split.json'));
   options.logger.info(`comparing ${configs.map((c) => c.name).join(', ')} on one split: ${splitFile}`);
   const evaluations: string[] = [];
   for (const { name, config } of configs) {

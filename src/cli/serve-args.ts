@@ -50,15 +50,15 @@ export function reachableUrls(
   host: string,
   port: number,
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
-): string[] {
+): [string, ...string[]] {
   if (!WILDCARD_HOSTS.has(host)) return [urlOf(host.replace(/^\[|\]$/g, ''), port)];
   const all = Object.values(interfaces)
     .flat()
     .filter((i): i is NetworkInterfaceInfo => i !== undefined && (host !== '0.0.0.0' || i.family === 'IPv4'))
     .filter((i) => !(i.family === 'IPv6' && i.address.toLowerCase().startsWith('fe80:')));
   const ordered = [...all.filter((i) => !i.internal), ...all.filter((i) => i.internal)];
-  const urls = ordered.map((i) => urlOf(i.address, port));
-  return urls.length > 0 ? urls : [urlOf(host === '0.0.0.0' ? '127.0.0.1' : '::1', port)];
+  const [first, ...rest] = ordered.map((i) => urlOf(i.address, port));
+  return first !== undefined ? [first, ...rest] : [urlOf(host === '0.0.0.0' ? '127.0.0.1' : '::1', port)];
 }
 
 /** The loud warning for an API open to other machines without a token; undefined when none is due. */

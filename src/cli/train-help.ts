@@ -13,7 +13,7 @@ export const RECIPE_SUMMARY =
 export function trainDescription(what: string): string {
   const sections = new Map<string, string[]>();
   for (const key of configKeyNames()) {
-    const [section, ...rest] = key.split('.');
+    const [section = key, ...rest] = key.split('.');
     sections.set(section, [...(sections.get(section) ?? []), rest.join('.')].filter(Boolean));
   }
   const lines = [...sections].map(([section, keys]) =>

@@ -1,5 +1,6 @@
 import type { ArgsDef, CommandDef, SubCommandsDef } from 'citty';
 import { expected } from '../core/errors.js';
+import { at } from '../core/util/at.js';
 
 /** Flags every command accepts (citty's own). */
 const BUILTIN = ['help', 'h', 'version', 'v'];
@@ -62,10 +63,10 @@ function knownFlags(args: ArgsDef): Set<string> {
 function flagNames(tokens: readonly string[], args: ArgsDef): { flag: string; value?: string }[] {
   const names: { flag: string; value?: string }[] = [];
   for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i];
+    const token = at(tokens, i);
     if (token === '--') break;
     if (!token.startsWith('-') || token === '-' || /^-\d/.test(token)) continue; // `-`: stdin, `-1`: a value
-    const [name, ...value] = token.replace(/^-{1,2}/, '').split('=');
+    const [name = '', ...value] = token.replace(/^-{1,2}/, '').split('=');
     names.push({ flag: name, ...(value.length > 0 ? { value: value.join('=') } : {}) });
     const def = args[name] ?? args[camel(name)] ?? args[kebab(name)];
     if (!token.includes('=') && def && (def.type === 'string' || def.type === 'enum')) i++;
@@ -116,9 +117,10 @@ export function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const substitution = at(previous, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      row[j] = Math.min(at(previous, j) + 1, at(row, j - 1) + 1, substitution);
     }
     previous = row;
   }
-  return previous[b.length];
+  return at(previous, b.length);
 }

@@ -4,6 +4,7 @@ import type { ModelFigures } from '../browser/model-figures.js';
 import type { ReportData } from '../core/eval/report-data.js';
 import { readModelBundle } from '../node/bundle/index.js';
 import { createClassifier } from '../node/infer/index.js';
+import { headlineVariant } from '../node/report/format.js';
 import { buildWebPage, WEB_DIST } from '../node/web/build-page.js';
 import { createServer } from '../serve/index.js';
 import { consoleLogger } from './console-logger.js';
@@ -74,7 +75,7 @@ export async function withEvaluatedFigures<T extends Awaited<ReturnType<typeof r
  * accuracy and bootstrap interval, and each class's recall (null for a class with no image) and support.
  */
 export function figuresFromReport(report: ReportData): ModelFigures {
-  const variant = report.variants[0];
+  const variant = headlineVariant(report.variants);
   const m = variant.metrics;
   const ci = m.bootstrap?.balancedAccuracy;
   return {

@@ -37,15 +37,15 @@ export function validateToken(token: string | undefined, source = 'token'): stri
 export function bearerCheck(token: string): (header: string | undefined) => void {
   const wanted = digest(token);
   return (header) => {
-    const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-    if (!match || !timingSafeEqual(digest(match[1].trim()), wanted)) {
+    const presented = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1];
+    if (presented === undefined || !timingSafeEqual(digest(presented.trim()), wanted)) {
       throw new ApiError(
         401,
         'E_UNAUTHORIZED',
         expectedMessage({
           what: "the server's bearer token",
           where: 'the Authorization header',
-          received: match ? 'a wrong token' : 'none',
+          received: presented !== undefined ? 'a wrong token' : 'none',
           fix: 'send "Authorization: Bearer <token>"',
         }),
       );

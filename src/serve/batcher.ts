@@ -1,3 +1,4 @@
+import { at } from '../core/util/at.js';
 import { ApiError } from './api-error.js';
 
 /** Runs a batch of `count` images (NHWC uint8, concatenated) and returns one probability row each. */
@@ -138,12 +139,13 @@ export class MicroBatcher {
 
   /** Starts a batch now, on the next turn of the event loop, or when the oldest image has waited enough. */
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    const oldest = this.queue[0];
+    if (this.running || oldest === undefined) return;
     if (this.queue.length >= this.options.maxBatch) {
       void this.flush();
       return;
     }
-    const waited = performance.now() - this.queue[0].since;
+    const waited = performance.now() - oldest.since;
     if (this.incoming === 0 || waited >= this.options.maxWaitMs) {
       // One event-loop turn lets synchronous submissions join the batch.
       if (!this.immediate) {
@@ -175,7 +177,7 @@ export class MicroBatcher {
       this.batches++;
       this.images += items.length;
       items.forEach((item, i) => {
-        item.resolve(rows[i]);
+        item.resolve(at(rows, i));
       });
     } catch (error) {
       for (const item of items) item.reject(error);

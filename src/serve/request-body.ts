@@ -62,7 +62,7 @@ async function readMultipartImage(req: FastifyRequest): Promise<Uint8Array> {
 /** The image bytes of a predict request: a raw image body, or the one file of a multipart form. */
 export async function readImageBody(req: FastifyRequest): Promise<Uint8Array> {
   if (req.isMultipart()) return readMultipartImage(req);
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const type = (req.headers['content-type'] ?? '').split(';', 1).join('').trim().toLowerCase();
   if (type && !IMAGE_CONTENT_TYPES.includes(type)) {
     throw new ApiError(
       415,

@@ -274,13 +274,14 @@ export function applyConfigOverrides(
   for (const [dotted, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     const parts = dotted.split('.');
+    const leaf = parts.pop() ?? dotted;
     let node = out;
-    for (const part of parts.slice(0, -1)) {
+    for (const part of parts) {
       const next = node[part];
       if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
       node = node[part] as Record<string, unknown>;
     }
-    node[parts[parts.length - 1]] = value;
+    node[leaf] = value;
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { expected, shown } from '../errors.js';
 import type { DatasetFormat } from './records.js';
 
 /** Format names accepted by `loadDataset` and the CLI: the full names plus short aliases. */
@@ -17,6 +18,21 @@ export const FORMAT_ALIASES: Readonly<Record<string, DatasetFormat | 'auto'>> = 
 export const FORMAT_NAMES: readonly string[] = Object.keys(FORMAT_ALIASES).filter(
   (name, i, names) => names.findIndex((other) => FORMAT_ALIASES[other] === FORMAT_ALIASES[name]) === i,
 );
+
+/** The format a name of {@link FORMAT_ALIASES} stands for; an unknown name is an E_CONFIG error listing the names. */
+export function formatOfName(name: string): DatasetFormat | 'auto' {
+  const format = FORMAT_ALIASES[name];
+  if (format === undefined) {
+    throw expected({
+      code: 'E_CONFIG',
+      what: `one of ${FORMAT_NAMES.join(', ')}`,
+      where: 'the dataset format',
+      received: shown(name),
+      fix: 'e.g. --format auto',
+    });
+  }
+  return format;
+}
 
 /** A format name as `loadDataset` and the CLI's `--format` take it: any key of {@link FORMAT_ALIASES}. */
 export const FormatNameSchema = z.enum(Object.keys(FORMAT_ALIASES) as [string, ...string[]]);

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { ProgressHook } from '../../core/logger.js';
+import { at } from '../../core/util/at.js';
 
 type SharpModule = typeof import('sharp');
 let sharpModule: Promise<SharpModule> | undefined;
@@ -77,7 +78,7 @@ export async function forEachLimit<T>(
 ): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await task(items[next++]);
+    while (next < items.length) await task(at(items, next++));
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }

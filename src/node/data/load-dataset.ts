@@ -9,7 +9,7 @@ import {
   parseHam10000Rows,
   parseIsicOnehotRows,
 } from '../../core/data/formats.js';
-import { FORMAT_ALIASES, type LoadOptions, LoadOptionsSchema } from '../../core/data/options.js';
+import { formatOfName, type LoadOptions, LoadOptionsSchema } from '../../core/data/options.js';
 import type { DataIssue, Dataset, DatasetFormat, DatasetGrouping } from '../../core/data/records.js';
 import { assertNoIssues, countIssues, matchRowsToFiles } from '../../core/data/validate.js';
 import { expected } from '../../core/errors.js';
@@ -103,7 +103,7 @@ async function readRows(
   opts: LoadOptions,
   logger: Logger,
 ): Promise<{ parsed: ParsedRows; tablePath?: string }> {
-  const requested = FORMAT_ALIASES[opts.format ?? 'auto'];
+  const requested = formatOfName(opts.format ?? 'auto');
   if (requested === 'folder-per-class') return { parsed: folderRows(files, imagesRoot, logger) };
   const { table, unrecognised } = await findMetadataTable(located.dir, located.metadataFile, requested);
   if (table)

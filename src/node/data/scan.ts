@@ -47,8 +47,8 @@ export async function scanImageFiles(root: string): Promise<ImageFile[]> {
   await walk(root);
   found.sort();
   return found.map((path) => {
-    const rel = relative(root, path).split(sep);
-    return { imageId: toImageId(path), path, topDir: rel.length > 1 ? rel[0] : '' };
+    const [top = '', ...below] = relative(root, path).split(sep);
+    return { imageId: toImageId(path), path, topDir: below.length > 0 ? top : '' };
   });
 }
 

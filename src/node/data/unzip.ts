@@ -88,8 +88,9 @@ function skipped(name: string): boolean {
 
 /** `folder/` when every entry lies under that one top-level folder, else ''. */
 function commonTopFolder(names: readonly string[]): string {
-  const files = names.filter((n) => !n.endsWith('/'));
-  if (files.length === 0) return '';
-  const top = files[0].split('/')[0];
+  const [first, ...rest] = names.filter((n) => !n.endsWith('/'));
+  if (first === undefined) return '';
+  const files = [first, ...rest];
+  const [top = ''] = first.split('/');
   return files.every((n) => n.includes('/') && n.split('/')[0] === top) ? `${top}/` : '';
 }
