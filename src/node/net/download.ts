@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
-import { LesionlabError } from '../../core/errors.js';
+import { expected, LesionlabError, shown } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 
 /** An expected checksum: algorithm (MD5, SHA-1, SHA-256, SHA-512, any case, dash optional) and hex value. */
@@ -131,7 +131,12 @@ async function writeBody(
 
 /** The one E_DOWNLOAD message; a `cause` marks the failure as transient (worth a retry). */
 function downloadError(url: string, why: string, fix: string | undefined, cause?: unknown): LesionlabError {
-  return new LesionlabError('E_DOWNLOAD', `could not download ${url} (${why}); ${fix ?? DEFAULT_FIX}`, {
+  return expected({
+    what: 'a complete download',
+    where: url,
+    received: why,
+    fix: fix ?? DEFAULT_FIX,
+    code: 'E_DOWNLOAD',
     cause,
   });
 }
@@ -157,10 +162,13 @@ function algorithmOf(type: string): string | undefined {
 export async function hashFile(path: string, algorithm: string): Promise<string> {
   const name = algorithmOf(algorithm);
   if (!name) {
-    throw new LesionlabError(
-      'E_CHECKSUM',
-      `${path}: unknown hash algorithm "${algorithm}"; use MD5, SHA-1, SHA-256 or SHA-512`,
-    );
+    throw expected({
+      what: 'a hash algorithm MD5, SHA-1, SHA-256 or SHA-512',
+      where: `the checksum of ${path}`,
+      received: shown(algorithm),
+      fix: 'use one of those',
+      code: 'E_CHECKSUM',
+    });
   }
   const hash = createHash(name);
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -173,18 +181,21 @@ export async function hashFile(path: string, algorithm: string): Promise<string>
  */
 export async function verifyChecksum(
   path: string,
-  expected: Checksum,
+  checksum: Checksum,
   what: string,
   fix = DEFAULT_FIX,
 ): Promise<boolean> {
-  if (!algorithmOf(expected.type)) return false;
-  const actual = await hashFile(path, expected.type);
-  if (actual.toLowerCase() === expected.value.toLowerCase()) return true;
+  if (!algorithmOf(checksum.type)) return false;
+  const actual = await hashFile(path, checksum.type);
+  if (actual.toLowerCase() === checksum.value.toLowerCase()) return true;
   await rm(path, { force: true });
-  throw new LesionlabError(
-    'E_CHECKSUM',
-    `${what}: ${expected.type} mismatch (expected ${expected.value}, got ${actual}); the damaged download was deleted; ${fix}`,
-  );
+  throw expected({
+    what: `${checksum.type} ${checksum.value}`,
+    where: what,
+    received: `${actual} (the damaged download was deleted)`,
+    fix,
+    code: 'E_CHECKSUM',
+  });
 }
 
 /** Size of a file in bytes, or null when there is none. */

@@ -186,7 +186,7 @@ describe('fetchDataset ham10000 (loopback Dataverse)', () => {
     files[13] = { bytes: files[13].bytes, original: new TextEncoder().encode(`${CSV}tampered\n`) };
     await expect(fetchDataset('ham10000', { dest, baseUrl: base })).rejects.toThrow(
       new RegExp(
-        `datafile/13\\?format=original: MD5 mismatch \\(expected ${md5(CSV)}, got [0-9a-f]{32}\\); the damaged download was deleted`,
+        `expected MD5 ${md5(CSV)} for \\S+datafile/13\\?format=original but received [0-9a-f]{32} \\(the damaged download was deleted\\)`,
       ),
     );
     const left = await readdir(dest);

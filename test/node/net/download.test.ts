@@ -44,7 +44,7 @@ describe('downloadFile', () => {
       }),
     ).rejects.toMatchObject({
       code: 'E_CHECKSUM',
-      message: `${served.base}/w.h5: MD5 mismatch (expected ${wrong}, got ${md5}); the damaged download was deleted; try later`,
+      message: `expected MD5 ${wrong} for ${served.base}/w.h5 but received ${md5} (the damaged download was deleted); try later`,
     });
     expect(existsSync(dest) || existsSync(`${dest}.part`)).toBe(false);
   });
@@ -54,14 +54,14 @@ describe('downloadFile', () => {
       downloadFile(`${served.base}/missing.h5`, join(served.dir, 'm.h5'), { fix: 'place it by hand' }),
     ).rejects.toMatchObject({
       code: 'E_DOWNLOAD',
-      message: `could not download ${served.base}/missing.h5 (HTTP 404 Not Found); place it by hand`,
+      message: `expected a complete download for ${served.base}/missing.h5 but received HTTP 404 Not Found; place it by hand`,
     });
     expect(served.requests.length).toBe(1); // a 4xx is not retried
     const url = await closedPortUrl('/w.h5');
     await expect(downloadFile(url, join(served.dir, 'o.h5'), { retries: 1 })).rejects.toMatchObject({
       code: 'E_DOWNLOAD',
       message: expect.stringMatching(
-        /^could not download http:\/\/127\.0\.0\.1:\d+\/w\.h5 \(request failed: .+\); check /,
+        /^expected a complete download for http:\/\/127\.0\.0\.1:\d+\/w\.h5 but received request failed: .+; check /,
       ),
     });
   });

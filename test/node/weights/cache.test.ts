@@ -34,7 +34,7 @@ describe('ensureBackboneWeights', () => {
       code: 'E_DOWNLOAD',
       message: expect.stringMatching(
         new RegExp(
-          `^could not download ${baseUrl}/mobilenet_1_0_224_tf_no_top\\.h5 \\(.+\\); check the network, or place the file at ${dest} by hand$`,
+          `^expected a complete download for ${baseUrl}/mobilenet_1_0_224_tf_no_top\\.h5 but received .+; check the network, or place the file at ${dest} by hand$`,
         ),
       ),
     });
