@@ -45,7 +45,7 @@ describe('POST /v1/predict with optional lesion metadata (query string)', () => 
     expect(face.probabilities.akiec).toBeGreaterThan(plain.probabilities.akiec);
     const bad = await post(app, '?localization=elbow');
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.message).toMatch(/metadata localization "elbow": not a known site/);
+    expect(bad.json().error.message).toMatch(/for the metadata localization but received "elbow"/);
   });
 
   it('ignores metadata for a bundle without a branch', async () => {

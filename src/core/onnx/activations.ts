@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { type GraphBuilder, physicalAxis, type Value } from './graph.js';
 
 type Emit = (g: GraphBuilder, x: Value, hint: string) => string;
@@ -87,10 +87,13 @@ export function applyActivation(
   if (name == null || name === 'linear') return x;
   const emit = typeof name === 'string' ? ACTIVATIONS[name] : undefined;
   if (!emit) {
-    throw new LesionlabError(
-      'E_ONNX',
-      `cannot export activation "${String(name)}" of layer "${layer}"; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`,
-    );
+    throw expected({
+      what: `an activation the exporter supports (${SUPPORTED_ACTIVATIONS.join(', ')})`,
+      where: `the layer "${layer}"`,
+      received: `"${String(name)}"`,
+      fix: 'use a supported activation or export another model',
+      code: 'E_ONNX',
+    });
   }
   return { ...x, name: emit(g, x, hint) };
 }

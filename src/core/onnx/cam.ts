@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../errors.js';
+import { expected, LesionlabError } from '../errors.js';
 import { at } from '../util/at.js';
 import type { GraphBuilder, Value } from './graph.js';
 import { isModel } from './walk.js';
@@ -35,10 +35,13 @@ function findCamHead(model: tf.LayersModel): { dense: tf.layers.Layer; feature: 
     if (up?.layer.getClassName() === 'GlobalAveragePooling2D' && gapInput)
       return { dense: layer, feature: gapInput };
   }
-  throw new LesionlabError(
-    'E_ONNX',
-    `cannot add a "cam" output to model "${model.name}": no GlobalAveragePooling2D -> Dense head found; export without cam`,
-  );
+  throw expected({
+    what: 'a GlobalAveragePooling2D -> Dense head (for the "cam" output)',
+    where: `the model "${model.name}"`,
+    received: 'no such head',
+    fix: 'export without cam',
+    code: 'E_ONNX',
+  });
 }
 
 /**
@@ -54,6 +57,7 @@ export function addCamOutput(
 ): Value {
   const { dense, feature } = findCamHead(model);
   const f = byTensor.get(feature.id);
+  // An invariant: the walk exports every tensor on the path to the outputs.
   if (!f) throw new LesionlabError('E_ONNX', `cam: feature map of "${dense.name}" was not exported`);
   const w = layerWeights(dense);
   const kernel = requireWeight(w, 'kernel', dense.name);

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../errors.js';
+import { expected, type LesionlabError } from '../errors.js';
 import type { GraphBuilder, Value } from './graph.js';
 
 /** What a layer converter receives: the graph, the layer, its config and its converted inputs. */
@@ -19,10 +19,13 @@ export type LayerConverter = (ctx: LayerContext) => Value;
 
 /** An E_ONNX error about layer `ctx.layer` that says what was found and what is supported. */
 export function unsupported(ctx: LayerContext, what: string, supported: string): LesionlabError {
-  return new LesionlabError(
-    'E_ONNX',
-    `cannot export layer "${ctx.layer.name}" of type ${ctx.layer.getClassName()}: ${what}; supported: ${supported}`,
-  );
+  return expected({
+    what: `a layer config the exporter supports (${supported})`,
+    where: `the layer "${ctx.layer.name}" of type ${ctx.layer.getClassName()}`,
+    received: what,
+    fix: 'change the layer or export another model',
+    code: 'E_ONNX',
+  });
 }
 
 /** A numeric config field (default when absent). */

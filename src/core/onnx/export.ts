@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type onnxProto from 'onnx-proto';
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import { addCamOutput } from './cam.js';
 import type { LayerConverter } from './context.js';
@@ -61,10 +61,13 @@ function convertCall(state: ExportState, call: LayerCall, inputs: Value[]): Valu
   } else {
     const convert = CONVERTERS[layer.getClassName()];
     if (!convert || call.outputs.length !== 1) {
-      throw new LesionlabError(
-        'E_ONNX',
-        `cannot export layer "${layer.name}" of type ${layer.getClassName()}; supported: ${SUPPORTED_LAYERS.join(', ')}`,
-      );
+      throw expected({
+        what: `a layer type the exporter supports (${SUPPORTED_LAYERS.join(', ')})`,
+        where: `the layer "${layer.name}"`,
+        received: `the type ${layer.getClassName()}${call.outputs.length !== 1 ? ` with ${call.outputs.length} outputs` : ''}`,
+        fix: 'replace the layer or export another model',
+        code: 'E_ONNX',
+      });
     }
     const config = layer.getConfig();
     const ctx = {
@@ -87,10 +90,13 @@ function convertCall(state: ExportState, call: LayerCall, inputs: Value[]): Valu
 function outputNamesOf(model: tf.LayersModel, options: OnnxExportOptions): string[] {
   const names = options.outputNames ?? model.outputs.map((t) => t.sourceLayer.name);
   if (names.length !== model.outputs.length) {
-    throw new LesionlabError(
-      'E_ONNX',
-      `outputNames has ${names.length} names but the model has ${model.outputs.length} outputs; give one name per output`,
-    );
+    throw expected({
+      what: `one name per output (${model.outputs.length})`,
+      where: 'outputNames',
+      received: `${names.length} names`,
+      fix: 'give one name per output',
+      code: 'E_ONNX',
+    });
   }
   return [...names];
 }
@@ -99,10 +105,13 @@ function checkInput(model: tf.LayersModel): tf.SymbolicTensor {
   const [input] = model.inputs;
   if (input === undefined || model.inputs.length !== 1 || input.shape.length !== 4) {
     const shapes = model.inputs.map((t) => JSON.stringify(t.shape)).join(', ');
-    throw new LesionlabError(
-      'E_ONNX',
-      `cannot export a model with inputs ${shapes}; one NHWC image input [N, H, W, C] is supported`,
-    );
+    throw expected({
+      what: 'one NHWC image input [N, H, W, C]',
+      where: 'the model to export',
+      received: `the inputs ${shapes || 'none'}`,
+      fix: 'export a model with a single 4D image input',
+      code: 'E_ONNX',
+    });
   }
   return input;
 }
@@ -118,10 +127,13 @@ function featureValue(state: ExportState, layerName: string): Value {
   const v = state.byLayer.get(layerName);
   if (v) return v;
   const known = [...state.byLayer.keys()].slice(-5).join(', ');
-  throw new LesionlabError(
-    'E_ONNX',
-    `featureLayer "${layerName}" is not a layer on the path to the model's outputs (last layers: ${known}); pass one of model.layers' names`,
-  );
+  throw expected({
+    what: `a layer on the path to the model's outputs (last layers: ${known})`,
+    where: 'featureLayer',
+    received: `"${layerName}"`,
+    fix: "pass one of model.layers' names",
+    code: 'E_ONNX',
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type onnxProto from 'onnx-proto';
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import { type AttrValue, floatTensor, int64Tensor, makeAttribute } from './proto.js';
 
@@ -43,10 +43,13 @@ export class GraphBuilder {
   /** Reserves an exact name (graph input or output); throws if it is already taken. */
   reserve(name: string): string {
     if (this.used.has(name)) {
-      throw new LesionlabError(
-        'E_ONNX',
-        `ONNX name "${name}" is given twice (input and output names must differ); pick distinct names`,
-      );
+      throw expected({
+        what: 'distinct input and output names',
+        where: 'the ONNX graph',
+        received: `the name "${name}" twice`,
+        fix: 'pick distinct names',
+        code: 'E_ONNX',
+      });
     }
     this.used.add(name);
     return name;

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 
 /** A copy of one layer weight: its shape and float32 values. */
@@ -27,10 +27,13 @@ export function layerWeights(layer: tf.layers.Layer): Map<string, WeightArray> {
 export function requireWeight(weights: Map<string, WeightArray>, name: string, layer: string): WeightArray {
   const w = weights.get(name);
   if (w) return w;
-  throw new LesionlabError(
-    'E_ONNX',
-    `cannot export layer "${layer}": weight "${name}" not found (has ${[...weights.keys()].join(', ') || 'none'})`,
-  );
+  throw expected({
+    what: `a weight "${name}"`,
+    where: `the layer "${layer}" to export`,
+    received: `only ${[...weights.keys()].join(', ') || 'no weights'}`,
+    fix: 'build the layer (call the model once) before exporting it',
+    code: 'E_ONNX',
+  });
 }
 
 /** The [kh, kw, in, out] dims of a rank-4 kernel, or an E_ONNX error naming the shape found. */
@@ -43,10 +46,13 @@ export function kernelDims(kernel: WeightArray, layer: string): [number, number,
     a === undefined ||
     b === undefined
   ) {
-    throw new LesionlabError(
-      'E_ONNX',
-      `cannot export layer "${layer}": expected a rank-4 kernel [kh, kw, in, out], found [${kernel.shape.join(', ')}]`,
-    );
+    throw expected({
+      what: 'a rank-4 kernel [kh, kw, in, out]',
+      where: `the layer "${layer}" to export`,
+      received: `[${kernel.shape.join(', ')}]`,
+      fix: 'export a model whose convolutions have 4D kernels',
+      code: 'E_ONNX',
+    });
   }
   return [kh, kw, a, b];
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../errors.js';
+import { expected, shown } from '../errors.js';
 import type { BackboneBlock } from '../models/registry.js';
 import { at } from '../util/at.js';
 import type { NamedVariable } from './head.js';
@@ -30,10 +30,13 @@ export function boundaryLayer(
 ): string {
   const present = presentBlocks(model, blocks);
   if (!Number.isInteger(nBlocks) || nBlocks < 1 || nBlocks >= present.length) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `fineTune.blocks: ${model.name} has ${present.length} blocks; unfreeze from 1 to ${present.length - 1}, got ${nBlocks}`,
-    );
+    throw expected({
+      what: `a number of blocks from 1 to ${present.length - 1} (${model.name} has ${present.length} blocks)`,
+      where: 'fineTune.blocks',
+      received: shown(nBlocks),
+      fix: `unfreeze from 1 to ${present.length - 1}`,
+      code: 'E_CONFIG',
+    });
   }
   return at(present, present.length - nBlocks - 1).lastLayer;
 }
@@ -61,10 +64,13 @@ export function splitAtBlock(
     const inputs = node.inputTensors.map((t) => {
       const value = mapped.get(t.id);
       if (!value)
-        throw new LesionlabError(
-          'E_CONFIG',
-          `fineTune.blocks: layer ${layer.name} of ${model.name} reads ${t.sourceLayer.name} from below the block boundary ${boundary}; unfreeze a number of blocks whose boundary cuts the graph cleanly`,
-        );
+        throw expected({
+          what: `a block boundary (${boundary}) that cuts the graph of ${model.name} cleanly`,
+          where: 'fineTune.blocks',
+          received: `the layer ${layer.name}, which reads ${t.sourceLayer.name} from below it`,
+          fix: 'unfreeze a number of blocks whose boundary cuts the graph cleanly',
+          code: 'E_CONFIG',
+        });
       return value;
     });
     const clone = cloneLayer(layer);
@@ -81,10 +87,13 @@ function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
   const className = layer.getClassName();
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
   if (!entry)
-    throw new LesionlabError(
-      'E_CONFIG',
-      `fineTune: layer ${layer.name} is a ${className}, which is not registered for serialization; register the custom layer`,
-    );
+    throw expected({
+      what: 'a layer class registered for serialization',
+      where: `the layer ${layer.name} to fine-tune`,
+      received: `the unregistered class ${className}`,
+      fix: 'register the custom layer',
+      code: 'E_CONFIG',
+    });
   const [cls, fromConfig] = entry;
   return fromConfig(cls, { ...layer.getConfig() }) as tf.layers.Layer;
 }
@@ -112,10 +121,13 @@ export function unfreezeTopBlocks(
   const index = new Map(model.layers.map((layer, i) => [layer.name, i]));
   const present = blocks.filter((b) => index.has(b.lastLayer));
   if (!Number.isInteger(nBlocks) || nBlocks < 1 || nBlocks > present.length) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `fineTune.trainBlocks: ${model.name} has ${present.length} blocks above its input; unfreeze from 1 to ${present.length}, got ${nBlocks}`,
-    );
+    throw expected({
+      what: `a number of blocks from 1 to ${present.length} (${model.name} has ${present.length} blocks above its input)`,
+      where: 'fineTune.trainBlocks',
+      received: shown(nBlocks),
+      fix: `unfreeze from 1 to ${present.length}`,
+      code: 'E_CONFIG',
+    });
   }
   // every block present: the whole model trains (a tail whose input is the split boundary)
   const boundary =

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../errors.js';
+import { expected, shown } from '../errors.js';
 import { keepFrozenBatchNormInInference } from '../models/freeze.js';
 import { at } from '../util/at.js';
 import type { WeightSnapshot } from './callbacks.js';
@@ -115,10 +115,13 @@ export class Head {
   standardizeInputs(stats: Standardization): void {
     const width = this.spec.inputWidth;
     if (stats.mean.length !== width || stats.std.length !== width)
-      throw new LesionlabError(
-        'E_CONFIG',
-        `head standardisation: the head takes ${width} features, got mean/std of ${stats.mean.length}/${stats.std.length}; compute them on the same features`,
-      );
+      throw expected({
+        what: `a mean and std of ${width} features each (the head's input width)`,
+        where: 'the head standardisation',
+        received: `a mean/std of ${stats.mean.length}/${stats.std.length}`,
+        fix: 'compute them on the same features',
+        code: 'E_CONFIG',
+      });
     this.disposeStandardization();
     this.standardization = { stats, mean: tf.tensor1d(stats.mean), std: tf.tensor1d(stats.std) };
   }
@@ -287,10 +290,13 @@ export function featureMaps(backbone: tf.LayersModel, taps: readonly string[]): 
       const activations = maps4d.filter((l) => /relu|activation|act$/i.test(l.name));
       const candidates = (activations.length > 0 ? activations : maps4d).map((l) => l.name);
       const sample = candidates.slice(-8).join(', ');
-      throw new LesionlabError(
-        'E_CONFIG',
-        `model.taps: "${name}" is not a feature-map layer of backbone "${backbone.name}"; use layer names such as ${sample}`,
-      );
+      throw expected({
+        what: `a feature-map layer of the backbone "${backbone.name}"`,
+        where: 'model.taps',
+        received: shown(name),
+        fix: `use layer names such as ${sample}`,
+        code: 'E_CONFIG',
+      });
     }
     return output as tf.SymbolicTensor;
   });
@@ -371,13 +377,22 @@ export interface HeadOptions {
 function checkHeadOptions(options: HeadOptions): number {
   const dropout = options.dropout ?? 0.5;
   if (!Number.isInteger(options.numClasses) || options.numClasses < 2) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `head: numClasses must be an integer >= 2, got ${options.numClasses}`,
-    );
+    throw expected({
+      what: 'an integer >= 2',
+      where: 'the head numClasses',
+      received: shown(options.numClasses),
+      fix: 'pass one class per label, at least two',
+      code: 'E_CONFIG',
+    });
   }
   if (!(dropout >= 0 && dropout < 1)) {
-    throw new LesionlabError('E_CONFIG', `head: dropout must be in [0, 1), got ${dropout}`);
+    throw expected({
+      what: 'a rate in [0, 1)',
+      where: 'the head dropout',
+      received: shown(dropout),
+      fix: 'e.g. dropout 0.5',
+      code: 'E_CONFIG',
+    });
   }
   return dropout;
 }
@@ -402,10 +417,13 @@ export function buildClassifier(backbone: tf.LayersModel, options: HeadOptions):
   keepFrozenBatchNormInInference(backbone);
   const features = at(backbone.outputs, 0);
   if (features.shape.length !== 4) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `buildClassifier: backbone output must be [N, h, w, C], got ${JSON.stringify(features.shape)}`,
-    );
+    throw expected({
+      what: 'a feature map [N, h, w, C]',
+      where: `the output of the backbone "${backbone.name}" (buildClassifier)`,
+      received: JSON.stringify(features.shape),
+      fix: 'pass a backbone without its pooling and top layers',
+      code: 'E_CONFIG',
+    });
   }
   const pooled = applyPoolingLayers(backbone, { pooling: 'avg', taps: [] });
   const probs = dropoutLogitsSoftmax(pooled, options.numClasses, dropout);
@@ -428,10 +446,13 @@ export function copyHeadWeights(from: tf.LayersModel, to: tf.LayersModel): void 
   const dst = to.getLayer(HEAD_LAYERS.logits);
   const [a, b] = [src.weights.map((w) => w.shape), dst.weights.map((w) => w.shape)];
   if (JSON.stringify(a) !== JSON.stringify(b)) {
-    throw new LesionlabError(
-      'E_WEIGHTS',
-      `copyHeadWeights: head shapes differ (${JSON.stringify(a)} vs ${JSON.stringify(b)}); same featureWidth and numClasses needed`,
-    );
+    throw expected({
+      what: `the head weight shapes of the target ${JSON.stringify(b)}`,
+      where: 'the trained head (copyHeadWeights)',
+      received: JSON.stringify(a),
+      fix: 'same featureWidth and numClasses needed',
+      code: 'E_WEIGHTS',
+    });
   }
   dst.setWeights(src.getWeights());
 }

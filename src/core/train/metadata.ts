@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected, shown } from '../errors.js';
 import { at } from '../util/at.js';
 
 /**
@@ -48,10 +48,13 @@ export function parseLesionMetadata(row: Readonly<Record<string, string>> | unde
   const sex = (row.sex ?? '').trim().toLowerCase();
   const site = (row.localization ?? row.site ?? '').trim().toLowerCase();
   if (site !== '' && site !== 'unknown' && !HAM10000_SITES.includes(site)) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `metadata localization "${site}": not a known site; use one of ${HAM10000_SITES.join(', ')} or leave it empty`,
-    );
+    throw expected({
+      what: `a known site (${HAM10000_SITES.join(', ')})`,
+      where: 'the metadata localization',
+      received: shown(site),
+      fix: 'use one of them or leave it empty',
+      code: 'E_INPUT',
+    });
   }
   return {
     ...(Number.isFinite(age) && age >= 0 && age <= 120 ? { age } : {}),
@@ -266,10 +269,13 @@ export function fuseMetadata(
   if (!hasMetadata(m)) return probabilities;
   const classes = probabilities.length;
   if (branch.weights.length !== classes * OFFSET_WIDTH || branch.sites.join() !== HAM10000_SITES.join()) {
-    throw new LesionlabError(
-      'E_MODEL_BUNDLE',
-      `bundle metadata branch: expected ${classes} x ${OFFSET_WIDTH} weights over the HAM10000 sites, got ${branch.weights.length}; re-export the bundle`,
-    );
+    throw expected({
+      what: `${classes} x ${OFFSET_WIDTH} weights over the HAM10000 sites`,
+      where: 'the bundle metadata branch',
+      received: `${branch.weights.length} weights${branch.sites.join() !== HAM10000_SITES.join() ? ` over the sites ${branch.sites.join(', ')}` : ''}`,
+      fix: 're-export the bundle',
+      code: 'E_MODEL_BUNDLE',
+    });
   }
   const logits = Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-12)));
   const z = applyMetadataOffsets({ classes, weights: Float32Array.from(branch.weights) }, logits, m);

@@ -50,9 +50,11 @@ describe('exportOnnx', () => {
 
   it('rejects an outputNames list of the wrong length', () => {
     const { model } = classifier(false);
-    expect(() => exportOnnx(model, { outputNames: ['input'] })).toThrow(/ONNX name "input" is given twice/);
+    expect(() => exportOnnx(model, { outputNames: ['input'] })).toThrow(
+      'expected distinct input and output names for the ONNX graph but received the name "input" twice; pick distinct names',
+    );
     expect(() => exportOnnx(model, { outputNames: ['a', 'b'] })).toThrow(
-      /outputNames has 2 names but the model has 1 outputs/,
+      'expected one name per output (1) for outputNames but received 2 names; give one name per output',
     );
     model.dispose();
   });
@@ -115,8 +117,12 @@ describe('exportOnnx', () => {
   it('refuses a cam without a GAP -> Dense head, and an unknown feature layer', () => {
     const input = tf.input({ shape: [4, 4, 3] });
     const model = tf.model({ inputs: input, outputs: call(L.conv2d({ filters: 2, kernelSize: 1 }), input) });
-    expect(() => exportOnnx(model, { cam: true })).toThrow(/no GlobalAveragePooling2D -> Dense head found/);
-    expect(() => exportOnnx(model, { featureLayer: 'nope' })).toThrow(/featureLayer "nope" is not a layer/);
+    expect(() => exportOnnx(model, { cam: true })).toThrow(
+      /^expected a GlobalAveragePooling2D -> Dense head \(for the "cam" output\) for the model ".*" but received no such head; export without cam$/,
+    );
+    expect(() => exportOnnx(model, { featureLayer: 'nope' })).toThrow(
+      /^expected a layer on the path to the model's outputs \(last layers: .*\) for featureLayer but received "nope"; pass one of/,
+    );
     model.dispose();
   });
 
@@ -146,7 +152,7 @@ describe('exportOnnx', () => {
     }
     expect(isLesionlabError(error) && error.code).toBe('E_ONNX');
     expect((error as Error).message).toMatch(
-      /^cannot export layer "up" of type UpSampling2D; supported: .*Conv2D/,
+      /^expected a layer type the exporter supports \(.*Conv2D.*\) for the layer "up" but received the type UpSampling2D; replace the layer/,
     );
     expect(SUPPORTED_LAYERS).toContain('ScaledResidual');
     model.dispose();

@@ -54,10 +54,16 @@ describe('buildClassifier / buildHead', () => {
 
   it('refuses a head of other shape and bad options', () => {
     const other = buildHead(spec.featureWidth, 3);
-    expect(() => copyHeadWeights(other, classifier)).toThrow(/head shapes differ/);
+    expect(() => copyHeadWeights(other, classifier)).toThrow(
+      /^expected the head weight shapes of the target \[\[\d+,7\],\[7\]\] for the trained head \(copyHeadWeights\) but received \[\[\d+,3\],\[3\]\]; same featureWidth/,
+    );
     other.dispose();
-    expect(() => buildHead(10, 1)).toThrow(/numClasses must be an integer >= 2/);
-    expect(() => buildHead(10, 7, 1)).toThrow(/dropout must be in \[0, 1\)/);
+    expect(() => buildHead(10, 1)).toThrow(
+      'expected an integer >= 2 for the head numClasses but received 1; pass one class per label',
+    );
+    expect(() => buildHead(10, 7, 1)).toThrow(
+      'expected a rate in [0, 1) for the head dropout but received 1; e.g. dropout 0.5',
+    );
   });
 
   it('setTrainableTop unfreezes the top N blocks but never BatchNorm', () => {

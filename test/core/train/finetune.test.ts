@@ -55,7 +55,7 @@ describe('splitAtBlock', () => {
 
   it('names the range when the number of blocks is out of it', () => {
     expect(() => splitAtBlock(tinyBackbone(16, 5), TINY_BLOCKS, 2)).toThrow(
-      'fineTune.blocks: tiny has 2 blocks; unfreeze from 1 to 1, got 2',
+      'expected a number of blocks from 1 to 1 (tiny has 2 blocks) for fineTune.blocks but received 2; unfreeze from 1 to 1',
     );
   });
 
@@ -99,6 +99,8 @@ describe('unfreezeTopBlocks on a tail', () => {
     ]);
     const withBn = unfreezeTopBlocks(tail, spec.blocks, 1, true);
     expect(withBn.map((v) => v.name)).toContain('backbone/conv_pw_13_bn/0');
-    expect(() => unfreezeTopBlocks(tail, spec.blocks, 3)).toThrow('unfreeze from 1 to 2, got 3');
+    expect(() => unfreezeTopBlocks(tail, spec.blocks, 3)).toThrow(
+      /^expected a number of blocks from 1 to 2 \(.* has 2 blocks above its input\) for fineTune.trainBlocks but received 3; unfreeze from 1 to 2$/,
+    );
   });
 });

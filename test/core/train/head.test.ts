@@ -82,7 +82,7 @@ describe('Head', () => {
   it('names a missing tap layer and suggests real ones', () => {
     const backbone = tinyBackbone(16);
     expect(() => buildFeatureExtractor(backbone, { pooling: 'avg', taps: ['conv_z'] })).toThrow(
-      /model\.taps: "conv_z" is not a feature-map layer of backbone "tiny"; use layer names such as .*conv_a/,
+      /^expected a feature-map layer of the backbone "tiny" for model\.taps but received "conv_z"; use layer names such as .*conv_a/,
     );
     backbone.dispose();
   });
@@ -184,7 +184,7 @@ describe('Head input standardisation', () => {
     const got = model.predict(images) as tf.Tensor;
     expect(tf.tidy(() => expected.sub(got).abs().max().dataSync()[0])).toBeLessThan(1e-5);
     expect(() => plain.standardizeInputs({ mean: new Float32Array(3), std: new Float32Array(3) })).toThrow(
-      'head standardisation: the head takes 8 features, got mean/std of 3/3',
+      "expected a mean and std of 8 features each (the head's input width) for the head standardisation but received a mean/std of 3/3; compute them on the same features",
     );
     tf.dispose([x, z, images, expected, got]);
     plain.dispose();

@@ -24,7 +24,7 @@ describe('lesion metadata', () => {
       parseLesionMetadata({ age: '', sex: 'unknown', localization: 'unknown', dx_type: 'consensus' }),
     ).toEqual({});
     expect(() => parseLesionMetadata({ localization: 'elbow' })).toThrow(
-      /metadata localization "elbow": not a known site; use one of abdomen, /,
+      /^expected a known site \(abdomen, .*\) for the metadata localization but received "elbow"; use one of them or leave it empty$/,
     );
   });
 
