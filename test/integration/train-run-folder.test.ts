@@ -76,11 +76,11 @@ describe('trainRun: run folders that can always be resumed or restarted', () => 
       /rows as ham10000[\s\S]*run .*broken failed \(extraction blew up\); fix the cause and run lesionlab train --resume/,
     );
     await expect(evaluateModel({ target: runDir, screenshot: false })).rejects.toThrow(
-      `${runDir}: training failed (extraction blew up) before it saved a model; fix the cause and run lesionlab train --resume ${runDir}`,
+      `expected a saved model (model/bundle.json) for the training run ${runDir} but received a run whose training failed (extraction blew up) before it saved one; fix the cause and run lesionlab train --resume ${runDir}`,
     );
     await writeRunStatus(runDir, 'running');
     await expect(evaluateModel({ target: runDir, screenshot: false })).rejects.toThrow(
-      /training has not saved a model \(still running, or killed\)/,
+      /but received a run that has not saved one \(still running, or killed\); wait for it/,
     );
 
     // the same name again (no --resume): started again, in the same folder

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BundleMeta } from '../../core/bundle/meta.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import { writeFailure } from '../fs-errors.js';
 import { BUNDLE_META_FILE, readModelBundle } from './read.js';
 import { loadLayersModelFromDir } from './tfjs-files.js';
@@ -41,10 +41,13 @@ export async function exportModelBundle(
   const { meta, dir } = await readModelBundle(source);
   if (!meta.tfjs) {
     if (format === 'tfjs') {
-      throw new LesionlabError(
-        'E_MODEL_BUNDLE',
-        `${dir}: has no TF.js model (tfjs/); export it as --format onnx`,
-      );
+      throw expected({
+        what: 'a bundle with a TF.js model (tfjs/)',
+        where: '--format tfjs',
+        received: `${dir}, which has none`,
+        fix: 'export it as --format onnx',
+        code: 'E_MODEL_BUNDLE',
+      });
     }
     return copyOnnxOnly(meta, dir, out);
   }

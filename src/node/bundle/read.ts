@@ -1,7 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type BundleMeta, BundleMetaSchema } from '../../core/bundle/meta.js';
-import { LesionlabError } from '../../core/errors.js';
+import { issueProblem } from '../../core/config/zod-issue.js';
+import { expected } from '../../core/errors.js';
+import { at } from '../../core/util/at.js';
 
 /** The name of a bundle's metadata file. */
 export const BUNDLE_META_FILE = 'bundle.json';
@@ -29,12 +31,16 @@ export async function resolveBundleDir(path: string): Promise<string> {
   const dir = resolve(path);
   if (await isFile(join(dir, BUNDLE_META_FILE))) return dir;
   if (await isFile(join(dir, 'model', BUNDLE_META_FILE))) return join(dir, 'model');
-  throw new LesionlabError(
-    'E_MODEL_BUNDLE',
-    `${path}: no ${BUNDLE_META_FILE} here nor in ${join(path, 'model')}; ` +
-      "pass a model bundle folder (from `lesionlab export` or a run's model/) or a training run folder",
-  );
+  throw expected({
+    what: `${BUNDLE_META_FILE} in the folder or in its model/`,
+    where: path,
+    received: `no ${BUNDLE_META_FILE} here nor in ${join(path, 'model')}`,
+    fix: "pass a model bundle folder (from `lesionlab export` or a run's model/) or a training run folder",
+    code: 'E_MODEL_BUNDLE',
+  });
 }
+
+const WRITTEN_BY_LESIONLAB = 'was it written by lesionlab (format "lesionlab-model", version 1)?';
 
 /** Parses and validates the text of a `bundle.json`; `source` names the file in errors. */
 export function parseBundleMeta(text: string, source: string): BundleMeta {
@@ -42,19 +48,25 @@ export function parseBundleMeta(text: string, source: string): BundleMeta {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new LesionlabError('E_MODEL_BUNDLE', `${source}: not valid JSON (${(error as Error).message})`, {
+    throw expected({
+      what: 'valid JSON',
+      where: `the model bundle metadata ${source}`,
+      received: `text that does not parse (${(error as Error).message})`,
+      fix: WRITTEN_BY_LESIONLAB,
+      code: 'E_MODEL_BUNDLE',
       cause: error,
     });
   }
   const parsed = BundleMetaSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') || '(root)';
-    throw new LesionlabError(
-      'E_MODEL_BUNDLE',
-      `${source}: invalid model bundle metadata at "${where}": ${issue?.message}; ` +
-        'was it written by lesionlab (format "lesionlab-model", version 1)?',
-    );
+    const problem = issueProblem(at(parsed.error.issues, 0), json);
+    throw expected({
+      what: `${problem.what} at "${problem.key}"`,
+      where: `the model bundle metadata ${source}`,
+      received: problem.received,
+      fix: WRITTEN_BY_LESIONLAB,
+      code: 'E_MODEL_BUNDLE',
+    });
   }
   return parsed.data;
 }
@@ -69,10 +81,13 @@ export async function readModelBundle(path: string): Promise<ModelBundle> {
   const meta = parseBundleMeta(await readFile(metaPath, 'utf8'), metaPath);
   const onnxPath = join(dir, meta.onnx.file);
   if (!(await isFile(onnxPath))) {
-    throw new LesionlabError(
-      'E_MODEL_BUNDLE',
-      `${metaPath}: names ONNX file "${meta.onnx.file}" but ${onnxPath} is missing; re-export the bundle`,
-    );
+    throw expected({
+      what: `the ONNX file "${meta.onnx.file}" it names`,
+      where: metaPath,
+      received: `nothing at ${onnxPath} (the file is missing)`,
+      fix: 're-export the bundle',
+      code: 'E_MODEL_BUNDLE',
+    });
   }
   return { meta, dir, onnxPath };
 }

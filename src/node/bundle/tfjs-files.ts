@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import '../../core/models/layers/index.js'; // registers lesionlab's custom layers for loading
 
 const WEIGHTS_FILE = 'weights.bin';
@@ -47,11 +47,14 @@ export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersMode
   try {
     parsed = JSON.parse(await readFile(jsonPath, 'utf8')) as ModelJsonFile;
   } catch (error) {
-    throw new LesionlabError(
-      'E_MODEL_BUNDLE',
-      `${jsonPath}: cannot read the TF.js model (${(error as Error).message}); was the bundle written with tfjs/?`,
-      { cause: error },
-    );
+    throw expected({
+      what: 'a readable TF.js model.json',
+      where: jsonPath,
+      received: `a file that cannot be read (${(error as Error).message})`,
+      fix: 'was the bundle written with tfjs/?',
+      code: 'E_MODEL_BUNDLE',
+      cause: error,
+    });
   }
   const shards = parsed.weightsManifest.flatMap((group) => group.paths);
   const buffers = await Promise.all(shards.map((p) => readFile(join(dir, p))));

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { labelIndices } from '../../core/data/class-index.js';
 import type { Dataset, ImageRecord } from '../../core/data/records.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import type { BootstrapOptions } from '../../core/eval/bootstrap.js';
 import { applyClassOffsets, tuneClassOffsets } from '../../core/eval/offsets.js';
 import { formatPredictionsCsv } from '../../core/eval/predictions.js';
@@ -112,10 +112,13 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
 /** Offsets are tuned on a run's validation split, so they need a run with a split, evaluated on its test split. */
 function checkTuneOffsets(options: EvaluateOptions, target: EvaluationTarget, split: EvaluationSplit): void {
   if (!options.tuneOffsets || (split === 'test' && target.split !== null)) return;
-  throw new LesionlabError(
-    'E_SPLIT',
-    `--tune-offsets: needs a training run with a split file, evaluated on --split test (got ${target.split ? `--split ${split}` : 'no split file'}); offsets are tuned on the validation split only`,
-  );
+  throw expected({
+    what: 'a training run with a split file, evaluated on --split test',
+    where: '--tune-offsets',
+    received: target.split ? `--split ${split}` : 'no split file',
+    fix: 'offsets are tuned on the validation split only, so evaluate such a run on --split test',
+    code: 'E_SPLIT',
+  });
 }
 
 /** The selected images scored with the chosen views, and what the report's figures are computed from. */
@@ -147,7 +150,13 @@ async function scoreRecords(
     logger,
   });
   if (predicted.records.length === 0)
-    throw new LesionlabError('E_INPUT', 'evaluation: no image could be read; check the data path');
+    throw expected({
+      what: 'at least one readable image',
+      where: 'the evaluation',
+      received: `none of ${records.length}`,
+      fix: 'check the data path',
+      code: 'E_INPUT',
+    });
   const labels = Array.from(labelIndices(predicted.records, classes));
   const groups = predicted.records.map((r) => r.groupId);
   const metric = (probabilities: readonly ArrayLike<number>[]): EvaluationMetrics =>
@@ -266,10 +275,13 @@ async function loadEvaluationDataset(
 ): Promise<Dataset> {
   const root = options.data ?? target.dataRoot;
   if (root === null) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `${options.target}: no dataset to evaluate on; pass --data <dataset root or CSV>`,
-    );
+    throw expected({
+      what: 'a dataset to evaluate on',
+      where: options.target,
+      received: 'none (it is not a training run that names one)',
+      fix: 'pass --data <dataset root or CSV>',
+      code: 'E_CONFIG',
+    });
   }
   const format = options.format ?? target.dataFormat ?? undefined;
   // unreadable images are reported by the prediction step, so the loader need not decode every file first

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { isLesionlabError, LesionlabError } from '../../core/errors.js';
+import { expected, isLesionlabError } from '../../core/errors.js';
 import { swapInto } from '../bundle/write.js';
 import { writeFailure } from '../fs-errors.js';
 
@@ -24,11 +24,14 @@ export async function assertReplaceableOutDir(outDir: string): Promise<void> {
   const entries = await readdir(outDir).catch(() => [] as string[]);
   const others = entries.filter((name) => !EVALUATION_FILES.includes(name));
   if (others.length === 0) return;
-  const shown = others.slice(0, 5).join(', ') + (others.length > 5 ? ', …' : '');
-  throw new LesionlabError(
-    'E_CONFIG',
-    `--out ${outDir}: holds other files (${shown}); evaluate replaces its output folder as a whole, so choose a new or empty folder`,
-  );
+  const listed = others.slice(0, 5).join(', ') + (others.length > 5 ? ', …' : '');
+  throw expected({
+    what: 'a new or empty folder, or an earlier evaluation',
+    where: `--out ${outDir}`,
+    received: `a folder that holds other files (${listed})`,
+    fix: 'evaluate replaces its output folder as a whole, so choose a new or empty folder',
+    code: 'E_CONFIG',
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ImageRecord } from '../../core/data/records.js';
 import type { SplitFile } from '../../core/data/split-schema.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 
 /** Which images to evaluate. */
 export type EvaluationSplit = 'test' | 'val' | 'all';
@@ -13,16 +13,22 @@ export function selectSplitRecords(
 ): { records: ImageRecord[]; missing: number } {
   if (part === 'all') return { records: [...records], missing: 0 };
   if (split === null) {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `--split ${part}: no split file (the target is not a training run with split.json); pass --split all or --split-file <path>`,
-    );
+    throw expected({
+      what: 'a split file (a training run with split.json)',
+      where: `--split ${part}`,
+      received: 'none (the target is not a training run with split.json)',
+      fix: 'pass --split all or --split-file <path>',
+      code: 'E_SPLIT',
+    });
   }
   if (split.kind !== 'holdout') {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `--split ${part}: the split file is ${split.folds}-fold, not hold-out; pass --split all`,
-    );
+    throw expected({
+      what: 'a hold-out split file',
+      where: `--split ${part}`,
+      received: `a ${split.folds}-fold split file`,
+      fix: 'pass --split all',
+      code: 'E_SPLIT',
+    });
   }
   const byId = new Map(records.map((r) => [r.imageId, r]));
   const ids = split.parts[part];

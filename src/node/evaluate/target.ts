@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { SplitFile } from '../../core/data/split-schema.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import { resolveBundleDir } from '../bundle/read.js';
 import { readSplitFile } from '../data/split-file.js';
 import { readRunStatus } from '../train/run-dir.js';
@@ -32,10 +32,13 @@ async function readJson(path: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as unknown;
   } catch (error) {
-    throw new LesionlabError(
-      'E_RUN',
-      `${path}: not valid JSON (${(error as Error).message}); is the run directory intact?`,
-    );
+    throw expected({
+      what: 'valid JSON',
+      where: path,
+      received: `text that does not parse (${(error as Error).message})`,
+      fix: 'is the run directory intact?',
+      code: 'E_RUN',
+    });
   }
 }
 
@@ -81,11 +84,23 @@ async function assertRunHasModel(path: string): Promise<void> {
   if (!isRun || (await exists(join(dir, 'model', 'bundle.json')))) return;
   const status = await readRunStatus(dir);
   const resume = `lesionlab train --resume ${path}`;
-  const why =
+  const [received, fix] =
     status?.state === 'failed'
-      ? `training failed (${status.error?.message ?? 'see its train.log'}) before it saved a model; fix the cause and run ${resume}`
+      ? [
+          `a run whose training failed (${status.error?.message ?? 'see its train.log'}) before it saved one`,
+          `fix the cause and run ${resume}`,
+        ]
       : status?.state === 'interrupted'
-        ? `training was interrupted before it saved a model; continue it with ${resume}`
-        : `training has not saved a model (still running, or killed); wait for it, or continue it with ${resume}`;
-  throw new LesionlabError('E_RUN', `${path}: ${why}`);
+        ? ['a run interrupted before it saved one', `continue it with ${resume}`]
+        : [
+            'a run that has not saved one (still running, or killed)',
+            `wait for it, or continue it with ${resume}`,
+          ];
+  throw expected({
+    what: 'a saved model (model/bundle.json)',
+    where: `the training run ${path}`,
+    received,
+    fix,
+    code: 'E_RUN',
+  });
 }

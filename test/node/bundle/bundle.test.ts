@@ -89,23 +89,30 @@ describe('writeModelBundle / readModelBundle', () => {
   });
 
   it('explains a missing bundle, invalid metadata and a missing ONNX file', async () => {
-    await expect(readModelBundle(join(root, 'nowhere'))).rejects.toThrow(/no bundle\.json here nor in/);
+    await expect(readModelBundle(join(root, 'nowhere'))).rejects.toThrow(
+      /^expected bundle\.json in the folder or in its model\/ for .*nowhere but received no bundle\.json here nor in .*nowhere\/model; pass a model bundle folder/,
+    );
     const bad = join(root, 'bad');
     const model = buildTinyModel();
     await writeModelBundle(bad, args(model));
     model.dispose();
     const meta = JSON.parse(await readFile(join(bad, 'bundle.json'), 'utf8'));
     await writeFile(join(bad, 'bundle.json'), JSON.stringify({ ...meta, classes: 'nv' }));
-    await expect(readModelBundle(bad)).rejects.toThrow(/invalid model bundle metadata at "classes"/);
+    await expect(readModelBundle(bad)).rejects.toThrow(
+      /^expected a list at "classes" for the model bundle metadata .*bundle\.json but received "nv"; was it written by lesionlab/,
+    );
     await writeFile(
       join(bad, 'bundle.json'),
       JSON.stringify({ ...meta, onnx: { ...meta.onnx, file: 'gone.onnx' } }),
     );
     await expect(readModelBundle(bad)).rejects.toMatchObject({
       code: 'E_MODEL_BUNDLE',
-      message: /gone\.onnx.*missing/,
+      message:
+        /^expected the ONNX file "gone\.onnx" it names for .*bundle\.json but received nothing at .*gone\.onnx \(the file is missing\); re-export the bundle$/,
     });
     await writeFile(join(bad, 'bundle.json'), '{not json');
-    await expect(readModelBundle(bad)).rejects.toThrow(/not valid JSON/);
+    await expect(readModelBundle(bad)).rejects.toThrow(
+      /^expected valid JSON for the model bundle metadata .*bundle\.json but received text that does not parse/,
+    );
   });
 });

@@ -47,7 +47,7 @@ describe('exportModelBundle', () => {
     const meta = await exportModelBundle(join(root, 'out-onnx'), join(root, 'again'), 'onnx');
     expect(meta.name).toBe('tiny');
     await expect(exportModelBundle(join(root, 'out-onnx'), join(root, 'nope'), 'tfjs')).rejects.toThrow(
-      /has no TF\.js model/,
+      /^expected a bundle with a TF\.js model \(tfjs\/\) for --format tfjs but received .+, which has none; export it as --format onnx$/,
     );
   });
 });

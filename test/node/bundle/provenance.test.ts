@@ -58,7 +58,7 @@ describe('weights provenance in model bundles', () => {
       JSON.stringify({ ...json, weights: { kind: 'imagenet', file: 'x.h5', sha256: 'nope' } }),
     );
     await expect(readModelBundle(join(root, 'a'))).rejects.toThrow(
-      /invalid model bundle metadata at "weights.sha256"/,
+      /^expected .* at "weights\.sha256" for the model bundle metadata .*bundle\.json but received "nope"/,
     );
   });
 

@@ -95,11 +95,13 @@ describe('evaluateModel on a real ONNX bundle and the embedded sample', () => {
   });
   it('refuses to tune offsets without a test split to keep them off the test data', async () => {
     await expect(evaluateModel({ target: run, split: 'all', tuneOffsets: true })).rejects.toThrow(
-      /--tune-offsets: needs a training run with a split file, evaluated on --split test \(got --split all\)/,
+      'expected a training run with a split file, evaluated on --split test for --tune-offsets but received --split all; offsets are tuned on the validation split only',
     );
   });
   it('asks for --data when a bare bundle has no dataset', async () => {
-    await expect(evaluateModel({ target: bundle })).rejects.toThrow(/pass --data/);
+    await expect(evaluateModel({ target: bundle })).rejects.toThrow(
+      /^expected a dataset to evaluate on for .+ but received none .*; pass --data <dataset root or CSV>$/,
+    );
   });
 });
 
@@ -194,7 +196,7 @@ describe('evaluateModel --out: the output folder is replaced as one set', () => 
 
   it('refuses an --out folder that holds other files, before any work', async () => {
     await expect(evaluateModel({ target: run, out: run, screenshot: false })).rejects.toThrow(
-      /--out .*run: holds other files \(config\.json, .*\); evaluate replaces its output folder as a whole/,
+      /for --out .*run but received a folder that holds other files \(config\.json, .*\); evaluate replaces its output folder as a whole/,
     );
   });
 });
