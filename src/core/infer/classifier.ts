@@ -2,7 +2,7 @@
 // preprocessing, its test-time views, one forward pass, view averaging, the metadata branch and the ranking.
 // A shell passes in only what differs: its ONNX Runtime session and its image decoder.
 import type { BundleMeta } from '../bundle/meta.js';
-import { LesionlabError } from '../errors.js';
+import { expected, shown } from '../errors.js';
 import type { PreprocessSpec } from '../preprocess/spec.js';
 import { averageViews, type DihedralView, expandViews } from '../preprocess/views.js';
 import { fuseMetadata, hasMetadata, type LesionMetadata } from '../train/metadata.js';
@@ -98,13 +98,15 @@ export function inferencePreprocess(meta: BundleMeta, density = true): Preproces
 }
 
 function checkBatch(meta: BundleMeta, batch: Uint8Array, count: number): void {
-  const expected = count * meta.preprocess.width * meta.preprocess.height * 3;
-  if (!Number.isInteger(count) || count < 0 || batch.length !== expected) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `classifyPixels: got ${batch.length} bytes for ${count} image(s), expected ${expected} ` +
-        `(${count} x ${meta.preprocess.height} x ${meta.preprocess.width} x 3 uint8 RGB)`,
-    );
+  const size = count * meta.preprocess.width * meta.preprocess.height * 3;
+  if (!Number.isInteger(count) || count < 0 || batch.length !== size) {
+    throw expected({
+      what: `${size} bytes (${count} x ${meta.preprocess.height} x ${meta.preprocess.width} x 3 uint8 RGB)`,
+      where: `the ${shown(count)} image(s) of classifyPixels`,
+      received: `${batch.length} bytes`,
+      fix: 'resize each image to the bundle input size first',
+      code: 'E_INPUT',
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../errors.js';
+import { expected, shown } from '../errors.js';
 import { at } from '../util/at.js';
 import type { BackboneSpec } from './registry.js';
 
@@ -34,10 +34,13 @@ export function keepFrozenBatchNormInInference(model: tf.LayersModel): void {
  */
 export function setTrainableTop(model: tf.LayersModel, spec: BackboneSpec, nBlocks: number): number {
   if (!Number.isInteger(nBlocks) || nBlocks < 0 || nBlocks > spec.blocks.length) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `setTrainableTop: ${spec.name} has ${spec.blocks.length} blocks; nBlocks must be an integer in 0..${spec.blocks.length}, got ${nBlocks}`,
-    );
+    throw expected({
+      what: `an integer in 0..${spec.blocks.length} (${spec.name} has ${spec.blocks.length} blocks)`,
+      where: 'setTrainableTop nBlocks',
+      received: shown(nBlocks),
+      fix: `pass 0 to freeze all or ${spec.blocks.length} to train every block`,
+      code: 'E_CONFIG',
+    });
   }
   const boundary = nBlocks < spec.blocks.length ? boundaryIndex(model, spec, nBlocks) : 0;
   let count = 0;
@@ -55,10 +58,13 @@ function boundaryIndex(model: tf.LayersModel, spec: BackboneSpec, nBlocks: numbe
   const last = at(spec.blocks, spec.blocks.length - nBlocks - 1).lastLayer;
   const boundary = model.layers.findIndex((l) => l.name === last);
   if (boundary < 0) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `setTrainableTop: model has no layer "${last}"; was it built from ${spec.name}?`,
-    );
+    throw expected({
+      what: `a model with the layer "${last}" of ${spec.name}`,
+      where: 'setTrainableTop',
+      received: `the model ${model.name}, which has no such layer`,
+      fix: `was it built from ${spec.name}?`,
+      code: 'E_CONFIG',
+    });
   }
   return boundary;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isSkippedSourceLayer, shapeFits, sourceAlias } from './weight-mapping.js';
 
@@ -90,18 +90,24 @@ function pairByName(targets: Target[], sources: SourceWeight[]): Map<Target, Sou
  */
 function pairByOrder(targets: Target[], sources: SourceWeight[], source: string): Map<Target, SourceWeight> {
   if (targets.length !== sources.length) {
-    throw new LesionlabError(
-      'E_WEIGHTS',
-      `${source}: ${sources.length} weights in the file but ${targets.length} in the model; is this file for this backbone (and without top)?`,
-    );
+    throw expected({
+      what: `the model's ${targets.length} weights`,
+      where: source,
+      received: `${sources.length} weights in the file`,
+      fix: 'is this file for this backbone (and without top)?',
+      code: 'E_WEIGHTS',
+    });
   }
   const pairs = new Map(targets.map((t, i) => [t, sources[i]!]));
   for (const [t, s] of pairs) {
     if (!namesOf(t).includes(s.name)) {
-      throw new LesionlabError(
-        'E_WEIGHTS',
-        `${source}: by position, weight ${key(s.layer, s.name)} would go to ${t.layer}/${t.name} (${t.className}); the file's weight order differs from the model's — wrong backbone or file?`,
-      );
+      throw expected({
+        what: `the model's weight order (by position, ${t.layer}/${t.name} of ${t.className})`,
+        where: source,
+        received: `the weight ${key(s.layer, s.name)} there`,
+        fix: 'wrong backbone or file?',
+        code: 'E_WEIGHTS',
+      });
     }
   }
   return pairs;
@@ -109,10 +115,13 @@ function pairByOrder(targets: Target[], sources: SourceWeight[], source: string)
 
 function checkPair(t: Target, s: SourceWeight, source: string): void {
   if (!shapeFits(t.className, s.shape, t.shape)) {
-    throw new LesionlabError(
-      'E_WEIGHTS',
-      `${source}: weight ${key(s.layer, s.name)} has shape ${shapeText(s.shape)} but layer ${t.layer} (${t.className}) expects ${t.name} ${shapeText(t.shape)}; wrong backbone or file?`,
-    );
+    throw expected({
+      what: `the shape ${shapeText(t.shape)} of ${t.name} in layer ${t.layer} (${t.className})`,
+      where: `the weight ${key(s.layer, s.name)} of ${source}`,
+      received: shapeText(s.shape),
+      fix: 'wrong backbone or file?',
+      code: 'E_WEIGHTS',
+    });
   }
 }
 
@@ -136,18 +145,24 @@ export function assignWeights(
   const missing = targets.filter((t) => !pairs.has(t));
   if (missing.length > 0) {
     const list = missing.slice(0, 3).map((t) => key(t.layer, t.name));
-    throw new LesionlabError(
-      'E_WEIGHTS',
-      `${options.source}: no weights for ${missing.length} model weights (${list.join(', ')}${missing.length > 3 ? ', ...' : ''}); file and model do not match`,
-    );
+    throw expected({
+      what: 'a weight for every model weight',
+      where: options.source,
+      received: `none for ${missing.length} model weights (${list.join(', ')}${missing.length > 3 ? ', ...' : ''})`,
+      fix: 'file and model do not match; load the file made for this backbone',
+      code: 'E_WEIGHTS',
+    });
   }
   const used = new Set(pairs.values());
   const unused = sources.filter((s) => !used.has(s)).map((s) => key(s.layer, s.name));
   if (unused.length > 0 && options.allowUnused !== true) {
-    throw new LesionlabError(
-      'E_WEIGHTS',
-      `${options.source}: ${unused.length} weights match no layer of the model (${unused.slice(0, 3).join(', ')}); wrong file, or load into a truncated model with allowUnused`,
-    );
+    throw expected({
+      what: 'weights that each match a layer of the model',
+      where: options.source,
+      received: `${unused.length} weights that match none (${unused.slice(0, 3).join(', ')})`,
+      fix: 'wrong file, or load into a truncated model with allowUnused',
+      code: 'E_WEIGHTS',
+    });
   }
   for (const [t, s] of pairs) checkPair(t, s, options.source);
   for (const [t, s] of pairs) {

@@ -116,7 +116,7 @@ describe('the shared classifier flow (views, one forward pass, averaging, metada
   it('rejects a batch of the wrong size, naming the expected layout', async () => {
     const c = createPixelClassifier(bundle(), fakeSession([]), decoder);
     await expect(c.classifyPixels(new Uint8Array(5), 1)).rejects.toThrow(
-      'classifyPixels: got 5 bytes for 1 image(s), expected 12 (1 x 2 x 2 x 3 uint8 RGB)',
+      'expected 12 bytes (1 x 2 x 2 x 3 uint8 RGB) for the 1 image(s) of classifyPixels but received 5 bytes; resize each image to the bundle input size first',
     );
   });
 

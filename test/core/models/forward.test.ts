@@ -37,11 +37,13 @@ describe('build({ outputLayer })', () => {
 
   it('rejects an unknown layer name', () => {
     expect(() => getBackbone('mobilenet_v2').build({ inputSize: 32, outputLayer: 'nope' })).toThrow(
-      /no layer named "nope" to cut at/,
+      /^expected a layer name of .* to cut at \(\d+ layers, last ones: .*\) for .* but received "nope"; use a layer name from model\.layers$/,
     );
   });
 
   it('rejects an input smaller than the Keras minimum', () => {
-    expect(() => getBackbone('inception_resnet_v2').build({ inputSize: 64 })).toThrow(/integer >= 75/);
+    expect(() => getBackbone('inception_resnet_v2').build({ inputSize: 64 })).toThrow(
+      'expected an integer input size >= 75 for the backbone inception_resnet_v2 but received 64; e.g. its native size 299',
+    );
   });
 });

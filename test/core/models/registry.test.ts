@@ -143,7 +143,7 @@ describe('getBackbone', () => {
     }
     expect(isLesionlabError(error) && error.code).toBe('E_UNKNOWN_MODEL');
     expect((error as Error).message).toBe(
-      'unknown backbone "resnet50"; valid backbones: inception_resnet_v2, densenet121, convnext_small, mobilenet_v1, mobilenet_v2',
+      'expected one of inception_resnet_v2, densenet121, convnext_small, mobilenet_v1, mobilenet_v2 for the backbone but received "resnet50"; check the spelling',
     );
   });
 

@@ -56,7 +56,7 @@ describe('assignWeights', () => {
     bad[1] = { ...at(bad, 1), shape: [4], data: new Float32Array(4) };
     const before = Array.from(at(model.getLayer('c').getWeights(), 0).dataSync());
     expect(() => assignWeights(model, bad, { source: 'w.h5' })).toThrow(
-      'w.h5: weight x_c/bias has shape [4] but layer c (Conv2D) expects bias [3]; wrong backbone or file?',
+      'expected the shape [3] of bias in layer c (Conv2D) for the weight x_c/bias of w.h5 but received [4]; wrong backbone or file?',
     );
     expect(Array.from(at(model.getLayer('c').getWeights(), 0).dataSync())).toEqual(before);
     model.dispose();
@@ -65,10 +65,12 @@ describe('assignWeights', () => {
   it('reports count mismatches, and unused weights only when allowed', () => {
     const model = tiny();
     expect(() => assignWeights(model, sources('x_').slice(1), { source: 'w.h5' })).toThrow(
-      /7 weights in the file but 8 in the model/,
+      "expected the model's 8 weights for w.h5 but received 7 weights in the file; is this file for this backbone (and without top)?",
     );
     const extra = [...sources(), { layer: 'head', name: 'kernel', shape: [1], data: new Float32Array(1) }];
-    expect(() => assignWeights(model, extra, { source: 'w.h5' })).toThrow(/1 weights match no layer/);
+    expect(() => assignWeights(model, extra, { source: 'w.h5' })).toThrow(
+      'expected weights that each match a layer of the model for w.h5 but received 1 weights that match none (head/kernel); wrong file, or load into a truncated model with allowUnused',
+    );
     expect(assignWeights(model, extra, { source: 'w.h5', allowUnused: true }).unused).toEqual([
       'head/kernel',
     ]);

@@ -121,7 +121,7 @@ describe('Keras-written weight files (tiny model with every layer type the regis
     const { assignWeights } = await import('../../../src/core/models/weight-assign.js');
     expect(assignWeights(model, renamed, { source: 'renamed' }).mode).toBe('order');
     expect(() => assignWeights(model, swapped, { source: 'swapped' })).toThrow(
-      /weight keras_bn1\/beta would go to bn1\/gamma/,
+      /^expected the model's weight order \(by position, bn1\/gamma of BatchNormalization\) for swapped but received the weight keras_bn1\/beta there; wrong backbone or file\?$/,
     );
     model.dispose();
   });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../../errors.js';
+import { expected, shown } from '../../errors.js';
 import type { Normalization } from '../../preprocess/spec.js';
 import { InputNormalization } from '../layers/index.js';
 
@@ -55,10 +55,13 @@ export function truncateModel(model: tf.LayersModel, layerName: string): tf.Laye
   const cut = model.layers.find((l) => l.name === layerName);
   if (cut === undefined) {
     const hint = model.layers.slice(-3).map((l) => l.name);
-    throw new LesionlabError(
-      'E_UNKNOWN_MODEL',
-      `${model.name}: no layer named "${layerName}" to cut at (${model.layers.length} layers, last ones: ${hint.join(', ')}); use a layer name from model.layers`,
-    );
+    throw expected({
+      what: `a layer name of ${model.name} to cut at (${model.layers.length} layers, last ones: ${hint.join(', ')})`,
+      where: model.name,
+      received: shown(layerName),
+      fix: 'use a layer name from model.layers',
+      code: 'E_UNKNOWN_MODEL',
+    });
   }
   const truncated = tf.model({ inputs: model.inputs, outputs: cut.output as Sym, name: model.name });
   const kept = new Set(truncated.layers);
@@ -70,10 +73,13 @@ export function truncateModel(model: tf.LayersModel, layerName: string): tf.Laye
 export function resolveInputSize(backbone: string, native: number, min: number, size?: number): number {
   const s = size ?? native;
   if (!Number.isInteger(s) || s < min) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `${backbone}: input size ${s} is not allowed (integer >= ${min} needed; native ${native})`,
-    );
+    throw expected({
+      what: `an integer input size >= ${min}`,
+      where: `the backbone ${backbone}`,
+      received: shown(s),
+      fix: `e.g. its native size ${native}`,
+      code: 'E_CONFIG',
+    });
   }
   return s;
 }
