@@ -97,7 +97,7 @@ describe('selectBackend', () => {
     ).rejects.toMatchObject({
       code: 'E_BACKEND',
       message: expect.stringMatching(
-        /^--backend tensorflow: not available \(tensorflow: tfjs-node not installed; run npm run native:build\); use --backend auto$/,
+        /^expected a backend that loads for --backend tensorflow but received none available \(tensorflow: tfjs-node not installed; run npm run native:build\); use --backend auto$/,
       ),
     });
   });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { at } from '../../core/util/at.js';
 
@@ -162,5 +162,11 @@ export async function selectBackend(
     tried.push({ name, reason });
   }
   const why = tried.map((t) => `${t.name}: ${t.reason}`).join('; ');
-  throw new LesionlabError('E_BACKEND', `--backend ${choice}: not available (${why}); use --backend auto`);
+  throw expected({
+    what: 'a backend that loads',
+    where: `--backend ${choice}`,
+    received: `none available (${why})`,
+    fix: 'use --backend auto',
+    code: 'E_BACKEND',
+  });
 }

@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 
 /**
  * Building tfjs-node's binding offline against the libtensorflow inside PyPI's `tensorflow-cpu` wheel
@@ -64,10 +64,13 @@ export function findTfjsNode(fromDir: string): string {
     const require = createRequire(join(fromDir, 'package.json'));
     return dirname(require.resolve('@tensorflow/tfjs-node/package.json'));
   } catch {
-    throw new LesionlabError(
-      'E_BACKEND',
-      `@tensorflow/tfjs-node: not found under ${fromDir}/node_modules; run npm ci (it is an optionalDependency)`,
-    );
+    throw expected({
+      what: '@tensorflow/tfjs-node installed',
+      where: `${fromDir}/node_modules`,
+      received: 'no such package',
+      fix: 'run npm ci (it is an optionalDependency)',
+      code: 'E_BACKEND',
+    });
   }
 }
 
@@ -101,10 +104,13 @@ export async function unpackWheel(wheel: string, destDir: string): Promise<Unpac
   await rm(tmp, { recursive: true, force: true });
   const { files, bytes } = await extractNeeded(wheel, tmp);
   if (!files) {
-    throw new LesionlabError(
-      'E_BACKEND',
-      `${wheel}: holds none of ${WHEEL_LIBS.join(', ')}; use a ${TF_WHEEL.name} ${TF_WHEEL.version} Linux x86_64 wheel`,
-    );
+    throw expected({
+      what: `a wheel with ${WHEEL_LIBS.join(', ')}`,
+      where: wheel,
+      received: 'a wheel that holds none of them',
+      fix: `use a ${TF_WHEEL.name} ${TF_WHEEL.version} Linux x86_64 wheel`,
+      code: 'E_BACKEND',
+    });
   }
   await writeFile(
     join(tmp, UNPACKED_MARKER),
@@ -117,10 +123,14 @@ export async function unpackWheel(wheel: string, destDir: string): Promise<Unpac
 
 async function extractNeeded(wheel: string, destDir: string): Promise<{ files: number; bytes: number }> {
   const zip = await yauzl.openPromise(wheel, { lazyEntries: true, autoClose: true }).catch((error: Error) => {
-    throw new LesionlabError(
-      'E_BACKEND',
-      `${wheel}: not a readable wheel (${error.message}); delete it and run npm run native:build again`,
-    );
+    throw expected({
+      what: 'a readable wheel',
+      where: wheel,
+      received: `a file that does not open as a zip (${error.message})`,
+      fix: 'delete it and run npm run native:build again',
+      code: 'E_BACKEND',
+      cause: error,
+    });
   });
   let files = 0;
   let bytes = 0;
@@ -274,10 +284,13 @@ export interface CommandSpec {
 export function bindingBuildCommand(pkgDir: string, env: NodeJS.ProcessEnv = process.env): CommandSpec {
   const headers = nodeHeadersDir(env);
   if (headers === undefined) {
-    throw new LesionlabError(
-      'E_BACKEND',
-      `Node headers: no include/node/node_api.h beside ${process.execPath} or in /usr; install them (Debian: apt-get install libnode-dev) or set npm_config_nodedir`,
-    );
+    throw expected({
+      what: 'include/node/node_api.h',
+      where: 'the Node headers',
+      received: `none beside ${process.execPath} or in /usr`,
+      fix: 'install them (Debian: apt-get install libnode-dev) or set npm_config_nodedir',
+      code: 'E_BACKEND',
+    });
   }
   const nodePreGyp = createRequire(join(pkgDir, 'package.json')).resolve(
     '@mapbox/node-pre-gyp/bin/node-pre-gyp',
@@ -335,7 +348,13 @@ export async function runCommand(
   if (code !== 0) {
     const last = tail.trim().split('\n').slice(-3).join(' | ');
     const name = [basename(spec.command), ...spec.args.map((a) => basename(a))].join(' ');
-    throw new LesionlabError('E_BACKEND', `${name}: exited with ${code} (${last}); ${fix}`);
+    throw expected({
+      what: 'exit code 0',
+      where: name,
+      received: `${code} (${last})`,
+      fix,
+      code: 'E_BACKEND',
+    });
   }
 }
 
@@ -353,12 +372,15 @@ export async function installOnline(
   const fix = 'check the network or HTTPS_PROXY, or build offline with npm run native:build';
   await clearBuilt(pkgDir);
   await runCommand(onlineInstallCommand(pkgDir, binDir, env), fix, onOutput);
-  const expected = [join(pkgDir, 'deps', 'lib', 'libtensorflow.so.2.9.1'), await bindingPath(pkgDir)];
-  const missing = expected.filter((file) => !existsSync(file));
+  const needed = [join(pkgDir, 'deps', 'lib', 'libtensorflow.so.2.9.1'), await bindingPath(pkgDir)];
+  const missing = needed.filter((file) => !existsSync(file));
   if (missing.length) {
-    throw new LesionlabError(
-      'E_BACKEND',
-      `tfjs-node scripts/install.js: finished without ${missing.join(' and ')}; ${fix}`,
-    );
+    throw expected({
+      what: needed.join(' and '),
+      where: 'tfjs-node scripts/install.js',
+      received: `a finish without ${missing.join(' and ')}`,
+      fix,
+      code: 'E_BACKEND',
+    });
   }
 }

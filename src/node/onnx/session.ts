@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { expected, LesionlabError, shown } from '../../core/errors.js';
+import { expected, shown } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 
 /** Execution providers lesionlab asks ONNX Runtime for, in preference order. */
@@ -55,7 +55,12 @@ async function modelBytes(model: Uint8Array | string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(model));
   } catch (error) {
-    throw new LesionlabError('E_MISSING_FILE', `${model}: cannot read the ONNX model file; check the path`, {
+    throw expected({
+      what: 'a readable ONNX model file',
+      where: model,
+      received: `a path that cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      fix: 'check the path',
+      code: 'E_MISSING_FILE',
       cause: error,
     });
   }
@@ -108,7 +113,12 @@ async function openSession(
     const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
     return { session, provider: 'cpu' };
   } catch (error) {
-    throw new LesionlabError('E_ONNX', `ONNX Runtime cannot load the model: ${(error as Error).message}`, {
+    throw expected({
+      what: 'a model ONNX Runtime can load',
+      where: 'the ONNX model',
+      received: `one it cannot load (${(error as Error).message})`,
+      fix: 'export the model again',
+      code: 'E_ONNX',
       cause: error,
     });
   }
@@ -140,10 +150,13 @@ export async function createOnnxSession(
   const run: OnnxSession['run'] = async (data, dims, outputs) => {
     const count = dims.reduce((a, b) => a * b, 1);
     if (data.length !== count) {
-      throw new LesionlabError(
-        'E_INPUT',
-        `ONNX input "${inputName}": ${data.length} values for dims [${dims.join(', ')}] (expected ${count}); pass matching data and dims`,
-      );
+      throw expected({
+        what: `${count} values for dims [${dims.join(', ')}]`,
+        where: `ONNX input "${inputName}"`,
+        received: `${data.length} values`,
+        fix: 'pass matching data and dims',
+        code: 'E_INPUT',
+      });
     }
     const feeds = { [inputName]: new ort.Tensor('float32', data, [...dims]) };
     const result = outputs ? await session.run(feeds, [...outputs]) : await session.run(feeds);

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 /** What a headless browser saw when it opened a report. */
@@ -37,10 +37,13 @@ const CHROMIUM_ARGS = [
 export async function inspectReport(htmlPath: string, pngPath?: string): Promise<ReportInspection> {
   const executablePath = process.env.LESIONLAB_CHROMIUM ?? DEFAULT_CHROMIUM;
   await access(executablePath).catch(() => {
-    throw new LesionlabError(
-      'E_MISSING_FILE',
-      `${executablePath}: no Chromium found; install it (apt install chromium) or set LESIONLAB_CHROMIUM`,
-    );
+    throw expected({
+      what: 'a Chromium executable',
+      where: executablePath,
+      received: 'no Chromium found',
+      fix: 'install it (apt install chromium) or set LESIONLAB_CHROMIUM',
+      code: 'E_MISSING_FILE',
+    });
   });
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });

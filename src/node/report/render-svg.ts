@@ -1,6 +1,6 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 
 /**
  * Compiles a vega-lite spec and renders it to a standalone SVG string in Node (vega's headless view, no
@@ -13,7 +13,11 @@ export async function renderChartSvg(spec: TopLevelSpec): Promise<string> {
     view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
     return await view.toSVG();
   } catch (error) {
-    throw new LesionlabError('E_INPUT', `chart rendering failed: ${(error as Error).message}`, {
+    throw expected({
+      what: 'a vega-lite spec that renders',
+      where: 'a report chart',
+      received: `one whose rendering failed (${(error as Error).message})`,
+      code: 'E_INPUT',
       cause: error,
     });
   } finally {

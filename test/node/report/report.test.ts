@@ -33,7 +33,9 @@ describe('renderChartSvg', () => {
     expect(svg).toMatch(/class="mark-rect/);
   });
   it('names the problem for an invalid spec', async () => {
-    await expect(renderChartSvg({ mark: 'nope' } as never)).rejects.toThrow(/chart rendering failed/);
+    await expect(renderChartSvg({ mark: 'nope' } as never)).rejects.toThrow(
+      /^expected a vega-lite spec that renders for a report chart but received one whose rendering failed \(.+\)$/,
+    );
   });
 });
 
