@@ -1,5 +1,5 @@
 import { mulberry32 } from '../data/prng.js';
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
 import { descendingOrder } from './roc.js';
@@ -171,10 +171,13 @@ function interval(estimate: number, samples: number[], level: number): Confidenc
 /** Throws E_INPUT unless there is one group id per image. */
 function checkOneGroupPerImage(groups: readonly string[], images: number): void {
   if (groups.length !== images) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `bootstrap: ${groups.length} group ids for ${images} images; pass one per image`,
-    );
+    throw expected({
+      what: `one group id per image (${images})`,
+      where: 'the bootstrap groups',
+      received: `${groups.length} group ids`,
+      fix: 'pass one per image',
+      code: 'E_INPUT',
+    });
   }
 }
 
@@ -226,10 +229,13 @@ export function weightedHeadline(
   weights: Float64Array,
 ): { accuracy: number; balancedAccuracy: number; macroAuc: number } {
   if (weights.length !== labels.length) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `weightedHeadline: ${weights.length} weights for ${labels.length} images; pass one weight per image`,
-    );
+    throw expected({
+      what: `one weight per image (${labels.length})`,
+      where: 'weightedHeadline',
+      received: `${weights.length} weights`,
+      fix: 'pass one weight per image',
+      code: 'E_INPUT',
+    });
   }
   const p = prepare(labels, probabilities, k);
   return {

@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import { type McNemarResult, mcnemarTest } from './mcnemar.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
@@ -82,16 +82,25 @@ export function buildComparison(
   options: { title?: string; createdAt?: string; notes?: readonly string[] } = {},
 ): ComparisonData {
   if (models.length < 2) {
-    throw new LesionlabError('E_INPUT', `comparison: got ${models.length} model(s); compare at least two`);
+    throw expected({
+      what: 'at least two models',
+      where: 'the comparison',
+      received: `${models.length} model(s)`,
+      fix: 'compare at least two',
+      code: 'E_INPUT',
+    });
   }
   const reference = at(models, 0);
   const classes = reference.metrics.classes;
   for (const m of models) {
     if (m.metrics.classes.join(',') !== classes.join(',')) {
-      throw new LesionlabError(
-        'E_INPUT',
-        `comparison: ${m.name} has classes ${m.metrics.classes.join(', ')} but ${reference.name} has ${classes.join(', ')}; compare models of one label set`,
-      );
+      throw expected({
+        what: `the classes of ${reference.name} (${classes.join(', ')})`,
+        where: `${m.name} in the comparison`,
+        received: `the classes ${m.metrics.classes.join(', ')}`,
+        fix: 'compare models of one label set',
+        code: 'E_INPUT',
+      });
     }
   }
   return {

@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 
 /** McNemar's test of two classifiers on the same images. */
 export interface McNemarResult {
@@ -27,10 +27,13 @@ export function mcnemarTest(
   options: { exactBelow?: number } = {},
 ): McNemarResult {
   if (correctA.length !== correctB.length) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `McNemar: model A has ${correctA.length} predictions and model B ${correctB.length}; compare them on the same images`,
-    );
+    throw expected({
+      what: `as many predictions from model B as from model A (${correctA.length})`,
+      where: 'the McNemar test',
+      received: `${correctB.length}`,
+      fix: 'compare them on the same images',
+      code: 'E_INPUT',
+    });
   }
   let b = 0;
   let c = 0;

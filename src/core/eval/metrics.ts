@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected, shown } from '../errors.js';
 import { at } from '../util/at.js';
 
 /** Class probabilities per image: `probabilities[i][k]` is image i's probability of class k. */
@@ -31,31 +31,43 @@ export interface ClassificationReport {
 /** Checks that `labels` are class indices in [0, k) and that each probability row has k finite values. */
 export function checkPredictions(labels: readonly number[], probabilities: ProbabilityRows, k: number): void {
   if (labels.length !== probabilities.length) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `predictions: ${labels.length} labels but ${probabilities.length} probability rows; pass one row per labelled image`,
-    );
+    throw expected({
+      what: `one probability row per label (${labels.length})`,
+      where: 'the predictions',
+      received: `${probabilities.length} probability rows`,
+      fix: 'pass one row per labelled image',
+      code: 'E_INPUT',
+    });
   }
   labels.forEach((label, i) => {
     if (!Number.isInteger(label) || label < 0 || label >= k) {
-      throw new LesionlabError(
-        'E_INPUT',
-        `predictions: label ${label} of image ${i} is not a class index 0..${k - 1}`,
-      );
+      throw expected({
+        what: `a class index 0..${k - 1}`,
+        where: `the label of image ${i} in the predictions`,
+        received: shown(label),
+        fix: 'labels are class indices',
+        code: 'E_INPUT',
+      });
     }
     const row = at(probabilities, i);
     if (row.length !== k) {
-      throw new LesionlabError(
-        'E_INPUT',
-        `predictions: row ${i} has ${row.length} probabilities, expected ${k} (one per class)`,
-      );
+      throw expected({
+        what: `${k} probabilities (one per class)`,
+        where: `row ${i} of the predictions`,
+        received: `${row.length}`,
+        fix: 'pass one probability per class',
+        code: 'E_INPUT',
+      });
     }
     for (let j = 0; j < k; j++) {
       if (!Number.isFinite(row[j])) {
-        throw new LesionlabError(
-          'E_INPUT',
-          `predictions: row ${i} has a non-finite probability (${row[j]}) for class ${j}`,
-        );
+        throw expected({
+          what: 'a finite probability',
+          where: `class ${j} in row ${i} of the predictions`,
+          received: `${row[j]}`,
+          fix: 'check the model output for NaN or Infinity',
+          code: 'E_INPUT',
+        });
       }
     }
   });

@@ -1,5 +1,5 @@
 import { parseTable } from '../data/csv.js';
-import { LesionlabError } from '../errors.js';
+import { expected, shown } from '../errors.js';
 import { csvCell } from '../format/csv.js';
 import { at } from '../util/at.js';
 import type { ProbabilityRows } from './metrics.js';
@@ -36,19 +36,25 @@ export function parsePredictionsCsv(text: string, source: string): PredictionTab
   const table = parseTable(text, source, ',');
   const [image, label, predicted, ...classes] = table.header;
   if (image !== 'image' || label !== 'label' || predicted !== 'predicted' || classes.length < 2) {
-    throw new LesionlabError(
-      'E_BAD_CSV',
-      `${source}: header "${table.header.join(',')}" is not image,label,predicted,<classes...>; is this a lesionlab predictions.csv?`,
-    );
+    throw expected({
+      what: 'the header image,label,predicted,<classes...>',
+      where: source,
+      received: shown(table.header.join(',')),
+      fix: 'is this a lesionlab predictions.csv?',
+      code: 'E_BAD_CSV',
+    });
   }
   const probabilities = table.rows.map((row) =>
     Float64Array.from(classes, (_, j) => {
       const v = Number(row.cells[3 + j]);
       if (!Number.isFinite(v)) {
-        throw new LesionlabError(
-          'E_BAD_CSV',
-          `${source}: line ${row.line}: probability "${row.cells[3 + j]}" is not a number`,
-        );
+        throw expected({
+          what: 'a probability (a number)',
+          where: `${source} line ${row.line}`,
+          received: shown(row.cells[3 + j]),
+          fix: 're-create the file with `lesionlab evaluate`',
+          code: 'E_BAD_CSV',
+        });
       }
       return v;
     }),

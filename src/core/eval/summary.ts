@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected, shown } from '../errors.js';
 import { at } from '../util/at.js';
 import {
   type BootstrapOptions,
@@ -89,7 +89,13 @@ export function computeEvaluationMetrics(input: EvaluationInput): EvaluationMetr
   const k = classes.length;
   checkPredictions(labels, probabilities, k);
   if (labels.length === 0)
-    throw new LesionlabError('E_INPUT', 'evaluation: no images to evaluate; check the split or data path');
+    throw expected({
+      what: 'images to evaluate',
+      where: 'the evaluation',
+      received: 'none',
+      fix: 'check the split or data path',
+      code: 'E_INPUT',
+    });
   const predictions = predictedClasses(probabilities);
   const report = classificationReport(labels, predictions, k);
   const rocs = oneVsRestRoc(labels, probabilities, k);
@@ -130,10 +136,13 @@ function operatingPoints(input: EvaluationInput): EvaluationMetrics['sensitivity
   if (positiveClass === undefined) return null;
   const j = input.classes.indexOf(positiveClass);
   if (j < 0) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `evaluation: positive class "${positiveClass}" is not one of the classes (${input.classes.join(', ')})`,
-    );
+    throw expected({
+      what: `one of the classes (${input.classes.join(', ')})`,
+      where: 'the positive class of the evaluation',
+      received: shown(positiveClass),
+      fix: 'pick a class the model predicts',
+      code: 'E_INPUT',
+    });
   }
   const positive = input.labels.map((label) => label === j);
   const scores = input.probabilities.map((row) => at(row, j));

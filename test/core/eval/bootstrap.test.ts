@@ -83,7 +83,7 @@ describe('weightedHeadline', () => {
     const { labels, probabilities } = golden;
     const weights = new Float64Array(labels.length - 1).fill(1);
     expect(() => weightedHeadline(labels, probabilities, 7, weights)).toThrow(
-      `weightedHeadline: ${labels.length - 1} weights for ${labels.length} images; pass one weight per image`,
+      `expected one weight per image (${labels.length}) for weightedHeadline but received ${labels.length - 1} weights; pass one weight per image`,
     );
   });
 });
@@ -135,6 +135,8 @@ describe('bootstrapMetrics', () => {
     }
   });
   it('rejects a group list of the wrong length', () => {
-    expect(() => bootstrapMetrics(labels, probabilities, ['a'], 7)).toThrow(/1 group ids for 200 images/);
+    expect(() => bootstrapMetrics(labels, probabilities, ['a'], 7)).toThrow(
+      'expected one group id per image (200) for the bootstrap groups but received 1 group ids; pass one per image',
+    );
   });
 });

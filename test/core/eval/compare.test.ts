@@ -44,8 +44,12 @@ describe('buildComparison', () => {
   });
   it('refuses fewer than two models or different class lists', () => {
     const x = syntheticModel('x', labels, () => true);
-    expect(() => buildComparison([x])).toThrow(/compare at least two/);
+    expect(() => buildComparison([x])).toThrow(
+      'expected at least two models for the comparison but received 1 model(s); compare at least two',
+    );
     const other = { ...x, name: 'z', metrics: { ...x.metrics, classes: ['p', 'q', 'r'] } };
-    expect(() => buildComparison([x, other])).toThrow(/z has classes p, q, r but x has a, b, c/);
+    expect(() => buildComparison([x, other])).toThrow(
+      'expected the classes of x (a, b, c) for z in the comparison but received the classes p, q, r; compare models of one label set',
+    );
   });
 });

@@ -20,7 +20,7 @@ describe('predictions.csv', () => {
 
   it('names the file and what to check for a foreign header', () => {
     expect(() => parsePredictionsCsv('a,b\n1,2\n', 'x.csv')).toThrow(
-      'x.csv: header "a,b" is not image,label,predicted,<classes...>; is this a lesionlab predictions.csv?',
+      'expected the header image,label,predicted,<classes...> for x.csv but received "a,b"; is this a lesionlab predictions.csv?',
     );
   });
 });

@@ -39,7 +39,7 @@ describe('bootstrapSensitivityAtSpecificity', () => {
   });
   it('needs one group per image', () => {
     expect(() => bootstrapSensitivityAtSpecificity(positive, scores, ['g'], targets)).toThrow(
-      /1 group ids for 300 images/,
+      'expected one group id per image (300) for the bootstrap groups but received 1 group ids; pass one per image',
     );
   });
 });

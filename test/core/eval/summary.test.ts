@@ -44,7 +44,9 @@ describe('computeEvaluationMetrics', () => {
           [0, 1],
         ],
       }),
-    ).toThrow(/label 2 of image 1 is not a class index 0..1/);
+    ).toThrow(
+      'expected a class index 0..1 for the label of image 1 in the predictions but received 2; labels are class indices',
+    );
     expect(() =>
       computeEvaluationMetrics({
         classes: ['a', 'b'],
@@ -52,7 +54,9 @@ describe('computeEvaluationMetrics', () => {
         probabilities: [[1, 0]],
         positiveClass: 'mel',
       }),
-    ).toThrow(/positive class "mel" is not one of the classes \(a, b\)/);
+    ).toThrow(
+      'expected one of the classes (a, b) for the positive class of the evaluation but received "mel"; pick a class the model predicts',
+    );
   });
 });
 
