@@ -58,7 +58,7 @@ describe.skipIf(!haveMobileNet)('TF.js layers weights: the real MobileNet v1 in 
   it('refuses the full backbone, naming the missing file and layer', async () => {
     const model = getBackbone('mobilenet_v1').build({ inputSize: 32 });
     await expect(loadTfjsLayersWeights(model, MOBILENET, { allowUnused: true })).rejects.toThrow(
-      /group37-shard1of1 \(conv_pw_13\/kernel\) is missing but the model uses layer conv_pw_13/,
+      /^expected the weight file group37-shard1of1 \(conv_pw_13\/kernel\), as the model uses layer conv_pw_13 for \S+ but received none \(the file is missing\)/,
     );
     model.dispose();
   });

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../../core/errors.js';
+import { expected, type LesionlabError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import {
   type AssignReport,
@@ -30,20 +30,26 @@ const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x
 /** Fails with E_MISSING_FILE / E_WEIGHTS before h5wasm sees a missing or non-HDF5 file. */
 async function checkHdf5Signature(path: string): Promise<void> {
   const handle = await open(path, 'r').catch((cause: unknown) => {
-    throw new LesionlabError(
-      'E_MISSING_FILE',
-      `${path}: weights file not found; download it or pass the right path`,
-      { cause },
-    );
+    throw expected({
+      what: 'a weights file',
+      where: path,
+      received: 'no such file',
+      fix: 'download it or pass the right path',
+      code: 'E_MISSING_FILE',
+      cause,
+    });
   });
   try {
     const head = Buffer.alloc(8);
     await handle.read(head, 0, 8, 0);
     if (!head.equals(HDF5_SIGNATURE)) {
-      throw new LesionlabError(
-        'E_WEIGHTS',
-        `${path}: not a readable HDF5 file (bad signature); is the download complete?`,
-      );
+      throw expected({
+        what: 'a readable HDF5 file',
+        where: path,
+        received: 'a file with a bad HDF5 signature',
+        fix: 'is the download complete?',
+        code: 'E_WEIGHTS',
+      });
     }
   } finally {
     await handle.close();
@@ -63,10 +69,13 @@ function names(value: unknown, where: string): string[] {
   if (value instanceof Uint8Array) return [utf8.decode(value)];
   if (ArrayBuffer.isView(value) && (value as unknown as ArrayLike<unknown>).length === 0) return [];
   if (!Array.isArray(value)) {
-    throw new LesionlabError(
-      'E_WEIGHTS',
-      `${where}: expected a list of names but found ${Object.prototype.toString.call(value)}; is this a Keras weights file?`,
-    );
+    throw expected({
+      what: 'a list of names',
+      where,
+      received: Object.prototype.toString.call(value),
+      fix: 'is this a Keras weights file?',
+      code: 'E_WEIGHTS',
+    });
   }
   return value.map((v) => (v instanceof Uint8Array ? utf8.decode(v) : String(v)));
 }
@@ -74,10 +83,13 @@ function names(value: unknown, where: string): string[] {
 function toFloat32(value: unknown, where: string): Float32Array {
   if (value instanceof Float32Array) return value;
   if (value instanceof Float64Array || value instanceof Uint16Array) return Float32Array.from(value);
-  throw new LesionlabError(
-    'E_WEIGHTS',
-    `${where}: weight is not a float array; is this a Keras weights file?`,
-  );
+  throw expected({
+    what: 'a float array',
+    where,
+    received: Object.prototype.toString.call(value),
+    fix: 'is this a Keras weights file?',
+    code: 'E_WEIGHTS',
+  });
 }
 
 /**
@@ -93,17 +105,23 @@ function owningLayer(weightName: string, group: string): string {
 function readLayer(root: H5Group, layer: string, path: string): SourceWeight[] {
   const group = root.get(layer) as H5Group | null;
   if (group === null)
-    throw new LesionlabError(
-      'E_WEIGHTS',
-      `${path}: layer "${layer}" is listed in layer_names but has no group; the file is damaged`,
-    );
+    throw expected({
+      what: `a group for the layer "${layer}" listed in layer_names`,
+      where: path,
+      received: 'none',
+      fix: 'the file is damaged; download it again',
+      code: 'E_WEIGHTS',
+    });
   return names(group.attrs['weight_names']?.value, `${path}: ${layer}/weight_names`).map((weightName) => {
     const ds = group.get(weightName) as H5Dataset | null;
     if (ds === null)
-      throw new LesionlabError(
-        'E_WEIGHTS',
-        `${path}: weight "${layer}/${weightName}" is listed but missing; the file is damaged`,
-      );
+      throw expected({
+        what: `the listed weight "${layer}/${weightName}"`,
+        where: path,
+        received: 'none (it is missing)',
+        fix: 'the file is damaged; download it again',
+        code: 'E_WEIGHTS',
+      });
     return {
       layer: owningLayer(weightName, layer),
       name: shortWeightName(weightName),
@@ -138,10 +156,13 @@ function notKeras2(path: string, root: H5Group): LesionlabError {
   const found = keras3
     ? 'a Keras 3 ".weights.h5" file (groups layers/<name>/vars/<i>, no variable names)'
     : `an HDF5 file without Keras's "layer_names" attribute (top-level entries: ${keys.slice(0, 5).join(', ') || 'none'})`;
-  return new LesionlabError(
-    'E_WEIGHTS',
-    `${path}: found ${found}; expected a Keras 2 HDF5 weights file (root attribute "layer_names", as keras.applications' *_notop.h5 downloads and tf-keras save_weights("x.h5") write); use the official *_notop.h5 file or re-save the weights with tf-keras`,
-  );
+  return expected({
+    what: `a Keras 2 HDF5 weights file (root attribute "layer_names", as keras.applications' *_notop.h5 downloads and tf-keras save_weights("x.h5") write)`,
+    where: path,
+    received: found,
+    fix: 'use the official *_notop.h5 file or re-save the weights with tf-keras',
+    code: 'E_WEIGHTS',
+  });
 }
 
 /** Options of {@link loadKerasH5Weights}. */

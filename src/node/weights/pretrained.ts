@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';
 import type { WeightsProvenance } from '../../core/bundle/meta.js';
-import { isLesionlabError, LesionlabError } from '../../core/errors.js';
+import { expected, isLesionlabError, type LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import { truncateModel } from '../../core/models/backbones/common.js';
 import { type BackboneSpec, getBackbone, type LocalWeights } from '../../core/models/registry.js';
@@ -88,10 +88,13 @@ async function findLocal(spec: BackboneSpec, root: string): Promise<FoundWeights
     if (local.sha256 === null) return { path, format: local.format, origin: 'local' };
     const actual = await hashFile(path, 'sha256');
     if (actual !== local.sha256) {
-      throw new LesionlabError(
-        'E_CHECKSUM',
-        `${path}: sha256 is ${actual}, expected ${local.sha256}; restore the file (git checkout, or copy it again) or delete it`,
-      );
+      throw expected({
+        what: `sha256 ${local.sha256}`,
+        where: path,
+        received: actual,
+        fix: 'restore the file (git checkout, or copy it again) or delete it',
+        code: 'E_CHECKSUM',
+      });
     }
     return { path, format: local.format, origin: 'local', sha256: actual };
   }
@@ -150,10 +153,13 @@ export function missingWeightsError(spec: BackboneSpec, reason: string, cacheDir
   const dest = join(cacheDir ?? defaultWeightsCacheDir(), official.fileName);
   const local = spec.weights.local[0];
   const or = local ? ` (or ${local.path} in the lesionlab folder)` : '';
-  return new LesionlabError(
-    'E_WEIGHTS',
-    `${spec.name}: ImageNet weights required but none found (${reason}); download ${official.url} to ${dest}${or}, set ${spec.weights.env} to a local copy, or pass --weights auto to allow random weights`,
-  );
+  return expected({
+    what: 'ImageNet weights',
+    where: `the backbone ${spec.name}`,
+    received: `none (${reason})`,
+    fix: `download ${official.url} to ${dest}${or}, set ${spec.weights.env} to a local copy, or pass --weights auto to allow random weights`,
+    code: 'E_WEIGHTS',
+  });
 }
 
 /** sha256 of a TF.js layers folder: model.json, then each shard present, in manifest order. */
@@ -197,10 +203,13 @@ async function fromTfjsLayers(
     cut = lastCompleteBlockBefore(model, spec, new Set(lacking.map((m) => m.layer)));
     if (cut === null) {
       model.dispose();
-      throw new LesionlabError(
-        'E_WEIGHTS',
-        `${modelJson}: ${first.file} is missing and no complete block precedes ${first.layer}; restore the file`,
-      );
+      throw expected({
+        what: `the weight file ${first.file}, or a complete block before ${first.layer}`,
+        where: modelJson,
+        received: 'neither (the file is missing)',
+        fix: 'restore the file',
+        code: 'E_WEIGHTS',
+      });
     }
     model = truncateModel(model, cut);
     logger.warn(

@@ -2,9 +2,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { LesionlabError } from '../../core/errors.js';
+import { issueProblem } from '../../core/config/zod-issue.js';
+import { expected } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { type AssignReport, assignWeights, type SourceWeight } from '../../core/models/weight-assign.js';
+import { at } from '../../core/util/at.js';
 
 const ManifestSchema = z.array(
   z.object({
@@ -42,11 +44,14 @@ function splitName(full: string): { layer: string; name: string } {
 
 async function resolveModelJson(path: string): Promise<string> {
   const info = await stat(path).catch((cause: unknown) => {
-    throw new LesionlabError(
-      'E_MISSING_FILE',
-      `${path}: not found; pass a TF.js layers model folder or its model.json`,
-      { cause },
-    );
+    throw expected({
+      what: 'a TF.js layers model folder or its model.json',
+      where: path,
+      received: 'nothing (not found)',
+      fix: 'pass a TF.js layers model folder or its model.json',
+      code: 'E_MISSING_FILE',
+      cause,
+    });
   });
   return info.isDirectory() ? join(path, 'model.json') : path;
 }
@@ -68,14 +73,26 @@ function parseManifest(text: string, file: string): z.infer<typeof ManifestSchem
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new LesionlabError('E_WEIGHTS', `${file}: not valid JSON; is this a TF.js model.json?`, { cause });
+    throw expected({
+      what: 'valid JSON',
+      where: file,
+      received: `text that does not parse (${(cause as Error).message})`,
+      fix: 'is this a TF.js model.json?',
+      code: 'E_WEIGHTS',
+      cause,
+    });
   }
   const parsed = ModelJsonSchema.safeParse(json);
-  if (!parsed.success)
-    throw new LesionlabError(
-      'E_WEIGHTS',
-      `${file}: no valid "weightsManifest"; is this a TF.js layers-format model.json?`,
-    );
+  if (!parsed.success) {
+    const problem = issueProblem(at(parsed.error.issues, 0), json);
+    throw expected({
+      what: `a valid "weightsManifest" (${problem.what} at ${problem.key})`,
+      where: file,
+      received: problem.received,
+      fix: 'is this a TF.js layers-format model.json?',
+      code: 'E_WEIGHTS',
+    });
+  }
   return parsed.data.weightsManifest;
 }
 
@@ -91,10 +108,13 @@ export async function readTfjsLayersWeights(path: string): Promise<TfjsLayersWei
     let offset = 0;
     for (const w of group.weights) {
       if (w.dtype !== 'float32' || w.quantization !== undefined) {
-        throw new LesionlabError(
-          'E_WEIGHTS',
-          `${modelJson}: weight ${w.name} is ${w.dtype}${w.quantization ? ' (quantized)' : ''}; only float32 weights are supported`,
-        );
+        throw expected({
+          what: `float32 weights (the only kind supported) for ${w.name}`,
+          where: modelJson,
+          received: `${w.dtype}${w.quantization ? ' (quantized)' : ''}`,
+          fix: 'save the model without quantization',
+          code: 'E_WEIGHTS',
+        });
       }
       const size = w.shape.reduce((a, b) => a * b, 1);
       if (bytes === null) {
@@ -102,10 +122,13 @@ export async function readTfjsLayersWeights(path: string): Promise<TfjsLayersWei
         continue;
       }
       if (offset + size * 4 > bytes.byteLength) {
-        throw new LesionlabError(
-          'E_WEIGHTS',
-          `${modelJson}: shard ${group.paths.join('+')} is too short for ${w.name}; the file is truncated`,
-        );
+        throw expected({
+          what: `${offset + size * 4} bytes in the shard ${group.paths.join('+')} for ${w.name}`,
+          where: modelJson,
+          received: `${bytes.byteLength} (the shard is too short: the file is truncated)`,
+          fix: 'copy or download the shard again',
+          code: 'E_WEIGHTS',
+        });
       }
       const data = new Float32Array(
         bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + size * 4),
@@ -138,10 +161,13 @@ export async function loadTfjsLayersWeights(
   const needed = new Set(model.layers.map((l) => l.name));
   const m = missing.find((entry) => needed.has(entry.layer));
   if (m !== undefined) {
-    throw new LesionlabError(
-      'E_WEIGHTS',
-      `${modelJson}: weight file ${m.file} (${m.layer}/${m.name}) is missing but the model uses layer ${m.layer}; build the backbone with outputLayer before it, or restore the file`,
-    );
+    throw expected({
+      what: `the weight file ${m.file} (${m.layer}/${m.name}), as the model uses layer ${m.layer}`,
+      where: modelJson,
+      received: 'none (the file is missing)',
+      fix: 'build the backbone with outputLayer before it, or restore the file',
+      code: 'E_WEIGHTS',
+    });
   }
   return assignWeights(model, present, {
     source: modelJson,

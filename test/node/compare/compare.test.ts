@@ -171,7 +171,7 @@ describe('compareBackbones (training stubbed)', () => {
           },
         }),
       ).rejects.toThrow(
-        /^densenet121: ImageNet weights required but none found .* download https:\/\/\S+ to /,
+        /^expected ImageNet weights for the backbone densenet121 but received none .* download https:\/\/\S+ to /,
       );
     } finally {
       vi.unstubAllEnvs();

@@ -101,7 +101,7 @@ describe('a run whose backbone fell back to random weights', () => {
       await expect(attempt).rejects.toMatchObject({ code: 'E_WEIGHTS' });
       const message = await attempt.catch((e: Error) => e.message);
       expect(message).toMatch(
-        /^densenet121: ImageNet weights required but none found \(.*\); download https:\/\/storage\.googleapis\.com\/\S+notop\.h5 to \S+densenet121_weights_tf_dim_ordering_tf_kernels_notop\.h5, set LESIONLAB_DENSENET121_WEIGHTS to a local copy, or pass --weights auto to allow random weights$/,
+        /^expected ImageNet weights for the backbone densenet121 but received none \(.*\); download https:\/\/storage\.googleapis\.com\/\S+notop\.h5 to \S+densenet121_weights_tf_dim_ordering_tf_kernels_notop\.h5, set LESIONLAB_DENSENET121_WEIGHTS to a local copy, or pass --weights auto to allow random weights$/,
       );
       await expect(access(join(work, 'runs', 'refused'))).rejects.toThrow();
     } finally {

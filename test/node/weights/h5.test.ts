@@ -96,15 +96,18 @@ describe('Keras .h5 weights', () => {
     const model = getBackbone('mobilenet_v2').build({ inputSize: 32 });
     await expect(loadKerasH5Weights(model, join(dir, 'nope.h5'))).rejects.toMatchObject({
       code: 'E_MISSING_FILE',
+      message: `expected a weights file for ${join(dir, 'nope.h5')} but received no such file; download it or pass the right path`,
     });
     const junk = join(dir, 'junk.h5');
     await writeFile(junk, 'not hdf5');
-    await expect(loadKerasH5Weights(model, junk)).rejects.toThrow(/not a readable HDF5 file/);
+    await expect(loadKerasH5Weights(model, junk)).rejects.toThrow(
+      `expected a readable HDF5 file for ${junk} but received a file with a bad HDF5 signature; is the download complete?`,
+    );
     const h5 = await loadH5wasm();
     const bare = join(dir, 'bare.h5');
     new h5.File(bare, 'w').close();
     await expect(loadKerasH5Weights(model, bare)).rejects.toThrow(
-      /found an HDF5 file without Keras.s "layer_names" attribute.*expected a Keras 2 HDF5 weights file/,
+      /^expected a Keras 2 HDF5 weights file \(root attribute "layer_names".* but received an HDF5 file without Keras.s "layer_names" attribute \(top-level entries: .*\); use the official/,
     );
     model.dispose();
   });

@@ -107,7 +107,7 @@ describe('Keras-written weight files (tiny model with every layer type the regis
 
   it('names the Keras 3 .weights.h5 layout and what it expects instead', async () => {
     await expect(readKerasH5Weights(join(GOLDEN, 'tiny.keras3.weights.h5'))).rejects.toThrow(
-      /found a Keras 3 "\.weights\.h5" file .*expected a Keras 2 HDF5 weights file/,
+      /^expected a Keras 2 HDF5 weights file \(root attribute "layer_names".* but received a Keras 3 "\.weights\.h5" file \(groups layers\/<name>\/vars\/<i>, no variable names\); use the official \*_notop\.h5 file/,
     );
   });
 

@@ -156,7 +156,9 @@ describe('MobileNetV2 weights committed to the repo', () => {
     await mkdir(join(pkg, 'weights', 'mobilenet_v2_1.0_224'), { recursive: true });
     await writeFile(join(pkg, 'weights', 'mobilenet_v2_1.0_224', V2_NAME), 'not the weights');
     await expect(findBackboneWeights('mobilenet_v2', o)).rejects.toThrow(
-      new RegExp(`${V2_NAME}: sha256 is [0-9a-f]{64}, expected ${V2_SHA256}; restore the file`),
+      new RegExp(
+        `^expected sha256 ${V2_SHA256} for \\S+${V2_NAME} but received [0-9a-f]{64}; restore the file`,
+      ),
     );
   });
 
