@@ -1,13 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { DihedralView } from '../../core/config/train-config.js';
-import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { at } from '../../core/util/at.js';
-import { writeFailure } from '../fs-errors.js';
+import { buildCacheFolder, cachePositions, keyedCacheDir, readCompleteIndex } from './cache-folder.js';
 
 /** What identifies a feature cache: change any of it and the features are recomputed. */
 export interface FeatureCacheKey {
@@ -54,7 +53,6 @@ export interface FeatureCacheOptions {
   readonly logger?: Logger;
 }
 
-const INDEX = 'index.json';
 const DATA = 'features.f32';
 
 /** Hash of a list of ids (part of the cache key). */
@@ -78,8 +76,7 @@ export function hashModelWeights(model: tf.LayersModel): string {
 
 /** The cache folder of a key: `<cacheRoot>/features/<backbone>-<sha256(key)[0:16]>`. */
 export function featureCacheDir(cacheRoot: string, key: FeatureCacheKey): string {
-  const digest = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
-  return join(cacheRoot, 'features', `${key.backbone}-${digest}`);
+  return keyedCacheDir(cacheRoot, 'features', key.backbone, key);
 }
 
 /**
@@ -101,60 +98,40 @@ export async function loadOrBuildFeatureCache(
     return { ...existing, built: false };
   }
   const views = options.key.views.length + options.key.randomViews.count;
-  const data = await extractAll(options, views);
-  await writeCacheAtomic(dir, options.key, options.ids, options.width, views, data);
+  const data = await buildFeatureCache(dir, options, views);
   return { ...makeCache(dir, options.ids, views, options.width, data), built: true };
 }
 
-async function extractAll(options: FeatureCacheOptions, views: number): Promise<Float32Array> {
-  const { ids, width, batchSize } = options;
+/** Extracts every image's features at every view into memory and into the cache folder `dir`. */
+async function buildFeatureCache(
+  dir: string,
+  options: FeatureCacheOptions,
+  views: number,
+): Promise<Float32Array> {
+  const { ids, width, batchSize, key } = options;
   const data = new Float32Array(ids.length * views * width);
-  const total = ids.length * views;
-  let done = 0;
-  options.onProgress?.(0, total, 'features'); // the start: the first batch also starts the engine (warm-up)
-  for (let start = 0; start < ids.length; start += batchSize) {
-    const items = Array.from({ length: Math.min(batchSize, ids.length - start) }, (_, i) => start + i);
-    for (let view = 0; view < views; view++) {
-      const features = await options.extract(items, view);
-      if (features.length !== items.length * width) {
-        throw new LesionlabError(
-          'E_CACHE',
-          `feature extraction: expected ${items.length}x${width} features, got ${features.length} values; does the backbone's feature width match?`,
-        );
-      }
-      items.forEach((item, row) => {
-        data.set(features.subarray(row * width, (row + 1) * width), (item * views + view) * width);
-      });
-      done += items.length;
-      options.onProgress?.(done, total, 'features');
-    }
-  }
+  options.onProgress?.(0, ids.length * views, 'features'); // the start: the first batch also starts the engine (warm-up)
+  const index = { format: 'lesionlab-features', version: 1, key, width, views, ids };
+  const job = { count: ids.length, views, batchSize, rowSize: width, extract: options.extract };
+  const progress = { onProgress: options.onProgress, stage: 'features' };
+  await buildCacheFolder(
+    dir,
+    index,
+    DATA,
+    { ...job, ...progress, about: EXTRACTED_FEATURES },
+    (first, rows) => {
+      data.set(rows, first * views * width);
+      return rows;
+    },
+  );
   return data;
 }
 
-async function writeCacheAtomic(
-  dir: string,
-  key: FeatureCacheKey,
-  ids: readonly string[],
-  width: number,
-  views: number,
-  data: Float32Array,
-): Promise<void> {
-  const temp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    await mkdir(temp, { recursive: true });
-    await writeFile(join(temp, DATA), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    await writeFile(
-      join(temp, INDEX),
-      JSON.stringify({ format: 'lesionlab-features', version: 1, key, width, views, ids }),
-    );
-    await rm(dir, { recursive: true, force: true });
-    await rename(temp, dir);
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true }).catch(() => {});
-    throw await writeFailure(error, dir);
-  }
-}
+const EXTRACTED_FEATURES = {
+  unit: 'features',
+  where: 'feature extraction',
+  fix: "check that the backbone's feature width matches",
+};
 
 /** Reads a complete cache folder, or returns null when it is absent or does not match. */
 export async function readFeatureCache(
@@ -163,20 +140,9 @@ export async function readFeatureCache(
   width: number,
   views: number,
 ): Promise<FeatureCache | null> {
-  const indexText = await readFile(join(dir, INDEX), 'utf8').catch(() => null);
-  if (indexText === null) return null;
-  const index = JSON.parse(indexText) as { width: number; views: number; ids: string[] };
-  const size = await stat(join(dir, DATA))
-    .then((s) => s.size)
-    .catch(() => -1);
-  const expected = ids.length * views * width * 4;
-  if (
-    index.width !== width ||
-    index.views !== views ||
-    size !== expected ||
-    index.ids.join('\n') !== ids.join('\n')
-  )
-    return null;
+  const size = ids.length * views * width * 4;
+  const index = await readCompleteIndex<{ width: number; views: number }>(dir, DATA, size, ids);
+  if (index === null || index.width !== width || index.views !== views) return null;
   const bytes = await readFile(join(dir, DATA));
   const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   return makeCache(dir, ids, views, width, data);
@@ -190,17 +156,6 @@ function makeCache(
   data: Float32Array,
 ): FeatureCache {
   return { dir, ids, views, width, data, indexOf: cachePositions(`feature cache ${dir}`, ids) };
-}
-
-/** Position of an image id among a cache's `ids`; an unknown id is an E_CACHE error naming `cache`. */
-export function cachePositions(cache: string, ids: readonly string[]): (id: string) => number {
-  const positions = new Map(ids.map((id, i) => [id, i]));
-  return (id) => {
-    const at = positions.get(id);
-    if (at === undefined)
-      throw new LesionlabError('E_CACHE', `${cache}: no image ${id}; delete the folder to rebuild it`);
-    return at;
-  };
 }
 
 /** Rows of `cache` for items (cache positions) and views, as one [n·width] array. */

@@ -1,11 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import { at } from '../../core/util/at.js';
-import { writeError } from '../fs-errors.js';
-import { cachePositions } from './feature-cache.js';
+import { buildCacheFolder, cachePositions, keyedCacheDir, readCompleteIndex } from './cache-folder.js';
 
 /** What identifies cached prefix activations: change any of it and they are recomputed. */
 export interface PrefixCacheKey {
@@ -58,13 +55,11 @@ export interface PrefixCacheOptions {
   readonly onProgress?: ProgressHook;
 }
 
-const INDEX = 'index.json';
 const DATA = 'maps.bin';
 
 /** The cache folder of a key: `<cacheRoot>/prefix/<backbone>-<boundary>-<sha256(key)[0:16]>`. */
 export function prefixCacheDir(cacheRoot: string, key: PrefixCacheKey): string {
-  const digest = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
-  return join(cacheRoot, 'prefix', `${key.backbone}-${key.boundary}-${digest}`);
+  return keyedCacheDir(cacheRoot, 'prefix', `${key.backbone}-${key.boundary}`, key);
 }
 
 /** Bytes a cache of `count` images x `views` views of `mapSize` values takes on disk. */
@@ -94,14 +89,7 @@ export async function loadOrBuildPrefixCache(options: PrefixCacheOptions): Promi
 }
 
 async function isComplete(dir: string, ids: readonly string[], bytes: number): Promise<boolean> {
-  const text = await readFile(join(dir, INDEX), 'utf8').catch(() => null);
-  if (text === null) return false;
-  const index = JSON.parse(text) as { ids?: string[] };
-  const size = await stat(join(dir, DATA)).then(
-    (s) => s.size,
-    () => -1,
-  );
-  return size === bytes && (index.ids ?? []).join('\n') === ids.join('\n');
+  return (await readCompleteIndex(dir, DATA, bytes, ids)) !== null;
 }
 
 async function buildCache(
@@ -111,59 +99,29 @@ async function buildCache(
   bytes: number,
   logger: Logger,
 ): Promise<void> {
-  const temp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
   const { ids, mapSize, key } = options;
   logger.info(
     `prefix cache: ${ids.length} images x ${views} views of ${mapSize} values (${key.dtype}) = ${(bytes / 2 ** 30).toFixed(2)} GiB on disk in ${dir}`,
   );
-  try {
-    await mkdir(temp, { recursive: true });
-    const handle = await open(join(temp, DATA), 'w');
-    try {
-      await writeAll(handle, options, views);
-    } finally {
-      await handle.close();
-    }
-    await writeFile(
-      join(temp, INDEX),
-      JSON.stringify({ format: 'lesionlab-prefix', version: 1, key, mapSize, views, ids }),
-    );
-    await rm(dir, { recursive: true, force: true });
-    await rename(temp, dir);
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true }).catch(() => {});
-    throw error instanceof LesionlabError ? error : writeError(error, dir);
-  }
+  const index = { format: 'lesionlab-prefix', version: 1, key, mapSize, views, ids };
+  const job = {
+    count: ids.length,
+    views,
+    batchSize: options.batchSize,
+    rowSize: mapSize,
+    extract: options.extract,
+  };
+  const progress = { onProgress: options.onProgress, stage: 'prefix' };
+  await buildCacheFolder(dir, index, DATA, { ...job, ...progress, about: EXTRACTED_MAPS }, (_, rows) =>
+    key.dtype === 'float16' ? toFloat16(rows) : rows,
+  );
 }
 
-async function writeAll(handle: FileHandle, options: PrefixCacheOptions, views: number): Promise<void> {
-  const { ids, mapSize, batchSize } = options;
-  const width = options.key.dtype === 'float16' ? 2 : 4;
-  let done = 0;
-  for (let start = 0; start < ids.length; start += batchSize) {
-    const items = Array.from({ length: Math.min(batchSize, ids.length - start) }, (_, i) => start + i);
-    const block = new Float32Array(items.length * views * mapSize);
-    for (let view = 0; view < views; view++) {
-      const maps = await options.extract(items, view);
-      if (maps.length !== items.length * mapSize)
-        throw new LesionlabError(
-          'E_CACHE',
-          `prefix cache: expected ${items.length}x${mapSize} activations, got ${maps.length} values; does the prefix output match the tail input?`,
-        );
-      for (let row = 0; row < items.length; row++)
-        block.set(maps.subarray(row * mapSize, (row + 1) * mapSize), (row * views + view) * mapSize);
-      done += items.length;
-      options.onProgress?.(done, ids.length * views, 'prefix');
-    }
-    const out = width === 2 ? toFloat16(block) : block;
-    await handle.write(
-      new Uint8Array(out.buffer, out.byteOffset, out.byteLength),
-      0,
-      out.byteLength,
-      start * views * mapSize * width,
-    );
-  }
-}
+const EXTRACTED_MAPS = {
+  unit: 'activations',
+  where: 'the prefix cache',
+  fix: 'check that the prefix output matches the tail input',
+};
 
 function makeCache(
   dir: string,

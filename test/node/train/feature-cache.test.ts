@@ -85,7 +85,9 @@ describe('feature cache', () => {
     });
     expect(cache.built).toBe(true);
     expect(rebuilt.calls.length).toBe(2);
-    expect(() => cache.indexOf('zzz')).toThrow(/no image zzz/);
+    expect(() => cache.indexOf('zzz')).toThrow(
+      /^expected one of its 3 cached image ids for feature cache .* but received "zzz" \(no image zzz in it\); delete the folder to rebuild it$/,
+    );
   });
 
   it('fails clearly when the extractor returns the wrong width, leaving no cache behind', async () => {
@@ -99,7 +101,9 @@ describe('feature cache', () => {
         batchSize: 8,
         extract: async (items) => new Float32Array(items.length * 3),
       }),
-    ).rejects.toThrow(/expected 3x4 features, got 9 values/);
+    ).rejects.toThrow(
+      "expected 3x4 features (12 values) for feature extraction but received 9 values; check that the backbone's feature width matches",
+    );
     expect(
       (await readdir(join(root, 'features'))).some((n) => n.startsWith('tiny-') && n.includes('.tmp-')),
     ).toBe(false);

@@ -95,6 +95,8 @@ describe('prefix activation cache', () => {
         batchSize: 2,
         extract: async () => new Float32Array(3),
       }),
-    ).rejects.toThrow('prefix cache: expected 2x6 activations, got 3 values');
+    ).rejects.toThrow(
+      'expected 2x6 activations (12 values) for the prefix cache but received 3 values; check that the prefix output matches the tail input',
+    );
   });
 });
