@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected, shown } from '../errors.js';
 
 /** How to weight classes in the loss: inverse frequency, effective number of samples, or not at all. */
 export type ClassWeightMode = 'balanced' | 'effective' | 'none';
@@ -18,7 +18,13 @@ export function classWeightsFromCounts(
   beta = 0.999,
 ): Float32Array {
   if (counts.length < 1) {
-    throw new LesionlabError('E_CONFIG', 'classWeightsFromCounts: no classes; pass one count per class');
+    throw expected({
+      what: 'one count per class',
+      where: 'classWeightsFromCounts',
+      received: 'no classes',
+      fix: 'pass one count per class',
+      code: 'E_CONFIG',
+    });
   }
   return Float32Array.from(rawWeights(counts, mode, beta), (w) => (w > 0 ? w ** power : 0));
 }
@@ -30,16 +36,22 @@ function rawWeights(counts: readonly number[], mode: ClassWeightMode, beta: numb
     return counts.map((n) => (n > 0 ? total / (counts.length * n) : 0));
   }
   if (mode !== 'effective') {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `classWeightsFromCounts: unknown mode "${String(mode)}"; use balanced, effective or none`,
-    );
+    throw expected({
+      what: 'balanced, effective or none',
+      where: 'the classWeightsFromCounts mode',
+      received: shown(mode),
+      fix: 'use one of them',
+      code: 'E_CONFIG',
+    });
   }
   if (!(beta >= 0 && beta < 1)) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `classWeightsFromCounts: beta must be in [0, 1) (e.g. 0.999); got ${beta}`,
-    );
+    throw expected({
+      what: 'a beta in [0, 1)',
+      where: 'classWeightsFromCounts',
+      received: shown(beta),
+      fix: 'e.g. 0.999',
+      code: 'E_CONFIG',
+    });
   }
   const raw = counts.map((n) => (n > 0 ? (1 - beta) / (1 - beta ** n) : 0));
   const mean = raw.reduce((a, b) => a + b, 0) / Math.max(1, raw.filter((w) => w > 0).length);

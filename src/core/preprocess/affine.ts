@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 
 /** How output pixels whose source lies outside the image are filled (as `tf.image.transform`). */
@@ -94,17 +94,23 @@ function applyOnHost(values: Float32Array, plan: SamplingPlan, fillValue: number
 
 function checkInputs(images: tf.Tensor, transforms: readonly (readonly number[])[]): void {
   if (images.rank !== 4 || images.dtype !== 'float32') {
-    throw new LesionlabError(
-      'E_INPUT',
-      `affineTransform: expected a float32 NHWC batch, got ${images.dtype} [${images.shape.join(', ')}]; convert with tf.cast(x, 'float32')`,
-    );
+    throw expected({
+      what: 'a float32 NHWC batch',
+      where: 'the images of affineTransform',
+      received: `${images.dtype} [${images.shape.join(', ')}]`,
+      fix: "convert with tf.cast(x, 'float32')",
+      code: 'E_INPUT',
+    });
   }
   const rowsOk = transforms.length === 1 || transforms.length === images.shape[0];
   if (!rowsOk || transforms.some((row) => row.length !== 8)) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `affineTransform: expected 1 or ${images.shape[0]} transform rows of 8 numbers, got ${transforms.length} rows of [${transforms.map((r) => r.length).join(', ')}]; pass [a0, a1, a2, b0, b1, b2, c0, c1] per image`,
-    );
+    throw expected({
+      what: `1 or ${images.shape[0]} transform rows of 8 numbers`,
+      where: 'the transforms of affineTransform',
+      received: `${transforms.length} rows of [${transforms.map((r) => r.length).join(', ')}]`,
+      fix: 'pass [a0, a1, a2, b0, b1, b2, c0, c1] per image',
+      code: 'E_INPUT',
+    });
   }
 }
 

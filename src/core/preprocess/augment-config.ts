@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { LesionlabError } from '../errors.js';
+import { issueProblem } from '../config/zod-issue.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 
 /**
@@ -15,7 +16,7 @@ export const AugmentConfigSchema = z
     /** Scale range [min, max]: > 1 zooms in, < 1 zooms out (the border is filled per `fill`). */
     zoom: z
       .tuple([z.number().min(0.25).max(4), z.number().min(0.25).max(4)])
-      .refine(([lo, hi]) => lo <= hi, 'zoom must be [min, max] with min <= max')
+      .refine(([lo, hi]) => lo <= hi, 'a range [min, max] with min <= max')
       .default([0.8, 1.2]),
     /** Largest brightness shift, as a fraction of 255. */
     brightness: z.number().min(0).max(1).default(0.1),
@@ -33,7 +34,7 @@ export const AugmentConfigSchema = z
      */
     resolution: z
       .tuple([z.number().min(0.2).max(1), z.number().min(0.2).max(1)])
-      .refine(([lo, hi]) => lo <= hi, 'resolution must be [min, max] with min <= max')
+      .refine(([lo, hi]) => lo <= hi, 'a range [min, max] with min <= max')
       .default([1, 1]),
     /**
      * Largest sharpen/blur amount: `a` uniform in [-sharpness, sharpness]; x + a·(x − box3x3(x)) sharpens for
@@ -70,15 +71,17 @@ export const IDENTITY_AUGMENT: AugmentConfig = {
 
 /**
  * Validates an augmentation config and fills defaults. Throws `E_CONFIG` naming the key, what it got and the
- * allowed keys, e.g. `augment rotate: Too big: expected number to be <=180`.
+ * allowed keys, e.g. `expected a number <= 180 for augment rotate but received 500; allowed keys: flip, …`.
  */
 export function parseAugmentConfig(input: unknown, source = 'augment'): AugmentConfig {
   const result = AugmentConfigSchema.safeParse(input ?? {});
   if (result.success) return result.data;
   const issue = at(result.error.issues, 0);
-  const key = issue.path.map(String).join('.') || '(root)';
   const allowed = Object.keys(AugmentConfigSchema.shape).join(', ');
-  throw new LesionlabError('E_CONFIG', `${source} ${key}: ${issue.message}; allowed keys: ${allowed}`);
+  const { what, key, received } = issueProblem(issue, input ?? {}, () => allowed);
+  const fix =
+    issue.code === 'unrecognized_keys' ? 'remove it or fix the spelling' : `allowed keys: ${allowed}`;
+  throw expected({ what, where: `${source} ${key}`, received, fix, code: 'E_CONFIG' });
 }
 
 /** True when the config moves pixels (flip, rotation or zoom), i.e. needs a geometric transform. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../data/prng.js';
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import { affineTransform } from './affine.js';
 import { type AugmentConfig, hasGeometry, hasPixelOps } from './augment-config.js';
@@ -186,10 +186,13 @@ const IDENTITY3: Mat3 = [
 
 function checkBatch(images: tf.Tensor): void {
   if (images.rank !== 4 || images.shape[3] !== 3 || images.dtype !== 'float32') {
-    throw new LesionlabError(
-      'E_INPUT',
-      `augmentBatch: expected a float32 NHWC batch with 3 channels, got ${images.dtype} [${images.shape.join(', ')}]; convert with tf.cast(x, 'float32')`,
-    );
+    throw expected({
+      what: 'a float32 NHWC batch with 3 channels',
+      where: 'the images of augmentBatch',
+      received: `${images.dtype} [${images.shape.join(', ')}]`,
+      fix: "convert with tf.cast(x, 'float32')",
+      code: 'E_INPUT',
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import type { RawImage } from './resize.js';
 
 /**
@@ -76,10 +76,13 @@ export function applyDensity(image: RawImage, rule: DensityRule | undefined): Ra
 export function areaResize(image: RawImage, width: number, height: number): RawImage {
   const { data, channels } = image;
   if (width > image.width || height > image.height || width < 1 || height < 1) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `areaResize: cannot shrink ${image.width}x${image.height} to ${width}x${height}; the area filter only shrinks`,
-    );
+    throw expected({
+      what: `a size from 1x1 to ${image.width}x${image.height}`,
+      where: 'the target of areaResize',
+      received: `${width}x${height}`,
+      fix: 'the area filter only shrinks',
+      code: 'E_INPUT',
+    });
   }
   const xw = areaWeights(image.width, width);
   const yw = areaWeights(image.height, height);

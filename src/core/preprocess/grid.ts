@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import type { RawImage } from './resize.js';
 
 /** Layout of {@link tileImages}. */
@@ -23,10 +23,13 @@ export function tileImages(tiles: readonly Uint8Array[], layout: GridLayout): Ra
   const data = new Uint8Array(width * height * 3).fill(layout.background ?? 255);
   tiles.forEach((tile, i) => {
     if (tile.length !== tw * th * 3) {
-      throw new LesionlabError(
-        'E_INPUT',
-        `tileImages: tile ${i} holds ${tile.length} bytes, expected ${tw}x${th}x3 = ${tw * th * 3}`,
-      );
+      throw expected({
+        what: `${tw}x${th}x3 = ${tw * th * 3} bytes`,
+        where: `tile ${i} of tileImages`,
+        received: `${tile.length} bytes`,
+        fix: 'resize every tile to the layout size',
+        code: 'E_INPUT',
+      });
     }
     const x0 = gap + (i % cols) * (tw + gap);
     const y0 = gap + Math.floor(i / cols) * (th + gap);

@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import type { PreprocessSpec } from './spec.js';
 
@@ -141,11 +141,14 @@ function horizontalPass(image: RawImage, xt: Taps): Float32Array {
 }
 
 function checkImage(image: RawImage): void {
-  const expected = image.width * image.height * image.channels;
-  if (image.width < 1 || image.height < 1 || image.data.length !== expected) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `resizeImage: pixel buffer holds ${image.data.length} bytes, expected ${image.width}x${image.height}x${image.channels} = ${expected}; pass the decoded width, height and channel count`,
-    );
+  const size = image.width * image.height * image.channels;
+  if (image.width < 1 || image.height < 1 || image.data.length !== size) {
+    throw expected({
+      what: `${image.width}x${image.height}x${image.channels} = ${size} bytes`,
+      where: 'the pixel buffer of resizeImage',
+      received: `${image.data.length} bytes`,
+      fix: 'pass the decoded width, height and channel count',
+      code: 'E_INPUT',
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { LesionlabError } from '../errors.js';
+import { issueProblem } from '../config/zod-issue.js';
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import type { PreprocessSpec } from './spec.js';
 
@@ -20,17 +21,20 @@ export const PreprocessSpecSchema = z
 
 /**
  * Validates a preprocessing spec and returns it with its keys in canonical order (so that hashing its JSON
- * is stable). Throws `E_CONFIG` naming the bad key, e.g. `preprocess spec width: Too big: expected number to be <=4096`.
+ * is stable). Throws `E_CONFIG` naming the bad key, e.g. `expected a number <= 4096 for preprocess spec width but received 5000; …`.
  */
 export function parsePreprocessSpec(input: unknown, source = 'preprocess spec'): PreprocessSpec {
   const result = PreprocessSpecSchema.safeParse(input);
   if (!result.success) {
     const issue = at(result.error.issues, 0);
-    const key = issue.path.map(String).join('.') || '(root)';
-    throw new LesionlabError(
-      'E_CONFIG',
-      `${source} ${key}: ${issue.message}; expected { width, height, resize: stretch|pad|crop, colorConstancy }`,
-    );
+    const { what, key, received } = issueProblem(issue, input);
+    throw expected({
+      what,
+      where: `${source} ${key}`,
+      received,
+      fix: 'a preprocess spec is { width, height, resize: stretch|pad|crop, colorConstancy }',
+      code: 'E_CONFIG',
+    });
   }
   const { width, height, resize, colorConstancy } = result.data;
   return { width, height, resize, colorConstancy };

@@ -1,4 +1,4 @@
-import { LesionlabError } from '../errors.js';
+import { expected } from '../errors.js';
 
 /**
  * The eight exact dihedral views of an image (flips x 90° rotations), in the order a recipe of `K` views takes
@@ -92,16 +92,22 @@ function checkViewInput(
   view: DihedralView,
 ): void {
   if (pixels.length !== count * width * height * 3) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `dihedral view ${view}: expected ${count} ${width === height ? 'square ' : ''}${width}x${height} RGB images (${count * width * height * 3} bytes), got ${pixels.length} bytes; pass NHWC uint8 RGB`,
-    );
+    throw expected({
+      what: `${count} ${width === height ? 'square ' : ''}${width}x${height} RGB images (${count * width * height * 3} bytes)`,
+      where: `the dihedral view ${view}`,
+      received: `${pixels.length} bytes`,
+      fix: 'pass NHWC uint8 RGB',
+      code: 'E_INPUT',
+    });
   }
   if (width !== height && !SHAPE_KEEPING.has(view)) {
-    throw new LesionlabError(
-      'E_INPUT',
-      `dihedral view ${view}: needs square images, got ${width}x${height}; use flips only (none, hflip or flips)`,
-    );
+    throw expected({
+      what: 'square images',
+      where: `the dihedral view ${view}`,
+      received: `${width}x${height}`,
+      fix: 'use flips only (none, hflip or flips)',
+      code: 'E_INPUT',
+    });
   }
 }
 

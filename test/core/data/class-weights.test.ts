@@ -36,8 +36,14 @@ describe('classWeightsFromCounts', () => {
   });
 
   it('rejects no classes, a bad beta and an unknown mode', () => {
-    expect(() => classWeightsFromCounts([], 'none')).toThrow(/no classes/);
-    expect(() => classWeightsFromCounts([1], 'effective', 1, 1)).toThrow(/beta must be in \[0, 1\)/);
-    expect(() => classWeightsFromCounts([1], 'bogus' as 'none')).toThrow(/unknown mode "bogus"/);
+    expect(() => classWeightsFromCounts([], 'none')).toThrow(
+      'expected one count per class for classWeightsFromCounts but received no classes; pass one count per class',
+    );
+    expect(() => classWeightsFromCounts([1], 'effective', 1, 1)).toThrow(
+      'expected a beta in [0, 1) for classWeightsFromCounts but received 1; e.g. 0.999',
+    );
+    expect(() => classWeightsFromCounts([1], 'bogus' as 'none')).toThrow(
+      'expected balanced, effective or none for the classWeightsFromCounts mode but received "bogus"; use one of them',
+    );
   });
 });

@@ -141,7 +141,7 @@ describe('affineTransform', () => {
   it('names the bad argument and the fix', () => {
     const x = randomBatch(2, 4, 4, 2);
     expect(() => affineTransform(x, [[1, 0, 0, 0, 1, 0, 0, 0]].concat([[1], [1]]))).toThrow(
-      'affineTransform: expected 1 or 2 transform rows of 8 numbers, got 3 rows of [8, 1, 1]; pass [a0, a1, a2, b0, b1, b2, c0, c1] per image',
+      'expected 1 or 2 transform rows of 8 numbers for the transforms of affineTransform but received 3 rows of [8, 1, 1]; pass [a0, a1, a2, b0, b1, b2, c0, c1] per image',
     );
     const ints = tf.zeros([1, 2, 2, 3], 'int32') as tf.Tensor4D;
     expect(() => affineTransform(ints, [[1, 0, 0, 0, 1, 0, 0, 0]])).toThrow(LesionlabError);

@@ -35,13 +35,17 @@ describe('parseAugmentConfig', () => {
 
   it('rejects unknown keys naming the allowed ones', () => {
     expect(() => parseAugmentConfig({ rotation: 30 })).toThrow(
-      /augment \(root\): .*rotation.*allowed keys: flip, rotate, zoom/,
+      /^expected only the keys flip, rotate, zoom, .* for augment \(root\) but received the key "rotation"; remove it or fix the spelling$/,
     );
   });
 
   it('rejects a reversed zoom range and out-of-range values', () => {
-    expect(() => parseAugmentConfig({ zoom: [1.2, 0.8] })).toThrow(/augment zoom: zoom must be \[min, max\]/);
-    expect(() => parseAugmentConfig({ rotate: 270 })).toThrow(/augment rotate:/);
+    expect(() => parseAugmentConfig({ zoom: [1.2, 0.8] })).toThrow(
+      /^expected a range \[min, max\] with min <= max for augment zoom but received \[1\.2,0\.8\]; allowed keys: /,
+    );
+    expect(() => parseAugmentConfig({ rotate: 270 })).toThrow(
+      /^expected a number <= 180 for augment rotate but received 270; allowed keys: /,
+    );
   });
 
   it('tells geometric configs apart', () => {
@@ -55,7 +59,11 @@ describe('parsePreprocessSpec', () => {
   it('accepts a spec and rejects a bad policy with E_CONFIG', () => {
     const spec = { width: 224, height: 224, resize: 'crop', colorConstancy: true };
     expect(parsePreprocessSpec(spec)).toEqual(spec);
-    expect(() => parsePreprocessSpec({ ...spec, resize: 'squash' })).toThrow(/preprocess spec resize:/);
-    expect(() => parsePreprocessSpec({ ...spec, width: 0 })).toThrow(/preprocess spec width:/);
+    expect(() => parsePreprocessSpec({ ...spec, resize: 'squash' })).toThrow(
+      'expected one of stretch, pad, crop for preprocess spec resize but received "squash"; a preprocess spec is { width, height, resize: stretch|pad|crop, colorConstancy }',
+    );
+    expect(() => parsePreprocessSpec({ ...spec, width: 0 })).toThrow(
+      /^expected a number >= 1 for preprocess spec width but received 0; a preprocess spec is/,
+    );
   });
 });

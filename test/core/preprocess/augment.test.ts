@@ -151,7 +151,7 @@ describe('augmentBatch', () => {
   it('rejects a non-float32 batch with E_INPUT', () => {
     const x = tf.zeros([1, 4, 4, 3], 'int32') as tf.Tensor4D;
     expect(() => augmentBatch(x, DEFAULT_AUGMENT, 1)).toThrow(
-      /expected a float32 NHWC batch with 3 channels, got int32/,
+      "expected a float32 NHWC batch with 3 channels for the images of augmentBatch but received int32 [1, 4, 4, 3]; convert with tf.cast(x, 'float32')",
     );
     x.dispose();
   });

@@ -50,7 +50,7 @@ describe('pixel-density rule', () => {
     );
     expect([rgba.width, rgba.height, rgba.channels, rgba.data[0]]).toEqual([150, 150, 4, 7]);
     expect(() => areaResize(rgb, 8, 8)).toThrow(
-      'areaResize: cannot shrink 4x4 to 8x8; the area filter only shrinks',
+      'expected a size from 1x1 to 4x4 for the target of areaResize but received 8x8; the area filter only shrinks',
     );
   });
 

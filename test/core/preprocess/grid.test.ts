@@ -22,7 +22,7 @@ describe('tileImages', () => {
 
   it('rejects a tile of the wrong size', () => {
     expect(() => tileImages([new Uint8Array(5)], { tileWidth: 2, tileHeight: 1, columns: 1 })).toThrow(
-      /tile 0 holds 5 bytes, expected 2x1x3 = 6/,
+      'expected 2x1x3 = 6 bytes for tile 0 of tileImages but received 5 bytes; resize every tile to the layout size',
     );
   });
 });

@@ -31,7 +31,7 @@ describe('views (one implementation for training, Node and the browser)', () => 
     expect(red(viewImages(rect, 1, W, H, 'flip_v'), 0, 1)).toBe(red(rect, 1, 1));
     expect(red(viewImages(rect, 1, W, H, 'rot180'), 0, 0)).toBe(red(rect, 1, 2));
     expect(() => viewImages(rect, 1, W, H, 'rot90')).toThrow(
-      'dihedral view rot90: needs square images, got 3x2; use flips only (none, hflip or flips)',
+      'expected square images for the dihedral view rot90 but received 3x2; use flips only (none, hflip or flips)',
     );
   });
 
