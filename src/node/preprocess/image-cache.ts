@@ -1,6 +1,6 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LesionlabError } from '../../core/errors.js';
+import { expected, shown } from '../../core/errors.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { at } from '../../core/util/at.js';
 import { CACHE_DATA_FILE, type ImageCacheIndex, readCacheIndex, type SkippedImage } from './cache-index.js';
@@ -70,10 +70,13 @@ const MAX_READ_BYTES = 1024 * 1024 * 1024;
 export async function openImageCache(dir: string): Promise<ImageCache> {
   const index = await readCacheIndex(dir);
   if (!index.complete) {
-    throw new LesionlabError(
-      'E_CACHE',
-      `${dir}: image cache is incomplete (an interrupted build); delete it to rebuild`,
-    );
+    throw expected({
+      what: 'a complete image cache',
+      where: dir,
+      received: 'an incomplete one (an interrupted build)',
+      fix: 'delete it to rebuild',
+      code: 'E_CACHE',
+    });
   }
   const dataPath = join(dir, CACHE_DATA_FILE);
   const size = await stat(dataPath).then(
@@ -81,59 +84,59 @@ export async function openImageCache(dir: string): Promise<ImageCache> {
     () => -1,
   );
   if (size !== index.layout.totalBytes) {
-    throw new LesionlabError(
-      'E_CACHE',
-      `${dataPath}: holds ${size < 0 ? 'nothing' : `${size} bytes`}, index says ${index.layout.totalBytes}; delete the cache folder to rebuild it`,
-    );
-  }
-  return new FileImageCache(dir, index, await open(dataPath, 'r'));
-}
-
-class FileImageCache implements ImageCache {
-  readonly spec: PreprocessSpec;
-  readonly fingerprint: string;
-  readonly count: number;
-  readonly ids: readonly string[];
-  readonly height: number;
-  readonly width: number;
-  readonly imageBytes: number;
-  readonly skipped: readonly SkippedImage[];
-  private readonly positions: Map<string, number>;
-  private handle: FileHandle | undefined;
-
-  constructor(
-    readonly dir: string,
-    index: ImageCacheIndex,
-    handle: FileHandle,
-  ) {
-    this.spec = index.spec;
-    this.fingerprint = index.fingerprint;
-    this.count = index.count;
-    this.ids = index.ids;
-    this.height = index.layout.height;
-    this.width = index.layout.width;
-    this.imageBytes = index.layout.imageBytes;
-    this.skipped = index.skipped;
-    this.positions = new Map(index.ids.map((id, i) => [id, i]));
-    this.handle = handle;
-  }
-
-  indexOf(id: string): number {
-    return this.positions.get(id) ?? -1;
-  }
-
-  indicesOf(ids: readonly string[]): number[] {
-    return ids.map((id) => {
-      const i = this.positions.get(id);
-      if (i === undefined) {
-        throw new LesionlabError(
-          'E_CACHE',
-          `${this.dir}: image "${id}" is not in this cache; rebuild the cache for this dataset`,
-        );
-      }
-      return i;
+    throw expected({
+      what: `${index.layout.totalBytes} bytes (as its index says)`,
+      where: dataPath,
+      received: size < 0 ? 'nothing' : `${size} bytes`,
+      fix: 'delete the cache folder to rebuild it',
+      code: 'E_CACHE',
     });
   }
+  return imageCacheOf(dir, index, await open(dataPath, 'r'));
+}
+
+/** The opened cache: the index's facts, id lookups, and reads through one {@link CacheFile}. */
+function imageCacheOf(dir: string, index: ImageCacheIndex, handle: FileHandle): ImageCache {
+  const { height, width, imageBytes } = index.layout;
+  const file = new CacheFile(dir, index.count, imageBytes, handle);
+  const positions = new Map(index.ids.map((id, i) => [id, i]));
+  const positionOf = (id: string): number => {
+    const position = positions.get(id);
+    if (position !== undefined) return position;
+    throw expected({
+      what: 'an image id in this cache',
+      where: `image cache ${dir}`,
+      received: shown(id),
+      fix: 'rebuild the cache for this dataset',
+      code: 'E_CACHE',
+    });
+  };
+  return {
+    dir,
+    spec: index.spec,
+    fingerprint: index.fingerprint,
+    count: index.count,
+    ids: index.ids,
+    height,
+    width,
+    imageBytes,
+    skipped: index.skipped,
+    indexOf: (id) => positions.get(id) ?? -1,
+    indicesOf: (ids) => ids.map(positionOf),
+    readBatch: (indices) => file.readBatch(indices),
+    batches: (options) => file.batches(options),
+    close: () => file.close(),
+  };
+}
+
+/** Positional reads of a cache's data file: images by index, batches ahead of their use. */
+class CacheFile {
+  constructor(
+    private readonly dir: string,
+    private readonly count: number,
+    private readonly imageBytes: number,
+    private handle: FileHandle | undefined,
+  ) {}
 
   async readBatch(indices: readonly number[]): Promise<Uint8Array> {
     const out = allocate(indices.length * this.imageBytes);
@@ -223,20 +226,25 @@ class FileImageCache implements ImageCache {
 
   private open(): FileHandle {
     if (this.handle === undefined) {
-      throw new LesionlabError(
-        'E_CACHE',
-        `${this.dir}: image cache is closed; open it again with openImageCache`,
-      );
+      throw expected({
+        what: 'an open image cache',
+        where: this.dir,
+        received: 'a closed one',
+        fix: 'open it again with openImageCache',
+        code: 'E_CACHE',
+      });
     }
     return this.handle;
   }
 
   private checkIndex(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.count) {
-      throw new LesionlabError(
-        'E_INPUT',
-        `${this.dir}: image index ${index} is out of range 0..${this.count - 1}`,
-      );
+      throw expected({
+        what: `an image index from 0 to ${this.count - 1}`,
+        where: `image cache ${this.dir}`,
+        received: shown(index),
+        code: 'E_INPUT',
+      });
     }
   }
 }
@@ -281,10 +289,13 @@ async function readFully(
     const want = Math.min(length - done, MAX_READ_BYTES);
     const { bytesRead } = await handle.read(target, offset + done, want, position + done);
     if (bytesRead === 0) {
-      throw new LesionlabError(
-        'E_CACHE',
-        `image cache data ended early at byte ${position + done}; delete the cache folder to rebuild it`,
-      );
+      throw expected({
+        what: `${length} bytes from byte ${position}`,
+        where: 'image cache data',
+        received: `the end of the file at byte ${position + done}`,
+        fix: 'delete the cache folder to rebuild it',
+        code: 'E_CACHE',
+      });
     }
     done += bytesRead;
   }

@@ -161,7 +161,9 @@ describe('prepareImageCache', () => {
     await cache.close();
     const index = JSON.parse(await readFile(join(cache.dir, CACHE_INDEX_FILE), 'utf8'));
     await writeFile(join(cache.dir, CACHE_INDEX_FILE), JSON.stringify({ ...index, complete: false }));
-    expect(await errorOf(openImageCache(cache.dir))).toMatch(/^E_CACHE: .*incomplete/);
+    expect(await errorOf(openImageCache(cache.dir))).toMatch(
+      /^E_CACHE: expected a complete image cache for .* but received an incomplete one \(an interrupted build\); delete it to rebuild$/,
+    );
     const rebuilt = await prepareImageCache(records, SPEC, { cacheRoot });
     expect(rebuilt.count).toBe(10);
     await rebuilt.close();
@@ -183,7 +185,7 @@ describe('openImageCache', () => {
     await cache.close();
     await writeFile(join(cache.dir, CACHE_DATA_FILE), Buffer.alloc(100));
     expect(await errorOf(openImageCache(cache.dir))).toMatch(
-      /^E_CACHE: .*images\.u8: holds 100 bytes, index says 360/,
+      /^E_CACHE: expected 360 bytes \(as its index says\) for .*images\.u8 but received 100 bytes; delete the cache folder to rebuild it$/,
     );
   });
 
@@ -205,9 +207,15 @@ describe('openImageCache', () => {
     }
     expect(picked).toEqual(order.map((i) => colourOf(i)));
     expect(cache.indicesOf(['img_02', 'img_05'])).toEqual([2, 5]);
-    expect(() => cache.indicesOf(['img_99'])).toThrow(/image "img_99" is not in this cache/);
-    await expect(cache.readBatch([10])).rejects.toThrow(/image index 10 is out of range 0\.\.9/);
+    expect(() => cache.indicesOf(['img_99'])).toThrow(
+      /^expected an image id in this cache for image cache .* but received "img_99"; rebuild the cache for this dataset$/,
+    );
+    await expect(cache.readBatch([10])).rejects.toThrow(
+      /^expected an image index from 0 to 9 for image cache .* but received 10$/,
+    );
     await cache.close();
-    await expect(cache.readBatch([0])).rejects.toThrow(/image cache is closed/);
+    await expect(cache.readBatch([0])).rejects.toThrow(
+      /^expected an open image cache for .* but received a closed one; open it again with openImageCache$/,
+    );
   });
 });
