@@ -8,11 +8,9 @@ import {
   hasSensitivityIntervals,
   headlineVariant,
   num,
-  numWithCi,
   pct,
-  pctWithCi,
-  sensitivityPoints,
 } from './format.js';
+import { HEADLINE_COLUMNS, headlineCells } from './headline.js';
 import { REPORT_CSS } from './style.js';
 
 /** A chart spec with its SVG, rendered beforehand (see renderChartSvg). */
@@ -69,22 +67,22 @@ function headlineTable(variants: readonly ReportVariant[]): string {
     : null;
   const melHead = mel ? `<th>${esc(mel.positiveClass)} sensitivity<br>at fixed specificity</th>` : '';
   const rows = variants.map((v) => {
-    const m = v.metrics;
-    const b = m.bootstrap ?? undefined;
-    const melCell = mel
-      ? `<td class="points">${sensitivityPoints(m.sensitivityAtSpecificity?.points, '<br>')}</td>`
-      : '';
+    const [balanced, accuracy, auc, top2, top3, logLoss, ece, points] = headlineCells(
+      v.metrics,
+      mel ? '<br>' : undefined,
+    );
+    const melCell = points === undefined ? '' : `<td class="points">${points}</td>`;
     return `<tr><th scope="row">${esc(v.label)}${v.note ? `<div class="note">${esc(v.note)}</div>` : ''}</th>
-<td class="key">${pctWithCi(m.balancedAccuracy, b?.balancedAccuracy)}</td><td>${pctWithCi(m.accuracy, b?.accuracy)}</td>
-<td>${numWithCi(m.macroAuc, b?.macroAuc)}</td><td>${pct(m.top2Accuracy)}</td><td>${pct(m.top3Accuracy)}</td>
-<td>${num(m.logLoss)}</td><td>${pct(m.ece)}</td>${melCell}</tr>`;
+<td class="key">${balanced}</td><td>${accuracy}</td>
+<td>${auc}</td><td>${top2}</td><td>${top3}</td>
+<td>${logLoss}</td><td>${ece}</td>${melCell}</tr>`;
   });
   const b = headlineVariant(variants).metrics.bootstrap;
   const ciNote = b
     ? `Brackets: ${pct(b.level)} percentile bootstrap intervals from ${b.resamples} resamples of ${b.groups} lesions (seed ${b.seed}).`
     : 'No bootstrap intervals were computed.';
   return `<section><h2>Headline</h2><div class="scroll"><table class="headline"><thead><tr><th></th>
-<th>Balanced accuracy</th><th>Accuracy</th><th>Macro AUC</th><th>Top-2</th><th>Top-3</th><th>Log loss</th><th>ECE</th>${melHead}</tr></thead>
+${HEADLINE_COLUMNS.map((c) => `<th>${c}</th>`).join('')}${melHead}</tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></div><p class="caption">${ciNote} Balanced accuracy is the mean per-class recall (the ISIC 2018 metric).</p></section>`;
 }
 

@@ -1,15 +1,7 @@
 import { describeWeights } from '../../core/bundle/meta.js';
 import { type ReportData, reportBanners } from '../../core/eval/report-data.js';
-import {
-  classCells,
-  hasSensitivityIntervals,
-  headlineVariant,
-  num,
-  numWithCi,
-  pct,
-  pctWithCi,
-  sensitivityPoints,
-} from './format.js';
+import { classCells, hasSensitivityIntervals, headlineVariant, num, pct } from './format.js';
+import { HEADLINE_COLUMNS, headlineCells } from './headline.js';
 
 /** The Markdown summary (`report.md`): headline table with intervals and the per-class table. */
 export function renderReportMarkdown(data: ReportData): string {
@@ -25,15 +17,8 @@ export function renderReportMarkdown(data: ReportData): string {
   ];
   // a fixed-specificity sensitivity is shown only with its bootstrap interval
   const sens = hasSensitivityIntervals(data.variants.map((v) => v.metrics));
-  for (const v of data.variants) {
-    const m = v.metrics;
-    const b = m.bootstrap ?? undefined;
-    const mel = sens ? ` ${sensitivityPoints(m.sensitivityAtSpecificity?.points, '; ')} |` : '';
-    lines.push(
-      `| ${v.label} | ${pctWithCi(m.balancedAccuracy, b?.balancedAccuracy)} | ${pctWithCi(m.accuracy, b?.accuracy)} | ` +
-        `${numWithCi(m.macroAuc, b?.macroAuc)} | ${pct(m.top2Accuracy)} | ${pct(m.top3Accuracy)} | ${num(m.logLoss)} | ${pct(m.ece)} |${mel}`,
-    );
-  }
+  for (const v of data.variants)
+    lines.push(`| ${[v.label, ...headlineCells(v.metrics, sens ? '; ' : undefined)].join(' | ')} |`);
   const b = headline.metrics.bootstrap;
   if (b)
     lines.push(
@@ -69,7 +54,7 @@ function headlineHead(data: ReportData): string[] {
   const sens = hasSensitivityIntervals(data.variants.map((v) => v.metrics));
   const positive = m.sensitivityAtSpecificity?.positiveClass ?? 'mel';
   return [
-    `| | Balanced accuracy | Accuracy | Macro AUC | Top-2 | Top-3 | Log loss | ECE |${sens ? ` ${positive} sensitivity at fixed specificity |` : ''}`,
-    `|---|---|---|---|---|---|---|---|${sens ? '---|' : ''}`,
+    `| | ${HEADLINE_COLUMNS.join(' | ')} |${sens ? ` ${positive} sensitivity at fixed specificity |` : ''}`,
+    `|---|${HEADLINE_COLUMNS.map(() => '---|').join('')}${sens ? '---|' : ''}`,
   ];
 }
