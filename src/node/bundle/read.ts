@@ -4,6 +4,7 @@ import { type BundleMeta, BundleMetaSchema } from '../../core/bundle/meta.js';
 import { issueProblem } from '../../core/config/zod-issue.js';
 import { expected } from '../../core/errors.js';
 import { at } from '../../core/util/at.js';
+import { parseJsonText } from '../json-text.js';
 
 /** The name of a bundle's metadata file. */
 export const BUNDLE_META_FILE = 'bundle.json';
@@ -44,25 +45,14 @@ const WRITTEN_BY_LESIONLAB = 'was it written by lesionlab (format "lesionlab-mod
 
 /** Parses and validates the text of a `bundle.json`; `source` names the file in errors. */
 export function parseBundleMeta(text: string, source: string): BundleMeta {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw expected({
-      what: 'valid JSON',
-      where: `the model bundle metadata ${source}`,
-      received: `text that does not parse (${(error as Error).message})`,
-      fix: WRITTEN_BY_LESIONLAB,
-      code: 'E_MODEL_BUNDLE',
-      cause: error,
-    });
-  }
+  const where = `the model bundle metadata ${source}`;
+  const json = parseJsonText(text, { where, fix: WRITTEN_BY_LESIONLAB, code: 'E_MODEL_BUNDLE' });
   const parsed = BundleMetaSchema.safeParse(json);
   if (!parsed.success) {
     const problem = issueProblem(at(parsed.error.issues, 0), json);
     throw expected({
       what: `${problem.what} at "${problem.key}"`,
-      where: `the model bundle metadata ${source}`,
+      where,
       received: problem.received,
       fix: WRITTEN_BY_LESIONLAB,
       code: 'E_MODEL_BUNDLE',

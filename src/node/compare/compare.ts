@@ -4,7 +4,7 @@ import { parseTrainConfig, type TrainConfig } from '../../core/config/train-conf
 import type { Dataset, ImageRecord } from '../../core/data/records.js';
 import { assertSplittable, splitByGroup } from '../../core/data/split.js';
 import { buildSplitFile, selectSplit } from '../../core/data/split-schema.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import type { BootstrapOptions } from '../../core/eval/bootstrap.js';
 import { buildComparison, type ComparedModel, type ComparisonData } from '../../core/eval/compare.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
@@ -164,10 +164,13 @@ async function checkComparison(
 ): Promise<TrainConfig> {
   const [first, second] = options.backbones;
   if (first === undefined || second === undefined) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `--backbones: got ${options.backbones.length}; name at least two, e.g. --backbones mobilenet_v1,mobilenet_v2`,
-    );
+    throw expected({
+      what: 'at least two backbones',
+      where: '--backbones',
+      received: String(options.backbones.length),
+      fix: 'e.g. --backbones mobilenet_v1,mobilenet_v2',
+      code: 'E_CONFIG',
+    });
   }
   for (const backbone of options.backbones)
     await checkBackboneWeights(runConfig(options, backbone, 'unused', outDir), logger);
@@ -223,10 +226,13 @@ async function trainBackbone(backbone: string, context: ComparisonContext) {
   const run = await context.train(config, { logger, onProgress: options.onProgress });
   const trainSeconds = (performance.now() - started) / 1000;
   if (!run.bundleDir)
-    throw new LesionlabError(
-      'E_RUN',
-      `${run.runDir}: training of ${backbone} did not finish; see its train.log`,
-    );
+    throw expected({
+      what: 'a finished training',
+      where: `${backbone} in ${run.runDir}`,
+      received: 'a run that did not finish',
+      fix: 'see its train.log',
+      code: 'E_RUN',
+    });
   return { bundleDir: run.bundleDir, runDir: run.runDir, trainSeconds };
 }
 

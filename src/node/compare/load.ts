@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeWeights, type WeightsProvenance } from '../../core/bundle/meta.js';
 import type { ImageRecord } from '../../core/data/records.js';
-import { expected, LesionlabError } from '../../core/errors.js';
+import { expected, type LesionlabError } from '../../core/errors.js';
 import type { ComparedModel } from '../../core/eval/compare.js';
 import { parsePredictionsCsv } from '../../core/eval/predictions.js';
 import type { ReportData } from '../../core/eval/report-data.js';
@@ -65,34 +65,53 @@ export async function loadEvaluatedModel(
  * run passed instead of its evaluation; or no evaluation was made.
  */
 async function missingReport(evalDir: string, reportPath: string): Promise<LesionlabError> {
+  const wanted = { what: 'an evaluation folder (with report.json)', where: evalDir } as const;
   for (const runDir of [evalDir, dirname(evalDir)]) {
     const status = await readRunStatus(runDir);
     if (status === null) continue;
-    const why = unfinishedRun(runDir, status);
-    if (why !== null) return new LesionlabError('E_RUN', `${evalDir}: ${why}`);
+    const unfinished = unfinishedRun(runDir, status);
+    if (unfinished !== null) return expected({ ...wanted, ...unfinished, code: 'E_RUN' });
     const evaluate = `\`lesionlab evaluate ${runDir}\``;
-    return new LesionlabError(
-      'E_MISSING_FILE',
-      runDir === evalDir
-        ? `${evalDir}: a finished training run, not an evaluation folder; run ${evaluate} and pass ${join(runDir, 'eval-test')}`
-        : `${reportPath}: not found; the run finished but this evaluation was not made: run ${evaluate}`,
-    );
+    return expected({
+      ...wanted,
+      ...(runDir === evalDir
+        ? {
+            received: 'a finished training run',
+            fix: `run ${evaluate} and pass ${join(runDir, 'eval-test')}`,
+          }
+        : {
+            received: `nothing at ${reportPath}: the run finished but this evaluation was not made`,
+            fix: `run ${evaluate}`,
+          }),
+      code: 'E_MISSING_FILE',
+    });
   }
-  return new LesionlabError(
-    'E_MISSING_FILE',
-    `${reportPath}: not found; run \`lesionlab evaluate\` on the run first`,
-  );
+  return expected({
+    ...wanted,
+    received: `nothing at ${reportPath} (not found)`,
+    fix: 'run `lesionlab evaluate` on the run first',
+    code: 'E_MISSING_FILE',
+  });
 }
 
-/** The line for a run whose status.json says it did not complete (null when it did). */
-function unfinishedRun(runDir: string, status: RunStatus): string | null {
+/** What a run whose status.json says it did not complete left instead of an evaluation, and the fix; null when it completed. */
+function unfinishedRun(runDir: string, status: RunStatus): { received: string; fix: string } | null {
   const resume = `\`lesionlab train --resume ${runDir}\``;
   if (status.state === 'failed')
-    return `training run ${runDir} failed (${status.error?.message ?? 'see its train.log'}), so there is nothing to compare; fix the cause and run ${resume}, or leave it out`;
+    return {
+      received: `training run ${runDir}, which failed (${status.error?.message ?? 'see its train.log'}), so there is nothing to compare`,
+      fix: `fix the cause and run ${resume}, or leave it out`,
+    };
   if (status.state === 'interrupted')
-    return `training run ${runDir} was interrupted and has no evaluation; continue it with ${resume}, then run \`lesionlab evaluate ${runDir}\``;
+    return {
+      received: `training run ${runDir}, which was interrupted and has no evaluation`,
+      fix: `continue it with ${resume}, then run \`lesionlab evaluate ${runDir}\``,
+    };
   if (status.state === 'running')
-    return `training run ${runDir} has not finished (status.json says running${status.pid ? `, pid ${status.pid}` : ''}; or it was killed); wait for it, or continue it with ${resume}, then evaluate it`;
+    return {
+      received: `training run ${runDir}, which has not finished (status.json says running${status.pid ? `, pid ${status.pid}` : ''}; or it was killed)`,
+      fix: `wait for it, or continue it with ${resume}, then evaluate it`,
+    };
   return null;
 }
 

@@ -4,6 +4,7 @@ import type { SplitFile } from '../../core/data/split-schema.js';
 import { expected } from '../../core/errors.js';
 import { resolveBundleDir } from '../bundle/read.js';
 import { readSplitFile } from '../data/split-file.js';
+import { parseJsonText } from '../json-text.js';
 import { readRunStatus } from '../train/run-dir.js';
 
 /** What `lesionlab evaluate` was pointed at: a model bundle, and the training run around it if any. */
@@ -29,17 +30,11 @@ async function exists(path: string): Promise<boolean> {
 
 async function readJson(path: string): Promise<unknown> {
   if (!(await exists(path))) return null;
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as unknown;
-  } catch (error) {
-    throw expected({
-      what: 'valid JSON',
-      where: path,
-      received: `text that does not parse (${(error as Error).message})`,
-      fix: 'is the run directory intact?',
-      code: 'E_RUN',
-    });
-  }
+  return parseJsonText(await readFile(path, 'utf8'), {
+    where: path,
+    fix: 'is the run directory intact?',
+    code: 'E_RUN',
+  });
 }
 
 function dataSection(config: unknown): { root: string | null; format: string | null } {

@@ -8,7 +8,7 @@ import {
   type SplitFile,
   selectSplit,
 } from '../../core/data/split-schema.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
 import { type LesionMetadata, parseLesionMetadata } from '../../core/train/metadata.js';
 import { loadDataset } from '../data/load-dataset.js';
@@ -60,18 +60,24 @@ export async function loadRunData(
   const splitPath = options.splitPath ?? config.data.splitFile;
   const split = splitPath ? await readSplitFile(splitPath) : drawSplit(dataset, config);
   if (split.kind !== 'holdout') {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `${splitPath}: is a k-fold split; training needs a hold-out split (lesionlab split without --folds)`,
-    );
+    throw expected({
+      what: 'a hold-out split (training needs one)',
+      where: `the split file ${splitPath}`,
+      received: 'a k-fold split',
+      fix: 'make one with lesionlab split without --folds',
+      code: 'E_SPLIT',
+    });
   }
   if (splitPath) assertSplitMatches(split, dataset.records, splitPath);
   const parts = selectSplit(dataset.records, split.parts);
   if (parts.train.length === 0 || parts.val.length === 0) {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `${config.data.root}: the split leaves ${parts.train.length} training and ${parts.val.length} validation images; use a larger dataset or other data.val/data.test ratios`,
-    );
+    throw expected({
+      what: 'at least one training and one validation image',
+      where: `the split of ${config.data.root}`,
+      received: `${parts.train.length} training and ${parts.val.length} validation images`,
+      fix: 'use a larger dataset or other data.val/data.test ratios',
+      code: 'E_SPLIT',
+    });
   }
   return { dataset, classes: dataset.classes, split, parts };
 }
@@ -95,10 +101,13 @@ export function withoutSkipped(
     `${ids.length} undecodable images left out of training, validation and test (data.skipBadImages): ${ids.slice(0, 10).join(', ')}${more}`,
   );
   if (parts.train.length === 0 || parts.val.length === 0) {
-    throw new LesionlabError(
-      'E_SPLIT',
-      `${data.dataset.root}: without the ${ids.length} undecodable images the split leaves ${parts.train.length} training and ${parts.val.length} validation images; replace the bad files`,
-    );
+    throw expected({
+      what: 'at least one training and one validation image',
+      where: `the split of ${data.dataset.root} without its ${ids.length} undecodable images`,
+      received: `${parts.train.length} training and ${parts.val.length} validation images`,
+      fix: 'replace the bad files',
+      code: 'E_SPLIT',
+    });
   }
   return { ...data, parts };
 }

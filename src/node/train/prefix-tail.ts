@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DIHEDRAL_VIEWS, type TrainConfig } from '../../core/config/train-config.js';
 import { labelIndices } from '../../core/data/class-index.js';
 import type { ImageRecord } from '../../core/data/records.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
 import type { BackboneBlock } from '../../core/models/registry.js';
 import { type AugmentConfig, parseAugmentConfig } from '../../core/preprocess/augment-config.js';
@@ -51,10 +51,13 @@ export interface PrefixTailOptions {
 export function backboneBlocks(backbone: LoadedBackbone): readonly BackboneBlock[] {
   const blocks = backbone.blocks ?? backbone.spec?.blocks;
   if (!blocks)
-    throw new LesionlabError(
-      'E_CONFIG',
-      `fineTune.enabled: backbone ${backbone.name} lists no blocks to unfreeze; add blocks to its registry entry or disable fine-tuning`,
-    );
+    throw expected({
+      what: 'a backbone that lists blocks to unfreeze',
+      where: 'fineTune.enabled',
+      received: `${backbone.name}, which lists none`,
+      fix: 'add blocks to its registry entry or disable fine-tuning',
+      code: 'E_CONFIG',
+    });
   return blocks;
 }
 
@@ -143,10 +146,13 @@ function checkTaps(split: BackboneSplit, taps: readonly string[]): void {
   const names = new Set(split.tail.layers.map((l) => l.name));
   const below = taps.filter((t) => !names.has(t));
   if (below.length > 0)
-    throw new LesionlabError(
-      'E_CONFIG',
-      `model.taps: ${below.join(', ')} lie in the frozen prefix (below ${split.boundary}); with fine-tuning use taps inside the top fineTune.blocks blocks or none`,
-    );
+    throw expected({
+      what: `taps above the frozen prefix (above ${split.boundary})`,
+      where: 'model.taps',
+      received: `${below.join(', ')}, which lie in it`,
+      fix: 'with fine-tuning use taps inside the top fineTune.blocks blocks or none',
+      code: 'E_CONFIG',
+    });
 }
 
 async function prefixMaps(

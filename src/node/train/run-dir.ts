@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { WeightSnapshot } from '../../core/train/callbacks.js';
 import type { EpochRecord, TrainCheckpoint } from '../../core/train/trainer.js';
@@ -51,10 +51,13 @@ export async function planRunDir(
   const dir = resolve(runsDir, name ?? `${runTimestamp()}-${backbone}`);
   if (!(await exists(join(dir, RUN_FILES.config)))) return { dir, restart: false };
   if (await hasProgress(dir)) {
-    throw new LesionlabError(
-      'E_RUN',
-      `${dir}: a run already exists there; pass --resume ${dir} to continue it, or another --name`,
-    );
+    throw expected({
+      what: 'a folder without a started run',
+      where: 'the new run',
+      received: `${dir}, where a run already exists`,
+      fix: `pass --resume ${dir} to continue it, or another --name`,
+      code: 'E_RUN',
+    });
   }
   return { dir, restart: true };
 }
@@ -198,11 +201,15 @@ export async function loadCheckpoint(
   stage: 'head' | 'finetune' = 'head',
 ): Promise<TrainCheckpoint & { stage: string }> {
   const path = join(dir, stage === 'head' ? RUN_FILES.checkpoint : RUN_FILES.fineTuneCheckpoint);
-  const bytes = await readFile(path).catch(() => {
-    throw new LesionlabError(
-      'E_RUN',
-      `${path}: no checkpoint; the run stopped before its first epoch ended — start it again without --resume`,
-    );
+  const bytes = await readFile(path).catch((error: unknown) => {
+    throw expected({
+      what: 'a checkpoint',
+      where: path,
+      received: 'none: the run stopped before its first epoch ended',
+      fix: 'start it again without --resume',
+      code: 'E_RUN',
+      cause: error,
+    });
   });
   try {
     const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
@@ -241,11 +248,14 @@ export async function loadCheckpoint(
       history: header.history,
     };
   } catch (error) {
-    throw new LesionlabError(
-      'E_RUN',
-      `${path}: damaged checkpoint (${(error as Error).message}); start the run again without --resume`,
-      { cause: error },
-    );
+    throw expected({
+      what: 'a readable checkpoint',
+      where: path,
+      received: `a damaged one (${(error as Error).message})`,
+      fix: 'start the run again without --resume',
+      code: 'E_RUN',
+      cause: error,
+    });
   }
 }
 

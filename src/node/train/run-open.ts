@@ -1,13 +1,14 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
-import { isLesionlabError, LesionlabError } from '../../core/errors.js';
+import { expected, isLesionlabError } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
 import { featureMaps } from '../../core/train/head.js';
 import type { TrainCheckpoint } from '../../core/train/trainer.js';
 import { at } from '../../core/util/at.js';
 import { writeSplitFile } from '../data/split-file.js';
 import { writingTo } from '../fs-errors.js';
+import { parseJsonText } from '../json-text.js';
 import type { BackboneLoader, LoadedBackbone } from './backbone.js';
 import { loadRunData, type PreparedData } from './data.js';
 import {
@@ -111,13 +112,19 @@ async function planNew(input: TrainConfig): Promise<RunPlan> {
 
 async function planResume(resumeDir: string): Promise<RunPlan> {
   const runDir = resolve(resumeDir);
-  const text = await readFile(join(runDir, RUN_FILES.config), 'utf8').catch(() => {
-    throw new LesionlabError(
-      'E_RUN',
-      `${runDir}: no ${RUN_FILES.config}; is this a run directory made by lesionlab train?`,
-    );
+  const configPath = join(runDir, RUN_FILES.config);
+  const text = await readFile(configPath, 'utf8').catch((error: unknown) => {
+    throw expected({
+      what: `a run directory with ${RUN_FILES.config}`,
+      where: `--resume ${runDir}`,
+      received: `a folder without ${RUN_FILES.config}`,
+      fix: 'is this a run directory made by lesionlab train?',
+      code: 'E_RUN',
+      cause: error,
+    });
   });
-  const config = parseTrainConfig(parseJson(text, runDir), join(basename(runDir), RUN_FILES.config));
+  const json = parseJsonText(text, { where: configPath, fix: 'start a new run instead', code: 'E_RUN' });
+  const config = parseTrainConfig(json, join(basename(runDir), RUN_FILES.config));
   if (!(await isFile(join(runDir, RUN_FILES.checkpoint)))) {
     return {
       runDir,
@@ -128,17 +135,6 @@ async function planResume(resumeDir: string): Promise<RunPlan> {
     };
   }
   return { runDir, config, existing: true, saved: true, resume: await loadCheckpoint(runDir) };
-}
-
-function parseJson(text: string, runDir: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new LesionlabError(
-      'E_RUN',
-      `${join(runDir, RUN_FILES.config)}: not valid JSON (${(error as Error).message}); start a new run instead`,
-    );
-  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { expected } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { type AssignReport, assignWeights, type SourceWeight } from '../../core/models/weight-assign.js';
 import { at } from '../../core/util/at.js';
+import { parseJsonText } from '../json-text.js';
 
 const ManifestSchema = z.array(
   z.object({
@@ -69,19 +70,7 @@ async function readShards(dir: string, paths: readonly string[]): Promise<Uint8A
 }
 
 function parseManifest(text: string, file: string): z.infer<typeof ManifestSchema> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw expected({
-      what: 'valid JSON',
-      where: file,
-      received: `text that does not parse (${(cause as Error).message})`,
-      fix: 'is this a TF.js model.json?',
-      code: 'E_WEIGHTS',
-      cause,
-    });
-  }
+  const json = parseJsonText(text, { where: file, fix: 'is this a TF.js model.json?', code: 'E_WEIGHTS' });
   const parsed = ModelJsonSchema.safeParse(json);
   if (!parsed.success) {
     const problem = issueProblem(at(parsed.error.issues, 0), json);

@@ -180,7 +180,7 @@ describe('compareBackbones (training stubbed)', () => {
   });
   it('needs at least two backbones', async () => {
     await expect(compareBackbones({ backbones: ['mobilenet_v1'], out: join(root, 'x') })).rejects.toThrow(
-      /--backbones: got 1/,
+      'expected at least two backbones for --backbones but received 1; e.g. --backbones mobilenet_v1,mobilenet_v2',
     );
   });
 });

@@ -24,27 +24,29 @@ describe('compare on runs that did not finish (status.json)', () => {
     const dir = await run('failed', 'failed', { code: 'E_DATA', message: 'images not found' });
     const error = loadEvaluatedModel(join(dir, 'eval-test'));
     await expect(error).rejects.toThrow(
-      `${join(dir, 'eval-test')}: training run ${dir} failed (images not found), so there is nothing to compare; fix the cause and run \`lesionlab train --resume ${dir}\`, or leave it out`,
+      `expected an evaluation folder (with report.json) for ${join(dir, 'eval-test')} but received training run ${dir}, which failed (images not found), so there is nothing to compare; fix the cause and run \`lesionlab train --resume ${dir}\`, or leave it out`,
     );
     await expect(error).rejects.toMatchObject({ code: 'E_RUN' });
   });
   it('names an interrupted run and a still-running one, whether the run or its eval folder is passed', async () => {
     const stopped = await run('stopped', 'interrupted');
     await expect(loadEvaluatedModel(stopped)).rejects.toThrow(
-      /was interrupted and has no evaluation; continue it with/,
+      /^expected an evaluation folder \(with report\.json\) for .*stopped but received training run .*stopped, which was interrupted and has no evaluation; continue it with `lesionlab train --resume .*stopped`, then run `lesionlab evaluate .*stopped`$/,
     );
     const running = await run('running', 'running');
     await expect(loadEvaluatedModel(join(running, 'eval-test'))).rejects.toThrow(
-      new RegExp(`has not finished \\(status.json says running, pid ${process.pid}; or it was killed\\)`),
+      new RegExp(
+        `but received training run \\S+running, which has not finished \\(status.json says running, pid ${process.pid}; or it was killed\\); wait for it`,
+      ),
     );
   });
   it('tells a finished run from its evaluation folder', async () => {
     const done = await run('done', 'complete');
     await expect(loadEvaluatedModel(done)).rejects.toThrow(
-      `${done}: a finished training run, not an evaluation folder; run \`lesionlab evaluate ${done}\` and pass ${join(done, 'eval-test')}`,
+      `expected an evaluation folder (with report.json) for ${done} but received a finished training run; run \`lesionlab evaluate ${done}\` and pass ${join(done, 'eval-test')}`,
     );
     await expect(loadEvaluatedModel(join(done, 'eval-test'))).rejects.toThrow(
-      /the run finished but this evaluation was not made/,
+      `expected an evaluation folder (with report.json) for ${join(done, 'eval-test')} but received nothing at ${join(done, 'eval-test', 'report.json')}: the run finished but this evaluation was not made; run \`lesionlab evaluate ${done}\``,
     );
   });
   it('compareEvaluations stops on the unfinished run with its line', async () => {
@@ -64,7 +66,7 @@ describe('compare on runs that did not finish (status.json)', () => {
   });
   it('keeps the plain "not found" line for a folder that is no run', async () => {
     await expect(loadEvaluatedModel(join(work, 'nothing', 'eval-test'))).rejects.toThrow(
-      /report\.json: not found; run `lesionlab evaluate` on the run first/,
+      /^expected an evaluation folder \(with report\.json\) for .*nothing\/eval-test but received nothing at .*nothing\/eval-test\/report\.json \(not found\); run `lesionlab evaluate` on the run first$/,
     );
   });
 });

@@ -49,7 +49,9 @@ describe('run directories', () => {
     await writeFile(join(dir, RUN_FILES.config), '{}');
     expect(await planRunDir(root, 'x', name)).toEqual({ dir, restart: true });
     await saveCheckpoint(dir, checkpoint);
-    await expect(createRunDir(root, 'x', name)).rejects.toThrow(/a run already exists there; pass --resume/);
+    await expect(createRunDir(root, 'x', name)).rejects.toThrow(
+      `expected a folder without a started run for the new run but received ${dir}, where a run already exists; pass --resume ${dir} to continue it, or another --name`,
+    );
   });
 
   it('records the run state in status.json', async () => {
@@ -85,9 +87,11 @@ describe('run directories', () => {
   it('explains a missing or damaged checkpoint', async () => {
     const dir = await createRunDir(root, 'm', 'broken');
     await expect(loadCheckpoint(dir)).rejects.toThrow(
-      /no checkpoint; the run stopped before its first epoch ended/,
+      `expected a checkpoint for ${join(dir, RUN_FILES.checkpoint)} but received none: the run stopped before its first epoch ended; start it again without --resume`,
     );
     await writeFile(join(dir, RUN_FILES.checkpoint), Uint8Array.from([200, 0, 0, 0, 1, 2]));
-    await expect(loadCheckpoint(dir)).rejects.toThrow(/damaged checkpoint/);
+    await expect(loadCheckpoint(dir)).rejects.toThrow(
+      /^expected a readable checkpoint for .*broken\/\S+ but received a damaged one \(.+\); start the run again without --resume$/,
+    );
   });
 });
