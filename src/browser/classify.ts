@@ -1,5 +1,5 @@
-import { type BundleMeta, BundleMetaSchema } from '../core/bundle/meta.js';
-import { LesionlabError } from '../core/errors.js';
+import { BUNDLE_WRITTEN_BY, type BundleMeta, checkBundleMeta } from '../core/bundle/meta.js';
+import { expected } from '../core/errors.js';
 import type { ImagePrediction } from '../core/infer/classifier.js';
 
 export type { ClassScore } from '../core/infer/rank.js';
@@ -13,18 +13,24 @@ export interface BrowserPrediction extends ImagePrediction {
 export async function fetchBundleMeta(url: string): Promise<BundleMeta> {
   const res = await fetch(url);
   if (!res.ok) {
-    throw new LesionlabError(
-      'E_MODEL_BUNDLE',
-      `${url}: HTTP ${res.status}; is the page served by \`lesionlab web <model>\`?`,
-    );
+    throw expected({
+      what: 'an HTTP 200 answer',
+      where: url,
+      received: `HTTP ${res.status}`,
+      fix: 'is the page served by `lesionlab web <model>`?',
+      code: 'E_MODEL_BUNDLE',
+    });
   }
-  const parsed = BundleMetaSchema.safeParse(await res.json());
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new LesionlabError(
-      'E_MODEL_BUNDLE',
-      `${url}: invalid model bundle metadata at "${issue?.path.join('.')}": ${issue?.message}`,
-    );
-  }
-  return parsed.data;
+  const where = `the model bundle metadata ${url}`;
+  const json: unknown = await res.json().catch((error: unknown) => {
+    throw expected({
+      what: 'JSON',
+      where,
+      received: `text that does not parse (${(error as Error).message})`,
+      fix: BUNDLE_WRITTEN_BY,
+      code: 'E_MODEL_BUNDLE',
+      cause: error,
+    });
+  });
+  return checkBundleMeta(json, where);
 }

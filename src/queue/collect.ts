@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { Queue } from 'bullmq';
-import { LesionlabError } from '../core/errors.js';
+import { expected } from '../core/errors.js';
 import { at } from '../core/util/at.js';
 import type { FileClassification } from '../node/infer/classifier.js';
 import { createFormatter, type PredictFormat } from '../node/infer/format.js';
@@ -47,10 +47,13 @@ export async function collectResults(
     const k = queueKeys(target.name);
     const classes = await client.hget(k.meta, 'classes');
     if (classes === null) {
-      throw new LesionlabError(
-        'E_INPUT',
-        `queue "${target.name}" has no results yet (no worker has started on it); run \`lesionlab worker\` first`,
-      );
+      throw expected({
+        what: 'results',
+        where: `the queue "${target.name}"`,
+        received: 'none yet (no worker has started on it)',
+        fix: 'run `lesionlab worker` first',
+        code: 'E_INPUT',
+      });
     }
     const format = createFormatter(
       options.format ?? 'csv',

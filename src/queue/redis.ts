@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'bullmq';
-import { LesionlabError } from '../core/errors.js';
+import { expected, type LesionlabError, shown } from '../core/errors.js';
 
 /** The queue a command works on: a Redis server and a queue name (several archives can share one Redis). */
 export interface QueueTarget {
@@ -36,11 +36,14 @@ export function redisConnection(url: string): ConnectionOptions {
 }
 
 function badUrl(url: string, why: string): LesionlabError {
-  const shown = url.replace(/\/\/[^@/]*@/, '//***@');
-  return new LesionlabError(
-    'E_CONFIG',
-    `--redis: "${shown}" is not a Redis URL (${why}); use redis://host:6379 or redis://:password@host:6379/0`,
-  );
+  const masked = url.replace(/\/\/[^@/]*@/, '//***@');
+  return expected({
+    what: 'a Redis URL',
+    where: '--redis',
+    received: `${shown(masked)} (${why})`,
+    fix: 'use redis://host:6379 or redis://:password@host:6379/0',
+    code: 'E_CONFIG',
+  });
 }
 
 /** The Redis keys holding a queue's results, beside BullMQ's own `bull:<name>:*` keys. */

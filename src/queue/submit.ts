@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
-import { LesionlabError } from '../core/errors.js';
+import { expected } from '../core/errors.js';
 import { at } from '../core/util/at.js';
 import { type ClassifyJobData, chunk, type QueueTarget, queueKeys } from './redis.js';
 
@@ -88,10 +88,13 @@ async function claimModel(client: Client, metaKey: string, name: string, model: 
   await client.hsetnx(metaKey, 'model', model);
   const owner = await client.hget(metaKey, 'model');
   if (owner !== model) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `queue "${name}" holds results of model "${owner}", not "${model}"; use another --queue name, or delete the old queue's keys`,
-    );
+    throw expected({
+      what: `results of the model "${model}"`,
+      where: `the queue "${name}"`,
+      received: `results of the model "${owner}"`,
+      fix: "use another --queue name, or delete the old queue's keys",
+      code: 'E_CONFIG',
+    });
   }
 }
 

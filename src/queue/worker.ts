@@ -1,5 +1,5 @@
 import { type Job, Worker } from 'bullmq';
-import { LesionlabError } from '../core/errors.js';
+import { expected } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { at } from '../core/util/at.js';
 import type { FileClassification } from '../node/infer/classifier.js';
@@ -66,10 +66,13 @@ async function checkModel(
   const k = queueKeys(queue);
   const owner = await client.hget(k.meta, 'model');
   if (owner !== null && owner !== model.name) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `queue "${queue}" was submitted for model "${owner}", but this worker runs "${model.name}"; start the worker with that model`,
-    );
+    throw expected({
+      what: `the model "${owner}" (the queue was submitted for it)`,
+      where: `the queue "${queue}"`,
+      received: `a worker that runs "${model.name}"`,
+      fix: 'start the worker with that model',
+      code: 'E_CONFIG',
+    });
   }
   await client.hsetnx(k.meta, 'classes', JSON.stringify(model.classes));
 }

@@ -99,7 +99,9 @@ describe.skipIf(redisMissing)('queue on a real redis-server', () => {
     expect(await submitImages(t, keys, { model: 'fake' })).toMatchObject({ done: 20, added: 0, jobs: 0 });
     expect(seen.size).toBe(20);
     expect([...seen.values()].every((v) => v === 1)).toBe(true);
-    await expect(submitImages(t, keys, { model: 'other' })).rejects.toThrow(/holds results of model "fake"/);
+    await expect(submitImages(t, keys, { model: 'other' })).rejects.toThrow(
+      `expected results of the model "other" for the queue "${t.name}" but received results of the model "fake"; use another --queue name, or delete the old queue's keys`,
+    );
   });
 
   it('loses nothing when a worker is killed with SIGKILL mid-job: its job is retried, no image twice', async () => {
@@ -139,6 +141,8 @@ describe.skipIf(redisMissing)('queue on a real redis-server', () => {
     await submitImages(t, ['/x.jpg'], { model: 'fake' });
     await expect(
       startQueueWorker(t, fakeClassify(new Map()), { model: { ...MODEL, name: 'other' } }),
-    ).rejects.toThrow(/submitted for model "fake", but this worker runs "other"/);
+    ).rejects.toThrow(
+      `expected the model "fake" (the queue was submitted for it) for the queue "${t.name}" but received a worker that runs "other"; start the worker with that model`,
+    );
   });
 });

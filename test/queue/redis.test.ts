@@ -15,13 +15,15 @@ describe('redisConnection', () => {
   });
 
   it.each([
-    ['localhost:6379', /is not a Redis URL \(scheme localhost:\)/],
-    ['http://h:1', /scheme http:/],
-    ['redis://h/x', /database "x"/],
-    ['nonsense', /not a URL/],
+    ['localhost:6379', 'expected a Redis URL for --redis but received "localhost:6379" (scheme localhost:)'],
+    ['http://h:1', 'expected a Redis URL for --redis but received "http://h:1" (scheme http:)'],
+    ['redis://h/x', 'expected a Redis URL for --redis but received "redis://h/x" (database "x")'],
+    ['nonsense', 'expected a Redis URL for --redis but received "nonsense" (not a URL)'],
   ])('refuses %s with one line naming the flag and the fix', (url, message) => {
     expect(() => redisConnection(url)).toThrow(message);
-    expect(() => redisConnection(url)).toThrow(/--redis: .*use redis:\/\/host:6379/);
+    expect(() => redisConnection(url)).toThrow(
+      /^expected a Redis URL for --redis but received .*; use redis:\/\/host:6379 or redis:\/\/:password@host:6379\/0$/,
+    );
   });
 
   it('never prints a password in the error', () => {

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { issueProblem } from '../config/zod-issue.js';
+import { expected } from '../errors.js';
 import { DensityRuleSchema } from '../preprocess/density.js';
 import { DIHEDRAL_VIEWS } from '../preprocess/views.js';
+import { at } from '../util/at.js';
 
 /**
  * Where a model's backbone weights came from: an ImageNet file (its path and sha256; for a TF.js layers
@@ -112,3 +115,23 @@ export const BundleMetaSchema = z
 
 /** The parsed, validated content of a model bundle's `bundle.json`. */
 export type BundleMeta = z.infer<typeof BundleMetaSchema>;
+
+/** The fix of every bad `bundle.json`: the question that finds where it came from. */
+export const BUNDLE_WRITTEN_BY = 'was it written by lesionlab (format "lesionlab-model", version 1)?';
+
+/**
+ * Validates the parsed JSON of a `bundle.json` (from a file or a URL, Node or the page); E_MODEL_BUNDLE for
+ * `where` naming the first bad key, what it should hold and what it holds.
+ */
+export function checkBundleMeta(json: unknown, where: string): BundleMeta {
+  const parsed = BundleMetaSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const problem = issueProblem(at(parsed.error.issues, 0), json);
+  throw expected({
+    what: `${problem.what} at "${problem.key}"`,
+    where,
+    received: problem.received,
+    fix: BUNDLE_WRITTEN_BY,
+    code: 'E_MODEL_BUNDLE',
+  });
+}

@@ -1,9 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type BundleMeta, BundleMetaSchema } from '../../core/bundle/meta.js';
-import { issueProblem } from '../../core/config/zod-issue.js';
+import { BUNDLE_WRITTEN_BY, type BundleMeta, checkBundleMeta } from '../../core/bundle/meta.js';
 import { expected } from '../../core/errors.js';
-import { at } from '../../core/util/at.js';
 import { parseJsonText } from '../json-text.js';
 
 /** The name of a bundle's metadata file. */
@@ -41,24 +39,11 @@ export async function resolveBundleDir(path: string): Promise<string> {
   });
 }
 
-const WRITTEN_BY_LESIONLAB = 'was it written by lesionlab (format "lesionlab-model", version 1)?';
-
 /** Parses and validates the text of a `bundle.json`; `source` names the file in errors. */
 export function parseBundleMeta(text: string, source: string): BundleMeta {
   const where = `the model bundle metadata ${source}`;
-  const json = parseJsonText(text, { where, fix: WRITTEN_BY_LESIONLAB, code: 'E_MODEL_BUNDLE' });
-  const parsed = BundleMetaSchema.safeParse(json);
-  if (!parsed.success) {
-    const problem = issueProblem(at(parsed.error.issues, 0), json);
-    throw expected({
-      what: `${problem.what} at "${problem.key}"`,
-      where,
-      received: problem.received,
-      fix: WRITTEN_BY_LESIONLAB,
-      code: 'E_MODEL_BUNDLE',
-    });
-  }
-  return parsed.data;
+  const json = parseJsonText(text, { where, fix: BUNDLE_WRITTEN_BY, code: 'E_MODEL_BUNDLE' });
+  return checkBundleMeta(json, where);
 }
 
 /**
