@@ -1,4 +1,4 @@
-import { LesionlabError } from '../../core/errors.js';
+import { expected, shown } from '../../core/errors.js';
 import type { ModelSession } from '../../core/infer/classifier.js';
 import type { Logger } from '../../core/logger.js';
 import type { ModelBundle } from '../bundle/read.js';
@@ -19,10 +19,13 @@ export async function openClassifierSession(
   const name = bundle.meta.onnx.probabilities;
   if (!session.outputNames.includes(name)) {
     await session.dispose();
-    throw new LesionlabError(
-      'E_MODEL_BUNDLE',
-      `${bundle.onnxPath}: has outputs ${session.outputNames.join(', ')} but bundle.json names "${name}"; re-export the bundle`,
-    );
+    throw expected({
+      what: `an output ${shown(name)} (as bundle.json names it)`,
+      where: bundle.onnxPath,
+      received: `outputs ${session.outputNames.join(', ')}`,
+      fix: 're-export the bundle',
+      code: 'E_MODEL_BUNDLE',
+    });
   }
   return {
     async run(input, dims) {

@@ -1,4 +1,4 @@
-import { LesionlabError } from '../../core/errors.js';
+import { expected, shown } from '../../core/errors.js';
 import { csvCell } from '../../core/format/csv.js';
 import { type ClassScore, topK } from '../../core/infer/rank.js';
 import type { FileClassification } from './classifier.js';
@@ -104,10 +104,13 @@ export function createFormatter(
 ): PredictionFormatter {
   const factory = FORMATTERS[format];
   if (!factory) {
-    throw new LesionlabError(
-      'E_CONFIG',
-      `prediction format "${String(format)}": not one of ${PREDICT_FORMATS.join(', ')}; pick one of those`,
-    );
+    throw expected({
+      what: `one of ${PREDICT_FORMATS.join(', ')}`,
+      where: 'the prediction format',
+      received: shown(format),
+      fix: 'pick one of those',
+      code: 'E_CONFIG',
+    });
   }
   return factory(classes, Math.max(1, Math.min(k, classes.length)), context);
 }

@@ -2,7 +2,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { findColumn, parseTable } from '../../core/data/csv.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected, isLesionlabError } from '../../core/errors.js';
 import { type LesionMetadata, METADATA_COLUMNS, parseLesionMetadata } from '../../core/train/metadata.js';
 
 /** File extensions `predict` classifies when it walks a folder: the raster formats sharp decodes. */
@@ -126,10 +126,13 @@ export async function listCsvImages(csvPath: string): Promise<string[]> {
   }
   const idCol = findColumn(table.header, ID_COLUMNS);
   if (idCol < 0) {
-    throw new LesionlabError(
-      'E_MISSING_COLUMN',
-      `${csvPath}: no image column (found ${table.header.join(', ')}); add a "path" column or an "image_id" column`,
-    );
+    throw expected({
+      what: `an image column (${[...PATH_COLUMNS, ...ID_COLUMNS].join(', ')})`,
+      where: csvPath,
+      received: `the columns ${table.header.join(', ')}`,
+      fix: 'add a "path" column or an "image_id" column',
+      code: 'E_MISSING_COLUMN',
+    });
   }
   return pathsFromIds(
     dir,
@@ -150,7 +153,15 @@ export async function listCsvMetadata(csvPath: string): Promise<LesionMetadata[]
     try {
       return parseLesionMetadata(row);
     } catch (error) {
-      throw new LesionlabError('E_INPUT', `${csvPath} row ${i + 2}: ${(error as Error).message}`);
+      if (!isLesionlabError(error)) throw error;
+      throw expected({
+        what: 'lesion metadata lesionlab accepts',
+        where: `${csvPath} row ${i + 2}`,
+        received: `a row it refuses (${error.message})`,
+        fix: 'correct that row',
+        code: 'E_INPUT',
+        cause: error,
+      });
     }
   });
 }
@@ -170,7 +181,13 @@ export async function collectPredictInputs(target: string): Promise<PredictInput
     const what = link?.isSymbolicLink()
       ? 'a broken symbolic link (its target is missing)'
       : 'no such file or folder';
-    throw new LesionlabError('E_MISSING_FILE', `${target}: ${what}; pass an image, a folder or a CSV`);
+    throw expected({
+      what: 'an image, a folder or a CSV',
+      where: target,
+      received: what,
+      fix: 'check the path',
+      code: 'E_MISSING_FILE',
+    });
   });
   if (info.isDirectory()) return { ...(await scanFolder(target)), single: false };
   if (extname(target).toLowerCase() === '.csv') {
@@ -189,9 +206,11 @@ export async function collectPredictInputs(target: string): Promise<PredictInput
 /** Throws `E_INPUT` naming `target` when it holds nothing `predict` can classify. */
 export function assertInputsToClassify(target: string, inputs: PredictInputs): void {
   if (inputs.paths.length > 0) return;
-  throw new LesionlabError(
-    'E_INPUT',
-    `${target}: no images to classify (${inputs.skipped.length} skipped, ${inputs.ignored.length} other files); ` +
-      `pass images (${IMAGE_EXTENSIONS.join(' ')}), a folder of them or a CSV`,
-  );
+  throw expected({
+    what: 'images to classify',
+    where: target,
+    received: `none (${inputs.skipped.length} skipped, ${inputs.ignored.length} other files)`,
+    fix: `pass images (${IMAGE_EXTENSIONS.join(' ')}), a folder of them or a CSV`,
+    code: 'E_INPUT',
+  });
 }

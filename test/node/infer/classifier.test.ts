@@ -197,5 +197,12 @@ describe('lesion metadata at inference (late-fusion branch declared by the bundl
     expect(await listCsvMetadata(csv)).toEqual([{ age: 45, sex: 'female', site: 'face' }, {}]);
     await writeFile(csv, 'path\na.png\n');
     expect(await listCsvMetadata(csv)).toBeUndefined();
+    await writeFile(csv, 'path,localization\na.png,face\nb.png,moon\n');
+    await expect(listCsvMetadata(csv)).rejects.toMatchObject({
+      code: 'E_INPUT',
+      message: expect.stringMatching(
+        /^expected lesion metadata lesionlab accepts for \S+list\.csv row 3 but received a row it refuses \(expected a known site .* but received "moon".*\); correct that row$/,
+      ),
+    });
   });
 });

@@ -35,7 +35,7 @@ describe('formatters', () => {
     expect(table.row(bad)).toContain('ERROR: cannot decode');
     expect(PREDICT_FORMATS).toEqual(['table', 'csv', 'jsonl']);
     expect(() => createFormatter('xml' as PredictFormat, classes, 1)).toThrow(
-      'prediction format "xml": not one of table, csv, jsonl; pick one of those',
+      'expected one of table, csv, jsonl for the prediction format but received "xml"; pick one of those',
     );
   });
 });
@@ -84,9 +84,12 @@ describe('resolvePredictInputs', () => {
   });
 
   it('explains a missing target and a CSV without an image column', async () => {
-    await expect(resolvePredictInputs(join(root, 'nope'))).rejects.toMatchObject({ code: 'E_MISSING_FILE' });
+    await expect(resolvePredictInputs(join(root, 'nope'))).rejects.toMatchObject({
+      code: 'E_MISSING_FILE',
+      message: `expected an image, a folder or a CSV for ${join(root, 'nope')} but received no such file or folder; check the path`,
+    });
     await expect(resolvePredictInputs(join(root, 'nocol.csv'))).rejects.toThrow(
-      /no image column \(found foo, bar\)/,
+      /^expected an image column \(path, file, filename, image_path, image, image_id, id\) for .*nocol\.csv but received the columns foo, bar; add a "path" column or an "image_id" column$/,
     );
   });
 });
