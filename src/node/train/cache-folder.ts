@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expected, shown } from '../../core/errors.js';
-import type { ProgressHook } from '../../core/logger.js';
+import type { Logger, ProgressHook } from '../../core/logger.js';
 import { writeFailure } from '../fs-errors.js';
 
 /**
@@ -88,6 +88,22 @@ export function buildCacheFolder(
   });
 }
 
+/** Computes the rows of cache items (positions) for one view: float32 [items.length·rowSize]. */
+export type RowExtractor = (items: readonly number[], view: number) => Promise<Float32Array>;
+
+/** What every derived cache's `loadOrBuild*` takes besides its key and row size. */
+export interface CacheBuildOptions {
+  /** The folder that holds every cache (`<cacheRoot>/<kind>/…`). */
+  readonly cacheRoot: string;
+  /** Image ids in cache order. */
+  readonly ids: readonly string[];
+  readonly extract: RowExtractor;
+  /** Images per extractor call. */
+  readonly batchSize: number;
+  readonly onProgress?: ProgressHook;
+  readonly logger?: Logger;
+}
+
 /** What to extract for a cache: every item at every view, a batch of items at a time. */
 export interface ExtractionJob {
   /** Items (cache positions `0..count-1`). */
@@ -97,7 +113,7 @@ export interface ExtractionJob {
   /** Values per item and view: a feature width, an activation map's size. */
   readonly rowSize: number;
   /** The rows of `items` at one view: float32 [items.length·rowSize]. */
-  readonly extract: (items: readonly number[], view: number) => Promise<Float32Array>;
+  readonly extract: RowExtractor;
   /** What the rows are, for the error when `extract` returns the wrong number of values. */
   readonly about: ExtractedRows;
   /** Called after every view of every batch with items·views done, of count·views, under `stage`. */

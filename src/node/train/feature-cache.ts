@@ -3,9 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { DihedralView } from '../../core/config/train-config.js';
-import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { silentLogger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { at } from '../../core/util/at.js';
+import type { CacheBuildOptions, RowExtractor } from './cache-folder.js';
 import { buildCacheFolder, cachePositions, keyedCacheDir, readCompleteIndex } from './cache-folder.js';
 
 /** What identifies a feature cache: change any of it and the features are recomputed. */
@@ -39,18 +40,12 @@ export interface FeatureCache {
 }
 
 /** Computes the features of `count` images (NHWC uint8) for one view: [count·width] float32. */
-export type ViewExtractor = (itemIndices: readonly number[], view: number) => Promise<Float32Array>;
+export type ViewExtractor = RowExtractor;
 
-/** Options of `loadOrBuildFeatureCache`. */
-export interface FeatureCacheOptions {
-  readonly cacheRoot: string;
+/** Options of `loadOrBuildFeatureCache`: the shared ones, the key and the feature width. */
+export interface FeatureCacheOptions extends CacheBuildOptions {
   readonly key: FeatureCacheKey;
-  readonly ids: readonly string[];
   readonly width: number;
-  readonly extract: ViewExtractor;
-  readonly batchSize: number;
-  readonly onProgress?: ProgressHook;
-  readonly logger?: Logger;
 }
 
 const DATA = 'features.f32';

@@ -1,7 +1,8 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { type Logger, silentLogger } from '../../core/logger.js';
 import { at } from '../../core/util/at.js';
+import type { CacheBuildOptions, RowExtractor } from './cache-folder.js';
 import { buildCacheFolder, cachePositions, keyedCacheDir, readCompleteIndex } from './cache-folder.js';
 
 /** What identifies cached prefix activations: change any of it and they are recomputed. */
@@ -41,18 +42,12 @@ export interface PrefixCache {
 }
 
 /** Computes the prefix maps of cache items for one view: float32 [n·mapSize]. */
-export type PrefixExtractor = (items: readonly number[], view: number) => Promise<Float32Array>;
+export type PrefixExtractor = RowExtractor;
 
-/** Options of {@link loadOrBuildPrefixCache}. */
-export interface PrefixCacheOptions {
-  readonly cacheRoot: string;
+/** Options of {@link loadOrBuildPrefixCache}: the shared ones, the key and the values per activation map. */
+export interface PrefixCacheOptions extends CacheBuildOptions {
   readonly key: PrefixCacheKey;
-  readonly ids: readonly string[];
   readonly mapSize: number;
-  readonly batchSize: number;
-  readonly extract: PrefixExtractor;
-  readonly logger?: Logger;
-  readonly onProgress?: ProgressHook;
 }
 
 const DATA = 'maps.bin';
