@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImageRecord } from '../../../src/core/data/records.js';
@@ -119,7 +119,7 @@ describe('prepareImageCache', () => {
     await writeCorrupt(at(records, 4).path);
     const message = await errorOf(prepareImageCache(records, SPEC, { cacheRoot, concurrency: 2 }));
     expect(message).toMatch(
-      new RegExp(`^E_BAD_IMAGE: .*${at(records, 4).imageId}\\.png: cannot decode image`),
+      new RegExp(`^E_BAD_IMAGE: expected an image lesionlab can decode for .*${at(records, 4).imageId}\\.png but received`),
     );
     expect(await readdir(cacheRoot)).toEqual([]);
   });
@@ -129,7 +129,7 @@ describe('prepareImageCache', () => {
     const advice = 'pass --skip-bad-images to leave bad images out';
     const message = await errorOf(prepareImageCache(records, SPEC, { cacheRoot, skipAdvice: advice }));
     expect(message).toMatch(
-      /: cannot decode image \(.*\); replace or remove the file, or pass --skip-bad-images to leave bad images out$/,
+      /\.png but received a file it cannot decode \(.*\); replace or remove the file, or pass --skip-bad-images to leave bad images out$/,
     );
   });
 
@@ -141,14 +141,16 @@ describe('prepareImageCache', () => {
     const cache = await prepareImageCache(records, SPEC, { cacheRoot, skipBadImages: true, logger });
     expect(cache.count).toBe(8);
     expect(cache.skipped.map((s) => s.id)).toEqual(['img_03', 'img_08']);
-    expect(at(cache.skipped, 0).reason).toMatch(/E?image file not found/);
+    expect(at(cache.skipped, 0).reason).toMatch(/img_03\.png but received no such file/);
     expect(warnings).toHaveLength(2);
     const all = await cache.readBatch(Array.from({ length: 8 }, (_, i) => i));
     const expected = cache.ids.map((id) => colourOf(Number(id.slice(4))));
     expect(cache.ids.map((_, k) => firstPixel(all, k))).toEqual(expected);
     await cache.close();
     const strict = await errorOf(prepareImageCache(records, SPEC, { cacheRoot }));
-    expect(strict).toMatch(/^E_MISSING_FILE: .*img_03\.png: image file not found.* \(and 1 more\)$/);
+    expect(strict).toMatch(
+      /^E_MISSING_FILE: expected an image file for .*img_03\.png but received no such file.* \(and 1 more\)$/,
+    );
   });
 
   it('removes an interrupted build of a dead process and replaces an incomplete cache', async () => {
@@ -172,7 +174,7 @@ describe('prepareImageCache', () => {
   it('rejects duplicate image ids and an empty record list', async () => {
     const twice = [...records, { ...at(records, 0), path: at(records, 1).path }];
     expect(await errorOf(prepareImageCache(twice, SPEC, { cacheRoot }))).toMatch(
-      /^E_DATA_INVALID: image id "img_09" appears twice/,
+      /^E_DATA_INVALID: expected unique image ids \(to cache images\) for the dataset but received image id "img_09" twice \(.+\); give each image its own id$/,
     );
     expect(await errorOf(prepareImageCache([], SPEC, { cacheRoot }))).toMatch(/^E_INPUT: /);
   });
@@ -180,7 +182,9 @@ describe('prepareImageCache', () => {
 
 describe('openImageCache', () => {
   it('rejects a folder without an index and a data file of the wrong size', async () => {
-    expect(await errorOf(openImageCache(dir))).toMatch(/^E_CACHE: .*index\.json: no image cache index here/);
+    expect(await errorOf(openImageCache(dir))).toMatch(
+      /^E_CACHE: expected an image cache index for .*index\.json but received no such file; build it with `lesionlab prepare`$/,
+    );
     const cache = await prepareImageCache(records, SPEC, { cacheRoot });
     await cache.close();
     await writeFile(join(cache.dir, CACHE_DATA_FILE), Buffer.alloc(100));
@@ -217,5 +221,16 @@ describe('openImageCache', () => {
     await expect(cache.readBatch([0])).rejects.toThrow(
       /^expected an open image cache for .* but received a closed one; open it again with openImageCache$/,
     );
+  });
+
+  it('names the byte where the data file ended when it shrinks after opening', async () => {
+    const built = await prepareImageCache(records, SPEC, { cacheRoot });
+    const cache = await openImageCache(built.dir);
+    await truncate(join(built.dir, CACHE_DATA_FILE), 5 * IMAGE_BYTES);
+    expect(await errorOf(cache.readBatch([7]))).toBe(
+      `E_CACHE: expected ${IMAGE_BYTES} bytes from byte ${7 * IMAGE_BYTES} for image cache data but received the end of the file at byte ${7 * IMAGE_BYTES}; delete the cache folder to rebuild it`,
+    );
+    await cache.close();
+    await built.close();
   });
 });
