@@ -75,7 +75,11 @@ describe('image cache built in worker threads', () => {
     try {
       const cacheRoot = join(dir, 'strict');
       const message = await failureOf(prepareImageCache(records, SPEC, { cacheRoot, workers: 2 }));
-      expect(message).toMatch(new RegExp(`^E_BAD_IMAGE: .*${bad.imageId}\\.jpg: cannot decode image \\(`));
+      expect(message).toMatch(
+        new RegExp(
+          `^E_BAD_IMAGE: expected an image lesionlab can decode for .*${bad.imageId}\\.jpg but received a file it cannot decode \\(`,
+        ),
+      );
       expect(await readdir(cacheRoot)).toEqual([]);
       const skipping = await build('skip', 2, true);
       expect(skipping.index.count).toBe(records.length - 1);

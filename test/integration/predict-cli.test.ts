@@ -60,7 +60,9 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
       expect(r.top).toHaveLength(3);
     }
     expect(code).toBe(3);
-    expect(stderr).toMatch(/^warning: .*broken.jpg: cannot decode image/m);
+    expect(stderr).toMatch(
+      /^warning: .*expected an image lesionlab can decode for \S+broken\.jpg but received a file it cannot decode/m,
+    );
     expect(stderr).toContain(
       'warning: 1 of 6 input(s) could not be classified (1 undecodable, 0 skipped); exit status 3',
     );
@@ -101,13 +103,17 @@ describe('lesionlab predict (CLI, embedded HAM10000 sample)', () => {
     const single = await runLesionlab(['predict', join(root, 'run'), join(root, 'imgs', 'broken.jpg')]);
     expect(single.code).toBe(2);
     expect(single.stdout).toBe('');
-    expect(single.stderr).toMatch(/^lesionlab: \S+broken.jpg: cannot decode image \(.*\[E_BAD_IMAGE\]\n$/);
+    expect(single.stderr).toMatch(
+      /^lesionlab: expected an image lesionlab can decode for \S+broken\.jpg but received a file it cannot decode \(.*\[E_BAD_IMAGE\]\n$/,
+    );
     const none = await runLesionlab(['predict', join(root, 'run'), join(root, 'bmps')]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain('no images to classify (1 skipped, 0 other files)');
+    expect(none.stderr).toMatch(
+      /^lesionlab: expected images to classify for \S+bmps but received none \(1 skipped, 0 other files\); pass images \(/m,
+    );
     const link = await runLesionlab(['predict', join(root, 'run'), join(root, 'mixed', 'f.jpg')]);
     expect(link.stderr).toMatch(
-      /f.jpg: a broken symbolic link \(its target is missing\).*\[E_MISSING_FILE\]\n$/,
+      /for \S+f\.jpg but received a broken symbolic link \(its target is missing\); check the path.*\[E_MISSING_FILE\]\n$/,
     );
   });
 

@@ -40,7 +40,7 @@ describe('train on a dataset with a truncated JPEG', () => {
   it('stops naming the file and the train flag that skips it', async () => {
     await expect(trainRun(config('strict'), { loadBackbone: tiny })).rejects.toThrow(
       new RegExp(
-        `${bad}\\.jpg: cannot decode image \\(.*\\); replace or remove the file, or pass --skip-bad-images \\(config data\\.skipBadImages: true\\) to leave bad images out$`,
+        `${bad}\\.jpg but received a file it cannot decode \\(.*\\); replace or remove the file, or pass --skip-bad-images \\(config data\\.skipBadImages: true\\) to leave bad images out$`,
       ),
     );
   });

@@ -2,7 +2,7 @@ import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffled } from '../../core/data/prng.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import { augmentBatch } from '../../core/preprocess/augment.js';
 import type { AugmentConfig } from '../../core/preprocess/augment-config.js';
 import { tileImages } from '../../core/preprocess/grid.js';
@@ -76,7 +76,15 @@ function augmentPixels(
 
 async function isFile(path: string): Promise<boolean> {
   const info = await stat(path).catch(() => undefined);
-  if (info === undefined) throw new LesionlabError('E_MISSING_FILE', `${path}: no such image or folder`);
+  if (info === undefined) {
+    throw expected({
+      what: 'an image or a folder of images',
+      where: path,
+      received: 'no such image or folder',
+      fix: 'check the path',
+      code: 'E_MISSING_FILE',
+    });
+  }
   return info.isFile();
 }
 
@@ -84,10 +92,13 @@ async function pickImages(root: string, count: number, seed: number): Promise<st
   const entries = await readdir(root, { recursive: true });
   const images = entries.filter((e) => IMAGE_EXTENSIONS.has(extname(e).toLowerCase())).sort();
   if (images.length === 0) {
-    throw new LesionlabError(
-      'E_MISSING_FILE',
-      `${root}: no images (.jpg, .jpeg, .png, .webp, .tif) in this folder or below`,
-    );
+    throw expected({
+      what: 'images (.jpg, .jpeg, .png, .webp, .tif) in this folder or below',
+      where: root,
+      received: 'none',
+      fix: 'pass a folder that holds images, or one image',
+      code: 'E_MISSING_FILE',
+    });
   }
   return shuffled(images, mulberry32(seed))
     .slice(0, count)
@@ -106,7 +117,12 @@ export async function writePng(path: string, image: RawImage): Promise<void> {
   } catch (error) {
     await rm(tmp, { force: true });
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new LesionlabError('E_INPUT', `${path}: cannot write PNG (${reason}); does its folder exist?`, {
+    throw expected({
+      what: 'a PNG file that can be written',
+      where: path,
+      received: `a failed write (${reason})`,
+      fix: 'does its folder exist?',
+      code: 'E_INPUT',
       cause: error,
     });
   }

@@ -1,9 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { LesionlabError } from '../../core/errors.js';
+import { issueProblem } from '../../core/config/zod-issue.js';
+import { expected } from '../../core/errors.js';
 import { PreprocessSpecSchema } from '../../core/preprocess/spec-schema.js';
 import { at } from '../../core/util/at.js';
+import { parseJsonText } from '../json-text.js';
 
 /** Marker and version of the on-disk image cache; a change of layout bumps the version (and the cache key). */
 export const IMAGE_CACHE_FORMAT = 'lesionlab-image-cache';
@@ -70,36 +72,32 @@ export async function readCacheIndex(dir: string): Promise<ImageCacheIndex> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new LesionlabError(
-      'E_CACHE',
-      `${path}: no image cache index here; build it with \`lesionlab prepare\``,
-      {
-        cause: error,
-      },
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new LesionlabError('E_CACHE', `${path}: not valid JSON; delete the cache folder to rebuild it`, {
+    throw expected({
+      what: 'an image cache index',
+      where: path,
+      received: 'no such file',
+      fix: 'build it with `lesionlab prepare`',
+      code: 'E_CACHE',
       cause: error,
     });
   }
+  const fix = 'delete the cache folder to rebuild it';
+  const json = parseJsonText(text, { where: path, fix, code: 'E_CACHE' });
   const parsed = ImageCacheIndexSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = at(parsed.error.issues, 0);
-    throw new LesionlabError(
-      'E_CACHE',
-      `${path}: not a lesionlab image cache index (${issue.path.join('.') || 'root'}: ${issue.message}); delete the cache folder to rebuild it`,
-    );
+    const problem = issueProblem(at(parsed.error.issues, 0), json);
+    const what = `a lesionlab image cache index (${problem.what} at ${problem.key})`;
+    throw expected({ what, where: path, received: problem.received, fix, code: 'E_CACHE' });
   }
   const index = parsed.data;
   if (index.ids.length !== index.count || index.layout.totalBytes !== index.count * index.layout.imageBytes) {
-    throw new LesionlabError(
-      'E_CACHE',
-      `${path}: count, ids and byte layout disagree; delete the cache folder to rebuild it`,
-    );
+    throw expected({
+      what: 'a count, ids and byte layout that agree',
+      where: path,
+      received: `count ${index.count}, ${index.ids.length} ids, ${index.layout.totalBytes} bytes for ${index.layout.imageBytes} per image`,
+      fix,
+      code: 'E_CACHE',
+    });
   }
   return index;
 }

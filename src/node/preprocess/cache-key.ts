@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { ImageRecord } from '../../core/data/records.js';
-import { LesionlabError } from '../../core/errors.js';
+import { expected } from '../../core/errors.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { describePreprocessSpec } from '../../core/preprocess/spec-schema.js';
 import { at } from '../../core/util/at.js';
@@ -34,10 +34,13 @@ export async function computeCacheKey(
   for (const [i, record] of sorted.entries()) {
     const previous = sorted[i - 1];
     if (previous?.imageId === record.imageId) {
-      throw new LesionlabError(
-        'E_DATA_INVALID',
-        `image id "${record.imageId}" appears twice (${previous.path}, ${record.path}); image ids must be unique to cache images`,
-      );
+      throw expected({
+        what: 'unique image ids (to cache images)',
+        where: 'the dataset',
+        received: `image id "${record.imageId}" twice (${previous.path}, ${record.path})`,
+        fix: 'give each image its own id',
+        code: 'E_DATA_INVALID',
+      });
     }
   }
   const stamps = new Array<string>(sorted.length);

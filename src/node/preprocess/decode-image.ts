@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { LesionlabError } from '../../core/errors.js';
+import { expected, type LesionlabError } from '../../core/errors.js';
 import { preprocessDecoded, preshrinkBox } from '../../core/preprocess/decoding.js';
 import type { DensityRule } from '../../core/preprocess/density.js';
 import type { RawImage } from '../../core/preprocess/resize.js';
@@ -65,11 +65,15 @@ export async function decodeRaw(
     };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new LesionlabError(
-      'E_BAD_IMAGE',
-      `${label}: cannot decode image (${reason}); replace or remove the file, or skip bad images`,
-      { cause: error },
-    );
+    throw expected({
+      what: 'an image lesionlab can decode',
+      where: label,
+      received: `a file it cannot decode (${reason})`,
+      // prepare-image-cache.ts swaps "or skip bad images" for the caller's own advice
+      fix: 'replace or remove the file, or skip bad images',
+      code: 'E_BAD_IMAGE',
+      cause: error,
+    });
   }
 }
 
@@ -111,13 +115,21 @@ export function readImageFileSync(path: string): Uint8Array {
 function readError(path: string, error: unknown): LesionlabError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') {
-    return new LesionlabError(
-      'E_MISSING_FILE',
-      `${path}: image file not found; check the dataset root and the image id`,
-      { cause: error },
-    );
+    return expected({
+      what: 'an image file',
+      where: path,
+      received: 'no such file',
+      fix: 'check the dataset root and the image id',
+      code: 'E_MISSING_FILE',
+      cause: error,
+    });
   }
-  return new LesionlabError('E_BAD_IMAGE', `${path}: cannot read image file (${code ?? String(error)})`, {
+  return expected({
+    what: 'a readable image file',
+    where: path,
+    received: `a file that cannot be read (${code ?? String(error)})`,
+    fix: 'check the file and its permissions',
+    code: 'E_BAD_IMAGE',
     cause: error,
   });
 }

@@ -88,8 +88,8 @@ describe('createClassifier', () => {
     expect(results.map((r) => r.path)).toEqual([good, bad, join(root, 'missing.jpg'), good]);
     const [r0, r1, r2, r3] = results.map((r) => ('error' in r ? r.error : r.probabilities));
     expect(r0).toBeInstanceOf(Float32Array);
-    expect(r1).toMatch(/bad\.jpg: cannot decode/);
-    expect(r2).toMatch(/not found/);
+    expect(r1).toMatch(/for \S*bad\.jpg but received a file it cannot decode/);
+    expect(r2).toMatch(/^expected an image file for \S+missing\.jpg but received no such file/);
     const p0 = r0;
     expect(p0).toEqual(r3);
     const direct = await classifier.classifyPixels(await classifier.decode(good), 1);

@@ -101,7 +101,7 @@ describe('decodeImage', () => {
       decodeImage(file, { width: 8, height: 8, resize: 'crop', colorConstancy: false }),
     );
     expect(result).toMatch(
-      /^E_BAD_IMAGE: .*ISIC_bad\.jpg: cannot decode image \(.+\); replace or remove the file/,
+      /^E_BAD_IMAGE: expected an image lesionlab can decode for .*ISIC_bad\.jpg but received a file it cannot decode \(.+\); replace or remove the file, or skip bad images$/,
     );
   });
 
@@ -119,6 +119,8 @@ describe('decodeImage', () => {
     const result = await codeOf(
       decodeImage(join(dir, 'nope.jpg'), { width: 8, height: 8, resize: 'crop', colorConstancy: false }),
     );
-    expect(result).toMatch(/^E_MISSING_FILE: .*nope\.jpg: image file not found/);
+    expect(result).toMatch(
+      /^E_MISSING_FILE: expected an image file for .*nope\.jpg but received no such file; check the dataset root and the image id$/,
+    );
   });
 });

@@ -48,10 +48,10 @@ describe('startDecoder', () => {
       expect(await failureOf(decoder.decode(path, SPEC))).toBe(await failureOf(decodeImage(path, SPEC)));
     }
     expect(await failureOf(decoder.decode(corrupt, SPEC))).toMatch(
-      /^E_BAD_IMAGE: .*corrupt\.jpg: cannot decode/,
+      /^E_BAD_IMAGE: expected an image lesionlab can decode for .*corrupt\.jpg but received a file it cannot decode/,
     );
     expect(await failureOf(decoder.decode(missing, SPEC))).toMatch(
-      /^E_MISSING_FILE: .*missing\.jpg: image file/,
+      /^E_MISSING_FILE: expected an image file for .*missing\.jpg but received no such file/,
     );
   });
 

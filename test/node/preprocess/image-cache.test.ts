@@ -119,7 +119,9 @@ describe('prepareImageCache', () => {
     await writeCorrupt(at(records, 4).path);
     const message = await errorOf(prepareImageCache(records, SPEC, { cacheRoot, concurrency: 2 }));
     expect(message).toMatch(
-      new RegExp(`^E_BAD_IMAGE: expected an image lesionlab can decode for .*${at(records, 4).imageId}\\.png but received`),
+      new RegExp(
+        `^E_BAD_IMAGE: expected an image lesionlab can decode for .*${at(records, 4).imageId}\\.png but received`,
+      ),
     );
     expect(await readdir(cacheRoot)).toEqual([]);
   });
