@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { LesionlabError } from '../core/errors.js';
+import { expected } from '../core/errors.js';
 
 /** What a filesystem error code means for a write, and what the user can do about it. */
 interface WriteProblem {
@@ -45,7 +45,12 @@ export function writeError(error: unknown, path: string): unknown {
   const code = systemErrorCode(error);
   const problem = code === undefined ? undefined : WRITE_PROBLEMS[code];
   if (problem === undefined) return error;
-  return new LesionlabError('E_WRITE', `${path}: cannot write (${problem.what}, ${code}); ${problem.fix}`, {
+  return expected({
+    what: 'a writable path',
+    where: path,
+    received: `a failed write (${problem.what}, ${code})`,
+    fix: problem.fix,
+    code: 'E_WRITE',
     cause: error,
   });
 }

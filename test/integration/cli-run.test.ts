@@ -56,7 +56,7 @@ describe('a full disk or unwritable output through the CLI', () => {
     const r = await runLesionlab(['split', 'data/sample/ham10000', '--out', out], ['--import', preload]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      `lesionlab: ${out}: cannot write (disk full, ENOSPC); free some space or write to another disk [E_WRITE]\n`,
+      `lesionlab: expected a writable path for ${out} but received a failed write (disk full, ENOSPC); free some space or write to another disk [E_WRITE]\n`,
     );
     expect((await readdir(dir)).filter((name) => name.includes('DISKFULL'))).toEqual([]);
   });
@@ -70,7 +70,7 @@ describe('a full disk or unwritable output through the CLI', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
-      `lesionlab: ${join(runs, 'r1', 'config.json')}: cannot write (disk full, ENOSPC); free some space or write to another disk [E_WRITE]`,
+      `lesionlab: expected a writable path for ${join(runs, 'r1', 'config.json')} but received a failed write (disk full, ENOSPC); free some space or write to another disk [E_WRITE]`,
     );
     expect(await readdir(runs)).toEqual([]);
   });
@@ -85,7 +85,7 @@ describe('a full disk or unwritable output through the CLI', () => {
     expect(r.code).toBe(2);
     // TF.js prints its banner first; the error is the last line
     expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
-      `lesionlab: ${out}: cannot write (a part of the path is a file, not a folder, ENOTDIR); check the path [E_WRITE]`,
+      `lesionlab: expected a writable path for ${out} but received a failed write (a part of the path is a file, not a folder, ENOTDIR); check the path [E_WRITE]`,
     );
   });
 });

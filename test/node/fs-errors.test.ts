@@ -15,11 +15,20 @@ function systemError(code: string, syscall = 'write'): NodeJS.ErrnoException {
 
 describe('writeError: one translation of failed filesystem writes', () => {
   it.each([
-    ['ENOSPC', /^out\/x\.csv: cannot write \(disk full, ENOSPC\); free some space or write to another disk$/],
-    ['EROFS', /^out\/x\.csv: cannot write \(read-only filesystem, EROFS\); write to a writable folder$/],
-    ['EACCES', /cannot write \(permission denied, EACCES\); fix the folder permissions/],
-    ['ENOENT', /cannot write \(folder does not exist, ENOENT\); create the folder or check the path/],
-    ['ENOTDIR', /cannot write \(a part of the path is a file, not a folder, ENOTDIR\)/],
+    [
+      'ENOSPC',
+      /^expected a writable path for out\/x\.csv but received a failed write \(disk full, ENOSPC\); free some space or write to another disk$/,
+    ],
+    [
+      'EROFS',
+      /^expected a writable path for out\/x\.csv but received a failed write \(read-only filesystem, EROFS\); write to a writable folder$/,
+    ],
+    ['EACCES', /but received a failed write \(permission denied, EACCES\); fix the folder permissions/],
+    [
+      'ENOENT',
+      /but received a failed write \(folder does not exist, ENOENT\); create the folder or check the path/,
+    ],
+    ['ENOTDIR', /but received a failed write \(a part of the path is a file, not a folder, ENOTDIR\)/],
   ])('%s becomes one E_WRITE line naming the path', (code, message) => {
     const original = systemError(code);
     const translated = writeError(original, 'out/x.csv');
@@ -40,7 +49,7 @@ describe('writeError: one translation of failed filesystem writes', () => {
 
   it('writingTo translates a failed step', async () => {
     await expect(writingTo('cache/f', () => Promise.reject(systemError('ENOSPC')))).rejects.toThrow(
-      /^cache\/f: cannot write \(disk full, ENOSPC\)/,
+      /^expected a writable path for cache\/f but received a failed write \(disk full, ENOSPC\)/,
     );
   });
 });
@@ -51,10 +60,12 @@ describe('writeFailure: what a bare ENOENT means', () => {
     await writeFile(file, 'x');
     const underFile = await writeFailure(systemError('ENOENT', 'mkdir'), join(file, 'a', 'b'));
     expect((underFile as Error).message).toMatch(
-      /cannot write \(a part of the path is a file, not a folder, ENOTDIR\)/,
+      /but received a failed write \(a part of the path is a file, not a folder, ENOTDIR\)/,
     );
     const writable = await writeFailure(systemError('ENOENT', 'mkdir'), join(dir, 'x', 'y'));
-    expect((writable as Error).message).toMatch(/cannot write \(folder does not exist, ENOENT\)/);
+    expect((writable as Error).message).toMatch(
+      /but received a failed write \(folder does not exist, ENOENT\)/,
+    );
     const other = await writeFailure(systemError('ENOSPC'), join(dir, 'x'));
     expect((other as Error).message).toMatch(/disk full, ENOSPC/);
   });
@@ -69,7 +80,7 @@ describe('writeFileAtomic on an unwritable path', () => {
     expect(error).toBeInstanceOf(LesionlabError);
     expect((error as LesionlabError).code).toBe('E_WRITE');
     expect((error as Error).message).toBe(
-      `${target}: cannot write (a part of the path is a file, not a folder, ENOTDIR); check the path`,
+      `expected a writable path for ${target} but received a failed write (a part of the path is a file, not a folder, ENOTDIR); check the path`,
     );
     expect((await readdir(dir)).filter((n) => n.includes('tmp'))).toEqual([]);
   });
