@@ -2,7 +2,7 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ImageRecord } from '../../core/data/records.js';
-import { isLesionlabError, LesionlabError } from '../../core/errors.js';
+import { expected, isLesionlabError, LesionlabError } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { parsePreprocessSpec } from '../../core/preprocess/spec-schema.js';
@@ -86,7 +86,13 @@ async function prepareOrBuild(
   const logger = options.logger ?? silentLogger;
   const skipBadImages = options.skipBadImages ?? false;
   if (records.length === 0) {
-    throw new LesionlabError('E_INPUT', 'prepareImageCache: no image records given; is the dataset empty?');
+    throw expected({
+      what: 'at least one image record',
+      where: 'prepareImageCache',
+      received: 'none',
+      fix: 'is the dataset empty?',
+      code: 'E_INPUT',
+    });
   }
   const root = resolve(options.cacheRoot);
   const key = await computeCacheKey(records, checked);

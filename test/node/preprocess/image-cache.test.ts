@@ -178,7 +178,9 @@ describe('prepareImageCache', () => {
     expect(await errorOf(prepareImageCache(twice, SPEC, { cacheRoot }))).toMatch(
       /^E_DATA_INVALID: expected unique image ids \(to cache images\) for the dataset but received image id "img_09" twice \(.+\); give each image its own id$/,
     );
-    expect(await errorOf(prepareImageCache([], SPEC, { cacheRoot }))).toMatch(/^E_INPUT: /);
+    expect(await errorOf(prepareImageCache([], SPEC, { cacheRoot }))).toBe(
+      'E_INPUT: expected at least one image record for prepareImageCache but received none; is the dataset empty?',
+    );
   });
 });
 
