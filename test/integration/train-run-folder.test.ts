@@ -49,7 +49,9 @@ describe('trainRun: run folders that can always be resumed or restarted', () => 
       trainRun(config('bad-tap', { model: { backbone: 'mobilenet_v1', taps: ['nope'] } }), {
         loadBackbone: tiny,
       }),
-    ).rejects.toThrow(/model\.taps: "nope" is not a feature-map layer/);
+    ).rejects.toThrow(
+      /^expected a feature-map layer of the backbone "tiny" for model\.taps but received "nope"; use layer names such as /,
+    );
     await expect(
       trainRun(config('bad-weights'), {
         loadBackbone: async () => {
