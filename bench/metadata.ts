@@ -57,6 +57,7 @@ import {
   withMetadata,
 } from '../src/node/train/item-sets.js';
 import { fitHead } from '../src/node/train/pipeline.js';
+import { featuresOnly } from './lib/features-only.js';
 import { benchLogger, benchRecipe, round4 } from './recipe.js';
 
 const began = performance.now();
@@ -70,9 +71,9 @@ const backbone = await loadRunBackbone(config, benchLogger);
 const scratch = await mkdtemp(join(tmpdir(), 'bench-metadata-'));
 const data = await prepareRunData(config, scratch, { logger: benchLogger });
 await rm(scratch, { recursive: true, force: true });
-const { features: cache } = await prepareRunFeatures(config, backbone, data.dataset.records, {
-  logger: benchLogger,
-});
+const cache = await featuresOnly(
+  prepareRunFeatures(config, backbone, data.dataset.records, { logger: benchLogger }),
+);
 const { parts, classes } = data;
 const k = classes.length;
 const meta = {

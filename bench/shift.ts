@@ -49,6 +49,7 @@ import { type FeatureCache, gatherFeatures } from '../src/node/train/feature-cac
 import { createFeatureExtractor } from '../src/node/train/feature-extractor.js';
 import { prepareRunFeatures, runPreprocess } from '../src/node/train/features.js';
 import { featureItemSet, featureStats, standardizedItemSet } from '../src/node/train/item-sets.js';
+import { featuresOnly } from './lib/features-only.js';
 import { benchLogger, benchRecipe, CROPS_ROOT, HAM_ROOT, round4 } from './recipe.js';
 
 const began = performance.now();
@@ -91,8 +92,9 @@ const data = SMOKE
   : prepared;
 const { classes } = data;
 const k = classes.length;
-const base = (await prepareRunFeatures(config, backbone, data.dataset.records, { logger: benchLogger }))
-  .features;
+const base = await featuresOnly(
+  prepareRunFeatures(config, backbone, data.dataset.records, { logger: benchLogger }),
+);
 const crops = new Set(
   (await readdir(CROPS_ROOT)).filter((f) => f.endsWith('.jpg')).map((f) => f.slice(0, -4)),
 );
@@ -125,7 +127,7 @@ if (useAug) {
   process.stdout.write(
     `scale augmentation: one random view for ${augmented.length} of ${data.parts.train.length} training images (BENCH_SHIFT_AUG_FRACTION ${AUG_FRACTION})\n`,
   );
-  augCache = (await prepareRunFeatures(augConfig, backbone, augmented, { logger: benchLogger })).features;
+  augCache = await featuresOnly(prepareRunFeatures(augConfig, backbone, augmented, { logger: benchLogger }));
   const valSets = await conditionFeatureSets(valShift, VAL_CONDITIONS);
   for (const aug of [false, true]) {
     const head = await fitShiftHead(aug);

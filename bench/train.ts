@@ -140,6 +140,7 @@ async function benchSeed(seed: number): Promise<SeedResult> {
   const data = await prepareRunData(config, scratch, { logger: benchLogger });
   // every image, in dataset order: one feature cache whatever the split seed
   const features = await prepareRunFeatures(config, backbone, data.dataset.records, { logger: benchLogger });
+  await features.images.close(); // the features are in memory; the decoded images are not read again
   const chosen = QUICK
     ? {
         weightDecay: config.train.weightDecay,
