@@ -65,6 +65,17 @@ export function expected(problem: ExpectedProblem): LesionlabError {
   return new LesionlabError(code, expectedMessage(problem), cause === undefined ? undefined : { cause });
 }
 
+/**
+ * {@link expected} for a value that must be one of a list of names (a backbone, a format, a mode): `expected one of
+ * a, b, c for WHERE but received "x"; fix`.
+ */
+export function expectedOneOf(
+  choices: readonly string[],
+  problem: Omit<ExpectedProblem, 'what' | 'received'> & { readonly received: unknown },
+): LesionlabError {
+  return expected({ ...problem, what: `one of ${choices.join(', ')}`, received: shown(problem.received) });
+}
+
 /** The message of {@link expected} alone, for errors of another type (the HTTP API's answers). */
 export function expectedMessage(
   problem: Pick<ExpectedProblem, 'what' | 'where' | 'received' | 'fix'>,

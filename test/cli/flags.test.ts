@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { describeSchema, exampleOf } from '../../src/cli/flags/describe.js';
 import { choiceFlag, defineFlags, intFlag, textFlag } from '../../src/cli/flags/table.js';
 import { TRAIN_FLAGS, trainFlags } from '../../src/cli/flags/train.js';
-import { expected, shown } from '../../src/core/errors.js';
+import { expected, expectedOneOf, shown } from '../../src/core/errors.js';
 import { BACKBONE_NAMES } from '../../src/core/models/registry.js';
 import { DIHEDRAL_VIEWS } from '../../src/core/preprocess/views.js';
 
@@ -19,6 +19,12 @@ describe('expected()', () => {
     expect(error.message).toBe('expected an integer for --port but received "http"; e.g. --port 8080');
     expect(error.code).toBe('E_USAGE');
     expect([shown(undefined), shown(3), shown(['a'])]).toEqual(['nothing', '3', '["a"]']);
+  });
+
+  it('expectedOneOf lists the choices and quotes what came', () => {
+    const error = expectedOneOf(['csv', 'json'], { where: 'the format', received: 'xml', code: 'E_CONFIG' });
+    expect(error.message).toBe('expected one of csv, json for the format but received "xml"');
+    expect(error.code).toBe('E_CONFIG');
   });
 });
 

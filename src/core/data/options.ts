@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { expected, shown } from '../errors.js';
+import { expectedOneOf } from '../errors.js';
 import type { DatasetFormat } from './records.js';
 
 /** Format names accepted by `loadDataset` and the CLI: the full names plus short aliases. */
@@ -23,11 +23,10 @@ export const FORMAT_NAMES: readonly string[] = Object.keys(FORMAT_ALIASES).filte
 export function formatOfName(name: string): DatasetFormat | 'auto' {
   const format = FORMAT_ALIASES[name];
   if (format === undefined) {
-    throw expected({
+    throw expectedOneOf(FORMAT_NAMES, {
       code: 'E_CONFIG',
-      what: `one of ${FORMAT_NAMES.join(', ')}`,
       where: 'the dataset format',
-      received: shown(name),
+      received: name,
       fix: 'e.g. --format auto',
     });
   }

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { expected, shown } from '../errors.js';
+import { expectedOneOf } from '../errors.js';
 import { IMAGENET_MEAN_STD, MINUS_ONE_TO_ONE, type Normalization } from '../preprocess/spec.js';
 import type { BuildOptions } from './backbones/common.js';
 import { buildConvNeXt, CONVNEXT_SMALL, convNeXtBlocks } from './backbones/convnext.js';
@@ -221,10 +221,9 @@ export function isBackboneName(name: string): name is BackboneName {
 /** The spec of a backbone; an unknown name throws E_UNKNOWN_MODEL listing the valid ones. */
 export function getBackbone(name: string): BackboneSpec {
   if (!isBackboneName(name)) {
-    throw expected({
-      what: `one of ${BACKBONE_NAMES.join(', ')}`,
+    throw expectedOneOf(BACKBONE_NAMES, {
       where: 'the backbone',
-      received: shown(name),
+      received: name,
       fix: 'check the spelling',
       code: 'E_UNKNOWN_MODEL',
     });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { expected, shown } from '../../core/errors.js';
+import { expected, expectedOneOf } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import { type Checksum, downloadResumable } from '../net/download.js';
 import { unzipTo } from './unzip.js';
@@ -62,10 +62,9 @@ const Listing = z.object({
 export async function fetchDataset(name: string, options: FetchDatasetOptions): Promise<FetchResult> {
   const spec = DOWNLOADABLE_DATASETS[name as keyof typeof DOWNLOADABLE_DATASETS];
   if (!spec) {
-    throw expected({
-      what: `one of ${Object.keys(DOWNLOADABLE_DATASETS).join(', ')}`,
+    throw expectedOneOf(Object.keys(DOWNLOADABLE_DATASETS), {
       where: 'the dataset to fetch',
-      received: shown(name),
+      received: name,
       fix: `e.g. lesionlab fetch ${Object.keys(DOWNLOADABLE_DATASETS)[0]} --dest DIR`,
       code: 'E_CONFIG',
     });

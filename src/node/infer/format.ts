@@ -1,4 +1,4 @@
-import { expected, shown } from '../../core/errors.js';
+import { expectedOneOf } from '../../core/errors.js';
 import { csvCell } from '../../core/format/csv.js';
 import { type ClassScore, topK } from '../../core/infer/rank.js';
 import type { FileClassification } from './classifier.js';
@@ -104,10 +104,9 @@ export function createFormatter(
 ): PredictionFormatter {
   const factory = FORMATTERS[format];
   if (!factory) {
-    throw expected({
-      what: `one of ${PREDICT_FORMATS.join(', ')}`,
+    throw expectedOneOf(PREDICT_FORMATS, {
       where: 'the prediction format',
-      received: shown(format),
+      received: format,
       fix: 'pick one of those',
       code: 'E_CONFIG',
     });

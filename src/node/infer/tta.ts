@@ -1,5 +1,5 @@
 import type { BundleMeta } from '../../core/bundle/meta.js';
-import { expected, shown } from '../../core/errors.js';
+import { expectedOneOf } from '../../core/errors.js';
 import { type DihedralView, TTA_MODES, type TtaMode, viewsOfMode } from '../../core/preprocess/views.js';
 
 export { TTA_MODES, type TtaMode } from '../../core/preprocess/views.js';
@@ -20,10 +20,9 @@ export function resolveViews(
 ): readonly DihedralView[] {
   if (choice === 'recipe') return meta.testViews ?? ['identity'];
   if (!(TTA_MODES as readonly string[]).includes(choice)) {
-    throw expected({
-      what: `one of ${TTA_CHOICES.join(', ')}`,
+    throw expectedOneOf(TTA_CHOICES, {
       where: 'the test-time views',
-      received: shown(choice),
+      received: choice,
       fix: "recipe uses the bundle's own",
       code: 'E_CONFIG',
     });

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { expected, shown } from '../../core/errors.js';
+import { expected, expectedOneOf } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 
 /** Execution providers lesionlab asks ONNX Runtime for, in preference order. */
@@ -175,10 +175,9 @@ export async function createOnnxSession(
     async runOutput(data, dims, name) {
       const output = session.outputNames.includes(name) ? (await run(data, dims, [name]))[name] : undefined;
       if (!output) {
-        throw expected({
-          what: `one of ${session.outputNames.join(', ')}`,
+        throw expectedOneOf(session.outputNames, {
           where: 'the ONNX output name',
-          received: shown(name),
+          received: name,
           fix: 'ask for an output the model has',
           code: 'E_ONNX',
         });
