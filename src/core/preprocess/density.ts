@@ -89,21 +89,23 @@ export function areaResize(image: RawImage, width: number, height: number): RawI
   const rows = new Float32Array(image.height * width * channels);
   // Hot loops: taps point inside the source (from < image.width / image.height) and the output (out < width /
   // height), and data holds image.width x image.height x channels values.
+  const xTaps = xw.weight.length;
   for (let y = 0; y < image.height; y++) {
     const src = y * image.width * channels;
     const dst = y * width * channels;
-    for (const { out, from, weight } of xw) {
-      for (let c = 0; c < channels; c++) {
-        const at = dst + out * channels + c;
-        rows[at] = rows[at]! + data[src + from * channels + c]! * weight;
-      }
+    for (let t = 0; t < xTaps; t++) {
+      const to = dst + xw.out[t]! * channels;
+      const from = src + xw.from[t]! * channels;
+      const weight = xw.weight[t]!;
+      for (let c = 0; c < channels; c++) rows[to + c] = rows[to + c]! + data[from + c]! * weight;
     }
   }
   const result = new Float32Array(width * height * channels);
   const rowLen = width * channels;
-  for (const { out, from, weight } of yw) {
-    const s = from * rowLen;
-    const d = out * rowLen;
+  for (let t = 0; t < yw.weight.length; t++) {
+    const s = yw.from[t]! * rowLen;
+    const d = yw.out[t]! * rowLen;
+    const weight = yw.weight[t]!;
     for (let k = 0; k < rowLen; k++) result[d + k] = result[d + k]! + rows[s + k]! * weight;
   }
   const pixels = new Uint8Array(result.length);
@@ -111,23 +113,31 @@ export function areaResize(image: RawImage, width: number, height: number): RawI
   return { data: pixels, width, height, channels };
 }
 
-interface Tap {
-  readonly out: number;
-  readonly from: number;
-  readonly weight: number;
+/** Overlap taps as parallel typed arrays (tap t adds source pixel from[t] x weight[t] to output pixel out[t]). */
+interface Taps {
+  readonly out: Int32Array;
+  readonly from: Int32Array;
+  /** float64, so each product is the same as with a plain number */
+  readonly weight: Float64Array;
 }
 
 /** Overlap weights of source pixels with each output pixel's span of `src / dst` source pixels. */
-function areaWeights(src: number, dst: number): Tap[] {
+function areaWeights(src: number, dst: number): Taps {
   const scale = src / dst;
-  const taps: Tap[] = [];
+  const out: number[] = [];
+  const from: number[] = [];
+  const weight: number[] = [];
   for (let o = 0; o < dst; o++) {
     const lo = o * scale;
     const hi = (o + 1) * scale;
     for (let s = Math.floor(lo); s < Math.min(src, Math.ceil(hi)); s++) {
       const overlap = Math.min(hi, s + 1) - Math.max(lo, s);
-      if (overlap > 1e-9) taps.push({ out: o, from: s, weight: overlap / scale });
+      if (overlap > 1e-9) {
+        out.push(o);
+        from.push(s);
+        weight.push(overlap / scale);
+      }
     }
   }
-  return taps;
+  return { out: Int32Array.from(out), from: Int32Array.from(from), weight: Float64Array.from(weight) };
 }
