@@ -1,6 +1,7 @@
 import { BUNDLE_WRITTEN_BY, type BundleMeta, checkBundleMeta } from '../core/bundle/meta.js';
 import { expected } from '../core/errors.js';
 import type { ImagePrediction } from '../core/infer/classifier.js';
+import { parseJsonText } from '../core/json-text.js';
 
 export type { ClassScore } from '../core/infer/rank.js';
 
@@ -22,15 +23,6 @@ export async function fetchBundleMeta(url: string): Promise<BundleMeta> {
     });
   }
   const where = `the model bundle metadata ${url}`;
-  const json: unknown = await res.json().catch((error: unknown) => {
-    throw expected({
-      what: 'JSON',
-      where,
-      received: `text that does not parse (${(error as Error).message})`,
-      fix: BUNDLE_WRITTEN_BY,
-      code: 'E_MODEL_BUNDLE',
-      cause: error,
-    });
-  });
+  const json = parseJsonText(await res.text(), { where, fix: BUNDLE_WRITTEN_BY, code: 'E_MODEL_BUNDLE' });
   return checkBundleMeta(json, where);
 }

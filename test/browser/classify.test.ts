@@ -35,7 +35,7 @@ describe('fetchBundleMeta', () => {
     await expect(fetchBundleMeta('b.json')).rejects.toMatchObject({
       code: 'E_MODEL_BUNDLE',
       message: expect.stringMatching(
-        /^expected JSON for the model bundle metadata b\.json but received text that does not parse \(.*\); was it written by lesionlab/,
+        /^expected valid JSON for the model bundle metadata b\.json but received text that does not parse \(.*\); was it written by lesionlab/,
       ),
     });
   });

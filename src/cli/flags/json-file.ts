@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { expected } from '../../core/errors.js';
+import { parseJsonText } from '../../core/json-text.js';
 
 /**
  * Reads the JSON file a flag names (`--config`): a missing or unreadable file is `E_MISSING_FILE`, bad JSON
@@ -16,16 +17,9 @@ export async function readJsonFlag(path: string, flag: string): Promise<unknown>
       cause: error,
     });
   });
-  try {
-    return JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (error) {
-    throw expected({
-      what: 'valid JSON',
-      where: `${flag} ${path}`,
-      received: `text that does not parse (${(error as Error).message})`,
-      fix: 'fix the JSON (no trailing commas or comments)',
-      code: 'E_CONFIG',
-      cause: error,
-    });
-  }
+  return parseJsonText(text.replace(/^\uFEFF/, ''), {
+    where: `${flag} ${path}`,
+    fix: 'fix the JSON (no trailing commas or comments)',
+    code: 'E_CONFIG',
+  });
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { issueProblem } from '../config/zod-issue.js';
 import { expected } from '../errors.js';
+import { parseJsonText } from '../json-text.js';
 import { at } from '../util/at.js';
 import { fnv1a64 } from './prng.js';
 import type { DatasetGrouping, ImageRecord, SplitAssignment } from './records.js';
@@ -122,19 +123,11 @@ function groupingInfo(grouping: DatasetGrouping | undefined) {
 
 /** Parses split-file JSON text; `name` appears in the error for an invalid file. */
 export function parseSplitFile(text: string, name: string): SplitFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw expected({
-      what: 'JSON',
-      where: `the split file ${name}`,
-      received: `text that does not parse (${(error as Error).message})`,
-      fix: 'is this a split file made by `lesionlab split`?',
-      code: 'E_SPLIT',
-      cause: error,
-    });
-  }
+  const json = parseJsonText(text, {
+    where: `the split file ${name}`,
+    fix: 'is this a split file made by `lesionlab split`?',
+    code: 'E_SPLIT',
+  });
   const parsed = SplitFileSchema.safeParse(json);
   if (!parsed.success) {
     const first = at(parsed.error.issues, 0);

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BUNDLE_WRITTEN_BY, type BundleMeta, checkBundleMeta } from '../../core/bundle/meta.js';
 import { expected } from '../../core/errors.js';
-import { parseJsonText } from '../json-text.js';
+import { parseJsonText } from '../../core/json-text.js';
 
 /** The name of a bundle's metadata file. */
 export const BUNDLE_META_FILE = 'bundle.json';

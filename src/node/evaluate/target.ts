@@ -2,9 +2,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { SplitFile } from '../../core/data/split-schema.js';
 import { expected } from '../../core/errors.js';
+import { parseJsonText } from '../../core/json-text.js';
 import { resolveBundleDir } from '../bundle/read.js';
 import { readSplitFile } from '../data/split-file.js';
-import { parseJsonText } from '../json-text.js';
 import { readRunStatus } from '../train/run-dir.js';
 
 /** What `lesionlab evaluate` was pointed at: a model bundle, and the training run around it if any. */

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { issueProblem } from '../../core/config/zod-issue.js';
 import { expected } from '../../core/errors.js';
+import { parseJsonText } from '../../core/json-text.js';
 import { PreprocessSpecSchema } from '../../core/preprocess/spec-schema.js';
 import { at } from '../../core/util/at.js';
-import { parseJsonText } from '../json-text.js';
 
 /** Marker and version of the on-disk image cache; a change of layout bumps the version (and the cache key). */
 export const IMAGE_CACHE_FORMAT = 'lesionlab-image-cache';

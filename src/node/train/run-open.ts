@@ -2,13 +2,13 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
 import { expected, isLesionlabError } from '../../core/errors.js';
+import { parseJsonText } from '../../core/json-text.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
 import { featureMaps } from '../../core/train/head.js';
 import type { TrainCheckpoint } from '../../core/train/trainer.js';
 import { at } from '../../core/util/at.js';
 import { writeSplitFile } from '../data/split-file.js';
 import { writingTo } from '../fs-errors.js';
-import { parseJsonText } from '../json-text.js';
 import type { BackboneLoader, LoadedBackbone } from './backbone.js';
 import { loadRunData, type PreparedData } from './data.js';
 import {

@@ -4,10 +4,10 @@ import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { issueProblem } from '../../core/config/zod-issue.js';
 import { expected } from '../../core/errors.js';
+import { parseJsonText } from '../../core/json-text.js';
 import type { Logger } from '../../core/logger.js';
 import { type AssignReport, assignWeights, type SourceWeight } from '../../core/models/weight-assign.js';
 import { at } from '../../core/util/at.js';
-import { parseJsonText } from '../json-text.js';
 
 const ManifestSchema = z.array(
   z.object({

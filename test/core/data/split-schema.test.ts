@@ -64,7 +64,7 @@ describe('split files', () => {
 
   it('rejects non-JSON and invalid content with a readable E_SPLIT line', () => {
     expect(() => parseSplitFile('{nope', 's.json')).toThrow(
-      /^expected JSON for the split file s\.json but received text that does not parse .*lesionlab split/,
+      /^expected valid JSON for the split file s\.json but received text that does not parse .*lesionlab split/,
     );
     const file = buildSplitFile(records, dataset, {
       kind: 'holdout',

@@ -1,4 +1,4 @@
-import { expected, type LesionlabErrorCode } from '../core/errors.js';
+import { expected, type LesionlabErrorCode } from './errors.js';
 
 /** Where a JSON text came from and what to do when it does not parse; see {@link parseJsonText}. */
 export interface JsonTextSource {
@@ -9,7 +9,7 @@ export interface JsonTextSource {
 }
 
 /**
- * Parses JSON text read from a lesionlab file (run config, bundle.json, cache index, model.json); text that
+ * Parses JSON text (a run config, bundle.json, a cache index, model.json, a split file, a --config file); text that
  * does not parse is one `expected valid JSON for <where> but received text that does not parse (...)` error.
  */
 export function parseJsonText(text: string, source: JsonTextSource): unknown {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonText } from '../../src/node/json-text.js';
+import { parseJsonText } from '../../src/core/json-text.js';
 
 describe('parseJsonText', () => {
   const source = { where: '/runs/a/config.json', fix: 'start a new run instead', code: 'E_RUN' } as const;
