@@ -174,8 +174,21 @@ async function finishRun(
   const { config, runDir, backbone } = run;
   const { head, tuned, bestEpoch } = trained;
   const metadata = tuned ? undefined : await fitMetadataBranch(config, data, features.features, head);
-  const bundleDir = await saveBestModel(config, data, backbone, head, runDir, bestEpoch, metadata);
-  const test = await evaluateTest(config, data, features, head, tuned).finally(() => tuned?.dispose());
+  // The post-hoc logit adjustment from the training split's class counts: baked into the bundle, used on test.
+  const trainCounts = countLabels(labelIndices(data.parts.train, data.classes), data.classes.length);
+  const logitOffset = posthocOffset(config, trainCounts);
+  const bundleDir = await saveBestModel(
+    config,
+    data,
+    backbone,
+    { head, logitOffset },
+    runDir,
+    bestEpoch,
+    metadata,
+  );
+  const test = await evaluateTest(config, data, features, { head, logitOffset }, tuned).finally(() =>
+    tuned?.dispose(),
+  );
   const results = resultsJson(config, trained, test, features, backbone.weights);
   await writeJsonAtomic(join(runDir, RUN_FILES.results), results);
   if (test) run.logger.info(scoreLine('test', recipeViews(config), test.count, test.scores));
@@ -266,17 +279,22 @@ export function formatEpoch(r: EpochRecord, epochs: number): string {
   );
 }
 
+/** The trained head with the post-hoc logit offset it is exported and scored with (undefined: none). */
+interface AdjustedHead {
+  readonly head: Head;
+  readonly logitOffset: Float32Array | undefined;
+}
+
 async function saveBestModel(
   config: TrainConfig,
   data: PreparedData,
   backbone: LoadedBackbone,
-  head: Head,
+  { head, logitOffset }: AdjustedHead,
   runDir: string,
   bestEpoch: number,
   metadata?: BundleMeta['metadata'],
 ): Promise<string> {
-  const counts = countLabels(labelIndices(data.parts.train, data.classes), data.classes.length);
-  const model = buildTrainedClassifier(backbone.model, head, config.model, posthocOffset(config, counts));
+  const model = buildTrainedClassifier(backbone.model, head, config.model, logitOffset);
   const dir = join(runDir, RUN_FILES.bundle);
   const density = await measureDensityRule(
     data.parts.train.map((r) => r.path),
@@ -305,18 +323,17 @@ async function evaluateTest(
   config: TrainConfig,
   data: PreparedData,
   run: RunFeatures,
-  head: Head,
+  { head, logitOffset }: AdjustedHead,
   fineTuned?: FineTuneScorer,
 ): Promise<TestResult | undefined> {
   if (data.parts.test.length === 0) return undefined;
-  const counts = countLabels(labelIndices(data.parts.train, data.classes), data.classes.length);
   // After fine-tuning the cached features are stale: score prefix maps through the tuned tail instead.
   const set = fineTuned
     ? fineTuned.itemSet(data.parts.test)
     : featureItemSet(run.features, data.parts.test, data.classes, config.features.views);
   const { probabilities } = await predictSet(head, set, {
     tta: config.features.tta,
-    logitOffset: posthocOffset(config, counts),
+    logitOffset,
     features: fineTuned?.features,
   });
   const k = data.classes.length;
