@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { createClassifier, TTA_CHOICES } from '../node/infer/index.js';
+import { startInferencePool } from '../node/infer/inference-pool.js';
 import { startDecoder } from '../node/preprocess/decode-pool.js';
 import { createServer, jsonLogger } from '../serve/index.js';
 import { densityFlag, LISTEN_FLAGS, MODEL_ARG, threadsFlag, ttaFlag } from './flags/serving.js';
@@ -25,6 +26,10 @@ const flags = defineFlags({
     max: 64,
     default: 2,
   }),
+  'inference-workers': intFlag(
+    'worker threads running forward passes, each with its own ONNX Runtime session of --threads threads (default 1); 0 = one session in the event-loop thread',
+    { min: 0, max: 64, default: 0 },
+  ),
   'max-body-mb': intFlag('largest request body in MiB', { min: 1, max: 1024, default: 10 }),
   tta: ttaFlag(`test-time views: ${TTA_CHOICES.join(' | ')} (default recipe: the bundle's own)`, {
     default: 'recipe',
@@ -56,10 +61,22 @@ export const serveCommand = flagCommand(flags, {
       density: a.density,
     });
     const decoder = await startDecoder({ workers: a['decode-workers'], logger: log });
+    const inference =
+      a['inference-workers'] > 0
+        ? await startInferencePool({
+            bundle: a.model,
+            workers: a['inference-workers'],
+            threadsPerWorker: a.threads ?? 1,
+            tta: a.tta,
+            density: a.density,
+            logger: log,
+          })
+        : undefined;
     const app = await createServer(classifier, {
       token,
       logger: log,
       decoder,
+      inference,
       batcher: {
         maxBatch: a['max-batch'],
         maxWaitMs: a['max-wait-ms'],
@@ -74,13 +91,14 @@ export const serveCommand = flagCommand(flags, {
       a,
       token,
       (url) =>
-        `serving ${classifier.meta.name} at ${url} (POST /v1/predict${token ? ', bearer token required' : ''}; ${decoder.workers} decode workers)`,
+        `serving ${classifier.meta.name} at ${url} (POST /v1/predict${token ? ', bearer token required' : ''}; ${decoder.workers} decode workers${inference ? `, ${inference.workers} inference workers` : ''})`,
     );
     const signal = await untilSignal();
     log.info(`${signal}: finishing requests in flight, refusing new ones (a second signal exits at once)`);
     void untilSignal().then(() => process.exit(130));
     await app.close();
     await decoder.close();
+    await inference?.close();
     await classifier.dispose();
     log.info('stopped');
   },

@@ -17,14 +17,17 @@ export interface BatcherOptions {
   readonly maxQueue: number;
   /** Seconds a refused client is told to wait (`Retry-After`, default 1). */
   readonly retryAfterS: number;
+  /** Batches that may run at once (default 1; the inference pool's worker count). */
+  readonly lanes: number;
 }
 
-/** Default micro-batching: up to 8 images, 5 ms wait, 64 admitted, Retry-After 1 s. */
+/** Default micro-batching: up to 8 images, 5 ms wait, 64 admitted, Retry-After 1 s, one batch at a time. */
 export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = {
   maxBatch: 8,
   maxWaitMs: 5,
   maxQueue: 64,
   retryAfterS: 1,
+  lanes: 1,
 };
 
 interface Pending {
@@ -54,14 +57,14 @@ export interface BatchSlot {
 export type BatchObserver = (size: number, seconds: number) => void;
 
 /**
- * Collects concurrent single-image requests into batches. One batch runs at a time; requests are admitted
+ * Collects concurrent single-image requests into batches. Up to `lanes` batches run at once; requests are admitted
  * (`reserve`) before they decode, so the batcher knows what is coming: after a batch, or when an image arrives
  * at an idle engine, it waits (at most `maxWaitMs`) only while admitted images are still decoding, and runs
  * as soon as `maxBatch` are ready. Admission is bounded: beyond `maxQueue` a 503 `E_BUSY` with Retry-After.
  */
 export class MicroBatcher {
   private readonly queue: Pending[] = [];
-  private running = false;
+  private running = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private immediate = false;
   private incoming = 0;
@@ -140,7 +143,7 @@ export class MicroBatcher {
   /** Starts a batch now, on the next turn of the event loop, or when the oldest image has waited enough. */
   private schedule(): void {
     const oldest = this.queue[0];
-    if (this.running || oldest === undefined) return;
+    if (this.running >= this.options.lanes || oldest === undefined) return;
     if (this.queue.length >= this.options.maxBatch) {
       void this.flush();
       return;
@@ -163,9 +166,10 @@ export class MicroBatcher {
   private async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.running || this.queue.length === 0) return;
-    this.running = true;
+    if (this.running >= this.options.lanes || this.queue.length === 0) return;
+    this.running++;
     const items = this.queue.splice(0, this.options.maxBatch);
+    this.schedule(); // another lane may take what is left
     try {
       const batch = new Uint8Array(items.length * this.itemBytes);
       items.forEach((item, i) => {
@@ -182,7 +186,7 @@ export class MicroBatcher {
     } catch (error) {
       for (const item of items) item.reject(error);
     } finally {
-      this.running = false;
+      this.running--;
       this.schedule();
     }
   }

@@ -12,6 +12,7 @@ import {
   parseLesionMetadata,
 } from '../core/train/metadata.js';
 import type { Classifier } from '../node/infer/classifier.js';
+import type { InferencePool } from '../node/infer/inference-pool.js';
 import type { Decoder } from '../node/preprocess/decode-pool.js';
 import { ApiError, toErrorAnswer } from './api-error.js';
 import { addBearerAuth, validateToken } from './auth.js';
@@ -51,6 +52,11 @@ export interface ServerOptions {
    * thread. The caller owns it (closes it after the server).
    */
   readonly decoder?: Decoder;
+  /**
+   * Runs forward passes in worker threads (`startInferencePool`), as many batches at once as it has workers;
+   * default: the classifier's session in this thread, one batch at a time. The caller owns it.
+   */
+  readonly inference?: InferencePool;
   /** Images decoded at once; more wait their turn (default 2 in this thread, 2 per decode worker). */
   readonly decodeConcurrency?: number;
   /** Classes listed in `top` (default 3). */
@@ -88,10 +94,11 @@ export async function createServer(
   const { meta } = classifier;
   const itemBytes = meta.preprocess.width * meta.preprocess.height * 3;
   const metrics = createServeMetrics(() => batcher);
+  const { inference } = options;
   const batcher = new MicroBatcher(
-    (b, n) => classifier.classifyPixels(b, n),
+    inference ? (b, n) => inference.classifyPixels(b, n) : (b, n) => classifier.classifyPixels(b, n),
     itemBytes,
-    options.batcher,
+    { lanes: inference?.workers ?? 1, ...options.batcher },
     metrics.observeBatch,
   );
   const app = await createApp(options, log, metrics);

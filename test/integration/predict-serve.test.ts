@@ -18,7 +18,18 @@ beforeAll(async () => {
   await writeSmallCnnBundle(join(root, 'bundle'), 64, { metrics: { balancedAccuracy: 0.25 } });
   child = spawn(
     process.execPath,
-    ['bin/lesionlab.js', 'serve', join(root, 'bundle'), '--port', '0', '--token', 'tok'],
+    // Forward passes in two inference workers: the CLI starts them from the bin, and answers must not change.
+    [
+      'bin/lesionlab.js',
+      'serve',
+      join(root, 'bundle'),
+      '--port',
+      '0',
+      '--token',
+      'tok',
+      '--inference-workers',
+      '2',
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

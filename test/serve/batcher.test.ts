@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { at } from '../../src/core/util/at.js';
 import { ApiError } from '../../src/serve/api-error.js';
 import { MicroBatcher } from '../../src/serve/batcher.js';
 import { Semaphore } from '../../src/serve/semaphore.js';
@@ -93,6 +94,30 @@ describe('MicroBatcher', () => {
       expect(seconds).toBeGreaterThanOrEqual(0.025);
       expect(seconds).toBeLessThanOrEqual(wallSeconds);
     }
+  });
+
+  it('runs up to `lanes` batches at once, never more, and each waits only for its own rows', async () => {
+    let running = 0;
+    let most = 0;
+    const release: (() => void)[] = [];
+    const slow = async (batch: Uint8Array, count: number) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise<void>((resolve) => release.push(resolve));
+      running--;
+      return Array.from({ length: count }, (_, i) => Float32Array.from(batch.subarray(i * 2, i * 2 + 2)));
+    };
+    const b = new MicroBatcher(slow, 2, { maxBatch: 2, maxWaitMs: 1, maxQueue: 100, lanes: 2 });
+    const rows = [1, 2, 3, 4, 5, 6].map((v) => b.submit(Uint8Array.of(v, v)));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(running).toBe(2); // two full batches started; the third waits for a lane
+    while (release.length > 0 || running > 0) {
+      release.shift()?.();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await Promise.all(rows)).map((r) => at(r, 0))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(most).toBe(2);
+    expect(b.stats()).toEqual({ batches: 3, images: 6, queued: 0, incoming: 0 });
   });
 
   it('rejects an image of the wrong size', async () => {

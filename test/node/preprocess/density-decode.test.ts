@@ -1,11 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { preshrinkSize } from '../../../src/core/preprocess/decoding.js';
-import type { DensityRule } from '../../../src/core/preprocess/density.js';
+import { areaResize, type DensityRule, densityTarget } from '../../../src/core/preprocess/density.js';
 import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
 import { at } from '../../../src/core/util/at.js';
-import { decodeImage } from '../../../src/node/preprocess/decode-image.js';
+import { decodeImage, decodeRaw } from '../../../src/node/preprocess/decode-image.js';
 
 const PART = resolve('data/sample/ham10000/HAM10000_images_part_1');
 const HAM: DensityRule = { enabled: true, sourceWidth: 200, sourceHeight: 150, maxRatio: 1.25 };
@@ -23,4 +24,56 @@ describe('the density rule leaves training-density images exactly as in training
       expect(preshrinkSize(200, 150, { ...spec, density: HAM })).toEqual(preshrinkSize(200, 150, spec));
     },
   );
+});
+
+describe('sharp brings a denser image straight to the rule target', () => {
+  /** Mean and largest |difference| between sharp's reduction and the core area filter on the full decode. */
+  async function againstAreaFilter(jpegBytes: Buffer, spec: PreprocessSpec) {
+    const raw = await decodeRaw(jpegBytes, spec);
+    const full = await sharp(jpegBytes).raw().toBuffer({ resolveWithObject: true });
+    const target = densityTarget(full.info.width, full.info.height, spec.density);
+    if (!target) throw new Error('the test image must be denser than the rule allows');
+    const area = areaResize(
+      { data: full.data, width: full.info.width, height: full.info.height, channels: 3 },
+      target.width,
+      target.height,
+    );
+    let sum = 0;
+    let most = 0;
+    for (const [i, v] of area.data.entries()) {
+      const d = Math.abs(v - at(raw.data, i));
+      sum += d;
+      most = Math.max(most, d);
+    }
+    return {
+      size: [raw.width, raw.height],
+      target: [target.width, target.height],
+      mean: sum / area.data.length,
+      most,
+    };
+  }
+
+  it.each([
+    ['600x450 (3x)', 600, 450],
+    ['450x600 portrait', 450, 600],
+    ['224x224 crop (1.49x)', 224, 224],
+  ])('%s: exactly the rule size, within a mean of 0.6 grey levels of the area filter', async (_, w, h) => {
+    const spec: PreprocessSpec = {
+      width: 224,
+      height: 224,
+      resize: 'stretch',
+      colorConstancy: false,
+      density: HAM,
+    };
+    for (const name of (await readdir(PART)).slice(0, 3)) {
+      const big = await sharp(join(PART, name))
+        .resize(w, h, { fit: 'fill' })
+        .jpeg({ quality: 95 })
+        .toBuffer();
+      const { size, target, mean, most } = await againstAreaFilter(big, spec);
+      expect(size).toEqual(target);
+      expect(mean).toBeLessThan(0.6);
+      expect(most).toBeLessThan(32);
+    }
+  });
 });
