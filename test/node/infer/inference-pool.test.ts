@@ -2,14 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAM10000_CLASSES } from '../../../src/core/labels.js';
 import { at } from '../../../src/core/util/at.js';
-import { writeModelBundle } from '../../../src/node/bundle/write.js';
 import { type Classifier, createClassifier } from '../../../src/node/infer/classifier.js';
 import { type InferencePool, startInferencePool } from '../../../src/node/infer/inference-pool.js';
 import { createServer } from '../../../src/serve/server.js';
 import { jpeg } from '../../support/serve-fixtures.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
+import { writeTinyBundle } from '../../support/tiny-model.js';
 
 let root: string;
 let bundle: string;
@@ -21,16 +19,7 @@ const pixels = (n: number, seed = 0) =>
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'lesionlab-inference-pool-'));
   bundle = join(root, 'm');
-  const model = buildTinyModel();
-  await writeModelBundle(bundle, {
-    model,
-    name: 'tiny',
-    backbone: 'tiny',
-    classes: HAM10000_CLASSES,
-    preprocess: TINY_SPEC,
-    normalization: TINY_NORM,
-  });
-  model.dispose();
+  await writeTinyBundle(bundle);
   classifier = await createClassifier(bundle, { threads: 1, tta: 'flips' });
   pool = await startInferencePool({ bundle, workers: 2, tta: 'flips' });
 });
