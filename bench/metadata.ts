@@ -7,7 +7,8 @@
  *                        flags), trained with metadata dropout, given the test images' metadata
  *   metadata_model_none  the SAME metadata model given no metadata at all (every field missing)
  * Two metadata branches are trained: a head on features ++ metadata (with metadata dropout) and late fusion
- * (class-logit offsets W·enc(metadata), no bias, added to the image head's logits: exactly zero without metadata);
+ * (class-logit offsets W·enc(metadata), no bias, added to the image head's logits: exactly zero without metadata;
+ * fitted over the head's own training logits or over out-of-fold ones, model.metadataFit, and L2 chosen on validation);
  * the one reported as "the metadata model" is chosen on validation (see below).
  * Metadata dropout (probability that all of an image's metadata is hidden in a training batch) is chosen on the
  * validation split among DROPOUTS: the best validation balanced accuracy with metadata among those whose
@@ -56,6 +57,7 @@ import {
   standardizedItemSet,
   withMetadata,
 } from '../src/node/train/item-sets.js';
+import { outOfFoldLogits } from '../src/node/train/metadata-branch.js';
 import { fitHead } from '../src/node/train/pipeline.js';
 import { featuresOnly } from './lib/features-only.js';
 import { benchLogger, benchRecipe, round4 } from './recipe.js';
@@ -145,19 +147,26 @@ const fused = (o: MetadataOffsets, p: Float32Array, metadata: readonly LesionMet
   });
   return out;
 };
-const trainImage = await scoreImage(parts.train);
 const trainLabels = featureItemSet(cache, parts.train, classes).labels;
+// the image logits the offsets are fitted over (model.metadataFit): the head's own on its training images, or
+// out-of-fold (5 lesion-grouped folds of the training split, each scored by a head trained on the others)
+const fits = {
+  'in-sample': logitsOf(await scoreImage(parts.train), parts.train.length),
+  'out-of-fold': await outOfFoldLogits(config, data, cache, (split) =>
+    fitHead(config, cache, split, classes),
+  ),
+} as const;
 process.stdout.write(
-  '\nlate fusion (metadata logit offsets, zero without metadata): L2 chosen on validation\n  l2      val_bal_acc_meta\n',
+  '\nlate fusion (metadata logit offsets, zero without metadata): fit and L2 chosen on validation\n  fit          l2      val_bal_acc_meta\n',
 );
-let late: { l2: number; offsets: MetadataOffsets; val: number } | undefined;
-for (const l2 of [1e-4, 1e-3, 1e-2]) {
-  const offsets = fitMetadataOffsets(logitsOf(trainImage, parts.train.length), meta.train, trainLabels, k, {
-    l2,
-  });
-  const val = balanced(fused(offsets, valImage, meta.val), parts.val);
-  process.stdout.write(`  ${l2.toExponential(0)}  ${val.toFixed(3)}\n`);
-  if (!late || val > late.val) late = { l2, offsets, val };
+let late: { fit: keyof typeof fits; l2: number; offsets: MetadataOffsets; val: number } | undefined;
+for (const [fit, logits] of Object.entries(fits) as [keyof typeof fits, Float32Array[]][]) {
+  for (const l2 of [1e-3, 1e-2, 3e-2, 1e-1]) {
+    const offsets = fitMetadataOffsets(logits, meta.train, trainLabels, k, { l2 });
+    const val = balanced(fused(offsets, valImage, meta.val), parts.val);
+    process.stdout.write(`  ${fit.padEnd(12)} ${l2.toExponential(0)}  ${val.toFixed(3)}\n`);
+    if (!late || val > late.val) late = { fit, l2, offsets, val };
+  }
 }
 if (!late) throw new Error('bench:metadata: no late-fusion model fitted');
 // the metadata model: the branch with the better validation score with metadata among those whose metadata-free
@@ -166,7 +175,7 @@ const concatEligible = chosen.valNone >= valImageBa - 0.01;
 const kind: 'late_fusion' | 'concat_head' =
   concatEligible && chosen.val > late.val ? 'concat_head' : 'late_fusion';
 process.stdout.write(
-  `metadata model chosen on validation: ${kind} (concat head val ${chosen.val.toFixed(3)} / without metadata ${chosen.valNone.toFixed(3)}${concatEligible ? '' : ', not eligible'}; late fusion val ${late.val.toFixed(3)}, l2 ${late.l2})\n`,
+  `metadata model chosen on validation: ${kind} (concat head val ${chosen.val.toFixed(3)} / without metadata ${chosen.valNone.toFixed(3)}${concatEligible ? '' : ', not eligible'}; late fusion val ${late.val.toFixed(3)}, ${late.fit}, l2 ${late.l2})\n`,
 );
 
 // test split: the three conditions
@@ -223,6 +232,7 @@ process.stdout.write(
     target_no_metadata_met: loss.estimate <= 0.01,
     metadata_model: kind,
     late_fusion_l2: late.l2,
+    late_fusion_fit: late.fit,
     concat_head_balanced_accuracy_with_metadata: round4(ci(concatMeta).balancedAccuracy.estimate),
     concat_head_balanced_accuracy_no_metadata: round4(ci(concatNone).balancedAccuracy.estimate),
     metadata_dropout_all: chosen.dropout.all,

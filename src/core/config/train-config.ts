@@ -58,8 +58,13 @@ const ModelSchema = z
      * dx_type) over the trained head and records them in the bundle (exactly the image model without metadata).
      */
     metadata: z.enum(['none', 'late-fusion']).default('none'),
-    /** L2 penalty of the metadata offsets. */
-    metadataL2: z.number().nonnegative().default(1e-3),
+    /** L2 penalty of the metadata offsets (1e-2: chosen on validation by bench:metadata). */
+    metadataL2: z.number().nonnegative().default(1e-2),
+    /**
+     * Image logits the metadata offsets are fitted over: `out-of-fold` (5 lesion-grouped folds of the training
+     * split, each scored by a head trained on the others: 5 more head fits) or `in-sample` (the trained head's own).
+     */
+    metadataFit: z.enum(['out-of-fold', 'in-sample']).default('out-of-fold'),
   })
   .strict();
 

@@ -1,45 +1,108 @@
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import type { TrainConfig } from '../../core/config/train-config.js';
 import { countLabels } from '../../core/data/class-index.js';
+import type { ImageRecord } from '../../core/data/records.js';
+import { foldAssignment, kfoldByGroup } from '../../core/data/split.js';
+import { selectSplit } from '../../core/data/split-schema.js';
 import type { Head } from '../../core/train/head.js';
 import { logPriorOffset } from '../../core/train/losses.js';
 import { fitMetadataOffsets, HAM10000_SITES, hasMetadata } from '../../core/train/metadata.js';
 import { predictSet } from '../../core/train/trainer.js';
+import { at } from '../../core/util/at.js';
 import { type PreparedData, recordMetadata } from './data.js';
 import type { FeatureCache } from './feature-cache.js';
 import { featureItemSet } from './item-sets.js';
 
+/** Trains a head as the run does (`fitHead`) on one fold's train part, early-stopping on its val part. */
+export type FoldHeadTrainer = (
+  parts: Pick<PreparedData['parts'], 'train' | 'val'>,
+) => Promise<{ head: Head }>;
+
 /**
  * The lesion-metadata branch of a run with `model.metadata: late-fusion`: class-logit offsets from site, sex and
- * age (never dx_type), fitted on the training split over the trained head's logits (held fixed; L2
- * `model.metadataL2`), as `bundle.json` declares it. `undefined` when the config asks for none or the training
- * images carry no metadata. The head must take raw pooled features (standardisation folded in).
+ * age (never dx_type), fitted on the training split over image logits held fixed (L2 `model.metadataL2`), as
+ * `bundle.json` declares it. The image logits are the trained head's own (`model.metadataFit: in-sample`) or, by
+ * default, out-of-fold (`out-of-fold`: 5 lesion-grouped folds of the training split, a head trained by
+ * `trainFoldHead` on four scores the fifth), so the offsets are not learnt against an image model that has already
+ * fitted those very images. `undefined` when the config asks for none or the training images carry no metadata.
+ * The head must take raw pooled features (standardisation folded in).
  */
 export async function fitMetadataBranch(
   config: TrainConfig,
   data: PreparedData,
   features: FeatureCache,
   head: Head,
+  trainFoldHead: FoldHeadTrainer,
 ): Promise<BundleMeta['metadata']> {
   if (config.model.metadata !== 'late-fusion') return undefined;
   const metadata = recordMetadata(data.parts.train);
   if (!metadata.some(hasMetadata)) return undefined;
-  const set = featureItemSet(features, data.parts.train, data.classes, config.features.views);
-  const k = data.classes.length;
-  const la = config.train.logitAdjustment;
-  const counts = countLabels(set.labels, k);
-  const { probabilities } = await predictSet(head, set, {
-    tta: config.features.tta,
-    logitOffset: la.mode === 'posthoc' ? logPriorOffset(counts, -la.tau) : undefined,
+  const labels = featureItemSet(features, data.parts.train, data.classes).labels;
+  const logits =
+    config.model.metadataFit === 'out-of-fold'
+      ? await outOfFoldLogits(config, data, features, trainFoldHead)
+      : await imageLogits(config, data, features, head, data.parts.train);
+  const offsets = fitMetadataOffsets(logits, metadata, labels, data.classes.length, {
+    l2: config.model.metadataL2,
   });
-  const logits = Array.from({ length: set.labels.length }, (_, i) =>
-    Float32Array.from(probabilities.subarray(i * k, (i + 1) * k), (p) => Math.log(Math.max(p, 1e-12))),
-  );
-  const offsets = fitMetadataOffsets(logits, metadata, set.labels, k, { l2: config.model.metadataL2 });
   return {
     fields: ['age', 'sex', 'localization'],
     sites: [...HAM10000_SITES],
     fusion: 'logit-offsets',
     weights: Array.from(offsets.weights),
   };
+}
+
+/**
+ * The image model's logits (log of its post-hoc adjusted probabilities, as the bundle scores) for `records`, one
+ * row per record, with the run's test-time views.
+ */
+export async function imageLogits(
+  config: TrainConfig,
+  data: PreparedData,
+  features: FeatureCache,
+  head: Head,
+  records: readonly ImageRecord[],
+): Promise<Float32Array[]> {
+  const k = data.classes.length;
+  const set = featureItemSet(features, records, data.classes, config.features.views);
+  const la = config.train.logitAdjustment;
+  const counts = countLabels(featureItemSet(features, data.parts.train, data.classes).labels, k);
+  const { probabilities } = await predictSet(head, set, {
+    tta: config.features.tta,
+    logitOffset: la.mode === 'posthoc' ? logPriorOffset(counts, -la.tau) : undefined,
+  });
+  return Array.from({ length: records.length }, (_, i) =>
+    Float32Array.from(probabilities.subarray(i * k, (i + 1) * k), (p) => Math.log(Math.max(p, 1e-12))),
+  );
+}
+
+/** Folds of the training split for out-of-fold image logits. */
+const METADATA_FOLDS = 5;
+
+/**
+ * Out-of-fold image logits of the training split, in its order: {@link METADATA_FOLDS} lesion-grouped, stratified
+ * folds; for each, a head trained by `trainFoldHead` on the other folds (early stopping on a lesion-grouped 15%
+ * of them) scores the fold.
+ */
+export async function outOfFoldLogits(
+  config: TrainConfig,
+  data: PreparedData,
+  features: FeatureCache,
+  trainFoldHead: FoldHeadTrainer,
+): Promise<Float32Array[]> {
+  const train = data.parts.train;
+  const row = new Map(train.map((r, i) => [r.imageId, i]));
+  const out: Float32Array[] = new Array(train.length);
+  const folds = kfoldByGroup(train, { folds: METADATA_FOLDS, seed: config.seed + 2 });
+  for (let f = 0; f < folds.length; f++) {
+    const parts = selectSplit(train, foldAssignment(train, folds, f, { val: 0.15, seed: config.seed + 3 }));
+    const { head } = await trainFoldHead(parts);
+    const logits = await imageLogits(config, data, features, head, parts.test);
+    head.dispose();
+    parts.test.forEach((r, i) => {
+      out[row.get(r.imageId) ?? -1] = at(logits, i);
+    });
+  }
+  return out;
 }

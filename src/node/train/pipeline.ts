@@ -173,7 +173,11 @@ async function finishRun(
 ): Promise<TrainRunResult> {
   const { config, runDir, backbone } = run;
   const { head, tuned, bestEpoch } = trained;
-  const metadata = tuned ? undefined : await fitMetadataBranch(config, data, features.features, head);
+  const metadata = tuned
+    ? undefined
+    : await fitMetadataBranch(config, data, features.features, head, (parts) =>
+        fitHead(config, features.features, parts, data.classes),
+      );
   // The post-hoc logit adjustment from the training split's class counts: baked into the bundle, used on test.
   const trainCounts = countLabels(labelIndices(data.parts.train, data.classes), data.classes.length);
   const logitOffset = posthocOffset(config, trainCounts);

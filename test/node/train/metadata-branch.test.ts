@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../../src/core/config/train-config.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { OFFSET_WIDTH } from '../../../src/core/train/metadata.js';
+import { at } from '../../../src/core/util/at.js';
 import { createClassifier } from '../../../src/node/infer/classifier.js';
-import { trainRun } from '../../../src/node/train/pipeline.js';
+import { prepareRunData } from '../../../src/node/train/data.js';
+import { prepareRunFeatures } from '../../../src/node/train/features.js';
+import { outOfFoldLogits } from '../../../src/node/train/metadata-branch.js';
+import { fitHead, trainRun } from '../../../src/node/train/pipeline.js';
 import { tinyLoadedBackbone } from '../../support/tiny-loaded-backbone.js';
 
 const work = await mkdtemp(join(tmpdir(), 'metadata-branch-'));
@@ -39,5 +44,50 @@ describe('a run with model.metadata late-fusion', () => {
     } finally {
       await classifier.dispose();
     }
+  });
+
+  it('scores each training image out of fold: by a head that trained on none of its lesion', async () => {
+    const config = parseTrainConfig({
+      data: { root: resolve('data/sample/ham10000') },
+      model: { backbone: 'mobilenet_v1', metadata: 'late-fusion' },
+      features: { engine: 'tfjs', views: 1, cacheRoot: join(work, 'cache') },
+      train: { epochs: 1, batchSize: 16 },
+    });
+    expect(config.model.metadataFit).toBe('out-of-fold');
+    const scratch = await mkdtemp(join(work, 'oof-'));
+    const data = await prepareRunData(config, scratch, { logger: silentLogger });
+    const { images, features } = await prepareRunFeatures(
+      config,
+      tinyLoadedBackbone(),
+      data.dataset.records,
+      {
+        logger: silentLogger,
+      },
+    );
+    await images.close();
+    const folds: Set<string>[] = [];
+    const logits = await outOfFoldLogits(config, data, features, (parts) => {
+      folds.push(new Set([...parts.train, ...parts.val].map((r) => r.imageId)));
+      return fitHead(config, features, parts, data.classes);
+    });
+    const train = data.parts.train;
+    expect(folds).toHaveLength(5);
+    expect(logits).toHaveLength(train.length);
+    for (const row of logits) {
+      expect(row).toHaveLength(data.classes.length);
+      for (const v of row) expect(Number.isFinite(v)).toBe(true);
+    }
+    // The images each fold's head did not see partition the training split, and none shares a lesion with it.
+    const scored = folds.map((seen) => train.filter((r) => !seen.has(r.imageId)));
+    expect(
+      scored
+        .flat()
+        .map((r) => r.imageId)
+        .sort(),
+    ).toEqual(train.map((r) => r.imageId).sort());
+    folds.forEach((seen, f) => {
+      const seenLesions = new Set(train.filter((r) => seen.has(r.imageId)).map((r) => r.groupId));
+      for (const r of at(scored, f)) expect(seenLesions.has(r.groupId)).toBe(false);
+    });
   });
 });
