@@ -26,9 +26,9 @@ const POLICY_FIT: Readonly<Record<ResizePolicy, PreshrinkFit>> = {
 };
 
 /**
- * The pre-shrink rule. When the density rule is on and will bring this image down: aspect kept, short side to
- * `densityPreshrinkSide` (the rule, not the decoder, then sets the training density; the browser's canvas draws
- * into this box, while Node's sharp may go straight to the rule's target, see node/preprocess/decode-image.ts). Otherwise about twice the model input under the resize policy's fit, so the bilinear resize never
+ * The pre-shrink rule, the same in Node and the browser. When the density rule is on and will bring this image
+ * down: aspect kept, short side to `densityPreshrinkSide` (the rule, not the decoder, then sets the training
+ * density). Otherwise about twice the model input under the resize policy's fit, so the bilinear resize never
  * shrinks by more than 2x and an image the rule leaves alone decodes exactly as in training. `size` is the
  * image's upright size; unknown (`undefined`) counts as one the rule shrinks.
  */

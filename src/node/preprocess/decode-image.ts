@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { expected, type LesionlabError } from '../../core/errors.js';
 import { preprocessDecoded, preshrinkBox } from '../../core/preprocess/decoding.js';
-import { type DensityRule, densityTarget } from '../../core/preprocess/density.js';
+import type { DensityRule } from '../../core/preprocess/density.js';
 import type { RawImage } from '../../core/preprocess/resize.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 
 type Sharp = typeof import('sharp');
-type ResizeOptions = import('sharp').ResizeOptions;
 
 let sharpModule: Promise<Sharp> | undefined;
 
@@ -34,20 +33,6 @@ async function ruleSize(
 }
 
 /**
- * What sharp resizes to on load. An image the density rule brings down goes straight to the rule's target size:
- * libvips averages it there (JPEG shrink-on-load, then a lanczos3 reduce; within a mean 0.3 grey levels of the core
- * area filter on HAM10000-size JPEGs) in about a third of the time of a pre-shrink plus the area filter in JS, and
- * `applyDensity` then leaves it alone. Any other image goes into the core pre-shrink box, never enlarged.
- */
-function sharpResize(
-  box: Pick<PreprocessSpec, 'width' | 'height' | 'resize' | 'density'>,
-  size: { width: number; height: number } | undefined,
-): ResizeOptions {
-  const target = size && densityTarget(size.width, size.height, box.density);
-  return target ? { ...target, fit: 'fill' } : { ...preshrinkBox(box, size), withoutEnlargement: true };
-}
-
-/**
  * Decodes an image (JPEG, PNG, WebP, TIFF, ...; EXIF orientation applied, alpha flattened onto black,
  * greyscale/CMYK converted to sRGB) to interleaved 8-bit RGB. sharp shrinks large images on load (JPEG
  * shrink-on-load + lanczos3) into the core pre-shrink rule's box (`preshrinkBox`): about twice `box`, or the
@@ -66,7 +51,7 @@ export async function decodeRaw(
     const size = await ruleSize(sharp, bytes, box.density);
     const { data, info } = await sharp(bytes)
       .rotate()
-      .resize(sharpResize(box, size))
+      .resize({ ...preshrinkBox(box, size), withoutEnlargement: true })
       .flatten({ background: { r: 0, g: 0, b: 0 } })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
