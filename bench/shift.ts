@@ -66,8 +66,10 @@ const CANDIDATES = {
   scale: { ...IDENTITY_AUGMENT, resolution: [0.4, 1], sharpness: 0.6, shadesOfGray: 0.3 },
   /** zoom in by up to 1.25x (no border to fill): a lesion seen closer, as in the 224 crops */
   zoom: { ...IDENTITY_AUGMENT, zoom: [1, 1.25] },
+  /** resolution alone: down to 0.5-0.75x and back up (bilinear), no sharpening or colour change */
+  resolution: { ...IDENTITY_AUGMENT, resolution: [0.5, 0.75] },
 } as const;
-/** BENCH_SHIFT_CANDIDATE=scale (default) | zoom: which augmentation the experiment measures on validation. */
+/** BENCH_SHIFT_CANDIDATE=scale (default) | zoom | resolution: which augmentation the experiment measures on validation. */
 const CANDIDATE = (process.env.BENCH_SHIFT_CANDIDATE ?? 'scale') as keyof typeof CANDIDATES;
 if (!(CANDIDATE in CANDIDATES)) {
   process.stderr.write(
