@@ -3,7 +3,12 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { preshrinkSize } from '../../../src/core/preprocess/decoding.js';
-import { applyDensity, areaResize, type DensityRule, densityTarget } from '../../../src/core/preprocess/density.js';
+import {
+  applyDensity,
+  areaResize,
+  type DensityRule,
+  densityTarget,
+} from '../../../src/core/preprocess/density.js';
 import type { PreprocessSpec } from '../../../src/core/preprocess/spec.js';
 import { at } from '../../../src/core/util/at.js';
 import { decodeImage, decodeRaw } from '../../../src/node/preprocess/decode-image.js';
@@ -57,23 +62,26 @@ describe('a denser image reaches the rule target through the core area filter af
     ['600x450 (3x)', 600, 450],
     ['450x600 portrait', 450, 600],
     ['224x224 crop (1.49x)', 224, 224],
-  ])('%s: exactly the rule size, within a mean of 0.25 grey levels of the area filter on the full decode', async (_, w, h) => {
-    const spec: PreprocessSpec = {
-      width: 224,
-      height: 224,
-      resize: 'stretch',
-      colorConstancy: false,
-      density: HAM,
-    };
-    for (const name of (await readdir(PART)).slice(0, 3)) {
-      const big = await sharp(join(PART, name))
-        .resize(w, h, { fit: 'fill' })
-        .jpeg({ quality: 95 })
-        .toBuffer();
-      const { size, target, mean, most } = await againstAreaFilter(big, spec);
-      expect(size).toEqual(target);
-      expect(mean).toBeLessThan(0.25);
-      expect(most).toBeLessThan(8);
-    }
-  });
+  ])(
+    '%s: exactly the rule size, within a mean of 0.25 grey levels of the area filter on the full decode',
+    async (_, w, h) => {
+      const spec: PreprocessSpec = {
+        width: 224,
+        height: 224,
+        resize: 'stretch',
+        colorConstancy: false,
+        density: HAM,
+      };
+      for (const name of (await readdir(PART)).slice(0, 3)) {
+        const big = await sharp(join(PART, name))
+          .resize(w, h, { fit: 'fill' })
+          .jpeg({ quality: 95 })
+          .toBuffer();
+        const { size, target, mean, most } = await againstAreaFilter(big, spec);
+        expect(size).toEqual(target);
+        expect(mean).toBeLessThan(0.25);
+        expect(most).toBeLessThan(8);
+      }
+    },
+  );
 });
