@@ -67,8 +67,14 @@ const RECIPE = {
   blocks: env('BENCH_BLOCKS', 2),
   trainBlocks: env('BENCH_TRAIN_BLOCKS', 2),
   ftLr: env('BENCH_FT_LR', 1e-4),
+  /** BENCH_FT_HEAD_LR: the head's rate in stage 2 (default: the tail's, BENCH_FT_LR). */
+  ftHeadLr: process.env.BENCH_FT_HEAD_LR ? Number(process.env.BENCH_FT_HEAD_LR) : undefined,
   ftEpochs: env('BENCH_FT_EPOCHS', 3),
   ftBatch: env('BENCH_FT_BATCH', 32),
+  /** BENCH_TAPS=conv_pw_9_relu,conv_pw_11_relu: multi-scale taps (they must lie in the tail, above the split). */
+  taps: (process.env.BENCH_TAPS ?? '').split(',').filter((t) => t.length > 0),
+  /** BENCH_STANDARDIZE=1: the head on z-scored features (stds floored for fine-tuning, see head-recipe.ts). */
+  standardize: process.env.BENCH_STANDARDIZE === '1',
 };
 const config: TrainConfig = parseTrainConfig({
   data: { root: ROOT, val: 0.15, test: 0.15 },
@@ -76,7 +82,14 @@ const config: TrainConfig = parseTrainConfig({
   // into its weights (near-constant features amplified up to 1000x, the fine-tuning loss exploding); that is fixed
   // (standardisation stays a fixed first step, stds floored at 0.5x the median when fine-tuning: head-recipe.ts),
   // so standardize on is a candidate for the next recipe search on validation, not yet measured here.
-  model: { backbone: 'mobilenet_v1', weights: 'imagenet', pooling: 'avg', dropout: 0, standardize: false },
+  model: {
+    backbone: 'mobilenet_v1',
+    weights: 'imagenet',
+    pooling: 'avg',
+    dropout: 0,
+    standardize: RECIPE.standardize,
+    taps: RECIPE.taps,
+  },
   features: { engine: 'onnx', views: RECIPE.views, batchSize: 32, cacheRoot: resolve('.cache/lesionlab') },
   train: {
     epochs: 80,
@@ -93,6 +106,7 @@ const config: TrainConfig = parseTrainConfig({
     trainBlocks: RECIPE.trainBlocks,
     epochs: RECIPE.ftEpochs,
     learningRate: RECIPE.ftLr,
+    ...(RECIPE.ftHeadLr ? { headLearningRate: RECIPE.ftHeadLr } : {}),
     batchSize: RECIPE.ftBatch,
     cacheDtype: 'float16',
   },
@@ -168,7 +182,8 @@ const totalS = (performance.now() - began) / 1000;
 const peakRss = process.resourceUsage().maxRSS / 1024;
 out(`
 How the recipe was chosen (never on test):
-  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr}, up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch},
+  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr} (head ${RECIPE.ftHeadLr ?? RECIPE.ftLr}), up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch},
+  taps ${RECIPE.taps.length > 0 ? RECIPE.taps.join(', ') : 'none'}, standardize ${RECIPE.standardize},
   ${RECIPE.views} exact views cached as augmentation (random view per image per epoch, all views averaged at val/test):
   picked in exploration runs scored on the validation split (BENCH_IMAGES subsets); this run: early stopping on
   validation loss (best epoch ${ft.bestEpoch - fitted.result.history.length}), tau on validation (grid ${TAUS.join(', ')};
@@ -209,6 +224,9 @@ out(
     blocks: RECIPE.blocks,
     train_blocks: RECIPE.trainBlocks,
     finetune_lr: RECIPE.ftLr,
+    finetune_head_lr: RECIPE.ftHeadLr ?? RECIPE.ftLr,
+    taps: RECIPE.taps,
+    standardize: RECIPE.standardize,
     views: RECIPE.views,
     tau_frozen: frozenTau.tau,
     tau_finetuned: tunedTau.tau,

@@ -160,6 +160,11 @@ const FineTuneSchema = z
     trainBlocks: positiveInt.optional(),
     epochs: positiveInt.default(5),
     learningRate: z.number().positive().default(1e-5),
+    /**
+     * Learning rate of the head in this stage (default: `learningRate`, the tail's): a head that tracks the tail's
+     * moving features faster than the tail moves (discriminative learning rates).
+     */
+    headLearningRate: z.number().positive().optional(),
     batchSize: positiveInt.default(16),
     /** Where the frozen prefix runs: ONNX Runtime (exported by our exporter) or TF.js (fallback). */
     prefixEngine: z.enum(['onnx', 'tfjs']).default('onnx'),

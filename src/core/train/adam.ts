@@ -18,12 +18,17 @@ export class Adam {
   /** Each variable with its first (m) and second (v) moment estimates. */
   private readonly slots: readonly AdamSlot[];
 
+  /**
+   * `rateScales[i]` (default 1) multiplies the learning rate of `variables[i]`: one optimizer with discriminative
+   * rates (e.g. a fine-tuned head faster than the backbone), whose base rate callbacks still change.
+   */
   constructor(
     variables: readonly tf.Variable[],
     learningRate: number,
     private readonly beta1 = 0.9,
     private readonly beta2 = 0.999,
     private readonly epsilon = 1e-7,
+    private readonly rateScales: readonly number[] = [],
   ) {
     this.learningRate = learningRate;
     const zeros = (variable: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(variable), false));
@@ -43,7 +48,8 @@ export class Adam {
         const v = slot.v.mul(this.beta2).add(grad.square().mul(1 - this.beta2));
         slot.m.assign(m);
         slot.v.assign(v);
-        slot.variable.assign(slot.variable.sub(m.mul(rate).div(v.sqrt().add(this.epsilon))));
+        const scaled = rate * (this.rateScales[i] ?? 1);
+        slot.variable.assign(slot.variable.sub(m.mul(scaled).div(v.sqrt().add(this.epsilon))));
       });
     });
   }

@@ -63,6 +63,8 @@ export interface TrainHeadOptions {
   readonly epochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
+  /** The head's learning rate when it differs from `learningRate` (which then drives `extraVariables`). */
+  readonly headLearningRate?: number;
   readonly weightDecay?: number;
   /** One random view per item per epoch, or every view. */
   readonly sampling?: 'one' | 'all';
@@ -97,9 +99,14 @@ export interface TrainHeadResult {
 export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadResult> {
   const variables = [...options.head.variables, ...(options.extraVariables ?? [])];
   const rng = new Prng(options.seed);
+  const headScale = (options.headLearningRate ?? options.learningRate) / options.learningRate;
   const adam = new Adam(
     variables.map((v) => v.variable),
     options.learningRate,
+    undefined,
+    undefined,
+    undefined,
+    variables.map((_, i) => (i < options.head.variables.length ? headScale : 1)),
   );
   const stopper = new EarlyStopping(options.earlyStopping.patience, options.earlyStopping.minDelta);
   const plateau = new ReduceLrOnPlateau(

@@ -81,7 +81,7 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
     trainBn,
   );
   ctx.logger.info(
-    `fine-tuning: top ${ft.trainBlocks ?? ft.blocks} of ${ft.blocks} tail blocks of ${backbone.name} (${extraVariables.length} weight tensors, BatchNorm ${ft.batchNorm}) at lr ${ft.learningRate}`,
+    `fine-tuning: top ${ft.trainBlocks ?? ft.blocks} of ${ft.blocks} tail blocks of ${backbone.name} (${extraVariables.length} weight tensors, BatchNorm ${ft.batchNorm}) at lr ${ft.learningRate}${ft.headLearningRate ? ` (head ${ft.headLearningRate})` : ''}`,
   );
   const resume =
     ctx.resume && (await exists(join(runDir, RUN_FILES.fineTuneCheckpoint)))
@@ -104,6 +104,7 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
     epochs: ft.epochs,
     batchSize: ft.batchSize,
     learningRate: ft.learningRate,
+    headLearningRate: ft.headLearningRate,
     weightDecay: t.weightDecay,
     sampling: config.features.sampling,
     tta: config.features.tta,

@@ -101,6 +101,23 @@ describe('Adam', () => {
     adam.dispose();
   });
 
+  it("scales each variable's step by its rate scale (discriminative learning rates)", () => {
+    const head = tf.variable(tf.tensor1d([1, 1]), true, 'head');
+    const tail = tf.variable(tf.tensor1d([1, 1]), true, 'tail');
+    const adam = new Adam([head, tail], 1e-3, undefined, undefined, undefined, [100]);
+    const grads = [tf.tensor1d([1, -1]), tf.tensor1d([1, -1])];
+    adam.apply(grads);
+    // First step moves by ~rate·sign(g): 0.1 for the head (scale 100), 0.001 for the tail (default scale 1).
+    Array.from(head.dataSync()).forEach((x, i) => {
+      expect(x).toBeCloseTo(at([0.9, 1.1], i), 4);
+    });
+    Array.from(tail.dataSync()).forEach((x, i) => {
+      expect(x).toBeCloseTo(at([0.999, 1.001], i), 6);
+    });
+    tf.dispose(grads);
+    adam.dispose();
+  });
+
   it('follows Keras’s Adam over 12 steps (float64 reference)', () => {
     expectClose(runOurs(12, 0.05), kerasAdam(12, 0.05), 2e-6);
   });
