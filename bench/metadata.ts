@@ -36,16 +36,17 @@ import { Head } from '../src/core/train/head.js';
 import { headSchedule, runLossOptions } from '../src/core/train/head-recipe.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
 import {
-  applyMetadataOffsets,
   fitMetadataOffsets,
+  fuseMetadata,
   type LesionMetadata,
+  logProbabilityRows,
   METADATA_WIDTH,
   type MetadataDropout,
   type MetadataOffsets,
+  metadataBranch,
 } from '../src/core/train/metadata.js';
 import { Prng } from '../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
-import { at } from '../src/core/util/at.js';
 import { selectBackend } from '../src/node/backend/backend.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
 import { type PreparedData, prepareRunData, recordMetadata } from '../src/node/train/data.js';
@@ -130,20 +131,12 @@ if (!chosen) throw new Error('bench:metadata: no metadata head trained');
 process.stdout.write(`chosen: all ${chosen.dropout.all}, field ${chosen.dropout.field}\n`);
 
 // late fusion: metadata logit offsets on top of the image head's logits (zero without metadata), L2 on validation
-const logitsOf = (p: Float32Array, n: number) =>
-  Array.from({ length: n }, (_, i) =>
-    Float32Array.from(p.subarray(i * k, (i + 1) * k), (v) => Math.log(Math.max(v, 1e-12))),
-  );
+// scored as the bundle scores: fuseMetadata (the image probabilities as they are when a row has no metadata)
 const fused = (o: MetadataOffsets, p: Float32Array, metadata: readonly LesionMetadata[]) => {
+  const branch = metadataBranch(o);
   const out = new Float32Array(p.length);
-  logitsOf(p, metadata.length).forEach((l, i) => {
-    const z = applyMetadataOffsets(o, l, at(metadata, i));
-    const max = Math.max(...z);
-    const e = Array.from(z, (v) => Math.exp(v - max));
-    const sum = e.reduce((a, b) => a + b, 0);
-    e.forEach((v, c) => {
-      out[i * k + c] = v / sum;
-    });
+  metadata.forEach((m, i) => {
+    out.set(fuseMetadata(branch, p.subarray(i * k, (i + 1) * k), m), i * k);
   });
   return out;
 };
@@ -151,7 +144,7 @@ const trainLabels = featureItemSet(cache, parts.train, classes).labels;
 // the image logits the offsets are fitted over (model.metadataFit): the head's own on its training images, or
 // out-of-fold (5 lesion-grouped folds of the training split, each scored by a head trained on the others)
 const fits = {
-  'in-sample': logitsOf(await scoreImage(parts.train), parts.train.length),
+  'in-sample': logProbabilityRows(await scoreImage(parts.train), k),
   'out-of-fold': await outOfFoldLogits(config, data, cache, (split) =>
     fitHead(config, cache, split, classes),
   ),

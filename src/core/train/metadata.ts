@@ -252,6 +252,33 @@ export interface BundleMetadataBranch {
   readonly weights: readonly number[];
 }
 
+/**
+ * The bundle's branch for fitted offsets: every field, HAM10000's sites, the offsets' weights ({@link fuseMetadata}
+ * applies it; `bundle.json` `metadata` records it).
+ */
+export function metadataBranch(offsets: MetadataOffsets): {
+  fields: ('age' | 'sex' | 'localization')[];
+  sites: string[];
+  fusion: 'logit-offsets';
+  weights: number[];
+} {
+  return {
+    fields: ['age', 'sex', 'localization'],
+    sites: [...HAM10000_SITES],
+    fusion: 'logit-offsets',
+    weights: Array.from(offsets.weights),
+  };
+}
+
+/** Row-major probabilities [n x classes] as one row of log-probabilities (floored at 1e-12) per image. */
+export function logProbabilityRows(probabilities: Float32Array, classes: number): Float32Array[] {
+  return Array.from({ length: probabilities.length / classes }, (_, i) =>
+    Float32Array.from(probabilities.subarray(i * classes, (i + 1) * classes), (p) =>
+      Math.log(Math.max(p, 1e-12)),
+    ),
+  );
+}
+
 /** True when `m` has at least one field. */
 export function hasMetadata(m: LesionMetadata | undefined): m is LesionMetadata {
   return m !== undefined && (m.age !== undefined || m.sex !== undefined || m.site !== undefined);

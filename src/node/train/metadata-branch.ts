@@ -1,12 +1,17 @@
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import type { TrainConfig } from '../../core/config/train-config.js';
-import { countLabels } from '../../core/data/class-index.js';
+import { countLabels, labelIndices } from '../../core/data/class-index.js';
 import type { ImageRecord } from '../../core/data/records.js';
 import { foldAssignment, kfoldByGroup } from '../../core/data/split.js';
 import { selectSplit } from '../../core/data/split-schema.js';
 import type { Head } from '../../core/train/head.js';
-import { logPriorOffset } from '../../core/train/losses.js';
-import { fitMetadataOffsets, HAM10000_SITES, hasMetadata } from '../../core/train/metadata.js';
+import { posthocOffset } from '../../core/train/head-recipe.js';
+import {
+  fitMetadataOffsets,
+  hasMetadata,
+  logProbabilityRows,
+  metadataBranch,
+} from '../../core/train/metadata.js';
 import { predictSet } from '../../core/train/trainer.js';
 import { at } from '../../core/util/at.js';
 import { type PreparedData, recordMetadata } from './data.js';
@@ -37,25 +42,30 @@ export async function fitMetadataBranch(
   if (config.model.metadata !== 'late-fusion') return undefined;
   const metadata = recordMetadata(data.parts.train);
   if (!metadata.some(hasMetadata)) return undefined;
-  const labels = featureItemSet(features, data.parts.train, data.classes).labels;
+  const labels = labelIndices(data.parts.train, data.classes);
+  const offset = posthocOffset(config, countLabels(labels, data.classes.length));
   const logits =
     config.model.metadataFit === 'out-of-fold'
-      ? await outOfFoldLogits(config, data, features, trainFoldHead)
-      : await imageLogits(config, data, features, head, data.parts.train);
+      ? await outOfFoldLogits(config, data, features, trainFoldHead, offset)
+      : await imageLogits(config, data, features, head, data.parts.train, offset);
   const offsets = fitMetadataOffsets(logits, metadata, labels, data.classes.length, {
     l2: config.model.metadataL2,
   });
-  return {
-    fields: ['age', 'sex', 'localization'],
-    sites: [...HAM10000_SITES],
-    fusion: 'logit-offsets',
-    weights: Array.from(offsets.weights),
-  };
+  return metadataBranch(offsets);
+}
+
+/** The run's post-hoc logit offset, from the training split's class counts (undefined without one). */
+function trainingOffset(config: TrainConfig, data: PreparedData): Float32Array | undefined {
+  return posthocOffset(
+    config,
+    countLabels(labelIndices(data.parts.train, data.classes), data.classes.length),
+  );
 }
 
 /**
  * The image model's logits (log of its post-hoc adjusted probabilities, as the bundle scores) for `records`, one
- * row per record, with the run's test-time views.
+ * row per record, with the run's test-time views; `offset` is the run's post-hoc offset (default: from the
+ * training split's counts).
  */
 export async function imageLogits(
   config: TrainConfig,
@@ -63,25 +73,19 @@ export async function imageLogits(
   features: FeatureCache,
   head: Head,
   records: readonly ImageRecord[],
+  offset = trainingOffset(config, data),
 ): Promise<Float32Array[]> {
-  const k = data.classes.length;
   const set = featureItemSet(features, records, data.classes, config.features.views);
-  const la = config.train.logitAdjustment;
-  const counts = countLabels(featureItemSet(features, data.parts.train, data.classes).labels, k);
-  const { probabilities } = await predictSet(head, set, {
-    tta: config.features.tta,
-    logitOffset: la.mode === 'posthoc' ? logPriorOffset(counts, -la.tau) : undefined,
-  });
-  return Array.from({ length: records.length }, (_, i) =>
-    Float32Array.from(probabilities.subarray(i * k, (i + 1) * k), (p) => Math.log(Math.max(p, 1e-12))),
-  );
+  const { probabilities } = await predictSet(head, set, { tta: config.features.tta, logitOffset: offset });
+  return logProbabilityRows(probabilities, data.classes.length);
 }
 
 /** Folds of the training split for out-of-fold image logits. */
 const METADATA_FOLDS = 5;
 
 /**
- * Out-of-fold image logits of the training split, in its order: {@link METADATA_FOLDS} lesion-grouped, stratified
+ * Out-of-fold image logits of the training split (with the run's post-hoc `offset`, as {@link imageLogits}), in its
+ * order: {@link METADATA_FOLDS} lesion-grouped, stratified
  * folds; for each, a head trained by `trainFoldHead` on the other folds (early stopping on a lesion-grouped 15%
  * of them) scores the fold.
  */
@@ -90,6 +94,7 @@ export async function outOfFoldLogits(
   data: PreparedData,
   features: FeatureCache,
   trainFoldHead: FoldHeadTrainer,
+  offset = trainingOffset(config, data),
 ): Promise<Float32Array[]> {
   const train = data.parts.train;
   const row = new Map(train.map((r, i) => [r.imageId, i]));
@@ -98,7 +103,7 @@ export async function outOfFoldLogits(
   for (let f = 0; f < folds.length; f++) {
     const parts = selectSplit(train, foldAssignment(train, folds, f, { val: 0.15, seed: config.seed + 3 }));
     const { head } = await trainFoldHead(parts);
-    const logits = await imageLogits(config, data, features, head, parts.test);
+    const logits = await imageLogits(config, data, features, head, parts.test, offset);
     head.dispose();
     parts.test.forEach((r, i) => {
       out[row.get(r.imageId) ?? -1] = at(logits, i);
