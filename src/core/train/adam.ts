@@ -8,6 +8,18 @@ export interface AdamState {
   readonly v: readonly Float32Array[];
 }
 
+/** Adam's constants (Keras's defaults) and per-variable learning-rate scales. */
+export interface AdamOptions {
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly epsilon?: number;
+  /**
+   * `rateScales[i]` (default 1) multiplies the learning rate of `variables[i]`: one optimizer with discriminative
+   * rates (e.g. a fine-tuned head faster than the backbone), whose base rate callbacks still change.
+   */
+  readonly rateScales?: readonly number[];
+}
+
 /**
  * Adam (Kingma & Ba) over an explicit list of variables, with a learning rate that callbacks may change
  * between steps and a state that can be saved and restored exactly (tf.train.adam exposes neither cleanly).
@@ -18,18 +30,16 @@ export class Adam {
   /** Each variable with its first (m) and second (v) moment estimates. */
   private readonly slots: readonly AdamSlot[];
 
-  /**
-   * `rateScales[i]` (default 1) multiplies the learning rate of `variables[i]`: one optimizer with discriminative
-   * rates (e.g. a fine-tuned head faster than the backbone), whose base rate callbacks still change.
-   */
-  constructor(
-    variables: readonly tf.Variable[],
-    learningRate: number,
-    private readonly beta1 = 0.9,
-    private readonly beta2 = 0.999,
-    private readonly epsilon = 1e-7,
-    private readonly rateScales: readonly number[] = [],
-  ) {
+  private readonly beta1: number;
+  private readonly beta2: number;
+  private readonly epsilon: number;
+  private readonly rateScales: readonly number[];
+
+  constructor(variables: readonly tf.Variable[], learningRate: number, options: AdamOptions = {}) {
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.epsilon = options.epsilon ?? 1e-7;
+    this.rateScales = options.rateScales ?? [];
     this.learningRate = learningRate;
     const zeros = (variable: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(variable), false));
     this.slots = variables.map((variable) => ({ variable, m: zeros(variable), v: zeros(variable) }));

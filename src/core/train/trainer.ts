@@ -103,10 +103,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   const adam = new Adam(
     variables.map((v) => v.variable),
     options.learningRate,
-    undefined,
-    undefined,
-    undefined,
-    variables.map((_, i) => (i < options.head.variables.length ? headScale : 1)),
+    { rateScales: variables.map((_, i) => (i < options.head.variables.length ? headScale : 1)) },
   );
   const stopper = new EarlyStopping(options.earlyStopping.patience, options.earlyStopping.minDelta);
   const plateau = new ReduceLrOnPlateau(

@@ -3,6 +3,7 @@
 // decoder takes their core. N workers, each with its own single-threaded session, run N batches at once.
 import type { Logger } from '../../core/logger.js';
 import { type PoolWorkerData, ThreadPool, workerFiles } from '../threads/pool.js';
+import { ownedPixels } from '../threads/serve-requests.js';
 import type { ClassifierOptions } from './classifier.js';
 
 /** Runs batches of model-size pixels (NHWC uint8) through the bundle: one probability row per image. */
@@ -66,7 +67,7 @@ export async function startInferencePool(options: InferencePoolOptions): Promise
     workers: size,
     threadsPerWorker,
     classifyPixels: (batch, count) => {
-      const owned = batch.byteLength === batch.buffer.byteLength ? batch : batch.slice();
+      const owned = ownedPixels(batch);
       return pool.run({ batch: owned, count }, [owned.buffer as ArrayBuffer]);
     },
     close: () => pool.close(),

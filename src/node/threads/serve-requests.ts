@@ -53,7 +53,10 @@ export function serveRequests<Req, Res>(handle: RequestHandler<Req, Res>): void 
   port.postMessage(ready);
 }
 
-/** The pixels' buffer to move back whole: a view into a larger (pooled) buffer is copied first. */
+/**
+ * `pixels` when they own their whole buffer, else a copy: what may be moved to another thread without detaching a
+ * larger (pooled or caller's) buffer. Both directions use it (a worker's answers, the inference pool's batches).
+ */
 export function ownedPixels<T extends Uint8Array | Float32Array>(pixels: T): T {
   return (pixels.byteLength === pixels.buffer.byteLength ? pixels : pixels.slice()) as T;
 }

@@ -104,7 +104,7 @@ describe('Adam', () => {
   it("scales each variable's step by its rate scale (discriminative learning rates)", () => {
     const head = tf.variable(tf.tensor1d([1, 1]), true, 'head');
     const tail = tf.variable(tf.tensor1d([1, 1]), true, 'tail');
-    const adam = new Adam([head, tail], 1e-3, undefined, undefined, undefined, [100]);
+    const adam = new Adam([head, tail], 1e-3, { rateScales: [100] });
     const grads = [tf.tensor1d([1, -1]), tf.tensor1d([1, -1])];
     adam.apply(grads);
     // First step moves by ~rate·sign(g): 0.1 for the head (scale 100), 0.001 for the tail (default scale 1).
