@@ -26,9 +26,16 @@ const POLICY_FIT: Readonly<Record<ResizePolicy, PreshrinkFit>> = {
 };
 
 /**
+ * Whole-number shrinks a JPEG decoder does in the DCT (shrink-on-load: no resampling filter, and cheaper than a
+ * full decode), largest first.
+ */
+const PRESHRINK_FACTORS = [8, 4, 2] as const;
+
+/**
  * The pre-shrink rule, the same in Node and the browser. When the density rule is on and will bring this image
- * down: aspect kept, short side to `densityPreshrinkSide` (the rule, not the decoder, then sets the training
- * density). Otherwise about twice the model input under the resize policy's fit, so the bilinear resize never
+ * down: the largest shrink by 8, 4 or 2 that keeps the short side at least `densityPreshrinkSide`, or none (the
+ * rule's area filter, not the decoder, then sets the training density; an unknown size gets short side
+ * `densityPreshrinkSide`, aspect kept). Otherwise about twice the model input under the resize policy's fit, so the bilinear resize never
  * shrinks by more than 2x and an image the rule leaves alone decodes exactly as in training. `size` is the
  * image's upright size; unknown (`undefined`) counts as one the rule shrinks.
  */
@@ -39,7 +46,9 @@ export function preshrinkBox(
   const rule = spec.density;
   if (rule?.enabled && (!size || densityTarget(size.width, size.height, rule) !== undefined)) {
     const side = densityPreshrinkSide(rule);
-    return { width: side, height: side, fit: 'outside' };
+    if (!size) return { width: side, height: side, fit: 'outside' };
+    const factor = PRESHRINK_FACTORS.find((f) => Math.min(size.width, size.height) / f >= side) ?? 1;
+    return { width: Math.floor(size.width / factor), height: Math.floor(size.height / factor), fit: 'fill' };
   }
   return { width: 2 * spec.width, height: 2 * spec.height, fit: POLICY_FIT[spec.resize] };
 }

@@ -35,8 +35,9 @@ async function ruleSize(
 /**
  * Decodes an image (JPEG, PNG, WebP, TIFF, ...; EXIF orientation applied, alpha flattened onto black,
  * greyscale/CMYK converted to sRGB) to interleaved 8-bit RGB. sharp shrinks large images on load (JPEG
- * shrink-on-load + lanczos3) into the core pre-shrink rule's box (`preshrinkBox`): about twice `box`, or the
- * density rule's when it will bring the image down; smaller ones stay as they are.
+ * shrink-on-load + lanczos3) into the core pre-shrink rule's box (`preshrinkBox`): about twice `box`, or, when
+ * the density rule will bring the image down, a shrink by 2, 4 or 8 (for a JPEG the DCT alone does it, no
+ * resampling filter); smaller ones stay as they are.
  * `name` labels errors when `input` is a buffer.
  */
 export async function decodeRaw(

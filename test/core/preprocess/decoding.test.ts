@@ -16,10 +16,18 @@ describe('the pre-shrink rule (one rule for sharp in Node and the canvas in the 
     expect(preshrinkBox(BOX)).toEqual({ width: 200, height: 200, fit: 'inside' });
     expect(preshrinkBox({ ...BOX, resize: 'crop' })).toEqual({ width: 200, height: 200, fit: 'outside' });
     expect(preshrinkBox({ ...BOX, resize: 'stretch' })).toEqual({ width: 200, height: 200, fit: 'fill' });
-    // ceil(max(2, 1.25 + 0.5) x 150) = 300 for an image the rule brings down (or of unknown size)
-    const dense = { width: 300, height: 300, fit: 'outside' };
-    expect(preshrinkBox({ ...BOX, density: HAM }, { width: 600, height: 450 })).toEqual(dense);
-    expect(preshrinkBox({ ...BOX, density: HAM })).toEqual(dense);
+    // an image the rule brings down: the largest shrink by 2, 4 or 8 that keeps the short side at least
+    // ceil(max(2, 1.25 + 0.5) x 150) = 300 (JPEG shrink-on-load), or none; unknown size: short side 300
+    const dense = (width: number, height: number) =>
+      preshrinkBox({ ...BOX, density: HAM }, { width, height });
+    expect(dense(600, 450)).toEqual({ width: 600, height: 450, fit: 'fill' });
+    expect(dense(1200, 900)).toEqual({ width: 600, height: 450, fit: 'fill' });
+    expect(dense(1199, 899)).toEqual({ width: 599, height: 449, fit: 'fill' });
+    expect(dense(1000, 599)).toEqual({ width: 1000, height: 599, fit: 'fill' });
+    expect(dense(4032, 3024)).toEqual({ width: 504, height: 378, fit: 'fill' });
+    expect(dense(4033, 3025)).toEqual({ width: 504, height: 378, fit: 'fill' });
+    expect(dense(30000, 2400)).toEqual({ width: 3750, height: 300, fit: 'fill' });
+    expect(preshrinkBox({ ...BOX, density: HAM })).toEqual({ width: 300, height: 300, fit: 'outside' });
     // an image at the training density, or a rule turned off: exactly as in training
     expect(preshrinkBox({ ...BOX, density: HAM }, { width: 200, height: 150 })).toEqual(preshrinkBox(BOX));
     expect(
@@ -44,8 +52,8 @@ describe('the pre-shrink rule (one rule for sharp in Node and the canvas in the 
     expect(preshrinkSize(600, 450, BOX)).toEqual({ width: 200, height: 150 });
     expect(preshrinkSize(600, 450, { ...BOX, resize: 'crop' })).toEqual({ width: 267, height: 200 });
     expect(preshrinkSize(600, 450, { ...BOX, resize: 'stretch' })).toEqual({ width: 200, height: 200 });
-    expect(preshrinkSize(600, 450, { ...BOX, density: HAM })).toEqual({ width: 400, height: 300 });
-    expect(preshrinkSize(4000, 3000, { ...BOX, density: HAM })).toEqual({ width: 400, height: 300 });
+    expect(preshrinkSize(600, 450, { ...BOX, density: HAM })).toEqual({ width: 600, height: 450 });
+    expect(preshrinkSize(4000, 3000, { ...BOX, density: HAM })).toEqual({ width: 500, height: 375 });
     expect(preshrinkSize(200, 150, { ...BOX, density: HAM })).toEqual(preshrinkSize(200, 150, BOX));
   });
 });

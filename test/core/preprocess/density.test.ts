@@ -54,6 +54,46 @@ describe('pixel-density rule', () => {
     );
   });
 
+  it("areaResize by whole factors gives each block's exact mean rounded half up, as the general path does", () => {
+    // 6x4 -> 3x2 (2x2 blocks) and 6x4 -> 2x1 (3x4 blocks), one channel of an RGB image shown
+    const values = [
+      0, 1, 10, 20, 255, 255, 2, 2, 30, 41, 0, 254, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+    ];
+    const image = {
+      data: Uint8Array.from(values.flatMap((v) => [v, 255 - v, v])),
+      width: 6,
+      height: 4,
+      channels: 3 as const,
+    };
+    const red = (px: ArrayLike<number>) => Array.from(px).filter((_, i) => i % 3 === 0);
+    // (0+1+2+2)/4 = 1.25, (10+20+30+41)/4 = 25.25, (255+255+0+254)/4 = 191, (7+8+13+14)/4 = 10.5 -> 11, ...
+    expect(red(areaResize(image, 3, 2).data)).toEqual([1, 25, 191, 11, 13, 15]);
+    // green = 255 - red: 244.5, 242.5 and 240.5 round up
+    expect(Array.from(areaResize(image, 3, 2).data.filter((_, i) => i % 3 === 1))).toEqual([
+      254, 230, 64, 245, 243, 241,
+    ]);
+    expect(red(areaResize(image, 2, 1).data)).toEqual([9, 76]); // 111 / 12 and 909 / 12
+    // against a plain reference on noise, 4x4 and 2x4 blocks
+    const noise = Uint8Array.from({ length: 12 * 12 * 3 }, (_, i) => (i * 7919) % 256);
+    for (const [w, h] of [
+      [3, 3],
+      [6, 3],
+    ] as const) {
+      const [kx, ky] = [12 / w, 12 / h];
+      const reference = Array.from({ length: w * h * 3 }, (_, i) => {
+        const [x, y, c] = [Math.floor(i / 3) % w, Math.floor(i / 3 / w), i % 3];
+        let sum = 0;
+        for (let dy = 0; dy < ky; dy++) {
+          for (let dx = 0; dx < kx; dx++) sum += at(noise, ((y * ky + dy) * 12 + x * kx + dx) * 3 + c);
+        }
+        return Math.round(sum / (kx * ky));
+      });
+      expect(Array.from(areaResize({ data: noise, width: 12, height: 12, channels: 3 }, w, h).data)).toEqual(
+        reference,
+      );
+    }
+  });
+
   it('Node and the browser run the same rule: a 600x450 input gives the same model input as its 200x150 version', async () => {
     const spec: PreprocessSpec = {
       width: 112,
@@ -66,8 +106,9 @@ describe('pixel-density rule', () => {
     const small = await sharp(big).resize(200, 150, { kernel: 'linear' }).png().toBuffer();
     const node = await decodeImage(big, spec);
     const { data, info } = await sharp(big).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-    // both sides pre-shrink alike (aspect kept, short side 2 x 150) before the rule's exact area filter
-    expect(preshrinkSize(600, 450, spec)).toEqual({ width: 400, height: 300 });
+    // both sides pre-shrink alike (not at all here: halving would leave a short side under 2 x 150) before
+    // the rule's exact area filter
+    expect(preshrinkSize(600, 450, spec)).toEqual({ width: 600, height: 450 });
     const page = preprocessRgba(new Uint8Array(data), info.width, info.height, spec);
     const reference = await decodeImage(small, { ...spec, density: undefined });
     const mad = (a: Uint8Array, b: Uint8Array) =>
