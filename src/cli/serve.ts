@@ -59,6 +59,7 @@ export const serveCommand = flagCommand(flags, {
       threads: a.threads,
       tta: a.tta,
       density: a.density,
+      lazySession: a['inference-workers'] > 0, // the workers run the forward passes: no session here
     });
     const decoder = await startDecoder({ workers: a['decode-workers'], logger: log });
     const inference =

@@ -1,4 +1,8 @@
-import { createPixelClassifier, type PixelClassifier } from '../../core/infer/classifier.js';
+import {
+  createPixelClassifier,
+  type ModelSession,
+  type PixelClassifier,
+} from '../../core/infer/classifier.js';
 import type { Logger } from '../../core/logger.js';
 import type { LesionMetadata } from '../../core/train/metadata.js';
 import { at } from '../../core/util/at.js';
@@ -43,6 +47,12 @@ export interface ClassifierOptions {
   readonly tta?: TtaChoice;
   /** Apply the bundle's pixel-density rule (default true; `false` = `--no-density`). */
   readonly density?: boolean;
+  /**
+   * Open the ONNX Runtime session on the first forward pass instead of now (default false): for a caller whose
+   * forward passes usually run elsewhere (`serve --inference-workers`), so an unused session costs no memory.
+   * A bundle whose model cannot load then fails that first call, not this one.
+   */
+  readonly lazySession?: boolean;
   /** Images decoded at once by `classifyFiles` (default 2). */
   readonly decodeConcurrency?: number;
   readonly logger?: Logger;
@@ -58,7 +68,8 @@ export async function createClassifier(
 ): Promise<Classifier> {
   const bundle = await readModelBundle(bundleDir);
   const { meta } = bundle;
-  const session = await openClassifierSession(bundle, { threads: options.threads, logger: options.logger });
+  const open = () => openClassifierSession(bundle, { threads: options.threads, logger: options.logger });
+  const session = options.lazySession ? lazySession(open) : await open();
   const core = createPixelClassifier(meta, session, decodeImage, {
     views: resolveViews(options.tta ?? 'recipe', meta),
     density: options.density ?? true,
@@ -66,6 +77,20 @@ export async function createClassifier(
   return {
     ...core,
     classifyFiles: (paths, metadata) => classifyFiles(core, paths, metadata, options.decodeConcurrency ?? 2),
+  };
+}
+
+/** A session opened by `open` on its first run (once, even under concurrent first runs); disposed only if opened. */
+function lazySession(open: () => Promise<ModelSession>): ModelSession {
+  let opened: Promise<ModelSession> | undefined;
+  return {
+    async run(input, dims) {
+      opened ??= open();
+      return (await opened).run(input, dims);
+    },
+    async dispose() {
+      if (opened) await (await opened.catch(() => undefined))?.dispose();
+    },
   };
 }
 

@@ -94,6 +94,7 @@ async function openSession(
   providers: readonly OnnxProvider[],
   threads: number,
   logger: Logger,
+  where: string,
 ): Promise<{ session: ort.InferenceSession; provider: OnnxProvider }> {
   const base = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
   if (providers[0] === 'cuda') {
@@ -115,7 +116,7 @@ async function openSession(
   } catch (error) {
     throw expected({
       what: 'a model ONNX Runtime can load',
-      where: 'the ONNX model',
+      where,
       received: `one it cannot load (${(error as Error).message})`,
       fix: 'export the model again',
       code: 'E_ONNX',
@@ -135,13 +136,14 @@ export async function createOnnxSession(
   const logger = options.logger ?? silentLogger;
   const threads = options.threads ?? DEFAULT_ONNX_THREADS;
   const providers = options.providers ?? ['cuda', 'cpu'];
-  const { session, provider } = await openSession(await modelBytes(model), providers, threads, logger);
+  const where = typeof model === 'string' ? model : 'the ONNX model';
+  const { session, provider } = await openSession(await modelBytes(model), providers, threads, logger, where);
   const [inputName] = session.inputNames;
   if (inputName === undefined) {
     await session.release();
     throw expected({
       what: 'an image input',
-      where: 'the ONNX model',
+      where,
       received: 'a model without inputs',
       fix: 'export the model again',
       code: 'E_ONNX',

@@ -63,6 +63,27 @@ describe('createClassifier', () => {
     );
   });
 
+  it('lazySession opens the session on the first forward pass: a model that cannot load fails there, not at creation', async () => {
+    const lazy = await createClassifier(join(root, 'm'), { threads: 1, lazySession: true });
+    const batch = pixels(2);
+    expect(await lazy.classifyPixels(batch, 2)).toEqual(await classifier.classifyPixels(batch, 2));
+    await lazy.dispose();
+    await writeModelBundle(join(root, 'broken'), {
+      model,
+      name: 'broken',
+      backbone: 'tiny',
+      classes: HAM10000_CLASSES,
+      preprocess: TINY_SPEC,
+      normalization: TINY_NORM,
+    });
+    await writeFile(join(root, 'broken', 'model.onnx'), 'not an onnx model');
+    await expect(createClassifier(join(root, 'broken'), { threads: 1 })).rejects.toThrow(/model\.onnx/);
+    const deferred = await createClassifier(join(root, 'broken'), { threads: 1, lazySession: true });
+    await expect(deferred.classifyPixels(batch, 2)).rejects.toThrow(/model\.onnx/);
+    await deferred.dispose();
+    await (await createClassifier(join(root, 'm'), { lazySession: true })).dispose(); // never ran: nothing to close
+  });
+
   it('TTA hflip averages the image and its mirror', async () => {
     const tta = await createClassifier(join(root, 'm'), { tta: 'hflip', threads: 1 });
     const img = pixels(1, 3);
