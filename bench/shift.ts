@@ -68,6 +68,12 @@ const CANDIDATES = {
   zoom: { ...IDENTITY_AUGMENT, zoom: [1, 1.25] },
   /** resolution alone: down to 0.5-0.75x and back up (bilinear), no sharpening or colour change */
   resolution: { ...IDENTITY_AUGMENT, resolution: [0.5, 0.75] },
+  /**
+   * lower resolution alone: 0.3-0.5x of the 224 model input. The factor applies after the model resize, and a
+   * 200x150 image has only 150 rows there, so 0.5-0.75x keeps 0.75-1.1x of its rows (barely a change; its
+   * features moved less than under a horizontal flip); 0.3-0.5x keeps 0.45-0.75x, a 100x75 image's 0.5x among them.
+   */
+  lowres: { ...IDENTITY_AUGMENT, resolution: [0.3, 0.5] },
 } as const;
 /** BENCH_SHIFT_CANDIDATE=scale (default) | zoom | resolution: which augmentation the experiment measures on validation. */
 const CANDIDATE = (process.env.BENCH_SHIFT_CANDIDATE ?? 'scale') as keyof typeof CANDIDATES;
