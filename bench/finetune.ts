@@ -46,12 +46,12 @@ import { createOnnxSession } from '../src/node/onnx/session.js';
 import { prepareImageCache } from '../src/node/preprocess/prepare-image-cache.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
 import { prepareRunData } from '../src/node/train/data.js';
-import type { FeatureCache } from '../src/node/train/feature-cache.js';
 import { runPreprocess } from '../src/node/train/features.js';
 import { fineTuneStage } from '../src/node/train/finetune-stage.js';
 import { featureItemSet } from '../src/node/train/item-sets.js';
 import { fitHead } from '../src/node/train/pipeline.js';
-import { openPrefixTail, type PrefixTail } from '../src/node/train/prefix-tail.js';
+import { openPrefixTail } from '../src/node/train/prefix-tail.js';
+import { pooledFeatures, refitTunedHead } from '../src/node/train/refit-head.js';
 import { median } from './lib/median.js';
 
 const began = performance.now();
@@ -140,7 +140,12 @@ out(
 
 // 2. Stage 1, the frozen recipe: pooled features of the frozen network (tail forward on the cached maps).
 const t1 = performance.now();
-const features = await frozenFeatures(pt, all);
+// the (still frozen) tail on the cached maps, pooled: the frozen network's features of every image and view
+const frozenScorer = {
+  itemSet: (r: readonly ImageRecord[]) => pt.itemSet(r, false),
+  features: pt.features(false),
+};
+const features = await pooledFeatures({ ...frozenScorer, dispose: async () => {} }, all, RECIPE.views);
 const frozenFeatureS = (performance.now() - t1) / 1000;
 const fitted = await fitHead(config, features, parts, data.classes);
 const counts = countLabels(featureItemSet(features, parts.train, data.classes).labels, data.classes.length);
@@ -177,10 +182,15 @@ const epochS = median(ft.history.map((r) => r.seconds));
 // 3b. Stage 3: the stage-1 recipe re-fits a fresh head on the tuned tail's pooled features (the head trained along
 // with the tail in stage 2 is fragile: small feature moves swing its probabilities). Kept only if validation says so.
 const t3 = performance.now();
-const tunedFeatures = await frozenFeatures(pt, all); // pt's tail now holds the tuned weights
-const refit = await fitHead(config, tunedFeatures, parts, data.classes);
+const refit = await refitTunedHead(
+  config,
+  { parts },
+  ft.scorer,
+  (f) => fitHead(config, f, parts, data.classes),
+  parts.test,
+);
 const refitSet = (records: readonly ImageRecord[]) =>
-  featureItemSet(tunedFeatures, records, data.classes, RECIPE.views);
+  featureItemSet(refit.features, records, data.classes, RECIPE.views);
 const refitTau = await chooseTau(refit.head, refitSet(parts.val));
 const refitS = (performance.now() - t3) / 1000;
 const useRefit = refitTau.value > jointTau.value;
@@ -281,36 +291,6 @@ function shrink(p: typeof data.parts, n: number): typeof data.parts {
     val: take(p.val, p.val.length * f),
     test: take(p.test, p.test.length * f),
   };
-}
-
-/** Pooled features of the frozen network for every image and view: the (still frozen) tail on the cached maps. */
-async function frozenFeatures(split: PrefixTail, records: readonly ImageRecord[]): Promise<FeatureCache> {
-  const ids = records.map((r) => r.imageId);
-  const set = split.itemSet(records, false);
-  const map = split.features(false);
-  const views = RECIPE.views;
-  let width = 0;
-  let data = new Float32Array(0);
-  for (let start = 0; start < ids.length; start += 64) {
-    const indices = Array.from({ length: Math.min(64, ids.length - start) }, (_, i) => start + i);
-    for (let view = 0; view < views; view++) {
-      const maps = await set.batch(
-        indices,
-        indices.map(() => view),
-      );
-      const pooled = tf.tidy(() => map(maps));
-      const values = (await pooled.data()) as Float32Array;
-      tf.dispose([maps, pooled]);
-      if (width === 0) {
-        width = at(pooled.shape, 1);
-        data = new Float32Array(ids.length * views * width);
-      }
-      for (const [row, item] of indices.entries())
-        data.set(values.subarray(row * width, (row + 1) * width), (item * views + view) * width);
-    }
-  }
-  const positions = new Map(ids.map((id, i) => [id, i]));
-  return { dir: '(memory)', ids, views, width, data, indexOf: (id) => positions.get(id)! };
 }
 
 async function predictions(head: Head, set: ItemSet, map: ((x: tf.Tensor) => tf.Tensor2D) | undefined) {

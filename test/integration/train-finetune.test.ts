@@ -82,6 +82,31 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     await session.dispose();
   });
 
+  it('stage 3 re-fits a head on the tuned features and keeps the one validation scores higher (fineTune.refitHead)', async () => {
+    const runWith = async (name: string, refitHead: boolean) => {
+      const lines: string[] = [];
+      const logger = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
+      const base = config(name);
+      const result = await trainRun(
+        { ...base, fineTune: { ...base.fineTune, refitHead } },
+        { loadBackbone: tiny, logger },
+      );
+      return { result, stage3: lines.filter((l) => l.startsWith('stage 3:')) };
+    };
+    const on = await runWith('ft-refit', true);
+    expect(on.stage3).toHaveLength(1);
+    const m = /val bal_acc ([\d.]+), the stage-2 head ([\d.]+): kept the (re-fitted|stage-2) head/.exec(
+      on.stage3[0]!,
+    );
+    expect(m).not.toBeNull();
+    expect(m![3]).toBe(Number(m![1]) > Number(m![2]) ? 're-fitted' : 'stage-2');
+    const off = await runWith('ft-norefit', false);
+    expect(off.stage3).toEqual([]);
+    // the tail trained the same either way; only the head differs, so the test scores may too
+    expect(off.result.history).toHaveLength(on.result.history.length);
+    expect(on.result.bundleDir).toBeDefined();
+  });
+
   it('resumes a run interrupted during fine-tuning to the same metrics', async () => {
     const reference = await trainRun(config('ft-ref'), { loadBackbone: tiny });
     const cut = await trainRun(config('ft-cut'), {

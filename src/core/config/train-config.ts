@@ -177,6 +177,11 @@ const FineTuneSchema = z
     cacheDtype: z.enum(['float16', 'float32']).default('float16'),
     /** On-the-fly augmentation of training batches (the preprocess layer's settings) before the prefix. */
     augment: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * Stage 3: fit a fresh head on the tuned tail's pooled features (the stage-1 recipe) and keep it when it scores
+     * a higher validation balanced accuracy than the head trained along with the tail (default true).
+     */
+    refitHead: z.boolean().default(true),
     /** BatchNorm of the tail: frozen (inference mode, statistics kept) or trained (batch statistics). */
     batchNorm: z.enum(['frozen', 'train']).default('frozen'),
   })

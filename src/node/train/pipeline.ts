@@ -34,6 +34,7 @@ import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.
 import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
 import { featureItemSet, featureStats } from './item-sets.js';
 import { fitMetadataBranch } from './metadata-branch.js';
+import { compareOnValidation, refitTunedHead } from './refit-head.js';
 import { RUN_FILES, saveCheckpoint, writeEpochMetrics, writeJsonAtomic, writeRunStatus } from './run-dir.js';
 import { markRunFailed, type OpenedRun, openRun } from './run-open.js';
 
@@ -161,7 +162,41 @@ async function trainModel(
     format: (r) => formatEpoch(r, stage.history.length + config.fineTune.epochs),
   });
   const history = [...stage.history, ...ft.history];
-  return { ...stage, history, bestEpoch: ft.bestEpoch, interrupted: ft.interrupted, tuned: ft.scorer };
+  const tuned = { ...stage, history, bestEpoch: ft.bestEpoch, interrupted: ft.interrupted, tuned: ft.scorer };
+  if (ft.interrupted || !config.fineTune.refitHead) return tuned;
+  return { ...tuned, head: await stage3Head(config, data, ft.scorer, stage.head, logger) };
+}
+
+/**
+ * Stage 3: a fresh head on the tuned tail's pooled features, kept over the stage-2 head (disposed then) when it
+ * scores a higher validation balanced accuracy with the run's post-hoc offset; one log line says which.
+ */
+async function stage3Head(
+  config: TrainConfig,
+  data: PreparedData,
+  scorer: FineTuneScorer,
+  stage2: Head,
+  logger: Logger,
+): Promise<Head> {
+  const began = performance.now();
+  const refit = await refitTunedHead(config, data, scorer, (features) =>
+    fitHead(config, features, data.parts, data.classes),
+  );
+  const trainCounts = countLabels(labelIndices(data.parts.train, data.classes), data.classes.length);
+  const val = await compareOnValidation(
+    config,
+    data,
+    scorer,
+    stage2,
+    refit,
+    posthocOffset(config, trainCounts),
+  );
+  const keep = val.refit > val.stage2;
+  logger.info(
+    `stage 3: a head re-fitted on the tuned features scores val bal_acc ${val.refit.toFixed(3)}, the stage-2 head ${val.stage2.toFixed(3)}: kept the ${keep ? 're-fitted' : 'stage-2'} head (${((performance.now() - began) / 1000).toFixed(0)} s)`,
+  );
+  (keep ? stage2 : refit.head).dispose();
+  return keep ? refit.head : stage2;
 }
 
 /** A finished model's outputs: metadata branch, best-model bundle, test scores, results.json. */
