@@ -1,4 +1,4 @@
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -100,6 +100,11 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     );
     expect(m).not.toBeNull();
     expect(m![3]).toBe(Number(m![1]) > Number(m![2]) ? 're-fitted' : 'stage-2');
+    const recorded = JSON.parse(await readFile(join(on.result.runDir, 'results.json'), 'utf8')).stage3;
+    expect(recorded).toEqual({
+      kept: m![3] === 're-fitted' ? 'refit' : 'stage2',
+      valBalancedAccuracy: { stage2: expect.any(Number), refit: expect.any(Number) },
+    });
     const off = await runWith('ft-norefit', false);
     expect(off.stage3).toEqual([]);
     // the tail trained the same either way; only the head differs, so the test scores may too

@@ -133,6 +133,7 @@ async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<Tr
 /** The trained model of a run: the head, with the fine-tuned backbone tail's scorer when fine-tuning ran. */
 interface TrainedModel extends HeadStage {
   readonly tuned?: FineTuneScorer;
+  readonly stage3?: Stage3Record;
 }
 
 /** Head training, then fine-tuning when configured (and the head stage was not interrupted). */
@@ -164,7 +165,8 @@ async function trainModel(
   const history = [...stage.history, ...ft.history];
   const tuned = { ...stage, history, bestEpoch: ft.bestEpoch, interrupted: ft.interrupted, tuned: ft.scorer };
   if (ft.interrupted || !config.fineTune.refitHead) return tuned;
-  return { ...tuned, head: await stage3Head(config, data, ft.scorer, stage.head, logger) };
+  const stage3 = await stage3Head(config, data, ft.scorer, stage.head, logger);
+  return { ...tuned, head: stage3.head, stage3: stage3.record };
 }
 
 /**
@@ -177,7 +179,7 @@ async function stage3Head(
   scorer: FineTuneScorer,
   stage2: Head,
   logger: Logger,
-): Promise<Head> {
+): Promise<{ head: Head; record: Stage3Record }> {
   const began = performance.now();
   const refit = await refitTunedHead(config, data, scorer, (features) =>
     fitHead(config, features, data.parts, data.classes),
@@ -196,7 +198,16 @@ async function stage3Head(
     `stage 3: a head re-fitted on the tuned features scores val bal_acc ${val.refit.toFixed(3)}, the stage-2 head ${val.stage2.toFixed(3)}: kept the ${keep ? 're-fitted' : 'stage-2'} head (${((performance.now() - began) / 1000).toFixed(0)} s)`,
   );
   (keep ? stage2 : refit.head).dispose();
-  return keep ? refit.head : stage2;
+  return {
+    head: keep ? refit.head : stage2,
+    record: { kept: keep ? 'refit' : 'stage2', valBalancedAccuracy: val },
+  };
+}
+
+/** Stage 3 as `results.json` records it: the head kept and both validation balanced accuracies. */
+interface Stage3Record {
+  readonly kept: 'refit' | 'stage2';
+  readonly valBalancedAccuracy: { readonly stage2: number; readonly refit: number };
 }
 
 /** A finished model's outputs: metadata branch, best-model bundle, test scores, results.json. */
@@ -388,13 +399,14 @@ async function evaluateTest(
 
 function resultsJson(
   config: TrainConfig,
-  stage: Pick<HeadStage, 'history' | 'bestEpoch'>,
+  stage: Pick<TrainedModel, 'history' | 'bestEpoch' | 'stage3'>,
   test: TestResult | undefined,
   run: RunFeatures,
   weights: LoadedBackbone['weights'],
 ): unknown {
   return {
     weights,
+    ...(stage.stage3 ? { stage3: stage.stage3 } : {}),
     bestEpoch: stage.bestEpoch,
     epochs: stage.history.length,
     best: stage.history[stage.bestEpoch - 1] ?? null,
