@@ -17,10 +17,13 @@
  *   BENCH_TRAIN_BLOCKS=1 BENCH_FT_LR=3e-4 BENCH_VIEWS=2 BENCH_BLOCKS=2  # recipe knobs (defaults below)
  *
  * The defaults were chosen on VALIDATION (full data, seed 42; score min(bal_acc/0.70, acc/0.80) after each run's
- * own τ choice) among: raw features, 2 blocks, lr 1e-4 (fine-tuned val 0.501 / 0.569); standardised, 2 blocks,
- * 1e-4 (0.521 / 0.647); standardised, 2 blocks, 1e-5 (0.607 / 0.643); standardised, 4 blocks, 1e-5 (0.591 / 0.672,
- * kept); standardised, 2 blocks, 1e-5 with the head at 1e-3 (0.586 / 0.697). Standardising lifted the frozen head
- * from 0.487 / 0.671 to 0.603 / 0.734 on validation; no fine-tuned setting beat it there.
+ * own τ choice). Without stage 3: raw features, 2 blocks, lr 1e-4 (fine-tuned val 0.501 / 0.569); standardised,
+ * 2 blocks, 1e-4 (0.521 / 0.647); standardised, 2 blocks, 1e-5 (0.607 / 0.643); standardised, 4 blocks, 1e-5
+ * (0.591 / 0.672); standardised, 2 blocks, 1e-5 with the head at 1e-3 (0.586 / 0.697); none beat the frozen head
+ * (0.603 / 0.734, score 0.861). With stage 3, standardised, 4 blocks: 1e-5, 3 epochs (stage-3 head 0.602 / 0.740,
+ * score 0.859); 1e-4, 3 epochs (stage-3 head 0.618 / 0.743, 0.883); 3e-4, 6 epochs (stage-3 head 0.581 / 0.686,
+ * 0.830); 1e-4, 6 epochs (stage-2 head 0.649 / 0.721, 0.901, kept; validation loss still falling at epoch 6, so the
+ * cap is 9 epochs: early stopping on validation loss picks the epoch).
  *
  * Last line: one JSON object (balanced_accuracy with its lesion-bootstrap 95% CI, accuracy, macro_f1,
  * recall_<class>, frozen_*, backend, train_images_per_s, epoch_s, total_s, peak_rss_mb, weights, ...).
@@ -74,10 +77,10 @@ const RECIPE = {
   views: env('BENCH_VIEWS', 2),
   blocks: env('BENCH_BLOCKS', 4),
   trainBlocks: env('BENCH_TRAIN_BLOCKS', 4),
-  ftLr: env('BENCH_FT_LR', 1e-5),
+  ftLr: env('BENCH_FT_LR', 1e-4),
   /** BENCH_FT_HEAD_LR: the head's rate in stage 2 (default: the tail's, BENCH_FT_LR). */
   ftHeadLr: process.env.BENCH_FT_HEAD_LR ? Number(process.env.BENCH_FT_HEAD_LR) : undefined,
-  ftEpochs: env('BENCH_FT_EPOCHS', 3),
+  ftEpochs: env('BENCH_FT_EPOCHS', 9),
   ftBatch: env('BENCH_FT_BATCH', 32),
   /** BENCH_TAPS=conv_pw_9_relu,conv_pw_11_relu: multi-scale taps (they must lie in the tail, above the split). */
   taps: (process.env.BENCH_TAPS ?? '').split(',').filter((t) => t.length > 0),
