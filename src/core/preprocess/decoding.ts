@@ -35,9 +35,9 @@ const PRESHRINK_FACTORS = [8, 4, 2] as const;
  * The pre-shrink rule, the same in Node and the browser. When the density rule is on and will bring this image
  * down: the largest shrink by 8, 4 or 2 that keeps the short side at least `densityPreshrinkSide`, or none (the
  * rule's area filter, not the decoder, then sets the training density; an unknown size gets short side
- * `densityPreshrinkSide`, aspect kept). Otherwise about twice the model input under the resize policy's fit, so the bilinear resize never
- * shrinks by more than 2x and an image the rule leaves alone decodes exactly as in training. `size` is the
- * image's upright size; unknown (`undefined`) counts as one the rule shrinks.
+ * `densityPreshrinkSide`, aspect kept). Otherwise about twice the model input under the resize policy's fit, so
+ * the bilinear resize never shrinks by more than 2x and an image the rule leaves alone decodes exactly as in
+ * training. `size` is the image's upright size; unknown (`undefined`) counts as one the rule shrinks.
  */
 export function preshrinkBox(
   spec: Pick<PreprocessSpec, 'width' | 'height' | 'resize' | 'density'>,

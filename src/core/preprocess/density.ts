@@ -88,40 +88,30 @@ export function areaResize(image: RawImage, width: number, height: number): RawI
   if (image.width % width === 0 && image.height % height === 0) return boxShrink(image, width, height);
   const xw = areaWeights(image.width, width);
   const yw = areaWeights(image.height, height);
-  // Each pass sums an output value's taps in source order in float32 (Math.fround after every step): the
-  // sums are identical in every JS engine, so Node and the browser give the same bytes.
   const rows = new Float32Array(image.height * width * channels);
-  const srcRow = image.width * channels;
-  const dstRow = width * channels;
-  // Hot loops: taps point inside the source and the output, and data holds image.width x image.height x
-  // channels values (checked by the caller's decode).
+  // Hot loops: taps point inside the source (from < image.width / image.height) and the output (out < width /
+  // height), and data holds image.width x image.height x channels values.
+  const xTaps = xw.weight.length;
   for (let y = 0; y < image.height; y++) {
-    const src = y * srcRow;
-    const dst = y * dstRow;
-    for (let o = 0; o < width; o++) {
-      const first = xw.start[o]!;
-      const end = xw.start[o + 1]!;
-      for (let c = 0; c < channels; c++) {
-        let sum = 0;
-        for (let t = first; t < end; t++) {
-          sum = Math.fround(sum + data[src + xw.from[t]! * channels + c]! * xw.weight[t]!);
-        }
-        rows[dst + o * channels + c] = sum;
-      }
+    const src = y * image.width * channels;
+    const dst = y * width * channels;
+    for (let t = 0; t < xTaps; t++) {
+      const to = dst + xw.out[t]! * channels;
+      const from = src + xw.from[t]! * channels;
+      const weight = xw.weight[t]!;
+      for (let c = 0; c < channels; c++) rows[to + c] = rows[to + c]! + data[from + c]! * weight;
     }
   }
-  const sums = new Float32Array(dstRow);
-  const pixels = new Uint8Array(width * height * channels);
-  for (let o = 0; o < height; o++) {
-    sums.fill(0);
-    for (let t = yw.start[o]!; t < yw.start[o + 1]!; t++) {
-      const s = yw.from[t]! * dstRow;
-      const weight = yw.weight[t]!;
-      for (let k = 0; k < dstRow; k++) sums[k] = sums[k]! + rows[s + k]! * weight;
-    }
-    const d = o * dstRow;
-    for (let k = 0; k < dstRow; k++) pixels[d + k] = Math.min(255, Math.max(0, Math.round(sums[k]!)));
+  const result = new Float32Array(width * height * channels);
+  const rowLen = width * channels;
+  for (let t = 0; t < yw.weight.length; t++) {
+    const s = yw.from[t]! * rowLen;
+    const d = yw.out[t]! * rowLen;
+    const weight = yw.weight[t]!;
+    for (let k = 0; k < rowLen; k++) result[d + k] = result[d + k]! + rows[s + k]! * weight;
   }
+  const pixels = new Uint8Array(result.length);
+  for (let i = 0; i < result.length; i++) pixels[i] = Math.min(255, Math.max(0, Math.round(result[i]!)));
   return { data: pixels, width, height, channels };
 }
 
@@ -155,12 +145,9 @@ function boxShrink(image: RawImage, width: number, height: number): RawImage {
   return { data: pixels, width, height, channels };
 }
 
-/**
- * Overlap taps as parallel typed arrays, grouped by output pixel: output pixel o sums source pixels from[t] x
- * weight[t] for t from start[o] to start[o + 1], in source order.
- */
+/** Overlap taps as parallel typed arrays (tap t adds source pixel from[t] x weight[t] to output pixel out[t]). */
 interface Taps {
-  readonly start: Int32Array;
+  readonly out: Int32Array;
   readonly from: Int32Array;
   /** float64, so each product is the same as with a plain number */
   readonly weight: Float64Array;
@@ -169,21 +156,20 @@ interface Taps {
 /** Overlap weights of source pixels with each output pixel's span of `src / dst` source pixels. */
 function areaWeights(src: number, dst: number): Taps {
   const scale = src / dst;
-  const start = new Int32Array(dst + 1);
+  const out: number[] = [];
   const from: number[] = [];
   const weight: number[] = [];
   for (let o = 0; o < dst; o++) {
-    start[o] = from.length;
     const lo = o * scale;
     const hi = (o + 1) * scale;
     for (let s = Math.floor(lo); s < Math.min(src, Math.ceil(hi)); s++) {
       const overlap = Math.min(hi, s + 1) - Math.max(lo, s);
       if (overlap > 1e-9) {
+        out.push(o);
         from.push(s);
         weight.push(overlap / scale);
       }
     }
   }
-  start[dst] = from.length;
-  return { start, from: Int32Array.from(from), weight: Float64Array.from(weight) };
+  return { out: Int32Array.from(out), from: Int32Array.from(from), weight: Float64Array.from(weight) };
 }
