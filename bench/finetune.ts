@@ -144,18 +144,18 @@ out(
 // 2. Stage 1, the frozen recipe: pooled features of the frozen network (tail forward on the cached maps).
 const t1 = performance.now();
 // the (still frozen) tail on the cached maps, pooled: the frozen network's features of every image and view
-const frozenScorer = {
-  itemSet: (r: readonly ImageRecord[]) => pt.itemSet(r, false),
-  features: pt.features(false),
-};
-const features = await pooledFeatures({ ...frozenScorer, dispose: async () => {} }, all, RECIPE.views);
+const features = await pooledFeatures(
+  { itemSet: (r) => pt.itemSet(r, false), features: pt.features(false) },
+  all,
+  RECIPE.views,
+);
 const frozenFeatureS = (performance.now() - t1) / 1000;
 const fitted = await fitHead(config, features, parts, data.classes);
 const counts = countLabels(featureItemSet(features, parts.train, data.classes).labels, data.classes.length);
 const frozenSet = (records: readonly ImageRecord[]) =>
   featureItemSet(features, records, data.classes, RECIPE.views);
 const frozenTau = await chooseTau(fitted.head, frozenSet(parts.val));
-const frozen = await score(fitted.head, frozenSet(parts.test), undefined, frozenTau.tau);
+const frozen = await score(fitted.head, frozenSet(parts.test), frozenTau.tau);
 out(
   `stage 1 (frozen, head on cached features): ${fitted.result.history.length} epochs, best ${fitted.result.bestEpoch}; tau ${frozenTau.tau} chosen on validation; test bal_acc ${frozen.scores.balancedAccuracy.toFixed(3)}, acc ${frozen.scores.accuracy.toFixed(3)}`,
 );
@@ -178,12 +178,11 @@ const ft = await fineTuneStage({
   prefixTail: pt,
 });
 const ftS = (performance.now() - ftBegan) / 1000;
-const tuned = (records: readonly ImageRecord[]) => ft.scorer.itemSet(records);
-const jointTau = await chooseTau(fitted.head, tuned(parts.val), ft.scorer.features);
 const epochS = median(ft.history.map((r) => r.seconds));
 
 // 3b. Stage 3: the stage-1 recipe re-fits a fresh head on the tuned tail's pooled features (the head trained along
 // with the tail in stage 2 is fragile: small feature moves swing its probabilities). Kept only if validation says so.
+// Both heads are scored on those pooled features (the stage-2 head reads the same through the tuned tail).
 const t3 = performance.now();
 const refit = await refitTunedHead(
   config,
@@ -192,16 +191,15 @@ const refit = await refitTunedHead(
   (f) => fitHead(config, f, parts, data.classes),
   parts.test,
 );
-const refitSet = (records: readonly ImageRecord[]) =>
+const tunedSet = (records: readonly ImageRecord[]) =>
   featureItemSet(refit.features, records, data.classes, RECIPE.views);
-const refitTau = await chooseTau(refit.head, refitSet(parts.val));
+const jointTau = await chooseTau(fitted.head, tunedSet(parts.val));
+const refitTau = await chooseTau(refit.head, tunedSet(parts.val));
 const refitS = (performance.now() - t3) / 1000;
 const useRefit = refitTau.value > jointTau.value;
 const tunedHead = useRefit ? refit.head : fitted.head;
 const tunedTau = useRefit ? refitTau : jointTau;
-const test = useRefit
-  ? await score(refit.head, refitSet(parts.test), undefined, refitTau.tau)
-  : await score(fitted.head, tuned(parts.test), ft.scorer.features, jointTau.tau);
+const test = await score(tunedHead, tunedSet(parts.test), tunedTau.tau);
 
 // 4. One ONNX model (prefix + tail + head + softmax) from the tuned backbone, checked against TF.js.
 const parity = await onnxParity(tunedHead, tunedTau.tau);
@@ -296,14 +294,14 @@ function shrink(p: typeof data.parts, n: number): typeof data.parts {
   };
 }
 
-async function predictions(head: Head, set: ItemSet, map: ((x: tf.Tensor) => tf.Tensor2D) | undefined) {
-  return (await predictSet(head, set, { tta: true, features: map })).probabilities;
+async function predictions(head: Head, set: ItemSet) {
+  return (await predictSet(head, set, { tta: true })).probabilities;
 }
 
 /** Post-hoc τ chosen on validation predictions: the best min(bal_acc/0.70, acc/0.80). */
-async function chooseTau(head: Head, set: ItemSet, map?: (x: tf.Tensor) => tf.Tensor2D) {
+async function chooseTau(head: Head, set: ItemSet) {
   const k = data.classes.length;
-  const probs = await predictions(head, set, map);
+  const probs = await predictions(head, set);
   const prior = logPriorOffset(counts, 1);
   let best = { tau: 0, value: -1, text: '' };
   for (const tau of TAUS) {
@@ -327,14 +325,9 @@ function adjust(probs: Float32Array, logPrior: Float32Array, tau: number, k: num
   return outRows;
 }
 
-async function score(
-  head: Head,
-  set: ItemSet,
-  map: ((x: tf.Tensor) => tf.Tensor2D) | undefined,
-  tau: number,
-) {
+async function score(head: Head, set: ItemSet, tau: number) {
   const k = data.classes.length;
-  const probs = adjust(await predictions(head, set, map), logPriorOffset(counts, 1), tau, k);
+  const probs = adjust(await predictions(head, set), logPriorOffset(counts, 1), tau, k);
   const scores = classificationScores(set.labels, argmaxRows(probs, k), k);
   const rows = Array.from({ length: set.labels.length }, (_, i) => probs.subarray(i * k, (i + 1) * k));
   const boot = bootstrapMetrics(

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { TrainConfig } from '../../core/config/train-config.js';
+import { countLabels, labelIndices } from '../../core/data/class-index.js';
 import type { Dataset, ImageRecord, SplitAssignment } from '../../core/data/records.js';
 import { assertSplittable, splitByGroup } from '../../core/data/split.js';
 import {
@@ -10,6 +11,7 @@ import {
 } from '../../core/data/split-schema.js';
 import { expected } from '../../core/errors.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
+import { posthocOffset } from '../../core/train/head-recipe.js';
 import { type LesionMetadata, parseLesionMetadata } from '../../core/train/metadata.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { readSplitFile, writeSplitFile } from '../data/split-file.js';
@@ -131,4 +133,15 @@ function drawSplit(dataset: Dataset, config: TrainConfig): SplitFile {
 /** Lesion metadata (age, sex, anatomical site; never `dx_type`) of each record, from its source row. */
 export function recordMetadata(records: readonly ImageRecord[]): LesionMetadata[] {
   return records.map((r) => parseLesionMetadata(r.meta));
+}
+
+/** The run's post-hoc logit offset, from the training split's class counts (undefined without one). */
+export function trainingOffset(
+  config: TrainConfig,
+  data: Pick<PreparedData, 'parts' | 'classes'>,
+): Float32Array | undefined {
+  return posthocOffset(
+    config,
+    countLabels(labelIndices(data.parts.train, data.classes), data.classes.length),
+  );
 }

@@ -14,7 +14,7 @@ import {
 } from '../../core/train/metadata.js';
 import { predictSet } from '../../core/train/trainer.js';
 import { at } from '../../core/util/at.js';
-import { type PreparedData, recordMetadata } from './data.js';
+import { type PreparedData, recordMetadata, trainingOffset } from './data.js';
 import type { FeatureCache } from './feature-cache.js';
 import { featureItemSet } from './item-sets.js';
 
@@ -52,14 +52,6 @@ export async function fitMetadataBranch(
     l2: config.model.metadataL2,
   });
   return metadataBranch(offsets);
-}
-
-/** The run's post-hoc logit offset, from the training split's class counts (undefined without one). */
-function trainingOffset(config: TrainConfig, data: PreparedData): Float32Array | undefined {
-  return posthocOffset(
-    config,
-    countLabels(labelIndices(data.parts.train, data.classes), data.classes.length),
-  );
 }
 
 /**

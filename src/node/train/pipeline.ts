@@ -1,7 +1,6 @@
 import { basename, join } from 'node:path';
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import type { TrainConfig } from '../../core/config/train-config.js';
-import { countLabels, labelIndices } from '../../core/data/class-index.js';
 import { scoreLine } from '../../core/eval/summary.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import {
@@ -15,7 +14,6 @@ import {
   fitRecipeHead,
   type HeadTrainingData,
   type HeadTrainingHooks,
-  posthocOffset,
   recipeViews,
 } from '../../core/train/head-recipe.js';
 import type { LossOptions } from '../../core/train/losses.js';
@@ -29,7 +27,7 @@ import {
   type LoadedBackbone,
   loadRunBackbone,
 } from './backbone.js';
-import { type PreparedData, withoutSkipped } from './data.js';
+import { type PreparedData, trainingOffset, withoutSkipped } from './data.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
 import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
 import { featureItemSet, featureStats } from './item-sets.js';
@@ -184,15 +182,7 @@ async function stage3Head(
   const refit = await refitTunedHead(config, data, scorer, (features) =>
     fitHead(config, features, data.parts, data.classes),
   );
-  const trainCounts = countLabels(labelIndices(data.parts.train, data.classes), data.classes.length);
-  const val = await compareOnValidation(
-    config,
-    data,
-    scorer,
-    stage2,
-    refit,
-    posthocOffset(config, trainCounts),
-  );
+  const val = await compareOnValidation(config, data, stage2, refit, trainingOffset(config, data));
   const keep = val.refit > val.stage2;
   logger.info(
     `stage 3: a head re-fitted on the tuned features scores val bal_acc ${val.refit.toFixed(3)}, the stage-2 head ${val.stage2.toFixed(3)}: kept the ${keep ? 're-fitted' : 'stage-2'} head (${((performance.now() - began) / 1000).toFixed(0)} s)`,
@@ -225,8 +215,7 @@ async function finishRun(
         fitHead(config, features.features, parts, data.classes),
       );
   // The post-hoc logit adjustment from the training split's class counts: baked into the bundle, used on test.
-  const trainCounts = countLabels(labelIndices(data.parts.train, data.classes), data.classes.length);
-  const logitOffset = posthocOffset(config, trainCounts);
+  const logitOffset = trainingOffset(config, data);
   const bundleDir = await saveBestModel(
     config,
     data,

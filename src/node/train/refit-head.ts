@@ -23,7 +23,7 @@ const POOL_BATCH = 64;
  * cache (records x views x width floats: 10,015 images x 2 views x 1,024 = 82 MB for MobileNet v1).
  */
 export async function pooledFeatures(
-  scorer: FineTuneScorer,
+  scorer: Pick<FineTuneScorer, 'itemSet' | 'features'>,
   records: readonly ImageRecord[],
   views: number,
 ): Promise<FeatureCache> {
@@ -85,34 +85,22 @@ export async function refitTunedHead(
   return { ...(await fitFresh(features)), features };
 }
 
-/** Validation balanced accuracy of the stage-2 head (through the tuned tail) and of the re-fitted head. */
+/**
+ * Validation balanced accuracy of the stage-2 head and of the re-fitted head, both on the re-fit's pooled
+ * validation features (what the stage-2 head reads through the tuned tail too: no second pass of the tail).
+ */
 export async function compareOnValidation(
   config: TrainConfig,
   data: Pick<PreparedData, 'parts' | 'classes'>,
-  scorer: FineTuneScorer,
   stage2: Head,
   refit: RefittedHead,
   logitOffset: Float32Array | undefined,
 ): Promise<{ stage2: number; refit: number }> {
   const k = data.classes.length;
-  const balanced = async (
-    head: Head,
-    set: ReturnType<typeof featureItemSet>,
-    map?: FineTuneScorer['features'],
-  ) => {
-    const { probabilities } = await predictSet(head, set, {
-      tta: config.features.tta,
-      logitOffset,
-      ...(map ? { features: map } : {}),
-    });
-    return classificationScores(set.labels, argmaxRows(probabilities, k), k).balancedAccuracy;
+  const val = featureItemSet(refit.features, data.parts.val, data.classes, config.features.views);
+  const balanced = async (head: Head) => {
+    const { probabilities } = await predictSet(head, val, { tta: config.features.tta, logitOffset });
+    return classificationScores(val.labels, argmaxRows(probabilities, k), k).balancedAccuracy;
   };
-  const val = data.parts.val;
-  return {
-    stage2: await balanced(stage2, scorer.itemSet(val), scorer.features),
-    refit: await balanced(
-      refit.head,
-      featureItemSet(refit.features, val, data.classes, config.features.views),
-    ),
-  };
+  return { stage2: await balanced(stage2), refit: await balanced(refit.head) };
 }
