@@ -11,7 +11,7 @@ import { at } from '../src/core/util/at.js';
 import { collectPredictInputs } from '../src/node/infer/inputs.js';
 import { collectResults, queueStatus, redisConnection, submitImages } from '../src/queue/index.js';
 import { startRedis, type TestRedis } from '../test/support/redis-server.js';
-import { ensureMobileNetBundle, SHARED } from './serve-model.js';
+import { BENCH_BUNDLE, ensureMobileNetBundle, SHARED } from './serve-model.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 10_015);
 const BATCH = 16;
@@ -121,7 +121,7 @@ async function runQueue(
 }
 
 async function main(): Promise<void> {
-  const bundle = await ensureMobileNetBundle(join(process.cwd(), '.cache/bench-serve/mobilenet_v1-bundle'));
+  const bundle = await ensureMobileNetBundle(join(process.cwd(), BENCH_BUNDLE));
   const all = (await collectPredictInputs(join(SHARED, 'data/ham10000'))).paths;
   const paths = all.slice(0, IMAGES);
   const dir = await mkdtemp(join(tmpdir(), 'lesionlab-bench-queue-'));

@@ -1,14 +1,27 @@
-// Builds (once, cached) the MobileNet v1 bundle bench:serve serves: real ImageNet weights from ../shared,
-// truncated after conv_pw_12, with a randomly initialised 7-class head.
-import { stat } from 'node:fs/promises';
+// Builds (once, cached) the MobileNet v1 bundle bench:serve and bench:queue serve: real ImageNet weights from
+// ../shared, truncated after conv_pw_12, with a randomly initialised 7-class head, and the pixel-density rule
+// measured on the HAM10000 images as `lesionlab train` records it in every bundle it writes.
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HAM10000_CLASSES } from '../src/core/labels.js';
 import { buildClassifier } from '../src/core/train/head.js';
+import { measureDensityRule } from '../src/node/bundle/density.js';
 import { writeModelBundle } from '../src/node/bundle/write.js';
 import { loadPretrainedBackbone } from '../src/node/weights/pretrained.js';
 
 export const SHARED = join(process.cwd(), '../shared');
 export const WEIGHTS = join(SHARED, 'weights/mobilenet_v1_1.0_224');
+/** Where bench:serve and bench:queue keep the bundle (the name changes whenever what it holds does). */
+export const BENCH_BUNDLE = '.cache/bench-serve/mobilenet_v1-density-bundle';
+
+/** The HAM10000 training images' density rule, as `train` measures it (image headers of an even sample). */
+async function ham10000Density() {
+  const dir = join(SHARED, 'data/ham10000/HAM10000_images_part_1');
+  const paths = (await readdir(dir)).filter((f) => f.endsWith('.jpg')).map((f) => join(dir, f));
+  const rule = await measureDensityRule(paths);
+  if (!rule) throw new Error(`bench bundle: no readable HAM10000 JPEG in ${dir}`);
+  return rule;
+}
 
 /** Returns the bundle folder, exporting it first when absent. */
 export async function ensureMobileNetBundle(dir: string): Promise<string> {
@@ -20,7 +33,13 @@ export async function ensureMobileNetBundle(dir: string): Promise<string> {
     name: 'mobilenet_v1-random-head',
     backbone: 'mobilenet_v1',
     classes: HAM10000_CLASSES,
-    preprocess: { width: 224, height: 224, resize: 'stretch', colorConstancy: false },
+    preprocess: {
+      width: 224,
+      height: 224,
+      resize: 'stretch',
+      colorConstancy: false,
+      density: await ham10000Density(),
+    },
     normalization: backbone.spec.normalization,
     metrics: { note: 'benchmark model: ImageNet backbone (to conv_pw_12), untrained random head' },
   });

@@ -3,6 +3,9 @@
 // The server runs in a child process (`node bin/lesionlab.js serve`), so its RSS is its own.
 // The model's own throughput is the better of one session on every core and one single-thread session per core
 // run side by side (the inference pool's layout), so the server is never compared with a slower way of running it.
+// The bundle carries the HAM10000 density rule, as every bundle `train` writes does, so a 600x450 upload is decoded
+// in full and area-filtered to 200x150 (a bundle without the rule resampled it to 448x448 with lanczos3 first).
+// It also reports the CPU time per request at c=16 of the server (all its threads, /proc) and of the load client.
 // Usage: npm run bench:serve [-- --requests 5000 --threads 2 --decode-workers 2 --inference-workers 2 --max-batch 8]
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -13,7 +16,7 @@ import sharp from 'sharp';
 import { at } from '../src/core/util/at.js';
 import { createClassifier } from '../src/node/infer/classifier.js';
 import { startInferencePool } from '../src/node/infer/inference-pool.js';
-import { ensureMobileNetBundle, SHARED } from './serve-model.js';
+import { BENCH_BUNDLE, ensureMobileNetBundle, SHARED } from './serve-model.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -130,6 +133,13 @@ async function parallelSpeed(bundle: string, batch: Uint8Array): Promise<number>
   }
 }
 
+/** CPU seconds (user + system) used so far by process `pid`, from /proc (clock ticks of 10 ms). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
@@ -221,7 +231,7 @@ async function badInputs(
 }
 
 async function main(): Promise<void> {
-  const bundle = await ensureMobileNetBundle(join(process.cwd(), '.cache/bench-serve/mobilenet_v1-bundle'));
+  const bundle = await ensureMobileNetBundle(join(process.cwd(), BENCH_BUNDLE));
   const image = new Uint8Array(await testImage());
   const { child, url } = await startServer(bundle);
   try {
@@ -245,8 +255,13 @@ async function main(): Promise<void> {
     const c1 = await load(url, image, Math.round(TOTAL * C1_SHARE), 1);
     const n1 = c1.latencies.length;
     const bad = await badInputs(url, image);
+    const serverCpuBefore = await cpuSeconds(child.pid!);
+    const clientCpuBefore = process.cpuUsage();
     const c16 = await load(url, image, TOTAL - n1, 16);
     const n16 = c16.latencies.length;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const serverCpuMs = ((await cpuSeconds(child.pid!)) - serverCpuBefore) * 1000;
+    const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
     // Timed again right after the c=16 phase: on a shared machine the load drifts; the ratio uses the mean.
     const after = await modelSpeed(bundle, image);
     process.stderr.write(`  model again: ${after.imagesPerS.toFixed(1)} images/s\n`);
@@ -263,7 +278,7 @@ async function main(): Promise<void> {
       count(c1.statuses, (s) => s >= 500 || s === 0) + count(c16.statuses, (s) => s >= 500 || s === 0);
     const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
     const figures = {
-      model: 'mobilenet_v1 224 (ImageNet to conv_pw_12, random 7-class head)',
+      model: 'mobilenet_v1 224 (ImageNet to conv_pw_12, random 7-class head, HAM10000 density rule)',
       image: '600x450 JPEG',
       server: 'child process (node bin/lesionlab.js serve)',
       requests: n1 + n16,
@@ -285,6 +300,8 @@ async function main(): Promise<void> {
       decode_workers: DECODE_WORKERS,
       inference_workers: INFERENCE_WORKERS,
       mean_batch: r(health.images / health.batches, 2),
+      server_cpu_ms_per_request_c16: r(serverCpuMs / n16, 2),
+      client_cpu_ms_per_request_c16: r(clientCpuMs / n16, 2),
       errors_5xx: fivexx,
       bad_inputs_4xx: bad.fourxx,
       bad_inputs_total: bad.total,
@@ -309,6 +326,10 @@ async function main(): Promise<void> {
       ],
       ['serve_efficiency', `${figures.serve_efficiency} (target >= 0.7)`],
       ['overhead_ms (c=1 p50 - fwd)', `${figures.overhead_ms} ms (target <= 10)`],
+      [
+        'CPU per request, c=16',
+        `server ${figures.server_cpu_ms_per_request_c16} ms, load client (this process) ${figures.client_cpu_ms_per_request_c16} ms`,
+      ],
       ['5xx / network errors', String(fivexx)],
       ['bad inputs answered 4xx', `${bad.fourxx} of ${bad.total}`],
       ['server RSS start -> end', `${figures.rss_start_mb} -> ${figures.rss_end_mb} MB`],
