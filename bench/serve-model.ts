@@ -14,12 +14,21 @@ export const WEIGHTS = join(SHARED, 'weights/mobilenet_v1_1.0_224');
 /** Where bench:serve and bench:queue keep the bundle (the name changes whenever what it holds does). */
 export const BENCH_BUNDLE = '.cache/bench-serve/mobilenet_v1-density-bundle';
 
+/** Folder of the first half of the HAM10000 images in ../shared. */
+const HAM_PART_1 = join(SHARED, 'data/ham10000/HAM10000_images_part_1');
+
+/** The JPEG paths in {@link HAM_PART_1}, sorted; throws naming the folder when there are none. */
+export async function ham10000Jpegs(): Promise<string[]> {
+  const names = (await readdir(HAM_PART_1)).filter((f) => f.endsWith('.jpg')).sort();
+  if (names.length === 0)
+    throw new Error(`the serving benches need HAM10000 JPEGs in ${HAM_PART_1}; found none`);
+  return names.map((f) => join(HAM_PART_1, f));
+}
+
 /** The HAM10000 training images' density rule, as `train` measures it (image headers of an even sample). */
 async function ham10000Density() {
-  const dir = join(SHARED, 'data/ham10000/HAM10000_images_part_1');
-  const paths = (await readdir(dir)).filter((f) => f.endsWith('.jpg')).map((f) => join(dir, f));
-  const rule = await measureDensityRule(paths);
-  if (!rule) throw new Error(`bench bundle: no readable HAM10000 JPEG in ${dir}`);
+  const rule = await measureDensityRule(await ham10000Jpegs());
+  if (!rule) throw new Error(`bench bundle: no readable HAM10000 JPEG in ${HAM_PART_1}`);
   return rule;
 }
 

@@ -9,14 +9,14 @@
 // Usage: npm run bench:serve [-- --requests 5000 --threads 2 --decode-workers 2 --inference-workers 2 --max-batch 8]
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { at } from '../src/core/util/at.js';
 import { createClassifier } from '../src/node/infer/classifier.js';
 import { startInferencePool } from '../src/node/infer/inference-pool.js';
-import { BENCH_BUNDLE, ensureMobileNetBundle, SHARED } from './serve-model.js';
+import { BENCH_BUNDLE, ensureMobileNetBundle, ham10000Jpegs } from './serve-model.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,10 +34,8 @@ const MODEL_SECONDS = arg('model-seconds', 8);
 const C1_SHARE = 0.1;
 
 async function testImage(): Promise<Buffer> {
-  const dir = join(SHARED, 'data/ham10000/HAM10000_images_part_1');
-  const [first] = (await readdir(dir)).filter((f) => f.endsWith('.jpg')).sort();
-  if (first === undefined) throw new Error(`bench:serve needs a HAM10000 JPEG in ${dir}; found none`);
-  return sharp(join(dir, first)).resize(600, 450).jpeg({ quality: 90 }).toBuffer();
+  const [first] = await ham10000Jpegs();
+  return sharp(first).resize(600, 450).jpeg({ quality: 90 }).toBuffer();
 }
 
 async function startServer(bundle: string): Promise<{ child: ChildProcess; url: string }> {
