@@ -117,29 +117,48 @@ export function areaResize(image: RawImage, width: number, height: number): RawI
 
 /**
  * {@link areaResize} by whole factors (each output pixel the mean of a kx x ky block), in integers: the exact
- * mean, rounded half up (the general path's float32 sums can round an exact half the other way).
+ * mean, rounded half up (the general path's float32 sums can round an exact half the other way). Two passes per
+ * output row: the block's ky source rows summed column by column, then kx columns per output value.
  */
 function boxShrink(image: RawImage, width: number, height: number): RawImage {
   const { data, channels } = image;
   const kx = image.width / width;
   const ky = image.height / height;
   const area = kx * ky;
+  // round(sum / area) half up, as floor((2 sum + area) / (2 area)): exact in doubles, and ~2x faster than
+  // Math.round on a quotient
+  const twice = 2 * area;
   const srcRow = image.width * channels;
-  const pixels = new Uint8Array(width * height * channels);
-  let q = 0;
-  // Hot loop: block (x, y) covers source rows y*ky .. y*ky+ky-1 and pixels x*kx .. x*kx+kx-1, inside the
-  // image.width x image.height x channels values of data.
+  const outRow = width * channels;
+  const step = kx * channels;
+  const columns = new Uint32Array(srcRow);
+  const pixels = new Uint8Array(height * outRow);
+  // Hot loops: rows y*ky .. y*ky+ky-1 lie inside the image.width x image.height x channels values of data;
+  // columns holds srcRow sums, and block x's values start at x*step < srcRow.
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const corner = y * ky * srcRow + x * kx * channels;
-      for (let c = 0; c < channels; c++) {
-        let sum = 0;
-        for (let r = 0; r < ky; r++) {
-          const row = corner + r * srcRow + c;
-          for (let i = 0; i < kx; i++) sum += data[row + i * channels]!;
-        }
-        pixels[q++] = Math.round(sum / area);
+    const top = y * ky * srcRow;
+    for (let i = 0; i < srcRow; i++) columns[i] = data[top + i]!;
+    for (let r = 1; r < ky; r++) {
+      const row = top + r * srcRow;
+      for (let i = 0; i < srcRow; i++) columns[i] = columns[i]! + data[row + i]!;
+    }
+    let q = y * outRow;
+    for (let start = 0; start < srcRow; start += step) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let a = 0;
+      for (let i = start; i < start + step; i += channels) {
+        r += columns[i]!;
+        g += columns[i + 1]!;
+        b += columns[i + 2]!;
+        if (channels === 4) a += columns[i + 3]!;
       }
+      pixels[q] = ((2 * r + area) / twice) | 0;
+      pixels[q + 1] = ((2 * g + area) / twice) | 0;
+      pixels[q + 2] = ((2 * b + area) / twice) | 0;
+      if (channels === 4) pixels[q + 3] = ((2 * a + area) / twice) | 0;
+      q += channels;
     }
   }
   return { data: pixels, width, height, channels };

@@ -73,24 +73,27 @@ describe('pixel-density rule', () => {
       254, 230, 64, 245, 243, 241,
     ]);
     expect(red(areaResize(image, 2, 1).data)).toEqual([9, 76]); // 111 / 12 and 909 / 12
-    // against a plain reference on noise, 4x4 and 2x4 blocks
-    const noise = Uint8Array.from({ length: 12 * 12 * 3 }, (_, i) => (i * 7919) % 256);
-    for (const [w, h] of [
-      [3, 3],
-      [6, 3],
-    ] as const) {
-      const [kx, ky] = [12 / w, 12 / h];
-      const reference = Array.from({ length: w * h * 3 }, (_, i) => {
-        const [x, y, c] = [Math.floor(i / 3) % w, Math.floor(i / 3 / w), i % 3];
-        let sum = 0;
-        for (let dy = 0; dy < ky; dy++) {
-          for (let dx = 0; dx < kx; dx++) sum += at(noise, ((y * ky + dy) * 12 + x * kx + dx) * 3 + c);
-        }
-        return Math.round(sum / (kx * ky));
-      });
-      expect(Array.from(areaResize({ data: noise, width: 12, height: 12, channels: 3 }, w, h).data)).toEqual(
-        reference,
-      );
+    // against a plain reference on noise, 4x4 and 2x4 blocks, RGB (sharp) and RGBA (canvas)
+    for (const channels of [3, 4] as const) {
+      const noise = Uint8Array.from({ length: 12 * 12 * channels }, (_, i) => (i * 7919) % 256);
+      for (const [w, h] of [
+        [3, 3],
+        [6, 3],
+      ] as const) {
+        const [kx, ky] = [12 / w, 12 / h];
+        const reference = Array.from({ length: w * h * channels }, (_, i) => {
+          const [x, y, c] = [Math.floor(i / channels) % w, Math.floor(i / channels / w), i % channels];
+          let sum = 0;
+          for (let dy = 0; dy < ky; dy++) {
+            for (let dx = 0; dx < kx; dx++) {
+              sum += at(noise, ((y * ky + dy) * 12 + x * kx + dx) * channels + c);
+            }
+          }
+          return Math.round(sum / (kx * ky));
+        });
+        const image = { data: noise, width: 12, height: 12, channels };
+        expect(Array.from(areaResize(image, w, h).data)).toEqual(reference);
+      }
     }
   });
 
