@@ -3,17 +3,23 @@
  * to the frozen bench recipe (bench/recipe.ts), on the same lesion-grouped split (seed 42) and the same cached
  * image features:
  *   image_only           the recipe's linear head on image features
- *   with_metadata        a head with the metadata branch (features ++ site one-hot, sex, age/100, explicit missing
- *                        flags), trained with metadata dropout, given the test images' metadata
+ *   with_metadata        the metadata model (below, chosen on validation) given the test images' metadata
  *   metadata_model_none  the SAME metadata model given no metadata at all (every field missing)
- * Two metadata branches are trained: a head on features ++ metadata (with metadata dropout) and late fusion
- * (class-logit offsets W·enc(metadata), no bias, added to the image head's logits: exactly zero without metadata;
- * fitted over the head's own training logits or over out-of-fold ones, model.metadataFit, and L2 chosen on validation);
- * the one reported as "the metadata model" is chosen on validation (see below).
- * Metadata dropout (probability that all of an image's metadata is hidden in a training batch) is chosen on the
- * validation split among DROPOUTS: the best validation balanced accuracy with metadata among those whose
- * metadata-free validation score is within 0.01 of the image-only head's. Balanced accuracy with lesion-bootstrap
- * 95% intervals; gains as paired lesion-bootstrap intervals. Targets: gain >= 0.03, loss without metadata <= 0.01.
+ *   recalibration_control the image logits recalibrated for balanced accuracy WITHOUT metadata: the stacker's
+ *                        network fitted on the same out-of-fold logits with every field hidden and no gate
+ * Three metadata branches are trained: a head on features ++ metadata (site one-hot, sex, age/100, explicit missing
+ * flags; with metadata dropout), late fusion (class-logit offsets W·enc(metadata), no bias, added to the image
+ * head's logits: exactly zero without metadata; fitted over the head's own training logits or over out-of-fold ones,
+ * model.metadataFit, and L2 chosen on validation) and the stacker (model.metadata: stacker; a 16-unit ReLU network
+ * on the metadata and the image log-probabilities whose output is added to the image logits, gated to zero without
+ * metadata, fitted over the out-of-fold logits with field dropout, L2 chosen on validation). The one reported as
+ * "the metadata model" is the best on validation among those whose metadata-free validation score is within 0.01
+ * of the image-only head's.
+ * Metadata dropout of the concat head (probability that all of an image's metadata is hidden in a training batch)
+ * is chosen on the validation split among DROPOUTS the same way. Balanced accuracy with lesion-bootstrap 95%
+ * intervals; gains as paired lesion-bootstrap intervals. Targets: gain >= 0.03, loss without metadata <= 0.01.
+ * A metadata branch fitted for balanced accuracy also recalibrates the image model; the gain over the control
+ * is the part the metadata itself adds.
  *
  *   npm run bench:metadata
  */
@@ -37,14 +43,18 @@ import { headSchedule, runLossOptions } from '../src/core/train/head-recipe.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
 import {
   fitMetadataOffsets,
-  fuseMetadata,
   type LesionMetadata,
   logProbabilityRows,
   METADATA_WIDTH,
   type MetadataDropout,
-  type MetadataOffsets,
-  metadataBranch,
 } from '../src/core/train/metadata.js';
+import {
+  type BundleMetadataBranch,
+  fuseMetadata,
+  metadataBranch,
+  stackerBranch,
+} from '../src/core/train/metadata-fusion.js';
+import { fitMetadataStacker, stackerOffsets } from '../src/core/train/metadata-stacker.js';
 import { Prng } from '../src/core/train/prng.js';
 import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.js';
 import { selectBackend } from '../src/node/backend/backend.js';
@@ -64,6 +74,8 @@ import { featuresOnly } from './lib/features-only.js';
 import { benchLogger, benchRecipe, round4 } from './recipe.js';
 
 const began = performance.now();
+/** Hidden units of the stacker (the product default, model.metadataHidden). */
+const STACKER_HIDDEN = 16;
 const DROPOUTS: readonly MetadataDropout[] = [
   { all: 0.25, field: 0.1 },
   { all: 0.5, field: 0.1 },
@@ -132,8 +144,7 @@ process.stdout.write(`chosen: all ${chosen.dropout.all}, field ${chosen.dropout.
 
 // late fusion: metadata logit offsets on top of the image head's logits (zero without metadata), L2 on validation
 // scored as the bundle scores: fuseMetadata (the image probabilities as they are when a row has no metadata)
-const fused = (o: MetadataOffsets, p: Float32Array, metadata: readonly LesionMetadata[]) => {
-  const branch = metadataBranch(o);
+const fused = (branch: BundleMetadataBranch, p: Float32Array, metadata: readonly LesionMetadata[]) => {
   const out = new Float32Array(p.length);
   metadata.forEach((m, i) => {
     out.set(fuseMetadata(branch, p.subarray(i * k, (i + 1) * k), m), i * k);
@@ -152,36 +163,97 @@ const fits = {
 process.stdout.write(
   '\nlate fusion (metadata logit offsets, zero without metadata): fit and L2 chosen on validation\n  fit          l2      val_bal_acc_meta\n',
 );
-let late: { fit: keyof typeof fits; l2: number; offsets: MetadataOffsets; val: number } | undefined;
+let late: { fit: keyof typeof fits; l2: number; branch: BundleMetadataBranch; val: number } | undefined;
 for (const [fit, logits] of Object.entries(fits) as [keyof typeof fits, Float32Array[]][]) {
   for (const l2 of [1e-3, 1e-2, 3e-2, 1e-1]) {
-    const offsets = fitMetadataOffsets(logits, meta.train, trainLabels, k, { l2 });
-    const val = balanced(fused(offsets, valImage, meta.val), parts.val);
+    const branch = metadataBranch(fitMetadataOffsets(logits, meta.train, trainLabels, k, { l2 }));
+    const val = balanced(fused(branch, valImage, meta.val), parts.val);
     process.stdout.write(`  ${fit.padEnd(12)} ${l2.toExponential(0)}  ${val.toFixed(3)}\n`);
-    if (!late || val > late.val) late = { fit, l2, offsets, val };
+    if (!late || val > late.val) late = { fit, l2, branch, val };
   }
 }
 if (!late) throw new Error('bench:metadata: no late-fusion model fitted');
-// the metadata model: the branch with the better validation score with metadata among those whose metadata-free
-// validation score is within 0.01 of the image-only head (late fusion's is the image-only head's by construction)
-const concatEligible = chosen.valNone >= valImageBa - 0.01;
-const kind: 'late_fusion' | 'concat_head' =
-  concatEligible && chosen.val > late.val ? 'concat_head' : 'late_fusion';
+// the stacker (a small ReLU network on the metadata and the image log-probabilities, gated: zero without
+// metadata), over the out-of-fold logits, L2 chosen on validation
+const oof = fits['out-of-fold'];
 process.stdout.write(
-  `metadata model chosen on validation: ${kind} (concat head val ${chosen.val.toFixed(3)} / without metadata ${chosen.valNone.toFixed(3)}${concatEligible ? '' : ', not eligible'}; late fusion val ${late.val.toFixed(3)}, ${late.fit}, l2 ${late.l2})\n`,
+  `\nstacker (${STACKER_HIDDEN} hidden units, out-of-fold logits): L2 chosen on validation\n  l2      val_bal_acc_meta\n`,
+);
+let stacker: { l2: number; branch: BundleMetadataBranch; val: number } | undefined;
+for (const l2 of [1e-4, 1e-3, 1e-2]) {
+  const fitted = fitMetadataStacker(oof, meta.train, trainLabels, k, {
+    l2,
+    hidden: STACKER_HIDDEN,
+    seed: 11,
+  });
+  const branch = stackerBranch(fitted);
+  const val = balanced(fused(branch, valImage, meta.val), parts.val);
+  process.stdout.write(`  ${l2.toExponential(0)}  ${val.toFixed(3)}\n`);
+  if (!stacker || val > stacker.val) stacker = { l2, branch, val };
+}
+if (!stacker) throw new Error('bench:metadata: no stacker fitted');
+
+// the metadata model: the branch with the best validation score with metadata among those whose metadata-free
+// validation score is within 0.01 of the image-only head (late fusion's and the stacker's are the image-only
+// head's by construction)
+const concatEligible = chosen.valNone >= valImageBa - 0.01;
+const candidates = [
+  ...(concatEligible ? [{ kind: 'concat_head' as const, val: chosen.val }] : []),
+  { kind: 'late_fusion' as const, val: late.val },
+  { kind: 'stacker' as const, val: stacker.val },
+];
+const kind = candidates.reduce((a, b) => (b.val > a.val ? b : a)).kind;
+const branchOf = { late_fusion: late.branch, stacker: stacker.branch } as const;
+process.stdout.write(
+  `metadata model chosen on validation: ${kind} (concat head val ${chosen.val.toFixed(3)} / without metadata ${chosen.valNone.toFixed(3)}${concatEligible ? '' : ', not eligible'}; late fusion val ${late.val.toFixed(3)}, ${late.fit}, l2 ${late.l2}; stacker val ${stacker.val.toFixed(3)}, l2 ${stacker.l2})\n`,
+);
+
+// control: the same stacker fitted on the same out-of-fold logits with every image's metadata hidden and no gate,
+// i.e. a recalibration of the image logits for balanced accuracy that uses no metadata. A metadata model also
+// recalibrates, so its gain over this control is what the metadata itself adds (L2 chosen on validation).
+const recalibrate = (branch: ReturnType<typeof fitMetadataStacker>, p: Float32Array) => {
+  const out = new Float32Array(p.length);
+  for (let i = 0; i < p.length / k; i++) {
+    const logp = Array.from(p.subarray(i * k, (i + 1) * k), (v) => Math.log(Math.max(v, 1e-12)));
+    const z = stackerOffsets(branch, logp, {}).map((o, c) => o + (logp[c] ?? 0));
+    const max = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - max));
+    const sum = e.reduce((a, b) => a + b, 0);
+    out.set(
+      e.map((v) => v / sum),
+      i * k,
+    );
+  }
+  return out;
+};
+let control: { l2: number; fitted: ReturnType<typeof fitMetadataStacker>; val: number } | undefined;
+for (const l2 of [1e-4, 1e-3, 1e-2]) {
+  const fitted = fitMetadataStacker(oof, none(oof.length), trainLabels, k, {
+    l2,
+    hidden: STACKER_HIDDEN,
+    seed: 11,
+    gate: false,
+    fieldDropout: 0,
+  });
+  const val = balanced(recalibrate(fitted, valImage), parts.val);
+  if (!control || val > control.val) control = { l2, fitted, val };
+}
+if (!control) throw new Error('bench:metadata: no recalibration control fitted');
+process.stdout.write(
+  `control (recalibration without metadata, same stacker): val ${control.val.toFixed(3)}, l2 ${control.l2}\n`,
 );
 
 // test split: the three conditions
 const testImage = await scoreImage(parts.test);
-const lateOffsets = late.offsets;
 const testMeta =
-  kind === 'late_fusion'
-    ? fused(lateOffsets, testImage, meta.test)
-    : await scoreMeta(chosen.head, parts.test, meta.test);
+  kind === 'concat_head'
+    ? await scoreMeta(chosen.head, parts.test, meta.test)
+    : fused(branchOf[kind], testImage, meta.test);
 const testNone =
-  kind === 'late_fusion'
-    ? fused(lateOffsets, testImage, none(parts.test.length))
-    : await scoreMeta(chosen.head, parts.test, none(parts.test.length));
+  kind === 'concat_head'
+    ? await scoreMeta(chosen.head, parts.test, none(parts.test.length))
+    : fused(branchOf[kind], testImage, none(parts.test.length));
+const testControl = recalibrate(control.fitted, testImage);
 const concatMeta = await scoreMeta(chosen.head, parts.test, meta.test);
 const concatNone = await scoreMeta(chosen.head, parts.test, none(parts.test.length));
 const labels = Array.from(featureItemSet(cache, parts.test, classes).labels);
@@ -189,8 +261,9 @@ const groups = parts.test.map((r) => r.groupId);
 const rows = (p: Float32Array) =>
   Array.from({ length: labels.length }, (_, i) => p.subarray(i * k, (i + 1) * k));
 const ci = (p: Float32Array) => bootstrapMetrics(labels, rows(p), groups, k, { resamples: 1000, seed: 0 });
-const [cImage, cMeta, cNone] = [ci(testImage), ci(testMeta), ci(testNone)];
+const [cImage, cMeta, cNone, cControl] = [ci(testImage), ci(testMeta), ci(testNone), ci(testControl)];
 const gain = pairedDelta(rows(testMeta), rows(testImage));
+const gainOverControl = pairedDelta(rows(testMeta), rows(testControl));
 const loss = pairedDelta(rows(testImage), rows(testNone));
 const fmt = (c: ReturnType<typeof ci>) =>
   `${c.balancedAccuracy.estimate.toFixed(3)} (${c.balancedAccuracy.lower.toFixed(3)}–${c.balancedAccuracy.upper.toFixed(3)})`;
@@ -201,7 +274,9 @@ process.stdout.write(`
 | metadata model (${kind}), with metadata | ${fmt(cMeta)} | ${cMeta.accuracy.estimate.toFixed(3)} |
 | metadata model (${kind}), no metadata   | ${fmt(cNone)} | ${cNone.accuracy.estimate.toFixed(3)} |
 | (concat head, with / without metadata)  | ${fmt(ci(concatMeta))} / ${fmt(ci(concatNone))} | |
+| control: image logits recalibrated, no metadata | ${fmt(cControl)} | ${cControl.accuracy.estimate.toFixed(3)} |
 | gain with metadata (paired)         | ${gain.estimate.toFixed(3)} (${gain.lower.toFixed(3)}–${gain.upper.toFixed(3)}) | |
+| gain over the control (paired)      | ${gainOverControl.estimate.toFixed(3)} (${gainOverControl.lower.toFixed(3)}–${gainOverControl.upper.toFixed(3)}) | |
 | loss without metadata vs image-only | ${loss.estimate.toFixed(3)} (${loss.lower.toFixed(3)}–${loss.upper.toFixed(3)}) | |
 `);
 const flat = (name: string, c: ReturnType<typeof ci>) => ({
@@ -215,9 +290,13 @@ process.stdout.write(
     ...flat('image_only', cImage),
     ...flat('with_metadata', cMeta),
     ...flat('metadata_model_none', cNone),
+    ...flat('recalibration_control', cControl),
     metadata_gain: round4(gain.estimate),
     metadata_gain_ci_low: round4(gain.lower),
     metadata_gain_ci_high: round4(gain.upper),
+    metadata_gain_over_control: round4(gainOverControl.estimate),
+    metadata_gain_over_control_ci_low: round4(gainOverControl.lower),
+    metadata_gain_over_control_ci_high: round4(gainOverControl.upper),
     no_metadata_loss: round4(loss.estimate),
     no_metadata_loss_ci_low: round4(loss.lower),
     no_metadata_loss_ci_high: round4(loss.upper),
@@ -226,6 +305,9 @@ process.stdout.write(
     metadata_model: kind,
     late_fusion_l2: late.l2,
     late_fusion_fit: late.fit,
+    stacker_l2: stacker.l2,
+    stacker_hidden: STACKER_HIDDEN,
+    control_l2: control.l2,
     concat_head_balanced_accuracy_with_metadata: round4(ci(concatMeta).balancedAccuracy.estimate),
     concat_head_balanced_accuracy_no_metadata: round4(ci(concatNone).balancedAccuracy.estimate),
     metadata_dropout_all: chosen.dropout.all,

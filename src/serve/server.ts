@@ -5,12 +5,8 @@ import { expectedMessage } from '../core/errors.js';
 import { topK } from '../core/infer/rank.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { PreprocessSpec } from '../core/preprocess/spec.js';
-import {
-  fuseMetadata,
-  hasMetadata,
-  type LesionMetadata,
-  parseLesionMetadata,
-} from '../core/train/metadata.js';
+import { hasMetadata, type LesionMetadata, parseLesionMetadata } from '../core/train/metadata.js';
+import { fuseMetadata } from '../core/train/metadata-fusion.js';
 import type { Classifier } from '../node/infer/classifier.js';
 import type { InferencePool } from '../node/infer/inference-pool.js';
 import type { Decoder } from '../node/preprocess/decode-pool.js';

@@ -41,6 +41,9 @@ export function describeWeights(weights: WeightsProvenance | null | undefined): 
  * preprocess and label exactly as training did. The ONNX graph takes `input` as NHWC float32 RGB in
  * [0, 255] (normalisation is inside the graph) and returns softmax probabilities as `probabilities`.
  */
+/** A metadata field a branch reads (never dx_type). */
+const METADATA_FIELD = z.enum(['age', 'sex', 'localization']);
+
 export const BundleMetaSchema = z
   .object({
     format: z.literal('lesionlab-model'),
@@ -75,17 +78,31 @@ export const BundleMetaSchema = z
       .strict()
       .optional(),
     /**
-     * The optional lesion-metadata branch (late fusion): fields the model accepts and class-logit offsets
-     * `weights` [classes x (sites + 3)] added to the image logits per present field; absent = image only.
+     * The optional lesion-metadata branch: fields the model accepts and the offsets added to the image logits
+     * when an image has metadata; absent = image only. `logit-offsets`: linear, `weights` [classes x (sites + 3)]
+     * per present field; `mlp-offsets`: the stacker (core/train/metadata-stacker.ts), `hidden` units, weights
+     * w1, b1, w2, b2 in one list.
      */
     metadata: z
-      .object({
-        fields: z.array(z.enum(['age', 'sex', 'localization'])).min(1),
-        sites: z.array(z.string().min(1)).min(1),
-        fusion: z.literal('logit-offsets'),
-        weights: z.array(z.number()),
-      })
-      .strict()
+      .discriminatedUnion('fusion', [
+        z
+          .object({
+            fields: z.array(METADATA_FIELD).min(1),
+            sites: z.array(z.string().min(1)).min(1),
+            fusion: z.literal('logit-offsets'),
+            weights: z.array(z.number()),
+          })
+          .strict(),
+        z
+          .object({
+            fields: z.array(METADATA_FIELD).min(1),
+            sites: z.array(z.string().min(1)).min(1),
+            fusion: z.literal('mlp-offsets'),
+            hidden: z.number().int().positive(),
+            weights: z.array(z.number()),
+          })
+          .strict(),
+      ])
       .optional(),
     normalization: z
       .object({

@@ -54,12 +54,19 @@ const ModelSchema = z
     hidden: z.number().int().nonnegative().default(0),
     dropout: z.number().min(0).max(0.95).default(0.2),
     /**
-     * Lesion-metadata branch: `late-fusion` fits class-logit offsets from age, sex and anatomical site (never
-     * dx_type) over the trained head and records them in the bundle (exactly the image model without metadata).
+     * Lesion-metadata branch, fitted over the trained head from age, sex and anatomical site (never dx_type) and
+     * recorded in the bundle; exactly the image model for an image without metadata. `late-fusion`: linear
+     * class-logit offsets; `stacker`: a small ReLU network on the metadata and the image log-probabilities
+     * (core/train/metadata-stacker.ts; bench:metadata chose it on validation).
      */
-    metadata: z.enum(['none', 'late-fusion']).default('none'),
-    /** L2 penalty of the metadata offsets (1e-2: chosen on validation by bench:metadata). */
-    metadataL2: z.number().nonnegative().default(1e-2),
+    metadata: z.enum(['none', 'late-fusion', 'stacker']).default('none'),
+    /**
+     * L2 penalty of the metadata branch; default per branch, chosen on validation by bench:metadata
+     * (late-fusion 1e-2, stacker 1e-3).
+     */
+    metadataL2: z.number().nonnegative().optional(),
+    /** Hidden ReLU units of the `stacker` branch. */
+    metadataHidden: z.number().int().positive().max(1024).default(16),
     /**
      * Image logits the metadata offsets are fitted over: `out-of-fold` (5 lesion-grouped folds of the training
      * split, each scored by a head trained on the others: 5 more head fits) or `in-sample` (the trained head's own).

@@ -5,7 +5,8 @@ import type { BundleMeta } from '../bundle/meta.js';
 import { expected, shown } from '../errors.js';
 import type { PreprocessSpec } from '../preprocess/spec.js';
 import { averageViews, type DihedralView, expandViews } from '../preprocess/views.js';
-import { fuseMetadata, hasMetadata, type LesionMetadata } from '../train/metadata.js';
+import { hasMetadata, type LesionMetadata } from '../train/metadata.js';
+import { fuseMetadata } from '../train/metadata-fusion.js';
 import { at } from '../util/at.js';
 import { type ClassScore, rankClasses } from './rank.js';
 

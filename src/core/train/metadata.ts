@@ -246,30 +246,6 @@ function softmax(base: Float32Array, x: Float32Array, weights: Float32Array, cla
   return z;
 }
 
-/** The bundle's metadata branch (as `bundle.json` `metadata` declares it). */
-export interface BundleMetadataBranch {
-  readonly sites: readonly string[];
-  readonly weights: readonly number[];
-}
-
-/**
- * The bundle's branch for fitted offsets: every field, HAM10000's sites, the offsets' weights ({@link fuseMetadata}
- * applies it; `bundle.json` `metadata` records it).
- */
-export function metadataBranch(offsets: MetadataOffsets): {
-  fields: ('age' | 'sex' | 'localization')[];
-  sites: string[];
-  fusion: 'logit-offsets';
-  weights: number[];
-} {
-  return {
-    fields: ['age', 'sex', 'localization'],
-    sites: [...HAM10000_SITES],
-    fusion: 'logit-offsets',
-    weights: Array.from(offsets.weights),
-  };
-}
-
 /** Row-major probabilities [n x classes] as one row of log-probabilities (floored at 1e-12) per image. */
 export function logProbabilityRows(probabilities: Float32Array, classes: number): Float32Array[] {
   return Array.from({ length: probabilities.length / classes }, (_, i) =>
@@ -282,32 +258,4 @@ export function logProbabilityRows(probabilities: Float32Array, classes: number)
 /** True when `m` has at least one field. */
 export function hasMetadata(m: LesionMetadata | undefined): m is LesionMetadata {
   return m !== undefined && (m.age !== undefined || m.sex !== undefined || m.site !== undefined);
-}
-
-/**
- * Probabilities of the image model with the bundle's metadata offsets added to their logits (log-probabilities;
- * softmax is unchanged by a per-row constant). Returns `probabilities` itself when `m` has no field.
- */
-export function fuseMetadata(
-  branch: BundleMetadataBranch,
-  probabilities: Float32Array,
-  m: LesionMetadata | undefined,
-): Float32Array {
-  if (!hasMetadata(m)) return probabilities;
-  const classes = probabilities.length;
-  if (branch.weights.length !== classes * OFFSET_WIDTH || branch.sites.join() !== HAM10000_SITES.join()) {
-    throw expected({
-      what: `${classes} x ${OFFSET_WIDTH} weights over the HAM10000 sites`,
-      where: 'the bundle metadata branch',
-      received: `${branch.weights.length} weights${branch.sites.join() !== HAM10000_SITES.join() ? ` over the sites ${branch.sites.join(', ')}` : ''}`,
-      fix: 're-export the bundle',
-      code: 'E_MODEL_BUNDLE',
-    });
-  }
-  const logits = Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-12)));
-  const z = applyMetadataOffsets({ classes, weights: Float32Array.from(branch.weights) }, logits, m);
-  const max = Math.max(...z);
-  const e = Array.from(z, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return Float32Array.from(e, (v) => v / sum);
 }

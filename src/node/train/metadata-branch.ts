@@ -6,12 +6,9 @@ import { foldAssignment, kfoldByGroup } from '../../core/data/split.js';
 import { selectSplit } from '../../core/data/split-schema.js';
 import type { Head } from '../../core/train/head.js';
 import { posthocOffset } from '../../core/train/head-recipe.js';
-import {
-  fitMetadataOffsets,
-  hasMetadata,
-  logProbabilityRows,
-  metadataBranch,
-} from '../../core/train/metadata.js';
+import { fitMetadataOffsets, hasMetadata, logProbabilityRows } from '../../core/train/metadata.js';
+import { metadataBranch, stackerBranch } from '../../core/train/metadata-fusion.js';
+import { fitMetadataStacker } from '../../core/train/metadata-stacker.js';
 import { predictSet } from '../../core/train/trainer.js';
 import { at } from '../../core/util/at.js';
 import { type PreparedData, recordMetadata, trainingOffset } from './data.js';
@@ -23,12 +20,16 @@ export type FoldHeadTrainer = (
   parts: Pick<PreparedData['parts'], 'train' | 'val'>,
 ) => Promise<{ head: Head }>;
 
+/** Default L2 of each metadata branch (chosen on validation by bench:metadata). */
+const DEFAULT_METADATA_L2 = { 'late-fusion': 1e-2, stacker: 1e-3 } as const;
+
 /**
- * The lesion-metadata branch of a run with `model.metadata: late-fusion`: class-logit offsets from site, sex and
- * age (never dx_type), fitted on the training split over image logits held fixed (L2 `model.metadataL2`), as
+ * The lesion-metadata branch of a run with `model.metadata: late-fusion | stacker`: class-logit offsets from
+ * site, sex and age (never dx_type; linear, or the stacker's small network that also reads the image
+ * log-probabilities), fitted on the training split over image logits held fixed (L2 `model.metadataL2`), as
  * `bundle.json` declares it. The image logits are the trained head's own (`model.metadataFit: in-sample`) or, by
  * default, out-of-fold (`out-of-fold`: 5 lesion-grouped folds of the training split, a head trained by
- * `trainFoldHead` on four scores the fifth), so the offsets are not learnt against an image model that has already
+ * `trainFoldHead` on four scores the fifth), so the branch is not learnt against an image model that has already
  * fitted those very images. `undefined` when the config asks for none or the training images carry no metadata.
  * The head must take raw pooled features (standardisation folded in).
  */
@@ -39,7 +40,8 @@ export async function fitMetadataBranch(
   head: Head,
   trainFoldHead: FoldHeadTrainer,
 ): Promise<BundleMeta['metadata']> {
-  if (config.model.metadata !== 'late-fusion') return undefined;
+  const kind = config.model.metadata;
+  if (kind === 'none') return undefined;
   const metadata = recordMetadata(data.parts.train);
   if (!metadata.some(hasMetadata)) return undefined;
   const labels = labelIndices(data.parts.train, data.classes);
@@ -48,10 +50,17 @@ export async function fitMetadataBranch(
     config.model.metadataFit === 'out-of-fold'
       ? await outOfFoldLogits(config, data, features, trainFoldHead, offset)
       : await imageLogits(config, data, features, head, data.parts.train, offset);
-  const offsets = fitMetadataOffsets(logits, metadata, labels, data.classes.length, {
-    l2: config.model.metadataL2,
-  });
-  return metadataBranch(offsets);
+  const l2 = config.model.metadataL2 ?? DEFAULT_METADATA_L2[kind];
+  const k = data.classes.length;
+  if (kind === 'stacker') {
+    const stacker = fitMetadataStacker(logits, metadata, labels, k, {
+      l2,
+      hidden: config.model.metadataHidden,
+      seed: config.seed + 11,
+    });
+    return stackerBranch(stacker);
+  }
+  return metadataBranch(fitMetadataOffsets(logits, metadata, labels, k, { l2 }));
 }
 
 /**

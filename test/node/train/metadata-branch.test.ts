@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../../src/core/config/train-config.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { OFFSET_WIDTH } from '../../../src/core/train/metadata.js';
+import { stackerInputWidth } from '../../../src/core/train/metadata-stacker.js';
 import { at } from '../../../src/core/util/at.js';
 import { createClassifier } from '../../../src/node/infer/classifier.js';
 import { prepareRunData } from '../../../src/node/train/data.js';
@@ -41,6 +42,32 @@ describe('a run with model.metadata late-fusion', () => {
     try {
       expect(classifier.views).toEqual(['identity', 'flip_h']);
       expect(classifier.densityRule).toBe(true);
+    } finally {
+      await classifier.dispose();
+    }
+  });
+
+  it('model.metadata stacker records the stacker (mlp-offsets), which predict applies only with metadata', async () => {
+    const config = parseTrainConfig({
+      data: { root: resolve('data/sample/ham10000') },
+      model: { backbone: 'mobilenet_v1', metadata: 'stacker', metadataFit: 'in-sample', metadataHidden: 4 },
+      features: { engine: 'tfjs', views: 1, cacheRoot: join(work, 'cache') },
+      train: { epochs: 1, batchSize: 16 },
+      output: { runsDir: join(work, 'runs'), name: 'stacker' },
+    });
+    const run = await trainRun(config, { loadBackbone: async () => tinyLoadedBackbone() });
+    const meta = JSON.parse(await readFile(join(run.bundleDir!, 'bundle.json'), 'utf8'));
+    expect(meta.metadata).toMatchObject({ fusion: 'mlp-offsets', hidden: 4 });
+    expect(meta.metadata.weights).toHaveLength(4 * stackerInputWidth(7) + 4 + 7 * 4 + 7);
+    const classifier = await createClassifier(run.bundleDir!, { threads: 1 });
+    try {
+      const image = new Uint8Array(16 * 16 * 3).fill(128);
+      const [plain] = await classifier.classifyPixels(image, 1);
+      const [none] = await classifier.classifyPixels(image, 1, [{}]);
+      const [old] = await classifier.classifyPixels(image, 1, [{ age: 80, sex: 'male', site: 'face' }]);
+      expect(Array.from(none!)).toEqual(Array.from(plain!));
+      expect(Array.from(old!)).not.toEqual(Array.from(plain!));
+      expect(old!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     } finally {
       await classifier.dispose();
     }
