@@ -10,8 +10,9 @@ const load = async (name: string): Promise<TrainConfig> =>
   parseTrainConfig(JSON.parse(await readFile(join(DIR, name), 'utf8')), join(DIR, name));
 
 describe('configs/: every shipped configuration', () => {
-  it('ships the seed recipe for three backbones and our best recipe', () => {
+  it('ships the seed recipe for three backbones and our best recipe, with and without lesion metadata', () => {
     expect(files).toEqual([
+      'best-mobilenet-v1-metadata.json',
       'best-mobilenet-v1.json',
       'seed-convnext-small.json',
       'seed-densenet121.json',
@@ -25,6 +26,17 @@ describe('configs/: every shipped configuration', () => {
     expect(config.model.weights).toBe('imagenet');
     expect(config.train.loss).toBe('cross-entropy'); // sparse categorical cross-entropy (integer labels)
     if (config.features.augment) parseAugmentConfig(config.features.augment, `${name} features.augment`);
+  });
+});
+
+describe('best-mobilenet-v1-metadata.json', () => {
+  it('is best-mobilenet-v1.json with the metadata stacker', async () => {
+    const [withMetadata, best] = await Promise.all([
+      load('best-mobilenet-v1-metadata.json'),
+      load('best-mobilenet-v1.json'),
+    ]);
+    expect(withMetadata.model.metadata).toBe('stacker');
+    expect({ ...withMetadata, model: { ...withMetadata.model, metadata: 'none' } }).toEqual(best);
   });
 });
 
