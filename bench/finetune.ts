@@ -30,6 +30,8 @@
  * conv_pw_6_relu, the same 14x14x512 prefix cache; BENCH_BLOCKS=6 BENCH_TRAIN_BLOCKS=6), 1e-4, cap 9: best epoch 9,
  * stage-2 head 0.662 / 0.758, score 0.946 (stage-3 0.921, frozen 0.861), above the four blocks' 0.931, so six
  * blocks are the default (46 images/s, 163 s per epoch, 1,812 s in all on a faster machine than the runs above).
+ * Six blocks with a cap of 12 (BENCH_FT_EPOCHS=12): identical through epoch 9 (this pair of runs was reproducible),
+ * epochs 10-12 did not beat epoch 9's validation loss (0.579), so the same head and score; the cap stays 9.
  *
  * Last line: one JSON object (balanced_accuracy with its lesion-bootstrap 95% CI, accuracy, macro_f1,
  * recall_<class>, frozen_*, backend, train_images_per_s, epoch_s, total_s, peak_rss_mb, weights, ...).
