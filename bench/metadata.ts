@@ -52,6 +52,7 @@ import {
   type BundleMetadataBranch,
   fuseMetadata,
   metadataBranch,
+  softmaxRow,
   stackerBranch,
 } from '../src/core/train/metadata-fusion.js';
 import { fitMetadataStacker, stackerOffsets } from '../src/core/train/metadata-stacker.js';
@@ -215,14 +216,7 @@ const recalibrate = (branch: ReturnType<typeof fitMetadataStacker>, p: Float32Ar
   const out = new Float32Array(p.length);
   for (let i = 0; i < p.length / k; i++) {
     const logp = Array.from(p.subarray(i * k, (i + 1) * k), (v) => Math.log(Math.max(v, 1e-12)));
-    const z = stackerOffsets(branch, logp, {}).map((o, c) => o + (logp[c] ?? 0));
-    const max = Math.max(...z);
-    const e = z.map((v) => Math.exp(v - max));
-    const sum = e.reduce((a, b) => a + b, 0);
-    out.set(
-      e.map((v) => v / sum),
-      i * k,
-    );
+    out.set(softmaxRow(stackerOffsets(branch, logp, {}).map((o, c) => o + (logp[c] ?? 0))), i * k);
   }
   return out;
 };

@@ -36,14 +36,14 @@ export function describeWeights(weights: WeightsProvenance | null | undefined): 
   return `ImageNet${cut} (sha256 ${weights.sha256.slice(0, 8)}\u2026)`;
 }
 
+/** A metadata field a branch reads (never dx_type). */
+const METADATA_FIELD = z.enum(['age', 'sex', 'localization']);
+
 /**
  * `bundle.json`: what travels with every exported model so that the CLI, the server and the web page
  * preprocess and label exactly as training did. The ONNX graph takes `input` as NHWC float32 RGB in
  * [0, 255] (normalisation is inside the graph) and returns softmax probabilities as `probabilities`.
  */
-/** A metadata field a branch reads (never dx_type). */
-const METADATA_FIELD = z.enum(['age', 'sex', 'localization']);
-
 export const BundleMetaSchema = z
   .object({
     format: z.literal('lesionlab-model'),

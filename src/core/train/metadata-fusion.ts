@@ -81,24 +81,44 @@ export function fuseMetadata(
   m: LesionMetadata | undefined,
 ): Float32Array {
   if (!hasMetadata(m)) return probabilities;
-  const classes = probabilities.length;
+  const logits = Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-12)));
+  return softmaxRow(branchModel(branch, probabilities.length)(logits, m));
+}
+
+/** The softmax of one row of logits. */
+export function softmaxRow(z: ArrayLike<number>): Float32Array {
+  const max = Math.max(...Array.from(z));
+  const e = Array.from(z, (v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return Float32Array.from(e, (v) => v / sum);
+}
+
+/** Logits plus a branch's offsets for one image with metadata. */
+type BranchModel = (logits: ArrayLike<number>, m: LesionMetadata) => Float32Array;
+
+/** Each bundle branch's weights read once (a server fuses every prediction through the same branch). */
+const branchModels = new WeakMap<BundleMetadataBranch, { classes: number; model: BranchModel }>();
+
+/** The branch as a function of the image logits, checked against `classes` and read once per branch. */
+function branchModel(branch: BundleMetadataBranch, classes: number): BranchModel {
+  const known = branchModels.get(branch);
+  if (known?.classes === classes) return known.model;
   if (branch.sites.join() !== HAM10000_SITES.join()) {
     throw badBranch(`a branch over the sites ${branch.sites.join(', ')}`, classes);
   }
-  const logits = Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-12)));
-  let z: Float32Array;
+  let model: BranchModel;
   if (branch.fusion === 'mlp-offsets') {
-    z = applyMetadataStacker(stackerFromWeights(branch.weights, classes, branch.hidden), logits, m);
+    const stacker = stackerFromWeights(branch.weights, classes, branch.hidden);
+    model = (logits, m) => applyMetadataStacker(stacker, logits, m);
   } else {
     if (branch.weights.length !== classes * OFFSET_WIDTH) {
       throw badBranch(`${branch.weights.length} offset weights`, classes);
     }
-    z = applyMetadataOffsets({ classes, weights: Float32Array.from(branch.weights) }, logits, m);
+    const offsets = { classes, weights: Float32Array.from(branch.weights) };
+    model = (logits, m) => applyMetadataOffsets(offsets, logits, m);
   }
-  const max = Math.max(...z);
-  const e = Array.from(z, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return Float32Array.from(e, (v) => v / sum);
+  branchModels.set(branch, { classes, model });
+  return model;
 }
 
 function badBranch(received: string, classes: number) {

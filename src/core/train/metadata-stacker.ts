@@ -1,6 +1,12 @@
 import { expected } from '../errors.js';
 import { at } from '../util/at.js';
-import { encodeOffsetInputs, hasMetadata, type LesionMetadata, OFFSET_WIDTH } from './metadata.js';
+import {
+  balancedImageWeights,
+  encodeOffsetInputs,
+  hasMetadata,
+  type LesionMetadata,
+  OFFSET_WIDTH,
+} from './metadata.js';
 import { Prng } from './prng.js';
 
 /**
@@ -216,7 +222,7 @@ function accumulate(
   }
 }
 
-/** The training rows: every image as it is, then once more with fields hidden; weights n / (classes · count). */
+/** The training rows: every image as it is, then once more with fields hidden; class-balancing weights. */
 function trainingRows(
   logits: readonly ArrayLike<number>[],
   metadata: readonly LesionMetadata[],
@@ -225,9 +231,7 @@ function trainingRows(
   options: MetadataStackerOptions,
   rng: Prng,
 ): Row[] {
-  const n = logits.length;
-  const counts = new Float64Array(classes);
-  for (let i = 0; i < n; i++) counts[at(labels, i)] = at(counts, at(labels, i)) + 1;
+  const weights = balancedImageWeights(labels, classes);
   const gate = options.gate !== false;
   const p = options.fieldDropout ?? 0.25;
   const hide = (m: LesionMetadata): LesionMetadata => {
@@ -248,7 +252,7 @@ function trainingRows(
         logits: row,
         open: !gate || hasMetadata(m),
         label,
-        weight: n / (classes * Math.max(1, at(counts, label))),
+        weight: at(weights, i),
       };
     }),
   );

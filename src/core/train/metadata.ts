@@ -205,7 +205,7 @@ interface OffsetTrainingImage {
   readonly weight: number;
 }
 
-/** The images with their loss weights: n / (classes · class count) when `balanced`, else 1. */
+/** The images with their loss weights: {@link balancedImageWeights} when `balanced`, else 1. */
 function offsetTrainingImages(
   logits: readonly ArrayLike<number>[],
   inputs: readonly Float32Array[],
@@ -213,17 +213,27 @@ function offsetTrainingImages(
   classes: number,
   balanced: boolean,
 ): OffsetTrainingImage[] {
-  const n = logits.length;
+  const weights = balanced ? balancedImageWeights(labels, classes) : undefined;
+  return logits.map((row, i) => ({
+    logits: row,
+    x: at(inputs, i),
+    label: at(labels, i),
+    weight: weights ? at(weights, i) : 1,
+  }));
+}
+
+/**
+ * Each image's class-balancing loss weight, n / (classes · its class count): every class weighs the same in
+ * total, so a fit on these images aims at balanced accuracy.
+ */
+export function balancedImageWeights(labels: ArrayLike<number>, classes: number): Float64Array {
+  const n = labels.length;
   const counts = new Float64Array(classes);
   for (let i = 0; i < n; i++) {
     const label = at(labels, i);
     counts[label] = at(counts, label) + 1;
   }
-  return logits.map((row, i) => {
-    const label = at(labels, i);
-    const weight = balanced ? n / (classes * Math.max(1, at(counts, label))) : 1;
-    return { logits: row, x: at(inputs, i), label, weight };
-  });
+  return Float64Array.from({ length: n }, (_, i) => n / (classes * Math.max(1, at(counts, at(labels, i)))));
 }
 
 function softmax(base: Float32Array, x: Float32Array, weights: Float32Array, classes: number): Float64Array {
