@@ -114,9 +114,12 @@ export function augmentBatch(images: tf.Tensor4D, config: AugmentConfig, seed: n
 /** The pixel-level ops (resolution, sharpness, Shades-of-Gray; see `pixelAugment`) on rounded pixels; disposes `x`. */
 function withPixelOps(x: tf.Tensor4D, config: AugmentConfig, seed: number): tf.Tensor4D {
   const [n, h, w] = x.shape;
-  const pixels = Uint8Array.from(x.dataSync(), (v) => Math.round(v));
+  const values = x.dataSync();
+  // a plain loop: Uint8Array.from with a map function took ~26 ms per 224x224 image (generic iteration)
+  const pixels = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) pixels[i] = Math.round(values[i]!);
   x.dispose();
-  return tf.tensor4d(Float32Array.from(pixelAugment(pixels, n, w, h, config, seed)), [n, h, w, 3]);
+  return tf.tensor4d(new Float32Array(pixelAugment(pixels, n, w, h, config, seed)), [n, h, w, 3]);
 }
 
 /**
