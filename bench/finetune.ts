@@ -15,6 +15,11 @@
  *   npm run bench:finetune
  *   BENCH_IMAGES=2000 BENCH_FT_EPOCHS=2 npm run bench:finetune     # a quick exploration subset
  *   BENCH_TRAIN_BLOCKS=1 BENCH_FT_LR=3e-4 BENCH_VIEWS=2 BENCH_BLOCKS=2  # recipe knobs (defaults below)
+ *   BENCH_FT_AUGMENT=scale BENCH_FT_AUG_VIEWS=4   # stage 2 on augmented views (4 cached per training image)
+ *
+ * The tuned model is also exported as a bundle and scored under bench:shift's conditions (bench/lib/
+ * shift-conditions.ts: 200x150 images, 224 crops direct and through the density rule, half resolution) on the
+ * validation and test lesions that have a crop (BENCH_FT_SHIFT=0 skips it).
  *
  * The defaults were chosen on VALIDATION (full data, seed 42; score min(bal_acc/0.70, acc/0.80) after each run's
  * own τ choice). Without stage 3: raw features, 2 blocks, lr 1e-4 (fine-tuned val 0.501 / 0.569); standardised,
@@ -41,18 +46,21 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { parseTrainConfig, type TrainConfig } from '../src/core/config/train-config.js';
+import { DIHEDRAL_VIEWS, parseTrainConfig, type TrainConfig } from '../src/core/config/train-config.js';
 import { countLabels } from '../src/core/data/class-index.js';
 import type { ImageRecord } from '../src/core/data/records.js';
 import { bootstrapMetrics } from '../src/core/eval/bootstrap.js';
 import type { Logger } from '../src/core/logger.js';
 import { exportOnnx } from '../src/core/onnx/export.js';
+import { parseAugmentConfig } from '../src/core/preprocess/augment-config.js';
 import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
 import { buildTrainedClassifier, type Head } from '../src/core/train/head.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
 import { type ItemSet, predictSet } from '../src/core/train/trainer.js';
 import { at } from '../src/core/util/at.js';
 import { selectBackend } from '../src/node/backend/backend.js';
+import { measureDensityRule } from '../src/node/bundle/density.js';
+import { writeModelBundle } from '../src/node/bundle/write.js';
 import { createOnnxSession } from '../src/node/onnx/session.js';
 import { prepareImageCache } from '../src/node/preprocess/prepare-image-cache.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
@@ -64,6 +72,7 @@ import { fitHead } from '../src/node/train/pipeline.js';
 import { openPrefixTail } from '../src/node/train/prefix-tail.js';
 import { pooledFeatures, refitTunedHead } from '../src/node/train/refit-head.js';
 import { median } from './lib/median.js';
+import { CONDITIONS, cropFilter, scoreConditions } from './lib/shift-conditions.js';
 
 const began = performance.now();
 const ROOT = resolve('../shared/data/ham10000');
@@ -94,6 +103,12 @@ const RECIPE = {
   taps: (process.env.BENCH_TAPS ?? '').split(',').filter((t) => t.length > 0),
   /** BENCH_STANDARDIZE=0: the head on raw pooled features (default: z-scored, stds floored, see head-recipe.ts). */
   standardize: process.env.BENCH_STANDARDIZE !== '0',
+  /** BENCH_FT_AUGMENT=scale or a JSON augment config: on-the-fly augmentation in stage 2 (default none: the cache). */
+  augment: ftAugment(process.env.BENCH_FT_AUGMENT),
+  /** BENCH_FT_AUG_VIEWS: random views of each training image cached (default 0: augmentation on the fly). */
+  augmentViews: env('BENCH_FT_AUG_VIEWS', 0),
+  /** BENCH_FT_SHIFT=0 skips scoring the tuned bundle under bench:shift's conditions. */
+  shift: process.env.BENCH_FT_SHIFT !== '0',
 };
 const config: TrainConfig = parseTrainConfig({
   data: { root: ROOT, val: 0.15, test: 0.15 },
@@ -126,6 +141,7 @@ const config: TrainConfig = parseTrainConfig({
     ...(RECIPE.ftHeadLr ? { headLearningRate: RECIPE.ftHeadLr } : {}),
     batchSize: RECIPE.ftBatch,
     cacheDtype: 'float16',
+    ...(RECIPE.augment ? { augment: RECIPE.augment, augmentViews: RECIPE.augmentViews } : {}),
   },
 });
 const backend = await selectBackend(config.train.backend, 'train', log);
@@ -144,9 +160,16 @@ const images = await prepareImageCache(all, runPreprocess(config, backbone), {
   cacheRoot: config.features.cacheRoot,
   logger: log,
 });
-const pt = await openPrefixTail({ config, backbone, images, classes: data.classes, logger: log });
+const pt = await openPrefixTail({
+  config,
+  backbone,
+  images,
+  classes: data.classes,
+  logger: log,
+  trainIds: parts.train.map((r) => r.imageId),
+});
 out(
-  `prefix: up to ${pt.split.boundary} [${pt.split.mapShape.join('x')}] in ${pt.engine}; cache ${(pt.cache!.bytes / 2 ** 30).toFixed(2)} GiB float16 on disk (${pt.cacheSeconds.toFixed(0)} s to build${pt.cache!.built ? '' : ', reused'})`,
+  `prefix: up to ${pt.split.boundary} [${pt.split.mapShape.join('x')}] in ${pt.engine}; ${pt.cache ? `cache ${(pt.cache.bytes / 2 ** 30).toFixed(2)} GiB float16 on disk (${pt.cacheSeconds.toFixed(0)} s to build${pt.cache.built ? '' : ', reused'})` : 'no exact-view cache'}${RECIPE.augment ? `; augmentation ${JSON.stringify(RECIPE.augment)} ${pt.augmented ? `as ${RECIPE.augmentViews} cached random views per training image (${(pt.augmented.bytes / 2 ** 30).toFixed(2)} GiB)` : 'on the fly'}` : ''}`,
 );
 
 // 2. Stage 1, the frozen recipe: pooled features of the frozen network (tail forward on the cached maps).
@@ -210,7 +233,16 @@ const tunedTau = useRefit ? refitTau : jointTau;
 const test = await score(tunedHead, tunedSet(parts.test), tunedTau.tau);
 
 // 4. One ONNX model (prefix + tail + head + softmax) from the tuned backbone, checked against TF.js.
-const parity = await onnxParity(tunedHead, tunedTau.tau);
+const tunedModel = buildTrainedClassifier(
+  backbone.model,
+  tunedHead,
+  config.model,
+  tunedTau.tau > 0 ? logPriorOffset(counts, -tunedTau.tau) : undefined,
+);
+const parity = await onnxParity(tunedModel);
+
+// 5. bench:shift's conditions (issue #16) on the tuned model exported as a bundle: validation, then test once.
+const shift = RECIPE.shift ? await shiftConditions(tunedModel, tunedTau.tau) : undefined;
 await pt.dispose();
 await images.close();
 await rm(scratch, { recursive: true, force: true });
@@ -238,10 +270,19 @@ How the recipe was chosen (never on test):
 | test macro F1                 | ${frozen.scores.macroF1.toFixed(3)} | ${test.scores.macroF1.toFixed(3)} |
 | per-class recall (tuned)      | ${data.classes.map((c, i) => `${c} ${at(test.scores.recall, i).toFixed(2)}`).join(', ')} |
 | fine-tuning steps             | ${ft.trainImagesPerSecond.toFixed(1)} images/s on ${backend.name}, epoch ${epochS.toFixed(0)} s (median, with validation) |
-| prefix cache                  | ${(pt.cache!.bytes / 2 ** 30).toFixed(2)} GiB, ${pt.cacheSeconds.toFixed(0)} s; frozen features via tail ${frozenFeatureS.toFixed(0)} s |
+| prefix cache                  | ${pt.cache ? `${(pt.cache.bytes / 2 ** 30).toFixed(2)} GiB, ${pt.cacheSeconds.toFixed(0)} s` : 'none (on the fly)'}; frozen features via tail ${frozenFeatureS.toFixed(0)} s |
 | one ONNX vs TF.js (max |dp|)  | ${parity.toExponential(2)} |
 | total / peak RSS              | ${totalS.toFixed(0)} s / ${peakRss.toFixed(0)} MB |
 `);
+if (shift) {
+  out(
+    `bench:shift's conditions, the tuned bundle (lesions with a 224 crop: validation ${shift.valImages}, test ${shift.testImages}):\n| condition | validation bal_acc | test bal_acc [95% CI] | test gap to images200 |\n|---|---|---|---|`,
+  );
+  for (const c of CONDITIONS)
+    out(
+      `| ${c} | ${shift.val[c].ba.toFixed(3)} | ${shift.test[c].ba.toFixed(3)} [${shift.test[c].lo.toFixed(3)}, ${shift.test[c].hi.toFixed(3)}] | ${(shift.test[c].ba - shift.test.images200.ba).toFixed(3)} |`,
+    );
+}
 out(
   JSON.stringify({
     balanced_accuracy: round(test.scores.balancedAccuracy),
@@ -260,7 +301,10 @@ out(
     finetune_s: Math.round(ftS),
     finetune_epochs: ft.history.length,
     best_finetune_epoch: ft.bestEpoch - fitted.result.history.length,
-    prefix_cache_gib: round(pt.cache!.bytes / 2 ** 30),
+    prefix_cache_gib: pt.cache ? round(pt.cache.bytes / 2 ** 30) : 0,
+    augment: RECIPE.augment ?? null,
+    augment_views: RECIPE.augmentViews,
+    augmented_cache_gib: pt.augmented ? round(pt.augmented.bytes / 2 ** 30) : 0,
     prefix_cache_s: Math.round(pt.cacheSeconds),
     boundary: pt.split.boundary,
     blocks: RECIPE.blocks,
@@ -283,11 +327,56 @@ out(
     total_s: Math.round(totalS),
     peak_rss_mb: Math.round(peakRss),
     weights: backbone.weights,
+    ...(shift
+      ? Object.fromEntries(
+          CONDITIONS.flatMap((c) => [
+            [`shift_val_${c}`, round(shift.val[c].ba)],
+            [`shift_test_${c}`, round(shift.test[c].ba)],
+            [`shift_test_gap_${c}`, round(shift.test[c].ba - shift.test.images200.ba)],
+          ]),
+        )
+      : {}),
   }),
 );
 
+/** The tuned model as a bundle (views, τ, density rule), scored under bench:shift's conditions. */
+async function shiftConditions(model: tf.LayersModel, tau: number) {
+  const density = await measureDensityRule(
+    parts.train.map((r) => r.path),
+    config.preprocess.density,
+  );
+  const bundleDir = join(scratch, 'model');
+  await writeModelBundle(bundleDir, {
+    model,
+    name: 'bench-finetune',
+    backbone: backbone.name,
+    classes: data.classes,
+    preprocess: { ...runPreprocess(config, backbone), ...(density ? { density } : {}) },
+    normalization: backbone.normalization,
+    testViews: DIHEDRAL_VIEWS.slice(0, RECIPE.views),
+    ...(tau > 0 ? { posthocTau: tau } : {}),
+    weights: backbone.weights,
+    cam: false,
+    tfjs: false,
+  });
+  const withCrop = await cropFilter();
+  const val = await scoreConditions(bundleDir, withCrop(parts.val), data.classes);
+  const test = await scoreConditions(bundleDir, withCrop(parts.test), data.classes);
+  return { val, test, valImages: withCrop(parts.val).length, testImages: withCrop(parts.test).length };
+}
+
 function round(x: number): number {
   return Math.round(x * 10000) / 10000;
+}
+
+/** BENCH_FT_AUGMENT: `scale` (the named candidate) or a JSON augment config; unset = no augmentation. */
+function ftAugment(value: string | undefined): Record<string, unknown> | undefined {
+  if (!value) return undefined;
+  if (value === 'scale')
+    // dihedral flips and any rotation, zoom in up to 1.5x (sharper crops show a lesion larger), resolution down to
+    // 0.35x and back (blurrier cameras), sharpen/blur, default colour jitter
+    return { zoom: [1, 1.5], resolution: [0.35, 1], sharpness: 0.5 };
+  return parseAugmentConfig(JSON.parse(value), 'BENCH_FT_AUGMENT');
 }
 
 /** A lesion-grouped subset of each part (whole lesions, in split order) for quick exploration runs. */
@@ -349,13 +438,7 @@ async function score(head: Head, set: ItemSet, tau: number) {
 }
 
 /** Max |p_onnx − p_tfjs| of the single exported model on 32 test images. */
-async function onnxParity(head: Head, tau: number): Promise<number> {
-  const model = buildTrainedClassifier(
-    backbone.model,
-    head,
-    config.model,
-    tau > 0 ? logPriorOffset(counts, -tau) : undefined,
-  );
+async function onnxParity(model: tf.LayersModel): Promise<number> {
   const exported = exportOnnx(model, { inputName: 'input', outputNames: ['probabilities'] });
   const session = await createOnnxSession(exported.bytes, { providers: ['cpu'] });
   const n = Math.min(32, parts.test.length);

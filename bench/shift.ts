@@ -19,15 +19,13 @@
  *
  * The last line of stdout is one JSON object.
  */
-import { access, mkdtemp, readdir } from 'node:fs/promises';
+import { access, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
 import type { TrainConfig } from '../src/core/config/train-config.js';
 import { countLabels, labelIndices } from '../src/core/data/class-index.js';
 import type { ImageRecord } from '../src/core/data/records.js';
-import { bootstrapMetrics } from '../src/core/eval/bootstrap.js';
 import { IDENTITY_AUGMENT } from '../src/core/preprocess/augment-config.js';
 import { type DihedralView, expandViews } from '../src/core/preprocess/views.js';
 import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
@@ -40,7 +38,7 @@ import { at } from '../src/core/util/at.js';
 import { selectBackend } from '../src/node/backend/backend.js';
 import { measureDensityRule } from '../src/node/bundle/density.js';
 import { writeModelBundle } from '../src/node/bundle/write.js';
-import { type Classifier, createClassifier } from '../src/node/infer/classifier.js';
+import { createClassifier } from '../src/node/infer/classifier.js';
 import { mapLimit } from '../src/node/infer/limit.js';
 import { decodeImage } from '../src/node/preprocess/decode-image.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
@@ -50,6 +48,7 @@ import { createFeatureExtractor } from '../src/node/train/feature-extractor.js';
 import { prepareRunFeatures, runPreprocess } from '../src/node/train/features.js';
 import { featureItemSet, featureStats, standardizedItemSet } from '../src/node/train/item-sets.js';
 import { featuresOnly } from './lib/features-only.js';
+import { CONDITIONS, type Condition, cropFilter, scoreConditions, sourceOf } from './lib/shift-conditions.js';
 import { benchLogger, benchRecipe, CROPS_ROOT, HAM_ROOT, round4 } from './recipe.js';
 
 const began = performance.now();
@@ -84,8 +83,6 @@ if (!(CANDIDATE in CANDIDATES)) {
   process.exit(1);
 }
 const AUGMENT = CANDIDATES[CANDIDATE];
-const CONDITIONS = ['images200', 'crops_direct', 'crops_density', 'half_res'] as const;
-type Condition = (typeof CONDITIONS)[number];
 /** Validation conditions of the augmentation choice: what default inference sees (crops_direct is opt-out). */
 const VAL_CONDITIONS: readonly Condition[] = ['images200', 'crops_density', 'half_res'];
 /**
@@ -116,10 +113,7 @@ const k = classes.length;
 const base = await featuresOnly(
   prepareRunFeatures(config, backbone, data.dataset.records, { logger: benchLogger }),
 );
-const crops = new Set(
-  (await readdir(CROPS_ROOT)).filter((f) => f.endsWith('.jpg')).map((f) => f.slice(0, -4)),
-);
-const withCrop = (records: readonly ImageRecord[]) => records.filter((r) => crops.has(r.imageId));
+const withCrop = await cropFilter();
 const valShift = withCrop(data.parts.val);
 const testShift = withCrop(data.parts.test);
 const lesions = (records: readonly ImageRecord[]) => new Set(records.map((r) => r.groupId)).size;
@@ -205,27 +199,13 @@ final.head.dispose();
 
 // 3. The same bundle four ways on the test lesions with a crop.
 const withRule = await createClassifier(bundleDir, { threads: 1 });
-const withoutRule = await createClassifier(bundleDir, { threads: 1, density: false });
 process.stdout.write(
   `bundle ${bundleDir}: views ${withRule.views?.join('+')}, density ${JSON.stringify(withRule.meta.preprocess.density)}\n`,
 );
-const labels = Array.from(labelIndices(testShift, classes));
-const groups = testShift.map((r) => r.groupId);
-const results = {} as Record<Condition, { ba: number; lo: number; hi: number; acc: number }>;
-for (const condition of CONDITIONS) {
-  const t0 = performance.now();
-  const classifier = condition === 'crops_direct' ? withoutRule : withRule;
-  const probs = await scoreAll(classifier, testShift, (r) => sourceOf(condition, r));
-  const b = bootstrapMetrics(labels, probs, groups, k, { resamples: 1000, seed: 0 });
-  results[condition] = {
-    ba: b.balancedAccuracy.estimate,
-    lo: b.balancedAccuracy.lower,
-    hi: b.balancedAccuracy.upper,
-    acc: b.accuracy.estimate,
-  };
-  process.stderr.write(`  ${condition}: ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
-}
-await Promise.all([withRule.dispose(), withoutRule.dispose()]);
+await withRule.dispose();
+const results = await scoreConditions(bundleDir, testShift, classes, CONDITIONS, (c, s) =>
+  process.stderr.write(`  ${c}: ${s.toFixed(0)} s\n`),
+);
 
 const ref = results.images200.ba;
 process.stdout.write(
@@ -265,39 +245,6 @@ process.stdout.write(
     total_s: Math.round((performance.now() - began) / 1000),
   })}\n`,
 );
-
-/** What the model is given for a record under a condition: a file path or encoded image bytes. */
-async function sourceOf(condition: Condition, r: ImageRecord): Promise<string | Uint8Array> {
-  if (condition === 'images200') return r.path;
-  if (condition === 'half_res') {
-    const { width = 200, height = 150 } = await sharp(r.path).metadata();
-    const down = await sharp(r.path)
-      .resize(Math.round(width / 2), Math.round(height / 2), { kernel: 'mitchell' })
-      .toBuffer();
-    return sharp(down).resize(width, height, { kernel: 'linear' }).png().toBuffer();
-  }
-  return join(CROPS_ROOT, `${r.imageId}.jpg`);
-}
-
-/** Probabilities of every record through `classifier` (its own views and density rule), in record order. */
-async function scoreAll(
-  classifier: Classifier,
-  records: readonly ImageRecord[],
-  source: (r: ImageRecord) => Promise<string | Uint8Array>,
-): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  const size = classifier.meta.preprocess.width * classifier.meta.preprocess.height * 3;
-  for (let start = 0; start < records.length; start += 32) {
-    const chunk = records.slice(start, start + 32);
-    const pixels = await mapLimit(chunk, 2, async (r) => classifier.decode(await source(r)));
-    const batch = new Uint8Array(pixels.length * size);
-    pixels.forEach((p, i) => {
-      batch.set(p, i * size);
-    });
-    out.push(...(await classifier.classifyPixels(batch, chunk.length)));
-  }
-  return out;
-}
 
 /**
  * Pooled features (the recipe's views) of `records` under every condition, as item sets: images200 from the

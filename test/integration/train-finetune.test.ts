@@ -126,6 +126,45 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
   });
 });
 
+describe('fine-tuning with augmentation (fineTune.augment)', () => {
+  const augmented = (name: string, augmentViews: number) => {
+    const base = config(name);
+    return {
+      ...base,
+      fineTune: { ...base.fineTune, augment: { zoom: [1, 1.3], resolution: [0.5, 1] }, augmentViews },
+    };
+  };
+  const run = async (name: string, augmentViews: number) => {
+    const lines: string[] = [];
+    const logger = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
+    const result = await trainRun(augmented(name, augmentViews), { loadBackbone: tiny, logger });
+    return { result, lines };
+  };
+
+  it('caches augmentViews random views of the training images once, then reuses them to the same result', async () => {
+    const first = await run('ft-augviews', 2);
+    const split = first.lines.find((l) => l.startsWith('fine-tuning split at'));
+    expect(split).toContain('activations cached');
+    expect(split).toMatch(/, 2 augmented views of (\d+) training images cached/);
+    const second = await run('ft-augviews-again', 2);
+    expect(second.lines.filter((l) => l.startsWith('prefix cache: reusing'))).toHaveLength(2);
+    const strip = (rows: typeof first.result.history) => rows.map(({ seconds: _s, ...rest }) => rest);
+    expect(strip(second.result.history)).toEqual(strip(first.result.history));
+    expect(second.result.test!.scores).toEqual(first.result.test!.scores);
+  });
+
+  it('augments on the fly without augmentViews, and those views differ from the cached ones', async () => {
+    const onTheFly = await run('ft-aug-fly', 0);
+    expect(onTheFly.lines.find((l) => l.startsWith('fine-tuning split at'))).toContain(
+      'activations on the fly',
+    );
+    const cached = await run('ft-aug-cached', 2);
+    const head = (r: typeof cached) => r.result.history.slice(0, 2).map(({ seconds: _s, ...rest }) => rest);
+    expect(head(onTheFly)).toEqual(head(cached)); // the head stage never sees augmentation
+    expect(onTheFly.result.history.at(-1)!.loss).not.toBe(cached.result.history.at(-1)!.loss);
+  });
+});
+
 describe('fine-tuning with standardised features (model.standardize, the default)', () => {
   // Two conv_b channels barely vary in the head stage (kernel x1e-4, bias 0.5): their std was floored at 1e-3,
   // so the head weighed them ~1000x once folded, and the tail's first steps made the loss explode (stage-2

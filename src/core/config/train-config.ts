@@ -185,6 +185,12 @@ const FineTuneSchema = z
     /** On-the-fly augmentation of training batches (the preprocess layer's settings) before the prefix. */
     augment: z.record(z.string(), z.unknown()).optional(),
     /**
+     * With `augment`: cache this many seeded random augmented views of every training image's prefix activations
+     * (built once, on disk like the exact views; each epoch draws one per image), so epochs run at the cache's
+     * speed; 0 = augment every batch on the fly (new views every epoch, the prefix and augmentation each step).
+     */
+    augmentViews: z.number().int().nonnegative().default(0),
+    /**
      * Stage 3: fit a fresh head on the tuned tail's pooled features (the stage-1 recipe) and keep it when it scores
      * a higher validation balanced accuracy than the head trained along with the tail (default true).
      */

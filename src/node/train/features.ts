@@ -192,7 +192,7 @@ export function randomView(
 }
 
 /** Seed of the random view `view` of the batch starting at cache item `first` (fixed by the run seed). */
-function viewSeed(seed: number, view: number, first: number): number {
+export function viewSeed(seed: number, view: number, first: number): number {
   return (
     (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(view + 1, 0x85ebca6b) ^ Math.imul(first + 1, 0xc2b2ae35)) >>>
     0

@@ -72,6 +72,7 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
       classes: data.classes,
       logger: ctx.logger,
       onProgress: ctx.onProgress,
+      trainIds: data.parts.train.map((r) => r.imageId),
     }));
   const trainBn = ft.batchNorm === 'train';
   const extraVariables = unfreezeTopBlocks(

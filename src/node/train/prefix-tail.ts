@@ -15,8 +15,8 @@ import type { ImageCache } from '../preprocess/image-cache.js';
 import type { LoadedBackbone } from './backbone.js';
 import { hashIds, hashModelWeights } from './feature-cache.js';
 import { createFeatureExtractor, type FeatureExtractor } from './feature-extractor.js';
-import { randomView } from './features.js';
-import { loadOrBuildPrefixCache, type PrefixCache } from './prefix-cache.js';
+import { randomView, viewSeed } from './features.js';
+import { loadOrBuildPrefixCache, type PrefixCache, type PrefixExtractor } from './prefix-cache.js';
 
 /**
  * A backbone split for fine-tuning: the frozen prefix runs in ONNX Runtime (or TF.js), its activations come
@@ -27,6 +27,8 @@ export interface PrefixTail {
   /** Where prefix activations come from. */
   readonly source: 'cache' | 'on-the-fly';
   readonly cache?: PrefixCache;
+  /** Cached random augmented views of the training images (`fineTune.augmentViews`), when configured. */
+  readonly augmented?: PrefixCache;
   readonly engine: string;
   /** Seconds spent building the cache (0 when reused or on the fly). */
   readonly cacheSeconds: number;
@@ -45,6 +47,8 @@ export interface PrefixTailOptions {
   readonly classes: readonly string[];
   readonly logger: Logger;
   readonly onProgress?: ProgressHook;
+  /** Training image ids: the images whose random views `fineTune.augmentViews` caches. */
+  readonly trainIds?: readonly string[];
 }
 
 /** The blocks of a backbone (loaded override, else the registry's); E_CONFIG when it lists none. */
@@ -76,35 +80,60 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
   const mapSize = split.mapShape.reduce((a, b) => a * b, 1);
   const viewMaps = (items: readonly number[], view: number, pixels?: Uint8Array) =>
     prefixMaps(engine, images, items, at(views, view), pixels);
-  let cache: PrefixCache | undefined;
-  const began = performance.now();
-  if (ft.cachePrefix && !augment) {
-    cache = await loadOrBuildPrefixCache({
+  const weightsHash = hashModelWeights(split.prefix);
+  /** The on-disk activations of `ids` at the named views (exact or random), built once per key. */
+  const openCache = (viewNames: readonly string[], ids: readonly string[], extract: PrefixExtractor) =>
+    loadOrBuildPrefixCache({
       cacheRoot: config.features.cacheRoot,
       key: {
         backbone: backbone.name,
         weights: backbone.weightsId,
-        weightsHash: hashModelWeights(split.prefix),
+        weightsHash,
         boundary: split.boundary,
-        views,
+        views: viewNames,
         images: images.fingerprint,
-        ids: hashIds(images.ids),
+        ids: hashIds(ids),
         dtype: ft.cacheDtype,
       },
-      ids: images.ids,
+      ids,
       mapSize,
       batchSize: config.features.batchSize,
-      extract: (items, view) => viewMaps(items, view),
+      extract,
       logger,
       onProgress: options.onProgress,
     });
+  const began = performance.now();
+  const trainIds = augment && ft.augmentViews > 0 ? options.trainIds : undefined;
+  const cache =
+    ft.cachePrefix && (!augment || trainIds)
+      ? await openCache(views, images.ids, (items, view) => viewMaps(items, view))
+      : undefined;
+  let augmented: PrefixCache | undefined;
+  if (augment && trainIds) {
+    const positions = images.indicesOf(trainIds);
+    augmented = await openCache(
+      randomViewNames(augment, ft.augmentViews, config.seed),
+      trainIds,
+      (items, view) =>
+        augmentedMaps(
+          engine,
+          images,
+          items.map((i) => at(positions, i)),
+          augment,
+          viewSeed(config.seed, view, at(items, 0)),
+        ),
+    );
   }
-  const cacheSeconds = cache?.built ? (performance.now() - began) / 1000 : 0;
+  const built = (cache?.built ?? false) || (augmented?.built ?? false);
+  const cacheSeconds = built ? (performance.now() - began) / 1000 : 0;
   logger.info(
     `fine-tuning split at ${split.boundary} [${split.mapShape.join('x')}]: prefix in ${engine.name}, ` +
       (cache
         ? `activations cached (${(cache.bytes / 2 ** 20).toFixed(0)} MiB ${cache.dtype} on disk)`
-        : 'activations on the fly'),
+        : 'activations on the fly') +
+      (augmented
+        ? `, ${ft.augmentViews} augmented views of ${augmented.ids.length} training images cached (${(augmented.bytes / 2 ** 20).toFixed(0)} MiB)`
+        : ''),
   );
   const tapped =
     config.model.taps.length > 0
@@ -115,11 +144,13 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
     split,
     source: cache ? 'cache' : 'on-the-fly',
     cache,
+    augmented,
     engine: engine.name,
     cacheSeconds,
     itemSet: (records, train) => {
       const labels = labelIndices(records, options.classes);
-      if (cache) return cachedSet(cache, records, labels, shape);
+      if (train && augmented) return cachedSet(augmented, records, labels, shape);
+      if (cache && !(train && augment)) return cachedSet(cache, records, labels, shape);
       return onTheFlySet(
         records,
         labels,
@@ -137,6 +168,7 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
       poolFeatures(tapped.apply(maps, { training }) as tf.Tensor4D | tf.Tensor4D[], config.model.pooling),
     dispose: async () => {
       await cache?.close();
+      await augmented?.close();
       await engine.dispose();
     },
   };
@@ -218,6 +250,11 @@ function onTheFlySet(
       return tf.tensor4d(values, [indices.length, ...shape]);
     },
   };
+}
+
+/** The cache key's names of `count` random views under `augment` and the run seed (any change rebuilds them). */
+function randomViewNames(augment: AugmentConfig, count: number, seed: number): string[] {
+  return Array.from({ length: count }, (_, v) => `random${v}:seed${seed}:${JSON.stringify(augment)}`);
 }
 
 /** A seed fixed by the run seed and the batch's items (so a resumed epoch draws the same augmentation). */
