@@ -1,5 +1,6 @@
 /**
- * bench:shift — does the model hold on sharper and rescaled images? The frozen bench recipe (bench/recipe.ts:
+ * bench:shift-frozen — does the FROZEN model hold on sharper and rescaled images? (`npm run bench:shift` measures
+ * the fine-tuned model the same way, through bench/finetune.ts; this is the frozen recipe's version.) The frozen bench recipe (bench/recipe.ts:
  * MobileNet v1 from ../shared, cached multi-scale features, linear head, lesion-grouped 70/15/15 split, seed 42)
  * is trained on the 200x150 HAM10000 training split and exported as a bundle (recorded test views and density
  * rule); the SAME bundle is then scored through the classifier `predict` uses on the test-split lesions that have a
@@ -15,7 +16,7 @@
  * mean validation balanced accuracy over the conditions without costing the 200x150 validation figure more
  * than 0.01. Balanced accuracy with lesion-bootstrap 95% intervals, gaps to images200; target |gap| <= 0.03.
  *
- *   npm run bench:shift            # BENCH_VIEWS=2 (see bench/recipe.ts); BENCH_SHIFT_AUG=0 skips the experiment
+ *   npm run bench:shift-frozen     # BENCH_VIEWS=2 (see bench/recipe.ts); BENCH_SHIFT_AUG=0 skips the experiment
  *
  * The last line of stdout is one JSON object.
  */
