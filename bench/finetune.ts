@@ -372,9 +372,10 @@ async function shiftConditions(model: tf.LayersModel, tau: number) {
     tfjs: false,
   });
   const withCrop = await cropFilter();
-  const val = await scoreConditions(bundleDir, withCrop(parts.val), data.classes);
-  const test = await scoreConditions(bundleDir, withCrop(parts.test), data.classes);
-  return { val, test, valImages: withCrop(parts.val).length, testImages: withCrop(parts.test).length };
+  const [valRecords, testRecords] = [withCrop(parts.val), withCrop(parts.test)];
+  const val = await scoreConditions(bundleDir, valRecords, data.classes);
+  const test = await scoreConditions(bundleDir, testRecords, data.classes);
+  return { val, test, valImages: valRecords.length, testImages: testRecords.length };
 }
 
 /** Issue #16's target: every condition's balanced accuracy within 0.03 of the 200x150 images'. */

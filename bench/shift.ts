@@ -38,8 +38,8 @@ import { type ItemSet, predictSet, trainHead } from '../src/core/train/trainer.j
 import { at } from '../src/core/util/at.js';
 import { selectBackend } from '../src/node/backend/backend.js';
 import { measureDensityRule } from '../src/node/bundle/density.js';
+import { readModelBundle } from '../src/node/bundle/read.js';
 import { writeModelBundle } from '../src/node/bundle/write.js';
-import { createClassifier } from '../src/node/infer/classifier.js';
 import { mapLimit } from '../src/node/infer/limit.js';
 import { decodeImage } from '../src/node/preprocess/decode-image.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
@@ -199,11 +199,10 @@ await writeModelBundle(bundleDir, {
 final.head.dispose();
 
 // 3. The same bundle four ways on the test lesions with a crop.
-const withRule = await createClassifier(bundleDir, { threads: 1 });
+const { meta } = await readModelBundle(bundleDir);
 process.stdout.write(
-  `bundle ${bundleDir}: views ${withRule.views?.join('+')}, density ${JSON.stringify(withRule.meta.preprocess.density)}\n`,
+  `bundle ${bundleDir}: views ${(meta.testViews ?? ['identity']).join('+')}, density ${JSON.stringify(meta.preprocess.density)}\n`,
 );
-await withRule.dispose();
 const results = await scoreConditions(bundleDir, testShift, classes, CONDITIONS, (c, s) =>
   process.stderr.write(`  ${c}: ${s.toFixed(0)} s\n`),
 );

@@ -149,8 +149,9 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
     cacheSeconds,
     itemSet: (records, train) => {
       const labels = labelIndices(records, options.classes);
+      // with augmentation, training reads the cached random views; without them there is no exact-view cache either
       if (train && augmented) return cachedSet(augmented, records, labels, shape);
-      if (cache && !(train && augment)) return cachedSet(cache, records, labels, shape);
+      if (cache) return cachedSet(cache, records, labels, shape);
       return onTheFlySet(
         records,
         labels,
