@@ -81,7 +81,7 @@ import { fitHead } from '../src/node/train/pipeline.js';
 import { openPrefixTail } from '../src/node/train/prefix-tail.js';
 import { pooledFeatures, refitTunedHead } from '../src/node/train/refit-head.js';
 import { median } from './lib/median.js';
-import { CONDITIONS, cropFilter, scoreConditions } from './lib/shift-conditions.js';
+import { CONDITIONS, cropFilter, scoreConditions, shiftTargetMet } from './lib/shift-conditions.js';
 
 const began = performance.now();
 const ROOT = resolve('../shared/data/ham10000');
@@ -376,11 +376,6 @@ async function shiftConditions(model: tf.LayersModel, tau: number) {
   const val = await scoreConditions(bundleDir, valRecords, data.classes);
   const test = await scoreConditions(bundleDir, testRecords, data.classes);
   return { val, test, valImages: valRecords.length, testImages: testRecords.length };
-}
-
-/** Issue #16's target: every condition's balanced accuracy within 0.03 of the 200x150 images'. */
-function shiftTargetMet(results: Record<(typeof CONDITIONS)[number], { ba: number }>): boolean {
-  return CONDITIONS.every((c) => Math.abs(results[c].ba - results.images200.ba) <= 0.03);
 }
 
 function round(x: number): number {

@@ -19,6 +19,11 @@ import { CROPS_ROOT } from '../recipe.js';
 export const CONDITIONS = ['images200', 'crops_direct', 'crops_density', 'half_res'] as const;
 export type Condition = (typeof CONDITIONS)[number];
 
+/** The shift target (issue #16): every condition's balanced accuracy within 0.03 of the 200x150 images'. */
+export function shiftTargetMet(results: Record<Condition, { readonly ba: number }>): boolean {
+  return CONDITIONS.every((c) => Math.abs(results[c].ba - results.images200.ba) <= 0.03);
+}
+
 /** Balanced accuracy with its lesion-bootstrap 95% interval, and accuracy, under one condition. */
 export interface ConditionResult {
   readonly ba: number;
