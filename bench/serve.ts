@@ -6,7 +6,9 @@
 // The bundle carries the HAM10000 density rule, as every bundle `train` writes does, so a 600x450 upload is decoded
 // in full and area-filtered to 200x150 (a bundle without the rule resampled it to 448x448 with lanczos3 first).
 // It also reports the CPU time per request at c=16 of the server (all its threads, /proc) and of the load client.
-// Usage: npm run bench:serve [-- --requests 5000 --threads 2 --decode-workers 2 --inference-workers 2 --max-batch 8]
+// The load client is a lean keep-alive HTTP poster (bench/lib/http-post.ts, ~0.5 ms CPU per request), so it takes
+// little from the cores the server needs. `--solo 0` sends lone images to the inference workers too (`--no-solo`).
+// Usage: npm run bench:serve [-- --requests 5000 --threads 2 --decode-workers 2 --inference-workers 2 --solo 1 --max-batch 8]
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -16,6 +18,7 @@ import sharp from 'sharp';
 import { at } from '../src/core/util/at.js';
 import { createClassifier } from '../src/node/infer/classifier.js';
 import { startInferencePool } from '../src/node/infer/inference-pool.js';
+import { keepAliveAgent, post } from './lib/http-post.js';
 import { BENCH_BUNDLE, ensureMobileNetBundle, ham10000Jpegs } from './serve-model.js';
 
 const arg = (name: string, fallback: number) => {
@@ -28,6 +31,8 @@ const PHASE_SECONDS = arg('max-seconds', 300);
 const THREADS = arg('threads', 0);
 const DECODE_WORKERS = arg('decode-workers', 2);
 const INFERENCE_WORKERS = arg('inference-workers', 0);
+/** With inference workers: lone images on an idle server in the server thread's session on every core (1) or not (0). */
+const SOLO = arg('solo', 1) !== 0;
 const MAX_BATCH = arg('max-batch', 8);
 /** Seconds spent measuring the model's batched throughput. */
 const MODEL_SECONDS = arg('model-seconds', 8);
@@ -50,6 +55,7 @@ async function startServer(bundle: string): Promise<{ child: ChildProcess; url: 
     String(DECODE_WORKERS),
     '--inference-workers',
     String(INFERENCE_WORKERS),
+    ...(SOLO ? [] : ['--no-solo']),
     '--max-batch',
     String(MAX_BATCH),
   ];
@@ -149,34 +155,26 @@ interface Phase {
   statuses: Map<number, number>;
 }
 
-async function load(
-  url: string,
-  body: Uint8Array<ArrayBuffer>,
-  total: number,
-  concurrency: number,
-): Promise<Phase> {
+async function load(url: string, body: Uint8Array, total: number, concurrency: number): Promise<Phase> {
   const latencies: number[] = [];
   const statuses = new Map<number, number>();
+  const target = new URL('/v1/predict', url);
+  const agent = keepAliveAgent(concurrency);
   let sent = 0;
   const deadline = performance.now() + PHASE_SECONDS * 1000;
   const worker = async () => {
     while (sent < total && performance.now() < deadline) {
       sent++;
       const t = performance.now();
-      const res = await fetch(`${url}/v1/predict`, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'image/jpeg' },
-      }).catch(() => undefined);
-      await res?.arrayBuffer();
+      const s = await post(agent, target, body, 'image/jpeg');
       latencies.push(performance.now() - t);
-      const s = res?.status ?? 0;
       statuses.set(s, (statuses.get(s) ?? 0) + 1);
     }
   };
   const start = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - start) / 1000;
+  agent.destroy();
   process.stderr.write(`  phase c=${concurrency}: ${latencies.length} requests in ${seconds.toFixed(1)} s\n`);
   return { latencies, seconds, statuses };
 }
@@ -265,7 +263,7 @@ async function main(): Promise<void> {
     process.stderr.write(`  model again: ${after.imagesPerS.toFixed(1)} images/s\n`);
     const modelRate = (speed.imagesPerS + after.imagesPerS) / 2;
     const health = await fetch(`${url}/healthz`).then(
-      (r) => r.json() as Promise<{ batches: number; images: number }>,
+      (r) => r.json() as Promise<{ batches: number; images: number; soloBatches: number }>,
     );
     const rssEnd = await rssMb(child.pid!);
     clearInterval(sampler);
@@ -297,6 +295,8 @@ async function main(): Promise<void> {
       overhead_ms: r(pct(c1.latencies, 50) - speed.singleMs, 2),
       decode_workers: DECODE_WORKERS,
       inference_workers: INFERENCE_WORKERS,
+      solo: INFERENCE_WORKERS > 0 && SOLO,
+      solo_batches: health.soloBatches,
       mean_batch: r(health.images / health.batches, 2),
       server_cpu_ms_per_request_c16: r(serverCpuMs / n16, 2),
       client_cpu_ms_per_request_c16: r(clientCpuMs / n16, 2),
@@ -320,7 +320,7 @@ async function main(): Promise<void> {
       ],
       [
         'server layout',
-        `${DECODE_WORKERS} decode workers, ${INFERENCE_WORKERS ? `${INFERENCE_WORKERS} inference workers` : 'forward passes in the event-loop thread'}`,
+        `${DECODE_WORKERS} decode workers, ${INFERENCE_WORKERS ? `${INFERENCE_WORKERS} inference workers${SOLO ? ` + lone images on every core in the server thread (${health.soloBatches} of ${health.batches} batches)` : ''}` : 'forward passes in the event-loop thread'}`,
       ],
       ['serve_efficiency', `${figures.serve_efficiency} (target >= 0.7)`],
       ['overhead_ms (c=1 p50 - fwd)', `${figures.overhead_ms} ms (target <= 10)`],

@@ -4,7 +4,7 @@ import { startInferencePool } from '../node/infer/inference-pool.js';
 import { startDecoder } from '../node/preprocess/decode-pool.js';
 import { createServer, jsonLogger } from '../serve/index.js';
 import { densityFlag, LISTEN_FLAGS, MODEL_ARG, threadsFlag, ttaFlag } from './flags/serving.js';
-import { defineFlags, flagCommand, intFlag, textFlag } from './flags/table.js';
+import { booleanFlag, defineFlags, flagCommand, intFlag, textFlag } from './flags/table.js';
 import { listenAndAnnounce, tokenArg, untilSignal } from './serve-args.js';
 
 const flags = defineFlags({
@@ -30,6 +30,11 @@ const flags = defineFlags({
     'worker threads running forward passes, each with its own ONNX Runtime session of --threads threads (default 1); 0 = one session in the event-loop thread',
     { min: 0, max: 64, default: 0 },
   ),
+  solo: booleanFlag({
+    description:
+      'with --inference-workers: a lone image on an idle server runs in one ONNX Runtime session on every core, in the server thread, instead of a single-thread worker (--no-solo: workers only)',
+    default: true,
+  }),
   'max-body-mb': intFlag('largest request body in MiB', { min: 1, max: 1024, default: 10 }),
   tta: ttaFlag(`test-time views: ${TTA_CHOICES.join(' | ')} (default recipe: the bundle's own)`, {
     default: 'recipe',
@@ -55,18 +60,20 @@ export const serveCommand = flagCommand(flags, {
     const token = tokenArg(a.token);
     const log = jsonLogger((line) => process.stdout.write(line));
     sharp.cache(false); // a long-running server gains nothing from libvips' operation cache but memory
+    const workers = a['inference-workers'];
     const classifier = await createClassifier(a.model, {
-      threads: a.threads,
+      // with workers, --threads is theirs; this session (lone images, --solo) takes every core
+      threads: workers > 0 ? undefined : a.threads,
       tta: a.tta,
       density: a.density,
-      lazySession: a['inference-workers'] > 0, // the workers run the forward passes: no session here
+      lazySession: workers > 0 && !a.solo, // the workers run every forward pass: no session here
     });
     const decoder = await startDecoder({ workers: a['decode-workers'], logger: log });
     const inference =
-      a['inference-workers'] > 0
+      workers > 0
         ? await startInferencePool({
             bundle: a.model,
-            workers: a['inference-workers'],
+            workers,
             threadsPerWorker: a.threads ?? 1,
             tta: a.tta,
             density: a.density,
@@ -78,6 +85,7 @@ export const serveCommand = flagCommand(flags, {
       logger: log,
       decoder,
       inference,
+      soloInThread: a.solo,
       batcher: {
         maxBatch: a['max-batch'],
         maxWaitMs: a['max-wait-ms'],
@@ -92,7 +100,7 @@ export const serveCommand = flagCommand(flags, {
       a,
       token,
       (url) =>
-        `serving ${classifier.meta.name} at ${url} (POST /v1/predict${token ? ', bearer token required' : ''}; ${decoder.workers} decode workers${inference ? `, ${inference.workers} inference workers` : ''})`,
+        `serving ${classifier.meta.name} at ${url} (POST /v1/predict${token ? ', bearer token required' : ''}; ${decoder.workers} decode workers${inference ? `, ${inference.workers} inference workers${a.solo ? ' + a session on every core for lone images' : ''}` : ''})`,
     );
     const signal = await untilSignal();
     log.info(`${signal}: finishing requests in flight, refusing new ones (a second signal exits at once)`);

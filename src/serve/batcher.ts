@@ -41,6 +41,8 @@ interface Pending {
 export interface BatcherStats {
   readonly batches: number;
   readonly images: number;
+  /** Batches of one lone image run by the `solo` engine. */
+  readonly soloBatches: number;
   /** Images decoded and waiting for a batch. */
   readonly queued: number;
   /** Images admitted and still being decoded. */
@@ -56,6 +58,18 @@ export interface BatchSlot {
 /** Called after each batch with its size and forward-pass seconds (for metrics). */
 export type BatchObserver = (size: number, seconds: number) => void;
 
+/** Engines a {@link MicroBatcher} runs batches on. */
+export interface BatchEngines {
+  /** Runs every batch, up to `lanes` at once. */
+  readonly run: BatchRunner;
+  /**
+   * Runs a lone image that reached an idle engine (no other batch running, no image waiting or decoding)
+   * instead of `run`: e.g. one session on every core, where `run` is one single-thread session per core, so an
+   * idle server answers at the latency of all cores and a busy one at the throughput of the workers.
+   */
+  readonly solo?: BatchRunner;
+}
+
 /**
  * Collects concurrent single-image requests into batches. Up to `lanes` batches run at once; requests are admitted
  * (`reserve`) before they decode, so the batcher knows what is coming: after a batch, or when an image arrives
@@ -70,14 +84,18 @@ export class MicroBatcher {
   private incoming = 0;
   private batches = 0;
   private images = 0;
+  private soloBatches = 0;
   private readonly options: BatcherOptions;
 
+  private readonly engines: BatchEngines;
+
   constructor(
-    private readonly run: BatchRunner,
+    engines: BatchRunner | BatchEngines,
     private readonly itemBytes: number,
     options: Partial<BatcherOptions> = {},
     private readonly observe: BatchObserver = () => {},
   ) {
+    this.engines = typeof engines === 'function' ? { run: engines } : engines;
     this.options = { ...DEFAULT_BATCHER_OPTIONS, ...options };
   }
 
@@ -122,9 +140,15 @@ export class MicroBatcher {
     }
   }
 
-  /** Batches run, images run, images waiting and images still decoding now. */
+  /** Batches run (of them by the solo engine), images run, images waiting and images still decoding now. */
   stats(): BatcherStats {
-    return { batches: this.batches, images: this.images, queued: this.queue.length, incoming: this.incoming };
+    return {
+      batches: this.batches,
+      images: this.images,
+      soloBatches: this.soloBatches,
+      queued: this.queue.length,
+      incoming: this.incoming,
+    };
   }
 
   private enqueue(pixels: Uint8Array): Promise<Float32Array> {
@@ -167,19 +191,24 @@ export class MicroBatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.running >= this.options.lanes || this.queue.length === 0) return;
+    const idle = this.running === 0;
     this.running++;
     const items = this.queue.splice(0, this.options.maxBatch);
     this.schedule(); // another lane may take what is left
+    const lone = idle && items.length === 1 && this.queue.length === 0 && this.incoming === 0;
+    const solo = lone ? this.engines.solo : undefined;
+    const run = solo ?? this.engines.run;
     try {
       const batch = new Uint8Array(items.length * this.itemBytes);
       items.forEach((item, i) => {
         batch.set(item.pixels, i * this.itemBytes);
       });
       const start = performance.now();
-      const rows = await this.run(batch, items.length);
+      const rows = await run(batch, items.length);
       this.observe(items.length, (performance.now() - start) / 1000);
       this.batches++;
       this.images += items.length;
+      if (solo) this.soloBatches++;
       items.forEach((item, i) => {
         item.resolve(at(rows, i));
       });

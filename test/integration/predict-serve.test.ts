@@ -18,7 +18,8 @@ beforeAll(async () => {
   await writeSmallCnnBundle(join(root, 'bundle'), 64, { metrics: { balancedAccuracy: 0.25 } });
   child = spawn(
     process.execPath,
-    // Forward passes in two inference workers: the CLI starts them from the bin, and answers must not change.
+    // Forward passes in two inference workers (lone images in the server thread's session, --solo by default):
+    // the CLI starts them from the bin, and answers must not change.
     [
       'bin/lesionlab.js',
       'serve',
@@ -89,6 +90,18 @@ describe('lesionlab serve (CLI, loopback, embedded sample)', () => {
     ).toBe(401);
     const model = await (await fetch(`${url}/v1/model`, { headers: auth })).json();
     expect(model.metrics).toEqual({ balancedAccuracy: 0.25 });
-    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // a lone request on the idle server runs in the server thread's session (--solo), with the same answer
+    const lone = await fetch(`${url}/v1/predict`, {
+      method: 'POST',
+      body: new Uint8Array(at(bodies, 0)),
+      headers: { 'content-type': 'image/jpeg', ...auth },
+    });
+    const loneProbs = (await lone.json()).probabilities;
+    for (const c of HAM10000_CLASSES) expect(loneProbs[c]).toBeCloseTo(at(json, 0).probabilities[c], 5);
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    const stats = (await health.json()) as { batches: number; soloBatches: number };
+    expect(stats.soloBatches).toBeGreaterThanOrEqual(1);
+    expect(stats.batches).toBeGreaterThan(stats.soloBatches);
   });
 });

@@ -16,7 +16,7 @@ describe('MicroBatcher', () => {
     const rows = await Promise.all([1, 2, 3, 4, 5, 6].map((v) => b.submit(Uint8Array.of(v, v * 10))));
     expect(rows.map((r) => Array.from(r))).toEqual([1, 2, 3, 4, 5, 6].map((v) => [v, v * 10]));
     expect(calls).toEqual([4, 2]);
-    expect(b.stats()).toEqual({ batches: 2, images: 6, queued: 0, incoming: 0 });
+    expect(b.stats()).toEqual({ batches: 2, images: 6, soloBatches: 0, queued: 0, incoming: 0 });
   });
 
   it('runs a lone image after at most maxWaitMs', async () => {
@@ -64,6 +64,49 @@ describe('MicroBatcher', () => {
     expect(performance.now() - t).toBeLessThan(1000);
     expect(calls).toEqual([1]);
     expect(b.stats().incoming).toBe(0);
+  });
+
+  it('runs a lone image at an idle engine on the solo engine, and batches and concurrent lanes on the workers', async () => {
+    const lanes: number[] = [];
+    const soloCalls: number[] = [];
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let hold = false;
+    const b = new MicroBatcher(
+      {
+        run: async (batch, count) => {
+          lanes.push(count);
+          if (hold) {
+            hold = false;
+            await held; // this batch is still running when the next image comes
+          }
+          return echo([])(batch, count);
+        },
+        solo: echo(soloCalls),
+      },
+      2,
+      { maxBatch: 4, maxWaitMs: 5, maxQueue: 100, lanes: 2 },
+    );
+    // idle engine, one image, nothing decoding: the solo engine
+    expect(Array.from(await b.submit(Uint8Array.of(7, 8)))).toEqual([7, 8]);
+    expect(soloCalls).toEqual([1]);
+    // three at once: one batch on the workers
+    await Promise.all([1, 2, 3].map((v) => b.submit(Uint8Array.of(v, v))));
+    expect(lanes).toEqual([3]);
+    // a lone image while another batch still runs: a worker lane, not the solo engine
+    lanes.length = 0;
+    hold = true;
+    const busy = Promise.all([1, 2].map((v) => b.submit(Uint8Array.of(v, v))));
+    await new Promise((r) => setTimeout(r, 20));
+    const lone = b.submit(Uint8Array.of(9, 9));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(lanes).toEqual([2, 1]);
+    release();
+    await Promise.all([busy, lone]);
+    expect(soloCalls).toEqual([1]);
+    expect(b.stats()).toMatchObject({ batches: 4, images: 7, soloBatches: 1 });
   });
 
   it('refuses admission beyond maxQueue (decoding counts) with 503 E_BUSY and Retry-After', () => {
@@ -117,7 +160,7 @@ describe('MicroBatcher', () => {
     }
     expect((await Promise.all(rows)).map((r) => at(r, 0))).toEqual([1, 2, 3, 4, 5, 6]);
     expect(most).toBe(2);
-    expect(b.stats()).toEqual({ batches: 3, images: 6, queued: 0, incoming: 0 });
+    expect(b.stats()).toEqual({ batches: 3, images: 6, soloBatches: 0, queued: 0, incoming: 0 });
   });
 
   it('rejects an image of the wrong size', async () => {

@@ -117,8 +117,9 @@ export function areaResize(image: RawImage, width: number, height: number): RawI
 
 /**
  * {@link areaResize} by whole factors (each output pixel the mean of a kx x ky block), in integers: the exact
- * mean, rounded half up (the general path's float32 sums can round an exact half the other way). Two passes per
- * output row: the block's ky source rows summed column by column, then kx columns per output value.
+ * mean, rounded half up (the general path's float32 sums can round an exact half the other way). Each output
+ * pixel sums its block straight from the source into locals (one read per source value, no intermediate
+ * buffer): about twice as fast as summing rows into a column buffer first (600x450 to 200x150, ~1.6 ms).
  */
 function boxShrink(image: RawImage, width: number, height: number): RawImage {
   const { data, channels } = image;
@@ -129,30 +130,34 @@ function boxShrink(image: RawImage, width: number, height: number): RawImage {
   // Math.round on a quotient
   const twice = 2 * area;
   const srcRow = image.width * channels;
-  const outRow = width * channels;
   const step = kx * channels;
-  const columns = new Uint32Array(srcRow);
-  const pixels = new Uint8Array(height * outRow);
-  // Hot loops: rows y*ky .. y*ky+ky-1 lie inside the image.width x image.height x channels values of data;
-  // columns holds srcRow sums, and block x's values start at x*step < srcRow.
+  const pixels = new Uint8Array(height * width * channels);
+  let q = 0;
+  // Hot loops: block (x, y) covers rows y*ky .. y*ky+ky-1 and values x*step .. x*step+step-1 of each, all
+  // inside the image.width x image.height x channels values of data; q runs over the output once.
   for (let y = 0; y < height; y++) {
     const top = y * ky * srcRow;
-    for (let i = 0; i < srcRow; i++) columns[i] = data[top + i]!;
-    for (let r = 1; r < ky; r++) {
-      const row = top + r * srcRow;
-      for (let i = 0; i < srcRow; i++) columns[i] = columns[i]! + data[row + i]!;
-    }
-    let q = y * outRow;
-    for (let start = 0; start < srcRow; start += step) {
+    for (let x = 0; x < width; x++) {
       let r = 0;
       let g = 0;
       let b = 0;
       let a = 0;
-      for (let i = start; i < start + step; i += channels) {
-        r += columns[i]!;
-        g += columns[i + 1]!;
-        b += columns[i + 2]!;
-        if (channels === 4) a += columns[i + 3]!;
+      for (let row = top + x * step, last = row + ky * srcRow; row < last; row += srcRow) {
+        const end = row + step;
+        if (channels === 3) {
+          for (let i = row; i < end; i += 3) {
+            r += data[i]!;
+            g += data[i + 1]!;
+            b += data[i + 2]!;
+          }
+        } else {
+          for (let i = row; i < end; i += 4) {
+            r += data[i]!;
+            g += data[i + 1]!;
+            b += data[i + 2]!;
+            a += data[i + 3]!;
+          }
+        }
       }
       pixels[q] = ((2 * r + area) / twice) | 0;
       pixels[q + 1] = ((2 * g + area) / twice) | 0;
