@@ -34,6 +34,8 @@ const INFERENCE_WORKERS = arg('inference-workers', 0);
 /** With inference workers: lone images on an idle server in the server thread's session on every core (1) or not (0). */
 const SOLO = arg('solo', 1) !== 0;
 const MAX_BATCH = arg('max-batch', 8);
+/** The server's `--max-wait-ms` (its default is 5). */
+const MAX_WAIT_MS = arg('max-wait-ms', 5);
 /** Seconds spent measuring the model's batched throughput. */
 const MODEL_SECONDS = arg('model-seconds', 8);
 const C1_SHARE = 0.1;
@@ -58,6 +60,8 @@ async function startServer(bundle: string): Promise<{ child: ChildProcess; url: 
     ...(SOLO ? [] : ['--no-solo']),
     '--max-batch',
     String(MAX_BATCH),
+    '--max-wait-ms',
+    String(MAX_WAIT_MS),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr!.resume();
@@ -298,6 +302,7 @@ async function main(): Promise<void> {
       solo: INFERENCE_WORKERS > 0 && SOLO,
       solo_batches: health.soloBatches,
       mean_batch: r(health.images / health.batches, 2),
+      max_wait_ms: MAX_WAIT_MS,
       server_cpu_ms_per_request_c16: r(serverCpuMs / n16, 2),
       client_cpu_ms_per_request_c16: r(clientCpuMs / n16, 2),
       errors_5xx: fivexx,

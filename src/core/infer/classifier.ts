@@ -134,7 +134,8 @@ async function scoreBatch(
   checkBatch(meta, batch, count);
   if (count === 0) return { probabilities: [], metadataUsed: [] };
   const { width: w, height: h } = meta.preprocess;
-  const input = Float32Array.from(expandViews(batch, count, w, h, views));
+  // the typed-array constructor converts uint8 to float32 about twice as fast as Float32Array.from
+  const input = new Float32Array(expandViews(batch, count, w, h, views));
   const out = await session.run(input, [count * views.length, h, w, 3]);
   const rows = averageViews(out.probabilities, count, meta.classes.length, views.length);
   const branch = meta.metadata;

@@ -119,16 +119,15 @@ export function areaResize(image: RawImage, width: number, height: number): RawI
  * {@link areaResize} by whole factors (each output pixel the mean of a kx x ky block), in integers: the exact
  * mean, rounded half up (the general path's float32 sums can round an exact half the other way). Each output
  * pixel sums its block straight from the source into locals (one read per source value, no intermediate
- * buffer): about twice as fast as summing rows into a column buffer first (600x450 to 200x150, ~1.6 ms).
+ * buffer), and rounds by table lookup: 600x450 to 200x150 in ~1.3 ms, against ~3.6 ms summing rows into a column
+ * buffer first.
  */
 function boxShrink(image: RawImage, width: number, height: number): RawImage {
   const { data, channels } = image;
   const kx = image.width / width;
   const ky = image.height / height;
   const area = kx * ky;
-  // round(sum / area) half up, as floor((2 sum + area) / (2 area)): exact in doubles, and ~2x faster than
-  // Math.round on a quotient
-  const twice = 2 * area;
+  const mean = roundedMeans(area);
   const srcRow = image.width * channels;
   const step = kx * channels;
   const pixels = new Uint8Array(height * width * channels);
@@ -159,15 +158,30 @@ function boxShrink(image: RawImage, width: number, height: number): RawImage {
           }
         }
       }
-      pixels[q] = ((2 * r + area) / twice) | 0;
-      pixels[q + 1] = ((2 * g + area) / twice) | 0;
-      pixels[q + 2] = ((2 * b + area) / twice) | 0;
-      if (channels === 4) pixels[q + 3] = ((2 * a + area) / twice) | 0;
+      pixels[q] = mean[r]!;
+      pixels[q + 1] = mean[g]!;
+      pixels[q + 2] = mean[b]!;
+      if (channels === 4) pixels[q + 3] = mean[a]!;
       q += channels;
     }
   }
   return { data: pixels, width, height, channels };
 }
+
+/**
+ * round(sum / area) half up for every block sum 0 .. 255 * area, as floor((2 sum + area) / (2 area)) (exact in
+ * doubles): a table lookup per output value instead of a division. The last area's table is kept (images of one
+ * size in a row reuse it; 255 * area + 1 bytes).
+ */
+function roundedMeans(area: number): Uint8Array {
+  if (lastMeans.area !== area) {
+    const table = new Uint8Array(255 * area + 1);
+    for (let sum = 0; sum < table.length; sum++) table[sum] = Math.floor((2 * sum + area) / (2 * area));
+    lastMeans = { area, table };
+  }
+  return lastMeans.table;
+}
+let lastMeans = { area: 0, table: new Uint8Array(0) };
 
 /** Overlap taps as parallel typed arrays (tap t adds source pixel from[t] x weight[t] to output pixel out[t]). */
 interface Taps {

@@ -21,7 +21,7 @@ export function createTfjsFeatureExtractor(model: tf.LayersModel): FeatureExtrac
     name: 'tfjs',
     async run(pixels, count, size) {
       const out = tf.tidy(
-        () => model.predict(tf.tensor4d(Float32Array.from(pixels), [count, size, size, 3])) as tf.Tensor,
+        () => model.predict(tf.tensor4d(new Float32Array(pixels), [count, size, size, 3])) as tf.Tensor,
       );
       const values = (await out.data()) as Float32Array;
       out.dispose();
@@ -45,7 +45,7 @@ export async function createOnnxFeatureExtractor(
   return {
     name: 'onnx',
     async run(pixels, count, size) {
-      return (await session.runOutput(Float32Array.from(pixels), [count, size, size, 3], 'features')).data;
+      return (await session.runOutput(new Float32Array(pixels), [count, size, size, 3], 'features')).data;
     },
     dispose: () => session.dispose(),
   };

@@ -184,7 +184,7 @@ export function randomView(
   seed: number,
 ): Uint8Array {
   const out = tf.tidy(() =>
-    augmentBatch(tf.tensor4d(Float32Array.from(pixels), [count, size, size, 3]), augment, seed).round(),
+    augmentBatch(tf.tensor4d(new Float32Array(pixels), [count, size, size, 3]), augment, seed).round(),
   );
   const values = Uint8Array.from(out.dataSync());
   out.dispose();

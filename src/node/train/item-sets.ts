@@ -51,7 +51,7 @@ export function pixelItemSet(
     views: 1,
     batch: async (indices) => {
       const pixels = await images.readBatch(indices.map((i) => at(positions, i)));
-      return tf.tensor4d(Float32Array.from(pixels), [indices.length, images.height, images.width, 3]);
+      return tf.tensor4d(new Float32Array(pixels), [indices.length, images.height, images.width, 3]);
     },
   };
 }
