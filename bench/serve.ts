@@ -8,7 +8,8 @@
 // It also reports the CPU time per request at c=16 of the server (all its threads, /proc) and of the load client.
 // The load client is a lean keep-alive HTTP poster (bench/lib/http-post.ts, ~0.5 ms CPU per request), so it takes
 // little from the cores the server needs. `--solo 0` sends lone images to the inference workers too (`--no-solo`).
-// Usage: npm run bench:serve [-- --requests 5000 --threads 2 --decode-workers 2 --inference-workers 2 --solo 1 --max-batch 8]
+// Usage: npm run bench:serve [-- --requests 5000 --threads 2 --decode-workers 2 --inference-workers 2 --solo 1 --max-batch 8
+//        --max-wait-ms 5]
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
