@@ -22,7 +22,7 @@ export function post(agent: Agent, url: URL, body: Uint8Array, type: string): Pr
         headers: { 'content-type': type, 'content-length': String(body.length) },
       },
       (res) => {
-        res.on('data', () => {});
+        res.resume(); // drain the answer; only its status is kept
         res.on('end', () => resolve(res.statusCode ?? 0));
         res.on('error', () => resolve(0));
       },
