@@ -73,6 +73,9 @@ import { parseAugmentConfig } from '../src/core/preprocess/augment-config.js';
 import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
 import { buildTrainedClassifier, type Head } from '../src/core/train/head.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
+import { type LesionMetadata, logProbabilityRows } from '../src/core/train/metadata.js';
+import { type BundleMetadataBranch, fuseMetadata, stackerBranch } from '../src/core/train/metadata-fusion.js';
+import { fitMetadataStacker } from '../src/core/train/metadata-stacker.js';
 import { type ItemSet, predictSet } from '../src/core/train/trainer.js';
 import { at } from '../src/core/util/at.js';
 import { selectBackend } from '../src/node/backend/backend.js';
@@ -81,10 +84,11 @@ import { writeModelBundle } from '../src/node/bundle/write.js';
 import { createOnnxSession } from '../src/node/onnx/session.js';
 import { prepareImageCache } from '../src/node/preprocess/prepare-image-cache.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
-import { prepareRunData } from '../src/node/train/data.js';
+import { prepareRunData, recordMetadata } from '../src/node/train/data.js';
 import { runPreprocess } from '../src/node/train/features.js';
 import { fineTuneStage } from '../src/node/train/finetune-stage.js';
 import { featureItemSet } from '../src/node/train/item-sets.js';
+import { outOfFoldLogits } from '../src/node/train/metadata-branch.js';
 import { fitHead } from '../src/node/train/pipeline.js';
 import { openPrefixTail } from '../src/node/train/prefix-tail.js';
 import { pooledFeatures, refitTunedHead } from '../src/node/train/refit-head.js';
@@ -251,6 +255,14 @@ const tunedHead = useRefit ? refit.head : fitted.head;
 const tunedTau = useRefit ? refitTau : jointTau;
 const test = await score(tunedHead, tunedSet(parts.test), tunedTau.tau);
 
+// 3c. The lesion-metadata stacker (model.metadata: stacker, bench:metadata's choice for the frozen recipe) over the
+// tuned image model, as a fine-tuned run fits it: out-of-fold logits of the training split from 5 lesion-grouped fold
+// heads on the tuned pooled features. τ of the image logits it reads and its L2 are chosen on validation; it counts
+// as the recipe's metadata model only if its validation score beats the image-only tuned model's.
+const tm = performance.now();
+const withMetadata = await metadataStage();
+const metadataS = (performance.now() - tm) / 1000;
+
 // 4. One ONNX model (prefix + tail + head + softmax) from the tuned backbone, checked against TF.js.
 const tunedModel = buildTrainedClassifier(
   backbone.model,
@@ -293,6 +305,11 @@ How the recipe was chosen (never on test):
 | prefix cache                  | ${pt.cache ? `${(pt.cache.bytes / 2 ** 30).toFixed(2)} GiB, ${pt.cacheSeconds.toFixed(0)} s` : 'none (on the fly)'}; frozen features via tail ${frozenFeatureS.toFixed(0)} s |
 | one ONNX vs TF.js (max |dp|)  | ${parity.toExponential(2)} |
 | total / peak RSS              | ${totalS.toFixed(0)} s / ${peakRss.toFixed(0)} MB |
+
+Lesion metadata (age, sex, site; never dx_type), the stacker over the tuned model (${metadataS.toFixed(0)} s): chosen on validation
+  tau ${withMetadata.tau}, l2 ${withMetadata.l2} (val ${withMetadata.text}, score ${withMetadata.value.toFixed(3)} against image-only ${tunedTau.value.toFixed(3)}):
+  ${withMetadata.kept ? 'kept' : 'not kept (validation prefers the image-only model); its test figures are shown for the record'}.
+| test, tuned + metadata stacker | balanced accuracy ${withMetadata.test.scores.balancedAccuracy.toFixed(3)} [${withMetadata.test.ci.lower.toFixed(3)}, ${withMetadata.test.ci.upper.toFixed(3)}], accuracy ${withMetadata.test.scores.accuracy.toFixed(3)}, macro F1 ${withMetadata.test.scores.macroF1.toFixed(3)} |
 `);
 if (shift) {
   out(
@@ -312,6 +329,16 @@ out(
     accuracy: round(test.scores.accuracy),
     macro_f1: round(test.scores.macroF1),
     ...recall,
+    metadata_balanced_accuracy: round(withMetadata.test.scores.balancedAccuracy),
+    metadata_balanced_accuracy_ci_low: round(withMetadata.test.ci.lower),
+    metadata_balanced_accuracy_ci_high: round(withMetadata.test.ci.upper),
+    metadata_accuracy: round(withMetadata.test.scores.accuracy),
+    metadata_macro_f1: round(withMetadata.test.scores.macroF1),
+    metadata_kept: withMetadata.kept,
+    metadata_tau: withMetadata.tau,
+    metadata_l2: withMetadata.l2,
+    val_score_metadata: round(withMetadata.value),
+    metadata_s: Math.round(metadataS),
     frozen_balanced_accuracy: round(frozen.scores.balancedAccuracy),
     frozen_accuracy: round(frozen.scores.accuracy),
     frozen_macro_f1: round(frozen.scores.macroF1),
@@ -447,17 +474,82 @@ function adjust(probs: Float32Array, logPrior: Float32Array, tau: number, k: num
 
 async function score(head: Head, set: ItemSet, tau: number) {
   const k = data.classes.length;
-  const probs = adjust(await predictions(head, set), logPriorOffset(counts, 1), tau, k);
-  const scores = classificationScores(set.labels, argmaxRows(probs, k), k);
-  const rows = Array.from({ length: set.labels.length }, (_, i) => probs.subarray(i * k, (i + 1) * k));
-  const boot = bootstrapMetrics(
-    Array.from(set.labels),
-    rows,
-    parts.test.map((r) => r.groupId),
-    k,
-    { seed: 42 },
+  return testScores(adjust(await predictions(head, set), logPriorOffset(counts, 1), tau, k), set.labels);
+}
+
+/** Scores of test-split probabilities, with the lesion-bootstrap 95% interval of balanced accuracy. */
+function testScores(probs: Float32Array, labels: Int32Array) {
+  const k = data.classes.length;
+  const rows = Array.from({ length: labels.length }, (_, i) => probs.subarray(i * k, (i + 1) * k));
+  const groups = parts.test.map((r) => r.groupId);
+  return {
+    scores: classificationScores(labels, argmaxRows(probs, k), k),
+    ci: bootstrapMetrics(Array.from(labels), rows, groups, k, { seed: 42 }).balancedAccuracy,
+  };
+}
+
+/**
+ * Stage 3c: the metadata stacker over the tuned model's post-hoc adjusted logits, τ (TAUS) and L2 chosen on
+ * validation by the bench's score, then the test split scored once with the chosen pair.
+ */
+async function metadataStage() {
+  const k = data.classes.length;
+  const prior = logPriorOffset(counts, 1);
+  const meta = {
+    train: recordMetadata(parts.train),
+    val: recordMetadata(parts.val),
+    test: recordMetadata(parts.test),
+  };
+  const trainLabels = featureItemSet(refit.features, parts.train, data.classes).labels;
+  const oof = await outOfFoldLogits(config, { ...data, parts }, refit.features, (split) =>
+    fitHead(config, refit.features, split, data.classes),
   );
-  return { scores, ci: boot.balancedAccuracy };
+  const oofProbs = new Float32Array(oof.length * k);
+  oof.forEach((row, i) => {
+    oofProbs.set(Array.from(row, Math.exp), i * k);
+  });
+  const valSet = tunedSet(parts.val);
+  const valProbs = await predictions(tunedHead, valSet);
+  const fuse = (branch: BundleMetadataBranch, probs: Float32Array, metadata: readonly LesionMetadata[]) => {
+    const fused = new Float32Array(probs.length);
+    metadata.forEach((m, i) => {
+      fused.set(fuseMetadata(branch, probs.subarray(i * k, (i + 1) * k), m), i * k);
+    });
+    return fused;
+  };
+  let best = { tau: 0, l2: 0, value: -1, text: '', branch: undefined as BundleMetadataBranch | undefined };
+  for (const tau of TAUS) {
+    const logits = logProbabilityRows(adjust(oofProbs, prior, tau, k), k);
+    for (const l2 of [1e-4, 1e-3, 1e-2]) {
+      const branch = stackerBranch(fitMetadataStacker(logits, meta.train, trainLabels, k, { l2, seed: 11 }));
+      const fused = fuse(branch, adjust(valProbs, prior, tau, k), meta.val);
+      const s = classificationScores(valSet.labels, argmaxRows(fused, k), k);
+      const value = Math.min(s.balancedAccuracy / 0.7, s.accuracy / 0.8);
+      if (value > best.value)
+        best = {
+          tau,
+          l2,
+          value,
+          branch,
+          text: `bal_acc ${s.balancedAccuracy.toFixed(3)}, acc ${s.accuracy.toFixed(3)}`,
+        };
+    }
+  }
+  if (!best.branch) throw new Error('bench:finetune: no metadata stacker fitted');
+  const testSet = tunedSet(parts.test);
+  const fused = fuse(
+    best.branch,
+    adjust(await predictions(tunedHead, testSet), prior, best.tau, k),
+    meta.test,
+  );
+  return {
+    tau: best.tau,
+    l2: best.l2,
+    value: best.value,
+    text: best.text,
+    kept: best.value > tunedTau.value,
+    test: testScores(fused, testSet.labels),
+  };
 }
 
 /** Max |p_onnx − p_tfjs| of the single exported model on 32 test images. */

@@ -10,6 +10,7 @@ import { createOnnxSession } from '../../src/node/onnx/session.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 import type { LoadedBackbone } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
+import { metadataEffect } from '../support/metadata-effect.js';
 import { outputNamed } from '../support/onnx-output.js';
 import { tinyBackbone } from '../support/tiny-backbone.js';
 import { tinyLoadedBackbone } from '../support/tiny-loaded-backbone.js';
@@ -110,6 +111,25 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     // the tail trained the same either way; only the head differs, so the test scores may too
     expect(off.result.history).toHaveLength(on.result.history.length);
     expect(on.result.bundleDir).toBeDefined();
+  });
+
+  it('fits model.metadata over the tuned model: stage 3 features, or pooled through the tail without stage 3', async () => {
+    for (const refitHead of [true, false]) {
+      const base = config(`ft-meta-${refitHead}`);
+      const result = await trainRun(
+        {
+          ...base,
+          model: { ...base.model, metadata: 'stacker', metadataHidden: 4 },
+          fineTune: { ...base.fineTune, refitHead },
+        },
+        { loadBackbone: tiny },
+      );
+      const meta = JSON.parse(await readFile(join(result.bundleDir!, 'bundle.json'), 'utf8'));
+      expect(meta.metadata).toMatchObject({ fusion: 'mlp-offsets', hidden: 4 });
+      const { plain, none, full } = await metadataEffect(result.bundleDir!);
+      expect(Array.from(none)).toEqual(Array.from(plain));
+      expect(Array.from(full)).not.toEqual(Array.from(plain));
+    }
   });
 
   it('resumes a run interrupted during fine-tuning to the same metrics', async () => {

@@ -54,10 +54,10 @@ const ModelSchema = z
     hidden: z.number().int().nonnegative().default(0),
     dropout: z.number().min(0).max(0.95).default(0.2),
     /**
-     * Lesion-metadata branch, fitted over the trained head from age, sex and anatomical site (never dx_type) and
-     * recorded in the bundle; exactly the image model for an image without metadata. `late-fusion`: linear
-     * class-logit offsets; `stacker`: a small ReLU network on the metadata and the image log-probabilities
-     * (core/train/metadata-stacker.ts; bench:metadata chose it on validation).
+     * Lesion-metadata branch, fitted over the trained head (after fine-tuning: the tuned model) from age, sex
+     * and anatomical site (never dx_type) and recorded in the bundle; exactly the image model for an image without
+     * metadata. `late-fusion`: linear class-logit offsets; `stacker`: a small ReLU network on the metadata and the
+     * image log-probabilities (core/train/metadata-stacker.ts; bench:metadata chose it on validation).
      */
     metadata: z.enum(['none', 'late-fusion', 'stacker']).default('none'),
     /**

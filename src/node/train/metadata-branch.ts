@@ -31,7 +31,8 @@ const DEFAULT_METADATA_L2 = { 'late-fusion': 1e-2, stacker: 1e-3 } as const;
  * default, out-of-fold (`out-of-fold`: 5 lesion-grouped folds of the training split, a head trained by
  * `trainFoldHead` on four scores the fifth), so the branch is not learnt against an image model that has already
  * fitted those very images. `undefined` when the config asks for none or the training images carry no metadata.
- * The head must take raw pooled features (standardisation folded in).
+ * The head must take raw pooled features (standardisation folded in); after fine-tuning, `features` are the tuned
+ * tail's pooled features (the fold heads are then out of fold, the tuned tail is not).
  */
 export async function fitMetadataBranch(
   config: TrainConfig,

@@ -28,11 +28,12 @@ import {
   loadRunBackbone,
 } from './backbone.js';
 import { type PreparedData, trainingOffset, withoutSkipped } from './data.js';
+import type { FeatureCache } from './feature-cache.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
 import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
 import { featureItemSet, featureStats } from './item-sets.js';
 import { fitMetadataBranch } from './metadata-branch.js';
-import { compareOnValidation, refitTunedHead } from './refit-head.js';
+import { compareOnValidation, pooledFeatures, refitTunedHead } from './refit-head.js';
 import { RUN_FILES, saveCheckpoint, writeEpochMetrics, writeJsonAtomic, writeRunStatus } from './run-dir.js';
 import { markRunFailed, type OpenedRun, openRun } from './run-open.js';
 
@@ -132,6 +133,8 @@ async function trainStages(run: OpenedRun, options: TrainRunOptions): Promise<Tr
 interface TrainedModel extends HeadStage {
   readonly tuned?: FineTuneScorer;
   readonly stage3?: Stage3Record;
+  /** Stage 3's pooled features of the train and val splits through the tuned tail. */
+  readonly tunedFeatures?: FeatureCache;
 }
 
 /** Head training, then fine-tuning when configured (and the head stage was not interrupted). */
@@ -164,7 +167,7 @@ async function trainModel(
   const tuned = { ...stage, history, bestEpoch: ft.bestEpoch, interrupted: ft.interrupted, tuned: ft.scorer };
   if (ft.interrupted || !config.fineTune.refitHead) return tuned;
   const stage3 = await stage3Head(config, data, ft.scorer, stage.head, logger);
-  return { ...tuned, head: stage3.head, stage3: stage3.record };
+  return { ...tuned, head: stage3.head, stage3: stage3.record, tunedFeatures: stage3.features };
 }
 
 /**
@@ -177,7 +180,7 @@ async function stage3Head(
   scorer: FineTuneScorer,
   stage2: Head,
   logger: Logger,
-): Promise<{ head: Head; record: Stage3Record }> {
+): Promise<{ head: Head; record: Stage3Record; features: FeatureCache }> {
   const began = performance.now();
   const refit = await refitTunedHead(config, data, scorer, (features) =>
     fitHead(config, features, data.parts, data.classes),
@@ -191,6 +194,7 @@ async function stage3Head(
   return {
     head: keep ? refit.head : stage2,
     record: { kept: keep ? 'refit' : 'stage2', valBalancedAccuracy: val },
+    features: refit.features,
   };
 }
 
@@ -209,11 +213,16 @@ async function finishRun(
 ): Promise<TrainRunResult> {
   const { config, runDir, backbone } = run;
   const { head, tuned, bestEpoch } = trained;
-  const metadata = tuned
-    ? undefined
-    : await fitMetadataBranch(config, data, features.features, head, (parts) =>
-        fitHead(config, features.features, parts, data.classes),
-      );
+  // The metadata branch is fitted over the logits of the head as it reads its features: the cached ones, or after
+  // fine-tuning the tuned tail's pooled features (stage 3's, or pooled now when no head was re-fitted).
+  const headFeatures =
+    tuned && config.model.metadata !== 'none'
+      ? (trained.tunedFeatures ??
+        (await pooledFeatures(tuned, [...data.parts.train, ...data.parts.val], config.features.views)))
+      : features.features;
+  const metadata = await fitMetadataBranch(config, data, headFeatures, head, (parts) =>
+    fitHead(config, headFeatures, parts, data.classes),
+  );
   // The post-hoc logit adjustment from the training split's class counts: baked into the bundle, used on test.
   const logitOffset = trainingOffset(config, data);
   const bundleDir = await saveBestModel(

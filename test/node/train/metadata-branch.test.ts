@@ -12,6 +12,7 @@ import { prepareRunData } from '../../../src/node/train/data.js';
 import { prepareRunFeatures } from '../../../src/node/train/features.js';
 import { outOfFoldLogits } from '../../../src/node/train/metadata-branch.js';
 import { fitHead, trainRun } from '../../../src/node/train/pipeline.js';
+import { metadataEffect } from '../../support/metadata-effect.js';
 import { tinyLoadedBackbone } from '../../support/tiny-loaded-backbone.js';
 
 const work = await mkdtemp(join(tmpdir(), 'metadata-branch-'));
@@ -59,18 +60,10 @@ describe('a run with model.metadata late-fusion', () => {
     const meta = JSON.parse(await readFile(join(run.bundleDir!, 'bundle.json'), 'utf8'));
     expect(meta.metadata).toMatchObject({ fusion: 'mlp-offsets', hidden: 4 });
     expect(meta.metadata.weights).toHaveLength(4 * stackerInputWidth(7) + 4 + 7 * 4 + 7);
-    const classifier = await createClassifier(run.bundleDir!, { threads: 1 });
-    try {
-      const image = new Uint8Array(16 * 16 * 3).fill(128);
-      const [plain] = await classifier.classifyPixels(image, 1);
-      const [none] = await classifier.classifyPixels(image, 1, [{}]);
-      const [old] = await classifier.classifyPixels(image, 1, [{ age: 80, sex: 'male', site: 'face' }]);
-      expect(Array.from(none!)).toEqual(Array.from(plain!));
-      expect(Array.from(old!)).not.toEqual(Array.from(plain!));
-      expect(old!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-    } finally {
-      await classifier.dispose();
-    }
+    const { plain, none, full } = await metadataEffect(run.bundleDir!);
+    expect(Array.from(none)).toEqual(Array.from(plain));
+    expect(Array.from(full)).not.toEqual(Array.from(plain));
+    expect(full.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
   });
 
   it('scores each training image out of fold: by a head that trained on none of its lesion', async () => {
