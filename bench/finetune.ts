@@ -54,6 +54,9 @@
  * validation loss 0.782 after epoch 1 at lr 1e-4 (train loss 0.67 -> 0.15 by epoch 5, validation loss rising to
  * 0.89), 0.892 at 3e-5 and rising, against v1's 0.579; both runs stopped by hand on that validation evidence,
  * so v1 stays the bench's backbone.
+ * The metadata stacker over the tuned model (stage 3c, BENCH_FT_SHIFT=0, same 6-block run, bit-identical stage 2):
+ * chosen τ 0, L2 1e-2, validation score 0.949 against the image-only tuned model's 0.954, so not kept; test (shown
+ * for the record) 0.665 [0.612, 0.721] / 0.745 against 0.658 / 0.752: metadata adds little over the tuned model.
  *
  * Last line: one JSON object (balanced_accuracy with its lesion-bootstrap 95% CI, accuracy, macro_f1,
  * recall_<class>, frozen_*, backend, train_images_per_s, epoch_s, total_s, peak_rss_mb, weights, ...).
