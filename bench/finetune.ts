@@ -76,8 +76,12 @@ import { parseAugmentConfig } from '../src/core/preprocess/augment-config.js';
 import { argmaxRows, classificationScores } from '../src/core/train/epoch-metrics.js';
 import { buildTrainedClassifier, type Head } from '../src/core/train/head.js';
 import { logPriorOffset } from '../src/core/train/losses.js';
-import { type LesionMetadata, logProbabilityRows } from '../src/core/train/metadata.js';
-import { type BundleMetadataBranch, fuseMetadata, stackerBranch } from '../src/core/train/metadata-fusion.js';
+import { logProbabilityRows } from '../src/core/train/metadata.js';
+import {
+  type BundleMetadataBranch,
+  fuseMetadataRows,
+  stackerBranch,
+} from '../src/core/train/metadata-fusion.js';
 import { fitMetadataStacker } from '../src/core/train/metadata-stacker.js';
 import { type ItemSet, predictSet } from '../src/core/train/trainer.js';
 import { at } from '../src/core/util/at.js';
@@ -455,13 +459,20 @@ async function chooseTau(head: Head, set: ItemSet) {
   const prior = logPriorOffset(counts, 1);
   let best = { tau: 0, value: -1, text: '' };
   for (const tau of TAUS) {
-    const adjusted = adjust(probs, prior, tau, k);
-    const s = classificationScores(set.labels, argmaxRows(adjusted, k), k);
-    const value = Math.min(s.balancedAccuracy / 0.7, s.accuracy / 0.8);
-    if (value > best.value)
-      best = { tau, value, text: `bal_acc ${s.balancedAccuracy.toFixed(3)}, acc ${s.accuracy.toFixed(3)}` };
+    const value = validationScore(set.labels, adjust(probs, prior, tau, k));
+    if (value.value > best.value) best = { tau, ...value };
   }
-  return best;
+  return { ...best, probs };
+}
+
+/** The bench's validation score of probabilities: min(bal_acc/0.70, acc/0.80), and both figures as text. */
+function validationScore(labels: Int32Array, probs: Float32Array) {
+  const k = data.classes.length;
+  const s = classificationScores(labels, argmaxRows(probs, k), k);
+  return {
+    value: Math.min(s.balancedAccuracy / 0.7, s.accuracy / 0.8),
+    text: `bal_acc ${s.balancedAccuracy.toFixed(3)}, acc ${s.accuracy.toFixed(3)}`,
+  };
 }
 
 /** Probabilities re-weighted by exp(−τ·log prior) (post-hoc logit adjustment), renormalised. */
@@ -477,7 +488,8 @@ function adjust(probs: Float32Array, logPrior: Float32Array, tau: number, k: num
 
 async function score(head: Head, set: ItemSet, tau: number) {
   const k = data.classes.length;
-  return testScores(adjust(await predictions(head, set), logPriorOffset(counts, 1), tau, k), set.labels);
+  const probs = await predictions(head, set);
+  return { ...testScores(adjust(probs, logPriorOffset(counts, 1), tau, k), set.labels), probs };
 }
 
 /** Scores of test-split probabilities, with the lesion-bootstrap 95% interval of balanced accuracy. */
@@ -511,47 +523,27 @@ async function metadataStage() {
   oof.forEach((row, i) => {
     oofProbs.set(Array.from(row, Math.exp), i * k);
   });
-  const valSet = tunedSet(parts.val);
-  const valProbs = await predictions(tunedHead, valSet);
-  const fuse = (branch: BundleMetadataBranch, probs: Float32Array, metadata: readonly LesionMetadata[]) => {
-    const fused = new Float32Array(probs.length);
-    metadata.forEach((m, i) => {
-      fused.set(fuseMetadata(branch, probs.subarray(i * k, (i + 1) * k), m), i * k);
-    });
-    return fused;
-  };
+  // the tuned head's probabilities (before τ) that its own τ and test score were computed from
+  const valLabels = tunedSet(parts.val).labels;
   let best = { tau: 0, l2: 0, value: -1, text: '', branch: undefined as BundleMetadataBranch | undefined };
   for (const tau of TAUS) {
     const logits = logProbabilityRows(adjust(oofProbs, prior, tau, k), k);
+    const valProbs = adjust(tunedTau.probs, prior, tau, k);
     for (const l2 of [1e-4, 1e-3, 1e-2]) {
       const branch = stackerBranch(fitMetadataStacker(logits, meta.train, trainLabels, k, { l2, seed: 11 }));
-      const fused = fuse(branch, adjust(valProbs, prior, tau, k), meta.val);
-      const s = classificationScores(valSet.labels, argmaxRows(fused, k), k);
-      const value = Math.min(s.balancedAccuracy / 0.7, s.accuracy / 0.8);
-      if (value > best.value)
-        best = {
-          tau,
-          l2,
-          value,
-          branch,
-          text: `bal_acc ${s.balancedAccuracy.toFixed(3)}, acc ${s.accuracy.toFixed(3)}`,
-        };
+      const value = validationScore(valLabels, fuseMetadataRows(branch, valProbs, meta.val, k));
+      if (value.value > best.value) best = { tau, l2, branch, ...value };
     }
   }
   if (!best.branch) throw new Error('bench:finetune: no metadata stacker fitted');
-  const testSet = tunedSet(parts.test);
-  const fused = fuse(
-    best.branch,
-    adjust(await predictions(tunedHead, testSet), prior, best.tau, k),
-    meta.test,
-  );
+  const fused = fuseMetadataRows(best.branch, adjust(test.probs, prior, best.tau, k), meta.test, k);
   return {
     tau: best.tau,
     l2: best.l2,
     value: best.value,
     text: best.text,
     kept: best.value > tunedTau.value,
-    test: testScores(fused, testSet.labels),
+    test: testScores(fused, tunedSet(parts.test).labels),
   };
 }
 

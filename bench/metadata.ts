@@ -50,7 +50,7 @@ import {
 } from '../src/core/train/metadata.js';
 import {
   type BundleMetadataBranch,
-  fuseMetadata,
+  fuseMetadataRows,
   metadataBranch,
   softmaxRow,
   stackerBranch,
@@ -144,14 +144,9 @@ if (!chosen) throw new Error('bench:metadata: no metadata head trained');
 process.stdout.write(`chosen: all ${chosen.dropout.all}, field ${chosen.dropout.field}\n`);
 
 // late fusion: metadata logit offsets on top of the image head's logits (zero without metadata), L2 on validation
-// scored as the bundle scores: fuseMetadata (the image probabilities as they are when a row has no metadata)
-const fused = (branch: BundleMetadataBranch, p: Float32Array, metadata: readonly LesionMetadata[]) => {
-  const out = new Float32Array(p.length);
-  metadata.forEach((m, i) => {
-    out.set(fuseMetadata(branch, p.subarray(i * k, (i + 1) * k), m), i * k);
-  });
-  return out;
-};
+// scored as the bundle scores: fuseMetadataRows (the image probabilities as they are when a row has no metadata)
+const fused = (branch: BundleMetadataBranch, p: Float32Array, metadata: readonly LesionMetadata[]) =>
+  fuseMetadataRows(branch, p, metadata, k);
 const trainLabels = featureItemSet(cache, parts.train, classes).labels;
 // the image logits the offsets are fitted over (model.metadataFit): the head's own on its training images, or
 // out-of-fold (5 lesion-grouped folds of the training split, each scored by a head trained on the others)

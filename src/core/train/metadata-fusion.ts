@@ -85,6 +85,23 @@ export function fuseMetadata(
   return softmaxRow(branchModel(branch, probabilities.length)(logits, m));
 }
 
+/**
+ * {@link fuseMetadata} over row-major `[rows, classes]` probabilities, `metadata[i]` belonging to row `i`: the
+ * bundle's fusion of a whole scored set (rows without metadata stay as they are).
+ */
+export function fuseMetadataRows(
+  branch: BundleMetadataBranch,
+  probabilities: Float32Array,
+  metadata: readonly (LesionMetadata | undefined)[],
+  classes: number,
+): Float32Array {
+  const fused = new Float32Array(probabilities.length);
+  metadata.forEach((m, i) => {
+    fused.set(fuseMetadata(branch, probabilities.subarray(i * classes, (i + 1) * classes), m), i * classes);
+  });
+  return fused;
+}
+
 /** The softmax of one row of logits. */
 export function softmaxRow(z: ArrayLike<number>): Float32Array {
   const max = Math.max(...Array.from(z));

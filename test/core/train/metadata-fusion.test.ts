@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { BundleMetaSchema } from '../../../src/core/bundle/meta.js';
 import { fitMetadataOffsets, type LesionMetadata } from '../../../src/core/train/metadata.js';
-import { fuseMetadata, metadataBranch, stackerBranch } from '../../../src/core/train/metadata-fusion.js';
+import {
+  fuseMetadata,
+  fuseMetadataRows,
+  metadataBranch,
+  stackerBranch,
+} from '../../../src/core/train/metadata-fusion.js';
 import { fitMetadataStacker } from '../../../src/core/train/metadata-stacker.js';
 import { at } from '../../../src/core/util/at.js';
 
@@ -40,5 +45,19 @@ describe('fuseMetadata', () => {
     expect(() => fuseMetadata(branch, Float32Array.of(0.5, 0.5), { site: 'face' })).toThrow(
       'expected a metadata branch for 2 classes over the HAM10000 sites for the bundle metadata branch but received 3 offset weights; re-export the bundle',
     );
+  });
+});
+
+describe('fuseMetadataRows', () => {
+  it('fuses each row of a row-major set with its own metadata, rows without metadata unchanged', () => {
+    const branch = branches['mlp-offsets'];
+    const rows = Float32Array.of(0.6, 0.4, 0.3, 0.7, 0.9, 0.1);
+    const rowMetadata: (LesionMetadata | undefined)[] = [{ site: 'face', age: 40 }, {}, undefined];
+    const fused = fuseMetadataRows(branch, rows, rowMetadata, 2);
+    expect(Array.from(fused.subarray(0, 2))).toEqual(
+      Array.from(fuseMetadata(branch, rows.subarray(0, 2), { site: 'face', age: 40 })),
+    );
+    expect(Array.from(fused.subarray(0, 2))).not.toEqual([0.6, 0.4].map(Math.fround));
+    expect(Array.from(fused.subarray(2))).toEqual(Array.from(rows.subarray(2)));
   });
 });
