@@ -1,7 +1,12 @@
 import * as ort from 'onnxruntime-web/wasm';
 import type { BundleMeta } from '../core/bundle/meta.js';
 import { expected, shown } from '../core/errors.js';
-import { createPixelClassifier, type ModelSession } from '../core/infer/classifier.js';
+import {
+  checkDeclaredShapes,
+  createPixelClassifier,
+  declaredShape,
+  type ModelSession,
+} from '../core/infer/classifier.js';
 import type { DihedralView } from '../core/preprocess/views.js';
 import type { LesionMetadata } from '../core/train/metadata.js';
 import { type BrowserPrediction, fetchBundleMeta } from './classify.js';
@@ -38,6 +43,37 @@ export interface WebModelUrls {
   readonly wasmBase: string;
 }
 
+/**
+ * Throws E_MODEL_BUNDLE unless the session has the input and outputs bundle.json names (`where` is the model's URL)
+ * and the shapes its model declares agree with bundle.json (classes, preprocess size): a bundle whose model.onnx
+ * and bundle.json disagree fails at load, not on every image.
+ */
+function checkWebSession(session: ort.InferenceSession, meta: BundleMeta, where: string): void {
+  const { input, probabilities, cam } = meta.onnx;
+  const expectName = (kind: 'input' | 'output', name: string, names: readonly string[]) => {
+    if (names.includes(name)) return;
+    throw expected({
+      what: `an ${kind} ${shown(name)} (as bundle.json names it)`,
+      where,
+      received: `${kind}s ${names.join(', ')}`,
+      fix: 're-export the bundle',
+      code: 'E_MODEL_BUNDLE',
+    });
+  };
+  expectName('input', input, session.inputNames);
+  expectName('output', probabilities, session.outputNames);
+  if (cam) expectName('output', cam, session.outputNames);
+  checkDeclaredShapes(
+    meta,
+    {
+      input: declaredShape(session.inputMetadata, input),
+      probabilities: declaredShape(session.outputMetadata, probabilities),
+      cam: declaredShape(session.outputMetadata, cam),
+    },
+    where,
+  );
+}
+
 /** ONNX Runtime Web's session as the core classifier's `ModelSession`: probabilities and, when the bundle has one, the CAM. */
 function webSession(session: ort.InferenceSession, meta: BundleMeta): ModelSession {
   const { input, probabilities, cam } = meta.onnx;
@@ -67,7 +103,8 @@ function webSession(session: ort.InferenceSession, meta: BundleMeta): ModelSessi
 
 /**
  * Loads a model bundle into ONNX Runtime Web (wasm). Uses one thread unless the page is cross-origin
- * isolated (SharedArrayBuffer available). The image never leaves the browser.
+ * isolated (SharedArrayBuffer available). The image never leaves the browser. A model whose inputs, outputs or
+ * declared shapes disagree with bundle.json is refused (E_MODEL_BUNDLE).
  */
 export async function loadWebModel(urls: WebModelUrls): Promise<WebModel> {
   const meta = await fetchBundleMeta(new URL('bundle.json', urls.modelBase).href);
@@ -75,10 +112,17 @@ export async function loadWebModel(urls: WebModelUrls): Promise<WebModel> {
   const threads = isolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.wasmPaths = urls.wasmBase;
-  const session = await ort.InferenceSession.create(new URL(meta.onnx.file, urls.modelBase).href, {
+  const modelUrl = new URL(meta.onnx.file, urls.modelBase).href;
+  const session = await ort.InferenceSession.create(modelUrl, {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
   });
+  try {
+    checkWebSession(session, meta, modelUrl);
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
   const classifier = createPixelClassifier(meta, webSession(session, meta), async (image: RgbaImage, spec) =>
     preprocessRgba(image.data, image.width, image.height, spec),
   );

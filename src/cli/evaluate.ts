@@ -30,6 +30,10 @@ const flags = defineFlags({
     `views averaged per image: ${ttaChoicesText("default: the bundle's own, as training evaluated it")}`,
   ),
   density: densityFlag("apply the bundle's pixel-density rule (--no-density to skip)"),
+  metadata: booleanFlag({
+    description:
+      "fuse each image's metadata through the bundle's metadata branch (--no-metadata: image only)",
+  }),
   'tune-offsets': booleanFlag({ description: 'tune per-class logit offsets on the validation split' }),
   out: textFlag({ description: 'output folder (default: <run>/eval-<split>)' }),
   resamples: intFlag('bootstrap resamples (default 1000)', { min: 1 }),
@@ -55,6 +59,7 @@ export const evaluateCommand = flagCommand(flags, {
       split: a.split,
       tta: a.tta ?? 'recipe',
       density: a.density,
+      metadata: a.metadata,
       tuneOffsets: a['tune-offsets'] === true,
       out: a.out,
       bootstrap: { resamples: a.resamples, seed: a.seed },

@@ -9,7 +9,11 @@ const flags = defineFlags({
     description: `${EXPORT_FORMATS.join(' | ')} (tfjs also keeps model.onnx)`,
     default: 'onnx',
   }),
-  out: textFlag({ description: 'output folder (replaced atomically)', required: true }),
+  out: textFlag({
+    description:
+      'output folder: new, empty, or an earlier bundle (replaced atomically); never the run or a folder holding it',
+    required: true,
+  }),
 });
 
 /** `lesionlab export <run> --format onnx|tfjs --out DIR`: a self-describing model bundle. */

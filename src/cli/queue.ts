@@ -45,7 +45,11 @@ const submit = flagCommand(submitFlags, {
     const batchSize = a['batch-size'];
     // Keys are absolute paths: workers on other machines (or folders) must see the same files under them.
     const keys = inputs.paths.map((p) => resolve(p));
-    const s = await submitImages(targetOf(a), keys, { model: meta.name, batchSize });
+    const s = await submitImages(targetOf(a), keys, {
+      model: meta.name,
+      classes: meta.classes,
+      batchSize,
+    });
     process.stdout.write(
       `queue ${a.queue}: ${s.total} images; ${s.added} queued now in ${s.jobs} jobs, ` +
         `${s.done} already done, ${s.queued} already queued\n`,

@@ -1,3 +1,4 @@
+import type { LesionlabError } from '../core/errors.js';
 import { createClassifier } from '../node/infer/index.js';
 import { redisConnection, startQueueWorker } from '../queue/index.js';
 import { consoleLogger } from './console-logger.js';
@@ -25,24 +26,35 @@ export const workerCommand = flagCommand(flags, {
     name: 'worker',
     description:
       'Classify images queued by `lesionlab queue submit` (run any number, on any machine that sees the files); ' +
-      "SIGTERM finishes the current job; a killed worker's job is retried by another after --lock-seconds",
+      "SIGTERM finishes the current job; a killed worker's job is retried by another after --lock-seconds; " +
+      'a job for another model stops the worker (exit 2) and stays queued',
   },
   async run(a) {
     const classifier = await createClassifier(a.model, { threads: a.threads });
-    const worker = await startQueueWorker(
-      { connection: redisConnection(a.redis), name: a.queue },
-      (paths) => classifier.classifyFiles(paths),
-      {
-        model: classifier.meta,
-        concurrency: a.concurrency,
-        lockSeconds: a['lock-seconds'],
-        logger: a.quiet ? { info: () => {}, warn: consoleLogger.warn } : consoleLogger,
-      },
-    );
-    consoleLogger.info(`worker ${process.pid}: ${classifier.meta.name} on queue ${a.queue}`);
-    const signal = await untilSignal();
-    consoleLogger.info(`${signal}: finishing the current job`);
-    await worker.close();
-    await classifier.dispose();
+    let onRefuse: (error: LesionlabError) => void = () => {};
+    const refused = new Promise<LesionlabError>((resolve) => {
+      onRefuse = resolve;
+    });
+    try {
+      const worker = await startQueueWorker(
+        { connection: redisConnection(a.redis), name: a.queue },
+        (paths) => classifier.classifyFiles(paths),
+        {
+          model: classifier.meta,
+          concurrency: a.concurrency,
+          lockSeconds: a['lock-seconds'],
+          logger: a.quiet ? { info: () => {}, warn: consoleLogger.warn } : consoleLogger,
+          onRefuse: (error) => onRefuse(error),
+        },
+      );
+      consoleLogger.info(`worker ${process.pid}: ${classifier.meta.name} on queue ${a.queue}`);
+      // A job for another model stops the worker (its jobs stay queued): exit 2 with that error's line.
+      const stop = await Promise.race([untilSignal(), refused]);
+      if (typeof stop === 'string') consoleLogger.info(`${stop}: finishing the current job`);
+      await worker.close();
+      if (typeof stop !== 'string') throw stop;
+    } finally {
+      await classifier.dispose();
+    }
   },
 });

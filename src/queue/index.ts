@@ -3,6 +3,7 @@ export {
   type ClassifyJobData,
   type ClassifyJobResult,
   DEFAULT_QUEUE,
+  type ModelIdentity,
   type QueueKeys,
   type QueueTarget,
   queueKeys,

@@ -1,4 +1,4 @@
-import type { ConnectionOptions } from 'bullmq';
+import type { ConnectionOptions, RedisClient } from 'bullmq';
 import { expected, type LesionlabError, shown } from '../core/errors.js';
 
 /** The queue a command works on: a Redis server and a queue name (several archives can share one Redis). */
@@ -58,7 +58,10 @@ export interface QueueKeys {
   readonly order: string;
   /** Counter behind `order`'s scores. */
   readonly seq: string;
-  /** Hash: `model` (bundle name set by submit), `classes` (JSON, set by the first worker). */
+  /**
+   * Hash: `model` (bundle name) and `classes` (JSON, in output order), each set once by the first submit or
+   * worker that names it ({@link claimQueue}) and compared by every later one.
+   */
   readonly meta: string;
 }
 
@@ -75,9 +78,21 @@ export function queueKeys(name: string): QueueKeys {
   };
 }
 
-/** A job's data: the image keys (file paths) it classifies. */
+/** Which model a queue, a worker or a job is for: the bundle's name and its classes in output order. */
+export interface ModelIdentity {
+  readonly name: string;
+  /** The order of the stored probabilities; absent where a submitter did not give them. */
+  readonly classes?: readonly string[];
+}
+
+/** A job's data: the image keys (file paths) it classifies, and the model it was submitted for. */
 export interface ClassifyJobData {
   readonly keys: readonly string[];
+  /**
+   * The model the job was submitted for: a worker for another one leaves the job queued and stops. Absent in
+   * jobs queued before it was recorded; those are checked against the queue's `meta` instead.
+   */
+  readonly model?: ModelIdentity;
 }
 
 /** What a job returns once its images are stored. */
@@ -90,6 +105,42 @@ export interface ClassifyJobResult {
 
 /** One stored result, as JSON in the results hash. */
 export type StoredResult = { readonly p: readonly number[] } | { readonly error: string };
+
+/** What a queue's `meta` hash records: the model it is tied to (null where nothing is recorded yet). */
+export interface QueueOwner {
+  readonly model: string | null;
+  readonly classes: readonly string[] | null;
+}
+
+/**
+ * Ties queue `name` to `model` where nothing is recorded yet and returns what it records afterwards, for the
+ * caller to compare with its own: HSETNX of `model` (and of `classes` when given) and the read-back run in one
+ * MULTI, and entries are never overwritten, so the first submit or worker wins and every later one sees it.
+ */
+export async function claimQueue(
+  client: RedisClient,
+  name: string,
+  model: ModelIdentity,
+): Promise<QueueOwner> {
+  const meta = queueKeys(name).meta;
+  const multi = client.multi().hsetnx(meta, 'model', model.name);
+  if (model.classes) multi.hsetnx(meta, 'classes', JSON.stringify(model.classes));
+  const replies = await multi.hmget(meta, 'model', 'classes').exec();
+  const last = replies?.at(-1);
+  if (!last || last[0]) throw last?.[0] ?? new Error(`redis: MULTI on ${meta} was aborted`);
+  const [owner = null, classes = null] = last[1] as (string | null)[];
+  return { model: owner, classes: classes === null ? null : (JSON.parse(classes) as string[]) };
+}
+
+/** True when two class lists are the same names in the same order. */
+export function sameClasses(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c, i) => c === b[i]);
+}
+
+/** `"name"`, with its classes when known: how errors name a model. */
+export function describeModel(model: ModelIdentity): string {
+  return model.classes ? `"${model.name}" with the classes ${model.classes.join(', ')}` : `"${model.name}"`;
+}
 
 /** Splits `items` into runs of at most `size`. */
 export function chunk<T>(items: readonly T[], size: number): T[][] {

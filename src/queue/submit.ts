@@ -2,14 +2,28 @@ import { randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { expected } from '../core/errors.js';
 import { at } from '../core/util/at.js';
-import { type ClassifyJobData, chunk, type QueueTarget, queueKeys } from './redis.js';
+import {
+  type ClassifyJobData,
+  chunk,
+  claimQueue,
+  describeModel,
+  type ModelIdentity,
+  type QueueTarget,
+  queueKeys,
+  sameClasses,
+} from './redis.js';
 
 /** Options of {@link submitImages}. */
 export interface SubmitOptions {
   /** Images per job (default 16). */
   readonly batchSize?: number;
-  /** Name of the model the queue is for (recorded; workers with another model refuse its jobs). */
+  /** Name of the model the queue is for (recorded, and in each job: workers with another model refuse it). */
   readonly model: string;
+  /**
+   * The model's classes in output order (recorded, and in each job, as `model`): a queue, worker or job with
+   * another order is refused. `lesionlab queue submit` passes the bundle's; without them only the name is checked.
+   */
+  readonly classes?: readonly string[];
   /** Attempts per job before it fails (default 3): a job-level failure, not an unreadable image. */
   readonly attempts?: number;
 }
@@ -33,7 +47,8 @@ const LOOKUP = 1000;
 /**
  * Queues `keys` (image file paths) for classification in jobs of `batchSize`. Resumable: keys with a stored
  * result, and keys held by a job still waiting or running, are skipped; keys of failed or lost jobs are queued
- * again. The queue is tied to one model: submitting for another model is refused.
+ * again. The queue is tied to one model (its name, and its classes when given): submitting for another is refused,
+ * and each job records the model it is for, so a worker for another one never scores it.
  */
 export async function submitImages(
   target: QueueTarget,
@@ -44,7 +59,11 @@ export async function submitImages(
   try {
     const client = await queue.client;
     const k = queueKeys(target.name);
-    await claimModel(client, k.meta, target.name, options.model);
+    const model: ModelIdentity = {
+      name: options.model,
+      ...(options.classes ? { classes: [...options.classes] } : {}),
+    };
+    await claimModel(client, target.name, model);
     const unique = [...new Set(keys)];
     const { todo, done, queued } = await pendingKeys(queue, unique);
     const batchSize = Math.max(1, options.batchSize ?? 16);
@@ -65,7 +84,7 @@ export async function submitImages(
       await queue.addBulk(
         part.map((job) => ({
           name: 'classify',
-          data: { keys: job.keys },
+          data: { keys: job.keys, model },
           opts: {
             jobId: job.id,
             attempts: options.attempts ?? 3,
@@ -84,18 +103,19 @@ export async function submitImages(
 
 type Client = Awaited<Queue['client']>;
 
-async function claimModel(client: Client, metaKey: string, name: string, model: string): Promise<void> {
-  await client.hsetnx(metaKey, 'model', model);
-  const owner = await client.hget(metaKey, 'model');
-  if (owner !== model) {
-    throw expected({
-      what: `results of the model "${model}"`,
-      where: `the queue "${name}"`,
-      received: `results of the model "${owner}"`,
-      fix: "use another --queue name, or delete the old queue's keys",
-      code: 'E_CONFIG',
-    });
-  }
+/** Ties the queue to `model` (name, and classes when given) or refuses when it is tied to another. */
+async function claimModel(client: Client, name: string, model: ModelIdentity): Promise<void> {
+  const owner = await claimQueue(client, name, model);
+  const sameModel = owner.model === model.name;
+  if (sameModel && (!owner.classes || !model.classes || sameClasses(owner.classes, model.classes))) return;
+  const tied = sameModel ? { name: model.name, classes: owner.classes ?? [] } : { name: String(owner.model) };
+  throw expected({
+    what: `the model ${describeModel(tied)} (the queue is tied to it by its first submit or worker)`,
+    where: `the queue "${name}"`,
+    received: `a submit for ${describeModel(model)}`,
+    fix: "submit with that model, or use another --queue name, or delete the old queue's keys",
+    code: 'E_CONFIG',
+  });
 }
 
 /** Splits `keys` into those to queue now, and counts those done and those held by live jobs. */

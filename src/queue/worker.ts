@@ -1,14 +1,18 @@
 import { type Job, Worker } from 'bullmq';
-import { expected } from '../core/errors.js';
+import { expected, type LesionlabError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { at } from '../core/util/at.js';
 import type { FileClassification } from '../node/infer/classifier.js';
 import {
   type ClassifyJobData,
   type ClassifyJobResult,
+  claimQueue,
+  describeModel,
+  type ModelIdentity,
   type QueueTarget,
   queueKeys,
   type StoredResult,
+  sameClasses,
 } from './redis.js';
 
 /** Classifies files; unreadable ones come back with an `error` (as `Classifier.classifyFiles`). */
@@ -16,8 +20,13 @@ export type ClassifyFiles = (paths: readonly string[]) => Promise<FileClassifica
 
 /** Options of {@link startQueueWorker}. */
 export interface QueueWorkerOptions {
-  /** The model's name and classes: a queue submitted for another model is refused. */
+  /**
+   * The model's name and classes (output order): a queue tied to another model, or to the same name with other
+   * classes, is refused at start; a job submitted for another one stops the worker (see {@link startQueueWorker}).
+   */
   readonly model: { readonly name: string; readonly classes: readonly string[] };
+  /** Called once when the worker stops on a job for another model (default: a warning on `logger`). */
+  readonly onRefuse?: (error: LesionlabError) => void;
   /** Jobs run at once by this worker (default 1). */
   readonly concurrency?: number;
   /**
@@ -58,29 +67,68 @@ export async function processJob(
   return { classified: results.length - errors, errors, skipped: keys.length - todo.length };
 }
 
-async function checkModel(
+/** The refusal of a worker whose model is not the one the queue is tied to (checked once, at start). */
+async function claimForWorker(
   client: Awaited<Worker['client']>,
   queue: string,
   model: QueueWorkerOptions['model'],
-) {
-  const k = queueKeys(queue);
-  const owner = await client.hget(k.meta, 'model');
-  if (owner !== null && owner !== model.name) {
-    throw expected({
-      what: `the model "${owner}" (the queue was submitted for it)`,
-      where: `the queue "${queue}"`,
-      received: `a worker that runs "${model.name}"`,
-      fix: 'start the worker with that model',
-      code: 'E_CONFIG',
-    });
+): Promise<LesionlabError | undefined> {
+  const owner = await claimQueue(client, queue, model);
+  const sameModel = owner.model === model.name;
+  if (sameModel && (!owner.classes || sameClasses(owner.classes, model.classes))) return undefined;
+  const tied = sameModel ? { name: model.name, classes: owner.classes ?? [] } : { name: String(owner.model) };
+  return expected({
+    what: `the model ${describeModel(tied)} (the queue is tied to it by its first submit or worker)`,
+    where: `the queue "${queue}"`,
+    received: `a worker that runs ${describeModel(sameModel ? model : { name: model.name })}`,
+    fix: sameModel
+      ? 'start every worker (and submit) with the same bundle, or use another --queue'
+      : 'start the worker with that model, or use another --queue',
+    code: 'E_CONFIG',
+  });
+}
+
+/**
+ * The refusal of a job submitted for another model than `model`: the identity in its data, or for a job queued
+ * before that was recorded, the queue's `meta` as it stands now (a queue re-submitted for another model).
+ */
+async function jobRefusal(
+  client: Awaited<Worker['client']>,
+  queue: string,
+  job: Job<ClassifyJobData>,
+  model: QueueWorkerOptions['model'],
+): Promise<LesionlabError | undefined> {
+  let theirs: ModelIdentity | undefined = job.data.model;
+  if (theirs === undefined) {
+    const [name, classes] = await client.hmget(queueKeys(queue).meta, 'model', 'classes');
+    theirs = {
+      name: name ?? model.name,
+      ...(classes ? { classes: JSON.parse(classes) as string[] } : {}),
+    };
   }
-  await client.hsetnx(k.meta, 'classes', JSON.stringify(model.classes));
+  if (theirs.name === model.name && (!theirs.classes || sameClasses(theirs.classes, model.classes))) {
+    return undefined;
+  }
+  return expected({
+    what: `jobs for the model ${describeModel(model)} (this worker's)`,
+    where: `the queue "${queue}"`,
+    received: `job ${job.id} for the model ${describeModel(theirs)}`,
+    fix: 'this worker stopped and left the job queued: start a worker with that model',
+    code: 'E_CONFIG',
+  });
 }
 
 /**
  * Starts a BullMQ worker on `target` that classifies each job's images with `classify` and stores the results
  * in Redis. A job whose worker dies (kill -9) is retried by another worker once its lock lapses; a job that
  * throws is retried (`attempts` at submit) and then left failed, its images pending until the next submit.
+ *
+ * The worker ties an empty queue to its model (name and classes; the first submit or worker wins) and refuses
+ * to start, with one `E_CONFIG` line, on a queue tied to another one. A job submitted for another model (the
+ * queue's keys were deleted and it was re-submitted while this worker ran) is never scored: the worker puts it
+ * back at the head of the queue untouched (no attempt used, not failed) for a worker with that model, stops
+ * taking jobs, finishes those it runs, closes, and reports why through `onRefuse`. Failing such jobs instead
+ * would let one stale worker fail a whole archive; skipping them and running on would spin on them.
  */
 export async function startQueueWorker(
   target: QueueTarget,
@@ -89,11 +137,24 @@ export async function startQueueWorker(
 ): Promise<Worker<ClassifyJobData, ClassifyJobResult>> {
   const log = options.logger ?? silentLogger;
   const lockMs = Math.max(1, options.lockSeconds ?? 30) * 1000;
+  let refusal: LesionlabError | undefined;
   const worker = new Worker<ClassifyJobData, ClassifyJobResult>(
     target.name,
     async (job: Job<ClassifyJobData>) => {
+      const client = await worker.client;
+      const refused = refusal ?? (await jobRefusal(client, target.name, job, options.model));
+      if (refused) {
+        if (!refusal) {
+          refusal = refused;
+          void worker.close(); // stops fetching now; completes once the jobs in hand are settled
+          (options.onRefuse ?? ((e: LesionlabError) => log.warn(e.message)))(refused);
+        }
+        // BullMQ moves a job that throws this back to the head of the wait list as it was, and (unlike
+        // DelayedError/WaitingError) fetches no next job for this worker.
+        throw Worker.RateLimitError();
+      }
       const t = performance.now();
-      const out = await processJob(await worker.client, target.name, job.data.keys, classify);
+      const out = await processJob(client, target.name, job.data.keys, classify);
       const ms = Math.round(performance.now() - t);
       log.info(
         `job ${job.id}: ${out.classified} classified, ${out.errors} unreadable, ${out.skipped} already done (${ms} ms)`,
@@ -111,11 +172,16 @@ export async function startQueueWorker(
   );
   worker.on('failed', (job, error) => log.warn(`job ${job?.id ?? '?'} failed: ${error.message}`));
   worker.on('error', (error) => log.warn(`worker: ${error.message}`));
+  let refused: LesionlabError | undefined;
   try {
-    await checkModel(await worker.client, target.name, options.model);
+    refused = await claimForWorker(await worker.client, target.name, options.model);
   } catch (error) {
     await worker.close();
     throw error;
+  }
+  if (refused) {
+    await worker.close();
+    throw refused;
   }
   void worker.run();
   return worker;

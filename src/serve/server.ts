@@ -266,7 +266,7 @@ function requestMetadata(
   );
   if (!accepted || Object.keys(row).length === 0) return undefined;
   try {
-    return parseLesionMetadata(row);
+    return parseLesionMetadata(row, { strict: true });
   } catch (error) {
     slot.cancel();
     throw new ApiError(400, 'E_INPUT', (error as Error).message);

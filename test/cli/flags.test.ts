@@ -1,11 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { describeSchema, exampleOf } from '../../src/cli/flags/describe.js';
 import { choiceFlag, defineFlags, intFlag, textFlag } from '../../src/cli/flags/table.js';
-import { TRAIN_FLAGS, trainFlags } from '../../src/cli/flags/train.js';
+import { resolveTrainConfig, TRAIN_FLAGS, trainFlags } from '../../src/cli/flags/train.js';
+import { runCommand } from '../../src/cli/run.js';
+import { trainCommand } from '../../src/cli/train.js';
 import { expected, expectedOneOf, shown } from '../../src/core/errors.js';
 import { BACKBONE_NAMES } from '../../src/core/models/registry.js';
 import { DIHEDRAL_VIEWS } from '../../src/core/preprocess/views.js';
+import { runAndCapture } from '../support/run-command.js';
+
+afterEach(() => vi.restoreAllMocks());
 
 describe('expected()', () => {
   it('says what was expected, for what, what came instead and the fix, with its code', () => {
@@ -88,5 +93,44 @@ describe('train flags', () => {
     expect(TRAIN_FLAGS.weights.description).toBe(
       'auto (ImageNet, else random) | imagenet (required) | random [model.weights]',
     );
+  });
+});
+
+describe('train flags: values', () => {
+  it('keep the text of a text key as typed (--name 2024, --set output.name=007)', async () => {
+    expect((await resolveTrainConfig({ name: '2024' })).output.name).toBe('2024');
+    expect((await resolveTrainConfig({ 'runs-dir': '10', data: '1e3' })).output.runsDir).toBe('10');
+    expect((await resolveTrainConfig({ set: 'output.name=007,train.epochs=3' })).output).toMatchObject({
+      name: '007',
+    });
+    expect((await resolveTrainConfig({ epochs: '3' })).train.epochs).toBe(3);
+    const printed = JSON.parse(await runAndCapture(trainCommand, ['--name', '2024', '--print-config']));
+    expect(printed.output.name).toBe('2024');
+  });
+});
+
+describe('train flags with --resume', () => {
+  it('refuse flags that would change the config: the run continues with its saved one', async () => {
+    const refused = resolveTrainConfig({ resume: 'runs/a', set: 'fineTune.trainBlocks=1', epochs: '3' });
+    await expect(refused).rejects.toThrow(
+      'expected no config flags with --resume (the run continues with its saved config.json) for --resume runs/a but received --epochs, --set; drop them to continue the run as it was configured, or start a new run (without --resume, another --name) with the changed settings',
+    );
+    await expect(refused).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(resolveTrainConfig({ resume: 'r', config: 'x.json' })).rejects.toThrow(/received --config;/);
+    await expect(resolveTrainConfig({ resume: 'r', 'skip-bad-images': true })).rejects.toThrow(
+      /received --skip-bad-images;/,
+    );
+    await expect(runAndCapture(trainCommand, ['--resume', 'runs/a', '--name', 'b'])).rejects.toThrow(
+      /received --name;/,
+    );
+    await expect(runAndCapture(runCommand, ['--resume', 'runs/a', '--views', '1'])).rejects.toThrow(
+      /received --views;/,
+    );
+  });
+
+  it('take --resume alone (and --print-config)', async () => {
+    expect((await resolveTrainConfig({ resume: 'runs/a' })).train.epochs).toBe(60);
+    const printed = JSON.parse(await runAndCapture(trainCommand, ['--resume', 'runs/a', '--print-config']));
+    expect(printed.seed).toBe(42);
   });
 });

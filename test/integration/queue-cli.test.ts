@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { at } from '../../src/core/util/at.js';
-import { queueStatus, redisConnection } from '../../src/queue/index.js';
+import { queueKeys, queueStatus, redisConnection, submitImages } from '../../src/queue/index.js';
 import { copySampleImages, runLesionlab } from '../support/cli.js';
 import { redisMissing, startRedis, type TestRedis } from '../support/redis-server.js';
 import { writeTinyBundle } from '../support/tiny-model.js';
@@ -94,5 +95,45 @@ describe.skipIf(redisMissing)('lesionlab queue + worker (CLI, real redis-server)
     );
     const again = await runLesionlab(['queue', 'submit', bundle, imgs, '--redis', redis.url]);
     expect(again.stdout).toContain('0 queued now in 0 jobs, 7 already done');
+  }, 120_000);
+
+  it('a worker that meets a job for another model exits 2 with one line and leaves the job queued', async () => {
+    const target = { connection: redisConnection(redis.url), name: 'retied' };
+    const worker = spawn(process.execPath, [
+      'bin/lesionlab.js',
+      'worker',
+      join(root, 'bundle'),
+      '--redis',
+      redis.url,
+      '--queue',
+      target.name,
+      '--threads',
+      '1',
+    ]);
+    let stderr = '';
+    worker.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => worker.once('exit', r));
+    try {
+      const end = Date.now() + 60_000; // the worker ties the empty queue to its model as it starts
+      while ((await queueStatus(target)).model !== 'tiny' && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 100));
+      const queue = new Queue(target.name, { connection: target.connection });
+      try {
+        await (await queue.client).del(...Object.values(queueKeys(target.name)));
+      } finally {
+        await queue.close();
+      }
+      await submitImages(target, [join(root, 'imgs', 'broken.jpg')], { model: 'other' });
+      expect(await exited).toBe(2);
+    } finally {
+      worker.kill('SIGTERM');
+    }
+    expect(stderr).toMatch(
+      /^lesionlab: expected jobs for the model "tiny" with the classes .* but received job \S+ for the model "other"; this worker stopped and left the job queued: start a worker with that model \[E_CONFIG\]$/m,
+    );
+    expect(await queueStatus(target)).toMatchObject({ model: 'other', total: 1, done: 0 });
+    expect((await queueStatus(target)).jobs).toMatchObject({ waiting: 1, failed: 0 });
   }, 120_000);
 });

@@ -146,6 +146,52 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
   });
 });
 
+describe('fine-tuning with BatchNorm in training mode (fineTune.batchNorm: train)', () => {
+  // the tiny backbone with a BatchNorm layer ending its top block
+  let bnModel: tf.LayersModel | undefined;
+  const tinyBn = async (): Promise<LoadedBackbone> => {
+    const base = tinyBackbone(16, 5);
+    const bn = tf.layers
+      .batchNormalization({ momentum: 0.5, name: 'bn_b' })
+      .apply(base.getLayer('conv_b').output as tf.SymbolicTensor) as tf.SymbolicTensor;
+    bnModel = tf.model({ inputs: base.inputs, outputs: bn, name: 'tiny' });
+    return tinyLoadedBackbone({
+      model: bnModel,
+      blocks: [
+        { name: 'a', lastLayer: 'conv_a' },
+        { name: 'b', lastLayer: 'bn_b' },
+      ],
+    });
+  };
+  const bnConfig = (name: string) => {
+    const base = config(name);
+    return { ...base, fineTune: { ...base.fineTune, epochs: 3, batchNorm: 'train' as const } };
+  };
+  const statistics = () =>
+    bnModel!
+      .getLayer('bn_b')
+      .getWeights()
+      .slice(2)
+      .map((w) => Array.from(w.dataSync()));
+
+  it('resumes a run interrupted during fine-tuning to the same metrics and BatchNorm statistics', async () => {
+    const reference = await trainRun(bnConfig('ft-bn-ref'), { loadBackbone: tinyBn });
+    const tuned = statistics();
+    // training mode moved the statistics from the seeded 0 and 1, and they reached the exported backbone
+    expect(at(tuned, 0).some((v) => v !== 0)).toBe(true);
+    const cut = await trainRun(bnConfig('ft-bn-cut'), {
+      loadBackbone: tinyBn,
+      interruptAfter: (epoch) => epoch === 3,
+    });
+    expect(cut.interrupted).toBe(true);
+    const resumed = await trainRun(bnConfig('x'), { loadBackbone: tinyBn, resumeDir: cut.runDir });
+    const strip = (rows: typeof reference.history) => rows.map(({ seconds: _s, ...rest }) => rest);
+    expect(strip(resumed.history)).toEqual(strip(reference.history));
+    expect(statistics()).toEqual(tuned);
+    expect(resumed.test!.scores).toEqual(reference.test!.scores);
+  });
+});
+
 describe('fine-tuning with augmentation (fineTune.augment)', () => {
   const augmented = (name: string, augmentViews: number) => {
     const base = config(name);

@@ -48,6 +48,25 @@ describe('POST /v1/predict with optional lesion metadata (query string)', () => 
     expect(bad.json().error.message).toMatch(/for the metadata localization but received "elbow"/);
   });
 
+  it('answers a bad age or sex with a 400 naming it, never by dropping it silently', async () => {
+    const app = await serverWith(true);
+    for (const [query, field] of [
+      ['?age=abc', 'age'],
+      ['?age=45abc', 'age'],
+      ['?age=-3', 'age'],
+      ['?age=450', 'age'],
+      ['?sex=xyz', 'sex'],
+      ['?sex=f', 'sex'],
+    ] as const) {
+      const res = await post(app, query);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().error.message).toContain(`for the metadata ${field} but received`);
+    }
+    const ok = await post(app, '?age=45.5&sex=Female&localization=face');
+    expect(ok.statusCode).toBe(200);
+    expect((await post(app, '?age=unknown&sex=unknown')).json().metadata).toBe(false);
+  });
+
   it('ignores metadata for a bundle without a branch', async () => {
     const app = await serverWith(false);
     const body = (await post(app, '?localization=face')).json();

@@ -1,4 +1,7 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { BundleMeta } from '../../src/core/bundle/meta.js';
 import { HAM10000_CLASSES } from '../../src/core/labels.js';
 import type { Normalization, PreprocessSpec } from '../../src/core/preprocess/spec.js';
 import { type WriteModelBundleArgs, writeModelBundle } from '../../src/node/bundle/write.js';
@@ -78,6 +81,32 @@ export async function writeTinyBundle(dir: string, extra: Partial<WriteModelBund
     ...extra,
   });
   model.dispose();
+}
+
+/**
+ * Writes a tiny bundle whose model has `outputs` classes (HAM10000's, then `extra7`, ...), then rewrites its
+ * bundle.json with `edit`: a bundle whose bundle.json and model.onnx disagree, as writeModelBundle never writes.
+ */
+export async function writeEditedTinyBundle(
+  dir: string,
+  outputs: number,
+  edit: (meta: BundleMeta) => BundleMeta,
+): Promise<void> {
+  const classes = Array.from({ length: outputs }, (_, i) => HAM10000_CLASSES[i] ?? `extra${i}`);
+  const model = buildTinyModel(outputs);
+  await writeModelBundle(dir, {
+    model,
+    name: 'tiny',
+    backbone: 'tiny',
+    classes,
+    preprocess: TINY_SPEC,
+    normalization: TINY_NORM,
+    tfjs: false,
+  });
+  model.dispose();
+  const path = join(dir, 'bundle.json');
+  const meta = JSON.parse(await readFile(path, 'utf8')) as BundleMeta;
+  await writeFile(path, JSON.stringify(edit(meta)));
 }
 
 /** Writes `buildSmallCnn(size)` as a bundle in `dir` (stretch to size x size, 0..255 in); `extra` overrides fields. */

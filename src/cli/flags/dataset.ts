@@ -14,9 +14,11 @@ export const DATASET_FLAGS = {
   },
   metadata: textFlag({ description: 'Metadata table, when not in the root folder' }),
   images: textFlag({ description: 'Folder to search for images (default: the root)' }),
-  'image-column': textFlag({ description: 'Generic CSV: image column name' }),
-  'label-column': textFlag({ description: 'Generic CSV: label column name' }),
-  'group-column': textFlag({ description: 'Generic CSV: group (lesion) column name' }),
+  'image-column': textFlag({ description: 'Image column name (generic CSV, ISIC one-hot)' }),
+  'label-column': textFlag({ description: 'Label column name (generic CSV)' }),
+  'group-column': textFlag({
+    description: 'Group (lesion/patient) column name (generic CSV, ISIC one-hot, HAM10000)',
+  }),
   'check-images': booleanFlag({
     default: true,
     description: 'Check each image header (--no-check-images skips)',

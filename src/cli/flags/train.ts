@@ -60,7 +60,10 @@ export const TRAIN_FLAGS = {
   'runs-dir': configFlag('output.runsDir', 'Where run folders go'),
   name: configFlag('output.name', 'Run folder name'),
   set: textFlag({ description: 'Other keys: key=value[,key=value] e.g. train.batchSize=32' }),
-  resume: textFlag({ description: 'Continue an interrupted run folder from its last checkpoint' }),
+  resume: textFlag({
+    description:
+      'Continue an interrupted run folder from its last checkpoint, with its saved config (config flags are refused)',
+  }),
   'skip-bad-images': configFlag('data.skipBadImages', 'Leave undecodable images out instead of stopping'),
   'print-config': booleanFlag({
     description: 'Print the resolved config (file + flags + every default) as JSON and exit',
@@ -89,11 +92,44 @@ function flagOverrides(args: Readonly<Record<string, unknown>>): Record<string, 
   return overrides;
 }
 
-/** Config file + flags → resolved config (flags win, then `--set`; errors name the key). */
+/**
+ * The flags in `args` that would change the config (`--config`, `--set`, every flag that sets a key), as typed
+ * on the command line: `--set`, `--epochs`.
+ */
+function configFlagsGiven(args: Readonly<Record<string, unknown>>): string[] {
+  return Object.entries(TRAIN_FLAGS)
+    .filter(
+      ([flag, spec]) => ('key' in spec || flag === 'config' || flag === 'set') && args[flag] !== undefined,
+    )
+    .map(([flag]) => `--${flag}`);
+}
+
+/**
+ * Refuses `--resume` with flags that change the config: a resumed run continues with the config saved in its
+ * folder (its split, caches and checkpoints were made with it), so such flags would be silently ignored.
+ */
+function refuseConfigFlagsOnResume(args: Readonly<Record<string, unknown>>): void {
+  if (typeof args.resume !== 'string') return;
+  const given = configFlagsGiven(args);
+  if (given.length === 0) return;
+  throw expected({
+    what: 'no config flags with --resume (the run continues with its saved config.json)',
+    where: `--resume ${args.resume}`,
+    received: given.join(', '),
+    fix: 'drop them to continue the run as it was configured, or start a new run (without --resume, another --name) with the changed settings',
+    code: 'E_USAGE',
+  });
+}
+
+/**
+ * Config file + flags → resolved config (flags win, then `--set`; errors name the key). With `--resume` no flag
+ * may change the config (E_USAGE): the run's saved config.json is the one it continues with.
+ */
 export async function resolveTrainConfig(
   args: Readonly<Record<string, unknown>>,
   base: Record<string, unknown> = {},
 ): Promise<TrainConfig> {
+  refuseConfigFlagsOnResume(args);
   const file =
     typeof args.config === 'string'
       ? ((await readJsonFlag(args.config, '--config')) as Record<string, unknown>)

@@ -1,13 +1,26 @@
 import { z } from 'zod';
 import { expected, LesionlabError, shown } from '../errors.js';
 import { BACKBONE_NAMES } from '../models/registry.js';
-
+import { AugmentConfigSchema } from '../preprocess/augment-config.js';
 import { DIHEDRAL_VIEWS } from '../preprocess/views.js';
 import { issueProblem } from './zod-issue.js';
 
 export { DIHEDRAL_VIEWS, type DihedralView } from '../preprocess/views.js';
 
 const positiveInt = z.number().int().positive();
+
+/**
+ * An augmentation block (`features.augment`, `fineTune.augment`): checked key by key by the preprocess layer's
+ * schema, so a bad setting fails before any work, never after the head stage; kept as written (config.json and the
+ * resolved type as before; defaults are filled where it is used, by `parseAugmentConfig`).
+ */
+const AugmentBlock = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const result = AugmentConfigSchema.safeParse(value);
+  if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ ...issue });
+});
+
+/** The keys an augmentation block allows, for error messages. */
+const AUGMENT_KEYS = Object.keys(AugmentConfigSchema.shape).join(', ');
 
 const DataSchema = z
   .object({
@@ -101,18 +114,35 @@ const FeaturesSchema = z
     views: z.number().int().min(1).max(DIHEDRAL_VIEWS.length).default(2),
     /** Extra randomly augmented views per image (augmentation from the preprocess layer). */
     randomViews: z.number().int().nonnegative().default(0),
-    /** Augmentation settings for the random views (validated by the preprocess layer's schema). */
-    augment: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * Augmentation settings of the random views (the preprocess layer's keys); refused with `randomViews: 0`,
+     * where nothing would use them.
+     */
+    augment: AugmentBlock.optional(),
     /** Each epoch trains on one random view per image, or on every view. */
     sampling: z.enum(['one', 'all']).default('one'),
     /** Average predictions over all views at validation/test time. */
     tta: z.boolean().default(true),
+    /**
+     * Images per extraction batch (and per prefix-cache batch when fine-tuning). Random views are drawn per batch,
+     * so it is part of their cache keys (`randomViews`, `fineTune.augmentViews`); exact-view caches ignore it.
+     */
     batchSize: positiveInt.default(32),
     threads: positiveInt.optional(),
     /** Where image and feature caches live. */
     cacheRoot: z.string().min(1).default('.cache/lesionlab'),
   })
-  .strict();
+  .strict()
+  .superRefine((features, ctx) => {
+    if (features.augment !== undefined && features.randomViews === 0)
+      ctx.addIssue(
+        crossKeyIssue(
+          ['augment'],
+          'no augmentation block while features.randomViews is 0',
+          'features.augment shapes only the random views: set features.randomViews (e.g. 2) or remove features.augment (fine-tuning has its own fineTune.augment)',
+        ),
+      );
+  });
 
 const TrainSchema = z
   .object({
@@ -163,7 +193,10 @@ const FineTuneSchema = z
      * blocks (the tail) run in TF.js on the training backend and are unfrozen after the head converged.
      */
     blocks: positiveInt.default(2),
-    /** Of the tail's blocks, unfreeze only the top ones (default: all `blocks`; one prefix cache, several choices). */
+    /**
+     * Of the tail's blocks, unfreeze only the top ones, at most `blocks` (default: all `blocks`; one prefix cache,
+     * several choices).
+     */
     trainBlocks: positiveInt.optional(),
     epochs: positiveInt.default(5),
     learningRate: z.number().positive().default(1e-5),
@@ -177,13 +210,14 @@ const FineTuneSchema = z
     prefixEngine: z.enum(['onnx', 'tfjs']).default('onnx'),
     /**
      * Cache the prefix's activations of every image and exact view (`features.views`) on disk, computed
-     * once; ignored with `augment` (the prefix then runs on the fly on each augmented batch).
+     * once; false computes the same views on the fly (same training set, slower); ignored with `augment` (the
+     * prefix then runs on the fly on each augmented batch).
      */
     cachePrefix: z.boolean().default(true),
     /** Storage of cached activations: float16 halves the disk and page cache (relative error < 1e-3). */
     cacheDtype: z.enum(['float16', 'float32']).default('float16'),
-    /** On-the-fly augmentation of training batches (the preprocess layer's settings) before the prefix. */
-    augment: z.record(z.string(), z.unknown()).optional(),
+    /** On-the-fly augmentation of training batches (the preprocess layer's keys) before the prefix. */
+    augment: AugmentBlock.optional(),
     /**
      * With `augment`: cache this many seeded random augmented views of every training image's prefix activations
      * (built once, on disk like the exact views; each epoch draws one per image), so epochs run at the cache's
@@ -198,7 +232,25 @@ const FineTuneSchema = z
     /** BatchNorm of the tail: frozen (inference mode, statistics kept) or trained (batch statistics). */
     batchNorm: z.enum(['frozen', 'train']).default('frozen'),
   })
-  .strict();
+  .strict()
+  .superRefine((ft, ctx) => {
+    if (ft.trainBlocks !== undefined && ft.trainBlocks > ft.blocks)
+      ctx.addIssue(
+        crossKeyIssue(
+          ['trainBlocks'],
+          `a number from 1 to fineTune.blocks (${ft.blocks})`,
+          `the unfrozen blocks lie in the tail: lower fineTune.trainBlocks to at most ${ft.blocks}, or raise fineTune.blocks to ${ft.trainBlocks}`,
+        ),
+      );
+  });
+
+/**
+ * An issue about one key that depends on another (`fineTune.trainBlocks` <= `fineTune.blocks`): `what` is the
+ * value wanted, `fix` replaces the generic advice of {@link parseTrainConfig}.
+ */
+function crossKeyIssue(path: string[], what: string, fix: string) {
+  return { code: 'custom' as const, path, message: what, params: { fix } };
+}
 
 const OutputSchema = z
   .object({
@@ -237,6 +289,7 @@ export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig
   const [issue] = result.error.issues;
   if (!issue) throw new LesionlabError('E_CONFIG', `${source}: ${result.error.message}`);
   const { what, key, received } = issueProblem(issue, input, allowedKeys);
+  const inAugment = configKeySchema(issue.path.slice(0, 2).map(String).join('.')) === AugmentBlock;
   throw expected({
     what,
     where: `${source} ${key}`,
@@ -244,13 +297,18 @@ export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig
     fix:
       issue.code === 'unrecognized_keys'
         ? `remove ${issue.keys.length > 1 ? 'them' : 'it'} or fix the spelling`
-        : '`lesionlab train --print-config` prints every key with its default',
+        : issue.code === 'custom' && typeof issue.params?.fix === 'string'
+          ? issue.params.fix
+          : inAugment && issue.path.length > 2
+            ? `allowed keys: ${AUGMENT_KEYS}`
+            : '`lesionlab train --print-config` prints every key with its default',
     code: 'E_CONFIG',
   });
 }
 
 function allowedKeys(path: readonly PropertyKey[]): string {
   const inner = configKeySchema(path.map(String).join('.'));
+  if (inner === AugmentBlock) return AUGMENT_KEYS;
   return inner instanceof z.ZodObject ? Object.keys(inner.shape).join(', ') : '?';
 }
 
@@ -314,7 +372,10 @@ export function applyConfigOverrides(
   return out;
 }
 
-/** Parses a `key=value` override (`train.epochs=5`); numbers and booleans are converted, the rest stays text. */
+/**
+ * Parses a `key=value` override (`train.epochs=5`); numbers, booleans and JSON lists/objects are converted, the
+ * rest stays text. A text key (`output.name`, `data.root`) keeps its value as written: `output.name=2024` is "2024".
+ */
 export function parseOverride(text: string): [string, unknown] {
   const at = text.indexOf('=');
   if (at <= 0) {
@@ -326,7 +387,9 @@ export function parseOverride(text: string): [string, unknown] {
       code: 'E_CONFIG',
     });
   }
+  const key = text.slice(0, at);
   const raw = text.slice(at + 1);
+  if (configKeySchema(key) instanceof z.ZodString) return [key, raw];
   let value: unknown = raw;
   if (raw === 'true' || raw === 'false') value = raw === 'true';
   else if (raw.trim() !== '' && Number.isFinite(Number(raw))) value = Number(raw);
@@ -336,7 +399,7 @@ export function parseOverride(text: string): [string, unknown] {
     } catch (error) {
       throw expected({
         what: 'valid JSON',
-        where: `--set ${text.slice(0, at)}`,
+        where: `--set ${key}`,
         received: raw,
         fix: 'write lists like ["conv_pw_5_relu","conv_pw_11_relu"]',
         code: 'E_CONFIG',
@@ -344,7 +407,7 @@ export function parseOverride(text: string): [string, unknown] {
       });
     }
   }
-  return [text.slice(0, at), value];
+  return [key, value];
 }
 
 /** Splits `a=1,b=[1,2]` into its key=value pairs at the commas outside brackets and quotes. */

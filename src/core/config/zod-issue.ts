@@ -15,6 +15,7 @@ const TYPE_WORDS: Readonly<Record<string, string>> = {
   string: 'text',
   boolean: 'true or false',
   object: 'an object',
+  record: 'an object',
   array: 'a list',
 };
 

@@ -13,9 +13,9 @@ export interface Table {
   readonly delimiter: string;
 }
 
-/** Guesses the delimiter from the header line: tab, semicolon or comma, whichever occurs most. */
+/** Guesses the delimiter from the header line (ended by CRLF, LF or a lone CR): tab, semicolon or comma, whichever occurs most. */
 export function detectDelimiter(text: string): string {
-  const end = text.search(/\r?\n/);
+  const end = text.search(/\r\n|\r|\n/);
   const first = end < 0 ? text : text.slice(0, end);
   const counts = ['\t', ';', ','].map((d) => [d, first.split(d).length - 1] as const);
   const best = counts.reduce((a, b) => (b[1] > a[1] ? b : a));
@@ -24,7 +24,7 @@ export function detectDelimiter(text: string): string {
 
 /**
  * Parses RFC 4180-style delimited text: quoted fields (with `""` escapes and embedded delimiters or
- * newlines), CRLF or LF line ends, an optional UTF-8 BOM. `name` appears in error messages.
+ * newlines), CRLF, LF or CR line ends, an optional UTF-8 BOM. `name` appears in error messages.
  */
 export function parseTable(text: string, name: string, delimiter = detectDelimiter(text)): Table {
   const records = splitRecords(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, delimiter, name);

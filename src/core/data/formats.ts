@@ -22,9 +22,14 @@ export interface ParsedRows {
   readonly issues: readonly DataIssue[];
   /** Where the rows' `groupId`s come from. */
   readonly grouping: DatasetGrouping;
+  /** Image ids named by skipped rows (bad label, empty group, wrong field count): their files are no orphans. */
+  readonly skippedIds?: readonly string[];
 }
 
-/** Column-name overrides for the generic CSV layout (auto-detected when absent). */
+/**
+ * Column-name overrides (auto-detected when absent): the generic CSV takes all three, ISIC one-hot the image and
+ * group columns, HAM10000 the group column; {@link assertColumnOverrides} refuses the others.
+ */
 export interface CsvColumns {
   readonly image?: string;
   readonly label?: string;
@@ -123,28 +128,100 @@ export function detectTableFormat(header: readonly string[]): DatasetFormat | un
   return undefined;
 }
 
-/** Reads HAM10000 metadata (`HAM10000_metadata.csv` or the Dataverse `.tab`): group = lesion_id. */
-export function parseHam10000Rows(table: Table, name: string): ParsedRows {
+/**
+ * Reads HAM10000 metadata (`HAM10000_metadata.csv` or the Dataverse `.tab`): group = lesion_id, or the column
+ * `columns.group` names (e.g. a patient column); image_id and dx are fixed.
+ */
+export function parseHam10000Rows(table: Table, name: string, columns: CsvColumns = {}): ParsedRows {
   assertHam10000Header(table.header, name);
+  assertColumnOverrides(columns, {
+    name,
+    layout: 'HAM10000 metadata',
+    supported: ['group'],
+    fixed: { image: 'image_id', label: 'dx' },
+  });
   const index = HAM10000_COLUMNS.map((c) => findColumn(table.header, [c]));
+  const groupCol = columns.group ? givenColumn(table, name, 'group', columns.group) : at(index, 0);
+  const groupName = at(table.header, groupCol);
   const rows: LabelledRow[] = [];
   const issues: DataIssue[] = [];
+  const skippedIds: string[] = [];
   for (const { line, cells } of table.rows) {
     const source = `${name} line ${line}`;
     const get = (i: number) => (i >= 0 ? (cells[i] ?? '').trim() : '');
-    const [groupId, rawId, rawLabel] = [get(at(index, 0)), get(at(index, 1)), get(at(index, 2))];
+    const [groupId, rawId, rawLabel] = [get(groupCol), get(at(index, 1)), get(at(index, 2))];
     const imageId = toImageId(rawId);
     const label = rawLabel.toLowerCase();
+    const skip = (issue: DataIssue) => {
+      issues.push(issue);
+      if (imageId !== '') skippedIds.push(imageId);
+    };
     if (cells.length !== table.header.length)
-      issues.push(badRow(source, `${cells.length} fields, expected ${table.header.length}`));
-    else if (imageId === '') issues.push(badRow(source, 'empty image_id'));
+      skip(badRow(source, `${cells.length} fields, expected ${table.header.length}`));
+    else if (imageId === '') skip(badRow(source, 'empty image_id'));
     else if (groupId === '')
-      issues.push({ kind: 'empty-group', subject: imageId, detail: `${source}: empty lesion_id` });
-    else if (!isDxCode(label)) issues.push(unknownLabel(imageId, source, rawLabel, HAM10000_CLASSES));
-    else rows.push({ imageId, label, groupId, source, meta: metaOf(table.header, cells, index.slice(0, 3)) });
+      skip({ kind: 'empty-group', subject: imageId, detail: `${source}: empty ${groupName}` });
+    else if (!isDxCode(label)) skip(unknownLabel(imageId, source, rawLabel, HAM10000_CLASSES));
+    else {
+      const meta = metaOf(table.header, cells, [...index.slice(0, 3), groupCol]);
+      rows.push({ imageId, label, groupId, source, meta });
+    }
   }
-  const grouping = { by: 'column' as const, column: at(table.header, at(index, 0)) };
-  return { format: 'ham10000', classes: HAM10000_CLASSES, rows, issues, grouping };
+  const grouping = { by: 'column' as const, column: groupName };
+  return { format: 'ham10000', classes: HAM10000_CLASSES, rows, issues, grouping, skippedIds };
+}
+
+/** Which override (flag) sets each column, for messages. */
+const COLUMN_FLAGS: Readonly<Record<keyof CsvColumns, string>> = {
+  image: '--image-column',
+  label: '--label-column',
+  group: '--group-column',
+};
+
+/**
+ * Throws `E_CONFIG` naming the column overrides a layout does not take (`supported` lists those it does), so
+ * none is silently ignored; an override naming the very column a layout always reads (`fixed`) is accepted.
+ */
+export function assertColumnOverrides(
+  columns: CsvColumns,
+  layout: {
+    readonly name: string;
+    readonly layout: string;
+    readonly supported: readonly (keyof CsvColumns)[];
+    readonly fixed?: Partial<Readonly<Record<keyof CsvColumns, string>>>;
+    readonly fix?: string;
+  },
+): void {
+  const keys = Object.keys(COLUMN_FLAGS) as (keyof CsvColumns)[];
+  const refused = keys.filter((key) => {
+    const given = columns[key];
+    if (given === undefined || layout.supported.includes(key)) return false;
+    return given.toLowerCase() !== layout.fixed?.[key]?.toLowerCase();
+  });
+  if (refused.length === 0) return;
+  const takes = layout.supported.map((key) => COLUMN_FLAGS[key]);
+  const flags = refused.map((key) => COLUMN_FLAGS[key]);
+  const fixed = Object.values(layout.fixed ?? {});
+  const reads = fixed.length > 0 ? ` (it always reads ${fixed.join(' and ')})` : '';
+  throw expected({
+    what: `${takes.length > 0 ? `only ${takes.join(', ')}` : 'no column flags'}${reads}`,
+    where: `${layout.name} (${layout.layout})`,
+    received: refused.map((key) => `${COLUMN_FLAGS[key]} "${columns[key]}"`).join(', '),
+    fix: layout.fix ?? `drop ${flags.join(' and ')}, or pass --format csv to read the table as a generic CSV`,
+    code: 'E_CONFIG',
+  });
+}
+
+/** The index of the column an override names; `E_MISSING_COLUMN` listing the table's columns when it has none. */
+function givenColumn(table: Table, name: string, key: keyof CsvColumns, given: string): number {
+  const i = findColumn(table.header, [given]);
+  if (i >= 0) return i;
+  throw missingColumns(
+    name,
+    table.header,
+    `${key} column "${given}"`,
+    `name one of its columns with ${COLUMN_FLAGS[key]}`,
+  );
 }
 
 /** `E_MISSING_COLUMN`: the table `name` lacks `what`; the error lists the columns it has. */
@@ -158,9 +235,22 @@ function missingColumns(name: string, header: readonly string[], what: string, f
   });
 }
 
-/** Reads an ISIC challenge ground-truth CSV (`image,MEL,NV,...` one-hot floats): group = image id. */
-export function parseIsicOnehotRows(table: Table, name: string): ParsedRows {
-  const imageCol = findColumn(table.header, IMAGE_NAMES);
+/**
+ * Reads an ISIC challenge ground-truth CSV (`image,MEL,NV,...` one-hot floats): group = the `columns.group`
+ * column, else a lesion/patient column found by name ({@link GROUP_COLUMNS}), else the image id.
+ */
+export function parseIsicOnehotRows(table: Table, name: string, columns: CsvColumns = {}): ParsedRows {
+  assertColumnOverrides(columns, {
+    name,
+    layout: 'ISIC one-hot ground truth',
+    supported: ['image', 'group'],
+  });
+  const imageCol = columns.image
+    ? givenColumn(table, name, 'image', columns.image)
+    : findColumn(table.header, IMAGE_NAMES);
+  const groupCol = columns.group
+    ? givenColumn(table, name, 'group', columns.group)
+    : findColumn(table.header, GROUP_COLUMNS);
   const classCols = table.header
     .map((h, i) => [ISIC_ONEHOT_COLUMNS[h.toUpperCase()], i] as const)
     .filter((pair): pair is readonly [string, number] => pair[0] !== undefined);
@@ -174,22 +264,34 @@ export function parseIsicOnehotRows(table: Table, name: string): ParsedRows {
   }
   const rows: LabelledRow[] = [];
   const issues: DataIssue[] = [];
+  const skippedIds: string[] = [];
   for (const { line, cells } of table.rows) {
     const source = `${name} line ${line}`;
     const imageId = toImageId(cells[imageCol] ?? '');
+    const groupId = groupCol >= 0 ? (cells[groupCol] ?? '').trim() : imageId;
     const hot = classCols.filter(([, i]) => Number.parseFloat(cells[i] ?? '') >= 0.5);
     const label = hot.length === 1 ? hot[0]?.[0] : undefined;
-    if (imageId === '') issues.push(badRow(source, 'empty image name'));
+    const skip = (issue: DataIssue) => {
+      issues.push(issue);
+      if (imageId !== '') skippedIds.push(imageId);
+    };
+    if (imageId === '') skip(badRow(source, 'empty image name'));
     else if (label === undefined)
-      issues.push(badRow(source, `${hot.length} one-hot columns set, expected exactly one`));
-    else if (!isDxCode(label)) issues.push(unknownLabel(imageId, source, label, HAM10000_CLASSES));
-    else rows.push({ imageId, label, groupId: imageId, source });
+      skip(badRow(source, `${hot.length} one-hot columns set, expected exactly one`));
+    else if (!isDxCode(label)) skip(unknownLabel(imageId, source, label, HAM10000_CLASSES));
+    else if (groupId === '')
+      skip({ kind: 'empty-group', subject: imageId, detail: `${source}: empty group` });
+    else rows.push({ imageId, label, groupId, source });
   }
-  const grouping = {
-    by: 'image' as const,
-    reason: `${name} is ISIC one-hot ground truth, which has no lesion column`,
-  };
-  return { format: 'isic-onehot', classes: HAM10000_CLASSES, rows, issues, grouping };
+  const grouping: DatasetGrouping =
+    groupCol >= 0
+      ? { by: 'column', column: at(table.header, groupCol) }
+      : {
+          by: 'image',
+          reason: `${name} is ISIC one-hot ground truth without a lesion column`,
+          searched: GROUP_COLUMNS,
+        };
+  return { format: 'isic-onehot', classes: HAM10000_CLASSES, rows, issues, grouping, skippedIds };
 }
 
 /** Reads a generic CSV (image, label, optional group; names auto-detected or given): group defaults to image id. */
@@ -220,16 +322,20 @@ export function parseGenericRows(table: Table, name: string, columns: CsvColumns
   }
   const rows: LabelledRow[] = [];
   const issues: DataIssue[] = [];
+  const skippedIds: string[] = [];
   for (const { line, cells } of table.rows) {
     const source = `${name} line ${line}`;
     const imageId = toImageId(cells[imageCol] ?? '');
     const label = (cells[labelCol] ?? '').trim();
     const groupId = groupCol >= 0 ? (cells[groupCol] ?? '').trim() : imageId;
     if (imageId === '') issues.push(badRow(source, 'empty image name'));
-    else if (label === '') issues.push(badRow(source, 'empty label'));
-    else if (groupId === '')
+    else if (label === '') {
+      issues.push(badRow(source, 'empty label'));
+      skippedIds.push(imageId);
+    } else if (groupId === '') {
       issues.push({ kind: 'empty-group', subject: imageId, detail: `${source}: empty group` });
-    else
+      skippedIds.push(imageId);
+    } else
       rows.push({
         imageId,
         label,
@@ -244,6 +350,7 @@ export function parseGenericRows(table: Table, name: string, columns: CsvColumns
     rows,
     issues,
     grouping: genericGrouping(table, name, groupCol),
+    skippedIds,
   });
 }
 

@@ -49,6 +49,12 @@ export interface Dataset {
   readonly classes: readonly string[];
   readonly records: readonly ImageRecord[];
   readonly issues: readonly DataIssue[];
+  /**
+   * Image ids of every row matched to an image file, before the image check left out unreadable ones: what a
+   * split file's fingerprint covers, so that the check mode (`--decode`, `--no-check-images`) never changes it.
+   * Absent: the ids of `records`.
+   */
+  readonly matchedIds?: readonly string[];
 }
 
 /** The three parts of a hold-out split. */

@@ -4,7 +4,7 @@ import { expected } from '../errors.js';
 import { parseJsonText } from '../json-text.js';
 import { at } from '../util/at.js';
 import { fnv1a64 } from './prng.js';
-import type { DatasetGrouping, ImageRecord, SplitAssignment } from './records.js';
+import type { Dataset, DatasetGrouping, ImageRecord, SplitAssignment } from './records.js';
 import { foldAssignment } from './split.js';
 
 const Ids = z.array(z.string().min(1));
@@ -14,7 +14,10 @@ const DatasetInfo = z
     format: z.string(),
     images: z.number().int().nonnegative(),
     groups: z.number().int().nonnegative(),
-    /** `fnv1a64` of the sorted image ids joined by newlines. */
+    /**
+     * `fnv1a64` of the sorted image ids joined by newlines: the ids of the rows matched to image files, before
+     * the image check (see `Dataset.matchedIds`); `images` counts them.
+     */
     fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
     classes: z.array(z.string()),
     /** How images were grouped: by a column (e.g. lesion_id) or one per image, confirmed by the user. */
@@ -59,18 +62,41 @@ export const SplitFileSchema = z.discriminatedUnion('kind', [
 export type SplitFile = z.infer<typeof SplitFileSchema>;
 
 /** Identifies a dataset's image set: count and a hash of the sorted image ids. */
-export function datasetFingerprint(records: readonly ImageRecord[]): { images: number; fingerprint: string } {
-  const ids = records.map((r) => r.imageId).sort();
+export function datasetFingerprint(records: readonly Pick<ImageRecord, 'imageId'>[]): {
+  images: number;
+  fingerprint: string;
+} {
+  return idsFingerprint(records.map((r) => r.imageId));
+}
+
+/** A dataset as its split file's fingerprint sees it: its records and, when known, its matched ids. */
+export type FingerprintSource = Pick<Dataset, 'records' | 'matchedIds'>;
+
+/**
+ * The fingerprint a split file records for `dataset`: of its matched ids when known (so it does not depend on
+ * which images the image check left out), else of its records; {@link datasetFingerprint} of the records is
+ * the same value when no image was left out.
+ */
+export function splitFingerprint(dataset: FingerprintSource): { images: number; fingerprint: string } {
+  return dataset.matchedIds ? idsFingerprint(dataset.matchedIds) : datasetFingerprint(dataset.records);
+}
+
+function idsFingerprint(imageIds: readonly string[]): { images: number; fingerprint: string } {
+  const ids = [...imageIds].sort();
   return { images: ids.length, fingerprint: fnv1a64(ids.join('\n')) };
 }
 
-/** Builds the split-file object describing `records` and their split (hold-out or k-fold). */
+/**
+ * Builds the split-file object describing `records` and their split (hold-out or k-fold); the fingerprint is
+ * of `dataset.matchedIds` when given (see {@link splitFingerprint}), else of `records`.
+ */
 export function buildSplitFile(
   records: readonly ImageRecord[],
   dataset: {
     readonly format: string;
     readonly classes: readonly string[];
     readonly grouping?: DatasetGrouping;
+    readonly matchedIds?: readonly string[];
   },
   split:
     | {
@@ -87,7 +113,7 @@ export function buildSplitFile(
     format: dataset.format,
     groups: new Set(records.map((r) => r.groupId)).size,
     classes: [...dataset.classes],
-    ...datasetFingerprint(records),
+    ...splitFingerprint({ records, matchedIds: dataset.matchedIds }),
     ...groupingInfo(dataset.grouping),
   };
   const common = {
@@ -164,9 +190,16 @@ export function selectSplit(records: readonly ImageRecord[], assignment: SplitAs
   return { train: pick(assignment.train), val: pick(assignment.val), test: pick(assignment.test), missing };
 }
 
-/** Throws `E_SPLIT` when a split file was made for another image set than `records`. */
-export function assertSplitMatches(split: SplitFile, records: readonly ImageRecord[], name: string): void {
-  const now = datasetFingerprint(records);
+/**
+ * Throws `E_SPLIT` when a split file was made for another image set than `dataset` (a loaded dataset, compared
+ * by {@link splitFingerprint}, or bare records).
+ */
+export function assertSplitMatches(
+  split: SplitFile,
+  dataset: FingerprintSource | readonly ImageRecord[],
+  name: string,
+): void {
+  const now = isRecords(dataset) ? datasetFingerprint(dataset) : splitFingerprint(dataset);
   if (now.fingerprint === split.dataset.fingerprint) return;
   throw expected({
     what: `the dataset it was made for (${split.dataset.images} images, fingerprint ${split.dataset.fingerprint})`,
@@ -175,6 +208,10 @@ export function assertSplitMatches(split: SplitFile, records: readonly ImageReco
     fix: 're-run `lesionlab split` on this dataset',
     code: 'E_SPLIT',
   });
+}
+
+function isRecords(x: FingerprintSource | readonly ImageRecord[]): x is readonly ImageRecord[] {
+  return Array.isArray(x);
 }
 
 /**

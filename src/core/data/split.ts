@@ -59,6 +59,8 @@ export function assertSplittable(dataset: Dataset, options: SplittableOptions = 
   }
 }
 
+const PARTS = ['train', 'val', 'test'] as const;
+
 /** Hold-out split options: fractions of images for validation and test, and the seed. */
 export interface SplitOptions {
   readonly val: number;
@@ -105,7 +107,21 @@ export function splitByGroup(records: readonly ImageRecord[], options: SplitOpti
       code: 'E_SPLIT',
     });
   }
-  const parts = assignGroups(records, [1 - val - test, val, test], seed);
+  const fractions = [1 - val - test, val, test];
+  const parts = assignGroups(records, fractions, seed);
+  const empty = PARTS.flatMap((name, i) =>
+    at(fractions, i) > 0 && at(parts, i).length === 0 ? [`${name} (${at(fractions, i)})`] : [],
+  );
+  if (records.length > 0 && empty.length > 0) {
+    const needed = fractions.filter((f) => f > 0).length;
+    throw expected({
+      what: 'images in every part with a fraction above 0',
+      where: `the split of ${records.length} images`,
+      received: `an empty ${empty.join(' and ')} part: too few lesions per class (${lesionsPerClass(records)}; each class is split on its own and needs ${needed} lesions to reach every part)`,
+      fix: 'use more data, or set the fraction of that part to 0',
+      code: 'E_SPLIT',
+    });
+  }
   return { train: at(parts, 0), val: at(parts, 1), test: at(parts, 2) };
 }
 
@@ -125,11 +141,36 @@ export function kfoldByGroup(records: readonly ImageRecord[], options: KFoldOpti
       code: 'E_SPLIT',
     });
   }
-  return assignGroups(
+  const parts = assignGroups(
     records,
     Array.from({ length: folds }, () => 1 / folds),
     seed,
   );
+  const empty = parts.flatMap((ids, i) => (ids.length === 0 ? [i] : []));
+  if (empty.length > 0) {
+    const most = Math.max(...groupsPerClass(records).values());
+    throw expected({
+      what: 'images in every fold',
+      where: `the ${folds}-fold split of ${records.length} images`,
+      received: `empty fold${empty.length > 1 ? 's' : ''} ${empty.join(', ')}: too few lesions per class (${lesionsPerClass(records)}; each class is split on its own and needs ${folds} lesions to reach every fold)`,
+      fix: `use at most ${most} --folds, or more data`,
+      code: 'E_SPLIT',
+    });
+  }
+  return parts;
+}
+
+/** Number of groups (lesions) of each class, a group counting for its majority label as in the split. */
+function groupsPerClass(records: readonly ImageRecord[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const g of collectGroups(records)) counts.set(g.label, (counts.get(g.label) ?? 0) + 1);
+  return counts;
+}
+
+/** `at most N lesions in each of C classes`, for the messages of an empty part or fold. */
+function lesionsPerClass(records: readonly ImageRecord[]): string {
+  const counts = groupsPerClass(records);
+  return `at most ${Math.max(...counts.values())} in each of ${counts.size} classes`;
 }
 
 /**

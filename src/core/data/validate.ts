@@ -10,12 +10,14 @@ export interface MatchResult {
 
 /**
  * Pairs rows with image files by image id. Keeps the first row of a duplicated id; reports duplicates,
- * rows whose image is missing, and (when `orphans` is true) files that no row names.
+ * rows whose image is missing, and (when `orphans` is true) files that no row names: neither `rows` nor the
+ * rows skipped while reading the table (`skippedIds`, already reported with their reason).
  */
 export function matchRowsToFiles(
   rows: readonly LabelledRow[],
   files: ReadonlyMap<string, string>,
   orphans = true,
+  skippedIds: readonly string[] = [],
 ): MatchResult {
   const seen = new Map<string, string>();
   const records: ImageRecord[] = [];
@@ -49,8 +51,9 @@ export function matchRowsToFiles(
     });
   }
   if (orphans) {
+    const skipped = new Set(skippedIds);
     for (const [imageId, path] of files) {
-      if (!seen.has(imageId))
+      if (!seen.has(imageId) && !skipped.has(imageId))
         issues.push({ kind: 'orphan-image', subject: path, detail: `no metadata row names ${imageId}` });
     }
   }

@@ -108,7 +108,7 @@ export function rocChart(m: EvaluationMetrics): ChartSpec {
   return {
     id: 'roc',
     title: 'ROC curves (one class vs the rest)',
-    caption: `Macro AUC ${m.macroAuc.toFixed(3)}. The dashed diagonal is chance.`,
+    caption: `${Number.isNaN(m.macroAuc) ? 'Macro AUC undefined (no class has both positive and negative images)' : `Macro AUC ${m.macroAuc.toFixed(3)}`}. The dashed diagonal is chance.`,
     spec: {
       ...CHART_BASE,
       width: 360,

@@ -1,6 +1,6 @@
 import { parseTable } from '../data/csv.js';
 import { expected, shown } from '../errors.js';
-import { csvCell } from '../format/csv.js';
+import { csvCell, csvText } from '../format/csv.js';
 import { at } from '../util/at.js';
 import type { ProbabilityRows } from './metrics.js';
 
@@ -13,7 +13,10 @@ export interface PredictionTable {
   readonly probabilities: readonly Float64Array[];
 }
 
-/** `image,label,predicted,<one probability column per class>` with a header row. */
+/**
+ * `image,label,predicted,<one probability column per class>` with a header row. Text cells go through
+ * `csvCell` (formula-guarded for spreadsheets), probabilities are written as plain numbers.
+ */
 export function formatPredictionsCsv(
   classes: readonly string[],
   images: readonly string[],
@@ -31,10 +34,13 @@ export function formatPredictionsCsv(
   return `${lines.join('\n')}\n`;
 }
 
-/** Parses a `predictions.csv` written by {@link formatPredictionsCsv}; `source` names the file in errors. */
+/**
+ * Parses a `predictions.csv` written by {@link formatPredictionsCsv}; `source` names the file in errors. Text
+ * cells (image ids, labels, class names) lose the spreadsheet formula guard `csvCell` gave them (`csvText`).
+ */
 export function parsePredictionsCsv(text: string, source: string): PredictionTable {
   const table = parseTable(text, source, ',');
-  const [image, label, predicted, ...classes] = table.header;
+  const [image, label, predicted, ...classes] = table.header.map(csvText);
   if (image !== 'image' || label !== 'label' || predicted !== 'predicted' || classes.length < 2) {
     throw expected({
       what: 'the header image,label,predicted,<classes...>',
@@ -60,6 +66,6 @@ export function parsePredictionsCsv(text: string, source: string): PredictionTab
     }),
   );
   // every row has its 3 + classes cells: a shorter one failed the probability check above
-  const column = (c: number) => table.rows.map((r) => r.cells[c] ?? '');
+  const column = (c: number) => table.rows.map((r) => csvText(r.cells[c] ?? ''));
   return { classes, images: column(0), labels: column(1), probabilities };
 }

@@ -111,6 +111,90 @@ function checkBatch(meta: BundleMeta, batch: Uint8Array, count: number): void {
   }
 }
 
+/** One dimension of a shape a model declares: a size, or a dynamic one (a name such as `N`, null, or -1). */
+export type DeclaredDim = number | string | null;
+
+/** An input or output as a runtime lists it (onnxruntime's `ValueMetadata`); a non-tensor has no shape. */
+export interface DeclaredValue {
+  readonly name: string;
+  readonly isTensor: boolean;
+  readonly shape?: readonly DeclaredDim[];
+}
+
+/** The declared shape of the value `name` in `values`, or undefined when it is absent, not a tensor or unknown. */
+export function declaredShape(
+  values: readonly DeclaredValue[],
+  name: string | undefined,
+): readonly DeclaredDim[] | undefined {
+  const value = values.find((v) => v.name === name);
+  return value?.isTensor && value.shape && value.shape.length > 0 ? value.shape : undefined;
+}
+
+/** The shapes a bundle's model declares for what the classifier feeds and reads; undefined: not declared. */
+export interface DeclaredShapes {
+  /** The image input, NHWC. */
+  readonly input?: readonly DeclaredDim[];
+  /** The probabilities output, `[N, classes]`. */
+  readonly probabilities?: readonly DeclaredDim[];
+  /** The class-activation output `[N, h, w, classes]` (checked only when bundle.json names one). */
+  readonly cam?: readonly DeclaredDim[];
+}
+
+/** How to mend a bundle whose `bundle.json` and ONNX model disagree. */
+const MISMATCH_FIX =
+  'bundle.json and its ONNX model must come from the same model: use the bundle as training or `lesionlab export` wrote it, or correct bundle.json';
+
+const fixed = (d: DeclaredDim | undefined): d is number => typeof d === 'number' && d > 0;
+const shapeText = (dims: readonly DeclaredDim[]) =>
+  `[${dims.map((d) => (fixed(d) ? d : (d ?? '?'))).join(', ')}]`;
+
+/**
+ * Checks the shapes a bundle's model declares (`where` names it) against its `bundle.json`: the input
+ * `[N, preprocess.height, preprocess.width, 3]`, one probability per class, the CAM's last axis one per class.
+ * Dynamic dimensions and shapes not declared are not checked; a mismatch is E_MODEL_BUNDLE naming both sides.
+ */
+export function checkDeclaredShapes(meta: BundleMeta, shapes: DeclaredShapes, where: string): void {
+  const { width, height } = meta.preprocess;
+  const classes = meta.classes.length;
+  const fail = (what: string, dims: readonly DeclaredDim[]) =>
+    expected({ what, where, received: shapeText(dims), fix: MISMATCH_FIX, code: 'E_MODEL_BUNDLE' });
+  const { input, probabilities, cam } = shapes;
+  const want = [height, width, 3];
+  if (input && (input.length !== 4 || want.some((size, i) => fixed(input[i + 1]) && input[i + 1] !== size))) {
+    throw fail(
+      `an input ${shown(meta.onnx.input)} of [N, ${height}, ${width}, 3] (bundle.json preprocess is ${width}x${height} RGB)`,
+      input,
+    );
+  }
+  const perImage = probabilities?.slice(1);
+  if (probabilities && perImage?.every(fixed) && perImage.reduce((a, b) => a * b, 1) !== classes) {
+    throw fail(
+      `an output ${shown(meta.onnx.probabilities)} of [N, ${classes}] (bundle.json lists ${classes} classes)`,
+      probabilities,
+    );
+  }
+  const camClasses = cam?.at(-1);
+  if (cam && meta.onnx.cam !== undefined && fixed(camClasses) && camClasses !== classes) {
+    throw fail(
+      `an output ${shown(meta.onnx.cam)} of [N, h, w, ${classes}] (bundle.json lists ${classes} classes)`,
+      cam,
+    );
+  }
+}
+
+/** Throws E_MODEL_BUNDLE unless a forward pass over `inputs` images gave one probability per class for each. */
+function checkProbabilities(meta: BundleMeta, probabilities: Float32Array, inputs: number): void {
+  const classes = meta.classes.length;
+  if (probabilities.length === inputs * classes) return;
+  throw expected({
+    what: `${inputs * classes} probabilities (${inputs} input(s) x the ${classes} classes of bundle.json)`,
+    where: `the output ${shown(meta.onnx.probabilities)} of model bundle ${shown(meta.name)}`,
+    received: `${probabilities.length} (${Number((probabilities.length / inputs).toFixed(3))} per input)`,
+    fix: MISMATCH_FIX,
+    code: 'E_MODEL_BUNDLE',
+  });
+}
+
 /** Each image's first (unflipped) view out of a CAM output laid out image-major over `views`. */
 function firstViews(cam: ActivationMap, count: number, views: number): ActivationMap {
   const dims = [count, ...cam.dims.slice(1)];
@@ -137,6 +221,7 @@ async function scoreBatch(
   // the typed-array constructor converts uint8 to float32 about twice as fast as Float32Array.from
   const input = new Float32Array(expandViews(batch, count, w, h, views));
   const out = await session.run(input, [count * views.length, h, w, 3]);
+  checkProbabilities(meta, out.probabilities, count * views.length);
   const rows = averageViews(out.probabilities, count, meta.classes.length, views.length);
   const branch = meta.metadata;
   return {

@@ -1,6 +1,13 @@
 import { applyActivation } from './activations.js';
-import { type LayerContext, type LayerConverter, num, out, pair, requireChannelsLast } from './context.js';
-import { padAttrs } from './convert-conv.js';
+import {
+  type LayerContext,
+  type LayerConverter,
+  num,
+  out,
+  pair,
+  requireChannelsLast,
+  unsupported,
+} from './context.js';
 import { physicalAxis, type Value } from './graph.js';
 import type { AttrValue } from './proto.js';
 import { layerWeights, requireWeight } from './weights.js';
@@ -83,8 +90,10 @@ function windowsTouchingPadding(
 }
 
 /**
- * ZeroPadding2D -> MaxPooling2D 'valid' as MaxPool(pads) + Max(mask): ONNX Runtime's Pad fusion would
- * otherwise fold the zero Pad into MaxPool's -inf padding and change the result for negative inputs.
+ * ZeroPadding2D -> MaxPooling2D 'valid' as MaxPool(pads) + Max(mask), which skips the Pad copy. Only
+ * for a static size, pads smaller than the kernel (ONNX Runtime refuses larger MaxPool pads) and a
+ * source that is not itself zero-padded (its Pad would be fused into this MaxPool's -inf padding);
+ * every other case keeps the Pad and pools it with `auto_pad` (see {@link poolPadding}).
  */
 function paddedMaxPool(
   ctx: LayerContext,
@@ -97,6 +106,7 @@ function paddedMaxPool(
   const [height, width] = [source?.shape[1], source?.shape[2]];
   if (!padded || !source || (ctx.config['padding'] ?? 'valid') !== 'valid' || height == null || width == null)
     return;
+  if (ctx.g.zeroPadded.has(source.name)) return;
   const [top, left, bottom, right] = padded.pads;
   if (top >= kernel[0] || left >= kernel[1] || bottom >= kernel[0] || right >= kernel[1]) return;
   const { g, layer } = ctx;
@@ -106,6 +116,21 @@ function paddedMaxPool(
   const mask = zeroPadMask([height, width], padded.pads, kernel, strides);
   const maskName = g.floats(`${layer.name}_padmask`, [1, 1, mask.rows, mask.cols], mask.data);
   return out(ctx, g.node('Max', [pooled, maskName], layer.name), 'nchw');
+}
+
+/**
+ * Keras pool padding as `auto_pad` (VALID, or SAME_UPPER: TensorFlow's rule, the odd pixel bottom/right),
+ * never explicit `pads`. ONNX Runtime's PadFusion (graph optimisation level basic and above, in
+ * onnxruntime-node and -web alike) folds a zero Pad into the explicit pads of a following
+ * MaxPool/AveragePool; MaxPool pads with -inf and Keras 'same' average pooling excludes padding from the
+ * count, so the ZeroPadding2D zeros, real values that a max or mean must see, would be lost (and MaxPool
+ * pads >= the kernel fail to load). PadFusion leaves nodes with `auto_pad` other than NOTSET alone.
+ */
+function poolPadding(ctx: LayerContext): Record<string, AttrValue> {
+  const padding = ctx.config['padding'] ?? 'valid';
+  if (padding === 'valid') return { auto_pad: 'VALID' };
+  if (padding === 'same') return { auto_pad: 'SAME_UPPER' };
+  throw unsupported(ctx, `padding "${String(padding)}"`, 'valid, same');
 }
 
 const pool =
@@ -120,7 +145,7 @@ const pool =
     if (fused) return fused;
     // Keras 'same' average pooling divides by the count of real pixels: count_include_pad = 0.
     const extra: Record<string, AttrValue> = op === 'AveragePool' ? { count_include_pad: 0 } : {};
-    const attrs = { ...padAttrs(ctx, x, kernel, strides), kernel_shape: kernel, strides, ...extra };
+    const attrs = { ...poolPadding(ctx), kernel_shape: kernel, strides, ...extra };
     return out(ctx, g.node(op, [x.name], layer.name, attrs), 'nchw');
   };
 

@@ -1,3 +1,4 @@
+import { expected } from '../errors.js';
 import { at } from '../util/at.js';
 import { applyActivation } from './activations.js';
 import {
@@ -85,8 +86,25 @@ const conv2d: LayerConverter = (ctx) => {
   return applyActivation(ctx.g, y, ctx.config['activation'], `${ctx.layer.name}_act`, ctx.layer.name);
 };
 
+/**
+ * DepthwiseConv2D with a dilation rate other than 1 is refused: tfjs-layers 4.22 computes the layer without
+ * dilation (its call() passes no dilation to the op) while Keras dilates, so no ONNX graph matches both.
+ */
+function requireUndilatedDepthwise(ctx: LayerContext): void {
+  const [dh, dw] = pair(ctx, 'dilationRate', 1);
+  if (dh === 1 && dw === 1) return;
+  throw expected({
+    what: 'a DepthwiseConv2D with dilationRate 1',
+    where: `the layer "${ctx.layer.name}"`,
+    received: `dilationRate [${dh}, ${dw}] (TF.js computes this layer without dilation, Keras with it: no export can match both)`,
+    fix: 'use dilationRate 1, or a SeparableConv2D / Conv2D, which TF.js dilates',
+    code: 'E_ONNX',
+  });
+}
+
 const depthwiseConv2d: LayerConverter = (ctx) => {
   requireChannelsLast(ctx);
+  requireUndilatedDepthwise(ctx);
   const w = layerWeights(ctx.layer);
   const kernel = requireWeight(w, 'depthwise_kernel', ctx.layer.name);
   const [kh, kw, channels] = kernelDims(kernel, ctx.layer.name);

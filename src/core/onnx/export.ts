@@ -139,8 +139,9 @@ function featureValue(state: ExportState, layerName: string): Value {
 /**
  * Exports a TF.js layers model to ONNX bytes (pure; reads the weights, changes nothing). The graph
  * input is NHWC float32 with a dynamic batch; 4D values are transposed to NCHW once and convolutions,
- * pools and batch norms run NCHW; 4D outputs are transposed back to NHWC. 'same' padding becomes
- * explicit pads from static shapes. An unsupported layer throws E_ONNX naming it and the supported types.
+ * pools and batch norms run NCHW; 4D outputs are transposed back to NHWC. 'same' convolution padding
+ * becomes explicit pads from static shapes; pools use `auto_pad` (so ONNX Runtime cannot fuse a
+ * ZeroPadding2D into them). An unsupported layer throws E_ONNX naming it and the supported types.
  */
 export function exportOnnx(model: tf.LayersModel, options: OnnxExportOptions = {}): OnnxExport {
   const input = checkInput(model);

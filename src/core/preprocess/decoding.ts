@@ -79,13 +79,38 @@ export function preshrinkSize(
 }
 
 /**
- * The exact preprocessing of decoded pixels (RGB from sharp or RGBA from a canvas): the pixel-density rule when
- * `spec.density` is on (denser inputs area-downscaled to the training short side), Shades-of-Gray colour
- * constancy when `spec.colorConstancy`, then the bilinear resize under `spec.resize` (`pad` pads with black).
+ * Straight (un-premultiplied) RGBA composited onto black as RGB: each channel becomes round(c × alpha / 255).
+ * Node (sharp decodes RGBA, `decodeRaw` calls this) and the page (a canvas `ImageData`) both flatten here.
+ * Rounding, not flooring as sharp's own `flatten` does, because a canvas stores pixels premultiplied,
+ * p = round(c × alpha / 255), and `getImageData` un-premultiplies p to a c' that is often not c; but
+ * round(c' × alpha / 255) is p again, so the page's RGB is Node's byte for byte. RGB comes back as it is.
+ */
+export function flattenOnBlack(image: RawImage): RawImage {
+  if (image.channels !== 4) return image;
+  const { data, width, height } = image;
+  const n = width * height;
+  if (data.length !== n * 4) return image; // resizeImage names the bad buffer
+  const rgb = new Uint8Array(n * 3);
+  for (let i = 0, p = 0, q = 0; i < n; i++, p += 4, q += 3) {
+    const a = data[p + 3]!;
+    // (c × a + 127) / 255, truncated by the Uint8Array store, is round(c × a / 255): c × a / 255 is never
+    // a half (2 × c × a is even, 255 × odd is odd).
+    rgb[q] = (data[p]! * a + 127) / 255;
+    rgb[q + 1] = (data[p + 1]! * a + 127) / 255;
+    rgb[q + 2] = (data[p + 2]! * a + 127) / 255;
+  }
+  return { data: rgb, width, height, channels: 3 };
+}
+
+/**
+ * The exact preprocessing of decoded pixels (RGB from sharp or RGBA from a canvas): RGBA composited onto black
+ * ({@link flattenOnBlack}, as Node's `decodeRaw` does), the pixel-density rule when `spec.density` is on (denser
+ * inputs area-downscaled to the training short side), Shades-of-Gray colour constancy when
+ * `spec.colorConstancy`, then the bilinear resize under `spec.resize` (`pad` pads with black).
  * Returns HWC RGB uint8 at `spec.width` x `spec.height`, byte for byte the same on every platform.
  */
 export function preprocessDecoded(image: RawImage, spec: PreprocessSpec): Uint8Array {
-  const dense = applyDensity(image, spec.density);
+  const dense = applyDensity(flattenOnBlack(image), spec.density);
   const balanced = spec.colorConstancy ? { ...dense, data: shadesOfGray(dense.data, dense.channels) } : dense;
   return resizeImage(balanced, spec);
 }

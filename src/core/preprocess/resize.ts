@@ -81,8 +81,9 @@ function axisTaps(axis: AxisPlacement, srcSize: number): Taps {
 
 /**
  * Resizes decoded pixels to `spec.width` x `spec.height` under `spec.resize` with bilinear interpolation
- * (half-pixel centres). Returns HWC RGB uint8 (alpha dropped). Pure TS, so the browser resizes exactly like
- * Node. Meant for upscaling and downscaling up to ~2x; shrink larger images first (sharp's shrink-on-load).
+ * (half-pixel centres). Returns HWC RGB uint8 (alpha dropped: `preprocessDecoded` composites RGBA onto black
+ * first). Pure TS, so the browser resizes exactly like Node. Meant for upscaling and downscaling up to ~2x;
+ * shrink larger images first (sharp's shrink-on-load).
  */
 export function resizeImage(image: RawImage, spec: Geometry): Uint8Array {
   checkImage(image);

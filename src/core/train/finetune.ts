@@ -144,3 +144,26 @@ export function unfreezeTopBlocks(
   });
   return variables;
 }
+
+/** The BatchNorm weights that a training-mode forward pass updates itself (moving averages of the batches). */
+const BATCH_NORM_STATE = ['moving_mean', 'moving_variance'] as const;
+
+/**
+ * The moving mean and variance of every BatchNormalization layer of `model`, named
+ * `backbone/<layer>/moving_mean` and `backbone/<layer>/moving_variance`: the state a forward pass with
+ * `training: true` updates (TF.js does so for every BatchNorm layer, trainable or not). They are never trained;
+ * the trainer saves and restores them with the weights (`stateVariables`).
+ */
+export function batchNormState(model: tf.LayersModel): NamedVariable[] {
+  const variables: NamedVariable[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    for (const weight of layer.weights) {
+      // the original name is `<scope>/moving_mean`; `name` may carry a per-process suffix (`moving_mean_3`)
+      const base = weight.originalName.slice(weight.originalName.lastIndexOf('/') + 1);
+      if (!(BATCH_NORM_STATE as readonly string[]).includes(base)) continue;
+      variables.push({ name: `backbone/${layer.name}/${base}`, variable: weight.read() as tf.Variable });
+    }
+  }
+  return variables;
+}

@@ -39,11 +39,18 @@ export const METADATA_WIDTH = HAM10000_SITES.length + 1 + 3 + 2;
 export const METADATA_COLUMNS = ['age', 'sex', 'localization'] as const;
 
 /**
- * Metadata of one image from its source row (HAM10000 columns `age`, `sex`, `localization`); empty, `unknown`
- * or unparsable values are missing. Throws `E_INPUT` for a site outside {@link HAM10000_SITES}.
+ * Metadata of one image from its source row (HAM10000 columns `age`, `sex`, `localization`); empty or `unknown`
+ * values are missing. Throws `E_INPUT` for a site outside {@link HAM10000_SITES}. A dataset's rows are read
+ * leniently (an unparsable age or sex is missing); `strict` (what a user types for one prediction: the HTTP
+ * query, predict's metadata CSV) also refuses an age that is not a number from 0 to 120 and a sex other than
+ * male, female or unknown, so that a typo never silently changes what a prediction rests on.
  */
-export function parseLesionMetadata(row: Readonly<Record<string, string>> | undefined): LesionMetadata {
+export function parseLesionMetadata(
+  row: Readonly<Record<string, string>> | undefined,
+  options: { readonly strict?: boolean } = {},
+): LesionMetadata {
   if (!row) return {};
+  if (options.strict) checkAgeAndSex(row);
   const age = Number.parseFloat(row.age ?? '');
   const sex = (row.sex ?? '').trim().toLowerCase();
   const site = (row.localization ?? row.site ?? '').trim().toLowerCase();
@@ -61,6 +68,32 @@ export function parseLesionMetadata(row: Readonly<Record<string, string>> | unde
     ...(sex === 'male' || sex === 'female' ? { sex } : {}),
     ...(site !== '' && site !== 'unknown' ? { site } : {}),
   };
+}
+
+const MISSING = ['', 'unknown'];
+
+function checkAgeAndSex(row: Readonly<Record<string, string>>): void {
+  const age = (row.age ?? '').trim().toLowerCase();
+  const years = Number(age);
+  if (!MISSING.includes(age) && !(/^\d+(\.\d+)?$/.test(age) && years <= 120)) {
+    throw expected({
+      what: 'an age in years from 0 to 120',
+      where: 'the metadata age',
+      received: shown(row.age),
+      fix: 'give a number such as 45, or leave it out',
+      code: 'E_INPUT',
+    });
+  }
+  const sex = (row.sex ?? '').trim().toLowerCase();
+  if (!MISSING.includes(sex) && sex !== 'male' && sex !== 'female') {
+    throw expected({
+      what: 'male, female or unknown',
+      where: 'the metadata sex',
+      received: shown(row.sex),
+      fix: 'use one of them or leave it out',
+      code: 'E_INPUT',
+    });
+  }
 }
 
 /** Encodes metadata as {@link METADATA_WIDTH} floats (see there); `{}` encodes "all metadata absent". */

@@ -43,6 +43,11 @@ export interface TrainCheckpoint {
   readonly rngState: number;
   readonly learningRate: number;
   readonly weights: WeightSnapshot;
+  /**
+   * The state variables' values (BatchNorm moving statistics that training-mode steps update); absent in
+   * checkpoints from before state variables, and when there are none.
+   */
+  readonly state?: WeightSnapshot;
   readonly adam: AdamState;
   readonly earlyStopping: EarlyStoppingState;
   readonly reduceLr: ReduceLrState;
@@ -58,6 +63,12 @@ export interface TrainHeadOptions {
   readonly trainFeatures?: (inputs: tf.Tensor) => tf.Tensor2D;
   /** More variables to train alongside the head (unfrozen backbone blocks when fine-tuning). */
   readonly extraVariables?: readonly NamedVariable[];
+  /**
+   * Variables the training forward pass updates itself, not by gradient (BatchNorm moving mean and variance
+   * under `trainFeatures`): never trained nor given to Adam, but saved and restored with the weights (the best
+   * epoch's snapshot, checkpoints, resume), so a restored model is the one that was validated.
+   */
+  readonly stateVariables?: readonly NamedVariable[];
   readonly train: ItemSet;
   readonly val: ItemSet;
   readonly epochs: number;
@@ -83,7 +94,7 @@ export interface TrainHeadOptions {
   readonly interruptAfter?: (epoch: number) => boolean;
 }
 
-/** What `trainHead` returns; the head (and extra variables) hold the best epoch's weights. */
+/** What `trainHead` returns; the head (and extra and state variables) hold the best epoch's values. */
 export interface TrainHeadResult {
   readonly history: readonly EpochRecord[];
   readonly bestEpoch: number;
@@ -98,6 +109,9 @@ export interface TrainHeadResult {
  */
 export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadResult> {
   const variables = [...options.head.variables, ...(options.extraVariables ?? [])];
+  const state = options.stateVariables ?? [];
+  // what the early-stopping snapshot holds: the weights, then the state (names distinct from the weights')
+  const snapshotted = state.length > 0 ? [...variables, ...state] : variables;
   const rng = new Prng(options.seed);
   const headScale = (options.headLearningRate ?? options.learningRate) / options.learningRate;
   const adam = new Adam(
@@ -115,7 +129,15 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   let start = 0;
   let done = false;
   if (options.resume) {
-    ({ start, history, done } = restoreCheckpoint(options.resume, variables, rng, adam, stopper, plateau));
+    ({ start, history, done } = restoreCheckpoint(
+      options.resume,
+      variables,
+      state,
+      rng,
+      adam,
+      stopper,
+      plateau,
+    ));
   }
   try {
     for (let epoch = start; epoch < options.epochs && !done; epoch++) {
@@ -132,7 +154,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
         seconds: (performance.now() - began) / 1000,
       };
       history = [...history, record];
-      done = stopper.update(epoch + 1, val.loss, () => snapshotVariables(variables));
+      done = stopper.update(epoch + 1, val.loss, () => snapshotVariables(snapshotted));
       adam.learningRate = plateau.update(val.loss, adam.learningRate);
       const checkpoint = makeCheckpoint(
         epoch + 1,
@@ -140,6 +162,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
         rng,
         adam,
         variables,
+        state,
         stopper,
         plateau,
         history,
@@ -148,7 +171,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
       if (options.interruptAfter?.(epoch + 1))
         return { history, bestEpoch: stopper.bestEpoch, stoppedEarly: false, interrupted: true };
     }
-    if (stopper.bestWeights) restoreVariables(variables, stopper.bestWeights);
+    if (stopper.bestWeights) restoreBest(variables, state, stopper.bestWeights);
     return { history, bestEpoch: stopper.bestEpoch, stoppedEarly: done, interrupted: false };
   } finally {
     adam.dispose();
@@ -299,6 +322,7 @@ function makeCheckpoint(
   rng: Prng,
   adam: Adam,
   variables: readonly NamedVariable[],
+  state: readonly NamedVariable[],
   stopper: EarlyStopping,
   plateau: ReduceLrOnPlateau,
   history: readonly EpochRecord[],
@@ -309,6 +333,7 @@ function makeCheckpoint(
     rngState: rng.getState(),
     learningRate: adam.learningRate,
     weights: snapshotVariables(variables),
+    ...(state.length > 0 ? { state: snapshotVariables(state) } : {}),
     adam: adam.getState(),
     earlyStopping: stopper.getState(),
     reduceLr: plateau.getState(),
@@ -319,16 +344,37 @@ function makeCheckpoint(
 function restoreCheckpoint(
   checkpoint: TrainCheckpoint,
   variables: readonly NamedVariable[],
+  state: readonly NamedVariable[],
   rng: Prng,
   adam: Adam,
   stopper: EarlyStopping,
   plateau: ReduceLrOnPlateau,
 ): { start: number; history: EpochRecord[]; done: boolean } {
   restoreVariables(variables, checkpoint.weights);
+  // a checkpoint from before state variables has none: the state stays as loaded (the old behaviour)
+  if (checkpoint.state && state.length > 0) restoreVariables(state, checkpoint.state);
   rng.setState(checkpoint.rngState);
   adam.setState(checkpoint.adam);
   adam.learningRate = checkpoint.learningRate;
   stopper.setState(checkpoint.earlyStopping);
   plateau.setState(checkpoint.reduceLr);
   return { start: checkpoint.epoch, history: [...checkpoint.history], done: checkpoint.done };
+}
+
+/**
+ * Restores the best epoch's snapshot: every weight, and the state variables it holds (an early-stopping
+ * snapshot from a checkpoint written before state variables has none of them; they then stay as they are).
+ */
+function restoreBest(
+  variables: readonly NamedVariable[],
+  state: readonly NamedVariable[],
+  best: WeightSnapshot,
+): void {
+  restoreVariables(variables, best);
+  if (state.length === 0) return;
+  const names = new Set(best.map((entry) => entry.name));
+  restoreVariables(
+    state.filter((v) => names.has(v.name)),
+    best,
+  );
 }

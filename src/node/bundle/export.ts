@@ -1,8 +1,8 @@
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { copyFile, mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import { expected } from '../../core/errors.js';
-import { writeFailure } from '../fs-errors.js';
+import { writeFailure, writingTo } from '../fs-errors.js';
 import { BUNDLE_META_FILE, readModelBundle } from './read.js';
 import { loadLayersModelFromDir } from './tfjs-files.js';
 import { swapInto, writeModelBundle } from './write.js';
@@ -28,10 +28,74 @@ async function copyOnnxOnly(meta: BundleMeta, srcDir: string, out: string): Prom
   return rest;
 }
 
+/** `path` with symbolic links resolved as far as it exists (the rest appended as is), so aliases compare equal. */
+async function realish(path: string): Promise<string> {
+  const full = resolve(path);
+  const real = await realpath(full).catch(() => undefined);
+  if (real !== undefined) return real;
+  const up = dirname(full);
+  return up === full ? full : join(await realish(up), basename(full));
+}
+
+/** True when `path` is `folder` or lies inside it. */
+function within(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/** How `out` overlaps the exported `source` (a run or bundle folder) and its bundle folder, if it does. */
+function overlap(out: string, source: string, bundle: string): string | undefined {
+  if (out === source || out === bundle) return 'the exported folder itself';
+  if (within(source, out) || within(bundle, out)) return 'a folder holding the exported one';
+  if (within(out, bundle)) return 'a folder inside the exported bundle';
+  return undefined;
+}
+
+/**
+ * Refuses an `out` that {@link swapInto} would replace to the user's loss: the exported run or bundle itself, a
+ * folder holding it (`--out .`, `--out runs`), a folder inside the bundle, a file, or a folder with anything but a
+ * bundle in it. A new path, an empty folder or an earlier bundle (`bundle.json`) may be replaced.
+ */
+async function checkOut(source: string, bundleDir: string, out: string): Promise<void> {
+  const [outReal, sourceReal, bundleReal] = await Promise.all([
+    realish(out),
+    realish(source),
+    realish(bundleDir),
+  ]);
+  const clash = overlap(outReal, sourceReal, bundleReal);
+  if (clash !== undefined) {
+    throw expected({
+      what: 'a folder apart from the exported model',
+      where: `--out ${out}`,
+      received: `${clash} (${source})`,
+      fix: `export replaces its output folder as a whole, so choose a new one, e.g. --out ${join(dirname(resolve(source)), `${basename(resolve(source))}-bundle`)}`,
+      code: 'E_CONFIG',
+    });
+  }
+  const info = await stat(out).catch(() => undefined);
+  if (info === undefined) return;
+  const entries = info.isDirectory() ? await writingTo(out, () => readdir(out)) : undefined;
+  if (entries !== undefined && (entries.length === 0 || (await isFile(join(out, BUNDLE_META_FILE))))) return;
+  const listed = `${entries?.slice(0, 5).join(', ')}${(entries?.length ?? 0) > 5 ? ', …' : ''}`;
+  throw expected({
+    what: 'a new or empty folder, or an earlier model bundle',
+    where: `--out ${out}`,
+    received: entries ? `a folder that holds other files (${listed}) and no ${BUNDLE_META_FILE}` : 'a file',
+    fix: 'export replaces its output folder as a whole, so choose a new or empty folder',
+    code: 'E_CONFIG',
+  });
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() === true;
+}
+
 /**
  * Exports the bundle of `source` (a bundle folder or a run folder) to `out` as a self-describing bundle
  * (model, class names, preprocessing, normalisation, metrics). With a TF.js model in the source the ONNX
  * graph is re-exported from it (adding the `cam` output when the head allows); otherwise the ONNX file is copied.
+ * `out` is replaced only when it is new, empty or an earlier bundle, and never when it is, holds, or lies inside
+ * what is exported (`E_CONFIG` otherwise, before anything is written).
  */
 export async function exportModelBundle(
   source: string,
@@ -39,6 +103,7 @@ export async function exportModelBundle(
   format: ExportFormat,
 ): Promise<BundleMeta> {
   const { meta, dir } = await readModelBundle(source);
+  await checkOut(source, dir, out);
   if (!meta.tfjs) {
     if (format === 'tfjs') {
       throw expected({

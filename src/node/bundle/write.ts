@@ -2,6 +2,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { type BundleMeta, BundleMetaSchema, type WeightsProvenance } from '../../core/bundle/meta.js';
+import { expected } from '../../core/errors.js';
 import { exportOnnx } from '../../core/onnx/export.js';
 import type { Normalization, PreprocessSpec } from '../../core/preprocess/spec.js';
 import type { DihedralView } from '../../core/preprocess/views.js';
@@ -40,6 +41,44 @@ export interface WriteModelBundleArgs {
 }
 
 const ONNX_FILE = 'model.onnx';
+
+const shapeText = (shape: readonly (number | null)[]) => `[${shape.map((d) => d ?? 'N').join(', ')}]`;
+
+/**
+ * Refuses a model that disagrees with the bundle.json it would travel with: output units other than one per class,
+ * or an input size other than the preprocess size (dimensions the model leaves open are not checked).
+ */
+function checkModelFits(args: WriteModelBundleArgs, dir: string): void {
+  const where = `the model written to ${dir}`;
+  const out = args.model.outputs[0]?.shape.slice(1);
+  const units = out?.every((d): d is number => typeof d === 'number')
+    ? out.reduce((a, b) => a * b, 1)
+    : undefined;
+  if (units !== undefined && units !== args.classes.length) {
+    throw expected({
+      what: `${args.classes.length} output units, one per class (${args.classes.join(', ')})`,
+      where,
+      received: `${units} (output ${shapeText(args.model.outputs[0]?.shape ?? [])})`,
+      fix: 'pass the classes the model was built for, in its output order',
+      code: 'E_MODEL_BUNDLE',
+    });
+  }
+  const input = args.model.inputs[0]?.shape;
+  const { width, height } = args.preprocess;
+  const want = [height, width, 3];
+  if (
+    input?.length === 4 &&
+    want.some((size, i) => typeof input[i + 1] === 'number' && input[i + 1] !== size)
+  ) {
+    throw expected({
+      what: `an input of [N, ${height}, ${width}, 3] (preprocess ${width}x${height} RGB)`,
+      where,
+      received: shapeText(input),
+      fix: "set preprocess width and height to the model's input size",
+      code: 'E_MODEL_BUNDLE',
+    });
+  }
+}
 
 function buildMeta(args: WriteModelBundleArgs, cam: boolean, tfjs: boolean): BundleMeta {
   return BundleMetaSchema.parse({
@@ -86,12 +125,14 @@ export async function swapInto(tmp: string, dir: string): Promise<void> {
 /**
  * Writes a self-describing model bundle to `dir`: `model.onnx` (input `input` NHWC float32 0..255,
  * output `probabilities`, optional `cam`), `tfjs/` (TF.js layers format) and `bundle.json`. Built in
- * `<dir>.tmp-*` and renamed into place, so readers never see a half-written bundle.
+ * `<dir>.tmp-*` and renamed into place, so readers never see a half-written bundle. A model whose output units
+ * or input size disagree with `classes` and `preprocess` is refused (E_MODEL_BUNDLE) before anything is written.
  */
 export async function writeModelBundle(dir: string, args: WriteModelBundleArgs): Promise<BundleMeta> {
   const cam = args.cam ?? true;
   const tfjs = args.tfjs ?? true;
   const meta = buildMeta(args, cam, tfjs);
+  checkModelFits(args, dir);
   const onnx = exportOnnx(args.model, {
     inputName: meta.onnx.input,
     outputNames: [meta.onnx.probabilities],

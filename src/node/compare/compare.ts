@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { describeWeights, type WeightsProvenance } from '../../core/bundle/meta.js';
 import { parseTrainConfig, type TrainConfig } from '../../core/config/train-config.js';
 import type { Dataset, ImageRecord } from '../../core/data/records.js';
@@ -250,14 +250,29 @@ export function weightsNotes(weights: Readonly<Record<string, WeightsProvenance 
   });
 }
 
+/**
+ * Models named apart where two evaluations carry one name (two evaluations of one run): each such name gets its
+ * evaluation folder's name, or its path when those are alike too, so every row, pair and chart is one model.
+ */
+function distinctNames(models: readonly ComparedModel[], dirs: readonly string[]): ComparedModel[] {
+  const count = (names: readonly string[], name: string) => names.filter((n) => n === name).length;
+  const names = models.map((m) => m.name);
+  const byFolder = names.map((n, i) => (count(names, n) > 1 ? `${n} (${basename(at(dirs, i))})` : n));
+  const final = byFolder.map((n, i) =>
+    count(byFolder, n) > 1 ? `${at(names, i)} (${relative(process.cwd(), resolve(at(dirs, i))) || '.'})` : n,
+  );
+  return models.map((m, i) => ({ ...m, name: at(final, i) }));
+}
+
 /** Compares runs that were already evaluated (`<run>/eval-test` folders or any evaluation folders). */
 export async function compareEvaluations(
   evalDirs: readonly string[],
   outDir: string,
 ): Promise<ComparisonResult> {
   // one at a time, so that the first unusable folder in the list is the one named
-  const models: ComparedModel[] = [];
-  for (const dir of evalDirs) models.push(await loadEvaluatedModel(dir));
+  const loaded: ComparedModel[] = [];
+  for (const dir of evalDirs) loaded.push(await loadEvaluatedModel(dir));
+  const models = distinctNames(loaded, evalDirs);
   const weights = Object.fromEntries(
     await Promise.all(
       evalDirs.map(async (dir, i) => [at(models, i).name, await recordedWeights(dir)] as const),

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeWeights, type WeightsProvenance } from '../../core/bundle/meta.js';
+import { labelIndices } from '../../core/data/class-index.js';
 import type { ImageRecord } from '../../core/data/records.js';
 import { expected, type LesionlabError } from '../../core/errors.js';
 import type { ComparedModel } from '../../core/eval/compare.js';
-import { parsePredictionsCsv } from '../../core/eval/predictions.js';
+import { type PredictionTable, parsePredictionsCsv } from '../../core/eval/predictions.js';
 import type { ReportData } from '../../core/eval/report-data.js';
 import { countMacs } from '../../core/onnx/macs.js';
 import { at } from '../../core/util/at.js';
@@ -48,7 +49,7 @@ export async function loadEvaluatedModel(
     weights: extra.weights ?? describeWeights(report.model.weights),
     metrics,
     imageIds: table.images,
-    labels: table.labels.map((l) => metrics.classes.indexOf(l)),
+    labels: Array.from(predictionLabels(table, metrics.classes, predictionsPath)),
     probabilities: table.probabilities,
     parameters: extra.parameters ?? null,
     gmacs: extra.gmacs ?? null,
@@ -57,6 +58,21 @@ export async function loadEvaluatedModel(
     source: evalDir,
     ...(report.data.datasetImages === undefined ? {} : { datasetImages: report.data.datasetImages }),
   };
+}
+
+/**
+ * The class index of each row's label by training's rule (`labelIndices`: exact, else ignoring case), so a file
+ * written with the dataset's spelling (older evaluations) pairs with the model's classes; an unknown label is
+ * one `E_UNKNOWN_LABEL` naming the file.
+ */
+function predictionLabels(table: PredictionTable, classes: readonly string[], source: string): Int32Array {
+  const records = table.images.map((imageId, i) => ({
+    imageId,
+    label: at(table.labels, i),
+    groupId: imageId,
+    path: source,
+  }));
+  return labelIndices(records, classes, `re-create ${source} with \`lesionlab evaluate\``);
 }
 
 /**

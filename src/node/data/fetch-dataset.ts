@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join, win32 } from 'node:path';
 import { z } from 'zod';
-import { expected, expectedOneOf } from '../../core/errors.js';
+import { expected, expectedOneOf, shown } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import { type Checksum, downloadResumable } from '../net/download.js';
 import { unzipTo } from './unzip.js';
@@ -73,11 +73,12 @@ export async function fetchDataset(name: string, options: FetchDatasetOptions): 
   const base = (options.baseUrl ?? DEFAULT_DATAVERSE).replace(/\/+$/, '');
   await mkdir(dest, { recursive: true });
   const listing = await fetchListing(base, spec.doi, options.fetch ?? fetch);
+  // every local name is checked before anything is downloaded, so a bad listing leaves nothing behind
+  const wanted = spec.files.map((name) => localFile(findFile(listing, name, spec.doi), base));
   const results: FetchResult['files'][number][] = [];
-  for (const wanted of spec.files) {
-    const file = findFile(listing, wanted, spec.doi);
-    results.push(await fetchOne(base, file, options));
-    logger.info(`${wanted}: ${results.at(-1)!.status} → ${results.at(-1)!.target}`);
+  for (const { file, name } of wanted) {
+    results.push(await fetchOne(base, file, name, options));
+    logger.info(`${file.filename}: ${results.at(-1)!.status} → ${results.at(-1)!.target}`);
   }
   return { dest, files: results };
 }
@@ -128,14 +129,47 @@ function findFile(files: readonly DataFileInfo[], wanted: string, doi: string): 
   return file;
 }
 
+/** True when the format of a listed file was converted by Dataverse (an uploaded table served as `.tab`). */
+function isIngested(file: DataFileInfo): boolean {
+  return file.originalFileFormat !== undefined && file.filename.endsWith('.tab');
+}
+
+/**
+ * The name `file` gets in `dest`. It comes from the server (`originalFileName` of an ingested table), so it must
+ * be one plain file name: no folder part (`/`, `\\`), not `.`, `..` or another dot name, no drive (`:`), no
+ * control characters; a name like `../x.csv` would otherwise write outside `dest`.
+ */
+function localFile(file: DataFileInfo, base: string): { file: DataFileInfo; name: string } {
+  // Dataverse converts uploaded tables to .tab; its checksum belongs to the original upload, so fetch that.
+  const name = isIngested(file)
+    ? (file.originalFileName ?? file.filename.replace(/\.tab$/, '.csv'))
+    : file.filename;
+  const plain =
+    name !== '' &&
+    !name.startsWith('.') &&
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+    !/[/\\:\u0000-\u001f\u007f]/.test(name) &&
+    basename(name) === name &&
+    win32.basename(name) === name;
+  if (!plain) {
+    throw expected({
+      what: 'a plain file name (no folder, no leading dot)',
+      where: `the name of ${file.filename} (file ${file.id}) in the listing from ${base}`,
+      received: shown(name),
+      fix: 'refusing to write outside --dest; check --base-url (is this server the real Dataverse?)',
+      code: 'E_DOWNLOAD',
+    });
+  }
+  return { file, name };
+}
+
 async function fetchOne(
   base: string,
   file: DataFileInfo,
+  name: string,
   options: FetchDatasetOptions,
 ): Promise<FetchResult['files'][number]> {
-  // Dataverse converts uploaded tables to .tab; its checksum belongs to the original upload, so fetch that.
-  const ingested = file.originalFileFormat !== undefined && file.filename.endsWith('.tab');
-  const name = ingested ? (file.originalFileName ?? file.filename.replace(/\.tab$/, '.csv')) : file.filename;
+  const ingested = isIngested(file);
   const isZip = name.toLowerCase().endsWith('.zip');
   const target = join(options.dest, isZip ? name.replace(/\.zip$/i, '') : name);
   if (await exists(target)) return { name: file.filename, target, status: 'present' };

@@ -3,6 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { issueProblem } from '../../core/config/zod-issue.js';
 import { parseTable } from '../../core/data/csv.js';
 import {
+  assertColumnOverrides,
   normaliseLabels,
   type ParsedRows,
   parseGenericRows,
@@ -45,6 +46,7 @@ export async function loadDataset(root: string, options: LoadDatasetOptions = {}
     parsed.rows,
     index.byId,
     (opts.orphans ?? true) && tablePath !== undefined,
+    parsed.skippedIds,
   );
   const paths = matched.records.map((r) => r.path);
   const corrupt =
@@ -68,7 +70,9 @@ export async function loadDataset(root: string, options: LoadDatasetOptions = {}
   }
   const records = matched.records.filter((r) => !corrupt.has(r.path));
   const { format, classes, grouping } = parsed;
-  return { root: imagesRoot, format, classes, grouping, records, issues };
+  // the split fingerprint covers the matched rows whatever the image check left out (see Dataset.matchedIds)
+  const matchedIds = matched.records.map((r) => r.imageId);
+  return { root: imagesRoot, format, classes, grouping, records, issues, matchedIds };
 }
 
 function groupingWarning(source: string, grouping: Extract<DatasetGrouping, { by: 'image' }>): string {
@@ -104,8 +108,15 @@ async function readRows(
   logger: Logger,
 ): Promise<{ parsed: ParsedRows; tablePath?: string }> {
   const requested = formatOfName(opts.format ?? 'auto');
-  if (requested === 'folder-per-class') return { parsed: folderRows(files, imagesRoot, logger) };
-  const { table, unrecognised } = await findMetadataTable(located.dir, located.metadataFile, requested);
+  if (requested === 'folder-per-class')
+    return { parsed: folderRows(files, imagesRoot, logger, opts.columns) };
+  const { table, unrecognised, unreadable } = await findMetadataTable(
+    located.dir,
+    located.metadataFile,
+    requested,
+  );
+  for (const file of unreadable)
+    logger.warn(`${file}: cannot be read, left out of the search for the metadata table`);
   if (table)
     return { parsed: parseRows(table.text, table.path, table.format, opts.columns), tablePath: table.path };
   if (requested !== 'auto') {
@@ -117,7 +128,7 @@ async function readRows(
       code: 'E_MISSING_FILE',
     });
   }
-  const parsed = folderRows(files, imagesRoot, logger);
+  const parsed = folderRows(files, imagesRoot, logger, opts.columns);
   if (parsed.rows.length > 0 && unrecognised.length > 0)
     logger.warn(
       `${unrecognised.join(', ')}: header matches no metadata layout (need image + label columns, or --format csv with --image-column/--label-column); reading class folders instead`,
@@ -170,15 +181,26 @@ function parseRows(
   columns: LoadOptions['columns'],
 ): ParsedRows {
   const table = parseTable(text, basename(path));
-  if (format === 'ham10000') return parseHam10000Rows(table, basename(path));
-  if (format === 'isic-onehot') return parseIsicOnehotRows(table, basename(path));
+  if (format === 'ham10000') return parseHam10000Rows(table, basename(path), columns);
+  if (format === 'isic-onehot') return parseIsicOnehotRows(table, basename(path), columns);
   return parseGenericRows(table, basename(path), columns);
 }
 
 /** Image folders of the HAM10000 download: never class folders. */
 const HAM10000_IMAGE_DIR = /^ham10000_images(_part_\d+)?$/i;
 
-function folderRows(files: readonly ImageFile[], imagesRoot: string, logger: Logger): ParsedRows {
+function folderRows(
+  files: readonly ImageFile[],
+  imagesRoot: string,
+  logger: Logger,
+  columns: LoadOptions['columns'] = {},
+): ParsedRows {
+  assertColumnOverrides(columns, {
+    name: imagesRoot,
+    layout: 'a folder per class, without a metadata table',
+    supported: [],
+    fix: 'drop the column flags, or read a table: --format csv, with --metadata TABLE when it is elsewhere',
+  });
   const inClassDir = files.filter((f) => f.topDir !== '');
   const hamDirs = [...new Set(inClassDir.map((f) => f.topDir).filter((d) => HAM10000_IMAGE_DIR.test(d)))];
   const rows = inClassDir

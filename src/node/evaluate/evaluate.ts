@@ -15,6 +15,7 @@ import {
 import { computeEvaluationMetrics, type EvaluationMetrics } from '../../core/eval/summary.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import { type DihedralView, describeViews } from '../../core/preprocess/views.js';
+import { at } from '../../core/util/at.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../infer/classifier.js';
 import { resolveViews, type TtaChoice } from '../infer/tta.js';
@@ -44,6 +45,11 @@ export interface EvaluateOptions {
   readonly tta?: boolean | TtaChoice;
   /** Apply the bundle's pixel-density rule (default true). */
   readonly density?: boolean;
+  /**
+   * Fuse each image's metadata (age, sex, site) through the bundle's metadata branch, as `predict` and `serve`
+   * do (default true); false scores the image model alone.
+   */
+  readonly metadata?: boolean;
   /** Tune per-class logit offsets on the run's validation split and report them as a separate variant. */
   readonly tuneOffsets?: boolean;
   /** Output folder (default `<run>/eval-<split>`, or `eval-<model>-<split>` in the working directory). */
@@ -148,6 +154,7 @@ async function scoreRecords(
     onProgress: options.onProgress,
     views,
     logger,
+    metadata: options.metadata,
   });
   if (predicted.records.length === 0)
     throw expected({
@@ -233,9 +240,24 @@ function reportData(
     errors: mostConfidentErrors(predicted.records, scored.labels, scored.headline, meta.classes, 12),
     notes: [
       `Scored with views ${describeViews(views)}; pixel-density rule ${classifier.densityRule ? 'on' : 'off'}.`,
+      ...metadataNote(meta, predicted, options.metadata),
       ...reportNotes(predicted.failed.length, options.limit),
     ],
   };
+}
+
+/** Whether the bundle's metadata branch took part, and for how many images (nothing for a bundle without one). */
+function metadataNote(
+  meta: Classifier['meta'],
+  predicted: RecordPredictions,
+  asked: boolean | undefined,
+): string[] {
+  if (!meta.metadata) return [];
+  if (asked === false)
+    return ["Image model alone: the bundle's metadata branch was left out (--no-metadata)."];
+  return [
+    `Lesion metadata (age, sex, site) fused by the bundle's ${meta.metadata.fusion} branch for ${predicted.metadataFused} of ${predicted.records.length} images, as predict and serve do.`,
+  ];
 }
 
 /** Predictions, report and screenshot replace the folder as one set (never a mix of two evaluations). */
@@ -249,7 +271,8 @@ function writeEvaluation(
   const { classes } = classifier.meta;
   const { predicted } = scored;
   const ids = predicted.records.map((r) => r.imageId);
-  const names = predicted.records.map((r) => r.label);
+  // the class each label matched (labelIndices folds case), so the file reads back with the model's spelling
+  const names = scored.labels.map((l) => at(classes, l));
   const csvOf = (probabilities: readonly Float32Array[]) =>
     formatPredictionsCsv(classes, ids, names, probabilities);
   return writeOutputSet(outDir, async (dir) => {
@@ -309,7 +332,11 @@ async function offsetVariant(
   metric: (p: readonly ArrayLike<number>[]) => EvaluationMetrics,
   logger: Logger,
 ): Promise<ReportVariant> {
-  const val = await predictRecords(classifier, valRecords, { batchSize: options.batchSize, logger });
+  const val = await predictRecords(classifier, valRecords, {
+    batchSize: options.batchSize,
+    logger,
+    metadata: options.metadata,
+  });
   const offsets = tuneClassOffsets(
     Array.from(labelIndices(val.records, classifier.meta.classes)),
     val.plain,

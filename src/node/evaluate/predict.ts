@@ -1,6 +1,8 @@
 import type { ImageRecord } from '../../core/data/records.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
 import { type DihedralView, expandViews, viewsOfMode } from '../../core/preprocess/views.js';
+import { hasMetadata, parseLesionMetadata } from '../../core/train/metadata.js';
+import { fuseMetadata } from '../../core/train/metadata-fusion.js';
 import { at } from '../../core/util/at.js';
 import type { Classifier } from '../infer/classifier.js';
 import { mapLimit } from '../infer/limit.js';
@@ -15,6 +17,8 @@ export interface RecordPredictions {
   /** The exact views behind `tta` (`['identity']` when `tta` is null). */
   readonly views: readonly DihedralView[];
   readonly failed: { readonly imageId: string; readonly error: string }[];
+  /** Images whose own metadata (age, sex, site) the bundle's metadata branch fused in; 0 without a branch. */
+  metadataFused: number;
 }
 
 /** Options of {@link predictRecords}. */
@@ -27,12 +31,15 @@ export interface PredictRecordsOptions {
   readonly decodeConcurrency?: number;
   readonly logger?: Logger;
   readonly onProgress?: ProgressHook;
+  /** Fuse each record's metadata through the bundle's metadata branch, as `predict` and `serve` do (default true). */
+  readonly metadata?: boolean;
 }
 
 /**
  * Classifies records batch by batch with the bundle's own preprocessing (`classifier.decode`; the classifier
  * must run one view per image, `tta: 'none'`). With several views each image runs once per view plus the
- * identity when the views lack it; the plain prediction is the identity view.
+ * identity when the views lack it; the plain prediction is the identity view. A bundle with a metadata branch
+ * fuses each record's metadata into both, after the views are averaged (the order `serve` and `predict` use).
  */
 export async function predictRecords(
   classifier: Classifier,
@@ -48,7 +55,15 @@ export async function predictRecords(
   const skipIdentity = !asked.includes('identity');
   const views = multi ? run.length : 1;
   const batchSize = options.batchSize ?? 32;
-  const out: RecordPredictions = { records: [], plain: [], tta: multi ? [] : null, views: asked, failed: [] };
+  const out: RecordPredictions = {
+    records: [],
+    plain: [],
+    tta: multi ? [] : null,
+    views: asked,
+    failed: [],
+    metadataFused: 0,
+  };
+  const branch = options.metadata === false ? undefined : classifier.meta.metadata;
   for (let start = 0; start < records.length; start += batchSize) {
     const chunk = records.slice(start, start + batchSize);
     const decoded = await mapLimit(chunk, options.decodeConcurrency ?? 2, async (record) => {
@@ -68,9 +83,12 @@ export async function predictRecords(
     const rows = await classifier.classifyPixels(input, ok.length * views);
     ok.forEach((d, i) => {
       const mine = rows.slice(i * views, (i + 1) * views);
+      const m = branch ? parseLesionMetadata(d.record.meta) : undefined;
+      const fuse = (row: Float32Array) => (branch ? fuseMetadata(branch, row, m) : row);
+      if (branch && hasMetadata(m)) out.metadataFused++;
       out.records.push(d.record);
-      out.plain.push(at(mine, identityAt));
-      out.tta?.push(meanRows(skipIdentity ? mine.filter((_, v) => v !== identityAt) : mine));
+      out.plain.push(fuse(at(mine, identityAt)));
+      out.tta?.push(fuse(meanRows(skipIdentity ? mine.filter((_, v) => v !== identityAt) : mine)));
     });
     options.onProgress?.(Math.min(start + batchSize, records.length), records.length, 'images');
   }

@@ -57,7 +57,7 @@ const csvFormatter: FormatterFactory = (classes, k, context) => {
     row: (r) => {
       const s = scores(r, classes, k);
       const cells = Array.from({ length: k }, (_, i) =>
-        s?.[i] ? `${s[i].label},${s[i].probability.toFixed(6)}` : ',',
+        s?.[i] ? `${csvCell(s[i].label)},${s[i].probability.toFixed(6)}` : ',',
       );
       const used = context ? ['probabilities' in r && r.metadata ? 'yes' : 'no'] : [];
       return [csvCell(r.path), ...cells, ...extra, ...used, csvCell('error' in r ? r.error : '')].join(',');

@@ -3,6 +3,7 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { findColumn, parseTable } from '../../core/data/csv.js';
 import { expected, isLesionlabError } from '../../core/errors.js';
+import { csvText } from '../../core/format/csv.js';
 import { type LesionMetadata, METADATA_COLUMNS, parseLesionMetadata } from '../../core/train/metadata.js';
 
 /** File extensions `predict` classifies when it walks a folder: the raster formats sharp decodes. */
@@ -120,7 +121,8 @@ export async function listCsvImages(csvPath: string): Promise<string[]> {
   const pathCol = findColumn(table.header, PATH_COLUMNS);
   if (pathCol >= 0) {
     return table.rows.map((r) => {
-      const p = (r.cells[pathCol] ?? '').trim();
+      // csvText: a path predict wrote behind a spreadsheet guard (`'=x.jpg`) reads back as itself
+      const p = csvText((r.cells[pathCol] ?? '').trim());
       return isAbsolute(p) ? p : join(dir, p);
     });
   }
@@ -136,7 +138,7 @@ export async function listCsvImages(csvPath: string): Promise<string[]> {
   }
   return pathsFromIds(
     dir,
-    table.rows.map((r) => (r.cells[idCol] ?? '').trim()),
+    table.rows.map((r) => csvText((r.cells[idCol] ?? '').trim())),
   );
 }
 
@@ -151,7 +153,7 @@ export async function listCsvMetadata(csvPath: string): Promise<LesionMetadata[]
   return table.rows.map((r, i) => {
     const row = Object.fromEntries(cols.flatMap(([name, c]) => (c >= 0 ? [[name, r.cells[c] ?? '']] : [])));
     try {
-      return parseLesionMetadata(row);
+      return parseLesionMetadata(row, { strict: true });
     } catch (error) {
       if (!isLesionlabError(error)) throw error;
       throw expected({

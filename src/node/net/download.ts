@@ -1,6 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { link, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expected, LesionlabError, shown } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 
@@ -32,15 +34,48 @@ const DEFAULT_FIX = 'check the connection and try again (the download resumes)';
 
 /**
  * Downloads `url` into `partPath`, resuming from whatever the file already holds with an HTTP Range request
- * (a server that ignores Range restarts it), retrying dropped connections and 5xx replies, then verifies the
- * checksum: on mismatch the file is deleted and `E_CHECKSUM` thrown. Returns whether a checksum was verified
- * (false when none was given or its algorithm is unknown). The caller moves the finished file into place.
+ * (a server that ignores Range restarts it; one that answers 416 is trusted only when its total size, or
+ * `options.size`, equals the part's: otherwise the download restarts), retrying dropped connections and 5xx
+ * replies, then verifies the checksum: on mismatch the file is deleted and `E_CHECKSUM` thrown. Returns whether
+ * a checksum was verified (false when none was given or its algorithm is unknown). The caller moves the
+ * finished file into place. One download of a part file at a time, across processes: see {@link lockPart}.
  */
 export async function downloadResumable(
   url: string,
   partPath: string,
   options: DownloadOptions = {},
 ): Promise<boolean> {
+  const lock = await lockPart(partPath, url, options);
+  try {
+    return await fetchPart(url, partPath, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Downloads `url` to `dest` atomically: resumes from `dest.part` (see {@link downloadResumable}), checks the
+ * checksum when given, then renames the part file to `dest`. Returns `dest`. When another process held the
+ * part's lock and left a `dest` that matches the checksum, that file is kept (no second download).
+ */
+export async function downloadFile(
+  url: string,
+  dest: string,
+  options: DownloadOptions = {},
+): Promise<string> {
+  const part = `${dest}.part`;
+  const lock = await lockPart(part, url, options);
+  try {
+    if (lock.waited && options.checksum && (await matchesChecksum(dest, options.checksum))) return dest;
+    await fetchPart(url, part, options);
+    await rename(part, dest);
+    return dest;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function fetchPart(url: string, partPath: string, options: DownloadOptions): Promise<boolean> {
   const retries = options.retries ?? 3;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -55,24 +90,26 @@ export async function downloadResumable(
   return options.checksum ? verifyChecksum(partPath, options.checksum, url, options.fix) : false;
 }
 
-/**
- * Downloads `url` to `dest` atomically: resumes from `dest.part` (see {@link downloadResumable}), checks the
- * checksum when given, then renames the part file to `dest`. Returns `dest`.
- */
-export async function downloadFile(
-  url: string,
-  dest: string,
-  options: DownloadOptions = {},
-): Promise<string> {
-  await downloadResumable(url, `${dest}.part`, options);
-  await rename(`${dest}.part`, dest);
-  return dest;
+async function matchesChecksum(path: string, checksum: Checksum): Promise<boolean> {
+  if (!algorithmOf(checksum.type) || (await sizeOf(path)) === null) return false;
+  return (await hashFile(path, checksum.type)).toLowerCase() === checksum.value.toLowerCase();
 }
 
 async function downloadOnce(url: string, partPath: string, options: DownloadOptions): Promise<void> {
-  const offset = (await sizeOf(partPath)) ?? 0;
-  const response = await request(url, offset, options);
-  if (response.status === 416 && offset > 0) return; // the part file is already complete
+  let offset = (await sizeOf(partPath)) ?? 0;
+  let response = await request(url, offset, options);
+  if (response.status === 416 && offset > 0) {
+    // "Range Not Satisfiable": complete only when the file is exactly as long as the part
+    const total = totalOf416(response) ?? options.size;
+    await response.body?.cancel().catch(() => undefined);
+    if (total === offset) return;
+    const size = total === undefined ? 'the total size is unknown' : `the file has ${total} bytes`;
+    (options.logger ?? silentLogger).warn(
+      `${partPath}: the server cannot resume at ${offset} bytes (${size}); downloading it again from the start`,
+    );
+    offset = 0;
+    response = await request(url, offset, options);
+  }
   if (!response.ok || !response.body) {
     const cause = response.status >= 500 ? response.status : undefined; // 5xx may pass; 4xx will not
     throw downloadError(url, `HTTP ${response.status} ${response.statusText}`, options.fix, cause);
@@ -84,6 +121,138 @@ async function downloadOnce(url: string, partPath: string, options: DownloadOpti
     `downloading ${url}${append ? ` (resuming at ${offset} bytes)` : ''}`,
   );
   await writeBody(response.body, partPath, append ? offset : 0, total, url, options);
+}
+
+/** The complete length a 416 reply states (`Content-Range: bytes *\/N`), if it states one. */
+function totalOf416(response: Response): number | undefined {
+  const match = /^bytes \*\/(\d+)$/i.exec(response.headers.get('content-range')?.trim() ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/** How often a waiting download looks at a lock, and how often the holder refreshes its lock file's mtime. */
+const LOCK_POLL_MS = 250;
+const LOCK_HEARTBEAT_MS = 5_000;
+/** A lock whose holder cannot be checked (another host) is stale once its mtime is this old. */
+const LOCK_STALE_MS = 60_000;
+
+/** What a lock file holds: who downloads the part, and a token that tells this lock from a later one. */
+interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+  readonly token: string;
+}
+
+/** A held part lock: `waited` when another download held it first. */
+interface PartLock {
+  readonly waited: boolean;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes `partPath.lock` (created exclusively; it names this process's pid and host) so that two processes
+ * (or two calls in one) never append to the same part file; waits while another live download holds it. A
+ * lock is stale when its process is gone (same host) or, from another host, when its holder stopped
+ * refreshing its mtime for {@link LOCK_STALE_MS}; a stale lock is moved aside and taken over.
+ */
+async function lockPart(partPath: string, url: string, options: DownloadOptions): Promise<PartLock> {
+  const lockPath = `${partPath}.lock`;
+  const host = hostname();
+  let waited = false;
+  for (;;) {
+    const owner: LockOwner = { pid: process.pid, host, token: randomBytes(8).toString('hex') };
+    if (await createLock(lockPath, owner)) {
+      const heartbeat = setInterval(() => {
+        const now = new Date();
+        utimes(lockPath, now, now).catch(() => undefined);
+      }, LOCK_HEARTBEAT_MS);
+      heartbeat.unref();
+      return {
+        waited,
+        release: async () => {
+          clearInterval(heartbeat);
+          if ((await readLock(lockPath))?.owner?.token === owner.token) await rm(lockPath, { force: true });
+        },
+      };
+    }
+    const held = await readLock(lockPath);
+    if (!held) continue; // released in between
+    if (isStale(held, host)) {
+      await breakLock(lockPath, held.owner?.token);
+      continue;
+    }
+    if (!waited) {
+      const who = held.owner ? `process ${held.owner.pid} on ${held.owner.host}` : 'another process';
+      (options.logger ?? silentLogger).info(
+        `waiting for ${who}, which is downloading ${url} into ${partPath} (lock ${lockPath})`,
+      );
+    }
+    waited = true;
+    await sleep(LOCK_POLL_MS);
+  }
+}
+
+/** Creates the lock file if there is none; false when one exists. */
+async function createLock(lockPath: string, owner: LockOwner): Promise<boolean> {
+  let file: Awaited<ReturnType<typeof open>>;
+  try {
+    file = await open(lockPath, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    await file.writeFile(JSON.stringify(owner));
+  } finally {
+    await file.close();
+  }
+  return true;
+}
+
+/** The lock file's owner (undefined while it is being written or when unreadable) and mtime; null when absent. */
+async function readLock(lockPath: string): Promise<{ owner?: LockOwner; mtimeMs: number } | null> {
+  const [text, info] = await Promise.all([
+    readFile(lockPath, 'utf8').catch(() => null),
+    stat(lockPath).catch(() => null),
+  ]);
+  if (text === null || info === null) return null;
+  try {
+    const owner = JSON.parse(text) as LockOwner;
+    const valid = typeof owner.pid === 'number' && typeof owner.token === 'string';
+    return valid ? { owner, mtimeMs: info.mtimeMs } : { mtimeMs: info.mtimeMs };
+  } catch {
+    return { mtimeMs: info.mtimeMs };
+  }
+}
+
+function isStale(held: { owner?: LockOwner; mtimeMs: number }, host: string): boolean {
+  if (held.owner?.host === host && !processAlive(held.owner.pid)) return true;
+  return Date.now() - held.mtimeMs > LOCK_STALE_MS;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
+  }
+}
+
+/**
+ * Moves a stale lock aside (rename is atomic, so of several waiters only one takes it) and deletes it. Should
+ * the lock moved be a fresh one another waiter made in between (its token is not the stale one's), it is put
+ * back (a hard link, which fails rather than replace a newer lock).
+ */
+async function breakLock(lockPath: string, staleToken: string | undefined): Promise<void> {
+  const aside = `${lockPath}.stale-${randomBytes(4).toString('hex')}`;
+  try {
+    await rename(lockPath, aside);
+  } catch {
+    return; // gone already
+  }
+  const moved = await readLock(aside);
+  if (moved?.owner?.token !== staleToken) await link(aside, lockPath).catch(() => undefined);
+  await rm(aside, { force: true });
 }
 
 /** One GET (with a Range header from `offset`), aborted when no headers arrive within the connect timeout. */

@@ -36,6 +36,10 @@ export interface OnnxOutput {
 export interface OnnxSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** The inputs' declared types and shapes (a dynamic dimension is its name), in {@link inputNames}' order. */
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  /** The outputs' declared types and shapes, in {@link outputNames}' order. */
+  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
   /** The provider the session actually runs on. */
   readonly provider: OnnxProvider;
   readonly threads: number;
@@ -171,6 +175,8 @@ export async function createOnnxSession(
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
+    inputMetadata: session.inputMetadata,
+    outputMetadata: session.outputMetadata,
     provider,
     threads,
     run,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { expected, type LesionlabError } from '../../core/errors.js';
-import { preprocessDecoded, preshrinkBox } from '../../core/preprocess/decoding.js';
+import { flattenOnBlack, preprocessDecoded, preshrinkBox } from '../../core/preprocess/decoding.js';
 import type { DensityRule } from '../../core/preprocess/density.js';
 import type { RawImage } from '../../core/preprocess/resize.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
@@ -33,11 +33,11 @@ async function ruleSize(
 }
 
 /**
- * Decodes an image (JPEG, PNG, WebP, TIFF, ...; EXIF orientation applied, alpha flattened onto black,
- * greyscale/CMYK converted to sRGB) to interleaved 8-bit RGB. sharp shrinks large images on load (JPEG
- * shrink-on-load + lanczos3) into the core pre-shrink rule's box (`preshrinkBox`): about twice `box`, or, when
- * the density rule will bring the image down, a shrink by 2, 4 or 8 (for a JPEG the DCT alone does it, no
- * resampling filter); smaller ones stay as they are.
+ * Decodes an image (JPEG, PNG, WebP, TIFF, ...; EXIF orientation applied, alpha flattened onto black by core
+ * `flattenOnBlack` exactly as the page does, greyscale/CMYK converted to sRGB) to interleaved 8-bit RGB.
+ * sharp shrinks large images on load (JPEG shrink-on-load + lanczos3) into the core pre-shrink rule's box
+ * (`preshrinkBox`): about twice `box`, or, when the density rule will bring the image down, a shrink by 2, 4
+ * or 8 (for a JPEG the DCT alone does it, no resampling filter); smaller ones stay as they are.
  * `name` labels errors when `input` is a buffer.
  */
 export async function decodeRaw(
@@ -53,17 +53,14 @@ export async function decodeRaw(
     const { data, info } = await sharp(bytes)
       .rotate()
       .resize({ ...preshrinkBox(box, size), withoutEnlargement: true })
-      .flatten({ background: { r: 0, g: 0, b: 0 } })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
-    return {
-      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-      width: info.width,
-      height: info.height,
-      channels: 3,
-    };
+    const { channels } = info;
+    if (channels !== 3 && channels !== 4) throw new Error(`decoded to ${channels} channels, expected 3 or 4`);
+    const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    // alpha composited onto black by core, as the page does it (sharp's flatten floors, the page cannot)
+    return flattenOnBlack({ data: pixels, width: info.width, height: info.height, channels });
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw expected({

@@ -70,7 +70,7 @@ export async function loadRunData(
       code: 'E_SPLIT',
     });
   }
-  if (splitPath) assertSplitMatches(split, dataset.records, splitPath);
+  if (splitPath) assertSplitMatches(split, dataset, splitPath);
   const parts = selectSplit(dataset.records, split.parts);
   if (parts.train.length === 0 || parts.val.length === 0) {
     throw expected({

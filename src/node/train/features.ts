@@ -93,27 +93,39 @@ function runImageCache(
 }
 
 /** The views cached per image: the exact dihedral views first, then seeded random augmentation views. */
-interface FeatureViews {
+export interface FeatureViews {
   readonly exact: DihedralView[];
   readonly random: number;
   readonly augment?: AugmentConfig;
 }
 
-function featureViews(config: TrainConfig): FeatureViews {
+/** The views of `config`'s feature cache (`features.augment` checked by the augmentation schema). */
+export function featureViews(config: TrainConfig): FeatureViews {
   const random = config.features.randomViews;
   const augment =
     random > 0 ? parseAugmentConfig(config.features.augment ?? {}, 'features.augment') : undefined;
   return { exact: DIHEDRAL_VIEWS.slice(0, config.features.views), random, ...(augment ? { augment } : {}) };
 }
 
-function featureCacheKey(
+/**
+ * The feature cache's key. Random views also depend on `features.batchSize` (each batch of cache items draws
+ * its augmentation from one seed), so it is part of their key; without random views the key has no batch size,
+ * so caches of exact views keep the key they always had.
+ */
+export function featureCacheKey(
   config: TrainConfig,
   backbone: LoadedBackbone,
   preprocess: PreprocessSpec,
   views: FeatureViews,
-  images: ImageCache,
+  images: Pick<ImageCache, 'fingerprint' | 'ids'>,
 ): FeatureCacheKey {
   const { augment } = views;
+  const randomViews: FeatureCacheKey['randomViews'] & { batchSize?: number } = {
+    count: views.random,
+    seed: config.seed,
+    ...(augment ? { augment } : {}),
+    ...(views.random > 0 ? { batchSize: config.features.batchSize } : {}),
+  };
   return {
     backbone: backbone.name,
     weights: backbone.weightsId,
@@ -122,7 +134,7 @@ function featureCacheKey(
     pooling: config.model.pooling,
     ...(config.model.taps.length > 0 ? { taps: config.model.taps } : {}),
     views: views.exact,
-    randomViews: { count: views.random, seed: config.seed, ...(augment ? { augment } : {}) },
+    randomViews,
     images: images.fingerprint,
     ids: hashIds(images.ids),
   };

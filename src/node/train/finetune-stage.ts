@@ -4,7 +4,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../core/config/train-config.js';
 import type { ImageRecord } from '../../core/data/records.js';
 import type { Logger, ProgressHook } from '../../core/logger.js';
-import { copyTailWeights, unfreezeTopBlocks } from '../../core/train/finetune.js';
+import { batchNormState, copyTailWeights, unfreezeTopBlocks } from '../../core/train/finetune.js';
 import type { Head } from '../../core/train/head.js';
 import type { LossOptions } from '../../core/train/losses.js';
 import { type EpochRecord, type ItemSet, type TrainCheckpoint, trainHead } from '../../core/train/trainer.js';
@@ -56,7 +56,8 @@ export interface FineTuneScorer {
  * Fine-tuning after the head converged: splits the backbone below its top `fineTune.blocks` blocks, runs the
  * frozen prefix in ONNX Runtime (activations cached on disk, or on the fly with augmentation), and trains the
  * top `fineTune.trainBlocks` blocks (default all of them) with the head at `fineTune.learningRate` on the
- * training backend; BatchNorm stays in inference mode unless `fineTune.batchNorm` is `train`. Checkpoints to
+ * training backend; BatchNorm stays in inference mode unless `fineTune.batchNorm` is `train` (its moving
+ * statistics are then saved and restored with the weights). Checkpoints to
  * checkpoint-finetune.bin (resumable), restores the best epoch's weights and writes the tail's weights back
  * into the backbone, so `buildTrainedClassifier` exports prefix + tail + head as one model.
  */
@@ -81,8 +82,11 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
     ft.trainBlocks ?? ft.blocks,
     trainBn,
   );
+  // BatchNorm in training mode updates the moving statistics of every tail BatchNorm layer as it steps: they
+  // are saved and restored with the weights (best epoch, checkpoints, resume), never trained
+  const stateVariables = trainBn ? batchNormState(pt.split.tail) : [];
   ctx.logger.info(
-    `fine-tuning: top ${ft.trainBlocks ?? ft.blocks} of ${ft.blocks} tail blocks of ${backbone.name} (${extraVariables.length} weight tensors, BatchNorm ${ft.batchNorm}) at lr ${ft.learningRate}${ft.headLearningRate ? ` (head ${ft.headLearningRate})` : ''}`,
+    `fine-tuning: top ${ft.trainBlocks ?? ft.blocks} of ${ft.blocks} tail blocks of ${backbone.name} (${extraVariables.length} weight tensors, BatchNorm ${ft.batchNorm}${stateVariables.length > 0 ? ` with ${stateVariables.length} statistics tensors` : ''}) at lr ${ft.learningRate}${ft.headLearningRate ? ` (head ${ft.headLearningRate})` : ''}`,
   );
   const resume =
     ctx.resume && (await exists(join(runDir, RUN_FILES.fineTuneCheckpoint)))
@@ -100,6 +104,7 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
     features: pt.features(false),
     ...(trainBn ? { trainFeatures: pt.features(true) } : {}),
     extraVariables,
+    stateVariables,
     train,
     val: pt.itemSet(data.parts.val, false),
     epochs: ft.epochs,

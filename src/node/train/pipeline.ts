@@ -1,6 +1,7 @@
 import { basename, join } from 'node:path';
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import type { TrainConfig } from '../../core/config/train-config.js';
+import type { ImageRecord } from '../../core/data/records.js';
 import { scoreLine } from '../../core/eval/summary.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
 import {
@@ -17,6 +18,7 @@ import {
   recipeViews,
 } from '../../core/train/head-recipe.js';
 import type { LossOptions } from '../../core/train/losses.js';
+import { fuseMetadataRows } from '../../core/train/metadata-fusion.js';
 import { type EpochRecord, predictSet, type TrainCheckpoint } from '../../core/train/trainer.js';
 import { selectBackend } from '../backend/backend.js';
 import { measureDensityRule } from '../bundle/density.js';
@@ -27,7 +29,7 @@ import {
   type LoadedBackbone,
   loadRunBackbone,
 } from './backbone.js';
-import { type PreparedData, trainingOffset, withoutSkipped } from './data.js';
+import { type PreparedData, recordMetadata, trainingOffset, withoutSkipped } from './data.js';
 import type { FeatureCache } from './feature-cache.js';
 import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.js';
 import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
@@ -62,6 +64,8 @@ export interface TestResult {
   readonly probabilities: Float32Array;
   readonly labels: Int32Array;
   readonly imageIds: readonly string[];
+  /** With a metadata branch: the image-only scores (`scores` and `probabilities` have the metadata fused in). */
+  readonly imageOnly?: ClassificationScores;
 }
 
 /** What a finished (or interrupted) run produced. */
@@ -234,12 +238,17 @@ async function finishRun(
     bestEpoch,
     metadata,
   );
-  const test = await evaluateTest(config, data, features, { head, logitOffset }, tuned).finally(() =>
+  const imageTest = await evaluateTest(config, data, features, { head, logitOffset }, tuned).finally(() =>
     tuned?.dispose(),
   );
+  // scored as the bundle predicts: with a metadata branch, each test image's own metadata is fused in
+  const test = imageTest && metadata ? fuseTestMetadata(imageTest, metadata, data.parts.test) : imageTest;
   const results = resultsJson(config, trained, test, features, backbone.weights);
   await writeJsonAtomic(join(runDir, RUN_FILES.results), results);
-  if (test) run.logger.info(scoreLine('test', recipeViews(config), test.count, test.scores));
+  if (test) {
+    const line = scoreLine('test', recipeViews(config), test.count, test.scores);
+    run.logger.info(test.imageOnly ? `${line} (metadata fused)` : line);
+  }
   head.dispose();
   return runResult(run, trained, features, { bundleDir, test });
 }
@@ -395,6 +404,21 @@ async function evaluateTest(
   };
 }
 
+/**
+ * The test scores with the bundle's metadata branch fused over each image's own metadata (age, sex, site), as
+ * `predict`, `serve` and `evaluate` score it; the image-only scores are kept beside them.
+ */
+function fuseTestMetadata(
+  test: TestResult,
+  branch: NonNullable<BundleMeta['metadata']>,
+  records: readonly ImageRecord[],
+): TestResult {
+  const k = test.classes.length;
+  const probabilities = fuseMetadataRows(branch, test.probabilities, recordMetadata(records), k);
+  const scores = classificationScores(test.labels, argmaxRows(probabilities, k), k);
+  return { ...test, probabilities, scores, imageOnly: test.scores };
+}
+
 function resultsJson(
   config: TrainConfig,
   stage: Pick<TrainedModel, 'history' | 'bestEpoch' | 'stage3'>,
@@ -418,6 +442,16 @@ function resultsJson(
           balancedAccuracy: test.scores.balancedAccuracy,
           macroF1: test.scores.macroF1,
           recall: Object.fromEntries(test.classes.map((c, i) => [c, test.scores.recall[i]])),
+          ...(test.imageOnly
+            ? {
+                metadataFused: true,
+                imageOnly: {
+                  accuracy: test.imageOnly.accuracy,
+                  balancedAccuracy: test.imageOnly.balancedAccuracy,
+                  macroF1: test.imageOnly.macroF1,
+                },
+              }
+            : {}),
         }
       : null,
   };

@@ -7,7 +7,7 @@ import type { Logger, ProgressHook } from '../../core/logger.js';
 import type { BackboneBlock } from '../../core/models/registry.js';
 import { type AugmentConfig, parseAugmentConfig } from '../../core/preprocess/augment-config.js';
 import { dihedralView } from '../../core/preprocess/views.js';
-import { type BackboneSplit, splitAtBlock } from '../../core/train/finetune.js';
+import { type BackboneSplit, splitAtBlock, unfreezeTopBlocks } from '../../core/train/finetune.js';
 import { featureMaps, poolFeatures } from '../../core/train/head.js';
 import type { ItemSet } from '../../core/train/trainer.js';
 import { at } from '../../core/util/at.js';
@@ -65,6 +65,25 @@ export function backboneBlocks(backbone: LoadedBackbone): readonly BackboneBlock
   return blocks;
 }
 
+/**
+ * Checks a fine-tuning config against the loaded backbone before any work (E_CONFIG naming the key): the
+ * backbone lists blocks, `fineTune.blocks` leaves a prefix and cuts the graph cleanly, every tap lies in the
+ * tail, and the tail holds the `fineTune.trainBlocks` to unfreeze. Nothing when fine-tuning is off. The trial
+ * split's tail (copies of the top blocks' weights) is disposed; the backbone is left as it was.
+ */
+export function checkFineTuneSplit(config: TrainConfig, backbone: LoadedBackbone): void {
+  const ft = config.fineTune;
+  if (!ft.enabled) return;
+  const blocks = backboneBlocks(backbone);
+  const split = splitAtBlock(backbone.model, blocks, ft.blocks);
+  try {
+    checkTaps(split, config.model.taps);
+    unfreezeTopBlocks(split.tail, blocks, ft.trainBlocks ?? ft.blocks);
+  } finally {
+    split.tail.dispose();
+  }
+}
+
 /** Splits the backbone at `fineTune.blocks`, opens the prefix engine and (unless augmenting) the activation cache. */
 export async function openPrefixTail(options: PrefixTailOptions): Promise<PrefixTail> {
   const { config, backbone, images, logger } = options;
@@ -112,7 +131,7 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
   if (augment && trainIds) {
     const positions = images.indicesOf(trainIds);
     augmented = await openCache(
-      randomViewNames(augment, ft.augmentViews, config.seed),
+      randomViewNames(augment, ft.augmentViews, config.seed, config.features.batchSize),
       trainIds,
       (items, view) =>
         augmentedMaps(
@@ -152,12 +171,13 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
       // with augmentation, training reads the cached random views; without them there is no exact-view cache either
       if (train && augmented) return cachedSet(augmented, records, labels, shape);
       if (cache) return cachedSet(cache, records, labels, shape);
+      // the exact views, as the cache would hold them; augmented training batches are one (ever new) view
       return onTheFlySet(
         records,
         labels,
         images,
         shape,
-        train ? 1 : views.length,
+        train && augment ? 1 : views.length,
         (items, view, seed) => {
           if (!(train && augment)) return viewMaps(items, view);
           return augmentedMaps(engine, images, items, augment, seed);
@@ -241,21 +261,53 @@ function onTheFlySet(
   seed: number,
 ): ItemSet {
   const positions = images.indicesOf(records.map((r) => r.imageId));
+  const mapSize = shape[0] * shape[1] * shape[2];
   return {
     labels,
     views,
     batch: async (indices, viewOf) => {
       const items = indices.map((i) => at(positions, i));
-      // training sets have one view (augmentation varies it); validation asks for one view per batch
-      const values = await maps(items, viewOf[0] ?? 0, batchSeed(seed, indices));
+      const batchSeedValue = batchSeed(seed, indices);
+      // validation asks for one view per batch, training (several exact views) for a view per item: one pass per view
+      const slotsOf = new Map<number, number[]>();
+      indices.forEach((_, slot) => {
+        const view = viewOf[slot] ?? 0;
+        slotsOf.set(view, [...(slotsOf.get(view) ?? []), slot]);
+      });
+      if (slotsOf.size === 1) {
+        const [view = 0] = slotsOf.keys();
+        return tf.tensor4d(await maps(items, view, batchSeedValue), [indices.length, ...shape]);
+      }
+      const values = new Float32Array(indices.length * mapSize);
+      for (const [view, slots] of slotsOf) {
+        const part = await maps(
+          slots.map((s) => at(items, s)),
+          view,
+          batchSeedValue,
+        );
+        slots.forEach((s, j) => {
+          values.set(part.subarray(j * mapSize, (j + 1) * mapSize), s * mapSize);
+        });
+      }
       return tf.tensor4d(values, [indices.length, ...shape]);
     },
   };
 }
 
-/** The cache key's names of `count` random views under `augment` and the run seed (any change rebuilds them). */
-function randomViewNames(augment: AugmentConfig, count: number, seed: number): string[] {
-  return Array.from({ length: count }, (_, v) => `random${v}:seed${seed}:${JSON.stringify(augment)}`);
+/**
+ * The cache key's names of `count` random views under `augment`, the run seed and the cache's batch size
+ * (`features.batchSize`: each batch of items draws its augmentation from one seed); any change rebuilds them.
+ */
+export function randomViewNames(
+  augment: AugmentConfig,
+  count: number,
+  seed: number,
+  batchSize: number,
+): string[] {
+  return Array.from(
+    { length: count },
+    (_, v) => `random${v}:seed${seed}:batch${batchSize}:${JSON.stringify(augment)}`,
+  );
 }
 
 /** A seed fixed by the run seed and the batch's items (so a resumed epoch draws the same augmentation). */

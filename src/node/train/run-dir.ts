@@ -132,13 +132,41 @@ export async function writeEpochMetrics(dir: string, history: readonly EpochReco
   await writeJsonAtomic(join(dir, RUN_FILES.metricsJson), history);
 }
 
+/** A metrics cell: integers as they are, other finite numbers to 6 digits, `NaN`/`Infinity`/`-Infinity` by name. */
 function formatNumber(value: number): string {
+  if (typeof value !== 'number') return ''; // a missing value: an empty cell
+  if (!Number.isFinite(value)) return String(value);
   return Number.isInteger(value) ? String(value) : value.toPrecision(6);
+}
+
+/** A history row for the JSON header: non-finite numbers (a diverged loss) as strings, as JSON has none. */
+function encodeRecord(record: EpochRecord): Record<string, number | string> {
+  return Object.fromEntries(
+    Object.entries(record).map(([key, value]) => [
+      key,
+      typeof value === 'number' && !Number.isFinite(value) ? String(value) : value,
+    ]),
+  );
+}
+
+/**
+ * A history row back from the header: strings are the non-finite numbers {@link encodeRecord} wrote; null is
+ * what checkpoints written before it hold for them (JSON.stringify turned NaN and ±Infinity into null), read
+ * as NaN.
+ */
+function decodeRecord(row: Record<string, unknown>): EpochRecord {
+  return Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [
+      key,
+      typeof value === 'string' ? Number(value) : value === null ? Number.NaN : value,
+    ]),
+  ) as unknown as EpochRecord;
 }
 
 /**
  * Saves a training checkpoint as one file (4-byte header length, JSON header, float32 blobs), atomically:
- * an interrupted save leaves the previous checkpoint intact.
+ * an interrupted save leaves the previous checkpoint intact. Non-finite numbers go into the header as strings;
+ * `state` (BatchNorm statistics) only when the checkpoint has it, so older readers and files stay compatible.
  */
 export async function saveCheckpoint(
   dir: string,
@@ -161,6 +189,7 @@ export async function saveCheckpoint(
     rngState: checkpoint.rngState,
     learningRate: checkpoint.learningRate,
     weights: snapshot(checkpoint.weights),
+    ...(checkpoint.state ? { state: snapshot(checkpoint.state) } : {}),
     adam: { step: checkpoint.adam.step, m: checkpoint.adam.m.map(put), v: checkpoint.adam.v.map(put) },
     earlyStopping: {
       ...checkpoint.earlyStopping,
@@ -170,7 +199,7 @@ export async function saveCheckpoint(
         : null,
     },
     reduceLr: { ...checkpoint.reduceLr, best: String(checkpoint.reduceLr.best) },
-    history: checkpoint.history,
+    history: checkpoint.history.map(encodeRecord),
     blobs: blobs.map((b) => b.length),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -234,6 +263,8 @@ export async function loadCheckpoint(
       rngState: header.rngState,
       learningRate: header.learningRate,
       weights: snapshot(header.weights),
+      // absent from checkpoints without state variables (and from those written before them)
+      ...(header.state ? { state: snapshot(header.state) } : {}),
       adam: {
         step: header.adam.step,
         m: header.adam.m.map(blob),
@@ -245,7 +276,7 @@ export async function loadCheckpoint(
         bestWeights: header.earlyStopping.bestWeights ? snapshot(header.earlyStopping.bestWeights) : null,
       },
       reduceLr: { ...header.reduceLr, best: Number(header.reduceLr.best) },
-      history: header.history,
+      history: (header.history as Record<string, unknown>[]).map(decodeRecord),
     };
   } catch (error) {
     throw expected({

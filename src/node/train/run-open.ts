@@ -11,6 +11,7 @@ import { writeSplitFile } from '../data/split-file.js';
 import { writingTo } from '../fs-errors.js';
 import type { BackboneLoader, LoadedBackbone } from './backbone.js';
 import { loadRunData, type PreparedData } from './data.js';
+import { checkFineTuneSplit } from './prefix-tail.js';
 import {
   loadCheckpoint,
   planRunDir,
@@ -56,9 +57,10 @@ interface RunPlan {
 }
 
 /**
- * Opens a run: plans its folder, loads and checks the dataset, the split and the backbone (with its taps)
- * BEFORE creating anything, so bad input never leaves a half-made run folder; then creates the folder,
- * writes config.json (new runs), split.json and `status.json` (`running`). A folder whose earlier attempt
+ * Opens a run: plans its folder, loads and checks the dataset, the split and the backbone (with its taps and,
+ * when fine-tuning, the split at `fineTune.blocks`) BEFORE creating anything, so bad input never leaves a
+ * half-made run folder (the config schema has checked each key, augmentation blocks included); then creates
+ * the folder, writes config.json (new runs), split.json and `status.json` (`running`). A folder whose earlier attempt
  * left no checkpoint (killed during feature extraction, failed early) is started again, with or without
  * `--resume`, saying so in one log line.
  */
@@ -77,6 +79,8 @@ export async function openRun(input: TrainConfig, options: OpenRunOptions): Prom
   });
   const backbone = await options.loadBackbone(config, logger);
   featureMaps(backbone.model, config.model.taps); // throws E_CONFIG naming an unknown tap
+  // fine-tuning's split (blocks, trainBlocks, taps above the prefix): else it would fail after the head stage
+  checkFineTuneSplit(config, backbone);
   await createRunFiles(plan, data, logger);
   return { runDir, config, resume, data, backbone, logger };
 }

@@ -92,6 +92,35 @@ function toFloat32(value: unknown, where: string): Float32Array {
   });
 }
 
+/** HDF5's class number of floating-point types (H5T_FLOAT), as h5wasm's dataset metadata gives it. */
+const H5T_FLOAT = 1;
+
+/**
+ * A dataset's values. h5wasm reads float32 and float64 but throws a bare `Error("Float16 not supported")` for
+ * float16 (Keras weights saved under a float16 or mixed_float16 policy): that becomes one E_WEIGHTS line.
+ */
+function datasetValue(ds: H5Dataset, where: string): unknown {
+  try {
+    return ds.value;
+  } catch (cause) {
+    const type = ds.metadata as { type?: number; size?: number } | undefined;
+    const half = type?.type === H5T_FLOAT && type.size === 2;
+    const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    throw expected({
+      what: 'float32 or float64 weights',
+      where,
+      received: half
+        ? 'a float16 dataset (h5wasm cannot read float16)'
+        : `a dataset h5wasm cannot read (${reason})`,
+      fix: half
+        ? 'convert the weights to float32 and save them again (in Keras: load the model under the float32 dtype policy, then save_weights)'
+        : 'is this a Keras weights file?',
+      code: 'E_WEIGHTS',
+      cause,
+    });
+  }
+}
+
 /**
  * The layer that owns a weight: the scope of its Keras name (`conv1/conv/kernel:0` -> `conv1/conv`). It is
  * the group's own name except inside a nested model, whose group (e.g. ConvNeXt's Sequential
@@ -126,7 +155,7 @@ function readLayer(root: H5Group, layer: string, path: string): SourceWeight[] {
       layer: owningLayer(weightName, layer),
       name: shortWeightName(weightName),
       shape: ds.shape ?? [],
-      data: toFloat32(ds.value, `${path}: ${layer}/${weightName}`),
+      data: toFloat32(datasetValue(ds, `${path}: ${layer}/${weightName}`), `${path}: ${layer}/${weightName}`),
     };
   });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyConfigOverrides,
+  configKeyNames,
   parseOverride,
   parseTrainConfig,
   splitOverrides,
@@ -51,6 +52,67 @@ describe('parseTrainConfig', () => {
   });
 });
 
+describe('parseTrainConfig: keys checked together, before any work', () => {
+  it('refuses fineTune.trainBlocks above fineTune.blocks, naming both', () => {
+    expect(() => parseTrainConfig({ fineTune: { enabled: true, blocks: 2, trainBlocks: 5 } })).toThrow(
+      'expected a number from 1 to fineTune.blocks (2) for config fineTune.trainBlocks but received 5; the unfrozen blocks lie in the tail: lower fineTune.trainBlocks to at most 2, or raise fineTune.blocks to 5',
+    );
+    expect(() => parseTrainConfig({ fineTune: { trainBlocks: 3 } })).toThrow(
+      /for config fineTune\.trainBlocks but received 3/,
+    );
+    expect(parseTrainConfig({ fineTune: { blocks: 4, trainBlocks: 4 } }).fineTune.trainBlocks).toBe(4);
+    expect(parseTrainConfig({ fineTune: { blocks: 4, trainBlocks: 1 } }).fineTune.trainBlocks).toBe(1);
+  });
+
+  it('checks both augmentation blocks with the augmentation schema', () => {
+    expect(() =>
+      parseTrainConfig({ fineTune: { enabled: true, augment: { rotate: 500 } } }, 'ft.json'),
+    ).toThrow(
+      /^expected a number <= 180 for ft\.json fineTune\.augment\.rotate but received 500; allowed keys: flip, rotate, zoom, /,
+    );
+    expect(() => parseTrainConfig({ fineTune: { augment: { rotation: 90 } } })).toThrow(
+      /^expected only the keys flip, rotate, zoom, .* for config fineTune\.augment but received the key "rotation"; remove it or fix the spelling$/,
+    );
+    expect(() => parseTrainConfig({ fineTune: { augment: { zoom: [1.2, 0.8] } } })).toThrow(
+      /^expected a range \[min, max\] with min <= max for config fineTune\.augment\.zoom but received \[1\.2,0\.8\]/,
+    );
+    expect(() => parseTrainConfig({ features: { randomViews: 2, augment: { hue: 2 } } })).toThrow(
+      /^expected a number <= 0\.5 for config features\.augment\.hue but received 2; allowed keys: /,
+    );
+    expect(() => parseTrainConfig({ features: { randomViews: 2, augment: 'strong' } })).toThrow(
+      /^expected an object for config features\.augment but received "strong"/,
+    );
+    // kept as written: config.json and the feature/prefix cache keys stay as they were
+    const config = parseTrainConfig({
+      features: { randomViews: 2, augment: { rotate: 20 } },
+      fineTune: { augment: {} },
+    });
+    expect(config.features.augment).toEqual({ rotate: 20 });
+    expect(config.fineTune.augment).toEqual({});
+  });
+
+  it('refuses features.augment without random views (it would be ignored)', () => {
+    expect(() => parseTrainConfig({ features: { augment: { rotate: 90 } } })).toThrow(
+      'expected no augmentation block while features.randomViews is 0 for config features.augment but received {"rotate":90}; features.augment shapes only the random views: set features.randomViews (e.g. 2) or remove features.augment (fine-tuning has its own fineTune.augment)',
+    );
+    expect(() => parseTrainConfig({ features: { randomViews: 0, augment: {} } })).toThrow(
+      /features\.randomViews is 0 for config features\.augment/,
+    );
+    expect(
+      parseTrainConfig({ features: { randomViews: 1, augment: { rotate: 90 } } }).features.augment,
+    ).toEqual({
+      rotate: 90,
+    });
+  });
+
+  it('lists each augmentation block as one key', () => {
+    const keys = configKeyNames();
+    expect(keys).toContain('features.augment');
+    expect(keys).toContain('fineTune.augment');
+    expect(keys.filter((k) => k.includes('augment.'))).toEqual([]);
+  });
+});
+
 describe('config overrides', () => {
   it('sets dotted keys without touching the base', () => {
     const base = { train: { epochs: 5, batchSize: 8 } };
@@ -63,9 +125,22 @@ describe('config overrides', () => {
     expect(parseOverride('train.epochs=5')).toEqual(['train.epochs', 5]);
     expect(parseOverride('features.tta=false')).toEqual(['features.tta', false]);
     expect(parseOverride('model.backbone=mobilenet_v1')).toEqual(['model.backbone', 'mobilenet_v1']);
+    expect(parseOverride('train.epochs=5e-1')).toEqual(['train.epochs', 0.5]);
     expect(() => parseOverride('epochs')).toThrow(
       'expected key=value for --set but received "epochs"; e.g. --set train.epochs=5',
     );
+  });
+
+  it('keeps the value of a text key as written, however it looks', () => {
+    expect(parseOverride('output.name=2024')).toEqual(['output.name', '2024']);
+    expect(parseOverride('output.name=007')).toEqual(['output.name', '007']);
+    expect(parseOverride('data.root=true')).toEqual(['data.root', 'true']);
+    expect(parseOverride('output.runsDir=[x]')).toEqual(['output.runsDir', '[x]']);
+    expect(parseOverride('data.splitFile=1e3')).toEqual(['data.splitFile', '1e3']);
+    expect(
+      parseTrainConfig(applyConfigOverrides({}, Object.fromEntries([parseOverride('output.name=2024')])))
+        .output.name,
+    ).toBe('2024');
   });
 
   it('parses JSON lists and splits pairs only at top-level commas', () => {

@@ -23,6 +23,17 @@ describe('parseTable', () => {
     ]);
   });
 
+  it('reads CR-only line ends (Excel for Mac) and takes the delimiter from the first line only', () => {
+    const text = 'image;label\rISIC_1;nv\rISIC_2,a,b;mel,c,d\r';
+    expect(detectDelimiter(text)).toBe(';');
+    const t = parseTable(text, 'mac.csv');
+    expect(t.header).toEqual(['image', 'label']);
+    expect(t.rows.map((r) => r.cells)).toEqual([
+      ['ISIC_1', 'nv'],
+      ['ISIC_2,a,b', 'mel,c,d'],
+    ]);
+  });
+
   it('detects tab-separated Dataverse .tab files with quoted values', () => {
     const text = '"lesion_id"\t"image_id"\t"dx"\n"HAM_1"\t"ISIC_1"\t"nv"\n';
     expect(detectDelimiter(text)).toBe('\t');

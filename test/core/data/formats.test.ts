@@ -39,6 +39,47 @@ describe('parseHam10000Rows', () => {
     expect(parsed.rows.map((r) => [r.imageId, r.label])).toEqual([['ISIC_4', 'nv']]);
   });
 
+  it('groups by the column --group-column names and lists the ids of skipped rows', () => {
+    const text =
+      'lesion_id,image_id,dx,patient_id\nL1,ISIC_1,mel,P1\nL2,ISIC_2,nv,P1\nL3,ISIC_3,nv,P2\nL4,ISIC_4,nv,\n';
+    const parsed = parseHam10000Rows(parseTable(text, 'm.csv'), 'm.csv', { group: 'Patient_ID' });
+    expect(parsed.grouping).toEqual({ by: 'column', column: 'patient_id' });
+    expect(parsed.rows.map((r) => [r.imageId, r.groupId, r.meta])).toEqual([
+      ['ISIC_1', 'P1', {}],
+      ['ISIC_2', 'P1', {}],
+      ['ISIC_3', 'P2', {}],
+    ]);
+    expect(parsed.issues).toEqual([
+      { kind: 'empty-group', subject: 'ISIC_4', detail: 'm.csv line 5: empty patient_id' },
+    ]);
+    expect(parsed.skippedIds).toEqual(['ISIC_4']);
+    const bad = parseHam10000Rows(
+      parseTable(`${HAM_HEADER}\nL,ISIC_7,xyz,h,1,m,a\nL,ISIC_8,nv\n`, 'm.csv'),
+      'm.csv',
+    );
+    expect(bad.skippedIds).toEqual(['ISIC_7', 'ISIC_8']);
+  });
+
+  it('refuses column flags it cannot honour instead of ignoring them', () => {
+    const t = parseTable('lesion_id,image_id,dx\nL1,ISIC_1,mel\n', 'm.csv');
+    expect(() => parseHam10000Rows(t, 'm.csv', { label: 'diagnosis' })).toThrow(
+      expect.objectContaining({
+        code: 'E_CONFIG',
+        message:
+          'expected only --group-column (it always reads image_id and dx) for m.csv (HAM10000 metadata) but received --label-column "diagnosis"; ' +
+          'drop --label-column, or pass --format csv to read the table as a generic CSV',
+      }),
+    );
+    expect(parseHam10000Rows(t, 'm.csv', { image: 'IMAGE_ID', label: 'dx' }).rows).toHaveLength(1);
+    expect(() => parseHam10000Rows(t, 'm.csv', { group: 'patient' })).toThrow(
+      expect.objectContaining({
+        code: 'E_MISSING_COLUMN',
+        message:
+          'expected group column "patient" for m.csv but received the columns lesion_id, image_id, dx; name one of its columns with --group-column',
+      }),
+    );
+  });
+
   it('names the missing columns and what was expected', () => {
     const t = parseTable('lesion_id,image_id,diagnosis\nA,B,nv\n', 'HAM10000_metadata.csv');
     expect(() => parseHam10000Rows(t, 'HAM10000_metadata.csv')).toThrow(
@@ -61,6 +102,45 @@ describe('parseIsicOnehotRows', () => {
     expect(parsed.issues).toEqual([
       { kind: 'bad-row', subject: 'gt.csv line 4', detail: '0 one-hot columns set, expected exactly one' },
     ]);
+  });
+
+  it('groups by a lesion/patient column, found by name or given (--group-column)', () => {
+    const text =
+      'image,MEL,NV,BCC,AK,BKL,DF,VASC,SCC,UNK,lesion_id,patient\nISIC_1,1,0,0,0,0,0,0,0,0,L1,P1\nISIC_2,1,0,0,0,0,0,0,0,0,L1,P1\nISIC_3,0,1,0,0,0,0,0,0,0,L2,P1\nISIC_4,0,1,0,0,0,0,0,0,0,,P2\n';
+    const table = parseTable(text, 'gt.csv');
+    const found = parseIsicOnehotRows(table, 'gt.csv');
+    expect(found.grouping).toEqual({ by: 'column', column: 'lesion_id' });
+    expect(found.rows.map((r) => r.groupId)).toEqual(['L1', 'L1', 'L2']);
+    expect(found.issues).toEqual([
+      { kind: 'empty-group', subject: 'ISIC_4', detail: 'gt.csv line 5: empty group' },
+    ]);
+    expect(found.skippedIds).toEqual(['ISIC_4']);
+    const given = parseIsicOnehotRows(table, 'gt.csv', { group: 'patient' });
+    expect(given.grouping).toEqual({ by: 'column', column: 'patient' });
+    expect(given.rows.map((r) => r.groupId)).toEqual(['P1', 'P1', 'P1', 'P2']);
+  });
+
+  it('says it looked for a group column, and refuses a label flag or an absent column', () => {
+    const table = parseTable('image,MEL,NV,BCC,AKIEC,BKL,DF,VASC\nISIC_1,1,0,0,0,0,0,0\n', 'gt.csv');
+    expect(parseIsicOnehotRows(table, 'gt.csv').grouping).toEqual({
+      by: 'image',
+      reason: 'gt.csv is ISIC one-hot ground truth without a lesion column',
+      searched: GROUP_COLUMNS,
+    });
+    expect(() => parseIsicOnehotRows(table, 'gt.csv', { label: 'dx' })).toThrow(
+      expect.objectContaining({
+        code: 'E_CONFIG',
+        message: expect.stringMatching(
+          /^expected only --image-column, --group-column for gt\.csv \(ISIC one-hot ground truth\) but received --label-column "dx"/,
+        ),
+      }),
+    );
+    expect(() => parseIsicOnehotRows(table, 'gt.csv', { group: 'lesion_id' })).toThrow(
+      expect.objectContaining({
+        code: 'E_MISSING_COLUMN',
+        message: expect.stringContaining('group column "lesion_id"'),
+      }),
+    );
   });
 
   it('reports labels outside the 7 codes (ISIC 2019 SCC) as unknown', () => {

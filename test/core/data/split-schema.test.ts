@@ -7,6 +7,7 @@ import {
   parseSplitFile,
   selectSplit,
   splitAssignmentOf,
+  splitFingerprint,
 } from '../../../src/core/data/split-schema.js';
 
 const records: ImageRecord[] = ['c', 'a', 'b', 'd'].map((id, i) => ({
@@ -94,6 +95,31 @@ describe('split files', () => {
     expect(() => assertSplitMatches(file, records.slice(1), 's.json')).toThrow(
       /^expected the dataset it was made for \(4 images, .*\) for the split file s\.json but received a dataset of 3 images/,
     );
+  });
+
+  it('fingerprints the matched ids, so the image check mode does not change it', () => {
+    // "e" was matched to a file that the image check (e.g. --decode) left out of the records
+    const matchedIds = ['a', 'b', 'c', 'd', 'e'];
+    const checked = { records, matchedIds };
+    expect(splitFingerprint(checked)).toEqual({
+      images: 5,
+      fingerprint: datasetFingerprint([...records, { imageId: 'e' }]).fingerprint,
+    });
+    // without a left-out image, the fingerprint is the one of the records, as in split files made before
+    expect(splitFingerprint({ records, matchedIds: ['d', 'c', 'b', 'a'] })).toEqual(
+      datasetFingerprint(records),
+    );
+    expect(splitFingerprint({ records })).toEqual(datasetFingerprint(records));
+    const file = buildSplitFile(
+      records,
+      { ...dataset, matchedIds },
+      { kind: 'holdout', seed: 42, val: 0.25, test: 0.25, parts },
+    );
+    expect(file.dataset.images).toBe(5);
+    const withE = [...records, { imageId: 'e', label: 'nv', groupId: 'ge', path: '' }];
+    expect(() => assertSplitMatches(file, { records: withE, matchedIds }, 's.json')).not.toThrow();
+    expect(() => assertSplitMatches(file, checked, 's.json')).not.toThrow();
+    expect(() => assertSplitMatches(file, { records }, 's.json')).toThrow(/made for \(5 images/);
   });
 
   it('turns a split file into train/val/test ids, for k-fold per fold', () => {

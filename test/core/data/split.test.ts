@@ -76,13 +76,37 @@ describe('splitByGroup', () => {
   });
 
   it('assigns a mixed-label group by its majority label', () => {
+    // G counts as a "y" lesion: y's three lesions fill train (G) then val (h, i); as an "x" lesion, G would
+    // be alone in its class and h, i would share train and val
     const mixed: ImageRecord[] = [
       { imageId: 'm1', label: 'x', groupId: 'G', path: '' },
       { imageId: 'm2', label: 'y', groupId: 'G', path: '' },
       { imageId: 'm3', label: 'y', groupId: 'G', path: '' },
+      { imageId: 'h', label: 'y', groupId: 'H', path: '' },
+      { imageId: 'i', label: 'y', groupId: 'I', path: '' },
     ];
-    const s = splitByGroup(mixed, { val: 0.1, test: 0.1, seed: 0 });
-    expect(s.train).toEqual(['m1', 'm2', 'm3']);
+    const s = splitByGroup(mixed, { val: 0.3, test: 0, seed: 0 });
+    expect(s).toEqual({ train: ['m1', 'm2', 'm3'], val: ['h', 'i'], test: [] });
+  });
+
+  it('refuses a part left empty for want of lesions per class, naming the cause and the fix', () => {
+    // two lesions per class: each class fills train, then val, and never reaches test
+    const two = synth({ a: 2, b: 2 });
+    const error = (() => {
+      try {
+        splitByGroup(two, { val: 0.15, test: 0.15, seed: 42 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toMatchObject({ code: 'E_SPLIT' });
+    expect((error as Error).message).toBe(
+      'expected images in every part with a fraction above 0 for the split of 6 images but received an empty test (0.15) part: ' +
+        'too few lesions per class (at most 2 in each of 2 classes; each class is split on its own and needs 3 lesions to reach every part); ' +
+        'use more data, or set the fraction of that part to 0',
+    );
+    expect(splitByGroup(two, { val: 0.15, test: 0, seed: 42 }).val.length).toBeGreaterThan(0);
+    expect(splitByGroup([], { val: 0.15, test: 0.15, seed: 42 })).toEqual({ train: [], val: [], test: [] });
   });
 });
 
@@ -109,6 +133,20 @@ describe('kfoldByGroup', () => {
       /^expected an integer from 2 to the number of groups \(\d+\) for the k-fold folds but received 1/,
     );
     expect(() => kfoldByGroup(records.slice(0, 3), { folds: 5, seed: 0 })).toThrow(/number of groups \(2\)/);
+  });
+
+  it('refuses empty folds when no class has a lesion for every fold, saying how many folds fit', () => {
+    // 8 classes of 3 lesions: every class fills folds 0-2 and none reaches folds 3 and 4
+    const small = synth({ a: 3, b: 3, c: 3, d: 3, e: 3, f: 3, g: 3, h: 3 });
+    expect(() => kfoldByGroup(small, { folds: 5, seed: 42 })).toThrow(
+      expect.objectContaining({
+        code: 'E_SPLIT',
+        message:
+          'expected images in every fold for the 5-fold split of 48 images but received empty folds 3, 4: too few lesions per class ' +
+          '(at most 3 in each of 8 classes; each class is split on its own and needs 5 lesions to reach every fold); use at most 3 --folds, or more data',
+      }),
+    );
+    expect(kfoldByGroup(small, { folds: 3, seed: 42 }).every((fold) => fold.length > 0)).toBe(true);
   });
 
   it('foldAssignment makes fold k the test part and splits the rest into train/val by group', () => {

@@ -35,6 +35,16 @@ describe('matchRowsToFiles', () => {
     expect(at(issues, 0).detail).toBe('m.csv line 4: already listed at m.csv line 2');
     expect(matchRowsToFiles([row('a', 2)], files, false).issues).toEqual([]);
   });
+
+  it('takes no file for an orphan that a skipped row names (its row is reported already)', () => {
+    const files = new Map([
+      ['a', '/d/a.jpg'],
+      ['bad', '/d/bad.jpg'],
+      ['z', '/d/z.jpg'],
+    ]);
+    const { issues } = matchRowsToFiles([row('a', 2)], files, true, ['bad']);
+    expect(issues.map((i) => [i.kind, i.subject])).toEqual([['orphan-image', '/d/z.jpg']]);
+  });
 });
 
 describe('issue reports', () => {

@@ -23,4 +23,31 @@ describe('predictions.csv', () => {
       'expected the header image,label,predicted,<classes...> for x.csv but received "a,b"; is this a lesionlab predictions.csv?',
     );
   });
+
+  it('guards formula-looking ids and class names for spreadsheets and reads them back as they were', () => {
+    const odd = ['=mel', 'nv'];
+    const ids = ['=HYPERLINK("http://evil.example","click").jpg', "'=quoted", '-12', '@x'];
+    const truth = ['=mel', 'nv', '', '=mel'];
+    const rows = [
+      Float64Array.of(0.9, 0.1),
+      Float64Array.of(0.2, 0.8),
+      Float64Array.of(0.5, 0.5),
+      Float64Array.of(1e-7, 1 - 1e-7),
+    ];
+    const text = formatPredictionsCsv(odd, ids, truth, rows);
+    expect(text.split('\n')).toEqual([
+      "image,label,predicted,'=mel,nv",
+      `"'=HYPERLINK(""http://evil.example"",""click"").jpg",'=mel,'=mel,0.9,0.1`,
+      "''=quoted,nv,nv,0.2,0.8",
+      "-12,,'=mel,0.5,0.5",
+      `'@x,'=mel,nv,1e-7,${1 - 1e-7}`,
+      '',
+    ]);
+    expect(parsePredictionsCsv(text, 'p.csv')).toEqual({
+      classes: odd,
+      images: ids,
+      labels: truth,
+      probabilities: rows,
+    });
+  });
 });

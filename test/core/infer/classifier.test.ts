@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { BundleMeta } from '../../../src/core/bundle/meta.js';
 import {
+  checkDeclaredShapes,
   createPixelClassifier,
+  declaredShape,
   inferencePreprocess,
   type ModelSession,
 } from '../../../src/core/infer/classifier.js';
@@ -137,5 +139,105 @@ describe('the shared classifier flow (views, one forward pass, averaging, metada
     expect(inferencePreprocess(bundle(), false).density).toEqual({ ...RULE, enabled: false });
     const { density: _, ...withoutRule } = bundle().preprocess;
     expect(inferencePreprocess(bundle({ preprocess: withoutRule }), false)).toEqual(withoutRule);
+  });
+});
+
+/** A session that answers `perInput` probabilities per input image, each its input's top-left red value / 100. */
+function sizedSession(perInput: number): ModelSession {
+  return {
+    async run(input, dims) {
+      const n = dims[0] as number;
+      return {
+        probabilities: Float32Array.from({ length: n * perInput }, (_, i) => {
+          const image = Math.floor(i / perInput);
+          return (input[image * PLANE] as number) / 100;
+        }),
+      };
+    },
+    async dispose() {},
+  };
+}
+
+const MISMATCH_FIX =
+  'bundle.json and its ONNX model must come from the same model: use the bundle as training or `lesionlab export` wrote it, or correct bundle.json';
+
+describe("a model whose outputs disagree with bundle.json's classes", () => {
+  it('is refused with one E_MODEL_BUNDLE line instead of rows shifted across the batch', async () => {
+    // 3 outputs for 2 classes: averaging would read image 1's row from image 0's third output
+    const c = createPixelClassifier(bundle(), sizedSession(3), decoder);
+    await expect(c.classifyPixels(batch, 2)).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: `expected 4 probabilities (2 input(s) x the 2 classes of bundle.json) for the output "p" of model bundle "fake" but received 6 (3 per input); ${MISMATCH_FIX}`,
+    });
+    await expect(c.classifyImage(batch.subarray(0, PLANE))).rejects.toMatchObject({ code: 'E_MODEL_BUNDLE' });
+  });
+
+  it('is refused instead of NaN rows when it has fewer outputs, counting every view', async () => {
+    const c = createPixelClassifier(bundle({ testViews: ['identity', 'flip_h'] }), sizedSession(1), decoder);
+    await expect(c.classifyPixels(batch, 2)).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: expect.stringMatching(
+        /^expected 8 probabilities \(4 input\(s\) x the 2 classes of bundle\.json\) for .* but received 4 \(1 per input\); /,
+      ),
+    });
+    expect(await c.classifyPixels(new Uint8Array(0), 0)).toEqual([]);
+  });
+});
+
+describe('checkDeclaredShapes (the shapes the ONNX model declares against bundle.json)', () => {
+  const where = 'm.onnx';
+  it('accepts matching shapes, dynamic dimensions and shapes not declared', () => {
+    const meta = bundle();
+    expect(() =>
+      checkDeclaredShapes(
+        meta,
+        { input: ['N', H, W, 3], probabilities: ['N', 2], cam: ['N', 1, 1, 2] },
+        where,
+      ),
+    ).not.toThrow();
+    expect(() =>
+      checkDeclaredShapes(meta, { input: [null, 'h', -1, 3], probabilities: ['N', 'classes'] }, where),
+    ).not.toThrow();
+    expect(() => checkDeclaredShapes(meta, {}, where)).not.toThrow();
+    // no CAM named in bundle.json: its shape is not the classifier's business
+    const { cam: _, ...onnx } = meta.onnx;
+    expect(() => checkDeclaredShapes({ ...meta, onnx }, { cam: ['N', 1, 1, 9] }, where)).not.toThrow();
+  });
+
+  it('refuses another class count, naming both sides', () => {
+    expect(() => checkDeclaredShapes(bundle(), { probabilities: ['N', 3] }, where)).toThrow(
+      expect.objectContaining({
+        code: 'E_MODEL_BUNDLE',
+        message: `expected an output "p" of [N, 2] (bundle.json lists 2 classes) for m.onnx but received [N, 3]; ${MISMATCH_FIX}`,
+      }),
+    );
+    expect(() => checkDeclaredShapes(bundle(), { probabilities: ['N'] }, where)).toThrow(/received \[N\];/);
+    expect(() => checkDeclaredShapes(bundle(), { cam: ['N', 1, 1, 3] }, where)).toThrow(
+      /^expected an output "cam" of \[N, h, w, 2\] \(bundle\.json lists 2 classes\) for m\.onnx but received \[N, 1, 1, 3\];/,
+    );
+  });
+
+  it('refuses another input size or layout', () => {
+    expect(() => checkDeclaredShapes(bundle(), { input: ['N', 4, 4, 3] }, where)).toThrow(
+      expect.objectContaining({
+        code: 'E_MODEL_BUNDLE',
+        message: `expected an input "x" of [N, 2, 2, 3] (bundle.json preprocess is 2x2 RGB) for m.onnx but received [N, 4, 4, 3]; ${MISMATCH_FIX}`,
+      }),
+    );
+    expect(() => checkDeclaredShapes(bundle(), { input: ['N', 3, 2, 2] }, where)).toThrow(
+      /received \[N, 3, 2, 2\]/,
+    );
+    expect(() => checkDeclaredShapes(bundle(), { input: ['N', 12] }, where)).toThrow(/received \[N, 12\]/);
+  });
+
+  it('declaredShape finds a tensor by name and skips absent, non-tensor and shapeless values', () => {
+    const values = [
+      { name: 'x', isTensor: true, shape: ['N', 2, 2, 3] },
+      { name: 'seq', isTensor: false },
+      { name: 'unknown', isTensor: true, shape: [] },
+    ];
+    expect(declaredShape(values, 'x')).toEqual(['N', 2, 2, 3]);
+    for (const name of ['seq', 'unknown', 'nope', undefined])
+      expect(declaredShape(values, name)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   fitInBox,
+  flattenOnBlack,
   preprocessDecoded,
   preshrinkBox,
   preshrinkSize,
@@ -80,6 +81,55 @@ describe('preprocessDecoded', () => {
     expect(Array.from(preprocessDecoded(rgb, { ...spec, colorConstancy: false }))).not.toEqual(
       Array.from(fromRgb),
     );
+  });
+
+  it('composites semi-transparent RGBA onto black first: round(c x alpha / 255)', () => {
+    // every alpha 0..255 with a few colour values each, 64 x 4 pixels per row of alpha
+    const width = 256;
+    const height = 16;
+    const rgba = new Uint8Array(width * height * 4);
+    const rgb = new Uint8Array(width * height * 3);
+    for (let i = 0; i < width * height; i++) {
+      const alpha = i % 256;
+      const colour = [(i * 7) % 256, 255 - ((i * 3) % 256), (i >> 8) * 17] as const;
+      rgba.set([...colour, alpha], i * 4);
+      rgb.set(
+        colour.map((c) => Math.round((c * alpha) / 255)),
+        i * 3,
+      );
+    }
+    const spec: PreprocessSpec = { width: 256, height: 16, resize: 'stretch', colorConstancy: false };
+    const fromRgba = preprocessDecoded({ data: rgba, width, height, channels: 4 }, spec);
+    expect(Buffer.from(fromRgba).equals(Buffer.from(rgb))).toBe(true);
+    const shrunk = { ...spec, width: 40, height: 10, colorConstancy: true, density: HAM };
+    expect(
+      Array.from(
+        preprocessDecoded({ data: new Uint8ClampedArray(rgba), width, height, channels: 4 }, shrunk),
+      ),
+    ).toEqual(Array.from(preprocessDecoded({ data: rgb, width, height, channels: 3 }, shrunk)));
+  });
+
+  it('gives the same RGB after a canvas round trip (premultiplied storage, un-premultiplied getImageData)', () => {
+    // what a 2D canvas does to straight RGBA: stores p = round(c x a / 255), hands back round(p x 255 / a)
+    const roundTrip = (c: number, a: number) => {
+      const p = Math.round((c * a) / 255);
+      return a === 0 ? 0 : Math.min(255, Math.round((p * 255) / a));
+    };
+    const width = 256;
+    const height = 256;
+    const straight = new Uint8Array(width * height * 4);
+    const canvas = new Uint8ClampedArray(width * height * 4);
+    for (let a = 0; a < 256; a++) {
+      for (let v = 0; v < 256; v++) {
+        const colour = [v, 255 - v, (v * 5) % 256];
+        straight.set([...colour, a], (a * width + v) * 4);
+        canvas.set([...colour.map((c) => roundTrip(c, a)), a], (a * width + v) * 4);
+      }
+    }
+    expect(Buffer.from(canvas).equals(Buffer.from(straight))).toBe(false);
+    const flat = (data: Uint8Array | Uint8ClampedArray) =>
+      Buffer.from(flattenOnBlack({ data, width, height, channels: 4 }).data);
+    expect(flat(canvas).equals(flat(straight))).toBe(true);
   });
 
   it('pads with black under pad', () => {

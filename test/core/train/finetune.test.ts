@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { BACKBONE_NAMES, getBackbone } from '../../../src/core/models/registry.js';
-import { copyTailWeights, splitAtBlock, unfreezeTopBlocks } from '../../../src/core/train/finetune.js';
+import {
+  batchNormState,
+  copyTailWeights,
+  splitAtBlock,
+  unfreezeTopBlocks,
+} from '../../../src/core/train/finetune.js';
 import { seedModelWeights } from '../../../src/core/train/seed-weights.js';
 import { at } from '../../../src/core/util/at.js';
 import { expectCleanTopSplits, FULL_SIZE_BACKBONES } from '../../support/backbone-forward.js';
@@ -102,5 +107,28 @@ describe('unfreezeTopBlocks on a tail', () => {
     expect(() => unfreezeTopBlocks(tail, spec.blocks, 3)).toThrow(
       /^expected a number of blocks from 1 to 2 \(.* has 2 blocks above its input\) for fineTune.trainBlocks but received 3; unfreeze from 1 to 2$/,
     );
+  });
+});
+
+describe('batchNormState', () => {
+  it("lists every tail BatchNorm layer's moving mean and variance by stable name, apart from the trained weights", () => {
+    const spec = getBackbone('mobilenet_v1');
+    const model = spec.build({ inputSize: 64 });
+    // a second split clones the layers again: TF.js suffixes the clones' variable names, ours stay stable
+    splitAtBlock(model, spec.blocks, 1);
+    const { tail } = splitAtBlock(model, spec.blocks, 1);
+    const trained = unfreezeTopBlocks(tail, spec.blocks, 1, true);
+    const state = batchNormState(tail);
+    expect(state.map((v) => v.name)).toEqual([
+      'backbone/conv_dw_13_bn/moving_mean',
+      'backbone/conv_dw_13_bn/moving_variance',
+      'backbone/conv_pw_13_bn/moving_mean',
+      'backbone/conv_pw_13_bn/moving_variance',
+    ]);
+    const bn = tail.getLayer('conv_pw_13_bn');
+    expect(state.slice(2).map((v) => v.variable.id)).toEqual(bn.weights.slice(2).map((w) => w.read().id));
+    const trainedIds = new Set(trained.map((v) => v.variable.id));
+    expect(state.some((v) => trainedIds.has(v.variable.id))).toBe(false);
+    expect(batchNormState(tinyBackbone(16, 5))).toEqual([]);
   });
 });

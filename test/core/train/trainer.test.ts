@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { predictSet, type TrainCheckpoint, trainHead } from '../../../src/core/train/trainer.js';
+import { Head, type NamedVariable, poolFeatures } from '../../../src/core/train/head.js';
+import { Prng } from '../../../src/core/train/prng.js';
+import {
+  type ItemSet,
+  predictSet,
+  type TrainCheckpoint,
+  type TrainHeadOptions,
+  trainHead,
+} from '../../../src/core/train/trainer.js';
 import { at } from '../../../src/core/util/at.js';
 import { baseOptions, makeHead, stripSeconds, syntheticSet } from '../../support/train-set.js';
 
@@ -96,5 +104,171 @@ describe('trainHead', () => {
       head.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/** 3x3x2 maps; the label is the first two values' sum above 4, flipped in `flip` sets (val loss then rises). */
+function mapSet(n: number, rng: Prng, flip: boolean): ItemSet {
+  const x = rng.uniform(n * 18, 0, 4);
+  const labels = Int32Array.from({ length: n }, (_, i) => {
+    const y = at(x, i * 18) + at(x, i * 18 + 1) > 4 ? 1 : 0;
+    return flip ? 1 - y : y;
+  });
+  return {
+    labels,
+    views: 1,
+    batch: (indices) => {
+      const rows = new Float32Array(indices.length * 18);
+      indices.forEach((i, r) => {
+        rows.set(x.subarray(i * 18, i * 18 + 18), r * 18);
+      });
+      return tf.tensor4d(rows, [indices.length, 3, 3, 2]);
+    },
+  };
+}
+
+/**
+ * A tail conv → BatchNorm trained with BatchNorm in training mode (what `fineTune.batchNorm: train` does):
+ * the training steps move the moving statistics, which are state variables, not trained ones.
+ */
+function bnTail() {
+  const input = tf.input({ shape: [3, 3, 2] });
+  const conv = tf.layers.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: 'ones', name: 'c' });
+  const bn = tf.layers.batchNormalization({ momentum: 0.9, name: 'bn' });
+  const model = tf.model({
+    inputs: input,
+    outputs: bn.apply(conv.apply(input)) as tf.SymbolicTensor,
+  });
+  const head = Head.create({ inputWidth: 4, hidden: 0, numClasses: 2, dropout: 0 }, new Prng(1));
+  const extraVariables = model.layers.flatMap((l) =>
+    l.trainableWeights.map((w, i) => ({
+      name: `backbone/${l.name}/${i}`,
+      variable: w.read() as tf.Variable,
+    })),
+  );
+  const stateVariables: NamedVariable[] = ['moving_mean', 'moving_variance'].map((name, i) => ({
+    name: `backbone/bn/${name}`,
+    variable: at(bn.weights, 2 + i).read() as tf.Variable,
+  }));
+  const features = (training: boolean) => (maps: tf.Tensor) =>
+    poolFeatures(model.apply(maps, { training }) as tf.Tensor4D, 'avg');
+  const stats = () => bn.getWeights().map((w) => Array.from(w.dataSync()));
+  const options = (rest: Partial<TrainHeadOptions> & { epochs: number }): TrainHeadOptions => ({
+    head,
+    extraVariables,
+    stateVariables,
+    features: features(false),
+    trainFeatures: features(true),
+    train: bnTrain,
+    val: bnVal,
+    batchSize: 8,
+    learningRate: 0.05,
+    loss: { classWeights: Float32Array.from([1, 1]), kind: 'cross-entropy', focalGamma: 0 },
+    earlyStopping: { patience: 100, minDelta: 0 },
+    reduceLr: { patience: 100, factor: 0.5, minLr: 0 },
+    seed: 3,
+    ...rest,
+  });
+  const dispose = () => {
+    model.dispose();
+    head.dispose();
+  };
+  return { head, model, extraVariables, stateVariables, features, stats, options, dispose };
+}
+const mapRng = new Prng(7);
+const bnTrain = mapSet(40, mapRng, false);
+const bnVal = mapSet(20, mapRng, true);
+
+describe('trainHead with state variables (BatchNorm statistics trained in training mode)', () => {
+  it('restores the best epoch with its statistics: the restored model scores the recorded best loss', async () => {
+    const s = bnTail();
+    const initial = s.stats();
+    const checkpoints: TrainCheckpoint[] = [];
+    const result = await trainHead(s.options({ epochs: 6, onEpoch: (_r, c) => void checkpoints.push(c) }));
+    // the case this guards: training moved the statistics, and the best epoch is not the last
+    expect(at(s.stats(), 2)).not.toEqual(at(initial, 2));
+    expect(result.bestEpoch).toBeLessThan(result.history.length);
+    const best = at(result.history, result.bestEpoch - 1);
+    const { loss } = await predictSet(s.head, bnVal, {
+      features: s.features(false),
+      loss: s.options({ epochs: 1 }).loss,
+    });
+    expect(loss).toBeCloseTo(best.val_loss, 5);
+    // the statistics are checkpointed and snapshotted, never trained: Adam holds the head's and tail's weights only
+    const last = at(checkpoints, checkpoints.length - 1);
+    expect(last.state?.map((w) => w.name)).toEqual([
+      'backbone/bn/moving_mean',
+      'backbone/bn/moving_variance',
+    ]);
+    expect(last.adam.m).toHaveLength(s.head.variables.length + s.extraVariables.length);
+    expect(last.weights.map((w) => w.name)).not.toContain('backbone/bn/moving_mean');
+    expect(last.earlyStopping.bestWeights?.map((w) => w.name)).toContain('backbone/bn/moving_variance');
+    s.dispose();
+  });
+
+  it('resumes with the checkpointed statistics to the same metrics and weights as an uninterrupted run', async () => {
+    const full = bnTail();
+    const reference = await trainHead(full.options({ epochs: 4 }));
+    const first = bnTail();
+    let saved: TrainCheckpoint | undefined;
+    await trainHead(
+      first.options({
+        epochs: 4,
+        onEpoch: (_r, c) => {
+          saved = c;
+        },
+        interruptAfter: (epoch) => epoch === 2,
+      }),
+    );
+    // a fresh process: the tail starts again from the backbone's statistics
+    const second = bnTail();
+    const resumed = await trainHead(second.options({ epochs: 4, resume: saved }));
+    expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
+    expect(second.stats()).toEqual(full.stats());
+    expect(second.head.snapshot()).toEqual(full.head.snapshot());
+    for (const s of [full, first, second]) s.dispose();
+  });
+
+  it('resumes a checkpoint without state (written before state variables): statistics stay as loaded', async () => {
+    const first = bnTail();
+    let saved: TrainCheckpoint | undefined;
+    await trainHead(
+      first.options({
+        epochs: 3,
+        onEpoch: (_r, c) => {
+          saved = c;
+        },
+        interruptAfter: (epoch) => epoch === 2,
+      }),
+    );
+    const { state: _state, ...current } = saved!;
+    const bestWeights = current.earlyStopping.bestWeights!.filter((w) => !w.name.includes('/moving_'));
+    const old: TrainCheckpoint = { ...current, earlyStopping: { ...current.earlyStopping, bestWeights } };
+    // nothing left to train: the best weights come back, the statistics stay the backbone's
+    const second = bnTail();
+    const loaded = second.stats();
+    const finished = await trainHead(second.options({ epochs: 2, resume: old }));
+    expect(stripSeconds(finished.history)).toEqual(stripSeconds(saved!.history));
+    expect(second.stats().slice(2)).toEqual(loaded.slice(2));
+    expect(second.stats().slice(0, 2)).not.toEqual(loaded.slice(0, 2));
+    const third = bnTail();
+    const resumed = await trainHead(third.options({ epochs: 3, resume: old }));
+    expect(resumed.history).toHaveLength(3);
+    for (const s of [first, second, third]) s.dispose();
+  });
+
+  it('writes no state into checkpoints without state variables', async () => {
+    const head = makeHead(WIDTH);
+    let saved: TrainCheckpoint | undefined;
+    await trainHead({
+      ...baseOptions(head, train, val),
+      epochs: 1,
+      onEpoch: (_r, c) => {
+        saved = c;
+      },
+    });
+    expect(saved).toBeDefined();
+    expect('state' in saved!).toBe(false);
+    head.dispose();
   });
 });

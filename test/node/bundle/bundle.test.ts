@@ -116,3 +116,36 @@ describe('writeModelBundle / readModelBundle', () => {
     );
   });
 });
+
+describe('writeModelBundle refuses a model that disagrees with the bundle.json it would write', () => {
+  it('refuses output units other than one per class, writing nothing', async () => {
+    const model = buildTinyModel(8);
+    const dir = join(root, 'units');
+    await expect(writeModelBundle(dir, args(model))).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: expect.stringMatching(
+        /^expected 7 output units, one per class \(akiec, bcc, bkl, df, mel, nv, vasc\) for the model written to \S+units but received 8 \(output \[N, 8\]\); pass the classes the model was built for, in its output order$/,
+      ),
+    });
+    await expect(
+      writeModelBundle(dir, { ...args(model), classes: HAM10000_CLASSES.slice(0, 6) }),
+    ).rejects.toThrow(/^expected 6 output units.* but received 8 /);
+    model.dispose();
+    expect((await readdir(root)).filter((n) => n.startsWith('units'))).toEqual([]);
+  });
+
+  it("refuses a preprocess size other than the model's input", async () => {
+    const model = buildTinyModel();
+    const dir = join(root, 'size');
+    await expect(
+      writeModelBundle(dir, { ...args(model), preprocess: { ...TINY_SPEC, width: 32, height: 32 } }),
+    ).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: expect.stringMatching(
+        /^expected an input of \[N, 32, 32, 3\] \(preprocess 32x32 RGB\) for the model written to \S+size but received \[N, 16, 16, 3\]; set preprocess width and height to the model's input size$/,
+      ),
+    });
+    model.dispose();
+    expect((await readdir(root)).filter((n) => n.startsWith('size'))).toEqual([]);
+  });
+});

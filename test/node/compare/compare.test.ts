@@ -13,7 +13,7 @@ import { writeComparisonReport } from '../../../src/node/compare/write.js';
 import { readSplitFile } from '../../../src/node/data/split-file.js';
 import type { TrainRunResult } from '../../../src/node/train/pipeline.js';
 import { SAMPLE_ROOT } from '../../support/report-data.js';
-import { syntheticModel } from '../../support/synthetic-model.js';
+import { syntheticModel, writeEvaluationFolder } from '../../support/synthetic-model.js';
 import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
 
 let root: string;
@@ -44,6 +44,31 @@ describe('writeComparisonReport (synthetic evaluations)', () => {
     const md = await readFile(paths.markdown, 'utf8');
     expect(md).toMatch(/\| alpha vs beta \| 60 \| 30 \| 0 \| chi-square-cc \| /);
     expect(JSON.parse(await readFile(paths.data, 'utf8'))).toEqual(JSON.parse(JSON.stringify(data)));
+  });
+});
+
+describe('compareEvaluations', () => {
+  it('names apart two evaluations that carry one model name', async () => {
+    const run = join(root, 'evaluations', 'run1');
+    const dirs = await Promise.all([
+      writeEvaluationFolder(
+        join(run, 'eval-test'),
+        syntheticModel('tiny-run1', labels, () => true),
+      ),
+      writeEvaluationFolder(
+        join(run, 'eval-plain'),
+        syntheticModel('tiny-run1', labels, (i) => i < 20),
+      ),
+    ]);
+    const result = await compareEvaluations(dirs, join(root, 'evaluations', 'out'));
+    expect(result.data.models.map((m) => m.name)).toEqual([
+      'tiny-run1 (eval-test)',
+      'tiny-run1 (eval-plain)',
+    ]);
+    expect(result.data.pairwise.map((t) => `${t.modelA} vs ${t.modelB}`)).toEqual([
+      'tiny-run1 (eval-test) vs tiny-run1 (eval-plain)',
+    ]);
+    expect(Object.keys(result.weights)).toHaveLength(2);
   });
 });
 

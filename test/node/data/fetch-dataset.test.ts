@@ -203,4 +203,34 @@ describe('fetchDataset ham10000 (loopback Dataverse)', () => {
       /HTTP 404; is .* a Dataverse server\?/,
     );
   });
+
+  it.each([
+    '../outside.csv',
+    '../../etc/cron.d/x',
+    '/tmp/abs.csv',
+    'sub/inner.csv',
+    '..\\win.csv',
+    'C:evil.csv',
+    '..',
+    '.bashrc',
+    '',
+    'nul\u0000.csv',
+  ])('refuses the server-supplied file name %j before downloading anything', async (bad) => {
+    const root = await newDest();
+    const dest = join(root, 'dest');
+    const metadata = (listing as ListingShape).data.latestVersion.files[2]!.dataFile;
+    metadata.originalFileName = bad;
+    const error = await fetchDataset('ham10000', { dest, baseUrl: base }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'E_DOWNLOAD',
+      message: `expected a plain file name (no folder, no leading dot) for the name of HAM10000_metadata.tab (file 13) in the listing from ${base} but received ${JSON.stringify(bad)}; refusing to write outside --dest; check --base-url (is this server the real Dataverse?)`,
+    });
+    expect(requests).toEqual([]);
+    expect(await readdir(root)).toEqual(['dest']);
+    expect(await readdir(dest)).toEqual([]);
+  });
 });
+
+interface ListingShape {
+  data: { latestVersion: { files: { dataFile: { originalFileName?: string } }[] } };
+}

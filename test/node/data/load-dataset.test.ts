@@ -1,7 +1,9 @@
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import { splitFingerprint } from '../../../src/core/data/split-schema.js';
 import { LesionlabError } from '../../../src/core/errors.js';
 import { HAM10000_CLASSES } from '../../../src/core/labels.js';
 import { at } from '../../../src/core/util/at.js';
@@ -106,15 +108,14 @@ describe('loadDataset: HAM10000 layout', () => {
       'duplicate-image-id:ISIC_1',
       'empty-group:ISIC_6',
       'missing-image:ISIC_2',
-      'orphan-image:/p1/ISIC_6.jpg',
       'orphan-image:/p2/ISIC_99.png',
       'unknown-label:ISIC_5',
     ]);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^8 data issues, affected rows skipped \(/);
+    expect(warnings[0]).toMatch(/^7 data issues, affected rows skipped \(/);
 
     await expect(loadDataset(root, { strict: true })).rejects.toThrow(
-      /^expected no data issues \(--strict\) for .*HAM10000_metadata.csv but received 8 data issues \(.*\); first: .*drop --strict/,
+      /^expected no data issues \(--strict\) for .*HAM10000_metadata.csv but received 7 data issues \(.*\); first: .*drop --strict/,
     );
     const unchecked = await loadDataset(root, { checkImages: false, orphans: false });
     expect(unchecked.records.map((r) => r.imageId)).toEqual(['ISIC_1', 'ISIC_3', 'ISIC_4']);
@@ -293,6 +294,184 @@ describe('loadDataset: other layouts', () => {
     const root = await tree({ 'readme.txt': 'hi' });
     await expect(loadDataset(root)).rejects.toThrow(
       /^expected a metadata table \(.*\) or class folders with images for .* but received neither/,
+    );
+  });
+});
+
+/** A JPEG whose header is intact but whose data stops half-way: a header check passes it, a decode does not. */
+async function truncatedJpeg(): Promise<Buffer> {
+  const noise = Buffer.alloc(64 * 64 * 3, 0).map((_, i) => (i * 7919) % 251);
+  const full = await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } })
+    .jpeg()
+    .toBuffer();
+  return full.subarray(0, full.length >> 1);
+}
+
+describe('loadDataset: column flags for every table layout', () => {
+  it('groups ISIC one-hot ground truth by its lesion column, found or given', async () => {
+    const root = await tree({
+      'gt.csv':
+        'image,MEL,NV,BCC,AK,BKL,DF,VASC,SCC,UNK,lesion_id,patient\nISIC_1,1,0,0,0,0,0,0,0,0,L1,P1\nISIC_2,1,0,0,0,0,0,0,0,0,L1,P2\nISIC_3,0,1,0,0,0,0,0,0,0,L2,P2\n',
+      'img/ISIC_1.jpg': 'jpeg',
+      'img/ISIC_2.jpg': 'jpeg',
+      'img/ISIC_3.jpg': 'jpeg',
+    });
+    const found = await loadDataset(root);
+    expect([found.format, found.grouping]).toEqual(['isic-onehot', { by: 'column', column: 'lesion_id' }]);
+    expect(found.records.map((r) => r.groupId)).toEqual(['L1', 'L1', 'L2']);
+    const given = await loadDataset(root, { columns: { group: 'patient' } });
+    expect(given.records.map((r) => r.groupId)).toEqual(['P1', 'P2', 'P2']);
+  });
+
+  it('groups HAM10000 metadata by the column --group-column names', async () => {
+    const root = await tree({
+      'meta.csv': 'lesion_id,image_id,dx,patient_id\nL1,ISIC_1,mel,P1\nL2,ISIC_2,nv,P1\nL3,ISIC_3,nv,P2\n',
+      'img/ISIC_1.jpg': 'jpeg',
+      'img/ISIC_2.jpg': 'jpeg',
+      'img/ISIC_3.jpg': 'jpeg',
+    });
+    const ds = await loadDataset(root, { columns: { group: 'patient_id' } });
+    expect([ds.format, ds.grouping]).toEqual(['ham10000', { by: 'column', column: 'patient_id' }]);
+    expect(ds.records.map((r) => r.groupId)).toEqual(['P1', 'P1', 'P2']);
+  });
+
+  it('refuses a column flag the layout does not take, naming it', async () => {
+    const ham = await tree({ 'meta.csv': 'lesion_id,image_id,dx\nL1,ISIC_1,mel\n', 'ISIC_1.jpg': 'jpeg' });
+    await expect(loadDataset(ham, { columns: { label: 'nonexistent' } })).rejects.toMatchObject({
+      code: 'E_CONFIG',
+      message: expect.stringContaining('but received --label-column "nonexistent"'),
+    });
+    const folders = await tree({ 'nv/a.jpg': 'jpeg', 'mel/b.jpg': 'jpeg' });
+    for (const format of ['auto', 'folder'] as const) {
+      await expect(loadDataset(folders, { format, columns: { group: 'lesion' } })).rejects.toThrow(
+        expect.objectContaining({
+          code: 'E_CONFIG',
+          message: expect.stringMatching(
+            /^expected no column flags for .* \(a folder per class, without a metadata table\) but received --group-column "lesion"; drop the column flags/,
+          ),
+        }),
+      );
+    }
+    expect((await loadDataset(folders, { columns: {} })).records).toHaveLength(2);
+  });
+});
+
+describe('loadDataset: reviewed ingestion defects', () => {
+  it('reports no orphan image for the file of a row skipped for its label, group or field count', async () => {
+    const root = await tree({
+      'HAM10000_metadata.csv':
+        'lesion_id,image_id,dx\nL1,ISIC_1,melanoma\n,ISIC_2,nv\nL3,ISIC_3,nv,extra\nL4,ISIC_4,nv\n',
+      'ISIC_1.jpg': 'jpeg',
+      'ISIC_2.jpg': 'jpeg',
+      'ISIC_3.jpg': 'jpeg',
+      'ISIC_4.jpg': 'jpeg',
+      'ISIC_5.jpg': 'jpeg',
+    });
+    const ds = await loadDataset(root);
+    expect(ds.issues.map((i) => `${i.kind}:${i.subject.replace(root, '')}`)).toEqual([
+      'unknown-label:ISIC_1',
+      'empty-group:ISIC_2',
+      'bad-row:HAM10000_metadata.csv line 4',
+      'orphan-image:/ISIC_5.jpg',
+    ]);
+  });
+
+  it('gives the same split fingerprint whatever the image check left out (split --decode, then train)', async () => {
+    const root = await tree({
+      'HAM10000_metadata.csv':
+        'lesion_id,image_id,dx\nL1,ISIC_1,mel\nL2,ISIC_2,nv\nL3,ISIC_3,nv\nL4,ISIC_4,nv\n',
+      'ISIC_1.jpg': await truncatedJpeg(),
+      'ISIC_2.jpg': 'jpeg',
+      'ISIC_3.jpg': 'not an image',
+      'ISIC_4.jpg': 'jpeg',
+    });
+    const decoded = await loadDataset(root, { checkImages: 'decode' });
+    const header = await loadDataset(root);
+    const unchecked = await loadDataset(root, { checkImages: false });
+    expect(decoded.records.map((r) => r.imageId)).toEqual(['ISIC_2', 'ISIC_4']);
+    expect(header.records.map((r) => r.imageId)).toEqual(['ISIC_1', 'ISIC_2', 'ISIC_4']);
+    expect(unchecked.records).toHaveLength(4);
+    const fingerprint = splitFingerprint(unchecked);
+    expect(fingerprint.images).toBe(4);
+    expect(splitFingerprint(decoded)).toEqual(fingerprint);
+    expect(splitFingerprint(header)).toEqual(fingerprint);
+  });
+
+  it("keeps the embedded sample's split fingerprint, so existing split files stay valid", async () => {
+    const ds = await loadDataset(SAMPLE, { checkImages: false });
+    expect(splitFingerprint(ds)).toEqual({ images: 144, fingerprint: 'fb679ae9b8a96622' });
+  });
+
+  it('refuses two equally good tables, naming them and --metadata', async () => {
+    const root = await tree({
+      'train.csv': 'image,label\nISIC_1,mel\nISIC_2,nv\n',
+      'test.csv': 'image,label\nISIC_3,nv\n',
+      'img/ISIC_1.jpg': 'jpeg',
+      'img/ISIC_2.jpg': 'jpeg',
+      'img/ISIC_3.jpg': 'jpeg',
+    });
+    await expect(loadDataset(root)).rejects.toThrow(
+      expect.objectContaining({
+        code: 'E_CONFIG',
+        message: `expected one metadata table for ${root} but received 2 generic-csv tables, test.csv, train.csv; pass the one to read with --metadata (or as the dataset root)`,
+      }),
+    );
+    const ds = await loadDataset(root, { metadata: join(root, 'train.csv') });
+    expect(ds.records.map((r) => r.imageId)).toEqual(['ISIC_1', 'ISIC_2']);
+  });
+
+  it('still prefers a better table: HAM10000 over generic, a recognised header over another with --format csv', async () => {
+    const root = await tree({
+      'HAM10000_metadata.csv': 'lesion_id,image_id,dx\nL1,ISIC_1,mel\n',
+      'a-predictions.csv': 'image,label\nISIC_1,nv\n',
+      'ISIC_1.jpg': 'jpeg',
+    });
+    expect((await loadDataset(root)).format).toBe('ham10000');
+    const csv = await tree({
+      'a-notes.csv': 'foo,bar\n1,2\n',
+      'labels.csv': 'image,label\nx,cat\n',
+      'x.jpg': 'jpeg',
+    });
+    expect((await loadDataset(csv, { format: 'csv' })).records.map((r) => r.label)).toEqual(['cat']);
+  });
+
+  it('reads a CR-only (Excel for Mac) table, found in the folder or given', async () => {
+    const root = await tree({
+      'labels.csv': 'image;label\rISIC_1;mel\rISIC_2;nv\r',
+      'images/ISIC_1.jpg': 'jpeg',
+      'images/ISIC_2.jpg': 'jpeg',
+    });
+    for (const source of [root, join(root, 'labels.csv')]) {
+      const ds = await loadDataset(source);
+      expect([ds.format, ds.records.map((r) => r.label)]).toEqual(['generic-csv', ['mel', 'nv']]);
+    }
+  });
+
+  it('passes over a folder named like a table and warns about an unreadable one', async () => {
+    const root = await tree({
+      'HAM10000_metadata.csv': 'lesion_id,image_id,dx\nL1,ISIC_1,mel\n',
+      'ISIC_1.jpg': 'jpeg',
+    });
+    await mkdir(join(root, 'backup.csv'));
+    await symlink(join(root, 'gone.csv'), join(root, 'old-predictions.csv'));
+    const warnings: string[] = [];
+    const ds = await loadDataset(root, { logger: { info: () => {}, warn: (m) => warnings.push(m) } });
+    expect(ds.records.map((r) => r.imageId)).toEqual(['ISIC_1']);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^old-predictions\.csv \(ENOENT: .*\): cannot be read, left out of the search/),
+    ]);
+  });
+
+  it('names an unreadable HAM10000 metadata file instead of a raw file-system error', async () => {
+    const root = await tree({ 'ISIC_1.jpg': 'jpeg' });
+    await symlink(join(root, 'gone.csv'), join(root, 'HAM10000_metadata.csv'));
+    await expect(loadDataset(root)).rejects.toThrow(
+      expect.objectContaining({
+        code: 'E_MISSING_FILE',
+        message: expect.stringMatching(
+          /^expected a readable metadata table for .*HAM10000_metadata\.csv but received a file that cannot be read \(ENOENT/,
+        ),
+      }),
     );
   });
 });

@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePredictionsCsv } from '../../../src/core/eval/predictions.js';
 import { at } from '../../../src/core/util/at.js';
+import { writeModelBundle } from '../../../src/node/bundle/write.js';
+import { loadEvaluatedModel } from '../../../src/node/compare/load.js';
 import { readSplitFile } from '../../../src/node/data/split-file.js';
 import { evaluateModel } from '../../../src/node/evaluate/evaluate.js';
 import { sampleImages } from '../../support/report-data.js';
 import { makeSampleRun } from '../../support/sample-run.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
 
 let root: string;
 let run: string;
@@ -138,6 +141,42 @@ describe('evaluateModel on an ISIC 2018 ground-truth CSV (one-hot columns)', () 
     table.images.forEach((id, i) => {
       expect(table.labels[i]).toBe(expected.get(id));
     });
+  });
+});
+
+describe('evaluateModel on labels spelled in another case than the classes', () => {
+  it("writes the model's spelling in predictions.csv, so compare pairs every image with its class", async () => {
+    const classes = ['Benign', 'Malignant'];
+    const twoClass = join(root, 'two-class-bundle');
+    const model = buildTinyModel(2);
+    await writeModelBundle(twoClass, {
+      model,
+      name: 'two-class',
+      backbone: 'tiny',
+      classes,
+      preprocess: TINY_SPEC,
+      normalization: TINY_NORM,
+    });
+    model.dispose();
+    const images = join(root, 'lower-case');
+    const sample = (await sampleImages()).slice(0, 10);
+    const spelled = (i: number) => at(classes, i % 2).toLowerCase(); // the folders: benign/, malignant/
+    for (const [i, image] of sample.entries()) {
+      await mkdir(join(images, spelled(i)), { recursive: true });
+      await cp(image.path, join(images, spelled(i), `${image.imageId}.jpg`));
+    }
+    const result = await evaluateModel({
+      target: twoClass,
+      data: images,
+      out: join(root, 'lower-case-eval'),
+      bootstrap: { resamples: 20 },
+      screenshot: false,
+    });
+    const table = parsePredictionsCsv(await readFile(result.predictionsCsv, 'utf8'), 'predictions.csv');
+    const label = new Map(sample.map((image, i) => [image.imageId, i % 2]));
+    expect(table.labels).toEqual(table.images.map((id) => classes[label.get(id) ?? -1]));
+    const loaded = await loadEvaluatedModel(result.outDir);
+    expect(loaded.labels).toEqual(table.images.map((id) => label.get(id)));
   });
 });
 

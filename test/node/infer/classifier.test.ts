@@ -12,7 +12,7 @@ import { writeModelBundle } from '../../../src/node/bundle/write.js';
 import { type Classifier, createClassifier } from '../../../src/node/infer/classifier.js';
 import { listCsvMetadata } from '../../../src/node/infer/inputs.js';
 import { predictFiles } from '../../../src/node/infer/predict.js';
-import { buildTinyModel, TINY_NORM, TINY_SPEC } from '../../support/tiny-model.js';
+import { buildTinyModel, TINY_NORM, TINY_SPEC, writeEditedTinyBundle } from '../../support/tiny-model.js';
 
 let root: string;
 let model: tf.LayersModel;
@@ -218,11 +218,55 @@ describe('lesion metadata at inference (late-fusion branch declared by the bundl
     expect(await listCsvMetadata(csv)).toEqual([{ age: 45, sex: 'female', site: 'face' }, {}]);
     await writeFile(csv, 'path\na.png\n');
     expect(await listCsvMetadata(csv)).toBeUndefined();
+    await writeFile(csv, 'path,age,sex\na.png,45,female\nb.png,45abc,female\n');
+    await expect(listCsvMetadata(csv)).rejects.toThrow(/row 3 .*for the metadata age but received "45abc"/);
+    await writeFile(csv, 'path,age,sex\na.png,45,f\n');
+    await expect(listCsvMetadata(csv)).rejects.toThrow(/row 2 .*for the metadata sex but received "f"/);
     await writeFile(csv, 'path,localization\na.png,face\nb.png,moon\n');
     await expect(listCsvMetadata(csv)).rejects.toMatchObject({
       code: 'E_INPUT',
       message: expect.stringMatching(
         /^expected lesion metadata lesionlab accepts for \S+list\.csv row 3 but received a row it refuses \(expected a known site .* but received "moon".*\); correct that row$/,
+      ),
+    });
+  });
+});
+
+describe('a bundle whose bundle.json disagrees with its model.onnx fails at load, not per request', () => {
+  const ham = [...HAM10000_CLASSES];
+  it('refuses a model with more outputs than classes (rows would shift across a batch), now or on the first pass', async () => {
+    const dir = join(root, 'more-outputs');
+    await writeEditedTinyBundle(dir, 8, (meta) => ({ ...meta, classes: ham }));
+    await expect(createClassifier(dir, { threads: 1 })).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: expect.stringMatching(
+        /^expected an output "probabilities" of \[N, 7\] \(bundle\.json lists 7 classes\) for \S+more-outputs\/model\.onnx but received \[N, 8\]; bundle\.json and its ONNX model must come from the same model/,
+      ),
+    });
+    const lazy = await createClassifier(dir, { threads: 1, lazySession: true });
+    await expect(lazy.classifyPixels(pixels(2), 2)).rejects.toMatchObject({ code: 'E_MODEL_BUNDLE' });
+    await lazy.dispose();
+  });
+
+  it('refuses a model with fewer outputs than classes (rows would hold NaN)', async () => {
+    const dir = join(root, 'fewer-outputs');
+    await writeEditedTinyBundle(dir, 6, (meta) => ({ ...meta, classes: ham }));
+    await expect(createClassifier(dir, { threads: 1 })).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: expect.stringContaining('of [N, 7] (bundle.json lists 7 classes) for'),
+    });
+  });
+
+  it('refuses a preprocess size other than the model input', async () => {
+    const dir = join(root, 'other-size');
+    await writeEditedTinyBundle(dir, 7, (meta) => ({
+      ...meta,
+      preprocess: { ...meta.preprocess, width: 32, height: 32 },
+    }));
+    await expect(createClassifier(dir, { threads: 1 })).rejects.toMatchObject({
+      code: 'E_MODEL_BUNDLE',
+      message: expect.stringMatching(
+        /^expected an input "input" of \[N, 32, 32, 3\] \(bundle\.json preprocess is 32x32 RGB\) for \S+other-size\/model\.onnx but received \[N, 16, 16, 3\];/,
       ),
     });
   });

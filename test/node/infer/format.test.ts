@@ -40,6 +40,22 @@ describe('formatters', () => {
   });
 });
 
+describe('CSV output opened in a spreadsheet', () => {
+  it('guards paths and class names that would run as formulas, and reads its own paths back', async () => {
+    const csv = createFormatter('csv', ['=cmd()', 'b', 'c'], 1);
+    const row = csv.row({ path: '=HYPERLINK("x").jpg', probabilities: Float32Array.of(0.6, 0.3, 0.1) });
+    expect(row).toBe(`"'=HYPERLINK(""x"").jpg",'=cmd(),0.600000,`);
+    const dir = await mkdtemp(join(tmpdir(), 'lesionlab-formula-'));
+    try {
+      const out = join(dir, 'out.csv');
+      await writeFile(out, `${csv.header()}\n${row}\n`);
+      expect(await resolvePredictInputs(out)).toEqual([join(dir, '=HYPERLINK("x").jpg')]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('each output says how it was scored', () => {
   it('CSV columns views and density, JSON fields, a # line over the table', () => {
     const context = { views: ['identity', 'flip_h'], density: true };

@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../../src/core/logger.js';
 import { downloadFile, downloadResumable, hashFile } from '../../../src/node/net/download.js';
 import { closedPortUrl, useBodyServer } from '../../support/body-server.js';
 
@@ -91,5 +96,149 @@ describe('hashFile', () => {
     expect(await hashFile(path, 'sha256')).toBe(sha256);
     expect(await hashFile(path, 'md5')).toBe(md5);
     await expect(hashFile(path, 'crc32')).rejects.toMatchObject({ code: 'E_CHECKSUM' });
+  });
+});
+
+/**
+ * A server like a real one at the end of a file: a Range from `body.length` on is answered 416, with
+ * `Content-Range: bytes *\/N` unless the path contains "bare".
+ */
+let strict: { base: string; ranges: (string | undefined)[]; close(): Promise<void> };
+beforeAll(async () => {
+  const ranges: (string | undefined)[] = [];
+  const server = createServer((req, res) => {
+    ranges.push(req.headers.range);
+    const from = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? 0);
+    if (from >= BODY.length) {
+      const headers = req.url?.includes('bare') ? {} : { 'content-range': `bytes */${BODY.length}` };
+      res.writeHead(416, headers).end();
+      return;
+    }
+    res.writeHead(from > 0 ? 206 : 200, { 'content-length': String(BODY.length - from) });
+    res.end(BODY.subarray(from));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  strict = {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ranges,
+    close: () => new Promise((ok) => server.close(() => ok())),
+  };
+});
+afterAll(() => strict.close());
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const log = (line: string) => {
+    lines.push(line);
+  };
+  return { lines, info: log, warn: log };
+}
+
+describe('resuming at the end of the file (HTTP 416)', () => {
+  it('keeps a part that is exactly as long as the Content-Range total says', async () => {
+    strict.ranges.length = 0;
+    const part = join(served.dir, 'done.part');
+    await writeFile(part, BODY);
+    expect(await downloadResumable(`${strict.base}/f`, part, { checksum: { type: 'md5', value: md5 } })).toBe(
+      true,
+    );
+    expect(strict.ranges).toEqual([`bytes=${BODY.length}-`]);
+  });
+
+  it('restarts a part longer than the file instead of taking it as complete', async () => {
+    strict.ranges.length = 0;
+    const dest = join(served.dir, 'long.bin');
+    await writeFile(
+      `${dest}.part`,
+      Buffer.concat([BODY, Buffer.from('stale tail of an older, longer file')]),
+    );
+    const logger = recordingLogger();
+    await downloadFile(`${strict.base}/f`, dest, { logger });
+    expect((await readFile(dest)).equals(BODY)).toBe(true);
+    expect(strict.ranges).toEqual([`bytes=${BODY.length + 35}-`, undefined]);
+    expect(logger.lines.join('\n')).toContain(
+      `cannot resume at ${BODY.length + 35} bytes (the file has ${BODY.length} bytes); downloading it again`,
+    );
+  });
+
+  it('without a Content-Range total, trusts only a known size and otherwise restarts', async () => {
+    strict.ranges.length = 0;
+    const dest = join(served.dir, 'bare.bin');
+    const junk = Buffer.alloc(BODY.length + 7, 1);
+    await writeFile(`${dest}.part`, junk);
+    await downloadFile(`${strict.base}/bare`, dest);
+    expect((await readFile(dest)).equals(BODY)).toBe(true);
+    expect(strict.ranges).toEqual([`bytes=${junk.length}-`, undefined]);
+    strict.ranges.length = 0;
+    await writeFile(`${dest}.part`, BODY);
+    await downloadFile(`${strict.base}/bare`, dest, { size: BODY.length });
+    expect((await readFile(dest)).equals(BODY)).toBe(true);
+    expect(strict.ranges).toEqual([`bytes=${BODY.length}-`]);
+  });
+});
+
+describe('one download of a part file at a time (the .part.lock)', () => {
+  it('lets two concurrent downloads of one file not append to the same .part', async () => {
+    const dest = join(served.dir, 'w.h5');
+    await writeFile(`${dest}.part`, BODY.subarray(0, 40_000));
+    const options = { checksum: { type: 'sha256', value: sha256 } };
+    const results = await Promise.allSettled([
+      downloadFile(`${served.base}/w.h5`, dest, options),
+      downloadFile(`${served.base}/w.h5`, dest, options),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect((await readFile(dest)).equals(BODY)).toBe(true);
+    // the second found the first's verified file in place and downloaded nothing
+    expect(served.requests.map((r) => r.range)).toEqual(['bytes=40000-']);
+    expect(await readdir(served.dir)).toEqual(['w.h5']);
+  });
+
+  it('serialises concurrent downloadResumable calls on one part file', async () => {
+    const part = join(served.dir, 'data.zip.part');
+    await writeFile(part, BODY.subarray(0, 10_000));
+    const checksum = { type: 'md5', value: md5 };
+    const verified = await Promise.all([
+      downloadResumable(`${served.base}/d`, part, { checksum }),
+      downloadResumable(`${served.base}/d`, part, { checksum }),
+    ]);
+    expect(verified).toEqual([true, true]);
+    expect((await readFile(part)).equals(BODY)).toBe(true);
+    expect(served.requests.map((r) => r.range)).toEqual(['bytes=10000-', `bytes=${BODY.length}-`]);
+    expect(existsSync(`${part}.lock`)).toBe(false);
+  });
+
+  it('waits while a live process holds the lock, and says so', async () => {
+    const dest = join(served.dir, 'held.bin');
+    const lock = `${dest}.part.lock`;
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: 'other' }));
+    const logger = recordingLogger();
+    const download = downloadFile(`${served.base}/held`, dest, { logger });
+    await sleep(600);
+    expect(served.requests).toEqual([]);
+    expect(logger.lines.join('\n')).toContain(`waiting for process ${process.pid} on ${hostname()}`);
+    await rm(lock);
+    await download;
+    expect((await readFile(dest)).equals(BODY)).toBe(true);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('takes over a lock whose process is gone, or one from another host not refreshed for minutes', async () => {
+    const dest = join(served.dir, 'stale.bin');
+    const lock = `${dest}.part.lock`;
+    await writeFile(lock, JSON.stringify({ pid: 99_999_999, host: hostname(), token: 'dead' }));
+    await downloadFile(`${served.base}/stale`, dest);
+    expect((await readFile(dest)).equals(BODY)).toBe(true);
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: 'elsewhere.invalid', token: 'old' }));
+    const old = new Date(Date.now() - 5 * 60_000);
+    await utimes(lock, old, old);
+    await downloadFile(`${served.base}/stale`, dest);
+    expect(served.requests.length).toBe(2);
+    expect(await readdir(served.dir)).toEqual(['stale.bin']);
+  });
+
+  it('releases the lock when the download fails', async () => {
+    const dest = join(served.dir, 'missing.bin');
+    await expect(downloadFile(`${served.base}/missing`, dest)).rejects.toMatchObject({ code: 'E_DOWNLOAD' });
+    expect(await readdir(served.dir)).toEqual([]);
   });
 });

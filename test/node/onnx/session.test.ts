@@ -37,6 +37,13 @@ describe('createOnnxSession', () => {
       const session = await createOnnxSession(source, { providers: ['cpu'] });
       expect(session.inputNames).toEqual(['input']);
       expect(session.outputNames).toEqual(['probabilities', 'features']);
+      expect(session.inputMetadata).toEqual([
+        { name: 'input', isTensor: true, type: 'float32', shape: ['N', 4, 4, 3] },
+      ]);
+      expect(session.outputMetadata.map((m) => m.isTensor && m.shape)).toEqual([
+        ['N', 3],
+        ['N', 4, 4, 2],
+      ]);
       expect(session.threads).toBe(DEFAULT_ONNX_THREADS);
       const input = new Float32Array(2 * 4 * 4 * 3).fill(1);
       const all = await session.run(input, [2, 4, 4, 3]);

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLesionlabError } from '../../../src/core/errors.js';
+import { preprocessDecoded } from '../../../src/core/preprocess/decoding.js';
 import { at } from '../../../src/core/util/at.js';
 import { decodeImage, decodeRaw } from '../../../src/node/preprocess/decode-image.js';
 import { tempDir, writeCorrupt, writeSolidPng } from '../../support/image-files.js';
@@ -74,6 +75,28 @@ describe('decodeImage', () => {
     const out = await decodeImage(rgba, { width: 4, height: 4, resize: 'stretch', colorConstancy: false });
     expect(out.length).toBe(4 * 4 * 3);
     expect(Math.max(...out)).toBe(0);
+  });
+
+  it('flattens a semi-transparent PNG byte for byte as core preprocessDecoded does its RGBA (the browser path)', async () => {
+    // every alpha 0..255 against every colour value 0..255 (three different ones per pixel)
+    const width = 256;
+    const height = 256;
+    const rgba = new Uint8Array(width * height * 4);
+    for (let alpha = 0; alpha < 256; alpha++) {
+      for (let v = 0; v < 256; v++) rgba.set([v, 255 - v, (v * 7) % 256, alpha], (alpha * width + v) * 4);
+    }
+    const png = await sharp(rgba, { raw: { width, height, channels: 4 } })
+      .png()
+      .toBuffer();
+    // a model input of half the size: no pre-shrink in sharp, so both paths see the same full-size pixels
+    for (const spec of [
+      { width: 256, height: 256, resize: 'stretch', colorConstancy: false },
+      { width: 128, height: 128, resize: 'crop', colorConstancy: true },
+    ] as const) {
+      const node = await decodeImage(png, spec);
+      const page = preprocessDecoded({ data: rgba, width, height, channels: 4 }, spec);
+      expect(Buffer.from(page).equals(Buffer.from(node))).toBe(true);
+    }
   });
 
   it('pre-shrinks a large image with sharp and stays close to a lanczos reference', async () => {

@@ -1,11 +1,17 @@
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../../src/core/config/train-config.js';
+import { splitByGroup } from '../../../src/core/data/split.js';
+import { buildSplitFile } from '../../../src/core/data/split-schema.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { at } from '../../../src/core/util/at.js';
+import { loadDataset } from '../../../src/node/data/load-dataset.js';
+import { writeSplitFile } from '../../../src/node/data/split-file.js';
 import { loadRunData } from '../../../src/node/train/data.js';
+import { makeTree } from '../../support/dataset-tree.js';
 
 const SAMPLE = resolve('data/sample/ham10000');
 let dir: string;
@@ -50,5 +56,41 @@ describe('loadRunData: lesion grouping of a drawn split', () => {
     ] as const)
       expect([...at(lesions, a)].filter((g) => at(lesions, b).has(g))).toEqual([]);
     expect(lesions.reduce((n, set) => n + set.size, 0)).toBeLessThan(144);
+  });
+});
+
+describe('loadRunData: a split file made with another image check', () => {
+  it('accepts a split made with split --decode or --no-check-images (same fingerprint)', async () => {
+    const noise = Buffer.alloc(64 * 64 * 3).map((_, i) => (i * 7919) % 251);
+    const full = await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } })
+      .jpeg()
+      .toBuffer();
+    const labels = ['mel', 'nv', 'mel', 'nv', 'mel', 'nv', 'mel', 'nv', 'mel', 'nv'];
+    const files: Record<string, string | Buffer> = {
+      'HAM10000_metadata.csv': `lesion_id,image_id,dx\n${labels.map((dx, i) => `L${i},ISIC_${i},${dx}`).join('\n')}\n`,
+    };
+    for (const i of labels.keys()) files[`img/ISIC_${i}.jpg`] = 'jpeg';
+    files['img/ISIC_0.jpg'] = full.subarray(0, full.length >> 1); // header intact, data cut: only --decode drops it
+    files['img/ISIC_1.jpg'] = 'not an image'; // the header check drops it, --no-check-images keeps it
+    const root = await makeTree(files);
+    try {
+      for (const checkImages of ['decode', false] as const) {
+        const dataset = await loadDataset(root, { checkImages });
+        const seed = 42;
+        const parts = splitByGroup(dataset.records, { val: 0.2, test: 0.2, seed });
+        const splitFile = join(root, `split-${checkImages}.json`);
+        await writeSplitFile(
+          splitFile,
+          buildSplitFile(dataset.records, dataset, { kind: 'holdout', seed, val: 0.2, test: 0.2, parts }),
+        );
+        const config = parseTrainConfig({ data: { root, splitFile, val: 0.2, test: 0.2 } }, 'test');
+        const data = await loadRunData(config, { logger: silentLogger });
+        const used = [...data.parts.train, ...data.parts.val, ...data.parts.test].map((r) => r.imageId);
+        expect(used).not.toContain('ISIC_1');
+        expect(used.length).toBe(checkImages === 'decode' ? 8 : 9);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,18 @@ import { parseTrainConfig } from '../../../src/core/config/train-config.js';
 import type { Logger } from '../../../src/core/logger.js';
 import { at } from '../../../src/core/util/at.js';
 import { prepareRunData } from '../../../src/node/train/data.js';
-import { prepareRunFeatures } from '../../../src/node/train/features.js';
+import {
+  type FeatureCacheKey,
+  featureCacheDir,
+  hashIds,
+  hashModelWeights,
+} from '../../../src/node/train/feature-cache.js';
+import {
+  featureCacheKey,
+  featureViews,
+  prepareRunFeatures,
+  runPreprocess,
+} from '../../../src/node/train/features.js';
 import { featureItemSet } from '../../../src/node/train/item-sets.js';
 import { tinyBackbone } from '../../support/tiny-backbone.js';
 import { tinyLoadedBackbone } from '../../support/tiny-loaded-backbone.js';
@@ -105,9 +116,58 @@ describe('prepareRunFeatures with random augmentation views', () => {
     expect(other.run.features.dir).not.toBe(f.dir);
   });
 
-  it('names a bad augmentation setting', async () => {
+  it('names a bad augmentation setting (the config schema refuses it before any work)', async () => {
     await expect(features('c', { randomViews: 1, augment: { rotate: 500 } })).rejects.toThrow(
-      /^expected a number <= 180 for features\.augment rotate but received 500; allowed keys: flip, rotate, /,
+      /^expected a number <= 180 for config features\.augment\.rotate but received 500; allowed keys: flip, rotate, /,
     );
+  });
+});
+
+describe('prepareRunFeatures: features.batchSize in the cache key', () => {
+  it('leaves it out without random views: exact-view caches keep their keys, whatever the batch size', async () => {
+    const a = await features('exact', { views: 2, batchSize: 8 });
+    const b = await features('exact', { views: 2, batchSize: 5 });
+    expect(b.run.extractSeconds).toBe(0);
+    expect(b.run.features.dir).toBe(a.run.features.dir);
+    // the key exactly as it was before batch sizes entered it (real-data caches of many GiB depend on it)
+    const cfg = config('exact', { views: 2, batchSize: 5 });
+    const backbone = tinyLoadedBackbone();
+    const preprocess = runPreprocess(cfg, backbone);
+    const before: FeatureCacheKey = {
+      backbone: 'tiny',
+      weights: 'random:5',
+      weightsHash: hashModelWeights(backbone.model),
+      preprocess,
+      pooling: 'avg',
+      views: ['identity', 'flip_h'],
+      randomViews: { count: 0, seed: 42 },
+      images: a.run.images.fingerprint,
+      ids: hashIds(a.run.images.ids),
+    };
+    const key = featureCacheKey(cfg, backbone, preprocess, featureViews(cfg), a.run.images);
+    expect(JSON.stringify(key)).toBe(JSON.stringify(before));
+    expect(a.run.features.dir).toBe(featureCacheDir(join(work, 'exact'), before));
+  });
+
+  it('keys random views on it: they are drawn per batch, so another batch size is another cache', async () => {
+    const settings = { views: 1, randomViews: 1, augment: { rotate: 90, zoom: [0.7, 1.3] } };
+    const a = await features('random', { ...settings, batchSize: 8 });
+    const b = await features('random', { ...settings, batchSize: 5 });
+    expect(b.run.extractSeconds).toBeGreaterThan(0);
+    expect(b.run.features.dir).not.toBe(a.run.features.dir);
+    const f = (run: typeof a.run, view: number) =>
+      Array.from({ length: run.features.ids.length }, (_, item) =>
+        Array.from(
+          run.features.data.subarray(
+            (item * 2 + view) * run.features.width,
+            (item * 2 + view + 1) * run.features.width,
+          ),
+        ),
+      );
+    expect(f(b.run, 0)).toEqual(f(a.run, 0)); // the exact view is the same
+    expect(f(b.run, 1)).not.toEqual(f(a.run, 1)); // the random one is not
+    const again = await features('random', { ...settings, batchSize: 8 });
+    expect(again.run.extractSeconds).toBe(0);
+    expect(again.run.features.dir).toBe(a.run.features.dir);
   });
 });

@@ -7,8 +7,9 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { OFFSET_WIDTH } from '../../../src/core/train/metadata.js';
 import { stackerInputWidth } from '../../../src/core/train/metadata-stacker.js';
 import { at } from '../../../src/core/util/at.js';
+import { loadDataset } from '../../../src/node/data/load-dataset.js';
 import { createClassifier } from '../../../src/node/infer/classifier.js';
-import { prepareRunData } from '../../../src/node/train/data.js';
+import { prepareRunData, recordMetadata } from '../../../src/node/train/data.js';
 import { prepareRunFeatures } from '../../../src/node/train/features.js';
 import { outOfFoldLogits } from '../../../src/node/train/metadata-branch.js';
 import { fitHead, trainRun } from '../../../src/node/train/pipeline.js';
@@ -39,10 +40,29 @@ describe('a run with model.metadata late-fusion', () => {
     });
     expect(meta.metadata.fields).toEqual(['age', 'sex', 'localization']);
     expect(meta.metadata.weights).toHaveLength(7 * OFFSET_WIDTH);
+    // the run's test score is the bundle's as predict gives it: each test image with its own metadata
+    const results = JSON.parse(await readFile(join(run.runDir, 'results.json'), 'utf8'));
+    expect(results.test).toMatchObject({ metadataFused: true, imageOnly: { accuracy: expect.any(Number) } });
+    const test = run.test!;
+    const byId = new Map((await loadDataset(config.data.root)).records.map((r) => [r.imageId, r]));
+    const records = test.imageIds.map((id) => byId.get(id)!);
     const classifier = await createClassifier(run.bundleDir!, { threads: 1 });
     try {
       expect(classifier.views).toEqual(['identity', 'flip_h']);
       expect(classifier.densityRule).toBe(true);
+      const predicted = await classifier.classifyFiles(
+        records.map((r) => r.path),
+        recordMetadata(records),
+      );
+      const k = test.classes.length;
+      predicted.forEach((p, i) => {
+        if (!('probabilities' in p)) throw new Error(p.error);
+        expect(p.metadata).toBe(true);
+        const row = Array.from(test.probabilities.subarray(i * k, (i + 1) * k));
+        Array.from(p.probabilities).forEach((v, j) => {
+          expect(v).toBeCloseTo(at(row, j), 3);
+        });
+      });
     } finally {
       await classifier.dispose();
     }

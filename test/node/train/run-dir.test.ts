@@ -84,6 +84,58 @@ describe('run directories', () => {
     expect(await readdir(dir)).toEqual([RUN_FILES.checkpoint]);
   });
 
+  it('round-trips the state (BatchNorm statistics) of a checkpoint, and reads one without it as before', async () => {
+    const dir = await createRunDir(root, 'm', 'ckpt-state');
+    const state = [{ name: 'backbone/bn/moving_mean', shape: [2], values: Float32Array.from([0.5, -2]) }];
+    const withState: TrainCheckpoint = {
+      ...checkpoint,
+      state,
+      earlyStopping: { ...checkpoint.earlyStopping, bestWeights: [...weights, ...state] },
+    };
+    await saveCheckpoint(dir, withState, 'finetune');
+    expect(await loadCheckpoint(dir, 'finetune')).toEqual({ ...withState, stage: 'finetune' });
+    await saveCheckpoint(dir, checkpoint, 'finetune');
+    const without = await loadCheckpoint(dir, 'finetune');
+    expect('state' in without).toBe(false);
+  });
+
+  it('round-trips non-finite losses in the history, and resumes writing metrics after them', async () => {
+    const dir = await createRunDir(root, 'm', 'ckpt-nan');
+    const diverged = { ...record, loss: Number.POSITIVE_INFINITY, val_loss: Number.NaN };
+    const history = [diverged, { ...record, epoch: 2, loss: Number.NEGATIVE_INFINITY }];
+    await saveCheckpoint(dir, { ...checkpoint, history });
+    const loaded = await loadCheckpoint(dir);
+    expect(loaded.history).toEqual(history);
+    await writeEpochMetrics(dir, [...loaded.history, { ...record, epoch: 3 }]);
+    const csv = await readFile(join(dir, RUN_FILES.metricsCsv), 'utf8');
+    expect(csv.split('\n').slice(1, 4)).toEqual([
+      '1,Infinity,NaN,0.500000,0.250000,0.00100000,0.500000',
+      '2,-Infinity,1.25000,0.500000,0.250000,0.00100000,0.500000',
+      '3,1.50000,1.25000,0.500000,0.250000,0.00100000,0.500000',
+    ]);
+  });
+
+  it('reads the nulls a checkpoint from before held for non-finite losses as NaN', async () => {
+    const dir = await createRunDir(root, 'm', 'ckpt-null');
+    await saveCheckpoint(dir, checkpoint);
+    // rewrite the header's history the way JSON.stringify wrote a NaN loss: null
+    const path = join(dir, RUN_FILES.checkpoint);
+    const bytes = await readFile(path);
+    const length = bytes.readUInt32LE(0);
+    const header = JSON.parse(bytes.subarray(4, 4 + length).toString('utf8'));
+    header.history = [{ ...record, val_loss: null }];
+    const json = Buffer.from(JSON.stringify(header));
+    const size = Buffer.alloc(4);
+    size.writeUInt32LE(json.length, 0);
+    await writeFile(path, Buffer.concat([size, json, bytes.subarray(4 + length)]));
+    const loaded = await loadCheckpoint(dir);
+    expect(loaded.history).toEqual([{ ...record, val_loss: Number.NaN }]);
+    expect(loaded.weights).toEqual(checkpoint.weights);
+    await writeEpochMetrics(dir, loaded.history);
+    const csv = await readFile(join(dir, RUN_FILES.metricsCsv), 'utf8');
+    expect(csv.split('\n')[1]).toBe('1,1.50000,NaN,0.500000,0.250000,0.00100000,0.500000');
+  });
+
   it('explains a missing or damaged checkpoint', async () => {
     const dir = await createRunDir(root, 'm', 'broken');
     await expect(loadCheckpoint(dir)).rejects.toThrow(

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -110,5 +110,41 @@ describe('Keras .h5 weights', () => {
       /^expected a Keras 2 HDF5 weights file \(root attribute "layer_names".* but received an HDF5 file without Keras.s "layer_names" attribute \(top-level entries: .*\); use the official/,
     );
     model.dispose();
+  });
+
+  it('names a float16 weight (which h5wasm cannot read) and the fix in one E_WEIGHTS line', async () => {
+    // h5wasm writes no float16, so write float32 [2, 3] in the old file format (no metadata checksums) and
+    // patch its datatype message to IEEE half and its dims to [4, 3]: the same 24 bytes of storage.
+    const h5 = await loadH5wasm();
+    const path = join(dir, 'half.h5');
+    const file = new h5.File(path, 'w', { libver: ['earliest', 'v108'] });
+    file.create_attribute('layer_names', ['dense']);
+    file.create_group('dense').create_attribute('weight_names', ['dense/kernel:0']);
+    (file.get('dense') as InstanceType<typeof h5.Group>).create_group('dense');
+    const inner = file.get('dense/dense') as InstanceType<typeof h5.Group>;
+    inner.create_dataset({ name: 'kernel:0', data: new Float32Array(6), shape: [2, 3] });
+    file.close();
+    const bytes = await readFile(path);
+    const patch = (from: number[], to: number[]) => {
+      let found = 0;
+      for (let i = bytes.indexOf(Buffer.from(from)); i >= 0; i = bytes.indexOf(Buffer.from(from), i + 1)) {
+        bytes.set(to, i);
+        found++;
+      }
+      expect(found).toBeGreaterThan(0);
+    };
+    // datatype message: class float, sign bit 31 -> 15, size 4 -> 2, precision 32 -> 16, exponent 23+8 -> 10+5,
+    // mantissa 0+23 -> 0+10, bias 127 -> 15
+    patch(
+      [0x11, 0x20, 0x1f, 0, 4, 0, 0, 0, 0, 0, 32, 0, 23, 8, 0, 23, 127, 0, 0, 0],
+      [0x11, 0x20, 0x0f, 0, 2, 0, 0, 0, 0, 0, 16, 0, 10, 5, 0, 10, 15, 0, 0, 0],
+    );
+    patch([2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0], [4, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]);
+    await writeFile(path, bytes);
+    const error = await readKerasH5Weights(path).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'E_WEIGHTS',
+      message: `expected float32 or float64 weights for ${path}: dense/dense/kernel:0 but received a float16 dataset (h5wasm cannot read float16); convert the weights to float32 and save them again (in Keras: load the model under the float32 dtype policy, then save_weights)`,
+    });
   });
 });
