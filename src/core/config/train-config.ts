@@ -115,8 +115,8 @@ const FeaturesSchema = z
     /** Extra randomly augmented views per image (augmentation from the preprocess layer). */
     randomViews: z.number().int().nonnegative().default(0),
     /**
-     * Augmentation settings of the random views (the preprocess layer's keys); refused with `randomViews: 0`,
-     * where nothing would use them.
+     * Augmentation settings of the random views (the preprocess layer's keys); unused with `randomViews: 0`
+     * (a run says so in its log; configs that keep the block for later runs stay valid).
      */
     augment: AugmentBlock.optional(),
     /** Each epoch trains on one random view per image, or on every view. */
@@ -132,17 +132,7 @@ const FeaturesSchema = z
     /** Where image and feature caches live. */
     cacheRoot: z.string().min(1).default('.cache/lesionlab'),
   })
-  .strict()
-  .superRefine((features, ctx) => {
-    if (features.augment !== undefined && features.randomViews === 0)
-      ctx.addIssue(
-        crossKeyIssue(
-          ['augment'],
-          'no augmentation block while features.randomViews is 0',
-          'features.augment shapes only the random views: set features.randomViews (e.g. 2) or remove features.augment (fine-tuning has its own fineTune.augment)',
-        ),
-      );
-  });
+  .strict();
 
 const TrainSchema = z
   .object({

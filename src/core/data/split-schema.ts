@@ -192,7 +192,8 @@ export function selectSplit(records: readonly ImageRecord[], assignment: SplitAs
 
 /**
  * Throws `E_SPLIT` when a split file was made for another image set than `dataset` (a loaded dataset, compared
- * by {@link splitFingerprint}, or bare records).
+ * by {@link splitFingerprint}, or bare records). A loaded dataset also matches a file fingerprinted by the
+ * older rule (its readable records only), so split files written before `matchedIds` keep working.
  */
 export function assertSplitMatches(
   split: SplitFile,
@@ -201,6 +202,8 @@ export function assertSplitMatches(
 ): void {
   const now = isRecords(dataset) ? datasetFingerprint(dataset) : splitFingerprint(dataset);
   if (now.fingerprint === split.dataset.fingerprint) return;
+  if (!isRecords(dataset) && datasetFingerprint(dataset.records).fingerprint === split.dataset.fingerprint)
+    return;
   throw expected({
     what: `the dataset it was made for (${split.dataset.images} images, fingerprint ${split.dataset.fingerprint})`,
     where: `the split file ${name}`,

@@ -126,11 +126,50 @@ function paddedMaxPool(
  * count, so the ZeroPadding2D zeros, real values that a max or mean must see, would be lost (and MaxPool
  * pads >= the kernel fail to load). PadFusion leaves nodes with `auto_pad` other than NOTSET alone.
  */
-function poolPadding(ctx: LayerContext): Record<string, AttrValue> {
+function poolPadding(
+  ctx: LayerContext,
+  x: Value,
+  kernel: readonly [number, number],
+  strides: readonly [number, number],
+): Record<string, AttrValue> {
   const padding = ctx.config['padding'] ?? 'valid';
   if (padding === 'valid') return { auto_pad: 'VALID' };
-  if (padding === 'same') return { auto_pad: 'SAME_UPPER' };
-  throw unsupported(ctx, `padding "${String(padding)}"`, 'valid, same');
+  if (padding !== 'same') throw unsupported(ctx, `padding "${String(padding)}"`, 'valid, same');
+  if (kernel[0] >= strides[0] && kernel[1] >= strides[1]) return { auto_pad: 'SAME_UPPER' };
+  return narrowSamePadding(ctx, x, kernel, strides);
+}
+
+/**
+ * 'same' pooling with a window smaller than its stride: TensorFlow clamps the total pad
+ * (out - 1) x stride + kernel - size at 0, ONNX Runtime's SAME_UPPER does not (a negative pad fails every
+ * forward pass). With a static size the pads are written out: none (VALID, the same output size) or TF's
+ * bottom/right ones, explicitly, which is safe unless a zero Pad precedes the pool (PadFusion, see above).
+ */
+function narrowSamePadding(
+  ctx: LayerContext,
+  x: Value,
+  kernel: readonly [number, number],
+  strides: readonly [number, number],
+): Record<string, AttrValue> {
+  const [height, width] = [ctx.input.shape[1], ctx.input.shape[2]];
+  if (height == null || width == null)
+    throw unsupported(
+      ctx,
+      "'same' padding with a pool window smaller than its stride on an unknown size",
+      'a fixed input size',
+    );
+  const total = (size: number, k: number, st: number) =>
+    Math.max((Math.ceil(size / st) - 1) * st + k - size, 0);
+  const [padH, padW] = [total(height, kernel[0], strides[0]), total(width, kernel[1], strides[1])];
+  if (padH === 0 && padW === 0) return { auto_pad: 'VALID' };
+  if (ctx.g.zeroPadded.has(x.name))
+    throw unsupported(
+      ctx,
+      "'same' padding with a pool window smaller than its stride after ZeroPadding2D",
+      "'valid' padding",
+    );
+  const [top, left] = [Math.floor(padH / 2), Math.floor(padW / 2)];
+  return { pads: [top, left, padH - top, padW - left] };
 }
 
 const pool =
@@ -145,7 +184,7 @@ const pool =
     if (fused) return fused;
     // Keras 'same' average pooling divides by the count of real pixels: count_include_pad = 0.
     const extra: Record<string, AttrValue> = op === 'AveragePool' ? { count_include_pad: 0 } : {};
-    const attrs = { ...poolPadding(ctx), kernel_shape: kernel, strides, ...extra };
+    const attrs = { ...poolPadding(ctx, x, kernel, strides), kernel_shape: kernel, strides, ...extra };
     return out(ctx, g.node(op, [x.name], layer.name, attrs), 'nchw');
   };
 

@@ -44,7 +44,8 @@ function within(path: string, folder: string): boolean {
 }
 
 /** How `out` overlaps the exported `source` (a run or bundle folder) and its bundle folder, if it does. */
-function overlap(out: string, source: string, bundle: string): string | undefined {
+function overlap(out: string, source: string, bundle: string, inPlace: boolean): string | undefined {
+  if (inPlace && out === bundle && source === bundle) return undefined;
   if (out === source || out === bundle) return 'the exported folder itself';
   if (within(source, out) || within(bundle, out)) return 'a folder holding the exported one';
   if (within(out, bundle)) return 'a folder inside the exported bundle';
@@ -54,15 +55,16 @@ function overlap(out: string, source: string, bundle: string): string | undefine
 /**
  * Refuses an `out` that {@link swapInto} would replace to the user's loss: the exported run or bundle itself, a
  * folder holding it (`--out .`, `--out runs`), a folder inside the bundle, a file, or a folder with anything but a
- * bundle in it. A new path, an empty folder or an earlier bundle (`bundle.json`) may be replaced.
+ * bundle in it. A new path, an empty folder or an earlier bundle (`bundle.json`) may be replaced; so may a bundle
+ * folder exported onto itself when `inPlace` (the export keeps everything it had: re-exporting its ONNX graph).
  */
-async function checkOut(source: string, bundleDir: string, out: string): Promise<void> {
+async function checkOut(source: string, bundleDir: string, out: string, inPlace: boolean): Promise<void> {
   const [outReal, sourceReal, bundleReal] = await Promise.all([
     realish(out),
     realish(source),
     realish(bundleDir),
   ]);
-  const clash = overlap(outReal, sourceReal, bundleReal);
+  const clash = overlap(outReal, sourceReal, bundleReal, inPlace);
   if (clash !== undefined) {
     throw expected({
       what: 'a folder apart from the exported model',
@@ -95,7 +97,8 @@ async function isFile(path: string): Promise<boolean> {
  * (model, class names, preprocessing, normalisation, metrics). With a TF.js model in the source the ONNX
  * graph is re-exported from it (adding the `cam` output when the head allows); otherwise the ONNX file is copied.
  * `out` is replaced only when it is new, empty or an earlier bundle, and never when it is, holds, or lies inside
- * what is exported (`E_CONFIG` otherwise, before anything is written).
+ * what is exported (`E_CONFIG` otherwise, before anything is written), except a bundle folder re-exported onto
+ * itself with nothing dropped (`--format tfjs`, or a bundle without a TF.js model).
  */
 export async function exportModelBundle(
   source: string,
@@ -103,7 +106,8 @@ export async function exportModelBundle(
   format: ExportFormat,
 ): Promise<BundleMeta> {
   const { meta, dir } = await readModelBundle(source);
-  await checkOut(source, dir, out);
+  // onto itself only when nothing is dropped: its TF.js model kept (tfjs), or it never had one
+  await checkOut(source, dir, out, format === 'tfjs' || !meta.tfjs);
   if (!meta.tfjs) {
     if (format === 'tfjs') {
       throw expected({

@@ -224,9 +224,15 @@ async function readLock(lockPath: string): Promise<{ owner?: LockOwner; mtimeMs:
   }
 }
 
+/**
+ * A lock nobody refreshes: its process is gone on this host and it missed three heartbeats (the pid alone could
+ * belong to another pid namespace, e.g. containers that share a host name and a cache folder), or it has not
+ * been refreshed for {@link LOCK_STALE_MS}.
+ */
 function isStale(held: { owner?: LockOwner; mtimeMs: number }, host: string): boolean {
-  if (held.owner?.host === host && !processAlive(held.owner.pid)) return true;
-  return Date.now() - held.mtimeMs > LOCK_STALE_MS;
+  const idle = Date.now() - held.mtimeMs;
+  if (held.owner?.host === host && !processAlive(held.owner.pid) && idle > 3 * LOCK_HEARTBEAT_MS) return true;
+  return idle > LOCK_STALE_MS;
 }
 
 function processAlive(pid: number): boolean {

@@ -52,6 +52,10 @@ export async function prepareRunFeatures(
   const preprocess = runPreprocess(config, backbone);
   const images = await runImageCache(config, records, preprocess, options);
   const views = featureViews(config);
+  if (config.features.augment !== undefined && views.random === 0)
+    options.logger.warn(
+      'features.augment is not used: it shapes only random views and features.randomViews is 0 (set it, e.g. to 2, to use them; fine-tuning has its own fineTune.augment)',
+    );
   const graph = buildFeatureExtractor(backbone.model, config.model);
   const extractor = lazyFeatureExtractor(config, graph, options.logger);
   const began = performance.now();

@@ -55,7 +55,7 @@ export async function planRunDir(
       what: 'a folder without a started run',
       where: 'the new run',
       received: `${dir}, where a run already exists`,
-      fix: `pass --resume ${dir} to continue it, or another --name`,
+      fix: `continue it with \`lesionlab train --resume ${dir}\` (no other config flags), or pick another --name`,
       code: 'E_RUN',
     });
   }

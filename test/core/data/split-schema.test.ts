@@ -120,6 +120,16 @@ describe('split files', () => {
     expect(() => assertSplitMatches(file, { records: withE, matchedIds }, 's.json')).not.toThrow();
     expect(() => assertSplitMatches(file, checked, 's.json')).not.toThrow();
     expect(() => assertSplitMatches(file, { records }, 's.json')).toThrow(/made for \(5 images/);
+    // a file written by the older rule (the readable records only) still matches the dataset it was made for
+    const older = buildSplitFile(records, dataset, {
+      kind: 'holdout',
+      seed: 42,
+      val: 0.25,
+      test: 0.25,
+      parts,
+    });
+    expect(older.dataset.images).toBe(4);
+    expect(() => assertSplitMatches(older, checked, 's.json')).not.toThrow();
   });
 
   it('turns a split file into train/val/test ids, for k-fold per fold', () => {

@@ -105,3 +105,51 @@ describe('ZeroPadding2D -> pooling export (ONNX Runtime at graph optimisation le
     m.dispose();
   });
 });
+
+describe("'same' pooling with a window smaller than its stride", () => {
+  /** Max/AveragePooling2D k/s 'same' on an h x w x 2 input, optionally after ZeroPadding2D(1). */
+  function narrowPool(
+    pool: 'max' | 'avg',
+    k: number,
+    s: number,
+    shape: [number | null, number | null],
+    pad = 0,
+  ) {
+    const input = tf.input({ shape: [...shape, 2] });
+    const x = pad > 0 ? call(L.zeroPadding2d({ padding: pad }), input) : input;
+    const args = { poolSize: k, strides: s, padding: 'same' } as const;
+    const layer = pool === 'max' ? L.maxPooling2d(args) : L.averagePooling2d(args);
+    return tf.model({ inputs: input, outputs: call(layer, x) });
+  }
+
+  it.each([
+    ['max', 1, 2, 6, 6],
+    ['avg', 1, 2, 5, 7],
+    ['max', 2, 3, 7, 8],
+    ['avg', 2, 3, 5, 6],
+  ] as const)(
+    '%s pool %i/%i on %ix%i matches TF.js (ONNX Runtime clamps no negative pad)',
+    async (pool, k, s, h, w) => {
+      const m = narrowPool(pool, k, s, [h, w]);
+      const dims = [2, h, w, 2];
+      const data = randomData(
+        dims.reduce((a, b) => a * b, 1),
+        3,
+        -3,
+        2,
+      );
+      const { tfjs, ort, outputs } = await runBoth(m, data, dims);
+      expect(maxAbsDiff(outputNamed(ort, at(outputs, 0)).data, at(tfjs, 0))).toBeLessThanOrEqual(1e-5);
+      m.dispose();
+    },
+  );
+
+  it('refuses what it cannot write exactly: an unknown size, or explicit pads after ZeroPadding2D', () => {
+    const unknown = narrowPool('max', 1, 2, [null, null]);
+    expect(() => exportOnnx(unknown)).toThrow(/smaller than its stride on an unknown size/);
+    const padded = narrowPool('max', 2, 3, [5, 6], 1);
+    expect(() => exportOnnx(padded)).toThrow(/smaller than its stride after ZeroPadding2D/);
+    unknown.dispose();
+    padded.dispose();
+  });
+});

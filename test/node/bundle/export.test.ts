@@ -71,7 +71,6 @@ describe('exportModelBundle', () => {
       const cases: [string, string, string][] = [
         [run, run, 'the exported folder itself'],
         [run, join(run, 'model'), 'the exported folder itself'],
-        [join(run, 'model'), join(run, 'model'), 'the exported folder itself'],
         [run, link, 'the exported folder itself'],
         [run, relative(process.cwd(), run), 'the exported folder itself'],
         [run, root, 'a folder holding the exported one'],
@@ -89,10 +88,29 @@ describe('exportModelBundle', () => {
           });
         }
       }
+      // a bundle onto itself as ONNX only would drop its TF.js model
+      const model = join(run, 'model');
+      await expect(exportModelBundle(model, model, 'onnx')).rejects.toMatchObject({
+        code: 'E_CONFIG',
+        message: expect.stringContaining('but received the exported folder itself'),
+      });
       expect((await readdir(run)).sort()).toEqual(runFiles);
       expect(await readFile(join(run, 'checkpoints', 'epoch-12.bin'), 'utf8')).toBe('weights');
       expect((await readdir(join(run, 'model'))).sort()).toEqual(['bundle.json', 'model.onnx', 'tfjs']);
       await expect(readModelBundle(run)).resolves.toMatchObject({ meta: { name: 'tiny' } });
+    });
+
+    it('re-exports a bundle onto itself when nothing is dropped (its ONNX graph from its TF.js model)', async () => {
+      const run = await makeRun('in-place-run');
+      const model = join(run, 'model');
+      const before = await probs(model);
+      await exportModelBundle(model, model, 'tfjs');
+      expect((await readdir(model)).sort()).toEqual(['bundle.json', 'model.onnx', 'tfjs']);
+      expect((await readdir(run)).sort()).toEqual(runFiles);
+      const after = await probs(model);
+      after.forEach((p, i) => {
+        expect(p).toBeCloseTo(at(before, i), 5);
+      });
     });
 
     it('--out . from inside the runs folder', async () => {

@@ -222,10 +222,12 @@ describe('one download of a part file at a time (the .part.lock)', () => {
     expect(existsSync(lock)).toBe(false);
   });
 
-  it('takes over a lock whose process is gone, or one from another host not refreshed for minutes', async () => {
+  it('takes over a lock whose process is gone and that missed its heartbeats, or one from another host not refreshed for minutes', async () => {
     const dest = join(served.dir, 'stale.bin');
     const lock = `${dest}.part.lock`;
     await writeFile(lock, JSON.stringify({ pid: 99_999_999, host: hostname(), token: 'dead' }));
+    const missed = new Date(Date.now() - 20_000);
+    await utimes(lock, missed, missed);
     await downloadFile(`${served.base}/stale`, dest);
     expect((await readFile(dest)).equals(BODY)).toBe(true);
     await writeFile(lock, JSON.stringify({ pid: process.pid, host: 'elsewhere.invalid', token: 'old' }));

@@ -116,6 +116,18 @@ describe('prepareRunFeatures with random augmentation views', () => {
     expect(other.run.features.dir).not.toBe(f.dir);
   });
 
+  it('says in the log that features.augment is unused without random views', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = {
+      info: () => {},
+      warn: (m) => {
+        warnings.push(m);
+      },
+    };
+    await features('unused', { views: 1, augment: { rotate: 90 } }, { logger });
+    expect(warnings).toEqual([expect.stringMatching(/^features\.augment is not used: .*randomViews is 0/)]);
+  });
+
   it('names a bad augmentation setting (the config schema refuses it before any work)', async () => {
     await expect(features('c', { randomViews: 1, augment: { rotate: 500 } })).rejects.toThrow(
       /^expected a number <= 180 for config features\.augment\.rotate but received 500; allowed keys: flip, rotate, /,

@@ -50,7 +50,7 @@ describe('run directories', () => {
     expect(await planRunDir(root, 'x', name)).toEqual({ dir, restart: true });
     await saveCheckpoint(dir, checkpoint);
     await expect(createRunDir(root, 'x', name)).rejects.toThrow(
-      `expected a folder without a started run for the new run but received ${dir}, where a run already exists; pass --resume ${dir} to continue it, or another --name`,
+      `expected a folder without a started run for the new run but received ${dir}, where a run already exists; continue it with \`lesionlab train --resume ${dir}\` (no other config flags), or pick another --name`,
     );
   });
 
