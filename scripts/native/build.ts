@@ -1,11 +1,14 @@
 // npm run native:build [-- --force] [-- --wheel <path>]
 // Builds @tensorflow/tfjs-node's binding offline against the libtensorflow inside PyPI's tensorflow-cpu wheel:
 //   1. the wheel: --wheel <path>, $LESIONLAB_TF_WHEEL, .cache/native/wheel/, else `pip download` into it
-//   2. unpack its two libraries and the C-API headers into .cache/native/tensorflow-cpu-<version>/
+//   2. unpack its two libraries and the C-API headers into .cache/native/tensorflow-cpu-<version>/ (a wheel
+//      without them, or of another version or platform, is refused)
 //   3. stage them in node_modules/@tensorflow/tfjs-node/deps (hard links + the names tfjs-node expects)
 //   4. node-pre-gyp rebuild --build-from-source (local Node headers, no network)
 //   5. load the backend and print its line.
-// Every step is skipped when its result is already there; --force redoes them all. Linux x86_64 only.
+// Every step is skipped when its result is already there; --force redoes them all. Temp folders that interrupted
+// runs left (*.tmp-<pid> of processes gone) are removed; --force removes every one. Linux x86_64 only.
+// Needs python3 with pip (only when it downloads the wheel), g++ and make (Debian: python3 python3-pip g++ make).
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +23,7 @@ import {
   findTfjsNode,
   isBuiltAgainst,
   markBuilt,
+  removeStaleTemps,
   runCommand,
   stageDeps,
   TF_WHEEL,
@@ -50,9 +54,13 @@ async function wheel(): Promise<string> {
   await mkdir(dir, { recursive: true });
   await runCommand(
     wheelDownloadCommand(dir),
-    `download ${TF_WHEEL.name}==${TF_WHEEL.version} elsewhere and pass --wheel <path>`,
+    `check the network or HTTPS_PROXY and that pip runs (Debian: apt-get install python3-pip), or download ` +
+      `${TF_WHEEL.name}==${TF_WHEEL.version} elsewhere and pass --wheel <path>`,
   );
-  return (await findCachedWheel(dir))!;
+  const downloaded = await findCachedWheel(dir);
+  if (!downloaded)
+    throw new Error(`pip download left no ${TF_WHEEL.name} ${TF_WHEEL.version} wheel in ${dir}`);
+  return downloaded;
 }
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {
@@ -64,7 +72,12 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 try {
   const pkgDir = findTfjsNode(ROOT);
   const unpacked = join(CACHE, `${TF_WHEEL.name}-${TF_WHEEL.version}`);
-  if (values.force) await clearBuilt(pkgDir);
+  if (values.force) {
+    await clearBuilt(pkgDir);
+    // Temp folders of other runs too (a live pid may be an unrelated process that reused it).
+    await removeStaleTemps(unpacked, true);
+    await removeStaleTemps(join(pkgDir, 'deps'), true);
+  }
   const whl = await step('wheel', wheel, (w) => w);
   await step(
     'unpack',
@@ -86,7 +99,7 @@ try {
       if (await isBuiltAgainst(binding, whl)) return false;
       await runCommand(
         bindingBuildCommand(pkgDir),
-        'install g++, make and python3 (node-gyp needs them) and retry',
+        'install g++, make and python3 (node-gyp needs them; Debian: apt-get install g++ make python3) and retry',
       );
       await markBuilt(binding, whl);
       return true;

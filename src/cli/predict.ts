@@ -11,11 +11,11 @@ import {
 } from '../node/infer/index.js';
 import { assertInputsToClassify, collectPredictInputs, type PredictInputs } from '../node/infer/inputs.js';
 import { densityFlag, MODEL_ARG, threadsFlag, ttaChoicesText, ttaFlag } from './flags/serving.js';
-import { choiceFlag, defineFlags, flagCommand, intFlag, positional } from './flags/table.js';
+import { choiceFlag, defineFlags, flagCommand, intFlag, positionalList } from './flags/table.js';
 
 const flags = defineFlags({
   model: MODEL_ARG,
-  input: positional('an image, a folder of images, or a CSV of paths/image ids'),
+  input: positionalList('one or more: an image, a folder of images, or a CSV of paths/image ids'),
   format: choiceFlag(PREDICT_FORMATS, { description: PREDICT_FORMATS.join(' | '), default: 'table' }),
   'top-k': intFlag('classes shown per image', { min: 1, default: 3 }),
   tta: ttaFlag(
@@ -33,6 +33,28 @@ const flags = defineFlags({
 export const EXIT_PARTIAL = 3;
 
 const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+
+/**
+ * What `predict` classifies for its inputs (`predict MODEL a.jpg b.jpg dir/`), in the order given: each one's
+ * images, skipped and ignored files. Several inputs are classified as a folder is (an undecodable image is a row
+ * with an error, exit 3); a CSV's lesion metadata stays with its own rows (the other rows have none).
+ */
+export async function collectInputs(targets: readonly string[]): Promise<PredictInputs> {
+  const found: PredictInputs[] = [];
+  for (const target of targets) found.push(await collectPredictInputs(target));
+  const [only] = found;
+  if (only !== undefined && found.length === 1) return only;
+  const metadata = found.some((f) => f.metadata)
+    ? found.flatMap((f) => f.metadata ?? f.paths.map(() => ({})))
+    : undefined;
+  return {
+    paths: found.flatMap((f) => f.paths),
+    skipped: found.flatMap((f) => f.skipped),
+    ignored: found.flatMap((f) => f.ignored),
+    single: false,
+    ...(metadata ? { metadata } : {}),
+  };
+}
 
 /** Lists on stderr every file found but not classified; throws when nothing is left to classify. */
 function reportSkipped(target: string, inputs: PredictInputs): void {
@@ -69,12 +91,12 @@ async function printRows(
   return failed;
 }
 
-/** `lesionlab predict <model> <image|folder|csv>`: top-k classes per image as a table, CSV or JSON lines. */
+/** `lesionlab predict <model> <image|folder|csv>...`: top-k classes per image as a table, CSV or JSON lines. */
 export const predictCommand = flagCommand(flags, {
   meta: {
     name: 'predict',
     description:
-      `Classify images with a model bundle (or a run folder). A folder is walked recursively for ${IMAGE_EXTENSIONS.join(' ')}; ` +
+      `Classify images with a model bundle (or a run folder): one or more images, folders or CSVs, in the order given. A folder is walked recursively for ${IMAGE_EXTENSIONS.join(' ')}; ` +
       'other image formats and broken links are listed on stderr as skipped. Exit status: 0 every input classified; ' +
       `2 bad input (one error line; also a single image that cannot be decoded); ${EXIT_PARTIAL} some inputs could not ` +
       'be classified (each named on stderr, undecodable ones also as rows with an error; the other rows are written)',
@@ -84,8 +106,8 @@ export const predictCommand = flagCommand(flags, {
       if (error.code === 'EPIPE') process.exit(0); // output closed early (e.g. `| head`)
       throw error;
     });
-    const inputs = await collectPredictInputs(a.input);
-    reportSkipped(a.input, inputs);
+    const inputs = await collectInputs(a.input);
+    reportSkipped(a.input.join(', '), inputs);
     const classifier = await createClassifier(a.model, { tta, threads, density });
     const formatter = createFormatter(format, classifier.meta.classes, k, {
       views: classifier.views ?? ['identity'],

@@ -1,11 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ModelFigures } from '../browser/model-figures.js';
+import { expected } from '../core/errors.js';
 import type { ReportData } from '../core/eval/report-data.js';
 import { readModelBundle } from '../node/bundle/index.js';
 import { createClassifier } from '../node/infer/index.js';
 import { headlineVariant } from '../node/report/format.js';
-import { buildWebPage, WEB_DIST } from '../node/web/build-page.js';
+import { buildWebPage, hasWebSource, WEB_DIST } from '../node/web/build-page.js';
 import { createServer } from '../serve/index.js';
 import { consoleLogger } from './console-logger.js';
 import { LISTEN_FLAGS, MODEL_ARG } from './flags/serving.js';
@@ -18,7 +19,10 @@ const flags = defineFlags({
   token: textFlag({
     description: 'require "Authorization: Bearer <token>" on the API, /v1/* (default: $LESIONLAB_TOKEN)',
   }),
-  rebuild: booleanFlag({ description: 'rebuild the page (web/dist) first', default: false }),
+  rebuild: booleanFlag({
+    description: 'rebuild the page (web/dist) from its source first (in a clone of the repository)',
+    default: false,
+  }),
 });
 
 /** `lesionlab web <model>`: the in-browser classifier page (plus the HTTP API) for one model bundle. */
@@ -33,6 +37,15 @@ export const webCommand = flagCommand(flags, {
       () => true,
       () => false,
     );
+    if (a.rebuild && !(await hasWebSource())) {
+      throw expected({
+        what: 'a clone of the lesionlab repository (with the page source web/src/main.ts)',
+        where: '--rebuild',
+        received: 'an installed package, which ships the page built (web/dist) only',
+        fix: 'leave out --rebuild to serve the shipped page',
+        code: 'E_USAGE',
+      });
+    }
     if (a.rebuild || !built) consoleLogger.info(`built the page into ${await buildWebPage()}`);
     const bundle = await withEvaluatedFigures(await readModelBundle(a.model));
     const classifier = await createClassifier(bundle.dir);

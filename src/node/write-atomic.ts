@@ -18,3 +18,25 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw await writeFailure(error, path);
   }
 }
+
+/**
+ * Moves the finished folder `tmp` to `dir`, replacing an existing `dir` only once `tmp` is complete: the old
+ * folder is renamed aside, the new one renamed in, then the old one removed (put back if the second rename fails).
+ */
+export async function swapInto(tmp: string, dir: string): Promise<void> {
+  const old = `${dir}.old-${process.pid}-${Date.now()}`;
+  const hadOld = await rename(dir, old).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+  try {
+    await rename(tmp, dir);
+  } catch (error) {
+    if (hadOld) await rename(old, dir).catch(() => {});
+    throw error;
+  }
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}

@@ -10,6 +10,7 @@ import { fuseMetadata } from '../core/train/metadata-fusion.js';
 import type { Classifier } from '../node/infer/classifier.js';
 import type { InferencePool } from '../node/infer/inference-pool.js';
 import type { Decoder } from '../node/preprocess/decode-pool.js';
+import { WorkerLostError } from '../node/threads/pool.js';
 import { ApiError, toErrorAnswer } from './api-error.js';
 import { addBearerAuth, validateToken } from './auth.js';
 import { type BatcherOptions, type BatchRunner, MicroBatcher } from './batcher.js';
@@ -82,8 +83,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * Builds (does not start) the HTTP API over `classifier`: `POST /v1/predict` (raw image body or multipart),
- * `GET /v1/model`, `GET /healthz` (liveness), `GET /readyz` (503 while the admission queue is full or the server
- * closes), `GET /metrics` (Prometheus) and optionally the web page. Uploads decode in `options.decoder`'s
+ * `GET /v1/model`, `GET /healthz` (liveness), `GET /readyz` (503 while the admission queue is full, a worker pool
+ * has no worker left or the server closes), `GET /metrics` (Prometheus) and optionally the web page. Uploads decode in `options.decoder`'s
  * workers; concurrent predictions are micro-batched into one ONNX Runtime call; a full queue answers 503 with
  * Retry-After; bad input gets a 4xx `{ error: { code, message } }`.
  */
@@ -108,7 +109,7 @@ export async function createServer(
   );
   const app = await createApp(options, log, metrics);
   if (token) addBearerAuth(app, token);
-  registerStatusRoutes(app, meta, batcher);
+  registerStatusRoutes(app, meta, batcher, options);
   registerPredictRoute(app, classifier, batcher, options);
   for (const [route, method] of ROUTE_METHODS) allowOnly(app, route, [method]);
   if (options.web) await registerWebPage(app, options.web);
@@ -150,7 +151,8 @@ async function createApp(
     if (toErrorAnswer(error).status >= 500 && !(error instanceof ApiError)) {
       logEvent(log, 'warn', 'error', { reqId: req.id, stack: (error as Error).stack ?? String(error) });
     }
-    return sendError(reply, error);
+    // A worker thread died under the request (it is being replaced): the server's fault, and worth a retry.
+    return sendError(reply, error instanceof WorkerLostError ? workerLost() : error);
   });
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, new ApiError(404, 'E_NOT_FOUND', `no route ${req.method} ${req.url}`)),
@@ -159,15 +161,36 @@ async function createApp(
   return app;
 }
 
+/** The answer to a request whose decode or inference worker died, or to any while no worker is left. */
+function workerLost(): ApiError {
+  return new ApiError(503, 'E_UNAVAILABLE', 'a worker thread stopped before answering; retry in a moment', {
+    retryAfterS: 1,
+  });
+}
+
 /** The model's identity in every answer. */
 function modelIdentity(meta: BundleMeta) {
   return { name: meta.name, version: meta.createdAt, backbone: meta.backbone };
 }
 
-/** `GET /healthz` (liveness), `GET /readyz` (503 while the queue is full) and `GET /v1/model`. */
-function registerStatusRoutes(app: FastifyInstance, meta: BundleMeta, batcher: MicroBatcher): void {
+/**
+ * `GET /healthz` (liveness), `GET /readyz` (503 while the queue is full or a worker pool has no worker left) and
+ * `GET /v1/model`.
+ */
+function registerStatusRoutes(
+  app: FastifyInstance,
+  meta: BundleMeta,
+  batcher: MicroBatcher,
+  { decoder, inference }: ServerOptions,
+): void {
   app.get('/healthz', async () => ({ status: 'ok', model: meta.name, ...batcher.stats() }));
   app.get('/readyz', async () => {
+    const down = decoder?.broken ? 'decode' : inference?.broken ? 'inference' : undefined;
+    if (down !== undefined) {
+      throw new ApiError(503, 'E_UNAVAILABLE', `not ready: every ${down} worker thread died; retry later`, {
+        retryAfterS: 5,
+      });
+    }
     if (batcher.saturated()) {
       throw new ApiError(503, 'E_BUSY', 'not ready: the prediction queue is full; retry later', {
         retryAfterS: 1,
@@ -205,6 +228,7 @@ function registerPredictRoute(
     const slot = batcher.reserve();
     const pixels = await decode(body).catch((error: Error) => {
       slot.cancel();
+      if (error instanceof WorkerLostError) throw error; // not the image's fault: a 503
       throw new ApiError(
         400,
         'E_BAD_IMAGE',

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { describeSchema, exampleOf } from '../../src/cli/flags/describe.js';
@@ -128,9 +131,18 @@ describe('train flags with --resume', () => {
     );
   });
 
-  it('take --resume alone (and --print-config)', async () => {
-    expect((await resolveTrainConfig({ resume: 'runs/a' })).train.epochs).toBe(60);
-    const printed = JSON.parse(await runAndCapture(trainCommand, ['--resume', 'runs/a', '--print-config']));
-    expect(printed.seed).toBe(42);
+  it("take --resume alone (and --print-config): the run's saved config", async () => {
+    const run = await mkdtemp(join(tmpdir(), 'lesionlab-resume-'));
+    try {
+      await writeFile(join(run, 'config.json'), JSON.stringify({ seed: 7, train: { epochs: 3 } }));
+      expect((await resolveTrainConfig({ resume: run })).train.epochs).toBe(3);
+      const printed = JSON.parse(await runAndCapture(trainCommand, ['--resume', run, '--print-config']));
+      expect(printed).toMatchObject({ seed: 7, train: { epochs: 3 } });
+      await expect(resolveTrainConfig({ resume: join(run, 'none') })).rejects.toMatchObject({
+        code: 'E_RUN',
+      });
+    } finally {
+      await rm(run, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { BITMAP_OPTIONS } from '../../src/browser/preprocess.js';
 import { preprocessDecoded } from '../../src/core/preprocess/decoding.js';
 import type { PreprocessSpec } from '../../src/core/preprocess/spec.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
@@ -13,7 +14,8 @@ const hasChromium = await access(CHROMIUM).then(
 );
 
 /**
- * A semi-transparent PNG decoded as the page decodes it (createImageBitmap, a 2D canvas, getImageData:
+ * A semi-transparent PNG decoded as the page decodes it (createImageBitmap with the page's BITMAP_OPTIONS, which
+ * convert a colour profile to sRGB and leave this untagged image alone, a 2D canvas, getImageData:
  * premultiplied storage, so the RGBA comes back changed where alpha < 255) gives exactly Node's model input.
  */
 describe.skipIf(!hasChromium)('semi-transparent images: the page and Node classify the same pixels', () => {
@@ -33,21 +35,21 @@ describe.skipIf(!hasChromium)('semi-transparent images: the page and Node classi
     });
     let page: number[];
     try {
-      page = await (await browser.newPage()).evaluate(async (base64) => {
-        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-        const blob = new Blob([bytes], { type: 'image/png' });
-        // as web/src/main.ts decodes an upload
-        const bitmap = await createImageBitmap(blob, {
-          colorSpaceConversion: 'none',
-          premultiplyAlpha: 'none',
-        });
-        const canvas = document.createElement('canvas');
-        canvas.width = bitmap.width;
-        canvas.height = bitmap.height;
-        const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-        ctx.drawImage(bitmap, 0, 0);
-        return Array.from(ctx.getImageData(0, 0, bitmap.width, bitmap.height).data);
-      }, png.toString('base64'));
+      page = await (await browser.newPage()).evaluate(
+        async ([base64, options]) => {
+          const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+          const blob = new Blob([bytes], { type: 'image/png' });
+          // as web/src/main.ts decodes an upload
+          const bitmap = await createImageBitmap(blob, options);
+          const canvas = document.createElement('canvas');
+          canvas.width = bitmap.width;
+          canvas.height = bitmap.height;
+          const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+          ctx.drawImage(bitmap, 0, 0);
+          return Array.from(ctx.getImageData(0, 0, bitmap.width, bitmap.height).data);
+        },
+        [png.toString('base64'), BITMAP_OPTIONS] as const,
+      );
     } finally {
       await browser.close();
     }

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,7 +32,7 @@ describe('runCli: errors become one line', () => {
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       },
     });
-    const err = await captureStderr(() => runCli(fail, ['go']));
+    const err = await captureStderr(() => runCli(fail, []));
     expect(err).toBe('lesionlab: ENOSPC: no space left on device, write [ENOSPC]\n');
     expect(process.exitCode).toBe(2);
   });
@@ -43,9 +44,32 @@ describe('runCli: errors become one line', () => {
         throw new TypeError('boom');
       },
     });
-    const err = await captureStderr(() => runCli(bug, ['go']));
+    const err = await captureStderr(() => runCli(bug, []));
     expect(err).toMatch(/^lesionlab: internal error \(a bug; please report it\):\nTypeError: boom\n {4}at /);
     expect(process.exitCode).toBe(1);
+  });
+});
+
+describe('a usage error citty reports, through the CLI', () => {
+  it("prints the sub-command's usage on stderr, without colours when stderr is not a terminal", async () => {
+    // citty colours unless NO_COLOR, TERM=dumb, TEST or CI is set (vitest sets TEST): run without them
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !['NO_COLOR', 'TERM', 'TEST', 'CI', 'VITEST'].includes(k)),
+    );
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      const args = ['bin/lesionlab.js', 'inspect', 'data/sample/ham10000', '--format', 'bogus'];
+      const child = execFile(process.execPath, args, { env }, (_, stdout, stderr) =>
+        done({ code: child.exitCode, stdout, stderr }),
+      );
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).not.toContain('\u001b[');
+    expect(r.stderr).toContain('USAGE lesionlab inspect [OPTIONS] <ROOT>');
+    expect(r.stderr).not.toContain('augment-preview');
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
+      'lesionlab: Invalid value for argument: --format (bogus). Expected one of: auto, ham10000, folder, csv, isic.',
+    );
   });
 });
 

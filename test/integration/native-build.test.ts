@@ -94,7 +94,7 @@ describe('unpackWheel and stageDeps (npm run native:build, steps 2-3)', () => {
     await expect(unpackWheel(empty, join(work, 'unpacked3'))).rejects.toMatchObject({
       code: 'E_BACKEND',
       message: expect.stringMatching(
-        /^expected a wheel with .* for .*empty\.whl but received a wheel that holds none of them; use a tensorflow-cpu 2\.21\.0 Linux x86_64 wheel$/,
+        /^expected a tensorflow_cpu-2\.21\.0-\*manylinux\*x86_64\.whl holding .* for .*empty\.whl but received a wheel without either of them; pass --wheel with one, or run npm run native:build without --wheel to download it$/,
       ),
     });
   });

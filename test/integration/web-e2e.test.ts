@@ -1,16 +1,18 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DxCode, HAM10000_CLASSES } from '../../src/core/labels.js';
+import { HAM10000_SITES, OFFSET_WIDTH } from '../../src/core/train/metadata.js';
 import { at } from '../../src/core/util/at.js';
 import { readModelBundle } from '../../src/node/bundle/read.js';
 import { type Classifier, createClassifier } from '../../src/node/infer/classifier.js';
+import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 import { buildWebPage } from '../../src/node/web/build-page.js';
 import { createServer } from '../../src/serve/server.js';
 import { writeSmallCnnBundle } from '../support/tiny-model.js';
@@ -40,6 +42,12 @@ let classifier: Classifier;
 let browser: Browser;
 let url: string;
 let png: string;
+/** A second sample image (page tests that need two images with different results). */
+let png2: string;
+/** A bundle with a metadata branch (age, sex, site as logit offsets), served at metaUrl. */
+let metaApp: FastifyInstance;
+let metaClassifier: Classifier;
+let metaUrl: string;
 
 beforeAll(async () => {
   if (!hasChromium) return;
@@ -51,13 +59,36 @@ beforeAll(async () => {
     preprocess: { width: 112, height: 112, resize: 'crop', colorConstancy: true },
     metrics: { evaluation: FIGURES },
   });
-  const jpg = at((await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort(), 0);
+  const jpgs = (await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).sort();
+  const jpg = at(jpgs, 0);
   png = join(root, jpg.replace('.jpg', '.png'));
   await sharp(join(SAMPLE, jpg)).png().toFile(png);
+  png2 = join(root, at(jpgs, 1).replace('.jpg', '.png'));
+  await sharp(join(SAMPLE, at(jpgs, 1)))
+    .png()
+    .toFile(png2);
   const bundle = await readModelBundle(join(root, 'bundle'));
   classifier = await createClassifier(bundle.dir, { threads: 1 });
-  app = await createServer(classifier, { web: { distDir: await buildWebPage(join(root, 'dist')), bundle } });
+  const distDir = await buildWebPage(join(root, 'dist'));
+  app = await createServer(classifier, { web: { distDir, bundle } });
   url = await app.listen({ port: 0, host: '127.0.0.1' });
+  // age shifts the classes' logits apart, so a re-analysis with another age gives other probabilities
+  const ageSlot = HAM10000_SITES.length + 2;
+  const weights = Array.from({ length: 7 * OFFSET_WIDTH }, (_, i) =>
+    i % OFFSET_WIDTH === ageSlot ? Math.floor(i / OFFSET_WIDTH) - 3 : 0,
+  );
+  await writeSmallCnnBundle(join(root, 'meta-bundle'), 64, {
+    metadata: {
+      fields: ['age', 'sex', 'localization'],
+      sites: [...HAM10000_SITES],
+      fusion: 'logit-offsets',
+      weights,
+    },
+  });
+  const metaBundle = await readModelBundle(join(root, 'meta-bundle'));
+  metaClassifier = await createClassifier(metaBundle.dir, { threads: 1 });
+  metaApp = await createServer(metaClassifier, { web: { distDir, bundle: metaBundle } });
+  metaUrl = await metaApp.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -75,8 +106,32 @@ afterAll(async () => {
   await browser?.close();
   await app?.close();
   await classifier?.dispose();
+  await metaApp?.close();
+  await metaClassifier?.dispose();
   if (root) await rm(root, { recursive: true, force: true });
 });
+
+/** The page's model input (the RGB drawn on #input-canvas). */
+async function pageInput(page: Page): Promise<Uint8Array> {
+  const rgba = await page.$eval('#input-canvas', (c) => {
+    const canvas = c as HTMLCanvasElement;
+    return Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data);
+  });
+  return Uint8Array.from(rgba.filter((_, i) => i % 4 !== 3));
+}
+
+const probabilitiesOf = async (page: Page) =>
+  JSON.parse((await page.getAttribute('#result', 'data-probabilities'))!) as number[];
+
+/** Node's probabilities for an image file, from the same bundle the page serves. */
+async function nodeProbabilities(file: string): Promise<number[]> {
+  const out = at(await classifier.classifyFiles([file]), 0);
+  if (!('probabilities' in out)) throw new Error(`node could not classify ${file}`);
+  return Array.from(out.probabilities);
+}
+
+const largestDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Math.max(...Array.from(a, (v, i) => Math.abs(v - (b[i] ?? Number.NaN))));
 
 if (!hasChromium) console.warn(`skipping the web e2e test: ${CHROMIUM} not found (apt-get install chromium)`);
 
@@ -134,6 +189,10 @@ describe.skipIf(!hasChromium)('web page in headless Chromium', () => {
     await page.waitForFunction(() =>
       document.querySelector('#status')?.textContent?.includes('Could not analyse'),
     );
+    // the previous image's result is not left on show as if it were this one's
+    expect(await page.getAttribute('#result', 'data-state')).toBe('error');
+    expect(await page.isHidden('#result')).toBe(true);
+    expect(await page.getAttribute('#result', 'data-probabilities')).toBeNull();
     console.log(`web e2e: max |page - CLI| = ${maxDiff.toExponential(2)}`);
     await mkdir(SCREENSHOT_DIR, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'web-e2e.png'), fullPage: true });
@@ -205,6 +264,142 @@ describe.skipIf(!hasChromium)('web page in headless Chromium', () => {
     const shot = join(SCREENSHOT_DIR, 'web-e2e-phone.png');
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`web e2e: phone screenshot ${shot}`);
+    await page.close();
+  });
+
+  it('converts a Display P3 image to sRGB as Node does (model input within 2 levels), not its raw values', async () => {
+    const p3 = join(root, 'p3.png');
+    await sharp(png).withIccProfile('p3').png().toFile(p3);
+    const page = await browser.newPage();
+    await page.goto(`${url}/`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    await page.setInputFiles('#file', p3);
+    await page.waitForSelector('#result[data-state="done"]', { timeout: 60_000 });
+    const spec = { width: 112, height: 112, resize: 'crop', colorConstancy: true } as const;
+    const diff = largestDiff(await pageInput(page), await decodeImage(p3, spec));
+    console.log(`web e2e: Display P3 model input max |page - node| = ${diff}`);
+    expect(diff).toBeLessThanOrEqual(2); // ±1 from the colour conversion, times colour constancy's gain (was 12)
+    await page.close();
+  });
+
+  it('shows the newest image when an earlier one finishes later, and analyses the same file picked again', async () => {
+    const page = await browser.newPage();
+    // decoding a file named slow* takes 1.5 s longer, as a big image would
+    await page.addInitScript(() => {
+      const decode = window.createImageBitmap.bind(window) as (...a: unknown[]) => Promise<ImageBitmap>;
+      window.createImageBitmap = (async (image: unknown, ...rest: unknown[]) => {
+        if (image instanceof File && image.name.startsWith('slow'))
+          await new Promise((r) => setTimeout(r, 1500));
+        return decode(image, ...rest);
+      }) as typeof createImageBitmap;
+    });
+    await page.goto(`${url}/`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    const slow = join(root, 'slow.png');
+    await writeFile(slow, await readFile(png2));
+    await page.setInputFiles('#file', slow);
+    await page.setInputFiles('#file', png);
+    await page.waitForSelector('#result[data-state="done"][data-pending="0"]', { timeout: 20_000 });
+    const shown = await probabilitiesOf(page);
+    expect(largestDiff(shown, await nodeProbabilities(png))).toBeLessThan(1e-3);
+    expect(largestDiff(shown, await nodeProbabilities(png2))).toBeGreaterThan(1e-3);
+    expect(await page.getAttribute('#result', 'data-runs')).toBe('1'); // the overtaken one drew nothing
+
+    // a real file chooser only reports a change when the file differs from the input's: the page clears it
+    for (const runs of ['2', '3']) {
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#drop')]);
+      await chooser.setFiles(png);
+      await page.waitForSelector(`#result[data-runs="${runs}"]`, { timeout: 20_000 });
+    }
+    await page.close();
+  });
+
+  it('analyses an image picked or dropped while the model loads once it is ready; a failed load says so', async () => {
+    const failed = await browser.newPage();
+    await failed.route('**/model/model.onnx', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await failed.goto(`${url}/`);
+    await failed.waitForSelector('body[data-ready="failed"]', { timeout: 20_000 });
+    const info = await failed.textContent('#model-info');
+    expect(info).toContain('Could not load the model');
+    expect(info).not.toContain('Loading');
+    expect(await failed.isDisabled('#file')).toBe(true);
+    expect(await failed.textContent('#status')).toContain('cannot be analysed without the model');
+    await failed.close();
+
+    for (const how of ['pick', 'drop'] as const) {
+      const page = await browser.newPage();
+      let release = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      await page.route('**/model/model.onnx', async (route) => {
+        await held;
+        await route.continue();
+      });
+      await page.goto(`${url}/`);
+      expect(await page.isDisabled('#file')).toBe(true);
+      if (how === 'pick') await page.setInputFiles('#file', png);
+      else {
+        // once the page listens (its controls are wired before the model loads)
+        await page.waitForFunction(() => document.getElementById('cam-scale')?.style.background);
+        const bytes = (await readFile(png)).toString('base64');
+        const dataTransfer = await page.evaluateHandle((b64) => {
+          const dt = new DataTransfer();
+          const file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'x.png', {
+            type: 'image/png',
+          });
+          dt.items.add(file);
+          return dt;
+        }, bytes);
+        await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+      }
+      release();
+      await page.waitForSelector('#result[data-runs="1"]', { timeout: 20_000 });
+      expect(largestDiff(await probabilitiesOf(page), await nodeProbabilities(png))).toBeLessThan(1e-3);
+      expect(await page.isEnabled('#file')).toBe(true);
+      await page.close();
+    }
+  });
+
+  it('re-analyses the image when age, sex or site change, and refuses an age the API refuses', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${metaUrl}/`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    await page.setInputFiles('#file', png);
+    await page.waitForSelector('#result[data-runs="1"]', { timeout: 20_000 });
+    expect(await page.textContent('#timing')).toContain('metadata not given');
+    const without = await probabilitiesOf(page);
+
+    await page.click('#lesion-metadata summary');
+    await page.fill('#meta-age', '70');
+    await page.waitForSelector('#result[data-state="done"][data-pending="0"]:not([data-runs="1"])', {
+      timeout: 20_000,
+    });
+    expect(await page.textContent('#timing')).toContain('metadata used');
+    const with70 = await probabilitiesOf(page);
+    expect(largestDiff(with70, without)).toBeGreaterThan(1e-3);
+    const api = (await (
+      await fetch(`${metaUrl}/v1/predict?age=70`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/png' },
+        body: await readFile(png),
+      })
+    ).json()) as { probabilities: Record<DxCode, number> };
+    expect(
+      largestDiff(
+        with70,
+        HAM10000_CLASSES.map((c) => api.probabilities[c]),
+      ),
+    ).toBeLessThan(1e-3);
+
+    const runs = await page.getAttribute('#result', 'data-runs');
+    await page.fill('#meta-age', '5000');
+    await page.waitForSelector('#result[data-state="error"]', { state: 'attached', timeout: 20_000 });
+    expect(await page.textContent('#status')).toContain(
+      'expected an age in years from 0 to 120 for the metadata age but received "5000"',
+    );
+    expect(await page.isHidden('#result')).toBe(true);
+    expect(await page.getAttribute('#result', 'data-runs')).toBe(runs);
     await page.close();
   });
 });

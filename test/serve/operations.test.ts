@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 import { type Decoder, startDecoder } from '../../src/node/preprocess/decode-pool.js';
+import { WorkerLostError } from '../../src/node/threads/pool.js';
 import { jsonLogger } from '../../src/serve/log.js';
 import { createServer, type ServerOptions } from '../../src/serve/server.js';
 import { fakeClassifier, jpeg } from '../support/serve-fixtures.js';
@@ -183,4 +184,73 @@ describe('decoding off the event loop', () => {
     expect(await pool.decode(new Uint8Array(img), spec)).toEqual(await decodeImage(img, spec));
     await expect(pool.decode(Uint8Array.of(1, 2, 3), spec)).rejects.toMatchObject({ code: 'E_BAD_IMAGE' });
   });
+
+  it('answers 503 when a decode worker dies under an upload (not 400), and decodes the next in its replacement', async () => {
+    // Each decode thread of this entry dies on its 2nd request, as a native abort or running out of memory would.
+    const workerEntry = new URL('../support/dying-decode-entry.mjs', import.meta.url);
+    pool = await startDecoder({ workers: 1, logger: silentLogger, workerEntry });
+    const lines: string[] = [];
+    const a = await server({ decoder: pool, logger: jsonLogger((l) => lines.push(l)) });
+    const img = await jpeg();
+    expect((await predict(a, img)).statusCode).toBe(200);
+    const lost = await predict(a, img);
+    expect(lost.statusCode).toBe(503);
+    expect(lost.headers['retry-after']).toBe('1');
+    expect(lost.json().error).toEqual({
+      code: 'E_UNAVAILABLE',
+      message: 'a worker thread stopped before answering; retry in a moment',
+    });
+    expect(lines.some((l) => l.includes('decode worker exited with code 1'))).toBe(true);
+    expect((await a.inject({ url: '/readyz' })).statusCode).toBe(200);
+    // The replacement decodes (its 1st request), and an undecodable image is still the client's 400.
+    const truncated = await predict(a, (await jpeg(400, 300)).subarray(0, 300));
+    expect(truncated.statusCode).toBe(400);
+    expect(truncated.json().error.code).toBe('E_BAD_IMAGE');
+    expect(pool.workers).toBe(1);
+    expect(pool.live).toBe(1);
+  });
+
+  it('answers 503 when an inference worker dies under a batch', async () => {
+    const inference = {
+      workers: 1,
+      threadsPerWorker: 1,
+      classifyPixels: async () => {
+        throw new WorkerLostError('the inference worker thread stopped before answering (exited); try again');
+      },
+      close: async () => {},
+    };
+    const res = await predict(await server({ inference }), await jpeg());
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('E_UNAVAILABLE');
+  });
+
+  it.each(['decoder', 'inference'] as const)(
+    '/readyz answers 503 while the %s pool has no worker left',
+    async (which) => {
+      const decoder: Decoder & { broken: boolean } = {
+        workers: 1,
+        broken: false,
+        decode: async () => new Uint8Array(8 * 8 * 3),
+        close: async () => {},
+      };
+      const inference = {
+        workers: 1,
+        threadsPerWorker: 1,
+        broken: false,
+        classifyPixels: fakeClassifier().classifyPixels,
+        close: async () => {},
+      };
+      const a = await server({ decoder, inference });
+      expect((await a.inject({ url: '/readyz' })).statusCode).toBe(200);
+      (which === 'decoder' ? decoder : inference).broken = true;
+      const ready = await a.inject({ url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.headers['retry-after']).toBe('5');
+      expect(ready.json().error).toEqual({
+        code: 'E_UNAVAILABLE',
+        message: `not ready: every ${which === 'decoder' ? 'decode' : 'inference'} worker thread died; retry later`,
+      });
+      expect((await a.inject({ url: '/healthz' })).statusCode).toBe(200);
+    },
+  );
 });

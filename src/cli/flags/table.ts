@@ -23,18 +23,22 @@ export interface FlagSpec {
   readonly key?: string;
   /** The error code of a refused value (default `E_CONFIG`). */
   readonly code?: LesionlabErrorCode;
+  /** A last positional that takes every remaining argument (one or more): its value is a list. */
+  readonly variadic?: boolean;
 }
 
 /** A command's flags by name, in `--help` order. */
 export type FlagTable = Readonly<Record<string, FlagSpec>>;
 
-type ValueOf<F extends FlagSpec> = F extends { schema: z.ZodType<infer T> }
-  ? T
-  : F extends { kind: 'boolean' }
-    ? boolean
-    : F extends { kind: 'enum'; choices: readonly (infer C extends string)[] }
-      ? C
-      : string;
+type ValueOf<F extends FlagSpec> = F extends { variadic: true }
+  ? string[]
+  : F extends { schema: z.ZodType<infer T> }
+    ? T
+    : F extends { kind: 'boolean' }
+      ? boolean
+      : F extends { kind: 'enum'; choices: readonly (infer C extends string)[] }
+        ? C
+        : string;
 
 /** The parsed values of a table: a flag with a default or `required` always has one. */
 export type FlagValues<T extends FlagTable> = {
@@ -99,6 +103,19 @@ export function positional(description: string) {
   return { kind: 'positional' as const, description, required: true as const };
 }
 
+/**
+ * The last positional argument, taking one or more values (`predict MODEL a.jpg b.jpg`): its value is the list
+ * of every positional argument from its place on. Any other command refuses arguments beyond its positionals.
+ */
+export function positionalList(description: string) {
+  return { kind: 'positional' as const, description, required: true as const, variadic: true as const };
+}
+
+/** Whether citty's `def` is a {@link positionalList} (the mark citty ignores and `checkUnknownFlags` reads). */
+export function isVariadic(def: ArgDef): boolean {
+  return def.type === 'positional' && (def as { variadic?: unknown }).variadic === true;
+}
+
 /** citty's view of one flag: the same text, default and kind as before the table existed. */
 function toArgDef(spec: FlagSpec): ArgDef {
   const common = {
@@ -113,7 +130,10 @@ function toArgDef(spec: FlagSpec): ArgDef {
     };
   }
   const text = spec.default === undefined ? {} : { default: String(spec.default) };
-  if (spec.kind === 'positional') return { type: 'positional', ...common, ...text };
+  if (spec.kind === 'positional') {
+    const def: ArgDef = { type: 'positional', ...common, ...text };
+    return spec.variadic ? Object.assign(def, { variadic: true }) : def;
+  }
   if (spec.kind === 'enum') return { type: 'enum', options: [...(spec.choices ?? [])], ...common, ...text };
   return { type: 'string', ...common, ...text };
 }
@@ -134,10 +154,28 @@ export function parseFlags<T extends FlagTable>(
   raw: Readonly<Record<string, unknown>>,
 ): FlagValues<T> {
   const values: Record<string, unknown> = {};
+  const positionals = Object.entries(table).filter(([, spec]) => spec.kind === 'positional');
   for (const [name, spec] of Object.entries(table)) {
-    values[name] = parseFlag(name, spec, raw[name]);
+    values[name] = spec.variadic
+      ? listValue(
+          raw,
+          name,
+          positionals.findIndex(([n]) => n === name),
+        )
+      : parseFlag(name, spec, raw[name]);
   }
   return values as FlagValues<T>;
+}
+
+/** A {@link positionalList}'s values: citty's positionals (`_`) from its place on, or the one citty assigned. */
+function listValue(
+  raw: Readonly<Record<string, unknown>>,
+  name: string,
+  index: number,
+): string[] | undefined {
+  const all = raw._;
+  if (Array.isArray(all) && all.length > index) return all.slice(index).map(String);
+  return raw[name] === undefined ? undefined : [String(raw[name])];
 }
 
 function parseFlag(name: string, spec: FlagSpec, value: unknown): unknown {

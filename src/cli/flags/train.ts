@@ -8,6 +8,7 @@ import {
   type TrainConfig,
 } from '../../core/config/train-config.js';
 import { expected, shown } from '../../core/errors.js';
+import { readRunConfig } from '../../node/train/run-open.js';
 import { integerRange } from './describe.js';
 import { readJsonFlag } from './json-file.js';
 import { booleanFlag, defineFlags, type FlagSpec, textFlag } from './table.js';
@@ -130,6 +131,8 @@ export async function resolveTrainConfig(
   base: Record<string, unknown> = {},
 ): Promise<TrainConfig> {
   refuseConfigFlagsOnResume(args);
+  // a resumed run continues with its saved config (what --print-config shows too)
+  if (typeof args.resume === 'string') return readRunConfig(args.resume);
   const file =
     typeof args.config === 'string'
       ? ((await readJsonFlag(args.config, '--config')) as Record<string, unknown>)

@@ -49,13 +49,12 @@ function notInstalled(error: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
 }
 
-/** Why a native package did not load, in a few words; `null` when it is simply absent. */
-function nativeFailure(pkg: string, error: unknown): string | null {
+/** Why an installed native package did not load: its error's first line, or `native binding not built`. */
+function nativeFailure(error: unknown): NativeMiss['reason'] | null {
   if (notInstalled(error)) return null;
-  const short = pkg.replace('@tensorflow/', '');
   const message = firstLine(error);
-  if (/tfjs_binding\.node\) can not be found/.test(message)) return `${short} native binding not built`;
-  return `${short} failed to load: ${message}`;
+  if (/tfjs_binding\.node\) can not be found/.test(message)) return { text: 'native binding not built' };
+  return { text: message, loadError: true };
 }
 
 /** `tfjs-node 4.22.0, TF 2.21.0`: the package that loaded, its version and the libtensorflow it runs on. */
@@ -66,24 +65,43 @@ function nativeDetail(pkg: string, module: unknown): string {
   return `${short} ${versions[short] ?? '?'}, TF ${binding?.TF_Version ?? '?'}`;
 }
 
-type NativeResult = { readonly detail: string } | { readonly reason: string };
+/**
+ * A native package that is installed but was passed over, and why: a load error's first line (`loadError`,
+ * e.g. `libcudart.so.11.0: cannot open shared object file: …`) or a few words (`native binding not built`).
+ */
+interface NativeMiss {
+  readonly pkg: string;
+  readonly reason: { readonly text: string; readonly loadError?: boolean };
+}
+
+/**
+ * The native package that loaded (`detail`) or why none did (`reason`, with the fix); `missed` lists the
+ * installed packages tried before it that did not load (tfjs-node-gpu without CUDA), for the backend line.
+ */
+type NativeResult =
+  | { readonly detail: string; readonly missed: readonly NativeMiss[] }
+  | { readonly reason: string };
 
 async function tryNative(load: (s: string) => Promise<unknown>): Promise<NativeResult> {
   // Keeps most of libtensorflow's INFO lines off stderr (not the oneDNN one, printed before its logging starts).
   process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
-  const reasons: string[] = [];
+  const missed: NativeMiss[] = [];
   for (const pkg of NATIVE_PACKAGES) {
+    const short = pkg.replace('@tensorflow/', '');
     try {
       const module = await load(pkg);
       if (tf.findBackend('tensorflow') && (await tf.setBackend('tensorflow'))) {
-        return { detail: nativeDetail(pkg, module) };
+        return { detail: nativeDetail(pkg, module), missed };
       }
-      reasons.push(`${pkg.replace('@tensorflow/', '')} loaded but registered no usable "tensorflow" backend`);
+      missed.push({ pkg: short, reason: { text: 'loaded but registered no usable "tensorflow" backend' } });
     } catch (error) {
-      const reason = nativeFailure(pkg, error);
-      if (reason !== null) reasons.push(reason);
+      const reason = nativeFailure(error);
+      if (reason !== null) missed.push({ pkg: short, reason });
     }
   }
+  const reasons = missed.map(
+    (m) => `${m.pkg} ${m.reason.loadError ? 'failed to load: ' : ''}${m.reason.text}`,
+  );
   return { reason: `${reasons.length ? reasons.join('; ') : 'tfjs-node not installed'}; ${NATIVE_FIX}` };
 }
 
@@ -105,25 +123,28 @@ export function backendOrder(choice: BackendChoice, purpose: BackendPurpose): Ba
 }
 
 function describe(name: BackendName, threads: number, tried: BackendInfo['tried'], detail: string): string {
-  if (detail) return `backend: ${name} (${detail})`;
   const threadText = name === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : '';
-  const triedText = tried.length ? ` (tried ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')})` : '';
-  return `backend: ${name}${threadText}${triedText}`;
+  const triedText = tried.length ? `tried ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}` : '';
+  const notes = [detail, triedText].filter(Boolean).join('; ');
+  return `backend: ${name}${threadText}${notes ? ` (${notes})` : ''}`;
 }
 
 interface Attempt {
   readonly reason: string | null;
   readonly threads: number;
-  /** Native only: package, version and TF version for the log line. */
+  /**
+   * Native only: package, version and TF version for the log line, then the native packages passed over
+   * (`tfjs-node 4.22.0, TF 2.21.0; tried tfjs-node-gpu: libcudart.so.11.0: …`).
+   */
   readonly detail: string;
 }
 
 async function tryBackend(name: BackendName, options: SelectBackendOptions): Promise<Attempt> {
   if (name === 'tensorflow') {
     const native = await tryNative(options.importModule ?? ((s) => import(s)));
-    return 'detail' in native
-      ? { reason: null, threads: 1, detail: native.detail }
-      : { reason: native.reason, threads: 1, detail: '' };
+    if (!('detail' in native)) return { reason: native.reason, threads: 1, detail: '' };
+    const missed = native.missed.map((m) => `tried ${m.pkg}: ${m.reason.text}`);
+    return { reason: null, threads: 1, detail: [native.detail, ...missed].join('; ') };
   }
   if (name === 'wasm') return { ...(await tryWasm(options.threads ?? 2)), detail: '' };
   const ok = await tf.setBackend('cpu');
@@ -134,7 +155,8 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
  * Picks and activates the TF.js backend: native `tfjs-node(-gpu)` through dynamic `import()` when it is
  * installed and loads; else `wasm` for forward passes (`infer`) and dense heads on cached features (`head`),
  * and `cpu` for training through convolutions (`train`: wasm has no convolution-gradient kernels). Logs one
- * line: the native winner with its versions (`backend: tensorflow (tfjs-node 4.22.0, TF 2.21.0)`), or the
+ * line: the native winner with its versions (`backend: tensorflow (tfjs-node 4.22.0, TF 2.21.0)`, adding any native
+ * package that failed before it: `; tried tfjs-node-gpu: libcudart.so.11.0: cannot open …`), or the
  * fallback, why native was passed over and the fix (`backend: cpu (tried tensorflow: tfjs-node not installed;
  * run npm run native:build)`). An explicit choice that cannot load throws E_BACKEND. Unless set, it sets
  * `TF_CPP_MIN_LOG_LEVEL=1` (fewer libtensorflow INFO lines on stderr; warnings still show). Note: in Node the wasm backend runs single-threaded

@@ -90,38 +90,119 @@ export interface UnpackResult {
   readonly bytes: number;
 }
 
+/** The wheel file {@link TF_WHEEL} names, as error messages show it. */
+const WHEEL_GLOB = `${TF_WHEEL.name.replace('-', '_')}-${TF_WHEEL.version}-*manylinux*x86_64.whl`;
+
+/**
+ * Removes the temp folders `<path>.tmp-<pid>` that interrupted runs left beside `path` (hundreds of MB each):
+ * those whose process is gone, or every one but this process's own when `all` (`npm run native:build -- --force`).
+ * Returns the folders removed.
+ */
+export async function removeStaleTemps(path: string, all = false): Promise<string[]> {
+  const prefix = `${basename(path)}.tmp-`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    if (!all && isRunning(Number(pid))) continue;
+    await rm(join(dirname(path), name), { recursive: true, force: true });
+    removed.push(join(dirname(path), name));
+  }
+  return removed;
+}
+
+/** True when a process `pid` exists (one of another user's answers EPERM: it exists too). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Unpacks the members {@link isWheelMemberNeeded} picks from `wheel` into `destDir` (`tensorflow/...` layout),
- * through a temp folder renamed into place, so an interrupted run never leaves a half folder. A folder
- * already unpacked from the same wheel is kept (files: 0).
+ * through a temp folder renamed into place, so an interrupted run never leaves a half folder (and temp folders
+ * of runs that died are removed first). A folder already unpacked from the same wheel, with both libraries, is
+ * kept (files: 0). A wheel that is not {@link TF_WHEEL} for Linux x86_64 (its `.dist-info` says another version
+ * or platform, or it lacks either library) throws E_BACKEND and leaves nothing behind.
  */
 export async function unpackWheel(wheel: string, destDir: string): Promise<UnpackResult> {
+  await removeStaleTemps(destDir);
   const marker = await readFile(join(destDir, UNPACKED_MARKER), 'utf8').catch(() => '');
-  if (marker && (JSON.parse(marker) as { wheel: string }).wheel === basename(wheel)) {
+  if (
+    marker &&
+    (JSON.parse(marker) as { wheel: string }).wheel === basename(wheel) &&
+    WHEEL_LIBS.every((lib) => existsSync(join(destDir, lib)))
+  ) {
     return { dir: destDir, files: 0, bytes: 0 };
   }
   const tmp = `${destDir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
-  const { files, bytes } = await extractNeeded(wheel, tmp);
-  if (!files) {
-    throw expected({
-      what: `a wheel with ${WHEEL_LIBS.join(', ')}`,
-      where: wheel,
-      received: 'a wheel that holds none of them',
-      fix: `use a ${TF_WHEEL.name} ${TF_WHEEL.version} Linux x86_64 wheel`,
-      code: 'E_BACKEND',
-    });
+  try {
+    const { files, bytes, libs } = await extractNeeded(wheel, tmp);
+    const missing = WHEEL_LIBS.filter((lib) => !libs.has(lib));
+    if (missing.length) {
+      throw wrongWheel(
+        wheel,
+        missing.length === WHEEL_LIBS.length
+          ? 'a wheel without either of them'
+          : `a wheel without ${missing.join(' and ')}`,
+      );
+    }
+    await writeFile(
+      join(tmp, UNPACKED_MARKER),
+      `${JSON.stringify({ wheel: basename(wheel), files, bytes })}\n`,
+    );
+    await rm(destDir, { recursive: true, force: true });
+    await rename(tmp, destDir);
+    return { dir: destDir, files, bytes };
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw error;
   }
-  await writeFile(
-    join(tmp, UNPACKED_MARKER),
-    `${JSON.stringify({ wheel: basename(wheel), files, bytes })}\n`,
-  );
-  await rm(destDir, { recursive: true, force: true });
-  await rename(tmp, destDir);
-  return { dir: destDir, files, bytes };
 }
 
-async function extractNeeded(wheel: string, destDir: string): Promise<{ files: number; bytes: number }> {
+function wrongWheel(wheel: string, received: string): Error {
+  return expected({
+    what: `a ${WHEEL_GLOB} holding ${WHEEL_LIBS.join(' and ')}`,
+    where: wheel,
+    received,
+    fix: 'pass --wheel with one, or run npm run native:build without --wheel to download it',
+    code: 'E_BACKEND',
+  });
+}
+
+/** The wheel's version and platform tags from its `.dist-info` (`Version:` lines, `Tag:` lines), if it has one. */
+interface WheelTags {
+  version?: string;
+  tags?: string[];
+}
+
+/** E_BACKEND when the `.dist-info` read so far names another version or no Linux x86_64 platform. */
+function checkTags(wheel: string, found: WheelTags): void {
+  if (found.version !== undefined && found.version !== TF_WHEEL.version) {
+    throw wrongWheel(wheel, `a wheel of version ${found.version}`);
+  }
+  if (found.tags !== undefined && !found.tags.some((tag) => /manylinux.*x86_64$/.test(tag))) {
+    throw wrongWheel(wheel, `a wheel for ${found.tags.join(', ') || 'no platform'}`);
+  }
+}
+
+/** The `Key: value` lines of a `.dist-info` file that are `key`. */
+function fields(text: string, key: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith(`${key}: `))
+    .map((line) => line.slice(key.length + 2).trim());
+}
+
+async function extractNeeded(
+  wheel: string,
+  destDir: string,
+): Promise<{ files: number; bytes: number; libs: Set<string> }> {
   const zip = await yauzl.openPromise(wheel, { lazyEntries: true, autoClose: true }).catch((error: Error) => {
     throw expected({
       what: 'a readable wheel',
@@ -134,33 +215,72 @@ async function extractNeeded(wheel: string, destDir: string): Promise<{ files: n
   });
   let files = 0;
   let bytes = 0;
-  for await (const entry of zip.eachEntry()) {
-    if (!isWheelMemberNeeded(entry.fileName)) continue;
-    const target = join(destDir, entry.fileName);
-    await mkdir(dirname(target), { recursive: true });
-    await pipeline(await zip.openReadStreamPromise(entry), createWriteStream(target));
-    files++;
-    bytes += entry.uncompressedSize;
+  const libs = new Set<string>();
+  const found: WheelTags = {};
+  try {
+    for await (const entry of zip.eachEntry()) {
+      // A wheel names its version and platform in its top-level `<name>-<version>.dist-info/` (METADATA, WHEEL).
+      const info = /^[^/]+\.dist-info\/(METADATA|WHEEL)$/.exec(entry.fileName)?.[1];
+      if (info !== undefined) {
+        const text = await streamText(await zip.openReadStreamPromise(entry));
+        if (info === 'METADATA') found.version = fields(text, 'Version')[0] ?? '';
+        else found.tags = fields(text, 'Tag');
+        checkTags(wheel, found);
+        continue;
+      }
+      if (!isWheelMemberNeeded(entry.fileName)) continue;
+      const target = join(destDir, entry.fileName);
+      await mkdir(dirname(target), { recursive: true });
+      await pipeline(await zip.openReadStreamPromise(entry), createWriteStream(target));
+      if (WHEEL_LIBS.includes(entry.fileName)) libs.add(entry.fileName);
+      files++;
+      bytes += entry.uncompressedSize;
+    }
+  } finally {
+    zip.close();
   }
-  return { files, bytes };
+  return { files, bytes, libs };
+}
+
+async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
  * Fills tfjs-node's `deps/` from an unpacked wheel: `deps/lib` gets the two libraries (hard links, or copies
  * across file systems) and the {@link LIB_ALIASES} symlinks; `deps/include` gets the headers. Built in
- * `deps.tmp-<pid>` and renamed over `deps/`. Returns false when `deps/lib` already holds these very files.
+ * `deps.tmp-<pid>` (removed on failure, and those of runs that died removed first) and renamed over `deps/`.
+ * Returns false when `deps/lib` already holds these very files. E_BACKEND when `unpackedDir` lacks a library.
  */
 export async function stageDeps(pkgDir: string, unpackedDir: string): Promise<boolean> {
   const deps = join(pkgDir, 'deps');
+  await removeStaleTemps(deps);
+  const missing = WHEEL_LIBS.filter((lib) => !existsSync(join(unpackedDir, lib)));
+  if (missing.length) {
+    throw expected({
+      what: `an unpacked ${TF_WHEEL.name} ${TF_WHEEL.version} wheel with ${WHEEL_LIBS.join(' and ')}`,
+      where: unpackedDir,
+      received: `a folder without ${missing.join(' and ')}`,
+      fix: 'run npm run native:build -- --force',
+      code: 'E_BACKEND',
+    });
+  }
   if (await sameLibs(join(deps, 'lib'), join(unpackedDir, 'tensorflow'))) return false;
   const tmp = `${deps}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
-  await mkdir(join(tmp, 'lib'), { recursive: true });
-  for (const lib of WHEEL_LIBS) await linkOrCopy(join(unpackedDir, lib), join(tmp, 'lib', basename(lib)));
-  for (const [alias, target] of Object.entries(LIB_ALIASES)) await symlink(target, join(tmp, 'lib', alias));
-  await cp(join(unpackedDir, 'tensorflow', 'include'), join(tmp, 'include'), { recursive: true });
-  await rm(deps, { recursive: true, force: true });
-  await rename(tmp, deps);
+  try {
+    await mkdir(join(tmp, 'lib'), { recursive: true });
+    for (const lib of WHEEL_LIBS) await linkOrCopy(join(unpackedDir, lib), join(tmp, 'lib', basename(lib)));
+    for (const [alias, target] of Object.entries(LIB_ALIASES)) await symlink(target, join(tmp, 'lib', alias));
+    await cp(join(unpackedDir, 'tensorflow', 'include'), join(tmp, 'include'), { recursive: true });
+    await rm(deps, { recursive: true, force: true });
+    await rename(tmp, deps);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw error;
+  }
   return true;
 }
 
@@ -238,11 +358,11 @@ export function wheelDownloadCommand(destDir: string, python = 'python3'): Comma
   };
 }
 
-/** The cached wheel in `dir` (`tensorflow_cpu-2.21.0-*.whl`), if there is one. */
+/** The cached wheel in `dir` (`tensorflow_cpu-2.21.0-*manylinux*x86_64.whl`), if there is one. */
 export async function findCachedWheel(dir: string): Promise<string | undefined> {
   const prefix = `${TF_WHEEL.name.replace('-', '_')}-${TF_WHEEL.version}-`;
   const names = await readdir(dir).catch(() => [] as string[]);
-  const name = names.find((n) => n.startsWith(prefix) && n.endsWith('.whl'));
+  const name = names.find((n) => n.startsWith(prefix) && /manylinux.*x86_64\.whl$/.test(n));
   return name === undefined ? undefined : join(dir, name);
 }
 
@@ -319,15 +439,25 @@ export function onlineInstallCommand(pkgDir: string, binDir: string, env = proce
   };
 }
 
+/** What Debian calls the programs the native build runs (`python3` also needs pip, for `pip download`). */
+const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
+  python3: 'python3 python3-pip',
+  python: 'python3 python3-pip',
+  'g++': 'g++',
+  make: 'make',
+};
+
 /**
  * Runs a command, streaming its output to `onOutput` (default: dropped). Throws E_BACKEND naming the command,
- * its exit code, its last output lines and `fix` when it fails.
+ * its exit code, its last output lines and `fix` when it fails, or the Debian packages to install and `fix`
+ * when it does not start (`python3` absent).
  */
 export async function runCommand(
   spec: CommandSpec,
   fix: string,
   onOutput: (chunk: string) => void = () => {},
 ): Promise<void> {
+  const name = [basename(spec.command), ...spec.args.map((a) => basename(a))].join(' ');
   const child = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
     env: spec.env,
@@ -342,12 +472,11 @@ export async function runCommand(
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
+    child.on('error', (error: NodeJS.ErrnoException) => reject(notStarted(spec, name, fix, error)));
     child.on('close', resolve);
   });
   if (code !== 0) {
     const last = tail.trim().split('\n').slice(-3).join(' | ');
-    const name = [basename(spec.command), ...spec.args.map((a) => basename(a))].join(' ');
     throw expected({
       what: 'exit code 0',
       where: name,
@@ -356,6 +485,25 @@ export async function runCommand(
       code: 'E_BACKEND',
     });
   }
+}
+
+/** The E_BACKEND for a command that did not start: the program or its folder missing, not executable. */
+function notStarted(spec: CommandSpec, name: string, fix: string, error: NodeJS.ErrnoException): Error {
+  const program = basename(spec.command);
+  const packages = DEBIAN_PACKAGES[program] ?? 'python3 python3-pip g++ make';
+  const received = !existsSync(spec.cwd)
+    ? `no folder ${spec.cwd} to run it in`
+    : error.code === 'ENOENT'
+      ? `no ${spec.command} on PATH (${error.code})`
+      : `${spec.command} failing to start (${error.code ?? error.message})`;
+  return expected({
+    what: `${program} to run`,
+    where: name,
+    received,
+    fix: `install it (Debian: apt-get install ${packages}), or ${fix}`,
+    code: 'E_BACKEND',
+    cause: error,
+  });
 }
 
 /**

@@ -3,9 +3,10 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import type { BundleMeta } from '../../core/bundle/meta.js';
 import { expected } from '../../core/errors.js';
 import { writeFailure, writingTo } from '../fs-errors.js';
+import { swapInto } from '../write-atomic.js';
 import { BUNDLE_META_FILE, readModelBundle } from './read.js';
 import { loadLayersModelFromDir } from './tfjs-files.js';
-import { swapInto, writeModelBundle } from './write.js';
+import { writeModelBundle } from './write.js';
 
 /** Formats of `lesionlab export`: `onnx` (model.onnx + bundle.json) or `tfjs` (also the TF.js layers model). */
 export type ExportFormat = 'onnx' | 'tfjs';

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { type BundleMeta, BundleMetaSchema, type WeightsProvenance } from '../../core/bundle/meta.js';
@@ -7,6 +7,7 @@ import { exportOnnx } from '../../core/onnx/export.js';
 import type { Normalization, PreprocessSpec } from '../../core/preprocess/spec.js';
 import type { DihedralView } from '../../core/preprocess/views.js';
 import { writeFailure } from '../fs-errors.js';
+import { swapInto } from '../write-atomic.js';
 import { BUNDLE_META_FILE } from './read.js';
 import { saveLayersModelToDir } from './tfjs-files.js';
 
@@ -98,28 +99,6 @@ function buildMeta(args: WriteModelBundleArgs, cam: boolean, tfjs: boolean): Bun
     ...(args.weights ? { weights: args.weights } : {}),
     createdAt: new Date().toISOString(),
   });
-}
-
-/**
- * Moves the finished folder `tmp` to `dir`, replacing an existing `dir` only once `tmp` is complete: the old
- * folder is renamed aside, the new one renamed in, then the old one removed (put back if the second rename fails).
- */
-export async function swapInto(tmp: string, dir: string): Promise<void> {
-  const old = `${dir}.old-${process.pid}-${Date.now()}`;
-  const hadOld = await rename(dir, old).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return false;
-      throw error;
-    },
-  );
-  try {
-    await rename(tmp, dir);
-  } catch (error) {
-    if (hadOld) await rename(old, dir).catch(() => {});
-    throw error;
-  }
-  if (hadOld) await rm(old, { recursive: true, force: true });
 }
 
 /**

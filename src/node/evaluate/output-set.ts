@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { expected, isLesionlabError } from '../../core/errors.js';
-import { swapInto } from '../bundle/write.js';
 import { writeFailure } from '../fs-errors.js';
+import { swapInto } from '../write-atomic.js';
 
 /** Every file an evaluation may write into its output folder; the folder is replaced as one set. */
 export const EVALUATION_FILES: readonly string[] = [

@@ -12,6 +12,10 @@ export interface InferencePool {
   readonly workers: number;
   /** ONNX Runtime threads per worker. */
   readonly threadsPerWorker: number;
+  /** Workers ready now (a dead one is replaced, reloading the bundle). */
+  readonly live?: number;
+  /** True while no worker runs or starts (they kept dying): every batch fails until one starts again. */
+  readonly broken?: boolean;
   /** The bundle's probability rows for `count` images, computed in the least busy worker (moves `batch` there). */
   classifyPixels(batch: Uint8Array, count: number): Promise<Float32Array[]>;
   /** Stops the workers (pending batches reject); safe to call twice. */
@@ -66,6 +70,12 @@ export async function startInferencePool(options: InferencePoolOptions): Promise
   return {
     workers: size,
     threadsPerWorker,
+    get live() {
+      return pool.live;
+    },
+    get broken() {
+      return pool.broken;
+    },
     classifyPixels: (batch, count) => {
       const owned = ownedPixels(batch);
       return pool.run({ batch: owned, count }, [owned.buffer as ArrayBuffer]);

@@ -8,6 +8,10 @@ import type { DecodeRequest } from './decode-worker.js';
 export interface Decoder {
   /** Worker threads doing the work; 0 when decoding runs in this thread. */
   readonly workers: number;
+  /** Worker threads ready now (a dead one is replaced); absent when decoding runs in this thread. */
+  readonly live?: number;
+  /** True while no worker runs or starts (they kept dying): every decode fails until one starts again. */
+  readonly broken?: boolean;
   /** Decodes a file, or encoded image bytes (copied to the worker), to the model's input. */
   decode(source: string | Uint8Array, spec: PreprocessSpec): Promise<Uint8Array>;
   /** Stops the workers (pending decodes reject); safe to call twice. */
@@ -56,6 +60,14 @@ class DecodePool implements Decoder {
 
   get workers(): number {
     return this.pool.size;
+  }
+
+  get live(): number {
+    return this.pool.live;
+  }
+
+  get broken(): boolean {
+    return this.pool.broken;
   }
 
   /** Starts `size` workers and waits until each has loaded sharp; on any failure stops them all and throws. */

@@ -95,6 +95,10 @@ export async function openPrefixTail(options: PrefixTailOptions): Promise<Prefix
     logger,
   });
   const augment = ft.augment ? parseAugmentConfig(ft.augment, 'fineTune.augment') : undefined;
+  if (!augment && ft.augmentViews > 0)
+    logger.warn(
+      `fineTune.augmentViews (${ft.augmentViews}) is not used: it caches views of fineTune.augment, which is not set (set it, e.g. {"rotate": 180, "zoom": [1, 1.5]}, or drop augmentViews)`,
+    );
   const views = DIHEDRAL_VIEWS.slice(0, config.features.views);
   const mapSize = split.mapShape.reduce((a, b) => a * b, 1);
   const viewMaps = (items: readonly number[], view: number, pixels?: Uint8Array) =>

@@ -114,7 +114,8 @@ async function planNew(input: TrainConfig): Promise<RunPlan> {
   };
 }
 
-async function planResume(resumeDir: string): Promise<RunPlan> {
+/** The config a run folder saved (`config.json`), as `--resume` continues it; `E_RUN` when it has none. */
+export async function readRunConfig(resumeDir: string): Promise<TrainConfig> {
   const runDir = resolve(resumeDir);
   const configPath = join(runDir, RUN_FILES.config);
   const text = await readFile(configPath, 'utf8').catch((error: unknown) => {
@@ -128,7 +129,12 @@ async function planResume(resumeDir: string): Promise<RunPlan> {
     });
   });
   const json = parseJsonText(text, { where: configPath, fix: 'start a new run instead', code: 'E_RUN' });
-  const config = parseTrainConfig(json, join(basename(runDir), RUN_FILES.config));
+  return parseTrainConfig(json, join(basename(runDir), RUN_FILES.config));
+}
+
+async function planResume(resumeDir: string): Promise<RunPlan> {
+  const runDir = resolve(resumeDir);
+  const config = await readRunConfig(runDir);
   if (!(await isFile(join(runDir, RUN_FILES.checkpoint)))) {
     return {
       runDir,

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig, type TrainConfig } from '../../../src/core/config/train-config.js';
-import { silentLogger } from '../../../src/core/logger.js';
+import { type Logger, silentLogger } from '../../../src/core/logger.js';
 import { loadRunData } from '../../../src/node/train/data.js';
 import { prepareRunFeatures } from '../../../src/node/train/features.js';
 import {
@@ -44,6 +44,7 @@ function config(
 async function withPrefixTail<T>(
   cfg: TrainConfig,
   use: (pt: PrefixTail, train: Awaited<ReturnType<typeof loadRunData>>['parts']['train']) => Promise<T>,
+  logger: Logger = silentLogger,
 ): Promise<T> {
   const data = await loadRunData(cfg, { logger: silentLogger });
   const train = data.parts.train.slice(0, 8);
@@ -55,7 +56,7 @@ async function withPrefixTail<T>(
     backbone: loaded,
     images: features.images,
     classes: data.classes,
-    logger: silentLogger,
+    logger,
     trainIds: train.map((r) => r.imageId),
   });
   try {
@@ -101,6 +102,21 @@ describe('openPrefixTail: fineTune.cachePrefix is a caching choice, not a change
       expect(pt.itemSet(train, true).views).toBe(1);
       expect(pt.itemSet(train, false).views).toBe(2);
     });
+  });
+});
+
+describe('openPrefixTail: fineTune.augmentViews without fineTune.augment', () => {
+  it('says in the log that no augmented views are cached', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = { info: () => {}, warn: (m) => void warnings.push(m) };
+    await withPrefixTail(
+      config({ augmentViews: 2 }),
+      async (pt) => {
+        expect(pt.source).toBe('cache');
+      },
+      logger,
+    );
+    expect(warnings).toEqual([expect.stringMatching(/^fineTune\.augmentViews \(2\) is not used: /)]);
   });
 });
 
