@@ -90,6 +90,34 @@ export async function checkUnknownFlags(main: CommandDef, rawArgs: readonly stri
   await checkArguments(await argsOf(resolved.command), resolved.rawArgs, resolved.path, { positionals });
 }
 
+/**
+ * A flag given twice: citty keeps only the last (`--set seed=3 --set train.epochs=2` dropped seed=3), so one
+ * `E_USAGE` naming it, with the way to give several values where there is one.
+ */
+function checkRepeats(
+  args: ArgsDef,
+  flags: readonly { readonly flag: string; readonly token: string }[],
+  command: string,
+): void {
+  const seen = new Set<string>();
+  for (const { flag, token } of flags) {
+    const found = findArg(args, flag);
+    const key = found ? found.spelling : flag;
+    if (!seen.has(key)) {
+      seen.add(key);
+      continue;
+    }
+    const name = `--${key}`;
+    throw expected({
+      what: `${name} once`,
+      where: `\`${command}\``,
+      received: `it twice (${token.split('=')[0] ?? token} again), and only the last would count`,
+      fix: key === 'set' ? 'give every key in one --set a=1,b=2' : `keep one ${name}`,
+      code: 'E_USAGE',
+    });
+  }
+}
+
 async function checkArguments(
   args: ArgsDef,
   tokens: readonly string[],
@@ -109,6 +137,7 @@ async function checkArguments(
       code: 'E_USAGE',
     });
   }
+  checkRepeats(args, flags, command);
   for (const { flag, token, value } of flags) {
     const found = findArg(args, flag);
     if (found?.def.type !== 'boolean' || value === undefined) continue;

@@ -30,6 +30,18 @@ afterEach(() => {
   process.exitCode = 0;
 });
 
+describe('a flag given twice is refused (citty would keep only the last)', () => {
+  it('names it, with one --set for several keys', async () => {
+    expect(await refusal(['train', '--set', 'seed=3', '--set', 'train.epochs=2'])).toBe(
+      'E_USAGE: expected --set once for `lesionlab train` but received it twice (--set again), and only the last would count; give every key in one --set a=1,b=2',
+    );
+    expect(await refusal(['predict', 'm', 'a.jpg', '--density', '--no-density'])).toMatch(
+      /^E_USAGE: expected --density once .* keep one --density$/,
+    );
+    expect(await refusal(['train', '--set', 'seed=3,train.epochs=2'])).toBe('accepted');
+  });
+});
+
 describe('arguments beyond the positionals are refused, naming the extras', () => {
   it('inspect takes one dataset', async () => {
     expect(await refusal(['inspect', 'data/sample/ham10000', 'extra'])).toBe(

@@ -1,4 +1,4 @@
-import { access, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,8 @@ export async function buildWebPage(outDir: string = WEB_DIST, webRoot: string = 
   await mkdir(dirname(outDir), { recursive: true });
   const tmp = await mkdtemp(join(dirname(outDir), `.${basename(outDir)}.tmp-`));
   try {
+    // mkdtemp makes the folder private (0700); the page is read by whoever serves it, as a mkdir'd one was
+    await chmod(tmp, 0o777 & ~process.umask());
     await mkdir(join(tmp, 'ort'));
     await esbuild.build({
       entryPoints: [entry],

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -57,5 +57,7 @@ describe('buildWebPage never loses the page that is there', () => {
     expect((await readdir(dist)).sort()).toEqual(['app.js', 'app.js.map', 'index.html', 'ort', 'style.css']);
     expect((await readdir(join(dist, 'ort'))).length).toBe(2);
     expect((await readdir(webRoot)).sort()).toEqual(['dist', 'index.html', 'src', 'style.css']);
+    // readable by whoever serves it, as a folder made by mkdir (not mkdtemp's private 0700)
+    expect((await stat(dist)).mode & 0o777).toBe(0o777 & ~process.umask());
   });
 });
