@@ -11,8 +11,10 @@
  *
  * Prints a table (balanced accuracy with its 95% lesion-bootstrap interval, accuracy, McNemar p,
  * extraction images/s, training time), then as the very last line one JSON object with, per backbone,
- * balanced_accuracy (+ _ci), accuracy, weights (provenance), extract_images_per_s, inference_images_per_s,
- * train_s; and mcnemar_p, images, test_images, total_s, out_dir.
+ * balanced_accuracy (+ _ci), accuracy (+ _ci), weights (provenance), extract_images_per_s (images, each through
+ * the recipe's views, as inference_images_per_s counts them), inference_images_per_s, train_s (the epochs alone)
+ * and run_s (the whole training run: loading, extraction, epochs, export, test scoring); and mcnemar_p, images,
+ * test_images, total_s, out_dir.
  */
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -75,13 +77,21 @@ const result = await compareBackbones({
   logger: quiet,
 });
 
-/** Features extracted per second by the run (images x views / extraction time); null when the cache served them. */
-async function extractionRate(backbone: string): Promise<number | null> {
+/**
+ * A run's own timings: images whose features were extracted per second (each image through its `views` views, the
+ * unit of the inference column); null when the cache served them), and the seconds its epochs took (the head's
+ * training proper, without loading, extraction, export and test scoring).
+ */
+async function runTimings(backbone: string): Promise<{ extract: number | null; epochs: number | null }> {
   const runDir = join(OUT, 'runs', backbone);
   const results = JSON.parse(await readFile(join(runDir, 'results.json'), 'utf8'));
   const split = JSON.parse(await readFile(join(runDir, 'split.json'), 'utf8'));
   const images = ['train', 'val', 'test'].reduce((n, k) => n + (split.parts?.[k]?.length ?? 0), 0);
-  return results.extractSeconds > 1 ? (images * results.views) / results.extractSeconds : null;
+  const history = JSON.parse(await readFile(join(runDir, 'metrics.json'), 'utf8').catch(() => 'null'));
+  const epochs = Array.isArray(history)
+    ? history.reduce((sum: number, e: { seconds?: number }) => sum + (e.seconds ?? 0), 0)
+    : null;
+  return { extract: results.extractSeconds > 1 ? images / results.extractSeconds : null, epochs };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -92,14 +102,14 @@ process.stdout.write(
   `\nbench:compare: ${result.data.models[0]?.metrics.count ?? 0} test images, lesion-grouped 70/15/15 split seed 42${SUBSET ? ` (subset of ~${SUBSET} images)` : ''}\n`,
 );
 process.stdout.write(
-  `${'backbone'.padEnd(14)}${'weights'.padEnd(58)}${'bal. acc [95% CI]'.padEnd(24)}${'accuracy'.padEnd(10)}${'extract img/s'.padEnd(15)}${'infer img/s'.padEnd(13)}train s\n`,
+  `${'backbone'.padEnd(14)}${'weights'.padEnd(58)}${'bal. acc [95% CI]'.padEnd(24)}${'accuracy'.padEnd(10)}${'extract img/s'.padEnd(15)}${'infer img/s'.padEnd(13)}${'train s'.padEnd(9)}run s\n`,
 );
 for (const m of result.data.models) {
   const ci = m.metrics.bootstrap?.balancedAccuracy;
-  const extract = await extractionRate(m.name);
+  const { extract, epochs } = await runTimings(m.name);
   const ciText = ci ? ` [${pct(ci.lower)}, ${pct(ci.upper)}]` : '';
   process.stdout.write(
-    `${m.name.padEnd(14)}${(m.weights ?? 'unknown').padEnd(58)}${`${pct(m.metrics.balancedAccuracy)}${ciText}`.padEnd(24)}${pct(m.metrics.accuracy).padEnd(10)}${fmt(extract, 1).padEnd(15)}${fmt(m.imagesPerSecond, 1).padEnd(13)}${fmt(m.trainSeconds, 0)}\n`,
+    `${m.name.padEnd(14)}${(m.weights ?? 'unknown').padEnd(58)}${`${pct(m.metrics.balancedAccuracy)}${ciText}`.padEnd(24)}${pct(m.metrics.accuracy).padEnd(10)}${fmt(extract, 1).padEnd(15)}${fmt(m.imagesPerSecond, 1).padEnd(13)}${fmt(epochs, 0).padEnd(9)}${fmt(m.trainSeconds, 0)}\n`,
   );
   rows[m.name] = {
     balanced_accuracy: m.metrics.balancedAccuracy,
@@ -108,7 +118,11 @@ for (const m of result.data.models) {
     weights: result.weights[m.name] ?? null,
     extract_images_per_s: extract,
     inference_images_per_s: m.imagesPerSecond,
-    train_s: m.trainSeconds,
+    accuracy_ci: m.metrics.bootstrap?.accuracy
+      ? [m.metrics.bootstrap.accuracy.lower, m.metrics.bootstrap.accuracy.upper]
+      : null,
+    train_s: epochs,
+    run_s: m.trainSeconds,
   };
 }
 if (pair)

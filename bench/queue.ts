@@ -1,6 +1,11 @@
 // bench:queue — batch scoring of HAM10000 on a BullMQ queue (redis-server on loopback): 1 worker vs 2 workers
 // (one ONNX Runtime thread each) vs single-process `lesionlab predict`, and a 2-worker run in which one worker is
-// killed with SIGKILL mid-way. Workers and predict run as child processes (`node bin/lesionlab.js ...`).
+// killed with SIGKILL mid-way. Workers and predict run as child processes (`node bin/lesionlab.js ...`), each timed
+// from its spawn (process start and model load included alike). `lost`: submitted images without a result once no
+// job is left to run (10 s grace) or at BENCH_QUEUE_DEADLINE_S; `duplicated`: rows of the collected CSV naming an
+// image twice (results are stored once per key with HSETNX, so this checks the store); `scored`/`rescored`: images
+// the workers scored, every attempt counted, and those a retry scored again after their result was stored (the
+// work the exactly-once store absorbed; measured by the workers from HSETNX's answers).
 // Usage: npm run bench:queue [BENCH_IMAGES=2000 npm run bench:queue]
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -37,8 +42,11 @@ const exited = (c: ChildProcess) =>
     ? Promise.resolve(c.exitCode)
     : new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
 
-/** Single-process predict on both cores: images/s and its CSV. */
-async function runPredict(bundle: string, csv: string, out: string): Promise<number> {
+/**
+ * Single-process predict on both cores: images/s and its CSV. Timed from spawn to exit, process start and model
+ * load included, as the queue runs are (their workers are started inside the timing too).
+ */
+async function runPredict(bundle: string, csv: string, out: string, images: number): Promise<number> {
   let rows = '';
   const start = performance.now();
   const child = cli(['predict', bundle, csv, '--format', 'csv', '--batch-size', String(BATCH)], (l) => {
@@ -47,8 +55,8 @@ async function runPredict(bundle: string, csv: string, out: string): Promise<num
   const code = await exited(child);
   const seconds = (performance.now() - start) / 1000;
   await writeFile(out, rows);
-  say(`predict: ${IMAGES} images in ${seconds.toFixed(1)} s (exit ${code})`);
-  return IMAGES / seconds;
+  say(`predict: ${images} images in ${seconds.toFixed(1)} s (exit ${code})`);
+  return images / seconds;
 }
 
 /** Starts a worker with one ORT thread and resolves once it listens on the queue. */
@@ -69,10 +77,19 @@ async function startWorker(
 
 interface QueueRun {
   images_per_s: number;
+  /** Submitted images without a result once no job is left to run (or at the deadline). */
   lost: number;
+  /** Rows of the collected CSV naming an image an earlier row named. */
   duplicated: number;
+  /** Images a retry scored again after their result was stored (measured by the workers; kept once). */
+  rescored: number;
+  /** Images scored by the workers, every attempt counted. */
+  scored: number;
   seconds: number;
 }
+
+/** The longest a queue run may take before what is still pending counts as lost. */
+const DEADLINE_S = Number(process.env.BENCH_QUEUE_DEADLINE_S ?? 3600);
 
 /** Submits every image to a fresh queue served by `workers` workers; `kill` kills one at 40% done. */
 async function runQueue(
@@ -85,21 +102,29 @@ async function runQueue(
   dir = tmpdir(),
 ): Promise<QueueRun> {
   const target = { connection: redisConnection(redis.url), name };
+  const start = performance.now();
   const children = await Promise.all(
     Array.from({ length: workers }, () => startWorker(bundle, redis, name, kill ? 5 : 30)),
   );
-  const start = performance.now();
   await submitImages(target, paths, { model: 'mobilenet_v1-random-head', batchSize: BATCH });
   let killed = false;
+  let idleSince: number | undefined;
+  let status = await queueStatus(target);
   for (;;) {
-    const s = await queueStatus(target);
-    if (kill && !killed && s.done >= 0.4 * paths.length) {
+    status = await queueStatus(target);
+    if (kill && !killed && status.done >= 0.4 * paths.length) {
       const victim = at(children, 0);
       victim.kill('SIGKILL');
       killed = true;
-      say(`${name}: killed worker ${victim.pid} at ${s.done} of ${paths.length}`);
+      say(`${name}: killed worker ${victim.pid} at ${status.done} of ${paths.length}`);
     }
-    if (s.pending === 0 && s.total === paths.length) break;
+    if (status.pending === 0 && status.total === paths.length) break;
+    // no job waiting, running or due for a retry, yet images pending: they are lost (after a grace period)
+    const { waiting = 0, active = 0, delayed = 0, prioritized = 0 } = status.jobs;
+    const idle = waiting + active + delayed + prioritized === 0;
+    idleSince = idle ? (idleSince ?? performance.now()) : undefined;
+    if (idleSince !== undefined && performance.now() - idleSince > 10_000) break;
+    if (performance.now() - start > DEADLINE_S * 1000) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   const seconds = (performance.now() - start) / 1000;
@@ -117,7 +142,14 @@ async function runQueue(
   say(
     `${name}: ${workers} worker(s)${kill ? ', one killed' : ''}: ${paths.length} images in ${seconds.toFixed(1)} s`,
   );
-  return { images_per_s: paths.length / seconds, lost, duplicated: keys.length - distinct.size, seconds };
+  return {
+    images_per_s: paths.length / seconds,
+    lost,
+    duplicated: keys.length - distinct.size,
+    rescored: status.rescored,
+    scored: status.scored,
+    seconds,
+  };
 }
 
 async function main(): Promise<void> {
@@ -130,7 +162,7 @@ async function main(): Promise<void> {
   const redis = await startRedis();
   try {
     say(`${paths.length} images, redis at ${redis.url}`);
-    const predict = await runPredict(bundle, csv, join(dir, 'predict.csv'));
+    const predict = await runPredict(bundle, csv, join(dir, 'predict.csv'), paths.length);
     const one = await runQueue(bundle, redis, paths, 'w1', 1, false, dir);
     const two = await runQueue(bundle, redis, paths, 'w2', 2, false, dir);
     const killed = await runQueue(bundle, redis, paths, 'kill', 2, true, dir);
@@ -155,8 +187,26 @@ async function main(): Promise<void> {
       duplicated: one.duplicated + two.duplicated + killed.duplicated,
       killed_run_lost: killed.lost,
       killed_run_duplicated: killed.duplicated,
+      killed_run_scored: killed.scored,
+      killed_run_rescored: killed.rescored,
     };
     console.log(`bench:queue — ${figures.images} HAM10000 images, ${figures.model}`);
+    console.log(
+      '  run                        images/s   lost   duplicated rows   scored (rescored, kept once)',
+    );
+    for (const [label, run] of [
+      ['1 worker', one],
+      ['2 workers', two],
+      ['2 workers, one killed', killed],
+    ] as const) {
+      console.log(
+        `  ${label.padEnd(26)} ${r(run.images_per_s).toFixed(1).padStart(8)}   ${String(run.lost).padStart(4)}   ${String(run.duplicated).padStart(15)}   ${run.scored} (${run.rescored})`,
+      );
+    }
+    console.log(`  predict (one process)      ${r(predict).toFixed(1).padStart(8)}`);
+    console.log(
+      `  scaling 2 vs 1 worker ${figures.scaling_2_workers}; 2 workers vs predict ${figures.workers2_vs_predict}; rows differing from predict ${figures.rows_differing_from_predict}`,
+    );
     console.log(JSON.stringify(figures));
   } finally {
     await redis.stop();

@@ -231,6 +231,13 @@ async function badInputs(
   return { total, fourxx, kinds };
 }
 
+/** The server's micro-batch counters (`/healthz`, counted from its start). */
+function batchCounts(url: string): Promise<{ batches: number; images: number; soloBatches: number }> {
+  return fetch(`${url}/healthz`).then(
+    (r) => r.json() as Promise<{ batches: number; images: number; soloBatches: number }>,
+  );
+}
+
 async function main(): Promise<void> {
   const bundle = await ensureMobileNetBundle(join(process.cwd(), BENCH_BUNDLE));
   const image = new Uint8Array(await testImage());
@@ -258,7 +265,9 @@ async function main(): Promise<void> {
     const bad = await badInputs(url, image);
     const serverCpuBefore = await cpuSeconds(child.pid!);
     const clientCpuBefore = process.cpuUsage();
+    const batchesBefore = await batchCounts(url); // the server's counters run from its start: c=16's own share
     const c16 = await load(url, image, TOTAL - n1, 16);
+    const batchesAfter = await batchCounts(url);
     const n16 = c16.latencies.length;
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const serverCpuMs = ((await cpuSeconds(child.pid!)) - serverCpuBefore) * 1000;
@@ -267,9 +276,11 @@ async function main(): Promise<void> {
     const after = await modelSpeed(bundle, image);
     process.stderr.write(`  model again: ${after.imagesPerS.toFixed(1)} images/s\n`);
     const modelRate = (speed.imagesPerS + after.imagesPerS) / 2;
-    const health = await fetch(`${url}/healthz`).then(
-      (r) => r.json() as Promise<{ batches: number; images: number; soloBatches: number }>,
-    );
+    const health = {
+      batches: batchesAfter.batches - batchesBefore.batches,
+      images: batchesAfter.images - batchesBefore.images,
+      soloBatches: batchesAfter.soloBatches - batchesBefore.soloBatches,
+    };
     const rssEnd = await rssMb(child.pid!);
     clearInterval(sampler);
     const half = Math.floor(samples.length / 2);
@@ -326,7 +337,7 @@ async function main(): Promise<void> {
       ],
       [
         'server layout',
-        `${DECODE_WORKERS} decode workers, ${INFERENCE_WORKERS ? `${INFERENCE_WORKERS} inference workers${SOLO ? ` + lone images on every core in the server thread (${health.soloBatches} of ${health.batches} batches)` : ''}` : 'forward passes in the event-loop thread'}`,
+        `${DECODE_WORKERS} decode workers, ${INFERENCE_WORKERS ? `${INFERENCE_WORKERS} inference workers${SOLO ? ` + lone images on every core in the server thread (${health.soloBatches} of ${health.batches} batches at c=16)` : ''}` : 'forward passes in the event-loop thread'}`,
       ],
       ['serve_efficiency', `${figures.serve_efficiency} (target >= 0.7)`],
       ['overhead_ms (c=1 p50 - fwd)', `${figures.overhead_ms} ms (target <= 10)`],

@@ -101,6 +101,8 @@ export interface ClassifyJobResult {
   readonly errors: number;
   /** Images skipped because a result was already stored (a retried or duplicated job). */
   readonly skipped: number;
+  /** Images scored here whose result another attempt had stored meanwhile (kept once, by HSETNX). */
+  readonly rescored: number;
 }
 
 /** One stored result, as JSON in the results hash. */

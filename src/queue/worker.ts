@@ -57,14 +57,29 @@ export async function processJob(
   const todo = keys.filter((_, i) => existing[i] === null);
   const results = todo.length > 0 ? await classify(todo) : [];
   const multi = client.multi();
+  const resultAt: number[] = []; // where each result's HSETNX is among the queued commands
+  let queued = 0;
   for (const [i, result] of results.entries()) {
     const key = at(todo, i);
+    resultAt.push(queued++);
     multi.hsetnx(k.results, key, JSON.stringify(stored(result)));
-    if ('error' in result) multi.hsetnx(k.errors, key, result.error);
+    if ('error' in result) {
+      multi.hsetnx(k.errors, key, result.error);
+      queued++;
+    }
   }
-  await multi.exec();
+  const replies = results.length > 0 ? ((await multi.exec()) ?? []) : [];
+  // HSETNX answers 0 where another attempt stored the key first: scored twice, kept once
+  const rescored = resultAt.filter((i) => replies[i]?.[1] === 0).length;
+  if (results.length > 0) {
+    await client
+      .multi()
+      .hincrby(k.meta, 'scored', results.length)
+      .hincrby(k.meta, 'rescored', rescored)
+      .exec();
+  }
   const errors = results.filter((r) => 'error' in r).length;
-  return { classified: results.length - errors, errors, skipped: keys.length - todo.length };
+  return { classified: results.length - errors, errors, skipped: keys.length - todo.length, rescored };
 }
 
 /** The refusal of a worker whose model is not the one the queue is tied to (checked once, at start). */

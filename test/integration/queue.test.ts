@@ -11,6 +11,7 @@ import type { FileClassification } from '../../src/node/infer/classifier.js';
 import { createFormatter } from '../../src/node/infer/format.js';
 import {
   collectResults,
+  processJob,
   queueKeys,
   queueStatus,
   redisConnection,
@@ -67,6 +68,31 @@ afterEach(async () => {
 afterAll(async () => {
   await redis?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(redisMissing)('processJob counts the work the exactly-once store absorbs', () => {
+  it('scored counts every attempt, rescored the images another attempt stored first (kept once)', async () => {
+    const t = target();
+    const queue = new Queue(t.name, { connection: t.connection });
+    const client = await queue.client;
+    const keys = ['/imgs/a.jpg', '/imgs/b.jpg', '/imgs/bad.jpg'];
+    const seen = new Map<string, number>();
+    const classify = fakeClassify(seen);
+    // a second attempt stores a.jpg and bad.jpg while the first is scoring (between its read and its write)
+    const racing = async (paths: readonly string[]) => {
+      const out = await classify(paths);
+      await processJob(client, t.name, ['/imgs/a.jpg', '/imgs/bad.jpg'], classify);
+      return out;
+    };
+    expect(await processJob(client, t.name, keys, racing)).toMatchObject({
+      classified: 2,
+      errors: 1,
+      rescored: 2,
+    });
+    const s = await queueStatus(t);
+    expect(s).toMatchObject({ done: 3, unreadable: 1, scored: 5, rescored: 2 });
+    await queue.close();
+  });
 });
 
 describe.skipIf(redisMissing)('queue on a real redis-server', () => {
