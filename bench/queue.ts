@@ -14,7 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { at } from '../src/core/util/at.js';
 import { collectPredictInputs } from '../src/node/infer/inputs.js';
-import { collectResults, queueStatus, redisConnection, submitImages } from '../src/queue/index.js';
+import {
+  collectResults,
+  type QueueStatus,
+  queueStatus,
+  redisConnection,
+  submitImages,
+} from '../src/queue/index.js';
 import { startRedis, type TestRedis } from '../test/support/redis-server.js';
 import { BENCH_BUNDLE, ensureMobileNetBundle, SHARED } from './serve-model.js';
 
@@ -109,7 +115,7 @@ async function runQueue(
   await submitImages(target, paths, { model: 'mobilenet_v1-random-head', batchSize: BATCH });
   let killed = false;
   let idleSince: number | undefined;
-  let status = await queueStatus(target);
+  let status: QueueStatus;
   for (;;) {
     status = await queueStatus(target);
     if (kill && !killed && status.done >= 0.4 * paths.length) {

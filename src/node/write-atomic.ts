@@ -40,3 +40,16 @@ export async function swapInto(tmp: string, dir: string): Promise<void> {
   }
   if (hadOld) await rm(old, { recursive: true, force: true });
 }
+
+/**
+ * True while process `pid` exists on this host (one of another user's answers EPERM: it exists too): whether the
+ * writer that left a `.tmp-<pid>` folder or a lock file may still be at work.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

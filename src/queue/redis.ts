@@ -134,6 +134,18 @@ export async function claimQueue(
   return { model: owner, classes: classes === null ? null : (JSON.parse(classes) as string[]) };
 }
 
+/**
+ * The model the queue is tied to when it is not `model` ({@link claimQueue}'s `owner`: another name, or the same
+ * name with other classes where both give them), for the refusal to name; undefined when they agree.
+ */
+export function tiedToOther(owner: QueueOwner, model: ModelIdentity): ModelIdentity | undefined {
+  const sameName = owner.model === model.name;
+  if (sameName && (!owner.classes || !model.classes || sameClasses(owner.classes, model.classes))) {
+    return undefined;
+  }
+  return sameName ? { name: model.name, classes: owner.classes ?? [] } : { name: String(owner.model) };
+}
+
 /** True when two class lists are the same names in the same order. */
 export function sameClasses(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((c, i) => c === b[i]);

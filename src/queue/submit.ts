@@ -10,7 +10,7 @@ import {
   type ModelIdentity,
   type QueueTarget,
   queueKeys,
-  sameClasses,
+  tiedToOther,
 } from './redis.js';
 
 /** Options of {@link submitImages}. */
@@ -105,10 +105,8 @@ type Client = Awaited<Queue['client']>;
 
 /** Ties the queue to `model` (name, and classes when given) or refuses when it is tied to another. */
 async function claimModel(client: Client, name: string, model: ModelIdentity): Promise<void> {
-  const owner = await claimQueue(client, name, model);
-  const sameModel = owner.model === model.name;
-  if (sameModel && (!owner.classes || !model.classes || sameClasses(owner.classes, model.classes))) return;
-  const tied = sameModel ? { name: model.name, classes: owner.classes ?? [] } : { name: String(owner.model) };
+  const tied = tiedToOther(await claimQueue(client, name, model), model);
+  if (tied === undefined) return;
   throw expected({
     what: `the model ${describeModel(tied)} (the queue is tied to it by its first submit or worker)`,
     where: `the queue "${name}"`,

@@ -13,6 +13,7 @@ import {
   queueKeys,
   type StoredResult,
   sameClasses,
+  tiedToOther,
 } from './redis.js';
 
 /** Classifies files; unreadable ones come back with an `error` (as `Classifier.classifyFiles`). */
@@ -56,43 +57,37 @@ export async function processJob(
   const existing = keys.length > 0 ? await client.hmget(k.results, ...keys) : [];
   const todo = keys.filter((_, i) => existing[i] === null);
   const results = todo.length > 0 ? await classify(todo) : [];
-  const multi = client.multi();
-  const resultAt: number[] = []; // where each result's HSETNX is among the queued commands
-  let queued = 0;
-  for (const [i, result] of results.entries()) {
-    const key = at(todo, i);
-    resultAt.push(queued++);
-    multi.hsetnx(k.results, key, JSON.stringify(stored(result)));
-    if ('error' in result) {
-      multi.hsetnx(k.errors, key, result.error);
-      queued++;
-    }
-  }
-  const replies = results.length > 0 ? ((await multi.exec()) ?? []) : [];
-  // HSETNX answers 0 where another attempt stored the key first: scored twice, kept once
-  const rescored = resultAt.filter((i) => replies[i]?.[1] === 0).length;
+  let rescored = 0;
   if (results.length > 0) {
-    await client
-      .multi()
-      .hincrby(k.meta, 'scored', results.length)
-      .hincrby(k.meta, 'rescored', rescored)
-      .exec();
+    // the results' HSETNX first, so that reply i is result i's; then the unreadable ones' errors and the count
+    const multi = client.multi();
+    for (const [i, result] of results.entries()) {
+      multi.hsetnx(k.results, at(todo, i), JSON.stringify(stored(result)));
+    }
+    for (const [i, result] of results.entries()) {
+      if ('error' in result) multi.hsetnx(k.errors, at(todo, i), result.error);
+    }
+    multi.hincrby(k.meta, 'scored', results.length);
+    const replies = (await multi.exec()) ?? [];
+    // HSETNX answers 0 where another attempt stored the key first: scored twice, kept once
+    rescored = replies.slice(0, results.length).filter((reply) => reply[1] === 0).length;
+    if (rescored > 0) await client.hincrby(k.meta, 'rescored', rescored);
   }
   const errors = results.filter((r) => 'error' in r).length;
   return { classified: results.length - errors, errors, skipped: keys.length - todo.length, rescored };
 }
 
-/** The refusal of a worker whose model is not the one the queue is tied to (checked once, at start). */
+/** Ties the queue to the worker's model, or refuses a queue tied to another one (checked once, at start). */
 async function claimForWorker(
   client: Awaited<Worker['client']>,
   queue: string,
   model: QueueWorkerOptions['model'],
-): Promise<LesionlabError | undefined> {
+): Promise<void> {
   const owner = await claimQueue(client, queue, model);
+  const tied = tiedToOther(owner, model);
+  if (tied === undefined) return;
   const sameModel = owner.model === model.name;
-  if (sameModel && (!owner.classes || sameClasses(owner.classes, model.classes))) return undefined;
-  const tied = sameModel ? { name: model.name, classes: owner.classes ?? [] } : { name: String(owner.model) };
-  return expected({
+  throw expected({
     what: `the model ${describeModel(tied)} (the queue is tied to it by its first submit or worker)`,
     where: `the queue "${queue}"`,
     received: `a worker that runs ${describeModel(sameModel ? model : { name: model.name })}`,
@@ -187,16 +182,11 @@ export async function startQueueWorker(
   );
   worker.on('failed', (job, error) => log.warn(`job ${job?.id ?? '?'} failed: ${error.message}`));
   worker.on('error', (error) => log.warn(`worker: ${error.message}`));
-  let refused: LesionlabError | undefined;
   try {
-    refused = await claimForWorker(await worker.client, target.name, options.model);
+    await claimForWorker(await worker.client, target.name, options.model);
   } catch (error) {
     await worker.close();
     throw error;
-  }
-  if (refused) {
-    await worker.close();
-    throw refused;
   }
   void worker.run();
   return worker;

@@ -283,14 +283,11 @@ export function parseIsicOnehotRows(table: Table, name: string, columns: CsvColu
       skip({ kind: 'empty-group', subject: imageId, detail: `${source}: empty group` });
     else rows.push({ imageId, label, groupId, source });
   }
-  const grouping: DatasetGrouping =
-    groupCol >= 0
-      ? { by: 'column', column: at(table.header, groupCol) }
-      : {
-          by: 'image',
-          reason: `${name} is ISIC one-hot ground truth without a lesion column`,
-          searched: GROUP_COLUMNS,
-        };
+  const grouping = columnGrouping(
+    table,
+    groupCol,
+    `${name} is ISIC one-hot ground truth without a lesion column`,
+  );
   return { format: 'isic-onehot', classes: HAM10000_CLASSES, rows, issues, grouping, skippedIds };
 }
 
@@ -349,14 +346,15 @@ export function parseGenericRows(table: Table, name: string, columns: CsvColumns
     classes: [],
     rows,
     issues,
-    grouping: genericGrouping(table, name, groupCol),
+    grouping: columnGrouping(table, groupCol, `${name} has no group (lesion) column`),
     skippedIds,
   });
 }
 
-function genericGrouping(table: Table, name: string, groupCol: number): DatasetGrouping {
+/** Grouping by the column `groupCol`, or one group per image (`reason`) when the table has none (index < 0). */
+function columnGrouping(table: Table, groupCol: number, reason: string): DatasetGrouping {
   if (groupCol >= 0) return { by: 'column', column: at(table.header, groupCol) };
-  return { by: 'image', reason: `${name} has no group (lesion) column`, searched: GROUP_COLUMNS };
+  return { by: 'image', reason, searched: GROUP_COLUMNS };
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   requireChannelsLast,
   unsupported,
 } from './context.js';
+import { samePads } from './convert-conv.js';
 import { physicalAxis, type Value } from './graph.js';
 import type { AttrValue } from './proto.js';
 import { layerWeights, requireWeight } from './weights.js';
@@ -158,18 +159,15 @@ function narrowSamePadding(
       "'same' padding with a pool window smaller than its stride on an unknown size",
       'a fixed input size',
     );
-  const total = (size: number, k: number, st: number) =>
-    Math.max((Math.ceil(size / st) - 1) * st + k - size, 0);
-  const [padH, padW] = [total(height, kernel[0], strides[0]), total(width, kernel[1], strides[1])];
-  if (padH === 0 && padW === 0) return { auto_pad: 'VALID' };
+  const pads = samePads([height, width], kernel, strides);
+  if (pads.every((p) => p === 0)) return { auto_pad: 'VALID' };
   if (ctx.g.zeroPadded.has(x.name))
     throw unsupported(
       ctx,
       "'same' padding with a pool window smaller than its stride after ZeroPadding2D",
       "'valid' padding",
     );
-  const [top, left] = [Math.floor(padH / 2), Math.floor(padW / 2)];
-  return { pads: [top, left, padH - top, padW - left] };
+  return { pads };
 }
 
 const pool =

@@ -32,13 +32,26 @@ export function padAttrs(
   if (padding !== 'same') throw unsupported(ctx, `padding "${String(padding)}"`, 'valid, same');
   const [height, width] = [x.shape[1], x.shape[2]];
   if (height == null || width == null) return { auto_pad: 'SAME_UPPER' };
-  const total = (n: number, axis: 0 | 1): number => {
-    const outSize = Math.ceil(n / strides[axis]);
-    return Math.max((outSize - 1) * strides[axis] + (kernel[axis] - 1) * dilation[axis] + 1 - n, 0);
+  return { pads: samePads([height, width], kernel, strides, dilation) };
+}
+
+/**
+ * TensorFlow's 'same' pads [top, left, bottom, right] for a static `[height, width]`: the total
+ * (out - 1) x stride + dilated kernel - size, clamped at 0, with the odd pixel bottom/right.
+ */
+export function samePads(
+  size: readonly [number, number],
+  kernel: readonly [number, number],
+  strides: readonly [number, number],
+  dilation: readonly [number, number] = [1, 1],
+): [number, number, number, number] {
+  const total = (axis: 0 | 1): number => {
+    const outSize = Math.ceil(size[axis] / strides[axis]);
+    return Math.max((outSize - 1) * strides[axis] + (kernel[axis] - 1) * dilation[axis] + 1 - size[axis], 0);
   };
-  const [totalH, totalW] = [total(height, 0), total(width, 1)];
+  const [totalH, totalW] = [total(0), total(1)];
   const [top, left] = [Math.floor(totalH / 2), Math.floor(totalW / 2)];
-  return { pads: [top, left, totalH - top, totalW - left] };
+  return [top, left, totalH - top, totalW - left];
 }
 
 /** Adds an NCHW Conv node from a Keras kernel already in ONNX [out, in/group, kh, kw] order. */

@@ -20,6 +20,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { expected } from '../../core/errors.js';
+import { processAlive } from '../write-atomic.js';
 
 /**
  * Building tfjs-node's binding offline against the libtensorflow inside PyPI's `tensorflow-cpu` wheel
@@ -90,8 +91,10 @@ export interface UnpackResult {
   readonly bytes: number;
 }
 
+/** How {@link TF_WHEEL}'s file names begin (`tensorflow_cpu-2.21.0-`). */
+const WHEEL_PREFIX = `${TF_WHEEL.name.replace('-', '_')}-${TF_WHEEL.version}-`;
 /** The wheel file {@link TF_WHEEL} names, as error messages show it. */
-const WHEEL_GLOB = `${TF_WHEEL.name.replace('-', '_')}-${TF_WHEEL.version}-*manylinux*x86_64.whl`;
+const WHEEL_GLOB = `${WHEEL_PREFIX}*manylinux*x86_64.whl`;
 
 /**
  * Removes the temp folders `<path>.tmp-<pid>` that interrupted runs left beside `path` (hundreds of MB each):
@@ -105,20 +108,28 @@ export async function removeStaleTemps(path: string, all = false): Promise<strin
   for (const name of names) {
     const pid = name.startsWith(prefix) ? name.slice(prefix.length) : '';
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    if (!all && isRunning(Number(pid))) continue;
+    if (!all && processAlive(Number(pid))) continue;
     await rm(join(dirname(path), name), { recursive: true, force: true });
     removed.push(join(dirname(path), name));
   }
   return removed;
 }
 
-/** True when a process `pid` exists (one of another user's answers EPERM: it exists too). */
-function isRunning(pid: number): boolean {
+/**
+ * Builds `dest` in `<dest>.tmp-<pid>` (the name {@link removeStaleTemps} looks for) and renames it over `dest`
+ * once `build` is done; on failure the temp folder is removed and `dest` left as it was.
+ */
+async function replaceFolder<T>(dest: string, build: (tmp: string) => Promise<T>): Promise<T> {
+  const tmp = `${dest}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
   try {
-    process.kill(pid, 0);
-    return true;
+    const result = await build(tmp);
+    await rm(dest, { recursive: true, force: true });
+    await rename(tmp, dest);
+    return result;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw error;
   }
 }
 
@@ -139,9 +150,7 @@ export async function unpackWheel(wheel: string, destDir: string): Promise<Unpac
   ) {
     return { dir: destDir, files: 0, bytes: 0 };
   }
-  const tmp = `${destDir}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  try {
+  return replaceFolder(destDir, async (tmp) => {
     const { files, bytes, libs } = await extractNeeded(wheel, tmp);
     const missing = WHEEL_LIBS.filter((lib) => !libs.has(lib));
     if (missing.length) {
@@ -156,13 +165,8 @@ export async function unpackWheel(wheel: string, destDir: string): Promise<Unpac
       join(tmp, UNPACKED_MARKER),
       `${JSON.stringify({ wheel: basename(wheel), files, bytes })}\n`,
     );
-    await rm(destDir, { recursive: true, force: true });
-    await rename(tmp, destDir);
     return { dir: destDir, files, bytes };
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    throw error;
-  }
+  });
 }
 
 function wrongWheel(wheel: string, received: string): Error {
@@ -268,19 +272,12 @@ export async function stageDeps(pkgDir: string, unpackedDir: string): Promise<bo
     });
   }
   if (await sameLibs(join(deps, 'lib'), join(unpackedDir, 'tensorflow'))) return false;
-  const tmp = `${deps}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  try {
+  await replaceFolder(deps, async (tmp) => {
     await mkdir(join(tmp, 'lib'), { recursive: true });
     for (const lib of WHEEL_LIBS) await linkOrCopy(join(unpackedDir, lib), join(tmp, 'lib', basename(lib)));
     for (const [alias, target] of Object.entries(LIB_ALIASES)) await symlink(target, join(tmp, 'lib', alias));
     await cp(join(unpackedDir, 'tensorflow', 'include'), join(tmp, 'include'), { recursive: true });
-    await rm(deps, { recursive: true, force: true });
-    await rename(tmp, deps);
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    throw error;
-  }
+  });
   return true;
 }
 
@@ -360,9 +357,8 @@ export function wheelDownloadCommand(destDir: string, python = 'python3'): Comma
 
 /** The cached wheel in `dir` (`tensorflow_cpu-2.21.0-*manylinux*x86_64.whl`), if there is one. */
 export async function findCachedWheel(dir: string): Promise<string | undefined> {
-  const prefix = `${TF_WHEEL.name.replace('-', '_')}-${TF_WHEEL.version}-`;
   const names = await readdir(dir).catch(() => [] as string[]);
-  const name = names.find((n) => n.startsWith(prefix) && /manylinux.*x86_64\.whl$/.test(n));
+  const name = names.find((n) => n.startsWith(WHEEL_PREFIX) && /manylinux.*x86_64\.whl$/.test(n));
   return name === undefined ? undefined : join(dir, name);
 }
 

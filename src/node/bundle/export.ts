@@ -4,7 +4,7 @@ import type { BundleMeta } from '../../core/bundle/meta.js';
 import { expected } from '../../core/errors.js';
 import { writeFailure, writingTo } from '../fs-errors.js';
 import { swapInto } from '../write-atomic.js';
-import { BUNDLE_META_FILE, readModelBundle } from './read.js';
+import { BUNDLE_META_FILE, isFile, readModelBundle } from './read.js';
 import { loadLayersModelFromDir } from './tfjs-files.js';
 import { writeModelBundle } from './write.js';
 
@@ -87,10 +87,6 @@ async function checkOut(source: string, bundleDir: string, out: string, inPlace:
     fix: 'export replaces its output folder as a whole, so choose a new or empty folder',
     code: 'E_CONFIG',
   });
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isFile() === true;
 }
 
 /**

@@ -14,7 +14,8 @@ export interface ModelBundle {
   readonly onnxPath: string;
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** True when `path` is a file (false when it is missing, a folder or unreadable). */
+export async function isFile(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isFile();
   } catch {

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expected, LesionlabError, shown } from '../../core/errors.js';
 import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.js';
+import { processAlive } from '../write-atomic.js';
 
 /** An expected checksum: algorithm (MD5, SHA-1, SHA-256, SHA-512, any case, dash optional) and hex value. */
 export interface Checksum {
@@ -233,15 +234,6 @@ function isStale(held: { owner?: LockOwner; mtimeMs: number }, host: string): bo
   const idle = Date.now() - held.mtimeMs;
   if (held.owner?.host === host && !processAlive(held.owner.pid) && idle > 3 * LOCK_HEARTBEAT_MS) return true;
   return idle > LOCK_STALE_MS;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
-  }
 }
 
 /**

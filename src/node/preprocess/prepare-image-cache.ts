@@ -7,6 +7,7 @@ import { type Logger, type ProgressHook, silentLogger } from '../../core/logger.
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { parsePreprocessSpec } from '../../core/preprocess/spec-schema.js';
 import { writingTo } from '../fs-errors.js';
+import { processAlive } from '../write-atomic.js';
 import { buildImageCache } from './build-image-cache.js';
 import { readCacheIndex } from './cache-index.js';
 import { type CacheKey, computeCacheKey } from './cache-key.js';
@@ -158,18 +159,9 @@ async function removeStaleBuilds(root: string, name: string, logger: Logger): Pr
   for (const entry of entries) {
     if (!entry.startsWith(prefix)) continue;
     const pid = Number.parseInt(entry.slice(prefix.length), 10);
-    if (Number.isInteger(pid) && isAlive(pid)) continue;
+    if (Number.isInteger(pid) && processAlive(pid)) continue;
     logger.info(`removing interrupted cache build ${join(root, entry)}`);
     await rm(join(root, entry), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

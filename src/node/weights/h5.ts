@@ -151,11 +151,12 @@ function readLayer(root: H5Group, layer: string, path: string): SourceWeight[] {
         fix: 'the file is damaged; download it again',
         code: 'E_WEIGHTS',
       });
+    const where = `${path}: ${layer}/${weightName}`;
     return {
       layer: owningLayer(weightName, layer),
       name: shortWeightName(weightName),
       shape: ds.shape ?? [],
-      data: toFloat32(datasetValue(ds, `${path}: ${layer}/${weightName}`), `${path}: ${layer}/${weightName}`),
+      data: toFloat32(datasetValue(ds, where), where),
     };
   });
 }
