@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { expectedMessage } from '../core/errors.js';
+import { type ImageHeader, readJpegHeader, uprightSize } from '../core/format/jpeg-header.js';
 import { ApiError, type ApiErrorCode } from './api-error.js';
 
 /** Image formats the API accepts. */
@@ -55,20 +56,46 @@ function refused(status: number, code: ApiErrorCode, what: string, received: str
 /** Default image limits: 8192 px a side, 40 megapixels. */
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 8192, maxPixels: 40_000_000 };
 
+/** What {@link checkImage} read from an upload's header. */
+export interface CheckedImage {
+  readonly kind: ImageKind;
+  /** Stored size, as the header declares it. */
+  readonly width: number;
+  readonly height: number;
+  /** Size as shown, EXIF orientation applied: what the decoder plans its pre-shrink with. */
+  readonly upright: { readonly width: number; readonly height: number };
+}
+
 /**
  * Checks an uploaded image before any pixel is decoded: non-empty, a JPEG/PNG/WebP by its magic bytes,
- * and header dimensions within `limits` (read by sharp from the header only: decompression bombs
- * are refused before they inflate). Throws a 4xx {@link ApiError}; returns format and size.
+ * and header dimensions within `limits` (decompression bombs are refused before they inflate). A plain JPEG
+ * header is read in TypeScript (core `readJpegHeader`: the same SOF and Exif markers libvips reads); anything else,
+ * or a JPEG header it will not vouch for, by sharp from the header only, with `limits.maxPixels` as its
+ * `limitInputPixels`. Throws a 4xx {@link ApiError}; returns format and sizes.
  */
-export async function checkImage(
-  buf: Uint8Array,
-  limits: ImageLimits,
-): Promise<{ kind: ImageKind; width: number; height: number }> {
+export async function checkImage(buf: Uint8Array, limits: ImageLimits): Promise<CheckedImage> {
   if (buf.length === 0) throw emptyBody();
   const kind = sniffImageKind(buf);
   if (!kind) {
     throw refused(415, 'E_UNSUPPORTED_MEDIA', IMAGE, 'bytes of another kind (checked its first bytes)');
   }
+  const header =
+    (kind === 'jpeg' ? readJpegHeader(buf) : undefined) ?? (await sharpHeader(buf, kind, limits));
+  const { width, height } = header;
+  if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
+    throw refused(
+      413,
+      'E_IMAGE_TOO_LARGE',
+      `at most ${limits.maxSide} px a side and ${limits.maxPixels} pixels`,
+      `${width}x${height}`,
+      'send a smaller image',
+    );
+  }
+  return { kind, width, height, upright: uprightSize(header) };
+}
+
+/** The header as sharp reads it (size and orientation), or the 4xx for one it refuses or cannot read. */
+async function sharpHeader(buf: Uint8Array, kind: ImageKind, limits: ImageLimits): Promise<ImageHeader> {
   let meta: sharp.Metadata;
   try {
     meta = await sharp(buf, { limitInputPixels: limits.maxPixels }).metadata();
@@ -85,17 +112,8 @@ export async function checkImage(
     }
     throw refused(400, 'E_BAD_IMAGE', `a readable ${kind} header`, `one sharp cannot read (${message})`);
   }
-  const { width = 0, height = 0 } = meta;
+  const { width = 0, height = 0, orientation = 1 } = meta;
   if (width < 1 || height < 1)
     throw refused(400, 'E_BAD_IMAGE', `a ${kind} header with a size`, 'one without');
-  if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
-    throw refused(
-      413,
-      'E_IMAGE_TOO_LARGE',
-      `at most ${limits.maxSide} px a side and ${limits.maxPixels} pixels`,
-      `${width}x${height}`,
-      'send a smaller image',
-    );
-  }
-  return { kind, width, height };
+  return { width, height, orientation };
 }

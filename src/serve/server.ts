@@ -9,6 +9,7 @@ import { hasMetadata, type LesionMetadata, parseLesionMetadata } from '../core/t
 import { fuseMetadata } from '../core/train/metadata-fusion.js';
 import type { Classifier } from '../node/infer/classifier.js';
 import type { InferencePool } from '../node/infer/inference-pool.js';
+import type { UprightSize } from '../node/preprocess/decode-image.js';
 import type { Decoder } from '../node/preprocess/decode-pool.js';
 import { WorkerLostError } from '../node/threads/pool.js';
 import { ApiError, toErrorAnswer } from './api-error.js';
@@ -226,7 +227,7 @@ function registerPredictRoute(
     const body = await readImageBody(req);
     const image = await checkImage(body, limits);
     const slot = batcher.reserve();
-    const pixels = await decode(body).catch((error: Error) => {
+    const pixels = await decode(body, image.upright).catch((error: Error) => {
       slot.cancel();
       if (error instanceof WorkerLostError) throw error; // not the image's fault: a 503
       throw new ApiError(
@@ -259,18 +260,19 @@ function registerPredictRoute(
 /**
  * Decodes an upload in `options.decoder`'s workers (default: in this thread), at most `decodeConcurrency` at
  * once, with the classifier's own preprocessing when it has one (e.g. a density rule resolved), else the bundle's.
+ * The workers get `upright`, the size the upload check read from the header, and so read no header again.
  */
 function uploadDecoder(
   classifier: Classifier,
   options: ServerOptions,
-): (body: Uint8Array) => Promise<Uint8Array> {
+): (body: Uint8Array, upright: UprightSize) => Promise<Uint8Array> {
   const decoder = options.decoder;
   const decoding = new Semaphore(options.decodeConcurrency ?? 2 * Math.max(1, decoder?.workers ?? 1));
   const spec = (classifier as { preprocess?: PreprocessSpec }).preprocess ?? classifier.meta.preprocess;
   const decode = decoder
-    ? (body: Uint8Array) => decoder.decode(body, spec)
+    ? (body: Uint8Array, upright: UprightSize) => decoder.decode(body, spec, upright)
     : (body: Uint8Array) => classifier.decode(body);
-  return (body) => decoding.run(() => decode(body));
+  return (body, upright) => decoding.run(() => decode(body, upright));
 }
 
 /**

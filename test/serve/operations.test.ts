@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
@@ -174,6 +175,27 @@ describe('decoding off the event loop', () => {
     expect(bad.json().error.code).toBe('E_BAD_IMAGE');
     expect((await predict(a, img)).statusCode).toBe(200);
     expect(seen).toEqual([img.length, img.length]);
+  });
+
+  it('hands the decoder the upright size the upload check read (no second header read in the worker)', async () => {
+    const seen: unknown[] = [];
+    const decoder: Decoder = {
+      workers: 1,
+      decode: async (_source, spec, upright) => {
+        seen.push(upright);
+        return new Uint8Array(spec.width * spec.height * 3);
+      },
+      close: async () => {},
+    };
+    const a = await server({ decoder });
+    const turned = await sharp(await jpeg(40, 20))
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toBuffer();
+    const res = await predict(a, turned);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().image).toEqual({ format: 'jpeg', width: 40, height: 20 });
+    expect(seen).toEqual([{ width: 20, height: 40 }]);
   });
 
   it("the image cache's worker pool decodes bytes exactly as the main thread does", async () => {

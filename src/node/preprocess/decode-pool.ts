@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { type PoolWorkerData, ThreadPool, workerFiles } from '../threads/pool.js';
-import { decodeImage, loadSharp } from './decode-image.js';
+import { decodeImage, loadSharp, type UprightSize } from './decode-image.js';
 import type { DecodeRequest } from './decode-worker.js';
 
 /** Decodes and preprocesses images (as `decodeImage`), in worker threads or in this thread. */
@@ -12,8 +12,11 @@ export interface Decoder {
   readonly live?: number;
   /** True while no worker runs or starts (they kept dying): every decode fails until one starts again. */
   readonly broken?: boolean;
-  /** Decodes a file, or encoded image bytes (copied to the worker), to the model's input. */
-  decode(source: string | Uint8Array, spec: PreprocessSpec): Promise<Uint8Array>;
+  /**
+   * Decodes a file, or encoded image bytes (copied to the worker), to the model's input; `upright`: the image's
+   * upright size when the caller has read its header already (see `decodeImage`).
+   */
+  decode(source: string | Uint8Array, spec: PreprocessSpec, upright?: UprightSize): Promise<Uint8Array>;
   /** Stops the workers (pending decodes reject); safe to call twice. */
   close(): Promise<void>;
 }
@@ -31,7 +34,7 @@ export interface DecoderOptions {
 /** Decodes in this thread. */
 export const inThreadDecoder: Decoder = {
   workers: 0,
-  decode: (path, spec) => decodeImage(path, spec),
+  decode: (path, spec, upright) => decodeImage(path, spec, undefined, upright),
   close: async () => {},
 };
 
@@ -78,8 +81,8 @@ class DecodePool implements Decoder {
     return new DecodePool(await ThreadPool.start({ size, entry, data, label: 'decode' }));
   }
 
-  decode(path: string | Uint8Array, spec: PreprocessSpec): Promise<Uint8Array> {
-    return this.pool.run({ path, spec });
+  decode(path: string | Uint8Array, spec: PreprocessSpec, upright?: UprightSize): Promise<Uint8Array> {
+    return this.pool.run(upright ? { path, spec, upright } : { path, spec });
   }
 
   close(): Promise<void> {

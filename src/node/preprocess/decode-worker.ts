@@ -2,23 +2,24 @@
 // and posts the pixels back as transferred ArrayBuffers.
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { ownedPixels, serveRequests } from '../threads/serve-requests.js';
-import { decodeImage, loadSharp, readImageFileSync } from './decode-image.js';
+import { decodeImage, loadSharp, readImageFileSync, type UprightSize } from './decode-image.js';
 
-/** A request from the pool: decode `path` (a file, or encoded image bytes) under `spec`. */
+/** A request from the pool: decode `path` (a file, or encoded image bytes) under `spec`; `upright` as `decodeImage`'s. */
 export interface DecodeRequest {
   readonly path: string | Uint8Array;
   readonly spec: PreprocessSpec;
+  readonly upright?: UprightSize;
 }
 
 /** `decodeImage(path, spec)`, reading the file with a blocking read: this thread has nothing else to do, and a
  * small file's blocking read costs a tenth of the CPU of an asynchronous one (no thread-pool round trips). */
-async function decodeFile(path: string | Uint8Array, spec: PreprocessSpec): Promise<Uint8Array> {
-  if (typeof path !== 'string') return decodeImage(path, spec);
-  return decodeImage(readImageFileSync(path), spec, path);
+async function decodeFile({ path, spec, upright }: DecodeRequest): Promise<Uint8Array> {
+  if (typeof path !== 'string') return decodeImage(path, spec, undefined, upright);
+  return decodeImage(readImageFileSync(path), spec, path, upright);
 }
 
 await loadSharp();
-serveRequests<DecodeRequest, Uint8Array>(async ({ path, spec }) => {
-  const pixels = ownedPixels(await decodeFile(path, spec));
+serveRequests<DecodeRequest, Uint8Array>(async (request) => {
+  const pixels = ownedPixels(await decodeFile(request));
   return { value: pixels, transfer: [pixels.buffer as ArrayBuffer] };
 });

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { LesionlabError, type LesionlabErrorCode } from '../../core/errors.js';
 import type { WorkerError, WorkerReply } from './serve-requests.js';
+import { sizeWorkerHeaps } from './worker-heap.js';
 
 /** What every pool passes in `workerData`: the URL of the worker module (read by the tsx bootstrap). */
 export interface PoolWorkerData {
@@ -190,6 +191,7 @@ export class ThreadPool<Req extends object, Res> {
   static async start<Req extends object, Res, Data extends PoolWorkerData>(
     options: ThreadPoolOptions<Data>,
   ): Promise<ThreadPool<Req, Res>> {
+    sizeWorkerHeaps();
     const pool = new ThreadPool<Req, Res>(options);
     try {
       for (let i = 0; i < options.size; i++) pool.threads.push(pool.spawn(true));

@@ -73,12 +73,14 @@ describe('pixel-density rule', () => {
       254, 230, 64, 245, 243, 241,
     ]);
     expect(red(areaResize(image, 2, 1).data)).toEqual([9, 76]); // 111 / 12 and 909 / 12
-    // against a plain reference on noise, 4x4 and 2x4 blocks, RGB (sharp) and RGBA (canvas)
+    // against a plain reference on noise, 4x4, 2x4 and 3x3 blocks (RGB by 3 has its own loop), RGB (sharp) and
+    // RGBA (canvas)
     for (const channels of [3, 4] as const) {
       const noise = Uint8Array.from({ length: 12 * 12 * channels }, (_, i) => (i * 7919) % 256);
       for (const [w, h] of [
         [3, 3],
         [6, 3],
+        [4, 4],
       ] as const) {
         const [kx, ky] = [12 / w, 12 / h];
         const reference = Array.from({ length: w * h * channels }, (_, i) => {

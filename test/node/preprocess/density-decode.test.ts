@@ -15,6 +15,14 @@ import { decodeImage, decodeRaw } from '../../../src/node/preprocess/decode-imag
 
 const PART = resolve('data/sample/ham10000/HAM10000_images_part_1');
 const HAM: DensityRule = { enabled: true, sourceWidth: 200, sourceHeight: 150, maxRatio: 1.25 };
+/** A 224x224 stretch model with the HAM10000 density rule. */
+const HAM_224: PreprocessSpec = {
+  width: 224,
+  height: 224,
+  resize: 'stretch',
+  colorConstancy: false,
+  density: HAM,
+};
 
 describe('the density rule leaves training-density images exactly as in training', () => {
   it.each([16, 112, 224])(
@@ -65,13 +73,7 @@ describe('a denser image reaches the rule target through the core area filter af
   ])(
     '%s: exactly the rule size, within a mean of 0.25 grey levels of the area filter on the full decode',
     async (_, w, h) => {
-      const spec: PreprocessSpec = {
-        width: 224,
-        height: 224,
-        resize: 'stretch',
-        colorConstancy: false,
-        density: HAM,
-      };
+      const spec = HAM_224;
       for (const name of (await readdir(PART)).slice(0, 3)) {
         const big = await sharp(join(PART, name))
           .resize(w, h, { fit: 'fill' })
@@ -82,6 +84,32 @@ describe('a denser image reaches the rule target through the core area filter af
         expect(mean).toBeLessThan(0.25);
         expect(most).toBeLessThan(8);
       }
+    },
+  );
+});
+
+describe('a caller that has read the header already passes the upright size', () => {
+  const spec = HAM_224;
+
+  it.each([1, 6])(
+    'the same pixels as reading it again (orientation %i, a 1280x960 JPEG the pre-shrink halves)',
+    async (orientation) => {
+      const file = join(PART, at(await readdir(PART), 0));
+      const big = await sharp(file)
+        .resize(1280, 960, { fit: 'fill' })
+        .withMetadata({ orientation })
+        .jpeg()
+        .toBuffer();
+      const upright = orientation >= 5 ? { width: 960, height: 1280 } : { width: 1280, height: 960 };
+      const read = await decodeImage(big, spec);
+      expect(Buffer.from(await decodeImage(big, spec, undefined, upright)).equals(Buffer.from(read))).toBe(
+        true,
+      );
+      // and the size is really used, not read again: a wrong one plans another pre-shrink
+      const wrong = { width: 600, height: 450 };
+      expect(Buffer.from(await decodeImage(big, spec, undefined, wrong)).equals(Buffer.from(read))).toBe(
+        false,
+      );
     },
   );
 });
