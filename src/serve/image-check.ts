@@ -28,7 +28,10 @@ export function sniffImageKind(buf: Uint8Array): ImageKind | undefined {
 export interface ImageLimits {
   /** Largest width or height accepted (default 8192). */
   readonly maxSide: number;
-  /** Largest width x height accepted, also passed to sharp as `limitInputPixels` (default 40 MP). */
+  /**
+   * Largest width x height accepted (default 40 MP), passed to sharp as `limitInputPixels` for the headers it reads
+   * and for the decode in decode workers.
+   */
   readonly maxPixels: number;
 }
 

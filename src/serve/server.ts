@@ -9,7 +9,7 @@ import { hasMetadata, type LesionMetadata, parseLesionMetadata } from '../core/t
 import { fuseMetadata } from '../core/train/metadata-fusion.js';
 import type { Classifier } from '../node/infer/classifier.js';
 import type { InferencePool } from '../node/infer/inference-pool.js';
-import type { UprightSize } from '../node/preprocess/decode-image.js';
+import type { DecodeHints } from '../node/preprocess/decode-image.js';
 import type { Decoder } from '../node/preprocess/decode-pool.js';
 import { WorkerLostError } from '../node/threads/pool.js';
 import { ApiError, toErrorAnswer } from './api-error.js';
@@ -227,20 +227,22 @@ function registerPredictRoute(
     const body = await readImageBody(req);
     const image = await checkImage(body, limits);
     const slot = batcher.reserve();
-    const pixels = await decode(body, image.upright).catch((error: Error) => {
-      slot.cancel();
-      if (error instanceof WorkerLostError) throw error; // not the image's fault: a 503
-      throw new ApiError(
-        400,
-        'E_BAD_IMAGE',
-        expectedMessage({
-          what: `a decodable ${image.kind} image`,
-          where: 'the uploaded image',
-          received: `one that fails to decode (${error.message})`,
-          fix: 'send the image again or another copy of it',
-        }),
-      );
-    });
+    const pixels = await decode(body, { upright: image.upright, maxPixels: limits.maxPixels }).catch(
+      (error: Error) => {
+        slot.cancel();
+        if (error instanceof WorkerLostError) throw error; // not the image's fault: a 503
+        throw new ApiError(
+          400,
+          'E_BAD_IMAGE',
+          expectedMessage({
+            what: `a decodable ${image.kind} image`,
+            where: 'the uploaded image',
+            received: `one that fails to decode (${error.message})`,
+            fix: 'send the image again or another copy of it',
+          }),
+        );
+      },
+    );
     const lesion = requestMetadata(req.query, meta.metadata !== undefined, slot);
     const imageProbs = await withTimeout(slot.submit(pixels), timeoutMs);
     const probs = meta.metadata ? fuseMetadata(meta.metadata, imageProbs, lesion) : imageProbs;
@@ -260,19 +262,21 @@ function registerPredictRoute(
 /**
  * Decodes an upload in `options.decoder`'s workers (default: in this thread), at most `decodeConcurrency` at
  * once, with the classifier's own preprocessing when it has one (e.g. a density rule resolved), else the bundle's.
- * The workers get `upright`, the size the upload check read from the header, and so read no header again.
+ * Decode workers get `hints`: the upright size the upload check read from the header (they read no header again)
+ * and the pixel limit, which sharp applies again before decoding; in this thread the classifier decodes as it does
+ * for `predict` (reading the header itself).
  */
 function uploadDecoder(
   classifier: Classifier,
   options: ServerOptions,
-): (body: Uint8Array, upright: UprightSize) => Promise<Uint8Array> {
+): (body: Uint8Array, hints: DecodeHints) => Promise<Uint8Array> {
   const decoder = options.decoder;
   const decoding = new Semaphore(options.decodeConcurrency ?? 2 * Math.max(1, decoder?.workers ?? 1));
   const spec = (classifier as { preprocess?: PreprocessSpec }).preprocess ?? classifier.meta.preprocess;
   const decode = decoder
-    ? (body: Uint8Array, upright: UprightSize) => decoder.decode(body, spec, upright)
+    ? (body: Uint8Array, hints: DecodeHints) => decoder.decode(body, spec, hints)
     : (body: Uint8Array) => classifier.decode(body);
-  return (body, upright) => decoding.run(() => decode(body, upright));
+  return (body, hints) => decoding.run(() => decode(body, hints));
 }
 
 /**

@@ -181,8 +181,8 @@ describe('decoding off the event loop', () => {
     const seen: unknown[] = [];
     const decoder: Decoder = {
       workers: 1,
-      decode: async (_source, spec, upright) => {
-        seen.push(upright);
+      decode: async (_source, spec, hints) => {
+        seen.push(hints);
         return new Uint8Array(spec.width * spec.height * 3);
       },
       close: async () => {},
@@ -195,7 +195,7 @@ describe('decoding off the event loop', () => {
     const res = await predict(a, turned);
     expect(res.statusCode).toBe(200);
     expect(res.json().image).toEqual({ format: 'jpeg', width: 40, height: 20 });
-    expect(seen).toEqual([{ width: 20, height: 40 }]);
+    expect(seen).toEqual([{ upright: { width: 20, height: 40 }, maxPixels: 40_000_000 }]);
   });
 
   it("the image cache's worker pool decodes bytes exactly as the main thread does", async () => {

@@ -18,50 +18,59 @@ export function uprightSize(header: ImageHeader): { width: number; height: numbe
 
 const be16 = (b: Uint8Array, i: number) => (b[i]! << 8) | b[i + 1]!;
 
-/** Start-of-frame markers C0-CF, except DHT (C4), JPG (C8) and DAC (CC), which share the range. */
-const isStartOfFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+/** Frames it vouches for: 8-bit baseline, extended and progressive Huffman (SOF0-SOF2), which every libjpeg reads. */
+const PLAIN_FRAMES: ReadonlySet<number> = new Set([0xc0, 0xc1, 0xc2]);
+
+/** Segments a decoder reads before the first scan besides the frame: DHT, DAC, DQT, DRI, APP0-APP15 and COM. */
+const isTableOrApp = (m: number) =>
+  m === 0xc4 || m === 0xcc || m === 0xdb || m === 0xdd || (m >= 0xe0 && m <= 0xef) || m === 0xfe;
+
+/** `Exif` at `start`: how libvips tells an APP1 segment is Exif. */
+const EXIF = [0x45, 0x78, 0x69, 0x66];
 
 /**
- * The size and EXIF orientation of the JPEG in `bytes`, from the markers before its first scan; `undefined` when it
- * is not a well-formed JPEG header or anything in it is not plain (no frame, a zero size, a segment running past the
- * end, two frames, two Exif segments, an Exif block or orientation it cannot read): the caller then asks the image
- * library, whose answer (or error) stands. It never guesses.
+ * The size and EXIF orientation of the JPEG in `bytes`, from its markers up to the first scan; `undefined` unless the
+ * header is plain: segments back to back up to a start of scan (no stray bytes, no marker outside the frame and
+ * table/APPn/COM segments, no segment running past the end), one 8-bit SOF0-SOF2 frame of a non-zero size whose
+ * length matches its components, and at most one Exif segment, with a `Exif\0\0` header and an orientation it can
+ * read. Then the caller asks the image library, whose answer (or error) stands: it never guesses.
  */
 export function readJpegHeader(bytes: Uint8Array): ImageHeader | undefined {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
   let size: { width: number; height: number } | undefined;
   let orientation: number | undefined;
   let i = 2;
-  while (i < bytes.length) {
+  for (;;) {
     if (bytes[i] !== 0xff) return undefined;
     while (bytes[i] === 0xff) i++; // fill bytes
     const marker = bytes[i];
     i++;
     if (marker === undefined) return undefined;
-    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) continue; // standalone: RSTn, TEM
-    if (marker === 0xda || marker === 0xd9) break; // first scan (or the end): the header is over
+    if (marker === 0xda) break; // the first scan: the header is over
+    const frame = PLAIN_FRAMES.has(marker);
+    if (!frame && !isTableOrApp(marker)) return undefined;
     if (i + 2 > bytes.length) return undefined;
     const length = be16(bytes, i);
     const end = i + length;
     if (length < 2 || end > bytes.length) return undefined;
-    if (isStartOfFrame(marker)) {
-      if (size || length < 8) return undefined;
+    if (frame) {
+      const components = length >= 8 ? bytes[i + 7]! : 0;
+      if (size || bytes[i + 2] !== 8 || components === 0 || length !== 8 + 3 * components) return undefined;
       size = { height: be16(bytes, i + 3), width: be16(bytes, i + 5) };
       if (size.width === 0 || size.height === 0) return undefined;
-    } else if (marker === 0xe1 && isExif(bytes, i + 2, end)) {
-      if (orientation !== undefined) return undefined;
+    } else if (
+      marker === 0xe1 &&
+      end - i - 2 >= EXIF.length &&
+      EXIF.every((b, k) => bytes[i + 2 + k] === b)
+    ) {
+      if (orientation !== undefined || end - i < 8 || bytes[i + 6] !== 0 || bytes[i + 7] !== 0)
+        return undefined;
       orientation = exifOrientation(bytes.subarray(i + 8, end));
       if (orientation === undefined) return undefined;
     }
     i = end;
   }
   return size ? { ...size, orientation: orientation ?? 1 } : undefined;
-}
-
-/** Whether the segment body at `start` opens with `Exif\0\0`. */
-function isExif(bytes: Uint8Array, start: number, end: number): boolean {
-  const tag = [0x45, 0x78, 0x69, 0x66, 0, 0];
-  return end - start >= tag.length && tag.every((b, k) => bytes[start + k] === b);
 }
 
 /**

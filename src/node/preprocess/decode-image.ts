@@ -22,20 +22,27 @@ export interface UprightSize {
   readonly height: number;
 }
 
+/** What a caller that has checked an upload already knows and wants (the server's upload check). */
+export interface DecodeHints {
+  /** The image's upright size, read from its header: no second header read. */
+  readonly upright?: UprightSize;
+  /** Refuse (E_BAD_IMAGE) an image of more pixels than this, as sharp's `limitInputPixels`, before decoding it. */
+  readonly maxPixels?: number;
+}
+
 /**
  * The image's upright size (EXIF orientation applied) when the density rule is on and so needs it to choose
  * the pre-shrink: `known` when the caller read the header already, else sharp's; undefined when the rule is off
  * (no header read) or the size is unknown.
  */
 async function ruleSize(
-  sharp: Sharp,
-  bytes: Uint8Array,
+  open: () => ReturnType<Sharp>,
   rule: DensityRule | undefined,
   known: UprightSize | undefined,
 ): Promise<UprightSize | undefined> {
   if (!rule?.enabled) return undefined;
   if (known) return known;
-  const m = await sharp(bytes).metadata();
+  const m = await open().metadata();
   if (!m.width || !m.height) return undefined;
   const turned = (m.orientation ?? 1) >= 5;
   return turned ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
@@ -47,21 +54,22 @@ async function ruleSize(
  * sharp shrinks large images on load (JPEG shrink-on-load + lanczos3) into the core pre-shrink rule's box
  * (`preshrinkBox`): about twice `box`, or, when the density rule will bring the image down, a shrink by 2, 4
  * or 8 (for a JPEG the DCT alone does it, no resampling filter); smaller ones stay as they are.
- * `name` labels errors when `input` is a buffer; `upright` is the image's upright size when the caller has read its
- * header already (the upload check), sparing a second header read.
+ * `name` labels errors when `input` is a buffer; `hints` come from a caller that has checked the image already.
  */
 export async function decodeRaw(
   input: string | Uint8Array,
   box: Pick<PreprocessSpec, 'width' | 'height' | 'resize' | 'density'>,
   name?: string,
-  upright?: UprightSize,
+  hints: DecodeHints = {},
 ): Promise<RawImage> {
   const label = typeof input === 'string' ? input : (name ?? 'image buffer');
   const bytes = typeof input === 'string' ? await readImageFile(input) : input;
   const sharp = await loadSharp();
   try {
-    const size = await ruleSize(sharp, bytes, box.density, upright);
-    const { data, info } = await sharp(bytes)
+    const limit = hints.maxPixels === undefined ? {} : { limitInputPixels: hints.maxPixels };
+    const open = () => sharp(bytes, limit);
+    const size = await ruleSize(open, box.density, hints.upright);
+    const { data, info } = await open()
       .rotate()
       .resize({ ...preshrinkBox(box, size), withoutEnlargement: true })
       .toColourspace('srgb')
@@ -91,15 +99,15 @@ export async function decodeRaw(
  * Order: decode (with the pre-shrink of {@link decodeRaw}), then core `preprocessDecoded`: the pixel-density
  * rule when `spec.density` is on, Shades-of-Gray colour constancy when `spec.colorConstancy`, then a bilinear
  * resize under `spec.resize` (`pad` pads with black). Throws `E_MISSING_FILE` or `E_BAD_IMAGE` naming the file.
- * `name` and `upright` as in {@link decodeRaw}.
+ * `name` and `hints` as in {@link decodeRaw}.
  */
 export async function decodeImage(
   input: string | Uint8Array,
   spec: PreprocessSpec,
   name?: string,
-  upright?: UprightSize,
+  hints?: DecodeHints,
 ): Promise<Uint8Array> {
-  return preprocessDecoded(await decodeRaw(input, spec, name, upright), spec);
+  return preprocessDecoded(await decodeRaw(input, spec, name, hints), spec);
 }
 
 async function readImageFile(path: string): Promise<Uint8Array> {

@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { type PoolWorkerData, ThreadPool, workerFiles } from '../threads/pool.js';
-import { decodeImage, loadSharp, type UprightSize } from './decode-image.js';
+import { type DecodeHints, decodeImage, loadSharp } from './decode-image.js';
 import type { DecodeRequest } from './decode-worker.js';
 
 /** Decodes and preprocesses images (as `decodeImage`), in worker threads or in this thread. */
@@ -13,10 +13,10 @@ export interface Decoder {
   /** True while no worker runs or starts (they kept dying): every decode fails until one starts again. */
   readonly broken?: boolean;
   /**
-   * Decodes a file, or encoded image bytes (copied to the worker), to the model's input; `upright`: the image's
-   * upright size when the caller has read its header already (see `decodeImage`).
+   * Decodes a file, or encoded image bytes (copied to the worker), to the model's input; `hints` from a caller that
+   * has checked the image already (see `decodeImage`).
    */
-  decode(source: string | Uint8Array, spec: PreprocessSpec, upright?: UprightSize): Promise<Uint8Array>;
+  decode(source: string | Uint8Array, spec: PreprocessSpec, hints?: DecodeHints): Promise<Uint8Array>;
   /** Stops the workers (pending decodes reject); safe to call twice. */
   close(): Promise<void>;
 }
@@ -34,7 +34,7 @@ export interface DecoderOptions {
 /** Decodes in this thread. */
 export const inThreadDecoder: Decoder = {
   workers: 0,
-  decode: (path, spec, upright) => decodeImage(path, spec, undefined, upright),
+  decode: (path, spec, hints) => decodeImage(path, spec, undefined, hints),
   close: async () => {},
 };
 
@@ -81,8 +81,8 @@ class DecodePool implements Decoder {
     return new DecodePool(await ThreadPool.start({ size, entry, data, label: 'decode' }));
   }
 
-  decode(path: string | Uint8Array, spec: PreprocessSpec, upright?: UprightSize): Promise<Uint8Array> {
-    return this.pool.run(upright ? { path, spec, upright } : { path, spec });
+  decode(path: string | Uint8Array, spec: PreprocessSpec, hints?: DecodeHints): Promise<Uint8Array> {
+    return this.pool.run(hints ? { path, spec, hints } : { path, spec });
   }
 
   close(): Promise<void> {

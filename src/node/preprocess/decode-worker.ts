@@ -2,20 +2,20 @@
 // and posts the pixels back as transferred ArrayBuffers.
 import type { PreprocessSpec } from '../../core/preprocess/spec.js';
 import { ownedPixels, serveRequests } from '../threads/serve-requests.js';
-import { decodeImage, loadSharp, readImageFileSync, type UprightSize } from './decode-image.js';
+import { type DecodeHints, decodeImage, loadSharp, readImageFileSync } from './decode-image.js';
 
-/** A request from the pool: decode `path` (a file, or encoded image bytes) under `spec`; `upright` as `decodeImage`'s. */
+/** A request from the pool: decode `path` (a file, or encoded image bytes) under `spec`; `hints` as `decodeImage`'s. */
 export interface DecodeRequest {
   readonly path: string | Uint8Array;
   readonly spec: PreprocessSpec;
-  readonly upright?: UprightSize;
+  readonly hints?: DecodeHints;
 }
 
 /** `decodeImage(path, spec)`, reading the file with a blocking read: this thread has nothing else to do, and a
  * small file's blocking read costs a tenth of the CPU of an asynchronous one (no thread-pool round trips). */
-async function decodeFile({ path, spec, upright }: DecodeRequest): Promise<Uint8Array> {
-  if (typeof path !== 'string') return decodeImage(path, spec, undefined, upright);
-  return decodeImage(readImageFileSync(path), spec, path, upright);
+async function decodeFile({ path, spec, hints }: DecodeRequest): Promise<Uint8Array> {
+  if (typeof path !== 'string') return decodeImage(path, spec, undefined, hints);
+  return decodeImage(readImageFileSync(path), spec, path, hints);
 }
 
 await loadSharp();

@@ -8,6 +8,8 @@ import { setFlagsFromString } from 'node:v8';
 export const WORKER_INITIAL_OLD_SPACE_MB = 64;
 
 const FLAG = '--initial-old-space-size';
+/** The flag as node may have been given it (V8 takes `-` and `_` alike); NODE_OPTIONS may not carry it. */
+const GIVEN = /^--initial[-_]old[-_]space[-_]size(=|$)/;
 let sized = false;
 
 /**
@@ -19,6 +21,6 @@ let sized = false;
 export function sizeWorkerHeaps(): void {
   if (sized) return;
   sized = true;
-  if (process.execArgv.some((arg) => arg.startsWith(FLAG))) return;
+  if (process.execArgv.some((arg) => GIVEN.test(arg))) return;
   setFlagsFromString(`${FLAG}=${WORKER_INITIAL_OLD_SPACE_MB}`);
 }

@@ -36,6 +36,19 @@ function insert(bytes: Uint8Array, segment: Uint8Array, at = 2): Uint8Array {
   return Uint8Array.from([...bytes.subarray(0, at), ...segment, ...bytes.subarray(at)]);
 }
 
+/** `bytes` with byte `at` set to `value`. */
+function withByte(bytes: Uint8Array, at: number, value: number): Uint8Array {
+  const copy = bytes.slice();
+  copy[at] = value;
+  return copy;
+}
+
+/** An APP1 segment holding `body` and 8 more zero bytes. */
+function exifLike(body: number[]): Uint8Array {
+  const all = [...body, 0, 0, 0, 0, 0, 0, 0, 0];
+  return Uint8Array.from([0xff, 0xe1, (all.length + 2) >> 8, (all.length + 2) & 0xff, ...all]);
+}
+
 /** Offset of the first marker `marker` (e.g. 0xc0 for a baseline SOF) in a JPEG. */
 function markerOffset(bytes: Uint8Array, marker: number): number {
   for (let i = 2; i < bytes.length - 1; i++) if (bytes[i] === 0xff && bytes[i + 1] === marker) return i;
@@ -93,6 +106,21 @@ describe('readJpegHeader', () => {
       ['orientation 9', insert(plain, exifSegment(9, 'II'))],
       ['orientation not a SHORT', insert(plain, exifSegment(6, 'II', 4))],
       ['garbage between segments', insert(plain, Uint8Array.of(0x12, 0x34), sof)],
+      // libjpeg skips an FF 00 pair and stray bytes up to the next marker: read as a segment, it could hide the frame
+      ['an FF 00 pair', insert(plain, Uint8Array.of(0xff, 0x00, 0x00, 0x04), 2)],
+      ['a second SOI', insert(plain, Uint8Array.of(0xff, 0xd8), 2)],
+      ['an EOI before any scan', Uint8Array.from([...plain.subarray(0, sof), 0xff, 0xd9])],
+      ['a restart marker before the scan', insert(plain, Uint8Array.of(0xff, 0xd0), sof)],
+      ['a lossless (SOF3) frame', withByte(plain, sof + 1, 0xc3)],
+      ['a hierarchical (SOF5) frame', withByte(plain, sof + 1, 0xc5)],
+      ['12-bit samples', withByte(plain, sof + 4, 12)],
+      ['a frame length that disagrees with its components', withByte(plain, sof + 9, 1)],
+      ['no scan after the header', plain.subarray(0, markerOffset(plain, 0xda))],
+      ['an APP1 "Exif" without the 6-byte header', insert(plain, exifLike([0x45, 0x78, 0x69, 0x66, 0, 1]))],
+      [
+        'a junk "Exif" APP1 beside a good one',
+        insert(insert(plain, exifSegment(6, 'II')), exifLike([0x45, 0x78, 0x69, 0x66, 0, 1])),
+      ],
     ];
     for (const [what, bytes] of cases) expect(readJpegHeader(bytes), what).toBeUndefined();
   });

@@ -147,3 +147,19 @@ describe('decodeImage', () => {
     );
   });
 });
+
+describe('decode hints', () => {
+  it('maxPixels refuses a larger image before decoding it (E_BAD_IMAGE naming the limit), with or without the density rule', async () => {
+    const bytes = await sharp({ create: { width: 60, height: 45, channels: 3, background: '#864' } })
+      .jpeg()
+      .toBuffer();
+    const spec = { width: 16, height: 16, resize: 'stretch' as const, colorConstancy: false };
+    const density = { enabled: true, sourceWidth: 20, sourceHeight: 15, maxRatio: 1.25 };
+    for (const s of [spec, { ...spec, density }]) {
+      expect(await codeOf(decodeImage(bytes, s, 'upload.jpg', { maxPixels: 2000 }))).toMatch(
+        /^E_BAD_IMAGE: .*upload\.jpg.*pixel limit/,
+      );
+      expect(await decodeImage(bytes, s, 'upload.jpg', { maxPixels: 2700 })).toHaveLength(16 * 16 * 3);
+    }
+  });
+});

@@ -102,14 +102,14 @@ describe('a caller that has read the header already passes the upright size', ()
         .toBuffer();
       const upright = orientation >= 5 ? { width: 960, height: 1280 } : { width: 1280, height: 960 };
       const read = await decodeImage(big, spec);
-      expect(Buffer.from(await decodeImage(big, spec, undefined, upright)).equals(Buffer.from(read))).toBe(
-        true,
-      );
+      expect(
+        Buffer.from(await decodeImage(big, spec, undefined, { upright })).equals(Buffer.from(read)),
+      ).toBe(true);
       // and the size is really used, not read again: a wrong one plans another pre-shrink
       const wrong = { width: 600, height: 450 };
-      expect(Buffer.from(await decodeImage(big, spec, undefined, wrong)).equals(Buffer.from(read))).toBe(
-        false,
-      );
+      expect(
+        Buffer.from(await decodeImage(big, spec, undefined, { upright: wrong })).equals(Buffer.from(read)),
+      ).toBe(false);
     },
   );
 });
