@@ -31,7 +31,11 @@ const TOTAL = arg('requests', 5000);
 const PHASE_SECONDS = arg('max-seconds', 300);
 const THREADS = arg('threads', 0);
 const DECODE_WORKERS = arg('decode-workers', 2);
-const INFERENCE_WORKERS = arg('inference-workers', 0);
+/**
+ * The server's `--inference-workers`: 2 by default, the faster layout on 2 cores (README, Serving; `serve`'s own
+ * default stays 0, one model copy in memory).
+ */
+const INFERENCE_WORKERS = arg('inference-workers', 2);
 /** With inference workers: lone images on an idle server in the server thread's session on every core (1) or not (0). */
 const SOLO = arg('solo', 1) !== 0;
 const MAX_BATCH = arg('max-batch', 8);
