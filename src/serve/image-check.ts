@@ -1,6 +1,11 @@
 import sharp from 'sharp';
 import { expectedMessage } from '../core/errors.js';
-import { type ImageHeader, readJpegHeader, uprightSize } from '../core/format/jpeg-header.js';
+import {
+  type ImageHeader,
+  readJpegHeader,
+  type UprightSize,
+  uprightSize,
+} from '../core/format/jpeg-header.js';
 import { ApiError, type ApiErrorCode } from './api-error.js';
 
 /** Image formats the API accepts. */
@@ -66,7 +71,7 @@ export interface CheckedImage {
   readonly width: number;
   readonly height: number;
   /** Size as shown, EXIF orientation applied: what the decoder plans its pre-shrink with. */
-  readonly upright: { readonly width: number; readonly height: number };
+  readonly upright: UprightSize;
 }
 
 /**

@@ -9,8 +9,14 @@ export interface ImageHeader {
   readonly orientation: number;
 }
 
+/** An image's size as shown (EXIF orientation applied). */
+export interface UprightSize {
+  readonly width: number;
+  readonly height: number;
+}
+
 /** A size as the viewer sees it: orientations 5-8 turn the image a quarter, swapping width and height. */
-export function uprightSize(header: ImageHeader): { width: number; height: number } {
+export function uprightSize(header: ImageHeader): UprightSize {
   return header.orientation >= 5
     ? { width: header.height, height: header.width }
     : { width: header.width, height: header.height };

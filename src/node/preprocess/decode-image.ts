@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { expected, type LesionlabError } from '../../core/errors.js';
+import { type UprightSize, uprightSize } from '../../core/format/jpeg-header.js';
 import { flattenOnBlack, preprocessDecoded, preshrinkBox } from '../../core/preprocess/decoding.js';
 import type { DensityRule } from '../../core/preprocess/density.js';
 import type { RawImage } from '../../core/preprocess/resize.js';
@@ -14,12 +15,6 @@ let sharpModule: Promise<Sharp> | undefined;
 export function loadSharp(): Promise<Sharp> {
   sharpModule ??= import('sharp').then((m) => m.default);
   return sharpModule;
-}
-
-/** An image's size as shown (EXIF orientation applied). */
-export interface UprightSize {
-  readonly width: number;
-  readonly height: number;
 }
 
 /** What a caller that has checked an upload already knows and wants (the server's upload check). */
@@ -42,10 +37,9 @@ async function ruleSize(
 ): Promise<UprightSize | undefined> {
   if (!rule?.enabled) return undefined;
   if (known) return known;
-  const m = await open().metadata();
-  if (!m.width || !m.height) return undefined;
-  const turned = (m.orientation ?? 1) >= 5;
-  return turned ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
+  const { width, height, orientation = 1 } = await open().metadata();
+  if (!width || !height) return undefined;
+  return uprightSize({ width, height, orientation });
 }
 
 /**
