@@ -13,8 +13,9 @@
  * extraction images/s, training time), then as the very last line one JSON object with, per backbone,
  * balanced_accuracy (+ _ci), accuracy (+ _ci), weights (provenance), extract_images_per_s (images, each through
  * the recipe's views, as inference_images_per_s counts them), inference_images_per_s, train_s (the epochs alone)
- * and run_s (the whole training run: loading, extraction, epochs, export, test scoring); and mcnemar_p, images,
- * test_images, total_s, out_dir.
+ * and run_s (the whole training run: loading, extraction, epochs, export, test scoring); and mcnemar_p (clustered
+ * by lesion: a lesion's test images are not independent), mcnemar_method, mcnemar_lesions, images, test_images,
+ * total_s, out_dir.
  */
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -127,13 +128,15 @@ for (const m of result.data.models) {
 }
 if (pair)
   process.stdout.write(
-    `McNemar ${pair.modelA} vs ${pair.modelB}: p = ${pair.pValue.toPrecision(3)} (${pair.method}; ${pair.b} vs ${pair.c} discordant)\n`,
+    `McNemar ${pair.modelA} vs ${pair.modelB}: p = ${pair.pValue.toPrecision(3)} (${pair.method}; ${pair.b} vs ${pair.c} discordant images; ${pair.lesions ?? 'no'} lesions)\n`,
   );
 process.stdout.write(`report: ${result.report.html}\n`);
 console.log(
   JSON.stringify({
     ...rows,
     mcnemar_p: pair?.pValue ?? null,
+    mcnemar_method: pair?.method ?? null,
+    mcnemar_lesions: pair?.lesions ?? null,
     images: SUBSET ?? 'all',
     test_images: result.data.models[0]?.metrics.count ?? 0,
     epochs: EPOCHS,

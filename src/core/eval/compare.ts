@@ -1,6 +1,6 @@
 import { expected } from '../errors.js';
 import { at } from '../util/at.js';
-import { type McNemarResult, mcnemarTest } from './mcnemar.js';
+import { clusteredMcNemarTest, type McNemarResult, mcnemarTest } from './mcnemar.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
 import {
   type ReportBanner,
@@ -19,6 +19,8 @@ export interface ComparedModel {
   readonly metrics: EvaluationMetrics;
   /** Image ids and labels/probabilities in the same order: used for McNemar on the shared images. */
   readonly imageIds: readonly string[];
+  /** Group (lesion) id of each image (absent for evaluations written before predictions.csv carried it). */
+  readonly groupIds?: readonly string[];
   readonly labels: readonly number[];
   readonly probabilities: ProbabilityRows;
   readonly parameters?: number | null;
@@ -36,6 +38,8 @@ export interface PairwiseTest extends McNemarResult {
   readonly modelA: string;
   readonly modelB: string;
   readonly images: number;
+  /** Lesions (split groups) those images show (null: a model's predictions carry no group ids). */
+  readonly lesions: number | null;
 }
 
 /** A comparison report's data: one row per model plus the pairwise tests; charts and HTML come from it. */
@@ -45,32 +49,55 @@ export interface ComparisonData {
   readonly title: string;
   readonly createdAt: string;
   readonly classes: readonly string[];
-  readonly models: readonly Omit<ComparedModel, 'imageIds' | 'labels' | 'probabilities'>[];
+  readonly models: readonly Omit<ComparedModel, 'imageIds' | 'groupIds' | 'labels' | 'probabilities'>[];
   readonly pairwise: readonly PairwiseTest[];
   readonly notes: readonly string[];
 }
 
-/** Per-image correctness keyed by image id. */
-function correctness(m: ComparedModel): Map<string, boolean> {
-  return new Map(m.imageIds.map((id, i) => [id, argmax(at(m.probabilities, i)) === m.labels[i]]));
+/** Per-image correctness and lesion id (null: not recorded), keyed by image id. */
+function correctness(m: ComparedModel): Map<string, { ok: boolean; lesion: string | null }> {
+  return new Map(
+    m.imageIds.map((id, i) => [
+      id,
+      { ok: argmax(at(m.probabilities, i)) === m.labels[i], lesion: m.groupIds?.[i] ?? null },
+    ]),
+  );
 }
 
-/** McNemar tests for every pair of models, on the images both saw (exact binomial below 25 discordant pairs). */
+/**
+ * McNemar tests for every pair of models, on the images both saw. When the predictions carry group (lesion)
+ * ids and some lesion has several of those images, the test is clustered by lesion (a lesion's images are not
+ * independent: `clusteredMcNemarTest`); otherwise it is the classic test on images (exact binomial below 25
+ * discordant pairs).
+ */
 export function pairwiseMcNemar(models: readonly ComparedModel[]): PairwiseTest[] {
   const scored = models.map((model) => ({ name: model.name, correct: correctness(model) }));
   const tests: PairwiseTest[] = [];
   scored.forEach((a, i) => {
     for (const b of scored.slice(i + 1)) {
       // Both models' correctness on each image both saw, in model A's order.
-      const shared = [...a.correct].flatMap(([id, okA]) => {
-        const okB = b.correct.get(id);
-        return okB === undefined ? [] : [{ okA, okB }];
+      const shared = [...a.correct].flatMap(([id, left]) => {
+        const right = b.correct.get(id);
+        if (right === undefined) return [];
+        if (left.lesion !== null && right.lesion !== null && left.lesion !== right.lesion)
+          throw expected({
+            what: `one lesion id per image (${a.name} has lesion ${left.lesion})`,
+            where: `image ${id} in ${b.name}`,
+            received: `lesion ${right.lesion}`,
+            fix: 'compare evaluations of one dataset',
+            code: 'E_INPUT',
+          });
+        return [{ okA: left.ok, okB: right.ok, lesion: left.lesion ?? right.lesion }];
       });
-      const result = mcnemarTest(
-        shared.map((s) => s.okA),
-        shared.map((s) => s.okB),
-      );
-      tests.push({ modelA: a.name, modelB: b.name, images: shared.length, ...result });
+      const lesions = shared.every((s) => s.lesion !== null) ? shared.map((s) => s.lesion ?? '') : null;
+      const okA = shared.map((s) => s.okA);
+      const okB = shared.map((s) => s.okB);
+      const distinct = lesions === null ? null : new Set(lesions).size;
+      const result =
+        lesions !== null && distinct !== null && distinct < lesions.length
+          ? clusteredMcNemarTest(okA, okB, lesions)
+          : mcnemarTest(okA, okB);
+      tests.push({ modelA: a.name, modelB: b.name, ...result, images: shared.length, lesions: distinct });
     }
   });
   return tests;
@@ -109,7 +136,7 @@ export function buildComparison(
     title: options.title ?? `Comparison of ${models.map((m) => m.name).join(', ')}`,
     createdAt: options.createdAt ?? new Date().toISOString(),
     classes,
-    models: models.map(({ imageIds: _i, labels: _l, probabilities: _p, ...rest }) => rest),
+    models: models.map(({ imageIds: _i, groupIds: _g, labels: _l, probabilities: _p, ...rest }) => rest),
     pairwise: pairwiseMcNemar(models),
     notes: [...(options.notes ?? [])],
   };

@@ -6,9 +6,13 @@ export interface McNemarResult {
   readonly b: number;
   /** Images model A got wrong and model B got right. */
   readonly c: number;
-  /** `exact-binomial` when b + c is below the threshold, else `chi-square-cc` (continuity-corrected). */
-  readonly method: 'exact-binomial' | 'chi-square-cc';
-  /** The chi-square statistic (null for the exact test). */
+  /**
+   * Images taken as independent: `exact-binomial` when b + c is below the threshold, else `chi-square-cc`
+   * (continuity-corrected). Clustered by lesion ({@link clusteredMcNemarTest}): `exact-sign-flip` when fewer
+   * lesions than the threshold are discordant, else `clustered-chi-square` (Durkalski et al. 2003).
+   */
+  readonly method: 'exact-binomial' | 'chi-square-cc' | 'exact-sign-flip' | 'clustered-chi-square';
+  /** The chi-square statistic (null for the exact tests). */
   readonly statistic: number | null;
   /** Two-sided p-value. */
   readonly pValue: number;
@@ -61,6 +65,74 @@ export function mcnemarFromCounts(
   }
   const statistic = Math.max(Math.abs(b - c) - 1, 0) ** 2 / (b + c);
   return { b, c, method: 'chi-square-cc', statistic, pValue: chiSquare1Sf(statistic) };
+}
+
+/**
+ * McNemar's test when images come in clusters (a lesion's several images are not independent), from per-image
+ * correctness and each image's cluster id. Per cluster k, d_k = b_k − c_k (images only A got right minus images
+ * only B got right). Under the null each d_k is as likely positive as negative, so the test flips signs of whole
+ * clusters: exact over all 2^m sign patterns of the m clusters with d_k ≠ 0 when m is below `exactBelow`
+ * (default 25), else Durkalski et al.'s statistic (Σ d_k)² / Σ d_k² against chi-square with 1 degree of freedom
+ * (Stat Med 2003;22:2417). With one image per cluster both reduce to McNemar's test on images (exact binomial,
+ * and chi-square without continuity correction).
+ */
+export function clusteredMcNemarTest(
+  correctA: readonly boolean[],
+  correctB: readonly boolean[],
+  clusters: readonly string[],
+  options: { exactBelow?: number } = {},
+): McNemarResult {
+  if (correctA.length !== correctB.length || clusters.length !== correctA.length) {
+    throw expected({
+      what: `as many predictions from model B and cluster ids as predictions from model A (${correctA.length})`,
+      where: 'the clustered McNemar test',
+      received: `${correctB.length} and ${clusters.length}`,
+      fix: 'compare them on the same images',
+      code: 'E_INPUT',
+    });
+  }
+  let b = 0;
+  let c = 0;
+  const d = new Map<string, number>();
+  correctA.forEach((a, i) => {
+    const diff = (a && !correctB[i] ? 1 : 0) - (!a && correctB[i] ? 1 : 0);
+    if (diff > 0) b++;
+    if (diff < 0) c++;
+    const k = clusters[i] ?? '';
+    d.set(k, (d.get(k) ?? 0) + diff);
+  });
+  const nonzero = [...d.values()].filter((v) => v !== 0);
+  const total = nonzero.reduce((s, v) => s + v, 0);
+  const base = { b, c };
+  if (nonzero.length < (options.exactBelow ?? MCNEMAR_EXACT_BELOW)) {
+    return { ...base, method: 'exact-sign-flip', statistic: null, pValue: signFlipTwoSidedP(nonzero, total) };
+  }
+  const statistic = total ** 2 / nonzero.reduce((s, v) => s + v * v, 0);
+  return { ...base, method: 'clustered-chi-square', statistic, pValue: chiSquare1Sf(statistic) };
+}
+
+/**
+ * P(|Σ s_k d_k| ≥ |observed|) over independent fair signs s_k = ±1: the exact distribution of the signed sum,
+ * built one cluster at a time over the integer sums (d_k are integers).
+ */
+function signFlipTwoSidedP(d: readonly number[], observed: number): number {
+  const range = d.reduce((s, v) => s + Math.abs(v), 0);
+  let probs = new Float64Array(2 * range + 1);
+  probs[range] = 1;
+  for (const v of d) {
+    const next = new Float64Array(probs.length);
+    probs.forEach((p, i) => {
+      if (p === 0) return;
+      next[i + v] = (next[i + v] ?? 0) + p / 2;
+      next[i - v] = (next[i - v] ?? 0) + p / 2;
+    });
+    probs = next;
+  }
+  let p = 0;
+  probs.forEach((q, i) => {
+    if (Math.abs(i - range) >= Math.abs(observed)) p += q;
+  });
+  return Math.min(1, p);
 }
 
 /** Two-sided exact binomial p-value for k successes of n at p = 0.5: min(1, 2 * P(X <= min(k, n - k))). */

@@ -1,4 +1,4 @@
-import { type ComparisonData, comparisonBanners } from '../../core/eval/compare.js';
+import { type ComparisonData, comparisonBanners, type PairwiseTest } from '../../core/eval/compare.js';
 import { at } from '../../core/util/at.js';
 import { classCells, escapeHtml as esc, num, numWithCi, pctWithCi } from '../report/format.js';
 import type { RenderedChart } from '../report/html.js';
@@ -53,17 +53,29 @@ function recallTable(data: ComparisonData): string {
 <tbody>${rows.join('\n')}</tbody></table></div></section>`;
 }
 
+/** How each McNemar method reads in the report. */
+const METHOD_TEXT: Readonly<Record<PairwiseTest['method'], string>> = {
+  'exact-binomial': 'exact binomial',
+  'chi-square-cc': 'chi-square (continuity-corrected)',
+  'exact-sign-flip': 'exact, by lesion (sign flips)',
+  'clustered-chi-square': 'chi-square, by lesion (Durkalski)',
+};
+
+/** What the McNemar table's methods mean, under the table. */
+const MCNEMAR_CAPTION =
+  "A lesion's images are not independent: when a lesion has several test images, the test is clustered by lesion (each lesion's difference, only A right minus only B right, is flipped in sign as a whole: exact below 25 discordant lesions, otherwise Durkalski et al.'s chi-square). With one image per lesion, or evaluations without lesion ids, it is the test on images: exact binomial below 25 discordant images, otherwise chi-square with continuity correction. No correction for multiple comparisons.";
+
 function mcnemarTable(data: ComparisonData): string {
   const rows = data.pairwise.map(
     (
       t,
-    ) => `<tr><th scope="row">${esc(t.modelA)} vs ${esc(t.modelB)}</th><td>${t.images}</td><td>${t.b}</td><td>${t.c}</td>
-<td>${t.method === 'exact-binomial' ? 'exact binomial' : 'chi-square (continuity-corrected)'}</td><td>${t.statistic === null ? '\u2014' : num(t.statistic, 2)}</td>
+    ) => `<tr><th scope="row">${esc(t.modelA)} vs ${esc(t.modelB)}</th><td>${t.images}</td><td>${t.lesions ?? '\u2014'}</td><td>${t.b}</td><td>${t.c}</td>
+<td>${METHOD_TEXT[t.method]}</td><td>${t.statistic === null ? '\u2014' : num(t.statistic, 2)}</td>
 <td class="${t.pValue < 0.05 ? 'key' : ''}">${pValue(t.pValue)}</td></tr>`,
   );
-  return `<section><h2>McNemar tests (pairwise, same test images)</h2><div class="scroll"><table><thead><tr><th>Pair</th><th>Images</th>
+  return `<section><h2>McNemar tests (pairwise, same test images)</h2><div class="scroll"><table><thead><tr><th>Pair</th><th>Images</th><th>Lesions</th>
 <th>Only A right</th><th>Only B right</th><th>Method</th><th>&chi;&sup2;</th><th>p-value</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>
-<p class="caption">Exact binomial test when fewer than 25 images are discordant, otherwise chi-square with continuity correction. No correction for multiple comparisons.</p></section>`;
+<p class="caption">${esc(MCNEMAR_CAPTION)}</p></section>`;
 }
 
 /** The comparison page: self-contained HTML (inline CSS and SVG, no scripts, no external requests). */
@@ -117,12 +129,14 @@ export function renderComparisonMarkdown(data: ComparisonData): string {
     '',
     '## McNemar tests',
     '',
-    '| Pair | Images | Only A right | Only B right | Method | p-value |',
-    '|---|---|---|---|---|---|',
+    '| Pair | Images | Lesions | Only A right | Only B right | Method | p-value |',
+    '|---|---|---|---|---|---|---|',
     ...data.pairwise.map(
       (t) =>
-        `| ${t.modelA} vs ${t.modelB} | ${t.images} | ${t.b} | ${t.c} | ${t.method} | ${pValue(t.pValue)} |`,
+        `| ${t.modelA} vs ${t.modelB} | ${t.images} | ${t.lesions ?? '\u2014'} | ${t.b} | ${t.c} | ${METHOD_TEXT[t.method]} | ${pValue(t.pValue)} |`,
     ),
+    '',
+    MCNEMAR_CAPTION,
   ];
   if (data.notes.length > 0) lines.push('', '## Notes', '', ...data.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;

@@ -49,6 +49,7 @@ export async function loadEvaluatedModel(
     weights: extra.weights ?? describeWeights(report.model.weights),
     metrics,
     imageIds: table.images,
+    ...(table.groups ? { groupIds: table.groups } : {}),
     labels: Array.from(predictionLabels(table, metrics.classes, predictionsPath)),
     probabilities: table.probabilities,
     parameters: extra.parameters ?? null,

@@ -271,10 +271,12 @@ function writeEvaluation(
   const { classes } = classifier.meta;
   const { predicted } = scored;
   const ids = predicted.records.map((r) => r.imageId);
+  // group (lesion) ids let a comparison test two models by lesion (a lesion's images are not independent)
+  const groups = predicted.records.map((r) => r.groupId);
   // the class each label matched (labelIndices folds case), so the file reads back with the model's spelling
   const names = scored.labels.map((l) => at(classes, l));
   const csvOf = (probabilities: readonly Float32Array[]) =>
-    formatPredictionsCsv(classes, ids, names, probabilities);
+    formatPredictionsCsv(classes, ids, names, probabilities, groups);
   return writeOutputSet(outDir, async (dir) => {
     const csv = join(dir, 'predictions.csv');
     await writeFileAtomic(csv, csvOf(scored.headline));

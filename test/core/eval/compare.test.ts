@@ -30,6 +30,41 @@ describe('pairwiseMcNemar', () => {
   });
 });
 
+describe('pairwiseMcNemar by lesion', () => {
+  // 60 images, two per lesion: lesion k holds img(2k) and img(2k+1)
+  const lesionOf = labels.map((_, i) => `lesion${Math.floor(i / 2)}`);
+  const withLesions = (m: ReturnType<typeof syntheticModel>) => ({ ...m, groupIds: lesionOf });
+
+  it('clusters the test by lesion when lesions have several shared images', () => {
+    const a = withLesions(syntheticModel('a', labels, () => true));
+    const b = withLesions(syntheticModel('b', labels, (i) => i >= 20));
+    const t = at(pairwiseMcNemar([a, b]), 0);
+    // 20 images only A got right, in 10 lesions of 2: sign flips over 10 lesions with d = 2
+    expect(t).toMatchObject({ b: 20, c: 0, images: 60, lesions: 30, method: 'exact-sign-flip' });
+    expect(t.pValue).toBeCloseTo(2 / 1024, 15);
+    // the same images taken as independent: exact binomial on 20 discordant pairs
+    const plain = at(
+      pairwiseMcNemar([syntheticModel('a', labels, () => true), syntheticModel('b', labels, (i) => i >= 20)]),
+      0,
+    );
+    expect(plain).toMatchObject({ method: 'exact-binomial', lesions: null });
+    expect(plain.pValue).toBeCloseTo(2 / 2 ** 20, 15);
+  });
+  it('keeps the test on images when every shared image is its own lesion', () => {
+    const own = labels.map((_, i) => `l${i}`);
+    const a = { ...syntheticModel('a', labels, () => true), groupIds: own };
+    const b = { ...syntheticModel('b', labels, (i) => i % 2 === 0), groupIds: own };
+    expect(pairwiseMcNemar([a, b])[0]).toMatchObject({ method: 'chi-square-cc', lesions: 60 });
+  });
+  it('refuses one image in two different lesions', () => {
+    const a = withLesions(syntheticModel('a', labels, () => true));
+    const b = { ...syntheticModel('b', labels, () => true), groupIds: labels.map(() => 'x') };
+    expect(() => pairwiseMcNemar([a, b])).toThrow(
+      'expected one lesion id per image (a has lesion lesion0) for image img0 in b but received lesion x; compare evaluations of one dataset',
+    );
+  });
+});
+
 describe('buildComparison', () => {
   it('keeps metrics and costs, drops per-image arrays, and makes compilable charts', () => {
     const data = buildComparison(

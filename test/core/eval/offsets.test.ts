@@ -69,7 +69,7 @@ describe('predictions CSV', () => {
   });
   it('names a wrong header and a bad number', () => {
     expect(() => parsePredictionsCsv('id,label\nx,a\n', 'p.csv')).toThrow(
-      'expected the header image,label,predicted,<classes...> for p.csv but received "id,label"; is this a lesionlab predictions.csv?',
+      'expected the header image,[group,]label,predicted,<classes...> for p.csv but received "id,label"; is this a lesionlab predictions.csv?',
     );
     expect(() => parsePredictionsCsv('image,label,predicted,a,b\nx,a,a,oops,1\n', 'p.csv')).toThrow(
       'expected a probability (a number) for p.csv line 2 but received "oops"; re-create the file with `lesionlab evaluate`',

@@ -18,9 +18,22 @@ describe('predictions.csv', () => {
     expect(table).toEqual({ classes, images, labels, probabilities });
   });
 
+  it('writes and reads back a group (lesion) column after the image', () => {
+    const text = formatPredictionsCsv(classes, images, labels, probabilities, ['HAM_1', '=HAM_2']);
+    expect(text.split('\n')[0]).toBe('image,group,label,predicted,mel,nv');
+    expect(text.split('\n')[1]).toBe('ISIC_1,HAM_1,nv,nv,0.25,0.75');
+    expect(parsePredictionsCsv(text, 'p.csv')).toEqual({
+      classes,
+      images,
+      labels,
+      probabilities,
+      groups: ['HAM_1', '=HAM_2'],
+    });
+  });
+
   it('names the file and what to check for a foreign header', () => {
     expect(() => parsePredictionsCsv('a,b\n1,2\n', 'x.csv')).toThrow(
-      'expected the header image,label,predicted,<classes...> for x.csv but received "a,b"; is this a lesionlab predictions.csv?',
+      'expected the header image,[group,]label,predicted,<classes...> for x.csv but received "a,b"; is this a lesionlab predictions.csv?',
     );
   });
 

@@ -42,7 +42,9 @@ describe('writeComparisonReport (synthetic evaluations)', () => {
     expect(html.match(/data-chart="/g)).toHaveLength(2);
     expect(html).not.toMatch(/<script|\s(src|href)="https?:/);
     const md = await readFile(paths.markdown, 'utf8');
-    expect(md).toMatch(/\| alpha vs beta \| 60 \| 30 \| 0 \| chi-square-cc \| /);
+    expect(md).toMatch(
+      /\| alpha vs beta \| 60 \| \u2014 \| 30 \| 0 \| chi-square \(continuity-corrected\) \| /,
+    );
     expect(JSON.parse(await readFile(paths.data, 'utf8'))).toEqual(JSON.parse(JSON.stringify(data)));
   });
 });

@@ -46,6 +46,10 @@ describe('evaluateModel on a real ONNX bundle and the embedded sample', () => {
     const table = parsePredictionsCsv(await readFile(result.predictionsCsv, 'utf8'), 'predictions.csv');
     expect(table.classes).toEqual(['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc']);
     expect([...table.images].sort()).toEqual([...split.parts.test].sort());
+    // each image's lesion, as the metadata CSV gives it, for lesion-level comparisons
+    const csv = await readFile('data/sample/ham10000/HAM10000_metadata.csv', 'utf8');
+    const lesionOf = new Map(csv.split('\n').map((line) => [line.split(',')[1], line.split(',')[0]]));
+    expect(table.groups).toEqual(table.images.map((id) => lesionOf.get(id)));
     for (const row of table.probabilities) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     // the asked views are the headline (first), the image alone beside them
     expect(result.variants.map((v) => v.id)).toEqual(['tta', 'plain', 'offsets']);
