@@ -54,6 +54,12 @@
  * validation loss 0.782 after epoch 1 at lr 1e-4 (train loss 0.67 -> 0.15 by epoch 5, validation loss rising to
  * 0.89), 0.892 at 3e-5 and rising, against v1's 0.579; both runs stopped by hand on that validation evidence,
  * so v1 stays the bench's backbone.
+ * Four exact views (BENCH_VIEWS=4: identity, both flips and 180°; 7.49 GiB cache, 467 s to build, one random view
+ * per image per epoch, all four averaged at val/test), same six blocks, 1e-4, cap 9: best epoch 8 (validation loss
+ * 0.600 against 0.579-0.586 with two views), stage-3 head val 0.671 / 0.780, score 0.959 against two views'
+ * 0.946-0.954: within the run-to-run noise, for 4,353 s in all against 3,979 s, so two views stay. (The frozen
+ * stage-1 head gained more from four views on validation, 0.630 / 0.750 against 0.603 / 0.733, as
+ * configs/best-mobilenet-v1.json's four views suggest for the frozen recipe.)
  * The metadata stacker over the tuned model (stage 3c, BENCH_FT_SHIFT=0, same 6-block run, bit-identical stage 2):
  * chosen τ 0, L2 1e-2, validation score 0.949 against the image-only tuned model's 0.954, so not kept; test (shown
  * for the record) 0.665 [0.612, 0.721] / 0.745 against 0.658 / 0.752: metadata adds little over the tuned model.
