@@ -65,29 +65,24 @@ function correctness(m: ComparedModel): Map<string, { ok: boolean; lesion: strin
 }
 
 /**
- * McNemar tests for every pair of models, on the images both saw. When the predictions carry group (lesion)
- * ids and some lesion has several of those images, the test is clustered by lesion (a lesion's images are not
- * independent: `clusteredMcNemarTest`); otherwise it is the classic test on images (exact binomial below 25
- * discordant pairs).
+ * McNemar tests for every pair of models, on the images both saw. When every shared image has a group (lesion)
+ * id (from either model; where both have one they must agree) and some lesion has several of those images, the
+ * test is clustered by lesion (a lesion's images are not independent: `clusteredMcNemarTest`); otherwise it is
+ * the classic test on images (exact binomial below 25 discordant pairs), with `lesions` null when ids are
+ * missing or disagree.
  */
 export function pairwiseMcNemar(models: readonly ComparedModel[]): PairwiseTest[] {
   const scored = models.map((model) => ({ name: model.name, correct: correctness(model) }));
   const tests: PairwiseTest[] = [];
   scored.forEach((a, i) => {
     for (const b of scored.slice(i + 1)) {
-      // Both models' correctness on each image both saw, in model A's order.
+      // Both models' correctness on each image both saw, in model A's order; the lesion either recorded, null
+      // when neither did or they disagree (other grouping sources)
       const shared = [...a.correct].flatMap(([id, left]) => {
         const right = b.correct.get(id);
         if (right === undefined) return [];
-        if (left.lesion !== null && right.lesion !== null && left.lesion !== right.lesion)
-          throw expected({
-            what: `one lesion id per image (${a.name} has lesion ${left.lesion})`,
-            where: `image ${id} in ${b.name}`,
-            received: `lesion ${right.lesion}`,
-            fix: 'compare evaluations of one dataset',
-            code: 'E_INPUT',
-          });
-        return [{ okA: left.ok, okB: right.ok, lesion: left.lesion ?? right.lesion }];
+        const agree = left.lesion === null || right.lesion === null || left.lesion === right.lesion;
+        return [{ okA: left.ok, okB: right.ok, lesion: agree ? (left.lesion ?? right.lesion) : null }];
       });
       const lesions = shared.every((s) => s.lesion !== null) ? shared.map((s) => s.lesion ?? '') : null;
       const okA = shared.map((s) => s.okA);

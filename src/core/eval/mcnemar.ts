@@ -73,8 +73,8 @@ export function mcnemarFromCounts(
  * only B got right). Under the null each d_k is as likely positive as negative, so the test flips signs of whole
  * clusters: exact over all 2^m sign patterns of the m clusters with d_k ≠ 0 when m is below `exactBelow`
  * (default 25), else Durkalski et al.'s statistic (Σ d_k)² / Σ d_k² against chi-square with 1 degree of freedom
- * (Stat Med 2003;22:2417). With one image per cluster both reduce to McNemar's test on images (exact binomial,
- * and chi-square without continuity correction).
+ * (Stat Med 2003;22:2417; no continuity correction). With one image per cluster both reduce to McNemar's test on
+ * images (exact binomial, and chi-square without continuity correction).
  */
 export function clusteredMcNemarTest(
   correctA: readonly boolean[],
@@ -104,7 +104,7 @@ export function clusteredMcNemarTest(
   const nonzero = [...d.values()].filter((v) => v !== 0);
   const total = nonzero.reduce((s, v) => s + v, 0);
   const base = { b, c };
-  if (nonzero.length < (options.exactBelow ?? MCNEMAR_EXACT_BELOW)) {
+  if (nonzero.length === 0 || nonzero.length < (options.exactBelow ?? MCNEMAR_EXACT_BELOW)) {
     return { ...base, method: 'exact-sign-flip', statistic: null, pValue: signFlipTwoSidedP(nonzero, total) };
   }
   const statistic = total ** 2 / nonzero.reduce((s, v) => s + v * v, 0);

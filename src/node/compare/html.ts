@@ -63,7 +63,7 @@ const METHOD_TEXT: Readonly<Record<PairwiseTest['method'], string>> = {
 
 /** What the McNemar table's methods mean, under the table. */
 const MCNEMAR_CAPTION =
-  "A lesion's images are not independent: when a lesion has several test images, the test is clustered by lesion (each lesion's difference, only A right minus only B right, is flipped in sign as a whole: exact below 25 discordant lesions, otherwise Durkalski et al.'s chi-square). With one image per lesion, or evaluations without lesion ids, it is the test on images: exact binomial below 25 discordant images, otherwise chi-square with continuity correction. No correction for multiple comparisons.";
+  "A lesion's images are not independent: when a lesion has several test images, the test is clustered by lesion (each lesion's difference, only A right minus only B right, is flipped in sign as a whole: exact below 25 discordant lesions, otherwise Durkalski et al.'s chi-square, without continuity correction). With one image per lesion, or evaluations without lesion ids (or whose ids disagree), it is the test on images: exact binomial below 25 discordant images, otherwise chi-square with continuity correction. No correction for multiple comparisons.";
 
 function mcnemarTable(data: ComparisonData): string {
   const rows = data.pairwise.map(

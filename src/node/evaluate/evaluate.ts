@@ -102,13 +102,10 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     const outDir = resolve(options.out ?? defaultOutDir(target, classifier.meta.name, split));
     await assertReplaceableOutDir(outDir);
     const data = reportData(classifier, scored, variants, { dataset, target, split, options });
-    const { report, predictionsCsv, screenshot } = await writeEvaluation(
-      outDir,
-      classifier,
-      scored,
-      data,
-      options,
-    );
+    const { report, predictionsCsv, screenshot } = await writeEvaluation(outDir, classifier, scored, data, {
+      ...options,
+      lesionColumn: dataset.grouping.by === 'column',
+    });
     return { outDir, report, predictionsCsv, screenshot, variants, data };
   } finally {
     await classifier.dispose();
@@ -266,13 +263,14 @@ function writeEvaluation(
   classifier: Classifier,
   scored: ScoredRecords,
   data: ReportData,
-  options: EvaluateOptions,
+  options: EvaluateOptions & { readonly lesionColumn: boolean },
 ): Promise<Pick<EvaluationResult, 'predictionsCsv' | 'report' | 'screenshot'>> {
   const { classes } = classifier.meta;
   const { predicted } = scored;
   const ids = predicted.records.map((r) => r.imageId);
-  // group (lesion) ids let a comparison test two models by lesion (a lesion's images are not independent)
-  const groups = predicted.records.map((r) => r.groupId);
+  // group (lesion) ids let a comparison test two models by lesion (a lesion's images are not independent); a
+  // dataset without a group column has one group per image, which says nothing, so the column is left out
+  const groups = options.lesionColumn ? predicted.records.map((r) => r.groupId) : undefined;
   // the class each label matched (labelIndices folds case), so the file reads back with the model's spelling
   const names = scored.labels.map((l) => at(classes, l));
   const csvOf = (probabilities: readonly Float32Array[]) =>

@@ -56,12 +56,16 @@ describe('pairwiseMcNemar by lesion', () => {
     const b = { ...syntheticModel('b', labels, (i) => i % 2 === 0), groupIds: own };
     expect(pairwiseMcNemar([a, b])[0]).toMatchObject({ method: 'chi-square-cc', lesions: 60 });
   });
-  it('refuses one image in two different lesions', () => {
+  it("falls back to the test on images when the two evaluations disagree on an image's lesion", () => {
     const a = withLesions(syntheticModel('a', labels, () => true));
-    const b = { ...syntheticModel('b', labels, () => true), groupIds: labels.map(() => 'x') };
-    expect(() => pairwiseMcNemar([a, b])).toThrow(
-      'expected one lesion id per image (a has lesion lesion0) for image img0 in b but received lesion x; compare evaluations of one dataset',
-    );
+    const b = { ...syntheticModel('b', labels, (i) => i % 2 === 0), groupIds: labels.map(() => 'x') };
+    expect(pairwiseMcNemar([a, b])[0]).toMatchObject({ b: 30, c: 0, method: 'chi-square-cc', lesions: null });
+  });
+  it('clusters by the lesion ids of the one evaluation that recorded them', () => {
+    const a = withLesions(syntheticModel('a', labels, () => true));
+    const b = syntheticModel('b', labels, (i) => i >= 20);
+    expect(pairwiseMcNemar([a, b])[0]).toMatchObject({ method: 'exact-sign-flip', lesions: 30 });
+    expect(pairwiseMcNemar([b, a])[0]).toMatchObject({ b: 0, c: 20, method: 'exact-sign-flip', lesions: 30 });
   });
 });
 

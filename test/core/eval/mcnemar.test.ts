@@ -117,6 +117,16 @@ describe('clusteredMcNemarTest', () => {
     );
     expect(single.statistic).toBeCloseTo(100 / 30, 12);
   });
+  it('gives p = 1 without discordant lesions, whatever the exact threshold', () => {
+    const r = clusteredMcNemarTest(
+      ...clustered([
+        [1, 1, 0],
+        [0, 0, 2],
+      ]),
+      { exactBelow: 0 },
+    );
+    expect(r).toMatchObject({ b: 1, c: 1, pValue: 1 });
+  });
   it('rejects cluster ids that do not match the predictions', () => {
     expect(() => clusteredMcNemarTest([true, false], [false, true], ['l1'])).toThrow(
       'expected as many predictions from model B and cluster ids as predictions from model A (2) for the clustered McNemar test but received 2 and 1; compare them on the same images',
