@@ -84,18 +84,27 @@ export function pairwiseMcNemar(models: readonly ComparedModel[]): PairwiseTest[
         const agree = left.lesion === null || right.lesion === null || left.lesion === right.lesion;
         return [{ okA: left.ok, okB: right.ok, lesion: agree ? (left.lesion ?? right.lesion) : null }];
       });
-      const lesions = shared.every((s) => s.lesion !== null) ? shared.map((s) => s.lesion ?? '') : null;
-      const okA = shared.map((s) => s.okA);
-      const okB = shared.map((s) => s.okB);
-      const distinct = lesions === null ? null : new Set(lesions).size;
-      const result =
-        lesions !== null && distinct !== null && distinct < lesions.length
-          ? clusteredMcNemarTest(okA, okB, lesions)
-          : mcnemarTest(okA, okB);
-      tests.push({ modelA: a.name, modelB: b.name, ...result, images: shared.length, lesions: distinct });
+      const result = pairTest(
+        shared.map((s) => s.okA),
+        shared.map((s) => s.okB),
+        shared.map((s) => s.lesion),
+      );
+      tests.push({ modelA: a.name, modelB: b.name, ...result, images: shared.length });
     }
   });
   return tests;
+}
+
+/** One pair's test: by lesion when every image has a lesion id and some lesion has several, else on images. */
+function pairTest(
+  okA: readonly boolean[],
+  okB: readonly boolean[],
+  ids: readonly (string | null)[],
+): McNemarResult & { readonly lesions: number | null } {
+  if (!ids.every((id): id is string => id !== null)) return { ...mcnemarTest(okA, okB), lesions: null };
+  const lesions = new Set(ids).size;
+  const result = lesions < ids.length ? clusteredMcNemarTest(okA, okB, ids) : mcnemarTest(okA, okB);
+  return { ...result, lesions };
 }
 
 /** Builds the comparison data of several evaluated models; they must share one class list. */

@@ -39,14 +39,16 @@ export function mcnemarTest(
       code: 'E_INPUT',
     });
   }
-  let b = 0;
-  let c = 0;
-  correctA.forEach((a, i) => {
-    if (a && !correctB[i]) b++;
-    if (!a && correctB[i]) c++;
-  });
-  return mcnemarFromCounts(b, c, options);
+  const d = discordance(correctA, correctB);
+  return mcnemarFromCounts(count(d, 1), count(d, -1), options);
 }
+
+/** Per image: +1 when only model A got it right, −1 when only model B did, 0 when both or neither. */
+function discordance(correctA: readonly boolean[], correctB: readonly boolean[]): number[] {
+  return correctA.map((a, i) => (a === correctB[i] ? 0 : a ? 1 : -1));
+}
+
+const count = (values: readonly number[], value: number) => values.filter((v) => v === value).length;
 
 /** McNemar's test from the discordant counts b and c. */
 export function mcnemarFromCounts(
@@ -91,19 +93,15 @@ export function clusteredMcNemarTest(
       code: 'E_INPUT',
     });
   }
-  let b = 0;
-  let c = 0;
+  const perImage = discordance(correctA, correctB);
   const d = new Map<string, number>();
-  correctA.forEach((a, i) => {
-    const diff = (a && !correctB[i] ? 1 : 0) - (!a && correctB[i] ? 1 : 0);
-    if (diff > 0) b++;
-    if (diff < 0) c++;
+  perImage.forEach((diff, i) => {
     const k = clusters[i] ?? '';
     d.set(k, (d.get(k) ?? 0) + diff);
   });
   const nonzero = [...d.values()].filter((v) => v !== 0);
   const total = nonzero.reduce((s, v) => s + v, 0);
-  const base = { b, c };
+  const base = { b: count(perImage, 1), c: count(perImage, -1) };
   if (nonzero.length === 0 || nonzero.length < (options.exactBelow ?? MCNEMAR_EXACT_BELOW)) {
     return { ...base, method: 'exact-sign-flip', statistic: null, pValue: signFlipTwoSidedP(nonzero, total) };
   }

@@ -18,8 +18,8 @@ export interface PredictionTable {
 /**
  * `image,group,label,predicted,<one probability column per class>` with a header row (`group`, the image's
  * lesion or other split group, only when `groups` is given: it lets a comparison test two models by lesion,
- * since a lesion's images are not independent). Text cells go through `csvCell` (formula-guarded for spreadsheets), probabilities are written
- * as plain numbers.
+ * since a lesion's images are not independent). Text cells go through `csvCell` (formula-guarded for
+ * spreadsheets), probabilities are written as plain numbers.
  */
 export function formatPredictionsCsv(
   classes: readonly string[],
