@@ -63,6 +63,12 @@
  * The metadata stacker over the tuned model (stage 3c, BENCH_FT_SHIFT=0, same 6-block run, bit-identical stage 2):
  * chosen τ 0, L2 1e-2, validation score 0.949 against the image-only tuned model's 0.954, so not kept; test (shown
  * for the record) 0.665 [0.612, 0.721] / 0.745 against 0.658 / 0.752: metadata adds little over the tuned model.
+ * With lean gradients (src/core/train/lean-gradients.ts, same values as TF.js's; `npm run bench:gradients` 1.48x per
+ * step for MobileNet v1 on the same machine), default recipe, on a slower machine of this kind than the six-block run
+ * above: stage 2 bit-identical to the previous run through epoch 9 (best validation loss 0.5652), 26.5 images/s,
+ * epoch 297 s, 4,120 s in all with both caches rebuilt (prefix 226 s), peak RSS 4,398 MB; stage-2 head kept (val
+ * score 0.950 against stage 3's 0.931); test 0.667 [0.613, 0.727] / 0.760 (frozen 0.620 / 0.720); the stacker won on
+ * validation (0.956) and scored 0.667 / 0.752 on test.
  *
  * Last line: one JSON object (balanced_accuracy with its lesion-bootstrap 95% CI, accuracy, macro_f1,
  * recall_<class>, frozen_*, backend, train_images_per_s, epoch_s, total_s, peak_rss_mb, weights, ...).
@@ -134,6 +140,8 @@ const RECIPE = {
   /** BENCH_FT_HEAD_LR: the head's rate in stage 2 (default: the tail's, BENCH_FT_LR). */
   ftHeadLr: process.env.BENCH_FT_HEAD_LR ? Number(process.env.BENCH_FT_HEAD_LR) : undefined,
   ftEpochs: env('BENCH_FT_EPOCHS', 9),
+  /** BENCH_FT_LOGIT_TAU: stage 2's loss adds tau·log(prior) to the logits (logit-adjusted loss; default 0: off). */
+  ftLogitTau: env('BENCH_FT_LOGIT_TAU', 0),
   ftBatch: env('BENCH_FT_BATCH', 32),
   /** BENCH_TAPS=conv_pw_9_relu,conv_pw_11_relu: multi-scale taps (they must lie in the tail, above the split). */
   taps: (process.env.BENCH_TAPS ?? '').split(',').filter((t) => t.length > 0),
@@ -235,7 +243,10 @@ const ft = await fineTuneStage({
   images,
   backbone,
   head: fitted.head,
-  loss: fitted.loss,
+  loss:
+    RECIPE.ftLogitTau > 0
+      ? { ...fitted.loss, logitOffset: logPriorOffset(counts, RECIPE.ftLogitTau) }
+      : fitted.loss,
   runDir: scratch,
   logger: log,
   headHistory: fitted.result.history,
@@ -298,7 +309,7 @@ const totalS = (performance.now() - began) / 1000;
 const peakRss = process.resourceUsage().maxRSS / 1024;
 out(`
 How the recipe was chosen (never on test):
-  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr} (head ${RECIPE.ftHeadLr ?? RECIPE.ftLr}), up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch},
+  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr} (head ${RECIPE.ftHeadLr ?? RECIPE.ftLr})${RECIPE.ftLogitTau > 0 ? `, logit-adjusted loss tau ${RECIPE.ftLogitTau}` : ''}, up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch},
   taps ${RECIPE.taps.length > 0 ? RECIPE.taps.join(', ') : 'none'}, standardize ${RECIPE.standardize},
   stage-2 augmentation ${RECIPE.augment ? `${JSON.stringify(RECIPE.augment)}, ${RECIPE.augmentViews > 0 ? `${RECIPE.augmentViews} cached views per training image` : 'on the fly'} (kept for bench:shift on validation, see the header)` : 'none'},
   ${RECIPE.views} exact views cached as augmentation (random view per image per epoch, all views averaged at val/test):
@@ -372,6 +383,7 @@ out(
     train_blocks: RECIPE.trainBlocks,
     finetune_lr: RECIPE.ftLr,
     finetune_head_lr: RECIPE.ftHeadLr ?? RECIPE.ftLr,
+    finetune_logit_tau: RECIPE.ftLogitTau,
     taps: RECIPE.taps,
     standardize: RECIPE.standardize,
     views: RECIPE.views,

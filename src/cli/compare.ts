@@ -75,7 +75,9 @@ export const compareCommand = flagCommand(flags, {
       );
     }
     for (const t of result.data.pairwise)
-      consoleLogger.info(`McNemar ${t.modelA} vs ${t.modelB}: p = ${t.pValue.toPrecision(3)} (${t.method})`);
+      consoleLogger.info(
+        `McNemar ${t.modelA} vs ${t.modelB}: p = ${t.pValue.toPrecision(3)} (${t.method})${result.data.pairwise.length > 1 ? `, Holm-adjusted ${t.holmPValue.toPrecision(3)}` : ''}`,
+      );
     consoleLogger.info(`report: ${result.report.html}`);
   },
 });

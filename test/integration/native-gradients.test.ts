@@ -8,6 +8,7 @@ import {
   ScaledResidual,
   StochasticDepth,
 } from '../../src/core/models/layers/index.js';
+import { useLeanGradients } from '../../src/core/train/lean-gradients.js';
 import { at } from '../../src/core/util/at.js';
 import { probeNativeBackend } from '../support/native-backend.js';
 
@@ -207,6 +208,14 @@ describe("native (tfjs-node) gradients equal the cpu backend's on every layer ty
 
   it('in training mode (batch statistics, seeded Dropout and StochasticDepth masks)', async (ctx) => {
     if (native !== null) ctx.skip(SKIP_NOTE);
+    await compare(true);
+  });
+
+  // last: the registry of gradients is global, so from here on the file runs on the lean ones
+  it("with lesionlab's lean gradients of ReLU, ClipByValue and BatchNorm (what the trainer runs), both modes", async (ctx) => {
+    if (native !== null) ctx.skip(SKIP_NOTE);
+    useLeanGradients();
+    await compare(false);
     await compare(true);
   });
 });

@@ -1,5 +1,6 @@
 import { expected } from '../errors.js';
 import { at } from '../util/at.js';
+import { holmAdjusted } from './holm.js';
 import { clusteredMcNemarTest, type McNemarResult, mcnemarTest } from './mcnemar.js';
 import { argmax, type ProbabilityRows } from './metrics.js';
 import {
@@ -40,6 +41,8 @@ export interface PairwiseTest extends McNemarResult {
   readonly images: number;
   /** Lesions (split groups) those images show (null: a model's predictions carry no group ids). */
   readonly lesions: number | null;
+  /** `pValue` adjusted for all the comparison's pairs (Holm–Bonferroni); equal to it when there is one pair. */
+  readonly holmPValue: number;
 }
 
 /** A comparison report's data: one row per model plus the pairwise tests; charts and HTML come from it. */
@@ -69,11 +72,11 @@ function correctness(m: ComparedModel): Map<string, { ok: boolean; lesion: strin
  * id (from either model; where both have one they must agree) and some lesion has several of those images, the
  * test is clustered by lesion (a lesion's images are not independent: `clusteredMcNemarTest`); otherwise it is
  * the classic test on images (exact binomial below 25 discordant pairs), with `lesions` null when ids are
- * missing or disagree.
+ * missing or disagree. Each p-value is also adjusted for the number of pairs (Holm–Bonferroni, `holmPValue`).
  */
 export function pairwiseMcNemar(models: readonly ComparedModel[]): PairwiseTest[] {
   const scored = models.map((model) => ({ name: model.name, correct: correctness(model) }));
-  const tests: PairwiseTest[] = [];
+  const tests: Omit<PairwiseTest, 'holmPValue'>[] = [];
   scored.forEach((a, i) => {
     for (const b of scored.slice(i + 1)) {
       // Both models' correctness on each image both saw, in model A's order; the lesion either recorded, null
@@ -92,7 +95,8 @@ export function pairwiseMcNemar(models: readonly ComparedModel[]): PairwiseTest[
       tests.push({ modelA: a.name, modelB: b.name, ...result, images: shared.length });
     }
   });
-  return tests;
+  const holm = holmAdjusted(tests.map((t) => t.pValue));
+  return tests.map((t, i) => ({ ...t, holmPValue: at(holm, i) }));
 }
 
 /** One pair's test: by lesion when every image has a lesion id and some lesion has several, else on images. */

@@ -11,6 +11,7 @@ import {
 } from './callbacks.js';
 import { argmaxRows, classificationScores } from './epoch-metrics.js';
 import { type Head, type NamedVariable, restoreVariables, snapshotVariables } from './head.js';
+import { useLeanGradients } from './lean-gradients.js';
 import { classificationLoss, type LossOptions } from './losses.js';
 import { Prng } from './prng.js';
 
@@ -105,9 +106,11 @@ export interface TrainHeadResult {
 /**
  * Trains the head (and any extra variables) with Adam, weighted/focal/logit-adjusted loss, seeded shuffling
  * and dropout, early stopping on validation loss that restores the best weights, and reduce-LR-on-plateau.
- * The same loop serves cached features and images through a frozen or partly unfrozen backbone.
+ * The same loop serves cached features and images through a frozen or partly unfrozen backbone. Installs
+ * lesionlab's lean gradients of ReLU, ClipByValue and BatchNorm first (same values, fewer ops: lean-gradients.ts).
  */
 export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadResult> {
+  useLeanGradients();
   const variables = [...options.head.variables, ...(options.extraVariables ?? [])];
   const state = options.stateVariables ?? [];
   // what the early-stopping snapshot holds: the weights, then the state (names distinct from the weights')

@@ -63,7 +63,7 @@ const METHOD_TEXT: Readonly<Record<PairwiseTest['method'], string>> = {
 
 /** What the McNemar table's methods mean, under the table. */
 const MCNEMAR_CAPTION =
-  "A lesion's images are not independent: when a lesion has several test images, the test is clustered by lesion (each lesion's difference, only A right minus only B right, is flipped in sign as a whole: exact below 25 discordant lesions, otherwise Durkalski et al.'s chi-square, without continuity correction). With one image per lesion, or evaluations without lesion ids (or whose ids disagree), it is the test on images: exact binomial below 25 discordant images, otherwise chi-square with continuity correction. No correction for multiple comparisons.";
+  "A lesion's images are not independent: when a lesion has several test images, the test is clustered by lesion (each lesion's difference, only A right minus only B right, is flipped in sign as a whole: exact below 25 discordant lesions, otherwise Durkalski et al.'s chi-square, without continuity correction). With one image per lesion, or evaluations without lesion ids (or whose ids disagree), it is the test on images: exact binomial below 25 discordant images, otherwise chi-square with continuity correction. Holm: the p-value adjusted for the number of pairs compared (Holm–Bonferroni); reading 'different' only where it is below 0.05 keeps the chance of any false 'different' among all the pairs at most 5%. With one pair it equals the p-value.";
 
 function mcnemarTable(data: ComparisonData): string {
   const rows = data.pairwise.map(
@@ -71,10 +71,10 @@ function mcnemarTable(data: ComparisonData): string {
       t,
     ) => `<tr><th scope="row">${esc(t.modelA)} vs ${esc(t.modelB)}</th><td>${t.images}</td><td>${t.lesions ?? '\u2014'}</td><td>${t.b}</td><td>${t.c}</td>
 <td>${METHOD_TEXT[t.method]}</td><td>${t.statistic === null ? '\u2014' : num(t.statistic, 2)}</td>
-<td class="${t.pValue < 0.05 ? 'key' : ''}">${pValue(t.pValue)}</td></tr>`,
+<td>${pValue(t.pValue)}</td><td class="${t.holmPValue < 0.05 ? 'key' : ''}">${pValue(t.holmPValue)}</td></tr>`,
   );
   return `<section><h2>McNemar tests (pairwise, same test images)</h2><div class="scroll"><table><thead><tr><th>Pair</th><th>Images</th><th>Lesions</th>
-<th>Only A right</th><th>Only B right</th><th>Method</th><th>&chi;&sup2;</th><th>p-value</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>
+<th>Only A right</th><th>Only B right</th><th>Method</th><th>&chi;&sup2;</th><th>p-value</th><th>p (Holm)</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>
 <p class="caption">${esc(MCNEMAR_CAPTION)}</p></section>`;
 }
 
@@ -129,11 +129,11 @@ export function renderComparisonMarkdown(data: ComparisonData): string {
     '',
     '## McNemar tests',
     '',
-    '| Pair | Images | Lesions | Only A right | Only B right | Method | p-value |',
-    '|---|---|---|---|---|---|---|',
+    '| Pair | Images | Lesions | Only A right | Only B right | Method | p-value | p (Holm) |',
+    '|---|---|---|---|---|---|---|---|',
     ...data.pairwise.map(
       (t) =>
-        `| ${t.modelA} vs ${t.modelB} | ${t.images} | ${t.lesions ?? '\u2014'} | ${t.b} | ${t.c} | ${METHOD_TEXT[t.method]} | ${pValue(t.pValue)} |`,
+        `| ${t.modelA} vs ${t.modelB} | ${t.images} | ${t.lesions ?? '\u2014'} | ${t.b} | ${t.c} | ${METHOD_TEXT[t.method]} | ${pValue(t.pValue)} | ${pValue(t.holmPValue)} |`,
     ),
     '',
     MCNEMAR_CAPTION,

@@ -2,6 +2,7 @@ import { compile } from 'vega-lite';
 import { describe, expect, it } from 'vitest';
 import { buildComparison, pairwiseMcNemar } from '../../../src/core/eval/compare.js';
 import { headlineComparisonChart, recallComparisonChart } from '../../../src/core/eval/compare-charts.js';
+import { holmAdjusted } from '../../../src/core/eval/holm.js';
 import { at } from '../../../src/core/util/at.js';
 import { syntheticModel } from '../../support/synthetic-model.js';
 
@@ -17,6 +18,10 @@ describe('pairwiseMcNemar', () => {
     expect(tests[0]).toMatchObject({ b: 30, c: 0, images: 60, method: 'chi-square-cc' });
     expect(at(tests, 0).pValue).toBeLessThan(1e-6);
     expect(tests[1]).toMatchObject({ b: 15, c: 0, method: 'exact-binomial' });
+    // three pairs: each p adjusted for the family (Holm), never below the raw p
+    expect(tests.map((t) => t.holmPValue)).toEqual(holmAdjusted(tests.map((t) => t.pValue)));
+    for (const t of tests) expect(t.holmPValue).toBeGreaterThanOrEqual(t.pValue);
+    expect(at(tests, 0).holmPValue).toBeCloseTo(3 * at(tests, 0).pValue, 12);
   });
   it('uses only the images both models saw', () => {
     const a = syntheticModel('a', labels, () => true);
@@ -26,7 +31,9 @@ describe('pairwiseMcNemar', () => {
       () => false,
       labels.slice(0, 10).map((_, i) => `img${i}`),
     );
-    expect(pairwiseMcNemar([a, b])[0]).toMatchObject({ images: 10, b: 10, c: 0 });
+    const [only] = pairwiseMcNemar([a, b]);
+    expect(only).toMatchObject({ images: 10, b: 10, c: 0 });
+    expect(only?.holmPValue).toBe(only?.pValue); // one pair: nothing to adjust for
   });
 });
 

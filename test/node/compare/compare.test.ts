@@ -43,8 +43,10 @@ describe('writeComparisonReport (synthetic evaluations)', () => {
     expect(html).not.toMatch(/<script|\s(src|href)="https?:/);
     const md = await readFile(paths.markdown, 'utf8');
     expect(md).toMatch(
-      /\| alpha vs beta \| 60 \| \u2014 \| 30 \| 0 \| chi-square \(continuity-corrected\) \| /,
+      /\| alpha vs beta \| 60 \| \u2014 \| 30 \| 0 \| chi-square \(continuity-corrected\) \| [^|]+ \| [^|]+ \|/,
     );
+    expect(html).toContain('<th>p (Holm)</th>');
+    expect(md).toContain('| p-value | p (Holm) |');
     expect(JSON.parse(await readFile(paths.data, 'utf8'))).toEqual(JSON.parse(JSON.stringify(data)));
   });
 });
