@@ -69,6 +69,11 @@
  * epoch 297 s, 4,120 s in all with both caches rebuilt (prefix 226 s), peak RSS 4,398 MB; stage-2 head kept (val
  * score 0.950 against stage 3's 0.931); test 0.667 [0.613, 0.727] / 0.760 (frozen 0.620 / 0.720); the stacker won on
  * validation (0.956) and scored 0.667 / 0.752 on test.
+ * A logit-adjusted stage-2 loss (BENCH_FT_LOGIT_TAU=1 BENCH_FT_SHIFT=0, caches warm, same machine, right after): best
+ * epoch 9, stage-2 head val 0.672 / 0.693 (score 0.867), stage-3 head kept at 0.650 / 0.772 (0.929), below the
+ * default's 0.950, so the default stays (test, for the record: 0.648 [0.591, 0.705] / 0.750; stacker 0.648 / 0.742).
+ * That run: 29.9 images/s (the default run: 26.5), epoch 252 s, 3,333 s in all, peak RSS 2,976 MB: speed on one machine
+ * varies by about 13% run to run.
  *
  * Last line: one JSON object (balanced_accuracy with its lesion-bootstrap 95% CI, accuracy, macro_f1,
  * recall_<class>, frozen_*, backend, train_images_per_s, epoch_s, total_s, peak_rss_mb, weights, ...).
