@@ -14,10 +14,8 @@
  * "lean_images_per_s", "max_relative_error"}, ..., "peak_rss_mb"}.
  */
 
-import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
 import { parseTrainConfig } from '../src/core/config/train-config.js';
 import type { Logger } from '../src/core/logger.js';
 import { splitAtBlock, unfreezeTopBlocks } from '../src/core/train/finetune.js';
@@ -26,6 +24,7 @@ import { selectBackend } from '../src/node/backend/backend.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
 import { backboneBlocks } from '../src/node/train/prefix-tail.js';
 import { median } from './lib/median.js';
+import { imageBatch, jpegNames } from './lib/real-images.js';
 
 const DATA = resolve('../shared/data/ham10000');
 const BACKBONES = (process.env.BENCH_BACKBONES ?? 'mobilenet_v1,mobilenet_v2').split(',');
@@ -40,7 +39,7 @@ const log: Logger = {
 
 const backend = await selectBackend('auto', 'train', log);
 const folder = join(DATA, 'HAM10000_images_part_1');
-const files = (await readdir(folder).catch(() => [])).filter((f) => f.endsWith('.jpg')).sort();
+const files = await jpegNames(folder);
 if (files.length < BATCH) {
   process.stderr.write(`bench:gradients: no HAM10000 images in ${folder}; it needs ../shared\n`);
   process.exit(1);
@@ -84,7 +83,7 @@ async function measure(name: string): Promise<Row> {
   const blocks = backboneBlocks(backbone);
   const split = splitAtBlock(backbone.model, blocks, BLOCKS);
   const variables = unfreezeTopBlocks(split.tail, blocks, BLOCKS).map((v) => v.variable);
-  const pixels = await realImages(backbone.inputSize);
+  const pixels = await imageBatch(folder, files.slice(0, BATCH), backbone.inputSize);
   const maps = tf.tidy(() => split.prefix.predict(pixels) as tf.Tensor);
   const features = (split.tail.outputs[0]!.shape.at(-1) ?? 0) as number;
   const kernel = tf.variable(tf.randomNormal([features, 7], 0, 0.05, 'float32', 1));
@@ -138,20 +137,6 @@ async function measure(name: string): Promise<Row> {
     lean_images_per_s: (BATCH * 1000) / lean,
     max_relative_error: error,
   };
-}
-
-/** The first BATCH images of part 1, resized to the backbone's input (raw 0..255 RGB, as the backbones take it). */
-async function realImages(size: number): Promise<tf.Tensor4D> {
-  const batch = new Float32Array(BATCH * size * size * 3);
-  for (let i = 0; i < BATCH; i++) {
-    const raw = await sharp(join(folder, files[i]!))
-      .resize(size, size, { fit: 'fill' })
-      .removeAlpha()
-      .raw()
-      .toBuffer();
-    batch.set(Float32Array.from(raw), i * raw.length);
-  }
-  return tf.tensor4d(batch, [BATCH, size, size, 3]);
 }
 
 /** max over tensors of max |a − b| / max |b|. */

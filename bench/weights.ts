@@ -10,16 +10,16 @@
  */
 
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
 import { BACKBONE_NAMES, BACKBONES, type BackboneName } from '../src/core/models/registry.js';
 import { loadKerasH5Weights } from '../src/node/weights/h5.js';
 import { writeKerasH5Weights } from '../src/node/weights/h5-write.js';
 import { loadPretrainedBackbone } from '../src/node/weights/pretrained.js';
 import { median } from './lib/median.js';
+import { imageBatch, jpegNames } from './lib/real-images.js';
 
 const SHARED = resolve('../shared');
 const MOBILENET = join(SHARED, 'weights/mobilenet_v1_1.0_224');
@@ -71,26 +71,13 @@ async function h5RoundTrip(
   return { writeMs, loadMs, mb };
 }
 
-async function realImages(n: number): Promise<tf.Tensor4D> {
-  const files = (await readdir(HAM))
-    .filter((f) => f.endsWith('.jpg'))
-    .sort()
-    .slice(0, n);
-  const pixels = new Float32Array(files.length * 224 * 224 * 3);
-  for (const [i, f] of files.entries()) {
-    const raw = await sharp(join(HAM, f)).resize(224, 224, { fit: 'fill' }).removeAlpha().raw().toBuffer();
-    pixels.set(raw, i * 224 * 224 * 3);
-  }
-  return tf.tensor4d(pixels, [files.length, 224, 224, 3]);
-}
-
 async function mobilenetPretrained(): Promise<Record<string, number> | null> {
   if (!existsSync(join(MOBILENET, 'model.json')) || !existsSync(HAM)) return null;
   const loadMs = await timed(REPS, async () => {
     (await loadPretrainedBackbone('mobilenet_v1', { weightsPath: MOBILENET })).model.dispose();
   });
   const { model } = await loadPretrainedBackbone('mobilenet_v1', { weightsPath: MOBILENET });
-  const images = await realImages(N_IMAGES);
+  const images = await imageBatch(HAM, (await jpegNames(HAM)).slice(0, N_IMAGES), 224);
   let pooled: number[] = [];
   const features = () => {
     pooled = tf
