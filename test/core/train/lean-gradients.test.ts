@@ -100,6 +100,15 @@ describe('useLeanGradients', () => {
     });
   });
 
+  it('keeps no tensors: a second round of every case leaves tf.memory().numTensors as the first did', () => {
+    const round = () => {
+      for (const c of Object.values(CASES)) gradients(c.f, c.inputs);
+      return tf.memory().numTensors;
+    };
+    const after = round();
+    expect(round()).toBe(after);
+  });
+
   it('blocks the gradient exactly where TF.js does: at and below 0 for ReLU, outside [min, max] for clipping', () => {
     const edge = tf.tensor1d([-1, 0, 1e-7, 5.999, 6, 6.001]);
     const [relu] = gradients((a) => tf.relu(a!).sum(), [edge]);
