@@ -3,12 +3,13 @@
  * gradients of ReLU, ClipByValue and BatchNorm against lesionlab's lean ones (src/core/train/lean-gradients.ts),
  * on the training backend (native when built), for the backbones with real ImageNet weights in ../shared, split
  * as bench:finetune splits them (top 6 blocks trainable, BatchNorm frozen). The input is the frozen prefix's
- * output for 32 real HAM10000 images. The two gradient sets alternate, round by round, so that both see the same
+ * output for BENCH_BATCH (default 32) real HAM10000 images. The two gradient sets alternate, round by round, so that both see the same
  * machine; each round times BENCH_STEPS steps after a warm-up. Their gradients must agree (relative error below
  * 1e-4), or the bench fails.
  *
  *   npm run bench:gradients
  *   BENCH_BACKBONES=mobilenet_v1 BENCH_ROUNDS=3 BENCH_STEPS=6 npm run bench:gradients
+ *   BENCH_BATCH=64 BENCH_BACKBONES=mobilenet_v1 npm run bench:gradients   # another batch size
  *
  * Last line: one JSON object {"backend", "<backbone>": {"tfjs_ms", "lean_ms", "speedup", "tfjs_images_per_s",
  * "lean_images_per_s", "max_relative_error"}, ..., "peak_rss_mb"}.
@@ -20,6 +21,7 @@ import { parseTrainConfig } from '../src/core/config/train-config.js';
 import type { Logger } from '../src/core/logger.js';
 import { splitAtBlock, unfreezeTopBlocks } from '../src/core/train/finetune.js';
 import { useLeanGradients, useTfjsGradients } from '../src/core/train/lean-gradients.js';
+import { at } from '../src/core/util/at.js';
 import { selectBackend } from '../src/node/backend/backend.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
 import { backboneBlocks } from '../src/node/train/prefix-tail.js';
@@ -30,7 +32,7 @@ const DATA = resolve('../shared/data/ham10000');
 const BACKBONES = (process.env.BENCH_BACKBONES ?? 'mobilenet_v1,mobilenet_v2').split(',');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const STEPS = Number(process.env.BENCH_STEPS ?? 5);
-const BATCH = 32;
+const BATCH = Number(process.env.BENCH_BATCH ?? 32);
 const BLOCKS = 6;
 const log: Logger = {
   info: (m) => process.stderr.write(`  ${m}\n`),
@@ -89,7 +91,7 @@ async function measure(name: string): Promise<Row> {
   const kernel = tf.variable(tf.randomNormal([features, 7], 0, 0.05, 'float32', 1));
   const labels = tf.oneHot(
     tf.tensor1d(
-      [0, 1, 2, 3, 4, 5, 6, 5].flatMap((l) => [l, l, l, l]),
+      Int32Array.from({ length: BATCH }, (_, i) => at([0, 1, 2, 3, 4, 5, 6, 5], Math.floor(i / 4) % 8)),
       'int32',
     ),
     7,

@@ -83,6 +83,21 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     await session.dispose();
   });
 
+  it('follows fineTune.schedule cosine in stage 2: warm-up to the rate, then lower each epoch', async () => {
+    const base = config('ft-cosine');
+    const run = await trainRun(
+      { ...base, fineTune: { ...base.fineTune, schedule: 'cosine', warmupEpochs: 1, epochs: 3 } },
+      { loadBackbone: tiny },
+    );
+    // head epochs 1-2 on their plateau rule at 0.01; the warm-up epoch ends at the full 1e-3, then cosine decay
+    const lrs = run.history.map((r) => r.lr);
+    expect(lrs.slice(0, 3)).toEqual([0.01, 0.01, 1e-3]);
+    expect(at(lrs, 3)).toBeLessThan(1e-3);
+    expect(at(lrs, 4)).toBeLessThan(at(lrs, 3));
+    const saved = JSON.parse(await readFile(join(run.runDir, 'config.json'), 'utf8'));
+    expect(saved.fineTune.schedule).toBe('cosine');
+  });
+
   it('stage 3 re-fits a head on the tuned features and keeps the one validation scores higher (fineTune.refitHead)', async () => {
     const runWith = async (name: string, refitHead: boolean) => {
       const lines: string[] = [];

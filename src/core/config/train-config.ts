@@ -196,6 +196,14 @@ const FineTuneSchema = z
      */
     headLearningRate: z.number().positive().optional(),
     batchSize: positiveInt.default(16),
+    /**
+     * Learning-rate schedule of this stage: `plateau` (the rate stays until the validation loss stalls, then
+     * `train.reduceLr` lowers it) or `cosine` (linear warm-up over `warmupEpochs`, then cosine decay step by step to
+     * `minLrFactor` of the rate at the last epoch; Adam's first steps on pretrained blocks are gentler).
+     */
+    schedule: z.enum(['plateau', 'cosine']).default('plateau'),
+    warmupEpochs: z.number().nonnegative().default(1),
+    minLrFactor: z.number().min(0).max(1).default(0),
     /** Where the frozen prefix runs: ONNX Runtime (exported by our exporter) or TF.js (fallback). */
     prefixEngine: z.enum(['onnx', 'tfjs']).default('onnx'),
     /**

@@ -13,6 +13,7 @@ import { argmaxRows, classificationScores } from './epoch-metrics.js';
 import { type Head, type NamedVariable, restoreVariables, snapshotVariables } from './head.js';
 import { useLeanGradients } from './lean-gradients.js';
 import { classificationLoss, type LossOptions } from './losses.js';
+import { type CosineSchedule, cosineFactor } from './lr-schedule.js';
 import { Prng } from './prng.js';
 
 /**
@@ -85,6 +86,11 @@ export interface TrainHeadOptions {
   readonly loss: LossOptions;
   readonly earlyStopping: { readonly patience: number; readonly minDelta: number };
   readonly reduceLr: { readonly patience: number; readonly factor: number; readonly minLr: number };
+  /**
+   * Warm-up then cosine decay of every rate, step by step over `epochs` (lr-schedule.ts); `reduceLr` is then not
+   * used. Default: the constant rate that `reduceLr` lowers on plateaus of the validation loss.
+   */
+  readonly schedule?: CosineSchedule;
   readonly seed: number;
   readonly resume?: TrainCheckpoint;
   /** Called after every epoch with the metrics and a checkpoint (save it to resume later). */
@@ -105,7 +111,8 @@ export interface TrainHeadResult {
 
 /**
  * Trains the head (and any extra variables) with Adam, weighted/focal/logit-adjusted loss, seeded shuffling
- * and dropout, early stopping on validation loss that restores the best weights, and reduce-LR-on-plateau.
+ * and dropout, early stopping on validation loss that restores the best weights, and reduce-LR-on-plateau (or a
+ * warm-up + cosine schedule).
  * The same loop serves cached features and images through a frozen or partly unfrozen backbone. Installs
  * lesionlab's lean gradients of ReLU, ClipByValue and BatchNorm first (same values, fewer ops: lean-gradients.ts).
  */
@@ -145,7 +152,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   try {
     for (let epoch = start; epoch < options.epochs && !done; epoch++) {
       const began = performance.now();
-      const loss = await runEpoch(options, variables, rng, adam);
+      const loss = await runEpoch(options, epoch, variables, rng, adam);
       const val = await validate(options, options.val);
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -158,7 +165,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
       };
       history = [...history, record];
       done = stopper.update(epoch + 1, val.loss, () => snapshotVariables(snapshotted));
-      adam.learningRate = plateau.update(val.loss, adam.learningRate);
+      if (!options.schedule) adam.learningRate = plateau.update(val.loss, adam.learningRate);
       const checkpoint = makeCheckpoint(
         epoch + 1,
         done || epoch + 1 === options.epochs,
@@ -183,17 +190,24 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
 
 async function runEpoch(
   options: TrainHeadOptions,
+  epoch: number,
   variables: readonly NamedVariable[],
   rng: Prng,
   adam: Adam,
 ): Promise<number> {
-  const { train, batchSize } = options;
+  const { train, batchSize, schedule } = options;
   const n = train.labels.length;
   const all = options.sampling === 'all';
   const order = rng.permutation(all ? n * train.views : n);
   const batches = Math.ceil(order.length / batchSize);
   let total = 0;
   for (let b = 0; b < batches; b++) {
+    if (schedule) {
+      const step = epoch * batches + b;
+      const warmup = Math.round(schedule.warmupEpochs * batches);
+      adam.learningRate =
+        options.learningRate * cosineFactor(step, options.epochs * batches, warmup, schedule.minFactor);
+    }
     const slots = order.slice(b * batchSize, (b + 1) * batchSize);
     const indices = slots.map((slot) => (all ? Math.floor(slot / train.views) : slot));
     const views = slots.map((slot) =>

@@ -64,6 +64,21 @@ describe('parseTrainConfig: keys checked together, before any work', () => {
     expect(parseTrainConfig({ fineTune: { blocks: 4, trainBlocks: 1 } }).fineTune.trainBlocks).toBe(1);
   });
 
+  it('defaults stage 2 to the plateau rule and checks the cosine schedule keys', () => {
+    const plain = parseTrainConfig({ fineTune: { enabled: true } }).fineTune;
+    expect([plain.schedule, plain.warmupEpochs, plain.minLrFactor]).toEqual(['plateau', 1, 0]);
+    const cosine = parseTrainConfig({
+      fineTune: { schedule: 'cosine', warmupEpochs: 0.5, minLrFactor: 0.1 },
+    }).fineTune;
+    expect([cosine.schedule, cosine.warmupEpochs, cosine.minLrFactor]).toEqual(['cosine', 0.5, 0.1]);
+    expect(() => parseTrainConfig({ fineTune: { schedule: 'linear' } })).toThrow(
+      /config fineTune\.schedule but received "linear"/,
+    );
+    expect(() => parseTrainConfig({ fineTune: { minLrFactor: 2 } })).toThrow(
+      /config fineTune\.minLrFactor but received 2/,
+    );
+  });
+
   it('checks both augmentation blocks with the augmentation schema', () => {
     expect(() =>
       parseTrainConfig({ fineTune: { enabled: true, augment: { rotate: 500 } } }, 'ft.json'),

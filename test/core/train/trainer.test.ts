@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { Head, type NamedVariable, poolFeatures } from '../../../src/core/train/head.js';
+import { cosineFactor } from '../../../src/core/train/lr-schedule.js';
 import { Prng } from '../../../src/core/train/prng.js';
 import {
   type ItemSet,
@@ -93,6 +94,39 @@ describe('trainHead', () => {
     expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
     expect(second.snapshot()).toEqual(full.snapshot());
     tf.dispose([...full.variables, ...first.variables, ...second.variables].map((v) => v.variable));
+  });
+
+  it('follows a warm-up + cosine schedule step by step, and resumes on the same curve', async () => {
+    // 90 items in batches of 16: 6 steps an epoch, 24 in all, the first 6 warm up; `lr` is the last step's
+    const options = (head: ReturnType<typeof makeHead>) => ({
+      ...baseOptions(head, train, val),
+      epochs: 4,
+      earlyStopping: { patience: 100, minDelta: 0 },
+      schedule: { warmupEpochs: 1, minFactor: 0 },
+    });
+    const full = makeHead(WIDTH);
+    const reference = await trainHead(options(full));
+    const expected = [5, 11, 17, 23].map((step) => 0.01 * cosineFactor(step, 24, 6, 0));
+    expect(reference.history.map((r) => r.lr)).toEqual(expected);
+    expect(expected[0]).toBe(0.01);
+    const checkpoints: TrainCheckpoint[] = [];
+    const first = makeHead(WIDTH);
+    await trainHead({
+      ...options(first),
+      onEpoch: (_record, checkpoint) => {
+        checkpoints.push(checkpoint);
+      },
+      interruptAfter: (epoch) => epoch === 2,
+    });
+    const second = makeHead(WIDTH);
+    const resumed = await trainHead({ ...options(second), resume: checkpoints[1] });
+    expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
+    expect(second.snapshot()).toEqual(full.snapshot());
+    // the schedule changes training: the same run on the plateau rule ends elsewhere
+    const plateau = makeHead(WIDTH);
+    await trainHead({ ...options(plateau), schedule: undefined });
+    expect(plateau.snapshot()).not.toEqual(full.snapshot());
+    for (const head of [full, first, second, plateau]) head.dispose();
   });
 
   it('leaks no tensors across a whole training run', async () => {
