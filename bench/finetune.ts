@@ -151,6 +151,8 @@ const RECIPE = {
   /** BENCH_FT_SCHEDULE=cosine: stage 2 warms up over BENCH_FT_WARMUP epochs (default 1), then cosine decay to 0. */
   ftSchedule: process.env.BENCH_FT_SCHEDULE === 'cosine' ? ('cosine' as const) : ('plateau' as const),
   ftWarmup: env('BENCH_FT_WARMUP', 1),
+  /** BENCH_FT_MIXUP: stage 2's mixup alpha on the cached prefix maps (manifold mixup; default 0: off). */
+  ftMixup: env('BENCH_FT_MIXUP', 0),
   /** BENCH_TAPS=conv_pw_9_relu,conv_pw_11_relu: multi-scale taps (they must lie in the tail, above the split). */
   taps: (process.env.BENCH_TAPS ?? '').split(',').filter((t) => t.length > 0),
   /** BENCH_STANDARDIZE=0: the head on raw pooled features (default: z-scored, stds floored, see head-recipe.ts). */
@@ -194,6 +196,7 @@ const config: TrainConfig = parseTrainConfig({
     batchSize: RECIPE.ftBatch,
     schedule: RECIPE.ftSchedule,
     warmupEpochs: RECIPE.ftWarmup,
+    mixup: RECIPE.ftMixup,
     cacheDtype: 'float16',
     ...(RECIPE.augment ? { augment: RECIPE.augment, augmentViews: RECIPE.augmentViews } : {}),
   },
@@ -319,7 +322,7 @@ const totalS = (performance.now() - began) / 1000;
 const peakRss = process.resourceUsage().maxRSS / 1024;
 out(`
 How the recipe was chosen (never on test):
-  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr} (head ${RECIPE.ftHeadLr ?? RECIPE.ftLr})${RECIPE.ftLogitTau > 0 ? `, logit-adjusted loss tau ${RECIPE.ftLogitTau}` : ''}, up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch}, ${RECIPE.ftSchedule === 'cosine' ? `${RECIPE.ftWarmup} warm-up epochs then cosine decay` : 'rate halved on validation-loss plateaus'},
+  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr} (head ${RECIPE.ftHeadLr ?? RECIPE.ftLr})${RECIPE.ftLogitTau > 0 ? `, logit-adjusted loss tau ${RECIPE.ftLogitTau}` : ''}, up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch}, ${RECIPE.ftSchedule === 'cosine' ? `${RECIPE.ftWarmup} warm-up epochs then cosine decay` : 'rate halved on validation-loss plateaus'}${RECIPE.ftMixup > 0 ? `, mixup alpha ${RECIPE.ftMixup}` : ''},
   taps ${RECIPE.taps.length > 0 ? RECIPE.taps.join(', ') : 'none'}, standardize ${RECIPE.standardize},
   stage-2 augmentation ${RECIPE.augment ? `${JSON.stringify(RECIPE.augment)}, ${RECIPE.augmentViews > 0 ? `${RECIPE.augmentViews} cached views per training image` : 'on the fly'} (kept for bench:shift on validation, see the header)` : 'none'},
   ${RECIPE.views} exact views cached as augmentation (random view per image per epoch, all views averaged at val/test):
@@ -395,6 +398,7 @@ out(
     finetune_schedule: RECIPE.ftSchedule,
     finetune_warmup_epochs: RECIPE.ftSchedule === 'cosine' ? RECIPE.ftWarmup : 0,
     finetune_batch: RECIPE.ftBatch,
+    finetune_mixup: RECIPE.ftMixup,
     finetune_head_lr: RECIPE.ftHeadLr ?? RECIPE.ftLr,
     finetune_logit_tau: RECIPE.ftLogitTau,
     taps: RECIPE.taps,

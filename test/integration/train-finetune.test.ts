@@ -14,6 +14,7 @@ import { metadataEffect } from '../support/metadata-effect.js';
 import { outputNamed } from '../support/onnx-output.js';
 import { tinyBackbone } from '../support/tiny-backbone.js';
 import { tinyLoadedBackbone } from '../support/tiny-loaded-backbone.js';
+import { stripSeconds } from '../support/train-set.js';
 
 const work = await mkdtemp(join(tmpdir(), 'train-ft-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
@@ -96,6 +97,17 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     expect(at(lrs, 4)).toBeLessThan(at(lrs, 3));
     const saved = JSON.parse(await readFile(join(run.runDir, 'config.json'), 'utf8'));
     expect(saved.fineTune.schedule).toBe('cosine');
+  });
+
+  it('trains stage 2 with fineTune.mixup: same head stage, other tail weights than without it', async () => {
+    const tails = [];
+    for (const mixup of [0, 0.4]) {
+      const base = config(`ft-mixup-${mixup}`);
+      const run = await trainRun({ ...base, fineTune: { ...base.fineTune, mixup } }, { loadBackbone: tiny });
+      tails.push({ head: run.history.slice(0, 2), conv: kernel(last!, 'conv_b') });
+    }
+    expect(stripSeconds(at(tails, 1).head)).toEqual(stripSeconds(at(tails, 0).head));
+    expect(at(tails, 1).conv).not.toEqual(at(tails, 0).conv);
   });
 
   it('stage 3 re-fits a head on the tuned features and keeps the one validation scores higher (fineTune.refitHead)', async () => {

@@ -204,6 +204,12 @@ const FineTuneSchema = z
     schedule: z.enum(['plateau', 'cosine']).default('plateau'),
     warmupEpochs: z.number().nonnegative().default(1),
     minLrFactor: z.number().min(0).max(1).default(0),
+    /**
+     * Mixup α of this stage: each batch of the tail's inputs (the prefix's activations: manifold mixup) blended with
+     * a shuffled copy by λ ~ Beta(α, α), the loss blending both labels; a regulariser against the tail over-fitting.
+     * 0 = off.
+     */
+    mixup: z.number().nonnegative().max(10).default(0),
     /** Where the frozen prefix runs: ONNX Runtime (exported by our exporter) or TF.js (fallback). */
     prefixEngine: z.enum(['onnx', 'tfjs']).default('onnx'),
     /**

@@ -86,7 +86,7 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
   // are saved and restored with the weights (best epoch, checkpoints, resume), never trained
   const stateVariables = trainBn ? batchNormState(pt.split.tail) : [];
   ctx.logger.info(
-    `fine-tuning: top ${ft.trainBlocks ?? ft.blocks} of ${ft.blocks} tail blocks of ${backbone.name} (${extraVariables.length} weight tensors, BatchNorm ${ft.batchNorm}${stateVariables.length > 0 ? ` with ${stateVariables.length} statistics tensors` : ''}) at lr ${ft.learningRate}${ft.headLearningRate ? ` (head ${ft.headLearningRate})` : ''}, ${ft.schedule === 'cosine' ? `${ft.warmupEpochs} warm-up epochs then cosine decay to ${ft.minLrFactor}x` : 'lowered on validation-loss plateaus'}`,
+    `fine-tuning: top ${ft.trainBlocks ?? ft.blocks} of ${ft.blocks} tail blocks of ${backbone.name} (${extraVariables.length} weight tensors, BatchNorm ${ft.batchNorm}${stateVariables.length > 0 ? ` with ${stateVariables.length} statistics tensors` : ''}) at lr ${ft.learningRate}${ft.headLearningRate ? ` (head ${ft.headLearningRate})` : ''}, ${ft.schedule === 'cosine' ? `${ft.warmupEpochs} warm-up epochs then cosine decay to ${ft.minLrFactor}x` : 'lowered on validation-loss plateaus'}${ft.mixup > 0 ? `, mixup alpha ${ft.mixup}` : ''}`,
   );
   const resume =
     ctx.resume && (await exists(join(runDir, RUN_FILES.fineTuneCheckpoint)))
@@ -120,6 +120,7 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
     ...(ft.schedule === 'cosine'
       ? { schedule: { warmupEpochs: ft.warmupEpochs, minFactor: ft.minLrFactor } }
       : {}),
+    ...(ft.mixup > 0 ? { mixup: ft.mixup } : {}),
     seed: config.seed + 2,
     resume: resume as TrainCheckpoint | undefined,
     onBatch: (done, total, label) => {

@@ -79,6 +79,14 @@ describe('parseTrainConfig: keys checked together, before any work', () => {
     );
   });
 
+  it('takes stage 2 mixup as a non-negative alpha, off by default', () => {
+    expect(parseTrainConfig({}).fineTune.mixup).toBe(0);
+    expect(parseTrainConfig({ fineTune: { mixup: 0.2 } }).fineTune.mixup).toBe(0.2);
+    expect(() => parseTrainConfig({ fineTune: { mixup: -1 } })).toThrow(
+      /config fineTune\.mixup but received -1/,
+    );
+  });
+
   it('checks both augmentation blocks with the augmentation schema', () => {
     expect(() =>
       parseTrainConfig({ fineTune: { enabled: true, augment: { rotate: 500 } } }, 'ft.json'),

@@ -129,11 +129,45 @@ describe('trainHead', () => {
     for (const head of [full, first, second, plateau]) head.dispose();
   });
 
+  it('trains with mixup: seeded, resumable, and not the run without it', async () => {
+    const options = (head: ReturnType<typeof makeHead>) => ({
+      ...baseOptions(head, train, val),
+      epochs: 4,
+      earlyStopping: { patience: 100, minDelta: 0 },
+      mixup: 0.4,
+    });
+    const full = makeHead(WIDTH);
+    const reference = await trainHead(options(full));
+    // still learns the clusters (chance: 1/3)
+    expect(Math.max(...reference.history.map((r) => r.val_accuracy))).toBeGreaterThan(0.6);
+    const again = makeHead(WIDTH);
+    await trainHead(options(again));
+    expect(again.snapshot()).toEqual(full.snapshot());
+    const checkpoints: TrainCheckpoint[] = [];
+    const first = makeHead(WIDTH);
+    await trainHead({
+      ...options(first),
+      onEpoch: (_record, checkpoint) => {
+        checkpoints.push(checkpoint);
+      },
+      interruptAfter: (epoch) => epoch === 2,
+    });
+    const second = makeHead(WIDTH);
+    const resumed = await trainHead({ ...options(second), resume: checkpoints[1] });
+    expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
+    expect(second.snapshot()).toEqual(full.snapshot());
+    const plain = makeHead(WIDTH);
+    await trainHead({ ...options(plain), mixup: 0 });
+    expect(plain.snapshot()).not.toEqual(full.snapshot());
+    for (const head of [full, again, first, second, plain]) head.dispose();
+  });
+
   it('leaks no tensors across a whole training run', async () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 2; i++) {
       const head = makeHead(WIDTH, 4);
       await trainHead({ ...baseOptions(head, train, val), epochs: 2, sampling: 'all', weightDecay: 1e-3 });
+      await trainHead({ ...baseOptions(head, train, val), epochs: 1, mixup: 0.2 });
       await predictSet(head, val);
       head.dispose();
     }
