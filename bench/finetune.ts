@@ -17,6 +17,7 @@
  *   BENCH_TRAIN_BLOCKS=1 BENCH_FT_LR=3e-4 BENCH_VIEWS=2 BENCH_BLOCKS=2  # recipe knobs (defaults below)
  *   BENCH_FT_AUGMENT=scale BENCH_FT_AUG_VIEWS=4   # stage 2 on augmented views (4 cached per training image)
  *   BENCH_BACKBONE=mobilenet_v2                    # the other backbone with real ImageNet weights here
+ *   BENCH_FT_SCHEDULE=cosine BENCH_FT_WARMUP=1 BENCH_FT_MIXUP=0.2 BENCH_FT_BATCH=64  # stage-2 schedule, mixup, batch
  *
  * The tuned model is also exported as a bundle and scored under bench:shift's conditions (bench/lib/
  * shift-conditions.ts: 200x150 images, 224 crops direct and through the density rule, half resolution) on the
@@ -74,6 +75,17 @@
  * default's 0.950, so the default stays (test, for the record: 0.648 [0.591, 0.705] / 0.750; stacker 0.648 / 0.742).
  * That run: 29.9 images/s (the default run: 26.5), epoch 252 s, 3,333 s in all, peak RSS 2,976 MB: speed on one machine
  * varies by about 13% run to run.
+ * A warm-up + cosine stage-2 schedule (BENCH_FT_SCHEDULE=cosine BENCH_FT_SHIFT=0, fineTune.schedule: 1 warm-up epoch,
+ * then cosine decay to 0 over the 9 epochs), both caches rebuilt, on a faster machine of this kind: it over-fits sooner
+ * (training loss 0.21 after epoch 9 against the plateau run's 0.32; best validation loss 0.632 at epoch 6 against
+ * 0.565 at epoch 9); stage-3 head kept at val 0.635 / 0.736, score 0.907 against the default's 0.950, so the plateau
+ * rule stays (test, for the record: 0.640 [0.588, 0.697] / 0.747; stacker 0.673 / 0.747). That run: 30.7 images/s,
+ * epoch 251 s, 3,292 s in all (prefix cache 190 s), peak RSS 3,364 MB. On the same machine `BENCH_BATCH=64
+ * BENCH_BACKBONES=mobilenet_v1 npm run bench:gradients` steps at 40.5 images/s against 35.3 at batch 32 (1.15x).
+ * Stage-2 mixup of the cached prefix maps (manifold mixup, BENCH_FT_MIXUP=0.2 BENCH_FT_SHIFT=0, fineTune.mixup), same
+ * machine, plateau rule: validation loss smoother but best 0.584 at epoch 8 (plain: 0.565 at 9); stage-2 head kept at
+ * val 0.667 / 0.747, score 0.934 against the default's 0.950, so mixup stays off (test, for the record: 0.640
+ * [0.586, 0.693] / 0.735). That run: 30.6 images/s, epoch 252 s, 3,054 s in all (caches warm), peak RSS 2,957 MB.
  *
  * Last line: one JSON object (balanced_accuracy with its lesion-bootstrap 95% CI, accuracy, macro_f1,
  * recall_<class>, frozen_*, backend, train_images_per_s, epoch_s, total_s, peak_rss_mb, weights, ...).
