@@ -3,8 +3,8 @@
  * gradients of ReLU, ClipByValue and BatchNorm against lesionlab's lean ones (src/core/train/lean-gradients.ts),
  * on the training backend (native when built), for the backbones with real ImageNet weights in ../shared, split
  * as bench:finetune splits them (top 6 blocks trainable, BatchNorm frozen). The input is the frozen prefix's
- * output for BENCH_BATCH (default 32) real HAM10000 images. The two gradient sets alternate, round by round, so that both see the same
- * machine; each round times BENCH_STEPS steps after a warm-up. Their gradients must agree (relative error below
+ * output for BENCH_BATCH (default 32) real HAM10000 images. The two gradient sets alternate, round by round, so
+ * that both see the same machine; each round times BENCH_STEPS steps after a warm-up. Their gradients must agree (relative error below
  * 1e-4), or the bench fails.
  *
  *   npm run bench:gradients

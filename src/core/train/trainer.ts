@@ -206,14 +206,13 @@ async function runEpoch(
   const all = options.sampling === 'all';
   const order = rng.permutation(all ? n * train.views : n);
   const batches = Math.ceil(order.length / batchSize);
+  const warmup = schedule ? Math.round(schedule.warmupEpochs * batches) : 0;
   let total = 0;
   for (let b = 0; b < batches; b++) {
-    if (schedule) {
-      const step = epoch * batches + b;
-      const warmup = Math.round(schedule.warmupEpochs * batches);
+    if (schedule)
       adam.learningRate =
-        options.learningRate * cosineFactor(step, options.epochs * batches, warmup, schedule.minFactor);
-    }
+        options.learningRate *
+        cosineFactor(epoch * batches + b, options.epochs * batches, warmup, schedule.minFactor);
     const slots = order.slice(b * batchSize, (b + 1) * batchSize);
     const indices = slots.map((slot) => (all ? Math.floor(slot / train.views) : slot));
     const views = slots.map((slot) =>

@@ -17,6 +17,31 @@ const WIDTH = 12;
 const train = syntheticSet(90, WIDTH, 3, 2, 1);
 const val = syntheticSet(30, WIDTH, 3, 2, 2);
 
+/** Runs `options` interrupted after `epoch`, then resumes a fresh head from that checkpoint to the end. */
+async function interruptAndResume(
+  options: (head: Head) => TrainHeadOptions,
+  fresh: () => Head,
+  epoch: number,
+): Promise<{
+  resumed: Awaited<ReturnType<typeof trainHead>>;
+  interrupted: Awaited<ReturnType<typeof trainHead>>;
+  checkpoints: TrainCheckpoint[];
+  heads: Head[];
+}> {
+  const checkpoints: TrainCheckpoint[] = [];
+  const first = fresh();
+  const interrupted = await trainHead({
+    ...options(first),
+    onEpoch: (_record, checkpoint) => {
+      checkpoints.push(checkpoint);
+    },
+    interruptAfter: (e) => e === epoch,
+  });
+  const second = fresh();
+  const resumed = await trainHead({ ...options(second), resume: checkpoints[epoch - 1] });
+  return { resumed, interrupted, checkpoints, heads: [first, second] };
+}
+
 describe('trainHead', () => {
   it('learns separable clusters and records one metrics row per epoch', async () => {
     const head = makeHead(WIDTH, 8);
@@ -73,32 +98,21 @@ describe('trainHead', () => {
   it('resumes from an interrupted epoch to the same final metrics and weights', async () => {
     const full = makeHead(WIDTH, 6);
     const reference = await trainHead({ ...baseOptions(full, train, val), epochs: 5 });
-    const checkpoints: TrainCheckpoint[] = [];
-    const first = makeHead(WIDTH, 6);
-    const interrupted = await trainHead({
-      ...baseOptions(first, train, val),
-      epochs: 5,
-      onEpoch: (_record, checkpoint) => {
-        checkpoints.push(checkpoint);
-      },
-      interruptAfter: (epoch) => epoch === 2,
-    });
+    const { resumed, interrupted, checkpoints, heads } = await interruptAndResume(
+      (head) => ({ ...baseOptions(head, train, val), epochs: 5 }),
+      () => makeHead(WIDTH, 6),
+      2,
+    );
     expect(interrupted.interrupted).toBe(true);
     expect(checkpoints.length).toBe(2);
-    const second = makeHead(WIDTH, 6);
-    const resumed = await trainHead({
-      ...baseOptions(second, train, val),
-      epochs: 5,
-      resume: checkpoints[1],
-    });
     expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
-    expect(second.snapshot()).toEqual(full.snapshot());
-    tf.dispose([...full.variables, ...first.variables, ...second.variables].map((v) => v.variable));
+    expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
+    tf.dispose([...full.variables, ...heads.flatMap((h) => h.variables)].map((v) => v.variable));
   });
 
   it('follows a warm-up + cosine schedule step by step, and resumes on the same curve', async () => {
     // 90 items in batches of 16: 6 steps an epoch, 24 in all, the first 6 warm up; `lr` is the last step's
-    const options = (head: ReturnType<typeof makeHead>) => ({
+    const options = (head: Head): TrainHeadOptions => ({
       ...baseOptions(head, train, val),
       epochs: 4,
       earlyStopping: { patience: 100, minDelta: 0 },
@@ -109,28 +123,18 @@ describe('trainHead', () => {
     const expected = [5, 11, 17, 23].map((step) => 0.01 * cosineFactor(step, 24, 6, 0));
     expect(reference.history.map((r) => r.lr)).toEqual(expected);
     expect(expected[0]).toBe(0.01);
-    const checkpoints: TrainCheckpoint[] = [];
-    const first = makeHead(WIDTH);
-    await trainHead({
-      ...options(first),
-      onEpoch: (_record, checkpoint) => {
-        checkpoints.push(checkpoint);
-      },
-      interruptAfter: (epoch) => epoch === 2,
-    });
-    const second = makeHead(WIDTH);
-    const resumed = await trainHead({ ...options(second), resume: checkpoints[1] });
+    const { resumed, heads } = await interruptAndResume(options, () => makeHead(WIDTH), 2);
     expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
-    expect(second.snapshot()).toEqual(full.snapshot());
+    expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
     // the schedule changes training: the same run on the plateau rule ends elsewhere
     const plateau = makeHead(WIDTH);
     await trainHead({ ...options(plateau), schedule: undefined });
     expect(plateau.snapshot()).not.toEqual(full.snapshot());
-    for (const head of [full, first, second, plateau]) head.dispose();
+    for (const head of [full, ...heads, plateau]) head.dispose();
   });
 
   it('trains with mixup: seeded, resumable, and not the run without it', async () => {
-    const options = (head: ReturnType<typeof makeHead>) => ({
+    const options = (head: Head): TrainHeadOptions => ({
       ...baseOptions(head, train, val),
       epochs: 4,
       earlyStopping: { patience: 100, minDelta: 0 },
@@ -143,23 +147,13 @@ describe('trainHead', () => {
     const again = makeHead(WIDTH);
     await trainHead(options(again));
     expect(again.snapshot()).toEqual(full.snapshot());
-    const checkpoints: TrainCheckpoint[] = [];
-    const first = makeHead(WIDTH);
-    await trainHead({
-      ...options(first),
-      onEpoch: (_record, checkpoint) => {
-        checkpoints.push(checkpoint);
-      },
-      interruptAfter: (epoch) => epoch === 2,
-    });
-    const second = makeHead(WIDTH);
-    const resumed = await trainHead({ ...options(second), resume: checkpoints[1] });
+    const { resumed, heads } = await interruptAndResume(options, () => makeHead(WIDTH), 2);
     expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
-    expect(second.snapshot()).toEqual(full.snapshot());
+    expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
     const plain = makeHead(WIDTH);
     await trainHead({ ...options(plain), mixup: 0 });
     expect(plain.snapshot()).not.toEqual(full.snapshot());
-    for (const head of [full, again, first, second, plain]) head.dispose();
+    for (const head of [full, again, ...heads, plain]) head.dispose();
   });
 
   it('leaks no tensors across a whole training run', async () => {
