@@ -10,6 +10,7 @@ import { createOnnxSession } from '../../src/node/onnx/session.js';
 import { decodeImage } from '../../src/node/preprocess/decode-image.js';
 import type { LoadedBackbone } from '../../src/node/train/backbone.js';
 import { trainRun } from '../../src/node/train/pipeline.js';
+import { loadCheckpoint } from '../../src/node/train/run-dir.js';
 import { metadataEffect } from '../support/metadata-effect.js';
 import { outputNamed } from '../support/onnx-output.js';
 import { tinyBackbone } from '../support/tiny-backbone.js';
@@ -99,12 +100,42 @@ describe('fine-tuning on the cpu backend (tiny backbone)', () => {
     expect(saved.fineTune.schedule).toBe('cosine');
   });
 
+  it('warms stage 2 up under the plateau rule (fineTune.warmupEpochs) and records the resolved warm-up', async () => {
+    const base = config('ft-warmup');
+    const run = await trainRun(
+      { ...base, fineTune: { ...base.fineTune, warmupEpochs: 2 } },
+      { loadBackbone: tiny },
+    );
+    // the first stage-2 epoch ends half-way up the warm-up, the second at the full rate
+    expect(run.history.slice(2).map((r) => r.lr)).toEqual([5e-4, 1e-3]);
+    const saved = JSON.parse(await readFile(join(run.runDir, 'config.json'), 'utf8'));
+    expect([saved.fineTune.schedule, saved.fineTune.warmupEpochs]).toEqual(['plateau', 2]);
+  });
+
   it('trains stage 2 with fineTune.mixup: same head stage, other tail weights than without it', async () => {
     const tails = [];
     for (const mixup of [0, 0.4]) {
       const base = config(`ft-mixup-${mixup}`);
       const run = await trainRun({ ...base, fineTune: { ...base.fineTune, mixup } }, { loadBackbone: tiny });
       tails.push({ head: run.history.slice(0, 2), conv: kernel(last!, 'conv_b') });
+    }
+    expect(stripSeconds(at(tails, 1).head)).toEqual(stripSeconds(at(tails, 0).head));
+    expect(at(tails, 1).conv).not.toEqual(at(tails, 0).conv);
+  });
+
+  it('trains stage 2 with fineTune.weightAverage: checkpoints the average and keeps other tail weights', async () => {
+    const tails = [];
+    for (const weightAverage of [0, 0.9]) {
+      const base = config(`ft-average-${weightAverage}`);
+      const run = await trainRun(
+        { ...base, fineTune: { ...base.fineTune, weightAverage } },
+        { loadBackbone: tiny },
+      );
+      tails.push({ head: run.history.slice(0, 2), conv: kernel(last!, 'conv_b') });
+      const checkpoint = await loadCheckpoint(run.runDir, 'finetune');
+      expect('weightAverage' in checkpoint).toBe(weightAverage > 0);
+      const saved = JSON.parse(await readFile(join(run.runDir, 'config.json'), 'utf8'));
+      expect(saved.fineTune.weightAverage).toBe(weightAverage);
     }
     expect(stripSeconds(at(tails, 1).head)).toEqual(stripSeconds(at(tails, 0).head));
     expect(at(tails, 1).conv).not.toEqual(at(tails, 0).conv);

@@ -152,6 +152,8 @@ const TrainSchema = z
     effectiveBeta: z.number().min(0).lt(1).default(0.999),
     loss: z.enum(['cross-entropy', 'focal']).default('cross-entropy'),
     focalGamma: z.number().nonnegative().default(2),
+    /** Label smoothing ε of every stage's loss: targets 1 − ε on the label, ε/classes on each class (0 = off). */
+    labelSmoothing: z.number().min(0).lt(1).default(0),
     logitAdjustment: z
       .object({
         /** `train`: add tau·log(prior) to logits in the loss; `posthoc`: subtract it at inference. */
@@ -198,11 +200,13 @@ const FineTuneSchema = z
     batchSize: positiveInt.default(16),
     /**
      * Learning-rate schedule of this stage: `plateau` (the rate stays until the validation loss stalls, then
-     * `train.reduceLr` lowers it) or `cosine` (linear warm-up over `warmupEpochs`, then cosine decay step by step to
-     * `minLrFactor` of the rate at the last epoch; Adam's first steps on pretrained blocks are gentler).
+     * `train.reduceLr` lowers it) or `cosine` (cosine decay step by step to `minLrFactor` of the rate at the last
+     * epoch). Either starts with a linear warm-up over `warmupEpochs`, so Adam's first steps on pretrained blocks
+     * are gentler.
      */
     schedule: z.enum(['plateau', 'cosine']).default('plateau'),
-    warmupEpochs: z.number().nonnegative().default(1),
+    /** Epochs of linear warm-up from the first step (fractions allowed; default 1 with `cosine`, 0 with `plateau`). */
+    warmupEpochs: z.number().nonnegative().optional(),
     minLrFactor: z.number().min(0).max(1).default(0),
     /**
      * Mixup α of this stage: each batch of the tail's inputs (the prefix's activations: manifold mixup) blended with
@@ -210,6 +214,12 @@ const FineTuneSchema = z
      * 0 = off.
      */
     mixup: z.number().nonnegative().max(10).default(0),
+    /**
+     * Decay of an exponential moving average of the tail's and head's weights, updated after every step (Polyak
+     * averaging, Keras's `ema_momentum`): validation, early stopping and the exported model use the average. 0.998
+     * averages over ~500 steps; 0 = off (the last step's weights).
+     */
+    weightAverage: z.number().min(0).lt(1).default(0),
     /** Where the frozen prefix runs: ONNX Runtime (exported by our exporter) or TF.js (fallback). */
     prefixEngine: z.enum(['onnx', 'tfjs']).default('onnx'),
     /**
@@ -280,8 +290,11 @@ export const TrainConfigSchema = z
 
 /** A config as written by a user (every key optional). */
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
-/** A resolved config: every default filled in. */
-export type TrainConfig = z.output<typeof TrainConfigSchema>;
+type ParsedTrainConfig = z.output<typeof TrainConfigSchema>;
+/** A resolved config: every default filled in (`fineTune.warmupEpochs` by its schedule). */
+export type TrainConfig = Omit<ParsedTrainConfig, 'fineTune'> & {
+  readonly fineTune: ParsedTrainConfig['fineTune'] & { readonly warmupEpochs: number };
+};
 
 /**
  * Validates a config object and fills defaults. Throws `E_CONFIG` naming the first bad key, what is allowed
@@ -289,7 +302,7 @@ export type TrainConfig = z.output<typeof TrainConfigSchema>;
  */
 export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig {
   const result = TrainConfigSchema.safeParse(input ?? {});
-  if (result.success) return result.data;
+  if (result.success) return withScheduleDefaults(result.data);
   const [issue] = result.error.issues;
   if (!issue) throw new LesionlabError('E_CONFIG', `${source}: ${result.error.message}`);
   const { what, key, received } = issueProblem(issue, input, allowedKeys);
@@ -308,6 +321,15 @@ export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig
             : '`lesionlab train --print-config` prints every key with its default',
     code: 'E_CONFIG',
   });
+}
+
+/** Fills the defaults that depend on another key: stage 2's warm-up is 1 epoch under `cosine`, none under `plateau`. */
+function withScheduleDefaults(config: ParsedTrainConfig): TrainConfig {
+  const ft = config.fineTune;
+  return {
+    ...config,
+    fineTune: { ...ft, warmupEpochs: ft.warmupEpochs ?? (ft.schedule === 'cosine' ? 1 : 0) },
+  };
 }
 
 function allowedKeys(path: readonly PropertyKey[]): string {

@@ -9,13 +9,17 @@ import { type ItemSet, type TrainHeadOptions, type TrainHeadResult, trainHead } 
 // The platform-neutral head recipe of a training config: loss, schedule, standardisation, test views and
 // post-hoc offsets. Node's run (node/train/pipeline.ts) and the benches feed it items from the feature cache.
 
-/** The loss options of a run: class weights from the training split, focal γ, logit adjustment in training. */
+/**
+ * The loss options of a run: class weights from the training split, focal γ, label smoothing, logit adjustment in
+ * training.
+ */
 export function runLossOptions(config: TrainConfig, counts: readonly number[]): LossOptions {
   const t = config.train;
   return {
     classWeights: classWeightsFromCounts(counts, t.classWeights, t.classWeightPower, t.effectiveBeta),
     kind: t.loss,
     focalGamma: t.focalGamma,
+    ...(t.labelSmoothing > 0 ? { labelSmoothing: t.labelSmoothing } : {}),
     ...(t.logitAdjustment.mode === 'train'
       ? { logitOffset: logPriorOffset(counts, t.logitAdjustment.tau) }
       : {}),

@@ -8,6 +8,11 @@ export interface LossOptions {
   /** Focal loss's focusing parameter γ (Lin et al. 2017); 0 gives cross-entropy. */
   readonly focalGamma: number;
   /**
+   * Label smoothing ε (Szegedy et al. 2016; Keras's `label_smoothing`): the target puts 1 − ε on the label and
+   * ε/classes on every class. Default 0.
+   */
+  readonly labelSmoothing?: number;
+  /**
    * Added to the logits before the loss (Menon et al. 2021 logit adjustment: τ·log prior); the model's own
    * logits stay unadjusted, so inference favours rare classes. Omit for plain training.
    */
@@ -16,7 +21,8 @@ export interface LossOptions {
 
 /**
  * Weighted mean loss over a batch: Σ w_i·ℓ_i / Σ w_i with ℓ the (focal) cross-entropy of softmax(logits)
- * against sparse integer labels. Returns a scalar; call it inside tidy / variableGrads.
+ * against sparse integer labels, smoothed when `labelSmoothing` > 0 (the focal factor (1 − p_label)^γ then
+ * scales the smoothed cross-entropy). Returns a scalar; call it inside tidy / variableGrads.
  */
 export function classificationLoss(
   logits: tf.Tensor2D,
@@ -29,7 +35,14 @@ export function classificationLoss(
     const logProbs = tf.logSoftmax(adjusted);
     const oneHot = tf.oneHot(labels, classes).toFloat();
     const logPTrue = logProbs.mul(oneHot).sum(1);
-    let perSample: tf.Tensor = logPTrue.neg();
+    const smoothing = options.labelSmoothing ?? 0;
+    let perSample: tf.Tensor =
+      smoothing > 0
+        ? logPTrue
+            .mul(1 - smoothing)
+            .add(logProbs.mean(1).mul(smoothing))
+            .neg()
+        : logPTrue.neg();
     if (options.kind === 'focal' && options.focalGamma > 0) {
       perSample = perSample.mul(tf.scalar(1).sub(logPTrue.exp()).pow(options.focalGamma));
     }

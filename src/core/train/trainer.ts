@@ -15,6 +15,7 @@ import { useLeanGradients } from './lean-gradients.js';
 import { classificationLoss, type LossOptions } from './losses.js';
 import { type CosineSchedule, cosineFactor } from './lr-schedule.js';
 import { Prng } from './prng.js';
+import { WeightAverage } from './weight-average.js';
 
 /**
  * Items to train or validate on: labels per item, `views` input variants per item (cached augmentation
@@ -54,6 +55,8 @@ export interface TrainCheckpoint {
   readonly earlyStopping: EarlyStoppingState;
   readonly reduceLr: ReduceLrState;
   readonly history: readonly EpochRecord[];
+  /** The moving average of the weights (and state) when training with `weightAverage`. */
+  readonly weightAverage?: WeightSnapshot;
 }
 
 /** Options of `trainHead`. */
@@ -92,11 +95,22 @@ export interface TrainHeadOptions {
    */
   readonly schedule?: CosineSchedule;
   /**
+   * Under the plateau rule (no `schedule`): epochs of linear warm-up, every rate rising step by step from
+   * base/steps to the base rate, before the plateau rule takes over. Default 0.
+   */
+  readonly warmupEpochs?: number;
+  /**
    * Mixup's α (Zhang et al. 2018): each training batch is blended with a shuffled copy of itself by λ ~ Beta(α, α)
    * and the loss blends both label sets by λ. On cached prefix maps this is manifold mixup (Verma et al. 2019) at
    * the split. Default 0: off.
    */
   readonly mixup?: number;
+  /**
+   * Decay of an exponential moving average of the weights (and state variables) updated after every step
+   * (weight-average.ts): each epoch validates the average, early stopping keeps the best average, and the run ends
+   * with it. Default: off (the last step's weights).
+   */
+  readonly weightAverage?: number;
   readonly seed: number;
   readonly resume?: TrainCheckpoint;
   /** Called after every epoch with the metrics and a checkpoint (save it to resume later). */
@@ -141,6 +155,8 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
     options.reduceLr.factor,
     options.reduceLr.minLr,
   );
+  const average =
+    options.weightAverage !== undefined ? new WeightAverage(snapshotted, options.weightAverage) : undefined;
   let history: EpochRecord[] = [];
   let start = 0;
   let done = false;
@@ -153,12 +169,15 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
       adam,
       stopper,
       plateau,
+      average,
     ));
   }
   try {
     for (let epoch = start; epoch < options.epochs && !done; epoch++) {
       const began = performance.now();
-      const loss = await runEpoch(options, epoch, variables, rng, adam);
+      const loss = await runEpoch(options, epoch, variables, rng, adam, average);
+      // with a weight average, the epoch validates (and early stopping snapshots) the average
+      average?.swap();
       const val = await validate(options, options.val);
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -171,6 +190,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
       };
       history = [...history, record];
       done = stopper.update(epoch + 1, val.loss, () => snapshotVariables(snapshotted));
+      average?.swap();
       if (!options.schedule) adam.learningRate = plateau.update(val.loss, adam.learningRate);
       const checkpoint = makeCheckpoint(
         epoch + 1,
@@ -182,6 +202,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
         stopper,
         plateau,
         history,
+        average,
       );
       await options.onEpoch?.(record, checkpoint);
       if (options.interruptAfter?.(epoch + 1))
@@ -191,6 +212,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
     return { history, bestEpoch: stopper.bestEpoch, stoppedEarly: done, interrupted: false };
   } finally {
     adam.dispose();
+    average?.dispose();
   }
 }
 
@@ -200,19 +222,21 @@ async function runEpoch(
   variables: readonly NamedVariable[],
   rng: Prng,
   adam: Adam,
+  average: WeightAverage | undefined,
 ): Promise<number> {
   const { train, batchSize, schedule } = options;
   const n = train.labels.length;
   const all = options.sampling === 'all';
   const order = rng.permutation(all ? n * train.views : n);
   const batches = Math.ceil(order.length / batchSize);
-  const warmup = schedule ? Math.round(schedule.warmupEpochs * batches) : 0;
+  const warmup = Math.round((schedule?.warmupEpochs ?? options.warmupEpochs ?? 0) * batches);
   let total = 0;
   for (let b = 0; b < batches; b++) {
+    const step = epoch * batches + b;
     if (schedule)
       adam.learningRate =
-        options.learningRate *
-        cosineFactor(epoch * batches + b, options.epochs * batches, warmup, schedule.minFactor);
+        options.learningRate * cosineFactor(step, options.epochs * batches, warmup, schedule.minFactor);
+    else if (step < warmup) adam.learningRate = (options.learningRate * (step + 1)) / warmup;
     const slots = order.slice(b * batchSize, (b + 1) * batchSize);
     const indices = slots.map((slot) => (all ? Math.floor(slot / train.views) : slot));
     const views = slots.map((slot) =>
@@ -230,6 +254,7 @@ async function runEpoch(
       variables.map((v) => v.variable),
     );
     adam.apply(variables.map((v) => gradientOf(grads, v.variable)));
+    average?.update();
     total += at(await value.data(), 0) * indices.length;
     tf.dispose([value, inputs, labels, ...masks, ...Object.values(grads)]);
     if (mix) tf.dispose([mix.inputs, mix.partner]);
@@ -378,6 +403,7 @@ function makeCheckpoint(
   stopper: EarlyStopping,
   plateau: ReduceLrOnPlateau,
   history: readonly EpochRecord[],
+  average: WeightAverage | undefined,
 ): TrainCheckpoint {
   return {
     epoch,
@@ -390,6 +416,7 @@ function makeCheckpoint(
     earlyStopping: stopper.getState(),
     reduceLr: plateau.getState(),
     history,
+    ...(average ? { weightAverage: average.getState() } : {}),
   };
 }
 
@@ -401,6 +428,7 @@ function restoreCheckpoint(
   adam: Adam,
   stopper: EarlyStopping,
   plateau: ReduceLrOnPlateau,
+  average: WeightAverage | undefined,
 ): { start: number; history: EpochRecord[]; done: boolean } {
   restoreVariables(variables, checkpoint.weights);
   // a checkpoint from before state variables has none: the state stays as loaded (the old behaviour)
@@ -410,6 +438,13 @@ function restoreCheckpoint(
   adam.learningRate = checkpoint.learningRate;
   stopper.setState(checkpoint.earlyStopping);
   plateau.setState(checkpoint.reduceLr);
+  if (average) {
+    if (!checkpoint.weightAverage)
+      throw new Error(
+        'resume: the checkpoint has no weight average but this run averages weights; resume with the same fineTune.weightAverage, or start afresh',
+      );
+    average.setState(checkpoint.weightAverage);
+  }
   return { start: checkpoint.epoch, history: [...checkpoint.history], done: checkpoint.done };
 }
 

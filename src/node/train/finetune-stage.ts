@@ -86,7 +86,7 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
   // are saved and restored with the weights (best epoch, checkpoints, resume), never trained
   const stateVariables = trainBn ? batchNormState(pt.split.tail) : [];
   ctx.logger.info(
-    `fine-tuning: top ${ft.trainBlocks ?? ft.blocks} of ${ft.blocks} tail blocks of ${backbone.name} (${extraVariables.length} weight tensors, BatchNorm ${ft.batchNorm}${stateVariables.length > 0 ? ` with ${stateVariables.length} statistics tensors` : ''}) at lr ${ft.learningRate}${ft.headLearningRate ? ` (head ${ft.headLearningRate})` : ''}, ${ft.schedule === 'cosine' ? `${ft.warmupEpochs} warm-up epochs then cosine decay to ${ft.minLrFactor}x` : 'lowered on validation-loss plateaus'}${ft.mixup > 0 ? `, mixup alpha ${ft.mixup}` : ''}`,
+    `fine-tuning: top ${ft.trainBlocks ?? ft.blocks} of ${ft.blocks} tail blocks of ${backbone.name} (${extraVariables.length} weight tensors, BatchNorm ${ft.batchNorm}${stateVariables.length > 0 ? ` with ${stateVariables.length} statistics tensors` : ''}) at lr ${ft.learningRate}${ft.headLearningRate ? ` (head ${ft.headLearningRate})` : ''}, ${ft.warmupEpochs > 0 ? `warm-up over ${ft.warmupEpochs} epoch${ft.warmupEpochs === 1 ? '' : 's'}, then ` : ''}${ft.schedule === 'cosine' ? `cosine decay to ${ft.minLrFactor}x` : 'lowered on validation-loss plateaus'}${ft.mixup > 0 ? `, mixup alpha ${ft.mixup}` : ''}${ft.weightAverage > 0 ? `, weights averaged (decay ${ft.weightAverage})` : ''}`,
   );
   const resume =
     ctx.resume && (await exists(join(runDir, RUN_FILES.fineTuneCheckpoint)))
@@ -119,8 +119,9 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
     reduceLr: t.reduceLr,
     ...(ft.schedule === 'cosine'
       ? { schedule: { warmupEpochs: ft.warmupEpochs, minFactor: ft.minLrFactor } }
-      : {}),
+      : { warmupEpochs: ft.warmupEpochs }),
     ...(ft.mixup > 0 ? { mixup: ft.mixup } : {}),
+    ...(ft.weightAverage > 0 ? { weightAverage: ft.weightAverage } : {}),
     seed: config.seed + 2,
     resume: resume as TrainCheckpoint | undefined,
     onBatch: (done, total, label) => {

@@ -166,7 +166,8 @@ function decodeRecord(row: Record<string, unknown>): EpochRecord {
 /**
  * Saves a training checkpoint as one file (4-byte header length, JSON header, float32 blobs), atomically:
  * an interrupted save leaves the previous checkpoint intact. Non-finite numbers go into the header as strings;
- * `state` (BatchNorm statistics) only when the checkpoint has it, so older readers and files stay compatible.
+ * `state` (BatchNorm statistics) and `weightAverage` only when the checkpoint has them, so older readers and files
+ * stay compatible.
  */
 export async function saveCheckpoint(
   dir: string,
@@ -190,6 +191,7 @@ export async function saveCheckpoint(
     learningRate: checkpoint.learningRate,
     weights: snapshot(checkpoint.weights),
     ...(checkpoint.state ? { state: snapshot(checkpoint.state) } : {}),
+    ...(checkpoint.weightAverage ? { weightAverage: snapshot(checkpoint.weightAverage) } : {}),
     adam: { step: checkpoint.adam.step, m: checkpoint.adam.m.map(put), v: checkpoint.adam.v.map(put) },
     earlyStopping: {
       ...checkpoint.earlyStopping,
@@ -265,6 +267,7 @@ export async function loadCheckpoint(
       weights: snapshot(header.weights),
       // absent from checkpoints without state variables (and from those written before them)
       ...(header.state ? { state: snapshot(header.state) } : {}),
+      ...(header.weightAverage ? { weightAverage: snapshot(header.weightAverage) } : {}),
       adam: {
         step: header.adam.step,
         m: header.adam.m.map(blob),

@@ -66,7 +66,10 @@ describe('parseTrainConfig: keys checked together, before any work', () => {
 
   it('defaults stage 2 to the plateau rule and checks the cosine schedule keys', () => {
     const plain = parseTrainConfig({ fineTune: { enabled: true } }).fineTune;
-    expect([plain.schedule, plain.warmupEpochs, plain.minLrFactor]).toEqual(['plateau', 1, 0]);
+    expect([plain.schedule, plain.warmupEpochs, plain.minLrFactor]).toEqual(['plateau', 0, 0]);
+    // warm-up defaults to one epoch under the cosine schedule, and can be set under either
+    expect(parseTrainConfig({ fineTune: { schedule: 'cosine' } }).fineTune.warmupEpochs).toBe(1);
+    expect(parseTrainConfig({ fineTune: { warmupEpochs: 2 } }).fineTune.warmupEpochs).toBe(2);
     const cosine = parseTrainConfig({
       fineTune: { schedule: 'cosine', warmupEpochs: 0.5, minLrFactor: 0.1 },
     }).fineTune;
@@ -76,6 +79,20 @@ describe('parseTrainConfig: keys checked together, before any work', () => {
     );
     expect(() => parseTrainConfig({ fineTune: { minLrFactor: 2 } })).toThrow(
       /config fineTune\.minLrFactor but received 2/,
+    );
+  });
+
+  it('takes label smoothing in [0, 1), off by default', () => {
+    expect(parseTrainConfig({}).train.labelSmoothing).toBe(0);
+    expect(parseTrainConfig({ train: { labelSmoothing: 0.1 } }).train.labelSmoothing).toBe(0.1);
+    expect(() => parseTrainConfig({ train: { labelSmoothing: 1 } })).toThrow(/config train\.labelSmoothing/);
+  });
+
+  it('takes stage 2 weight averaging as a decay in [0, 1), off by default', () => {
+    expect(parseTrainConfig({}).fineTune.weightAverage).toBe(0);
+    expect(parseTrainConfig({ fineTune: { weightAverage: 0.998 } }).fineTune.weightAverage).toBe(0.998);
+    expect(() => parseTrainConfig({ fineTune: { weightAverage: 1 } })).toThrow(
+      /config fineTune\.weightAverage/,
     );
   });
 

@@ -48,6 +48,11 @@ describe('the head recipe of a training config', () => {
     ]);
     expect(runLossOptions(config(), [10, 30]).logitOffset).toBeUndefined();
   });
+
+  it('passes label smoothing on when set', () => {
+    expect(runLossOptions(config({ train: { labelSmoothing: 0.1 } }), [10, 30]).labelSmoothing).toBe(0.1);
+    expect(runLossOptions(config(), [10, 30]).labelSmoothing).toBeUndefined();
+  });
 });
 
 describe('fitRecipeHead', () => {

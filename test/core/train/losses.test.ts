@@ -21,6 +21,21 @@ describe('classificationLoss', () => {
     tf.dispose([l, y, loss, expected]);
   });
 
+  it('smooths labels as TF.js does: (1 − ε)·one-hot + ε/classes', () => {
+    const [l, y] = [logits(), labels()];
+    const loss = classificationLoss(l, y, {
+      classWeights: ones,
+      kind: 'cross-entropy',
+      focalGamma: 0,
+      labelSmoothing: 0.2,
+    });
+    const expected = tf.losses.softmaxCrossEntropy(tf.oneHot(y, 3), l, undefined, 0.2);
+    const plain = classificationLoss(l, y, { classWeights: ones, kind: 'cross-entropy', focalGamma: 0 });
+    expect(at(loss.dataSync(), 0)).toBeCloseTo(at(expected.dataSync(), 0), 5);
+    expect(at(loss.dataSync(), 0)).not.toBeCloseTo(at(plain.dataSync(), 0), 2);
+    tf.dispose([l, y, loss, expected, plain]);
+  });
+
   it('weights samples by class and focal loss down-weights easy samples', () => {
     const [l, y] = [logits(), labels()];
     const weighted = classificationLoss(l, y, {

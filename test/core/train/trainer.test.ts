@@ -133,6 +133,26 @@ describe('trainHead', () => {
     for (const head of [full, ...heads, plateau]) head.dispose();
   });
 
+  it('warms up step by step before the plateau rule takes over, and resumes mid warm-up', async () => {
+    // 6 steps an epoch, 12 of warm-up: the first epoch ends at 6/12 of the rate, the second at the rate
+    const options = (head: Head): TrainHeadOptions => ({
+      ...baseOptions(head, train, val),
+      epochs: 4,
+      earlyStopping: { patience: 100, minDelta: 0 },
+      warmupEpochs: 2,
+    });
+    const full = makeHead(WIDTH);
+    const reference = await trainHead(options(full));
+    expect(reference.history.slice(0, 2).map((r) => r.lr)).toEqual([0.005, 0.01]);
+    const { resumed, heads } = await interruptAndResume(options, () => makeHead(WIDTH), 1);
+    expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
+    expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
+    const plain = makeHead(WIDTH);
+    await trainHead({ ...options(plain), warmupEpochs: 0 });
+    expect(plain.snapshot()).not.toEqual(full.snapshot());
+    for (const head of [full, ...heads, plain]) head.dispose();
+  });
+
   it('trains with mixup: seeded, resumable, and not the run without it', async () => {
     const options = (head: Head): TrainHeadOptions => ({
       ...baseOptions(head, train, val),
@@ -156,12 +176,67 @@ describe('trainHead', () => {
     for (const head of [full, again, ...heads, plain]) head.dispose();
   });
 
+  it("keeps a moving average of the weights: validates it, resumes it, and ends with the best epoch's average", async () => {
+    const decay = 0.8;
+    const options = (head: Head): TrainHeadOptions => ({
+      ...baseOptions(head, train, val),
+      epochs: 4,
+      earlyStopping: { patience: 100, minDelta: 0 },
+      weightAverage: decay,
+    });
+    // the average computed here from the weights after every step, kept at each epoch's end
+    const full = makeHead(WIDTH);
+    let expected = full.snapshot().map((w) => Float32Array.from(w.values));
+    const perEpoch: Float32Array[][] = [];
+    const checkpoints: TrainCheckpoint[] = [];
+    const reference = await trainHead({
+      ...options(full),
+      onBatch: () => {
+        const live = full.snapshot();
+        expected = expected.map((a, i) =>
+          a.map((x, j) => decay * x + (1 - decay) * at(at(live, i).values, j)),
+        );
+      },
+      onEpoch: (_record, checkpoint) => {
+        perEpoch.push(expected);
+        checkpoints.push(checkpoint);
+      },
+    });
+    // largest difference from the expected average, over every value of every variable
+    const gap = (actual: readonly { values: Float32Array }[] | undefined, want: Float32Array[]) => {
+      if (!actual || actual.length !== want.length) return Number.POSITIVE_INFINITY;
+      return Math.max(
+        ...actual.flatMap((w, i) => Array.from(w.values, (x, j) => Math.abs(x - at(at(want, i), j)))),
+      );
+    };
+    expect(gap(at(checkpoints, 3).weightAverage, at(perEpoch, 3))).toBeLessThan(1e-5);
+    expect(gap(full.snapshot(), at(perEpoch, reference.bestEpoch - 1))).toBeLessThan(1e-5);
+    // resumable, and the average changes what is validated and kept
+    const { resumed, heads } = await interruptAndResume(options, () => makeHead(WIDTH), 2);
+    expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
+    expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
+    const plain = makeHead(WIDTH);
+    const plainRun = await trainHead({ ...options(plain), weightAverage: undefined });
+    expect(plainRun.history.map((r) => r.val_loss)).not.toEqual(reference.history.map((r) => r.val_loss));
+    // decay 0: the average is the last step's weights, the plain run exactly
+    const zero = makeHead(WIDTH);
+    const zeroRun = await trainHead({ ...options(zero), weightAverage: 0 });
+    expect(stripSeconds(zeroRun.history)).toEqual(stripSeconds(plainRun.history));
+    expect(zero.snapshot()).toEqual(plain.snapshot());
+    // a checkpoint without the average cannot resume a run that averages
+    await expect(
+      trainHead({ ...options(makeHead(WIDTH)), resume: { ...at(checkpoints, 1), weightAverage: undefined } }),
+    ).rejects.toThrow(/no weight average/);
+    for (const head of [full, ...heads, plain, zero]) head.dispose();
+  });
+
   it('leaks no tensors across a whole training run', async () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 2; i++) {
       const head = makeHead(WIDTH, 4);
       await trainHead({ ...baseOptions(head, train, val), epochs: 2, sampling: 'all', weightDecay: 1e-3 });
       await trainHead({ ...baseOptions(head, train, val), epochs: 1, mixup: 0.2 });
+      await trainHead({ ...baseOptions(head, train, val), epochs: 1, weightAverage: 0.9 });
       await predictSet(head, val);
       head.dispose();
     }

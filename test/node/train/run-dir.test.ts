@@ -97,6 +97,15 @@ describe('run directories', () => {
     await saveCheckpoint(dir, checkpoint, 'finetune');
     const without = await loadCheckpoint(dir, 'finetune');
     expect('state' in without).toBe(false);
+    expect('weightAverage' in without).toBe(false);
+  });
+
+  it('round-trips the moving average of the weights of a checkpoint', async () => {
+    const dir = await createRunDir(root, 'm', 'ckpt-average');
+    const weightAverage = weights.map((w) => ({ ...w, values: w.values.map((x) => x / 2) }));
+    const averaged: TrainCheckpoint = { ...checkpoint, weightAverage };
+    await saveCheckpoint(dir, averaged, 'finetune');
+    expect(await loadCheckpoint(dir, 'finetune')).toEqual({ ...averaged, stage: 'finetune' });
   });
 
   it('round-trips non-finite losses in the history, and resumes writing metrics after them', async () => {
