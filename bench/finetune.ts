@@ -6,9 +6,10 @@
  * then the top blocks are unfrozen and trained with the head at a lower learning rate on the native backend
  * (stage 2, validating a moving average of its weights), early stopping on validation loss with the best average
  * restored; stage 3 re-fits a fresh head on the tuned tail's pooled features with the stage-1 recipe, kept over the
- * stage-2 head only if validation scores it higher. Lesion-grouped 70/15/15 split, seed 42. Choices: the split/unfrozen blocks, learning rates and epochs were picked in exploration runs on
- * the validation split (BENCH_IMAGES subsets, see the printed recipe); within this run early stopping and the
- * post-hoc logit adjustment τ of each stage are chosen on validation. The test split is scored once per stage.
+ * stage-2 head only if validation scores it higher. Lesion-grouped 70/15/15 split, seed 42. Choices: the
+ * split/unfrozen blocks, learning rates and epochs were picked in exploration runs on the validation split
+ * (BENCH_IMAGES subsets, see the printed recipe); within this run early stopping and the post-hoc logit adjustment τ
+ * of each stage are chosen on validation. The test split is scored once per stage.
  * The tuned network is exported to one ONNX model (prefix + tail + head) and checked against TF.js.
  *
  *   npm run bench:finetune
@@ -16,7 +17,7 @@
  *   BENCH_TRAIN_BLOCKS=1 BENCH_FT_LR=3e-4 BENCH_VIEWS=2 BENCH_BLOCKS=2  # recipe knobs (defaults below)
  *   BENCH_FT_AUGMENT=scale BENCH_FT_AUG_VIEWS=4   # stage 2 on augmented views (4 cached per training image)
  *   BENCH_BACKBONE=mobilenet_v2                    # the other backbone with real ImageNet weights here
- *   BENCH_FT_SCHEDULE=cosine BENCH_FT_WARMUP=1 BENCH_FT_MIXUP=0.2 BENCH_FT_BATCH=64  # stage-2 schedule, warm-up, mixup, batch
+ *   BENCH_FT_SCHEDULE=cosine BENCH_FT_WARMUP=1 BENCH_FT_MIXUP=0.2 BENCH_FT_BATCH=64  # schedule, warm-up, mixup, batch
  *   BENCH_FT_EMA=0                                 # stage 2 without its moving average of the weights (default 0.995)
  *   BENCH_LABEL_SMOOTHING=0.1                      # every stage's loss on smoothed labels (train.labelSmoothing)
  *
@@ -89,11 +90,11 @@
  * val 0.667 / 0.747, score 0.934 against the default's 0.950, so mixup stays off (test, for the record: 0.640
  * [0.586, 0.693] / 0.735). That run: 30.6 images/s, epoch 252 s, 3,054 s in all (caches warm), peak RSS 2,957 MB.
  * A moving average of the stage-2 weights (BENCH_FT_EMA=0.995 BENCH_FT_SHIFT=0, fineTune.weightAverage: each epoch
- * validates the average, a horizon of ~200 steps, about one epoch), plateau rule: the average smooths
- * out the disruption of Adam's first full-rate steps on the pretrained blocks (epoch 1: training loss 1.15, averaged
- * weights' validation loss 0.813) and keeps improving through the cap: best validation loss 0.540 at epoch 9 (plain:
- * 0.565); stage-2 head kept at val 0.689 / 0.807, score 0.985 against the default's 0.950: weight averaging becomes
- * the default. Test, scored once: 0.647 [0.590, 0.706] / 0.776 (the plain run's 0.667 / 0.760, inside each other's
+ * validates the average, a horizon of ~200 steps, about one epoch), plateau rule: the average smooths out the
+ * disruption of Adam's first full-rate steps on the pretrained blocks (epoch 1: training loss 1.15, averaged weights'
+ * validation loss 0.813) and keeps improving through the cap: best validation loss 0.540 at epoch 9 (plain: 0.565);
+ * stage-2 head kept at val 0.689 / 0.807, score 0.985 against the default's 0.950: weight averaging becomes the
+ * default. Test, scored once: 0.647 [0.590, 0.706] / 0.776 (the plain run's 0.667 / 0.760, inside each other's
  * intervals), stacker 0.664 / 0.776 (not kept on validation, 0.981). That run: 33.3 images/s, epoch 240 s (median),
  * 3,016 s in all (caches warm), peak RSS 3,009 MB. Batch 64 at lr 2e-4 (BENCH_FT_BATCH=64 BENCH_FT_LR=2e-4, for
  * speed) was stopped by hand after its first epoch (training loss 1.87 against 1.15 at batch 32: a larger first-epoch

@@ -1,13 +1,16 @@
 /**
- * Warm-up then cosine decay, step by step over a whole run (Loshchilov & Hutter's SGDR without restarts, with
- * Goyal et al.'s linear warm-up): what fine-tuning uses instead of reduce-on-plateau when `fineTune.schedule` is
- * `cosine`. A pure function of the step, so a resumed run continues on the same curve.
+ * Cosine decay step by step over a whole run (Loshchilov & Hutter's SGDR without restarts), after the run's linear
+ * warm-up (Goyal et al.): what fine-tuning uses instead of reduce-on-plateau when `fineTune.schedule` is `cosine`.
+ * Pure functions of the step, so a resumed run continues on the same curve.
  */
 export interface CosineSchedule {
-  /** Epochs of linear warm-up from base/warmupSteps up to the base rate (fractions allowed; 0: none). */
-  readonly warmupEpochs: number;
   /** The rate the decay ends at, as a fraction of the base rate. */
   readonly minFactor: number;
+}
+
+/** The multiplier of the base rate at 0-based step `step` of a linear warm-up of `warmupSteps`: (step + 1) / warmupSteps. */
+export function warmupFactor(step: number, warmupSteps: number): number {
+  return (step + 1) / warmupSteps;
 }
 
 /**
@@ -21,7 +24,7 @@ export function cosineFactor(
   warmupSteps: number,
   minFactor: number,
 ): number {
-  if (step < warmupSteps) return (step + 1) / warmupSteps;
+  if (step < warmupSteps) return warmupFactor(step, warmupSteps);
   const span = Math.max(1, totalSteps - warmupSteps);
   const progress = Math.min(1, (step - warmupSteps) / span);
   return minFactor + ((1 - minFactor) * (1 + Math.cos(Math.PI * progress))) / 2;

@@ -13,7 +13,7 @@ import { argmaxRows, classificationScores } from './epoch-metrics.js';
 import { type Head, type NamedVariable, restoreVariables, snapshotVariables } from './head.js';
 import { useLeanGradients } from './lean-gradients.js';
 import { classificationLoss, type LossOptions } from './losses.js';
-import { type CosineSchedule, cosineFactor } from './lr-schedule.js';
+import { type CosineSchedule, cosineFactor, warmupFactor } from './lr-schedule.js';
 import { Prng } from './prng.js';
 import { WeightAverage } from './weight-average.js';
 
@@ -90,13 +90,13 @@ export interface TrainHeadOptions {
   readonly earlyStopping: { readonly patience: number; readonly minDelta: number };
   readonly reduceLr: { readonly patience: number; readonly factor: number; readonly minLr: number };
   /**
-   * Warm-up then cosine decay of every rate, step by step over `epochs` (lr-schedule.ts); `reduceLr` is then not
-   * used. Default: the constant rate that `reduceLr` lowers on plateaus of the validation loss.
+   * Cosine decay of every rate, step by step over `epochs` after the warm-up (lr-schedule.ts); `reduceLr` is then
+   * not used. Default: the constant rate that `reduceLr` lowers on plateaus of the validation loss.
    */
   readonly schedule?: CosineSchedule;
   /**
-   * Under the plateau rule (no `schedule`): epochs of linear warm-up, every rate rising step by step from
-   * base/steps to the base rate, before the plateau rule takes over. Default 0.
+   * Epochs of linear warm-up (fractions allowed): every rate rises step by step from base/steps to the base rate
+   * before the cosine `schedule` or the plateau rule takes over. Default 0.
    */
   readonly warmupEpochs?: number;
   /**
@@ -131,8 +131,8 @@ export interface TrainHeadResult {
 
 /**
  * Trains the head (and any extra variables) with Adam, weighted/focal/logit-adjusted loss, seeded shuffling
- * and dropout, early stopping on validation loss that restores the best weights, and reduce-LR-on-plateau (or a
- * warm-up + cosine schedule).
+ * and dropout, early stopping on validation loss that restores the best weights (or their moving average), an
+ * optional warm-up, and reduce-LR-on-plateau (or a cosine schedule).
  * The same loop serves cached features and images through a frozen or partly unfrozen backbone. Installs
  * lesionlab's lean gradients of ReLU, ClipByValue and BatchNorm first (same values, fewer ops: lean-gradients.ts).
  */
@@ -229,14 +229,14 @@ async function runEpoch(
   const all = options.sampling === 'all';
   const order = rng.permutation(all ? n * train.views : n);
   const batches = Math.ceil(order.length / batchSize);
-  const warmup = Math.round((schedule?.warmupEpochs ?? options.warmupEpochs ?? 0) * batches);
+  const warmup = Math.round((options.warmupEpochs ?? 0) * batches);
   let total = 0;
   for (let b = 0; b < batches; b++) {
     const step = epoch * batches + b;
     if (schedule)
       adam.learningRate =
         options.learningRate * cosineFactor(step, options.epochs * batches, warmup, schedule.minFactor);
-    else if (step < warmup) adam.learningRate = (options.learningRate * (step + 1)) / warmup;
+    else if (step < warmup) adam.learningRate = options.learningRate * warmupFactor(step, warmup);
     const slots = order.slice(b * batchSize, (b + 1) * batchSize);
     const indices = slots.map((slot) => (all ? Math.floor(slot / train.views) : slot));
     const views = slots.map((slot) =>

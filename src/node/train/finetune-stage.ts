@@ -117,9 +117,8 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
     loss: ctx.loss,
     earlyStopping: t.earlyStopping,
     reduceLr: t.reduceLr,
-    ...(ft.schedule === 'cosine'
-      ? { schedule: { warmupEpochs: ft.warmupEpochs, minFactor: ft.minLrFactor } }
-      : { warmupEpochs: ft.warmupEpochs }),
+    warmupEpochs: ft.warmupEpochs,
+    ...(ft.schedule === 'cosine' ? { schedule: { minFactor: ft.minLrFactor } } : {}),
     ...(ft.mixup > 0 ? { mixup: ft.mixup } : {}),
     ...(ft.weightAverage > 0 ? { weightAverage: ft.weightAverage } : {}),
     seed: config.seed + 2,

@@ -42,6 +42,22 @@ async function interruptAndResume(
   return { resumed, interrupted, checkpoints, heads: [first, second] };
 }
 
+/**
+ * Interrupts `options` after `epoch` and resumes it; expects the uninterrupted run's history and final weights
+ * (`reference`, `full`). Returns both heads of the interrupted pair, for the caller to dispose.
+ */
+async function expectResumesExactly(
+  options: (head: Head) => TrainHeadOptions,
+  reference: Awaited<ReturnType<typeof trainHead>>,
+  full: Head,
+  epoch: number,
+): Promise<Head[]> {
+  const { resumed, heads } = await interruptAndResume(options, () => makeHead(WIDTH), epoch);
+  expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
+  expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
+  return heads;
+}
+
 describe('trainHead', () => {
   it('learns separable clusters and records one metrics row per epoch', async () => {
     const head = makeHead(WIDTH, 8);
@@ -116,19 +132,18 @@ describe('trainHead', () => {
       ...baseOptions(head, train, val),
       epochs: 4,
       earlyStopping: { patience: 100, minDelta: 0 },
-      schedule: { warmupEpochs: 1, minFactor: 0 },
+      warmupEpochs: 1,
+      schedule: { minFactor: 0 },
     });
     const full = makeHead(WIDTH);
     const reference = await trainHead(options(full));
     const expected = [5, 11, 17, 23].map((step) => 0.01 * cosineFactor(step, 24, 6, 0));
     expect(reference.history.map((r) => r.lr)).toEqual(expected);
     expect(expected[0]).toBe(0.01);
-    const { resumed, heads } = await interruptAndResume(options, () => makeHead(WIDTH), 2);
-    expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
-    expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
+    const heads = await expectResumesExactly(options, reference, full, 2);
     // the schedule changes training: the same run on the plateau rule ends elsewhere
     const plateau = makeHead(WIDTH);
-    await trainHead({ ...options(plateau), schedule: undefined });
+    await trainHead({ ...options(plateau), schedule: undefined, warmupEpochs: undefined });
     expect(plateau.snapshot()).not.toEqual(full.snapshot());
     for (const head of [full, ...heads, plateau]) head.dispose();
   });
@@ -144,9 +159,7 @@ describe('trainHead', () => {
     const full = makeHead(WIDTH);
     const reference = await trainHead(options(full));
     expect(reference.history.slice(0, 2).map((r) => r.lr)).toEqual([0.005, 0.01]);
-    const { resumed, heads } = await interruptAndResume(options, () => makeHead(WIDTH), 1);
-    expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
-    expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
+    const heads = await expectResumesExactly(options, reference, full, 1);
     const plain = makeHead(WIDTH);
     await trainHead({ ...options(plain), warmupEpochs: 0 });
     expect(plain.snapshot()).not.toEqual(full.snapshot());
@@ -167,9 +180,7 @@ describe('trainHead', () => {
     const again = makeHead(WIDTH);
     await trainHead(options(again));
     expect(again.snapshot()).toEqual(full.snapshot());
-    const { resumed, heads } = await interruptAndResume(options, () => makeHead(WIDTH), 2);
-    expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
-    expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
+    const heads = await expectResumesExactly(options, reference, full, 2);
     const plain = makeHead(WIDTH);
     await trainHead({ ...options(plain), mixup: 0 });
     expect(plain.snapshot()).not.toEqual(full.snapshot());
@@ -212,9 +223,7 @@ describe('trainHead', () => {
     expect(gap(at(checkpoints, 3).weightAverage, at(perEpoch, 3))).toBeLessThan(1e-5);
     expect(gap(full.snapshot(), at(perEpoch, reference.bestEpoch - 1))).toBeLessThan(1e-5);
     // resumable, and the average changes what is validated and kept
-    const { resumed, heads } = await interruptAndResume(options, () => makeHead(WIDTH), 2);
-    expect(stripSeconds(resumed.history)).toEqual(stripSeconds(reference.history));
-    expect(at(heads, 1).snapshot()).toEqual(full.snapshot());
+    const heads = await expectResumesExactly(options, reference, full, 2);
     const plain = makeHead(WIDTH);
     const plainRun = await trainHead({ ...options(plain), weightAverage: undefined });
     expect(plainRun.history.map((r) => r.val_loss)).not.toEqual(reference.history.map((r) => r.val_loss));
