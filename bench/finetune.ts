@@ -19,6 +19,7 @@
  *   BENCH_BACKBONE=mobilenet_v2                    # the other backbone with real ImageNet weights here
  *   BENCH_FT_SCHEDULE=cosine BENCH_FT_WARMUP=1 BENCH_FT_MIXUP=0.2 BENCH_FT_BATCH=64  # schedule, warm-up, mixup, batch
  *   BENCH_FT_EMA=0                                 # stage 2 without its moving average of the weights (default 0.995)
+ *   BENCH_FT_BN=affine                             # the tail's BatchNorm: affine (scale, offset) or train (batch stats)
  *   BENCH_LABEL_SMOOTHING=0.1                      # every stage's loss on smoothed labels (train.labelSmoothing)
  *
  * The tuned model is also exported as a bundle and scored under bench:shift's conditions (bench/lib/
@@ -191,6 +192,8 @@ const RECIPE = {
   labelSmoothing: env('BENCH_LABEL_SMOOTHING', 0),
   /** BENCH_FT_EMA: decay of stage 2's moving average of the weights (fineTune.weightAverage; 0: off). */
   ftWeightAverage: env('BENCH_FT_EMA', 0.995),
+  /** BENCH_FT_BN=affine|train: the tail's BatchNorm scale and offset trained, on batch statistics with `train`. */
+  ftBatchNorm: ftBatchNorm(process.env.BENCH_FT_BN),
   /** BENCH_TAPS=conv_pw_9_relu,conv_pw_11_relu: multi-scale taps (they must lie in the tail, above the split). */
   taps: (process.env.BENCH_TAPS ?? '').split(',').filter((t) => t.length > 0),
   /** BENCH_STANDARDIZE=0: the head on raw pooled features (default: z-scored, stds floored, see head-recipe.ts). */
@@ -237,6 +240,7 @@ const config: TrainConfig = parseTrainConfig({
     ...(RECIPE.ftWarmup !== undefined ? { warmupEpochs: RECIPE.ftWarmup } : {}),
     mixup: RECIPE.ftMixup,
     weightAverage: RECIPE.ftWeightAverage,
+    batchNorm: RECIPE.ftBatchNorm,
     cacheDtype: 'float16',
     ...(RECIPE.augment ? { augment: RECIPE.augment, augmentViews: RECIPE.augmentViews } : {}),
   },
@@ -362,7 +366,7 @@ const totalS = (performance.now() - began) / 1000;
 const peakRss = process.resourceUsage().maxRSS / 1024;
 out(`
 How the recipe was chosen (never on test):
-  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr} (head ${RECIPE.ftHeadLr ?? RECIPE.ftLr})${RECIPE.ftLogitTau > 0 ? `, logit-adjusted loss tau ${RECIPE.ftLogitTau}` : ''}, up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch}, ${config.fineTune.warmupEpochs > 0 ? `warm-up over ${config.fineTune.warmupEpochs} epoch${config.fineTune.warmupEpochs === 1 ? '' : 's'}, then ` : ''}${RECIPE.ftSchedule === 'cosine' ? 'cosine decay' : 'rate halved on validation-loss plateaus'}${RECIPE.ftMixup > 0 ? `, mixup alpha ${RECIPE.ftMixup}` : ''}${RECIPE.ftWeightAverage > 0 ? `, weights averaged (decay ${RECIPE.ftWeightAverage})` : ''}${RECIPE.labelSmoothing > 0 ? `, label smoothing ${RECIPE.labelSmoothing} (every stage)` : ''},
+  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr} (head ${RECIPE.ftHeadLr ?? RECIPE.ftLr})${RECIPE.ftLogitTau > 0 ? `, logit-adjusted loss tau ${RECIPE.ftLogitTau}` : ''}, up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch}, ${config.fineTune.warmupEpochs > 0 ? `warm-up over ${config.fineTune.warmupEpochs} epoch${config.fineTune.warmupEpochs === 1 ? '' : 's'}, then ` : ''}${RECIPE.ftSchedule === 'cosine' ? 'cosine decay' : 'rate halved on validation-loss plateaus'}${RECIPE.ftMixup > 0 ? `, mixup alpha ${RECIPE.ftMixup}` : ''}${RECIPE.ftWeightAverage > 0 ? `, weights averaged (decay ${RECIPE.ftWeightAverage})` : ''}${RECIPE.ftBatchNorm === 'frozen' ? '' : `, BatchNorm ${RECIPE.ftBatchNorm === 'train' ? 'trained on batch statistics' : 'scale and offset trained'}`}${RECIPE.labelSmoothing > 0 ? `, label smoothing ${RECIPE.labelSmoothing} (every stage)` : ''},
   taps ${RECIPE.taps.length > 0 ? RECIPE.taps.join(', ') : 'none'}, standardize ${RECIPE.standardize},
   stage-2 augmentation ${RECIPE.augment ? `${JSON.stringify(RECIPE.augment)}, ${RECIPE.augmentViews > 0 ? `${RECIPE.augmentViews} cached views per training image` : 'on the fly'} (kept for bench:shift on validation, see the header)` : 'none'},
   ${RECIPE.views} exact views cached as augmentation (random view per image per epoch, all views averaged at val/test):
@@ -440,6 +444,7 @@ out(
     finetune_batch: RECIPE.ftBatch,
     finetune_mixup: RECIPE.ftMixup,
     finetune_weight_average: RECIPE.ftWeightAverage,
+    finetune_batch_norm: RECIPE.ftBatchNorm,
     label_smoothing: RECIPE.labelSmoothing,
     finetune_head_lr: RECIPE.ftHeadLr ?? RECIPE.ftLr,
     finetune_logit_tau: RECIPE.ftLogitTau,
@@ -501,6 +506,13 @@ async function shiftConditions(model: tf.LayersModel, tau: number) {
 
 function round(x: number): number {
   return Math.round(x * 10000) / 10000;
+}
+
+/** BENCH_FT_BN: fineTune.batchNorm (unset: frozen). */
+function ftBatchNorm(value: string | undefined): 'frozen' | 'affine' | 'train' {
+  if (value === undefined || value === 'frozen' || value === 'affine' || value === 'train')
+    return value ?? 'frozen';
+  throw new Error(`BENCH_FT_BN must be frozen, affine or train, not "${value}"`);
 }
 
 /** BENCH_FT_AUGMENT: `scale` (the named candidate) or a JSON augment config; unset = no augmentation. */

@@ -248,6 +248,21 @@ describe('fine-tuning with BatchNorm in training mode (fineTune.batchNorm: train
     expect(statistics()).toEqual(tuned);
     expect(resumed.test!.scores).toEqual(reference.test!.scores);
   });
+
+  it('trains scale and offset on the ImageNet statistics with batchNorm: affine', async () => {
+    const lines: string[] = [];
+    const logger = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
+    const base = bnConfig('ft-bn-affine');
+    const affine = { ...base, fineTune: { ...base.fineTune, batchNorm: 'affine' as const } };
+    await trainRun(affine, { loadBackbone: tinyBn, logger });
+    const [gamma, beta, mean, variance] = bnModel!.getLayer('bn_b').getWeights();
+    // the seeded statistics (0 and 1) are untouched; scale and offset moved from their 1 and 0
+    expect(Array.from(mean!.dataSync()).every((v) => v === 0)).toBe(true);
+    expect(Array.from(variance!.dataSync()).every((v) => v === 1)).toBe(true);
+    expect(Array.from(gamma!.dataSync()).some((v) => v !== 1)).toBe(true);
+    expect(Array.from(beta!.dataSync()).some((v) => v !== 0)).toBe(true);
+    expect(lines.find((l) => l.startsWith('fine-tuning: top'))).toContain('BatchNorm affine)');
+  });
 });
 
 describe('fine-tuning with augmentation (fineTune.augment)', () => {

@@ -243,8 +243,12 @@ const FineTuneSchema = z
      * a higher validation balanced accuracy than the head trained along with the tail (default true).
      */
     refitHead: z.boolean().default(true),
-    /** BatchNorm of the tail: frozen (inference mode, statistics kept) or trained (batch statistics). */
-    batchNorm: z.enum(['frozen', 'train']).default('frozen'),
+    /**
+     * BatchNorm of the tail: `frozen` (inference mode, scale and offset kept), `affine` (inference mode with the
+     * ImageNet statistics, scale and offset trained: a per-channel re-weighting for the new domain at no extra
+     * cost) or `train` (batch statistics, moving statistics updated, scale and offset trained).
+     */
+    batchNorm: z.enum(['frozen', 'affine', 'train']).default('frozen'),
   })
   .strict()
   .superRefine((ft, ctx) => {

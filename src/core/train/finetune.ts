@@ -108,8 +108,8 @@ export function copyTailWeights(tail: tf.LayersModel, model: tf.LayersModel): vo
 
 /**
  * Makes the top `nBlocks` blocks of a model trainable and returns their variables, named
- * `backbone/<layer>/<index>`. BatchNorm layers stay frozen (and are run in inference mode by the trainer)
- * unless `trainBatchNorm`. Blocks whose last layer is absent are skipped; `nBlocks` equal to the blocks
+ * `backbone/<layer>/<index>`. BatchNorm layers stay frozen unless `trainBatchNorm` (their scale and offset then
+ * train; whether they run on batch statistics is the trainer's `training` flag, not this). Blocks whose last layer is absent are skipped; `nBlocks` equal to the blocks
  * present unfreezes everything after the input layer (a tail model split at a block boundary).
  */
 export function unfreezeTopBlocks(

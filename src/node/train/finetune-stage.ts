@@ -57,7 +57,7 @@ export interface FineTuneScorer {
  * frozen prefix in ONNX Runtime (activations cached on disk, or on the fly with augmentation), and trains the
  * top `fineTune.trainBlocks` blocks (default all of them) with the head at `fineTune.learningRate` on the
  * training backend; BatchNorm stays in inference mode unless `fineTune.batchNorm` is `train` (its moving
- * statistics are then saved and restored with the weights). Checkpoints to
+ * statistics are then saved and restored with the weights; `affine` trains its scale and offset only). Checkpoints to
  * checkpoint-finetune.bin (resumable), restores the best epoch's weights and writes the tail's weights back
  * into the backbone, so `buildTrainedClassifier` exports prefix + tail + head as one model.
  */
@@ -75,12 +75,13 @@ export async function fineTuneStage(ctx: FineTuneContext): Promise<FineTuneResul
       onProgress: ctx.onProgress,
       trainIds: data.parts.train.map((r) => r.imageId),
     }));
+  // `train` runs BatchNorm on batch statistics; `affine` trains scale and offset on the frozen statistics
   const trainBn = ft.batchNorm === 'train';
   const extraVariables = unfreezeTopBlocks(
     pt.split.tail,
     backboneBlocks(backbone),
     ft.trainBlocks ?? ft.blocks,
-    trainBn,
+    ft.batchNorm !== 'frozen',
   );
   // BatchNorm in training mode updates the moving statistics of every tail BatchNorm layer as it steps: they
   // are saved and restored with the weights (best epoch, checkpoints, resume), never trained

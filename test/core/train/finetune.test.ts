@@ -103,7 +103,13 @@ describe('unfreezeTopBlocks on a tail', () => {
       'backbone/conv_pw_13/0',
     ]);
     const withBn = unfreezeTopBlocks(tail, spec.blocks, 1, true);
-    expect(withBn.map((v) => v.name)).toContain('backbone/conv_pw_13_bn/0');
+    // scale and offset (weights 0 and 1) train; the moving statistics are never trainable weights
+    expect(withBn.map((v) => v.name).filter((n) => n.includes('_bn/'))).toEqual([
+      'backbone/conv_dw_13_bn/0',
+      'backbone/conv_dw_13_bn/1',
+      'backbone/conv_pw_13_bn/0',
+      'backbone/conv_pw_13_bn/1',
+    ]);
     expect(() => unfreezeTopBlocks(tail, spec.blocks, 3)).toThrow(
       /^expected a number of blocks from 1 to 2 \(.* has 2 blocks above its input\) for fineTune.trainBlocks but received 3; unfreeze from 1 to 2$/,
     );
