@@ -106,6 +106,24 @@
  * 0.777, score 0.971 against 0.985 without warm-up, so the default stays without it (test, for the record: 0.660
  * [0.611, 0.709] / 0.750). That run: 30.5 images/s, epoch 254 s, 3,126 s before the stacker (stopped there by hand;
  * it plays no part in the choice), peak RSS 2,925 MB.
+ * The tail's BatchNorm (fineTune.batchNorm, BENCH_FT_BN; default frozen: ImageNet statistics, scale and offset fixed),
+ * on top of the averaged default, BENCH_FT_SHIFT=0, caches warm: `affine` (scale and offset trained, statistics kept,
+ * inference mode) follows the frozen run closely (validation loss 0.816 after epoch 1, best 0.536 at epoch 8 against
+ * 0.540 at 9), but its stage-2 head scores val 0.681 / 0.797, 0.973 against 0.985, so BatchNorm stays frozen (test,
+ * for the record: 0.651 [0.598, 0.709] / 0.778; 30.6 images/s, epoch 257 s, 2,948 s in all, peak RSS 3,258 MB).
+ * `train` (batch statistics in training, moving statistics updated) costs 474 s per epoch against 240-299 s
+ * (gradients through the batch moments): nine epochs alone would take ~71 min, past the bench's 60, so that run was
+ * stopped by hand after epoch 1 (training loss 0.90, validation loss 0.842 against 0.813): no verdict on accuracy.
+ * Label smoothing 0.1 on every stage's loss (BENCH_LABEL_SMOOTHING=0.1 BENCH_FT_SHIFT=0, train.labelSmoothing, on top
+ * of the averaged default; prefix cache rebuilt, 159 s): best epoch 9, stage-2 head kept at val 0.648 / 0.794, score
+ * 0.925 against 0.985 without it (the stacker won on validation at 0.957, still below), so labels stay unsmoothed
+ * (test, for the record: 0.629 [0.573, 0.690] / 0.756; stacker 0.654 / 0.750). That run: 37.9 images/s, epoch
+ * 204 s, 2,709 s in all, peak RSS 3,636 MB.
+ * A longer averaging horizon (BENCH_FT_EMA=0.998 BENCH_FT_SHIFT=0, ~500 steps): the same training steps as the
+ * 0.995 run (identical training losses), but the slower average lags (validation loss 0.857 after epoch 1, best
+ * 0.549 at epoch 9 against 0.540); stage-2 head kept at val 0.681 / 0.778, score 0.972 (the stacker won on validation
+ * at 0.977), both below 0.985, so the decay stays 0.995 (test, for the record: 0.669 [0.613, 0.730] / 0.766; stacker
+ * 0.666 / 0.776). That run: 35.7 images/s, epoch 218 s, 2,698 s in all (caches warm), peak RSS 2,917 MB.
  *
  * Last line: one JSON object (balanced_accuracy with its lesion-bootstrap 95% CI, accuracy, macro_f1,
  * recall_<class>, frozen_*, backend, train_images_per_s, epoch_s, total_s, peak_rss_mb, weights, ...).
