@@ -5,11 +5,12 @@
  * frozen recipe (stage 1: a linear softmax head on pooled features of the frozen network) trains on those,
  * then the top blocks are unfrozen and trained with the head at a lower learning rate on the native backend
  * (stage 2, validating a moving average of its weights), early stopping on validation loss with the best average
- * restored; stage 3 re-fits a fresh head on the tuned tail's pooled features with the stage-1 recipe, kept over the
- * stage-2 head only if validation scores it higher. Lesion-grouped 70/15/15 split, seed 42. Choices: the
- * split/unfrozen blocks, learning rates and epochs were picked in exploration runs on the validation split
- * (BENCH_IMAGES subsets, see the printed recipe); within this run early stopping and the post-hoc logit adjustment τ
- * of each stage are chosen on validation. The test split is scored once per stage.
+ * restored; stage 3 re-fits a fresh head on the tuned tail's pooled features with the stage-1 recipe and keeps
+ * the stage-2 head, the re-fitted one or the average of their logits, whichever validation scores highest.
+ * Lesion-grouped 70/15/15 split, seed 42. Choices: the split/unfrozen blocks, learning rates, epochs and the rest
+ * of the recipe were picked in earlier runs on the validation split (bench/finetune-recipe.md); within this run
+ * early stopping, the kept head and the post-hoc logit adjustment τ of each stage are chosen on validation. The
+ * test split is scored once per stage.
  * The tuned network is exported to one ONNX model (prefix + tail + head) and checked against TF.js.
  *
  *   npm run bench:finetune
@@ -21,109 +22,17 @@
  *   BENCH_FT_EMA=0                                 # stage 2 without its moving average of the weights (default 0.995)
  *   BENCH_FT_BN=affine                             # the tail's BatchNorm: affine (scale, offset) or train (batch stats)
  *   BENCH_LABEL_SMOOTHING=0.1                      # every stage's loss on smoothed labels (train.labelSmoothing)
+ *   BENCH_DROPOUT=0.3                              # dropout on the head's input in every stage (model.dropout)
  *
  * The tuned model is also exported as a bundle and scored under bench:shift's conditions (bench/lib/
  * shift-conditions.ts: 200x150 images, 224 crops direct and through the density rule, half resolution) on the
  * validation and test lesions that have a crop (BENCH_FT_SHIFT=0 skips it). `npm run bench:shift` is this bench
- * with the augmentation the shift measurement chose on VALIDATION (issue #16; `bench:shift-frozen` is the frozen
- * recipe's version, bench/shift.ts): BENCH_FT_AUGMENT=scale (zoom in 1-1.5x, resolution down to 0.35x and back,
- * sharpen/blur, flips, any rotation, mild colour jitter) as BENCH_FT_AUG_VIEWS=4 cached views per training image,
- * and without the weight averaging that became this bench's default later (BENCH_FT_EMA=0: the recipe it measured).
- * The rule is bench:shift's: keep the augmentation if it raises the mean validation balanced accuracy over what
- * default inference sees (images200, crops_density, half_res) without lowering images200 by more than 0.01. Two
- * runs on this machine, validation lesions with a crop (909): without augmentation images200 0.645, crops_density
- * 0.616, half_res 0.599 (mean 0.620; crops_direct 0.575); with it 0.679, 0.599, 0.630 (mean 0.636; crops_direct
- * 0.612): kept. For the headline recipe (the score above) the augmentation lost on validation (0.901 against 0.925),
- * so `npm run bench:finetune` stays without it.
+ * with the augmentation the shift measurement chose on VALIDATION (issue #16): BENCH_FT_AUGMENT=scale as
+ * BENCH_FT_AUG_VIEWS=4 cached views per training image, without the weight average (BENCH_FT_EMA=0).
  *
- * The defaults were chosen on VALIDATION (full data, seed 42; score min(bal_acc/0.70, acc/0.80) after each run's
- * own τ choice). Without stage 3: raw features, 2 blocks, lr 1e-4 (fine-tuned val 0.501 / 0.569); standardised,
- * 2 blocks, 1e-4 (0.521 / 0.647); standardised, 2 blocks, 1e-5 (0.607 / 0.643); standardised, 4 blocks, 1e-5
- * (0.591 / 0.672); standardised, 2 blocks, 1e-5 with the head at 1e-3 (0.586 / 0.697); none beat the frozen head
- * (0.603 / 0.734, score 0.861). With stage 3, standardised, 4 blocks: 1e-5, 3 epochs (stage-3 head 0.602 / 0.740,
- * score 0.859); 1e-4, 3 epochs (stage-3 head 0.618 / 0.743, 0.883); 3e-4, 6 epochs (stage-3 head 0.581 / 0.686,
- * 0.830); 1e-4, 6 epochs (stage-2 head 0.649 / 0.721, 0.901, kept; validation loss still falling at epoch 6, so the
- * cap is 9 epochs: early stopping on validation loss picks the epoch). A cap of 14 (BENCH_FT_EPOCHS=14) stopped
- * early at epoch 12 with the best validation loss at epoch 6: stage-2 head kept, score 0.908, below the 9-epoch run's
- * 0.931, so the cap stays 9. The two runs differ before epoch 9 with the same settings (native training is not
- * bit-reproducible run to run): differences of about 0.02 in the score are within that noise. Six blocks (split at
- * conv_pw_6_relu, the same 14x14x512 prefix cache; BENCH_BLOCKS=6 BENCH_TRAIN_BLOCKS=6), 1e-4, cap 9: best epoch 9,
- * stage-2 head 0.662 / 0.758, score 0.946 (stage-3 0.921, frozen 0.861), above the four blocks' 0.931, so six
- * blocks are the default (46 images/s, 163 s per epoch, 1,812 s in all on a faster machine than the runs above).
- * Six blocks with a cap of 12 (BENCH_FT_EPOCHS=12): identical through epoch 9 (this pair of runs was reproducible),
- * epochs 10-12 did not beat epoch 9's validation loss (0.579), so the same head and score; the cap stays 9.
- * Eight blocks (split at conv_pw_4_relu, 28x28x256, 7.49 GiB cache, BENCH_BLOCKS=8 BENCH_TRAIN_BLOCKS=8): score 0.968,
- * within the run-to-run noise of six blocks' 0.946-0.954, at 13.7 against 20.5 images/s on the same machine and
- * 6,054 s in all: six blocks stay. MobileNetV2 (BENCH_BACKBONE=mobilenet_v2, six blocks: split at block_11_add,
- * 14x14x96, 0.70 GiB cache, ~210 s per epoch against ~360 s for v1 on the same machine) over-fits at once: best
- * validation loss 0.782 after epoch 1 at lr 1e-4 (train loss 0.67 -> 0.15 by epoch 5, validation loss rising to
- * 0.89), 0.892 at 3e-5 and rising, against v1's 0.579; both runs stopped by hand on that validation evidence,
- * so v1 stays the bench's backbone.
- * Four exact views (BENCH_VIEWS=4: identity, both flips and 180°; 7.49 GiB cache, 467 s to build, one random view
- * per image per epoch, all four averaged at val/test), same six blocks, 1e-4, cap 9: best epoch 8 (validation loss
- * 0.600 against 0.579-0.586 with two views), stage-3 head val 0.671 / 0.780, score 0.959 against two views'
- * 0.946-0.954: within the run-to-run noise, for 4,353 s in all against 3,979 s, so two views stay. (The frozen
- * stage-1 head gained more from four views on validation, 0.630 / 0.750 against 0.603 / 0.733, as
- * configs/best-mobilenet-v1.json's four views suggest for the frozen recipe.)
- * The metadata stacker over the tuned model (stage 3c, BENCH_FT_SHIFT=0, same 6-block run, bit-identical stage 2):
- * chosen τ 0, L2 1e-2, validation score 0.949 against the image-only tuned model's 0.954, so not kept; test (shown
- * for the record) 0.665 [0.612, 0.721] / 0.745 against 0.658 / 0.752: metadata adds little over the tuned model.
- * With lean gradients (src/core/train/lean-gradients.ts, same values as TF.js's; `npm run bench:gradients` 1.48x per
- * step for MobileNet v1 on the same machine), default recipe, on a slower machine of this kind than the six-block run
- * above: stage 2 bit-identical to the previous run through epoch 9 (best validation loss 0.5652), 26.5 images/s,
- * epoch 297 s, 4,120 s in all with both caches rebuilt (prefix 226 s), peak RSS 4,398 MB; stage-2 head kept (val
- * score 0.950 against stage 3's 0.931); test 0.667 [0.613, 0.727] / 0.760 (frozen 0.620 / 0.720); the stacker won on
- * validation (0.956) and scored 0.667 / 0.752 on test.
- * A logit-adjusted stage-2 loss (BENCH_FT_LOGIT_TAU=1 BENCH_FT_SHIFT=0, caches warm, same machine, right after): best
- * epoch 9, stage-2 head val 0.672 / 0.693 (score 0.867), stage-3 head kept at 0.650 / 0.772 (0.929), below the
- * default's 0.950, so the default stays (test, for the record: 0.648 [0.591, 0.705] / 0.750; stacker 0.648 / 0.742).
- * That run: 29.9 images/s (the default run: 26.5), epoch 252 s, 3,333 s in all, peak RSS 2,976 MB: speed on one machine
- * varies by about 13% run to run.
- * A warm-up + cosine stage-2 schedule (BENCH_FT_SCHEDULE=cosine BENCH_FT_SHIFT=0, fineTune.schedule: 1 warm-up epoch,
- * then cosine decay to 0 over the 9 epochs), both caches rebuilt, on a faster machine of this kind: it over-fits sooner
- * (training loss 0.21 after epoch 9 against the plateau run's 0.32; best validation loss 0.632 at epoch 6 against
- * 0.565 at epoch 9); stage-3 head kept at val 0.635 / 0.736, score 0.907 against the default's 0.950, so the plateau
- * rule stays (test, for the record: 0.640 [0.588, 0.697] / 0.747; stacker 0.673 / 0.747). That run: 30.7 images/s,
- * epoch 251 s, 3,292 s in all (prefix cache 190 s), peak RSS 3,364 MB. On the same machine `BENCH_BATCH=64
- * BENCH_BACKBONES=mobilenet_v1 npm run bench:gradients` steps at 40.5 images/s against 35.3 at batch 32 (1.15x).
- * Stage-2 mixup of the cached prefix maps (manifold mixup, BENCH_FT_MIXUP=0.2 BENCH_FT_SHIFT=0, fineTune.mixup), same
- * machine, plateau rule: validation loss smoother but best 0.584 at epoch 8 (plain: 0.565 at 9); stage-2 head kept at
- * val 0.667 / 0.747, score 0.934 against the default's 0.950, so mixup stays off (test, for the record: 0.640
- * [0.586, 0.693] / 0.735). That run: 30.6 images/s, epoch 252 s, 3,054 s in all (caches warm), peak RSS 2,957 MB.
- * A moving average of the stage-2 weights (BENCH_FT_EMA=0.995 BENCH_FT_SHIFT=0, fineTune.weightAverage: each epoch
- * validates the average, a horizon of ~200 steps, about one epoch), plateau rule: the average smooths out the
- * disruption of Adam's first full-rate steps on the pretrained blocks (epoch 1: training loss 1.15, averaged weights'
- * validation loss 0.813) and keeps improving through the cap: best validation loss 0.540 at epoch 9 (plain: 0.565);
- * stage-2 head kept at val 0.689 / 0.807, score 0.985 against the default's 0.950: weight averaging becomes the
- * default. Test, scored once: 0.647 [0.590, 0.706] / 0.776 (the plain run's 0.667 / 0.760, inside each other's
- * intervals), stacker 0.664 / 0.776 (not kept on validation, 0.981). That run: 33.3 images/s, epoch 240 s (median),
- * 3,016 s in all (caches warm), peak RSS 3,009 MB. Batch 64 at lr 2e-4 (BENCH_FT_BATCH=64 BENCH_FT_LR=2e-4, for
- * speed) was stopped by hand after its first epoch (training loss 1.87 against 1.15 at batch 32: a larger first-epoch
- * disruption); not run to the end, so no verdict on it.
- * A linear warm-up over the first epoch on top of it (BENCH_FT_EMA=0.995 BENCH_FT_WARMUP=1 BENCH_FT_SHIFT=0,
- * fineTune.warmupEpochs under the plateau rule), same machine, right after: a gentler first epoch (training loss 0.72,
- * validation loss 0.661) but best validation loss 0.575 at epoch 7, then rising; stage-2 head kept at val 0.698 /
- * 0.777, score 0.971 against 0.985 without warm-up, so the default stays without it (test, for the record: 0.660
- * [0.611, 0.709] / 0.750). That run: 30.5 images/s, epoch 254 s, 3,126 s before the stacker (stopped there by hand;
- * it plays no part in the choice), peak RSS 2,925 MB.
- * The tail's BatchNorm (fineTune.batchNorm, BENCH_FT_BN; default frozen: ImageNet statistics, scale and offset fixed),
- * on top of the averaged default, BENCH_FT_SHIFT=0, caches warm: `affine` (scale and offset trained, statistics kept,
- * inference mode) follows the frozen run closely (validation loss 0.816 after epoch 1, best 0.536 at epoch 8 against
- * 0.540 at 9), but its stage-2 head scores val 0.681 / 0.797, 0.973 against 0.985, so BatchNorm stays frozen (test,
- * for the record: 0.651 [0.598, 0.709] / 0.778; 30.6 images/s, epoch 257 s, 2,948 s in all, peak RSS 3,258 MB).
- * `train` (batch statistics in training, moving statistics updated) costs 474 s per epoch against 240-299 s
- * (gradients through the batch moments): nine epochs alone would take ~71 min, past the bench's 60, so that run was
- * stopped by hand after epoch 1 (training loss 0.90, validation loss 0.842 against 0.813): no verdict on accuracy.
- * Label smoothing 0.1 on every stage's loss (BENCH_LABEL_SMOOTHING=0.1 BENCH_FT_SHIFT=0, train.labelSmoothing, on top
- * of the averaged default; prefix cache rebuilt, 159 s): best epoch 9, stage-2 head kept at val 0.648 / 0.794, score
- * 0.925 against 0.985 without it (the stacker won on validation at 0.957, still below), so labels stay unsmoothed
- * (test, for the record: 0.629 [0.573, 0.690] / 0.756; stacker 0.654 / 0.750). That run: 37.9 images/s, epoch
- * 204 s, 2,709 s in all, peak RSS 3,636 MB.
- * A longer averaging horizon (BENCH_FT_EMA=0.998 BENCH_FT_SHIFT=0, ~500 steps): the same training steps as the
- * 0.995 run (identical training losses), but the slower average lags (validation loss 0.857 after epoch 1, best
- * 0.549 at epoch 9 against 0.540); stage-2 head kept at val 0.681 / 0.778, score 0.972 (the stacker won on validation
- * at 0.977), both below 0.985, so the decay stays 0.995 (test, for the record: 0.669 [0.613, 0.730] / 0.766; stacker
- * 0.666 / 0.776). That run: 35.7 images/s, epoch 218 s, 2,698 s in all (caches warm), peak RSS 2,917 MB.
+ * The defaults were chosen on VALIDATION, full data, seed 42, by the score min(bal_acc/0.70, acc/0.80) after each
+ * run's own τ choice: bench/finetune-recipe.md lists every run (command, validation figures, verdict, test figures
+ * for the record, speed) and the rule (differences within ~0.02 are run-to-run noise; the cheaper candidate stays).
  *
  * Last line: one JSON object (balanced_accuracy with its lesion-bootstrap 95% CI, accuracy, macro_f1,
  * recall_<class>, frozen_*, backend, train_images_per_s, epoch_s, total_s, peak_rss_mb, weights, ...).
@@ -165,7 +74,12 @@ import { featureItemSet } from '../src/node/train/item-sets.js';
 import { outOfFoldLogits } from '../src/node/train/metadata-branch.js';
 import { fitHead } from '../src/node/train/pipeline.js';
 import { openPrefixTail } from '../src/node/train/prefix-tail.js';
-import { pooledFeatures, refitTunedHead } from '../src/node/train/refit-head.js';
+import {
+  pooledFeatures,
+  refitTunedHead,
+  type Stage3Choice,
+  stage3Candidates,
+} from '../src/node/train/refit-head.js';
 import { median } from './lib/median.js';
 import { CONDITIONS, cropFilter, scoreConditions, shiftTargetMet } from './lib/shift-conditions.js';
 
@@ -212,6 +126,8 @@ const RECIPE = {
   ftWeightAverage: env('BENCH_FT_EMA', 0.995),
   /** BENCH_FT_BN=affine|train: the tail's BatchNorm scale and offset trained, on batch statistics with `train`. */
   ftBatchNorm: ftBatchNorm(process.env.BENCH_FT_BN),
+  /** BENCH_DROPOUT: the head's dropout rate on its pooled input in every stage (model.dropout; default 0: off). */
+  dropout: env('BENCH_DROPOUT', 0),
   /** BENCH_TAPS=conv_pw_9_relu,conv_pw_11_relu: multi-scale taps (they must lie in the tail, above the split). */
   taps: (process.env.BENCH_TAPS ?? '').split(',').filter((t) => t.length > 0),
   /** BENCH_STANDARDIZE=0: the head on raw pooled features (default: z-scored, stds floored, see head-recipe.ts). */
@@ -225,13 +141,13 @@ const RECIPE = {
 };
 const config: TrainConfig = parseTrainConfig({
   data: { root: ROOT, val: 0.15, test: 0.15 },
-  // standardize on (chosen on validation, see the header): a fixed first step of the head, stds floored at 0.5x the
+  // standardize on (chosen on validation, see bench/finetune-recipe.md): a fixed first step of the head, stds floored at 0.5x the
   // median when fine-tuning (head-recipe.ts), so near-constant features are not amplified in stage 2.
   model: {
     backbone: RECIPE.backbone,
     weights: 'imagenet',
     pooling: 'avg',
-    dropout: 0,
+    dropout: RECIPE.dropout,
     standardize: RECIPE.standardize,
     taps: RECIPE.taps,
   },
@@ -346,12 +262,24 @@ const refit = await refitTunedHead(
 );
 const tunedSet = (records: readonly ImageRecord[]) =>
   featureItemSet(refit.features, records, data.classes, RECIPE.views);
-const jointTau = await chooseTau(fitted.head, tunedSet(parts.val));
-const refitTau = await chooseTau(refit.head, tunedSet(parts.val));
+// The candidates: the stage-2 head, the re-fitted one and their logit average (stage3Candidates, as `train` does),
+// each with its own τ; the highest validation score is kept (ties: the earlier).
+const candidates = stage3Candidates(fitted.head, refit.head);
+const tauOf = new Map<Stage3Choice, Awaited<ReturnType<typeof chooseTau>>>();
+for (const [choice, head] of candidates) tauOf.set(choice, await chooseTau(head, tunedSet(parts.val)));
 const refitS = (performance.now() - t3) / 1000;
-const useRefit = refitTau.value > jointTau.value;
-const tunedHead = useRefit ? refit.head : fitted.head;
-const tunedTau = useRefit ? refitTau : jointTau;
+let kept: Stage3Choice = 'stage2';
+for (const [choice, tau] of tauOf) if (tau.value > (tauOf.get(kept)?.value ?? -1)) kept = choice;
+const jointTau = tauOf.get('stage2')!;
+const refitTau = tauOf.get('refit')!;
+const averageTau = tauOf.get('average')!;
+const tunedHead = candidates.get(kept)!;
+const tunedTau = tauOf.get(kept)!;
+const KEPT_NAMES = {
+  stage2: 'stage-2 head',
+  refit: 'stage-3 head',
+  average: 'average of both heads',
+} as const;
 const test = await score(tunedHead, tunedSet(parts.test), tunedTau.tau);
 
 // 3c. The lesion-metadata stacker (model.metadata: stacker, bench:metadata's choice for the frozen recipe) over the
@@ -384,17 +312,18 @@ const totalS = (performance.now() - began) / 1000;
 const peakRss = process.resourceUsage().maxRSS / 1024;
 out(`
 How the recipe was chosen (never on test):
-  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr} (head ${RECIPE.ftHeadLr ?? RECIPE.ftLr})${RECIPE.ftLogitTau > 0 ? `, logit-adjusted loss tau ${RECIPE.ftLogitTau}` : ''}, up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch}, ${config.fineTune.warmupEpochs > 0 ? `warm-up over ${config.fineTune.warmupEpochs} epoch${config.fineTune.warmupEpochs === 1 ? '' : 's'}, then ` : ''}${RECIPE.ftSchedule === 'cosine' ? 'cosine decay' : 'rate halved on validation-loss plateaus'}${RECIPE.ftMixup > 0 ? `, mixup alpha ${RECIPE.ftMixup}` : ''}${RECIPE.ftWeightAverage > 0 ? `, weights averaged (decay ${RECIPE.ftWeightAverage})` : ''}${RECIPE.ftBatchNorm === 'frozen' ? '' : `, BatchNorm ${RECIPE.ftBatchNorm === 'train' ? 'trained on batch statistics' : 'scale and offset trained'}`}${RECIPE.labelSmoothing > 0 ? `, label smoothing ${RECIPE.labelSmoothing} (every stage)` : ''},
+  split at ${pt.split.boundary} (fineTune.blocks ${RECIPE.blocks}), unfreeze top ${RECIPE.trainBlocks}, lr ${RECIPE.ftLr} (head ${RECIPE.ftHeadLr ?? RECIPE.ftLr})${RECIPE.ftLogitTau > 0 ? `, logit-adjusted loss tau ${RECIPE.ftLogitTau}` : ''}, up to ${RECIPE.ftEpochs} epochs, batch ${RECIPE.ftBatch}, ${config.fineTune.warmupEpochs > 0 ? `warm-up over ${config.fineTune.warmupEpochs} epoch${config.fineTune.warmupEpochs === 1 ? '' : 's'}, then ` : ''}${RECIPE.ftSchedule === 'cosine' ? 'cosine decay' : 'rate halved on validation-loss plateaus'}${RECIPE.ftMixup > 0 ? `, mixup alpha ${RECIPE.ftMixup}` : ''}${RECIPE.ftWeightAverage > 0 ? `, weights averaged (decay ${RECIPE.ftWeightAverage})` : ''}${RECIPE.ftBatchNorm === 'frozen' ? '' : `, BatchNorm ${RECIPE.ftBatchNorm === 'train' ? 'trained on batch statistics' : 'scale and offset trained'}`}${RECIPE.labelSmoothing > 0 ? `, label smoothing ${RECIPE.labelSmoothing} (every stage)` : ''}${RECIPE.dropout > 0 ? `, head dropout ${RECIPE.dropout} (every stage)` : ''},
   taps ${RECIPE.taps.length > 0 ? RECIPE.taps.join(', ') : 'none'}, standardize ${RECIPE.standardize},
-  stage-2 augmentation ${RECIPE.augment ? `${JSON.stringify(RECIPE.augment)}, ${RECIPE.augmentViews > 0 ? `${RECIPE.augmentViews} cached views per training image` : 'on the fly'} (kept for bench:shift on validation, see the header)` : 'none'},
+  stage-2 augmentation ${RECIPE.augment ? `${JSON.stringify(RECIPE.augment)}, ${RECIPE.augmentViews > 0 ? `${RECIPE.augmentViews} cached views per training image` : 'on the fly'} (kept for bench:shift on validation, see bench/finetune-recipe.md)` : 'none'},
   ${RECIPE.views} exact views cached as augmentation (random view per image per epoch, all views averaged at val/test):
-  picked in exploration runs scored on the validation split (BENCH_IMAGES subsets); this run: early stopping on
+  picked in runs scored on the validation split (bench/finetune-recipe.md); this run: early stopping on
   validation loss (best epoch ${ft.bestEpoch - fitted.result.history.length}), tau on validation (grid ${TAUS.join(', ')};
   score min(bal_acc/0.70, acc/0.80)): frozen tau ${frozenTau.tau} (val ${frozenTau.text}); tuned with the stage-2 head
   tau ${jointTau.tau} (val ${jointTau.text}), with a stage-3 head re-fitted on the tuned features tau ${refitTau.tau}
-  (val ${refitTau.text}, ${refitS.toFixed(0)} s): kept ${useRefit ? 'the re-fitted head' : 'the stage-2 head'}.
+  (val ${refitTau.text}, ${refitS.toFixed(0)} s), with the average of both heads' logits tau ${averageTau.tau}
+  (val ${averageTau.text}): kept the ${KEPT_NAMES[kept]}.
 
-| figure                        | frozen (stage 1) | fine-tuned (${useRefit ? 'stage-3 head' : 'stage-2 head'}) |
+| figure                        | frozen (stage 1) | fine-tuned (${KEPT_NAMES[kept]}) |
 |-------------------------------|------------------|----------------------|
 | test balanced accuracy        | ${frozen.scores.balancedAccuracy.toFixed(3)} | ${test.scores.balancedAccuracy.toFixed(3)} [${test.ci.lower.toFixed(3)}, ${test.ci.upper.toFixed(3)}] |
 | test accuracy                 | ${frozen.scores.accuracy.toFixed(3)} | ${test.scores.accuracy.toFixed(3)} |
@@ -464,6 +393,7 @@ out(
     finetune_weight_average: RECIPE.ftWeightAverage,
     finetune_batch_norm: RECIPE.ftBatchNorm,
     label_smoothing: RECIPE.labelSmoothing,
+    dropout: RECIPE.dropout,
     finetune_head_lr: RECIPE.ftHeadLr ?? RECIPE.ftLr,
     finetune_logit_tau: RECIPE.ftLogitTau,
     taps: RECIPE.taps,
@@ -471,9 +401,10 @@ out(
     views: RECIPE.views,
     tau_frozen: frozenTau.tau,
     tau_finetuned: tunedTau.tau,
-    finetuned_head: useRefit ? 'refit' : 'joint',
+    finetuned_head: kept === 'stage2' ? 'joint' : kept,
     val_score_joint: round(jointTau.value),
     val_score_refit: round(refitTau.value),
+    val_score_average: round(averageTau.value),
     val_score_frozen: round(frozenTau.value),
     refit_s: Math.round(refitS),
     onnx_max_abs_diff: parity,

@@ -239,8 +239,9 @@ const FineTuneSchema = z
      */
     augmentViews: z.number().int().nonnegative().default(0),
     /**
-     * Stage 3: fit a fresh head on the tuned tail's pooled features (the stage-1 recipe) and keep it when it scores
-     * a higher validation balanced accuracy than the head trained along with the tail (default true).
+     * Stage 3: fit a fresh head on the tuned tail's pooled features (the stage-1 recipe) and keep it, or the average
+     * of its and the stage-2 head's logits, when that scores a higher validation balanced accuracy than the head
+     * trained along with the tail (default true).
      */
     refitHead: z.boolean().default(true),
     /**

@@ -181,6 +181,39 @@ export class Head {
     return softmaxLayer(x);
   }
 
+  /**
+   * One linear head whose logits are the mean of `heads`' logits, each head's input standardisation folded in
+   * (a logit ensemble of heads on the same features, as a single dense layer: exports like any head). E_CONFIG
+   * unless every head is linear with the same input width and classes.
+   */
+  static averageOf(heads: readonly Head[]): Head {
+    const first = at(heads, 0);
+    const { inputWidth, numClasses } = first.spec;
+    const odd = heads.find(
+      (h) => h.spec.hidden > 0 || h.spec.inputWidth !== inputWidth || h.spec.numClasses !== numClasses,
+    );
+    if (odd)
+      throw expected({
+        what: `linear heads on ${inputWidth} features with ${numClasses} classes`,
+        where: 'the head average',
+        received: `a head with ${odd.spec.hidden} hidden units on ${odd.spec.inputWidth} features, ${odd.spec.numClasses} classes`,
+        fix: 'average only linear heads (hidden 0) fitted on the same features and classes',
+        code: 'E_CONFIG',
+      });
+    const kernel = new Float64Array(inputWidth * numClasses);
+    const bias = new Float64Array(numClasses);
+    for (const head of heads) {
+      const folded = foldedWeights(at(head.dense, 0), head.standardization?.stats);
+      for (const [i, w] of folded.kernel.entries()) kernel[i] = kernel[i]! + w / heads.length;
+      for (const [u, b] of folded.bias.entries()) bias[u] = bias[u]! + b / heads.length;
+    }
+    const dense = tf.tidy(() => ({
+      kernel: tf.variable(tf.tensor2d(Float32Array.from(kernel), [inputWidth, numClasses]), true),
+      bias: tf.variable(tf.tensor1d(Float32Array.from(bias)), true),
+    }));
+    return new Head({ ...first.spec, hidden: 0 }, [dense]);
+  }
+
   snapshot(): WeightSnapshot {
     return snapshotVariables(this.variables);
   }
@@ -224,24 +257,33 @@ interface DenseVariables {
  * A dense layer with the input standardisation folded in, in float64 before rounding to float32:
  * W' = W / std (per input row), b' = b - (mean / std)·W. Equal to standardise-then-dense up to rounding.
  */
-function foldStandardization(
+function foldStandardization(dense: DenseVariables, stats: Standardization): [tf.Tensor2D, tf.Tensor1D] {
+  const { kernel, bias } = foldedWeights(dense, stats);
+  return [
+    tf.tensor2d(Float32Array.from(kernel), [stats.mean.length, bias.length]),
+    tf.tensor1d(Float32Array.from(bias)),
+  ];
+}
+
+/** A dense layer's kernel [in, out] (row-major) and bias in float64, with `stats` folded in when given. */
+function foldedWeights(
   dense: DenseVariables,
-  { mean, std }: Standardization,
-): [tf.Tensor2D, tf.Tensor1D] {
-  const kernel = dense.kernel.dataSync();
+  stats: Standardization | undefined,
+): { kernel: Float64Array; bias: Float64Array } {
+  const kernel = Float64Array.from(dense.kernel.dataSync());
   const bias = Float64Array.from(dense.bias.dataSync());
+  if (!stats) return { kernel, bias };
   const units = bias.length;
-  const folded = new Float32Array(kernel.length);
-  for (const [d, m] of mean.entries()) {
-    const s = at(std, d);
+  for (const [d, m] of stats.mean.entries()) {
+    const s = at(stats.std, d);
     // Per-weight loop: kernel is [mean.length, units] and bias has `units` entries.
     for (let u = 0; u < units; u++) {
       const w = kernel[d * units + u]! / s;
-      folded[d * units + u] = w;
+      kernel[d * units + u] = w;
       bias[u] = bias[u]! - m * w;
     }
   }
-  return [tf.tensor2d(folded, [mean.length, units]), tf.tensor1d(Float32Array.from(bias))];
+  return { kernel, bias };
 }
 
 /** Copies variables' values into plain arrays. */

@@ -35,7 +35,13 @@ import { prepareRunFeatures, type RunFeatures, runPreprocess } from './features.
 import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
 import { featureItemSet, featureStats } from './item-sets.js';
 import { fitMetadataBranch } from './metadata-branch.js';
-import { compareOnValidation, pooledFeatures, refitTunedHead } from './refit-head.js';
+import {
+  compareOnValidation,
+  pooledFeatures,
+  refitTunedHead,
+  type Stage3Choice,
+  stage3Candidates,
+} from './refit-head.js';
 import { RUN_FILES, saveCheckpoint, writeEpochMetrics, writeJsonAtomic, writeRunStatus } from './run-dir.js';
 import { markRunFailed, type OpenedRun, openRun } from './run-open.js';
 
@@ -175,8 +181,9 @@ async function trainModel(
 }
 
 /**
- * Stage 3: a fresh head on the tuned tail's pooled features, kept over the stage-2 head (disposed then) when it
- * scores a higher validation balanced accuracy with the run's post-hoc offset; one log line says which.
+ * Stage 3: a fresh head on the tuned tail's pooled features; the stage-2 head, the fresh one or their logit average,
+ * whichever scores the highest validation balanced accuracy with the run's post-hoc offset (ties: the earlier in
+ * that order), is kept and the others disposed; one log line says which.
  */
 async function stage3Head(
   config: TrainConfig,
@@ -189,23 +196,39 @@ async function stage3Head(
   const refit = await refitTunedHead(config, data, scorer, (features) =>
     fitHead(config, features, data.parts, data.classes),
   );
-  const val = await compareOnValidation(config, data, stage2, refit, trainingOffset(config, data));
-  const keep = val.refit > val.stage2;
-  logger.info(
-    `stage 3: a head re-fitted on the tuned features scores val bal_acc ${val.refit.toFixed(3)}, the stage-2 head ${val.stage2.toFixed(3)}: kept the ${keep ? 're-fitted' : 'stage-2'} head (${((performance.now() - began) / 1000).toFixed(0)} s)`,
+  const candidates = stage3Candidates(stage2, refit.head);
+  const val = await compareOnValidation(
+    config,
+    data,
+    candidates,
+    refit.features,
+    trainingOffset(config, data),
   );
-  (keep ? stage2 : refit.head).dispose();
+  let kept: Stage3Choice = 'stage2';
+  for (const [choice, score] of val) if (score > (val.get(kept) ?? 0)) kept = choice;
+  const name = (choice: Stage3Choice) => STAGE3_NAMES[choice];
+  logger.info(
+    `stage 3: val bal_acc ${[...val].map(([choice, score]) => `${name(choice)} ${score.toFixed(3)}`).join(', ')}: kept the ${name(kept)} (${((performance.now() - began) / 1000).toFixed(0)} s)`,
+  );
+  for (const [choice, head] of candidates) if (choice !== kept) head.dispose();
   return {
-    head: keep ? refit.head : stage2,
-    record: { kept: keep ? 'refit' : 'stage2', valBalancedAccuracy: val },
+    head: candidates.get(kept) ?? stage2,
+    record: { kept, valBalancedAccuracy: Object.fromEntries(val) },
     features: refit.features,
   };
 }
 
-/** Stage 3 as `results.json` records it: the head kept and both validation balanced accuracies. */
+/** How stage 3's log line names each candidate head. */
+const STAGE3_NAMES: Readonly<Record<Stage3Choice, string>> = {
+  stage2: 'stage-2 head',
+  refit: 're-fitted head',
+  average: 'average of both',
+};
+
+/** Stage 3 as `results.json` records it: the head kept and each candidate's validation balanced accuracy. */
 interface Stage3Record {
-  readonly kept: 'refit' | 'stage2';
-  readonly valBalancedAccuracy: { readonly stage2: number; readonly refit: number };
+  readonly kept: Stage3Choice;
+  readonly valBalancedAccuracy: Partial<Record<Stage3Choice, number>>;
 }
 
 /** A finished model's outputs: metadata branch, best-model bundle, test scores, results.json. */

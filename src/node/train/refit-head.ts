@@ -1,12 +1,12 @@
 // Stage 3 of fine-tuning. The head trained along with the tail in stage 2 is fragile: small moves of the tuned
 // features swing its probabilities (measured on HAM10000: a tail step at lr 1e-7 moved probabilities by up to 0.28).
 // A fresh head fitted on the tuned tail's pooled features with the stage-1 recipe does not inherit that; the run
-// keeps whichever of the two scores better on validation.
+// keeps whichever of the two, or of their logit average, scores best on validation.
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../core/config/train-config.js';
 import type { ImageRecord } from '../../core/data/records.js';
 import { argmaxRows, classificationScores } from '../../core/train/epoch-metrics.js';
-import type { Head } from '../../core/train/head.js';
+import { Head } from '../../core/train/head.js';
 import type { FittedHead } from '../../core/train/head-recipe.js';
 import { predictSet } from '../../core/train/trainer.js';
 import { at } from '../../core/util/at.js';
@@ -85,22 +85,40 @@ export async function refitTunedHead(
   return { ...(await fitFresh(features)), features };
 }
 
+/** The heads stage 3 chooses from: the stage-2 head, the re-fitted one, and the average of their logits. */
+export type Stage3Choice = 'stage2' | 'refit' | 'average';
+
 /**
- * Validation balanced accuracy of the stage-2 head and of the re-fitted head, both on the re-fit's pooled
- * validation features (what the stage-2 head reads through the tuned tail too: no second pass of the tail).
+ * Stage 3's candidates: the stage-2 head, the re-fitted head and, when both are linear, one head averaging
+ * their logits ({@link Head.averageOf}; both read the same pooled features, so it exports as one dense layer).
+ */
+export function stage3Candidates(stage2: Head, refit: Head): Map<Stage3Choice, Head> {
+  const candidates = new Map<Stage3Choice, Head>([
+    ['stage2', stage2],
+    ['refit', refit],
+  ]);
+  if (stage2.spec.hidden === 0 && refit.spec.hidden === 0)
+    candidates.set('average', Head.averageOf([stage2, refit]));
+  return candidates;
+}
+
+/**
+ * Validation balanced accuracy of each candidate head on the re-fit's pooled validation features (what the
+ * stage-2 head reads through the tuned tail too: no second pass of the tail).
  */
 export async function compareOnValidation(
   config: TrainConfig,
   data: Pick<PreparedData, 'parts' | 'classes'>,
-  stage2: Head,
-  refit: RefittedHead,
+  candidates: ReadonlyMap<Stage3Choice, Head>,
+  features: FeatureCache,
   logitOffset: Float32Array | undefined,
-): Promise<{ stage2: number; refit: number }> {
+): Promise<Map<Stage3Choice, number>> {
   const k = data.classes.length;
-  const val = featureItemSet(refit.features, data.parts.val, data.classes, config.features.views);
-  const balanced = async (head: Head) => {
+  const val = featureItemSet(features, data.parts.val, data.classes, config.features.views);
+  const scores = new Map<Stage3Choice, number>();
+  for (const [choice, head] of candidates) {
     const { probabilities } = await predictSet(head, val, { tta: config.features.tta, logitOffset });
-    return classificationScores(val.labels, argmaxRows(probabilities, k), k).balancedAccuracy;
-  };
-  return { stage2: await balanced(stage2), refit: await balanced(refit.head) };
+    scores.set(choice, classificationScores(val.labels, argmaxRows(probabilities, k), k).balancedAccuracy);
+  }
+  return scores;
 }

@@ -194,3 +194,42 @@ describe('Head input standardisation', () => {
     expect(tf.memory().numTensors).toBe(live - 4);
   });
 });
+
+describe('Head.averageOf', () => {
+  const spec = { inputWidth: 8, hidden: 0, numClasses: 3, dropout: 0 };
+
+  it("is one linear head whose logits are the mean of the heads' logits, standardisations folded in", () => {
+    const standardized = Head.create(spec, new Prng(3));
+    standardized.standardizeInputs({
+      mean: Float32Array.from([0.5, 2, -1, 0.1, 3, 0, 1, 0.2]),
+      std: Float32Array.from([0.2, 1, 0.5, 0.3, 2, 0.3, 0.4, 0.5]),
+    });
+    const plain = Head.create(spec, new Prng(4));
+    const average = Head.averageOf([standardized, plain]);
+    expect(average.spec).toEqual(spec);
+    expect(average.inputStandardization).toBeUndefined();
+    const x = tf.randomUniform([5, 8], -1, 4, 'float32', 11) as tf.Tensor2D;
+    const diff = tf.tidy(() => {
+      const mean = standardized.logits(x).add(plain.logits(x)).div(2);
+      return average.logits(x).sub(mean).abs().max().dataSync()[0];
+    });
+    expect(diff).toBeLessThan(1e-5);
+    // its own variables: disposing the sources leaves it whole
+    standardized.dispose();
+    plain.dispose();
+    const again = average.logits(x);
+    expect(again.shape).toEqual([5, 3]);
+    tf.dispose([x, again]);
+    average.dispose();
+  });
+
+  it('refuses a head with a hidden layer, naming it', () => {
+    const linear = Head.create(spec, new Prng(5));
+    const hidden = Head.create({ ...spec, hidden: 4 }, new Prng(6));
+    expect(() => Head.averageOf([linear, hidden])).toThrow(
+      'expected linear heads on 8 features with 3 classes for the head average but received a head with 4 hidden units on 8 features, 3 classes; average only linear heads (hidden 0) fitted on the same features and classes',
+    );
+    linear.dispose();
+    hidden.dispose();
+  });
+});

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { ImageRecord } from '../../../src/core/data/records.js';
+import { Head } from '../../../src/core/train/head.js';
+import { Prng } from '../../../src/core/train/prng.js';
 import { gatherFeatures } from '../../../src/node/train/feature-cache.js';
 import type { FineTuneScorer } from '../../../src/node/train/finetune-stage.js';
-import { pooledFeatures } from '../../../src/node/train/refit-head.js';
+import { pooledFeatures, stage3Candidates } from '../../../src/node/train/refit-head.js';
 
 /** A scorer whose "maps" of item i, view v hold i·10 + v, pooled to [that, −that]. */
 function scorer(): FineTuneScorer {
@@ -32,5 +34,34 @@ describe('pooledFeatures (stage 3 reads the tuned tail through it)', () => {
     ).toEqual([1, -1, 690, -690]);
     expect(Array.from(gatherFeatures(cache, [cache.indexOf('ISIC_65')], [1]))).toEqual([651, -651]);
     expect(() => cache.indexOf('ISIC_70')).toThrow('ISIC_70 was not pooled');
+  });
+});
+
+describe('stage3Candidates', () => {
+  const spec = { inputWidth: 4, hidden: 0, numClasses: 3, dropout: 0 };
+
+  it('offers the stage-2 head, the re-fitted head and, for linear heads, their logit average', () => {
+    const stage2 = Head.create(spec, new Prng(1));
+    const refit = Head.create(spec, new Prng(2));
+    const candidates = stage3Candidates(stage2, refit);
+    expect([...candidates.keys()]).toEqual(['stage2', 'refit', 'average']);
+    expect(candidates.get('stage2')).toBe(stage2);
+    expect(candidates.get('refit')).toBe(refit);
+    const x = tf.tensor2d([1, -2, 0.5, 3], [1, 4]);
+    const [want, got] = tf.tidy(() => [
+      Array.from(stage2.logits(x).add(refit.logits(x)).div(2).dataSync()),
+      Array.from(candidates.get('average')!.logits(x).dataSync()),
+    ]);
+    for (const [i, v] of got!.entries()) expect(v).toBeCloseTo(want![i]!, 5);
+    x.dispose();
+    for (const head of candidates.values()) head.dispose();
+  });
+
+  it('offers no average when a head has a hidden layer', () => {
+    const stage2 = Head.create({ ...spec, hidden: 5 }, new Prng(1));
+    const refit = Head.create({ ...spec, hidden: 5 }, new Prng(2));
+    expect([...stage3Candidates(stage2, refit).keys()]).toEqual(['stage2', 'refit']);
+    stage2.dispose();
+    refit.dispose();
   });
 });
