@@ -75,6 +75,7 @@ import { outOfFoldLogits } from '../src/node/train/metadata-branch.js';
 import { fitHead } from '../src/node/train/pipeline.js';
 import { openPrefixTail } from '../src/node/train/prefix-tail.js';
 import {
+  bestStage3Choice,
   pooledFeatures,
   refitTunedHead,
   type Stage3Choice,
@@ -265,11 +266,11 @@ const tunedSet = (records: readonly ImageRecord[]) =>
 // The candidates: the stage-2 head, the re-fitted one and their logit average (stage3Candidates, as `train` does),
 // each with its own τ; the highest validation score is kept (ties: the earlier).
 const candidates = stage3Candidates(fitted.head, refit.head);
+const tunedVal = tunedSet(parts.val);
 const tauOf = new Map<Stage3Choice, Awaited<ReturnType<typeof chooseTau>>>();
-for (const [choice, head] of candidates) tauOf.set(choice, await chooseTau(head, tunedSet(parts.val)));
+for (const [choice, head] of candidates) tauOf.set(choice, await chooseTau(head, tunedVal));
 const refitS = (performance.now() - t3) / 1000;
-let kept: Stage3Choice = 'stage2';
-for (const [choice, tau] of tauOf) if (tau.value > (tauOf.get(kept)?.value ?? -1)) kept = choice;
+const kept = bestStage3Choice(new Map([...tauOf].map(([choice, tau]) => [choice, tau.value])));
 const jointTau = tauOf.get('stage2')!;
 const refitTau = tauOf.get('refit')!;
 const averageTau = tauOf.get('average')!;

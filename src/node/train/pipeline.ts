@@ -36,6 +36,7 @@ import { type FineTuneScorer, fineTuneStage } from './finetune-stage.js';
 import { featureItemSet, featureStats } from './item-sets.js';
 import { fitMetadataBranch } from './metadata-branch.js';
 import {
+  bestStage3Choice,
   compareOnValidation,
   pooledFeatures,
   refitTunedHead,
@@ -204,11 +205,9 @@ async function stage3Head(
     refit.features,
     trainingOffset(config, data),
   );
-  let kept: Stage3Choice = 'stage2';
-  for (const [choice, score] of val) if (score > (val.get(kept) ?? 0)) kept = choice;
-  const name = (choice: Stage3Choice) => STAGE3_NAMES[choice];
+  const kept = bestStage3Choice(val);
   logger.info(
-    `stage 3: val bal_acc ${[...val].map(([choice, score]) => `${name(choice)} ${score.toFixed(3)}`).join(', ')}: kept the ${name(kept)} (${((performance.now() - began) / 1000).toFixed(0)} s)`,
+    `stage 3: val bal_acc ${[...val].map(([choice, score]) => `${STAGE3_NAMES[choice]} ${score.toFixed(3)}`).join(', ')}: kept the ${STAGE3_NAMES[kept]} (${((performance.now() - began) / 1000).toFixed(0)} s)`,
   );
   for (const [choice, head] of candidates) if (choice !== kept) head.dispose();
   return {

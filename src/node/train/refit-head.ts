@@ -102,6 +102,13 @@ export function stage3Candidates(stage2: Head, refit: Head): Map<Stage3Choice, H
   return candidates;
 }
 
+/** The candidate with the highest score; on ties the earlier in `scores`' order (the stage-2 head first). */
+export function bestStage3Choice(scores: ReadonlyMap<Stage3Choice, number>): Stage3Choice {
+  let best: [Stage3Choice, number] = ['stage2', Number.NEGATIVE_INFINITY];
+  for (const entry of scores) if (entry[1] > best[1]) best = entry;
+  return best[0];
+}
+
 /**
  * Validation balanced accuracy of each candidate head on the re-fit's pooled validation features (what the
  * stage-2 head reads through the tuned tail too: no second pass of the tail).

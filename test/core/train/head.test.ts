@@ -199,6 +199,7 @@ describe('Head.averageOf', () => {
   const spec = { inputWidth: 8, hidden: 0, numClasses: 3, dropout: 0 };
 
   it("is one linear head whose logits are the mean of the heads' logits, standardisations folded in", () => {
+    const before = tf.memory().numTensors;
     const standardized = Head.create(spec, new Prng(3));
     standardized.standardizeInputs({
       mean: Float32Array.from([0.5, 2, -1, 0.1, 3, 0, 1, 0.2]),
@@ -221,6 +222,7 @@ describe('Head.averageOf', () => {
     expect(again.shape).toEqual([5, 3]);
     tf.dispose([x, again]);
     average.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('refuses a head with a hidden layer, naming it', () => {

@@ -5,7 +5,7 @@ import { Head } from '../../../src/core/train/head.js';
 import { Prng } from '../../../src/core/train/prng.js';
 import { gatherFeatures } from '../../../src/node/train/feature-cache.js';
 import type { FineTuneScorer } from '../../../src/node/train/finetune-stage.js';
-import { pooledFeatures, stage3Candidates } from '../../../src/node/train/refit-head.js';
+import { bestStage3Choice, pooledFeatures, stage3Candidates } from '../../../src/node/train/refit-head.js';
 
 /** A scorer whose "maps" of item i, view v hold i·10 + v, pooled to [that, −that]. */
 function scorer(): FineTuneScorer {
@@ -63,5 +63,37 @@ describe('stage3Candidates', () => {
     expect([...stage3Candidates(stage2, refit).keys()]).toEqual(['stage2', 'refit']);
     stage2.dispose();
     refit.dispose();
+  });
+});
+
+describe('bestStage3Choice', () => {
+  it('picks the highest score, the earlier candidate on ties', () => {
+    expect(
+      bestStage3Choice(
+        new Map([
+          ['stage2', 0.6],
+          ['refit', 0.7],
+          ['average', 0.65],
+        ]),
+      ),
+    ).toBe('refit');
+    expect(
+      bestStage3Choice(
+        new Map([
+          ['stage2', 0.7],
+          ['refit', 0.7],
+          ['average', 0.7],
+        ]),
+      ),
+    ).toBe('stage2');
+    expect(
+      bestStage3Choice(
+        new Map([
+          ['stage2', 0.5],
+          ['refit', 0.4],
+          ['average', 0.55],
+        ]),
+      ),
+    ).toBe('average');
   });
 });
