@@ -23,6 +23,8 @@
  *   BENCH_FT_BN=affine                             # the tail's BatchNorm: affine (scale, offset) or train (batch stats)
  *   BENCH_LABEL_SMOOTHING=0.1                      # every stage's loss on smoothed labels (train.labelSmoothing)
  *   BENCH_DROPOUT=0.3                              # dropout on the head's input in every stage (model.dropout)
+ *   BENCH_ENSEMBLE=mobilenet_v2                    # + a frozen second backbone, blend weight and τ chosen on validation
+ *   BENCH_SAVE_PROBS=tmp/probs.json                # every model's val/test probabilities (before τ), for analysis
  *
  * The tuned model is also exported as a bundle and scored under bench:shift's conditions (bench/lib/
  * shift-conditions.ts: 200x150 images, 224 crops direct and through the density rule, half resolution) on the
@@ -68,7 +70,7 @@ import { createOnnxSession } from '../src/node/onnx/session.js';
 import { prepareImageCache } from '../src/node/preprocess/prepare-image-cache.js';
 import { loadRunBackbone } from '../src/node/train/backbone.js';
 import { prepareRunData, recordMetadata } from '../src/node/train/data.js';
-import { runPreprocess } from '../src/node/train/features.js';
+import { prepareRunFeatures, runPreprocess } from '../src/node/train/features.js';
 import { fineTuneStage } from '../src/node/train/finetune-stage.js';
 import { featureItemSet } from '../src/node/train/item-sets.js';
 import { outOfFoldLogits } from '../src/node/train/metadata-branch.js';
@@ -81,6 +83,7 @@ import {
   type Stage3Choice,
   stage3Candidates,
 } from '../src/node/train/refit-head.js';
+import { writeFileAtomic } from '../src/node/write-atomic.js';
 import { median } from './lib/median.js';
 import { CONDITIONS, cropFilter, scoreConditions, shiftTargetMet } from './lib/shift-conditions.js';
 
@@ -139,6 +142,13 @@ const RECIPE = {
   augmentViews: env('BENCH_FT_AUG_VIEWS', 0),
   /** BENCH_FT_SHIFT=0 skips scoring the tuned bundle under bench:shift's conditions. */
   shift: process.env.BENCH_FT_SHIFT !== '0',
+  /**
+   * BENCH_ENSEMBLE=mobilenet_v2: a second, frozen backbone with the stage-1 recipe as an ensemble member; the
+   * weight of its log-probabilities in the blend (0 = the tuned model alone) and τ are chosen on validation.
+   */
+  ensemble: process.env.BENCH_ENSEMBLE ?? '',
+  /** BENCH_SAVE_PROBS=file.json: every scored model's validation and test probabilities (before τ), for analysis. */
+  saveProbs: process.env.BENCH_SAVE_PROBS ?? '',
 };
 const config: TrainConfig = parseTrainConfig({
   data: { root: ROOT, val: 0.15, test: 0.15 },
@@ -291,6 +301,10 @@ const tm = performance.now();
 const withMetadata = await metadataStage();
 const metadataS = (performance.now() - tm) / 1000;
 
+// 3d. An ensemble member (BENCH_ENSEMBLE): a frozen second backbone, blended only if validation prefers it.
+const member = RECIPE.ensemble ? await ensembleStage(RECIPE.ensemble) : undefined;
+if (RECIPE.saveProbs) await saveProbabilities(RECIPE.saveProbs);
+
 // 4. One ONNX model (prefix + tail + head + softmax) from the tuned backbone, checked against TF.js.
 const tunedModel = buildTrainedClassifier(
   backbone.model,
@@ -340,6 +354,14 @@ Lesion metadata (age, sex, site; never dx_type), the stacker over the tuned mode
   ${withMetadata.kept ? 'kept' : 'not kept (validation prefers the image-only model); its test figures are shown for the record'}.
 | test, tuned + metadata stacker | balanced accuracy ${withMetadata.test.scores.balancedAccuracy.toFixed(3)} [${withMetadata.test.ci.lower.toFixed(3)}, ${withMetadata.test.ci.upper.toFixed(3)}], accuracy ${withMetadata.test.scores.accuracy.toFixed(3)}, macro F1 ${withMetadata.test.scores.macroF1.toFixed(3)} |
 `);
+if (member) {
+  out(
+    `Ensemble member ${RECIPE.ensemble} (frozen, stage-1 recipe; ${member.seconds.toFixed(0)} s): member alone val ${member.alone.text}; blend weight ${member.weight} and tau ${member.tau} chosen on validation (val ${member.text}, score ${member.value.toFixed(3)} against the tuned model's ${tunedTau.value.toFixed(3)}): ${member.weight > 0 ? 'blended' : 'not blended'}.`,
+  );
+  out(
+    `| test, tuned + ${RECIPE.ensemble} | balanced accuracy ${member.test.scores.balancedAccuracy.toFixed(3)} [${member.test.ci.lower.toFixed(3)}, ${member.test.ci.upper.toFixed(3)}], accuracy ${member.test.scores.accuracy.toFixed(3)}, macro F1 ${member.test.scores.macroF1.toFixed(3)} |`,
+  );
+}
 if (shift) {
   out(
     `bench:shift's conditions, the tuned bundle (lesions with a 224 crop: validation ${shift.valImages}, test ${shift.testImages}):\n| condition | validation bal_acc | test bal_acc [95% CI] | test gap to images200 |\n|---|---|---|---|`,
@@ -424,6 +446,20 @@ out(
         )
       : {}),
     ...(shift ? { shift_target_met: shiftTargetMet(shift.test) } : {}),
+    ...(member
+      ? {
+          ensemble_member: RECIPE.ensemble,
+          ensemble_weight: member.weight,
+          ensemble_tau: member.tau,
+          val_score_ensemble: round(member.value),
+          val_score_member: round(member.alone.value),
+          ensemble_balanced_accuracy: round(member.test.scores.balancedAccuracy),
+          ensemble_balanced_accuracy_ci_low: round(member.test.ci.lower),
+          ensemble_balanced_accuracy_ci_high: round(member.test.ci.upper),
+          ensemble_accuracy: round(member.test.scores.accuracy),
+          ensemble_s: Math.round(member.seconds),
+        }
+      : {}),
   }),
 );
 
@@ -584,6 +620,80 @@ async function metadataStage() {
     kept: best.value > tunedTau.value,
     test: testScores(fused, tunedSet(parts.test).labels),
   };
+}
+
+/**
+ * Stage 3d: `name` frozen (its own feature cache, the stage-1 recipe), blended with the tuned model as
+ * softmax((1 − w)·log p_tuned + w·log p_member), then τ; w (0 = the tuned model alone) and τ chosen on validation.
+ */
+async function ensembleStage(name: string) {
+  const t = performance.now();
+  const k = data.classes.length;
+  const memberConfig = parseTrainConfig({ ...config, model: { ...config.model, backbone: name, taps: [] } });
+  const memberBackbone = await loadRunBackbone(memberConfig, log);
+  const run = await prepareRunFeatures(memberConfig, memberBackbone, all, { logger: log });
+  const fittedMember = await fitHead(memberConfig, run.features, parts, data.classes);
+  const memberSet = (records: readonly ImageRecord[]) =>
+    featureItemSet(run.features, records, data.classes, RECIPE.views);
+  const alone = await chooseTau(fittedMember.head, memberSet(parts.val));
+  const testProbs = await predictions(fittedMember.head, memberSet(parts.test));
+  await run.images.close();
+  const prior = logPriorOffset(counts, 1);
+  const valLabels = tunedSet(parts.val).labels;
+  let best = { weight: 0, tau: 0, value: -1, text: '' };
+  for (const weight of [0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    for (const tau of TAUS) {
+      const blended = adjust(blend(tunedTau.probs, alone.probs, weight, k), prior, tau, k);
+      const value = validationScore(valLabels, blended);
+      if (value.value > best.value) best = { weight, tau, ...value };
+    }
+  const testBlend = adjust(blend(test.probs, testProbs, best.weight, k), prior, best.tau, k);
+  return {
+    ...best,
+    alone,
+    valProbs: alone.probs,
+    testProbs,
+    test: testScores(testBlend, tunedSet(parts.test).labels),
+    seconds: (performance.now() - t) / 1000,
+  };
+}
+
+/** Rows of softmax((1 − w)·log a + w·log b). */
+function blend(a: Float32Array, b: Float32Array, w: number, k: number): Float32Array {
+  const rows = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i += k) {
+    let sum = 0;
+    for (let c = 0; c < k; c++)
+      sum += rows[i + c] = Math.exp(
+        (1 - w) * Math.log(at(a, i + c) + 1e-12) + w * Math.log(at(b, i + c) + 1e-12),
+      );
+    for (let c = 0; c < k; c++) rows[i + c] = at(rows, i + c) / sum;
+  }
+  return rows;
+}
+
+/** BENCH_SAVE_PROBS: labels, lesion ids and each model's probabilities (before τ) on validation and test. */
+async function saveProbabilities(file: string) {
+  const part = (
+    records: readonly ImageRecord[],
+    tuned: Float32Array,
+    frozenProbs: Float32Array,
+    extra?: Float32Array,
+  ) => ({
+    ids: records.map((r) => r.imageId),
+    groups: records.map((r) => r.groupId),
+    labels: Array.from(tunedSet(records).labels),
+    tuned: Array.from(tuned),
+    frozen: Array.from(frozenProbs),
+    ...(extra ? { member: Array.from(extra) } : {}),
+  });
+  const body = {
+    classes: data.classes,
+    counts: Array.from(counts),
+    val: part(parts.val, tunedTau.probs, frozenTau.probs, member?.valProbs),
+    test: part(parts.test, test.probs, frozen.probs, member?.testProbs),
+  };
+  await writeFileAtomic(file, JSON.stringify(body));
 }
 
 /** Max |p_onnx − p_tfjs| of the single exported model on 32 test images. */
