@@ -58,6 +58,7 @@ import { logProbabilityRows } from '../src/core/train/metadata.js';
 import {
   type BundleMetadataBranch,
   fuseMetadataRows,
+  softmaxRow,
   stackerBranch,
 } from '../src/core/train/metadata-fusion.js';
 import { fitMetadataStacker } from '../src/core/train/metadata-stacker.js';
@@ -637,6 +638,8 @@ async function ensembleStage(name: string) {
     featureItemSet(run.features, records, data.classes, RECIPE.views);
   const alone = await chooseTau(fittedMember.head, memberSet(parts.val));
   const testProbs = await predictions(fittedMember.head, memberSet(parts.test));
+  fittedMember.head.dispose();
+  memberBackbone.model.dispose();
   await run.images.close();
   const prior = logPriorOffset(counts, 1);
   const valLabels = tunedSet(parts.val).labels;
@@ -660,15 +663,12 @@ async function ensembleStage(name: string) {
 
 /** Rows of softmax((1 − w)·log a + w·log b). */
 function blend(a: Float32Array, b: Float32Array, w: number, k: number): Float32Array {
+  const logB = logProbabilityRows(b, k);
   const rows = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i += k) {
-    let sum = 0;
-    for (let c = 0; c < k; c++)
-      sum += rows[i + c] = Math.exp(
-        (1 - w) * Math.log(at(a, i + c) + 1e-12) + w * Math.log(at(b, i + c) + 1e-12),
-      );
-    for (let c = 0; c < k; c++) rows[i + c] = at(rows, i + c) / sum;
-  }
+  logProbabilityRows(a, k).forEach((logA, i) => {
+    const logits = logA.map((v, c) => (1 - w) * v + w * at(at(logB, i), c));
+    rows.set(softmaxRow(logits), i * k);
+  });
   return rows;
 }
 
