@@ -230,6 +230,8 @@ const features = await pooledFeatures(
 const frozenFeatureS = (performance.now() - t1) / 1000;
 const fitted = await fitHead(config, features, parts, data.classes);
 const counts = countLabels(featureItemSet(features, parts.train, data.classes).labels, data.classes.length);
+/** log of the training class prior: post-hoc logit adjustment by τ subtracts τ times it. */
+const logPrior = logPriorOffset(counts, 1);
 const frozenSet = (records: readonly ImageRecord[]) =>
   featureItemSet(features, records, data.classes, RECIPE.views);
 const frozenTau = await chooseTau(fitted.head, frozenSet(parts.val));
@@ -292,7 +294,8 @@ const KEPT_NAMES = {
   refit: 'stage-3 head',
   average: 'average of both heads',
 } as const;
-const test = await score(tunedHead, tunedSet(parts.test), tunedTau.tau);
+const tunedTest = tunedSet(parts.test);
+const test = await score(tunedHead, tunedTest, tunedTau.tau);
 
 // 3c. The lesion-metadata stacker (model.metadata: stacker, bench:metadata's choice for the frozen recipe) over the
 // tuned image model, as a fine-tuned run fits it: out-of-fold logits of the training split from 5 lesion-grouped fold
@@ -528,17 +531,21 @@ async function predictions(head: Head, set: ItemSet) {
   return (await predictSet(head, set, { tta: true })).probabilities;
 }
 
-/** Post-hoc τ chosen on validation predictions: the best min(bal_acc/0.70, acc/0.80). */
+/** Post-hoc τ chosen on a head's validation predictions: the best min(bal_acc/0.70, acc/0.80). */
 async function chooseTau(head: Head, set: ItemSet) {
-  const k = data.classes.length;
   const probs = await predictions(head, set);
-  const prior = logPriorOffset(counts, 1);
+  return { ...bestTau(probs, set.labels), probs };
+}
+
+/** The τ of TAUS whose adjustment of `probs` scores best on `labels` (ties: the smaller τ), with its score. */
+function bestTau(probs: Float32Array, labels: Int32Array) {
+  const k = data.classes.length;
   let best = { tau: 0, value: -1, text: '' };
   for (const tau of TAUS) {
-    const value = validationScore(set.labels, adjust(probs, prior, tau, k));
+    const value = validationScore(labels, adjust(probs, logPrior, tau, k));
     if (value.value > best.value) best = { tau, ...value };
   }
-  return { ...best, probs };
+  return best;
 }
 
 /** The bench's validation score of probabilities: min(bal_acc/0.70, acc/0.80), and both figures as text. */
@@ -565,7 +572,7 @@ function adjust(probs: Float32Array, logPrior: Float32Array, tau: number, k: num
 async function score(head: Head, set: ItemSet, tau: number) {
   const k = data.classes.length;
   const probs = await predictions(head, set);
-  return { ...testScores(adjust(probs, logPriorOffset(counts, 1), tau, k), set.labels), probs };
+  return { ...testScores(adjust(probs, logPrior, tau, k), set.labels), probs };
 }
 
 /** Scores of test-split probabilities, with the lesion-bootstrap 95% interval of balanced accuracy. */
@@ -585,7 +592,6 @@ function testScores(probs: Float32Array, labels: Int32Array) {
  */
 async function metadataStage() {
   const k = data.classes.length;
-  const prior = logPriorOffset(counts, 1);
   const meta = {
     train: recordMetadata(parts.train),
     val: recordMetadata(parts.val),
@@ -600,26 +606,25 @@ async function metadataStage() {
     oofProbs.set(Array.from(row, Math.exp), i * k);
   });
   // the tuned head's probabilities (before τ) that its own τ and test score were computed from
-  const valLabels = tunedSet(parts.val).labels;
   let best = { tau: 0, l2: 0, value: -1, text: '', branch: undefined as BundleMetadataBranch | undefined };
   for (const tau of TAUS) {
-    const logits = logProbabilityRows(adjust(oofProbs, prior, tau, k), k);
-    const valProbs = adjust(tunedTau.probs, prior, tau, k);
+    const logits = logProbabilityRows(adjust(oofProbs, logPrior, tau, k), k);
+    const valProbs = adjust(tunedTau.probs, logPrior, tau, k);
     for (const l2 of [1e-4, 1e-3, 1e-2]) {
       const branch = stackerBranch(fitMetadataStacker(logits, meta.train, trainLabels, k, { l2, seed: 11 }));
-      const value = validationScore(valLabels, fuseMetadataRows(branch, valProbs, meta.val, k));
+      const value = validationScore(tunedVal.labels, fuseMetadataRows(branch, valProbs, meta.val, k));
       if (value.value > best.value) best = { tau, l2, branch, ...value };
     }
   }
   if (!best.branch) throw new Error('bench:finetune: no metadata stacker fitted');
-  const fused = fuseMetadataRows(best.branch, adjust(test.probs, prior, best.tau, k), meta.test, k);
+  const fused = fuseMetadataRows(best.branch, adjust(test.probs, logPrior, best.tau, k), meta.test, k);
   return {
     tau: best.tau,
     l2: best.l2,
     value: best.value,
     text: best.text,
     kept: best.value > tunedTau.value,
-    test: testScores(fused, tunedSet(parts.test).labels),
+    test: testScores(fused, tunedTest.labels),
   };
 }
 
@@ -641,22 +646,18 @@ async function ensembleStage(name: string) {
   fittedMember.head.dispose();
   memberBackbone.model.dispose();
   await run.images.close();
-  const prior = logPriorOffset(counts, 1);
-  const valLabels = tunedSet(parts.val).labels;
   let best = { weight: 0, tau: 0, value: -1, text: '' };
-  for (const weight of [0, 0.1, 0.2, 0.3, 0.4, 0.5])
-    for (const tau of TAUS) {
-      const blended = adjust(blend(tunedTau.probs, alone.probs, weight, k), prior, tau, k);
-      const value = validationScore(valLabels, blended);
-      if (value.value > best.value) best = { weight, tau, ...value };
-    }
-  const testBlend = adjust(blend(test.probs, testProbs, best.weight, k), prior, best.tau, k);
+  for (const weight of [0, 0.1, 0.2, 0.3, 0.4, 0.5]) {
+    const choice = bestTau(blend(tunedTau.probs, alone.probs, weight, k), tunedVal.labels);
+    if (choice.value > best.value) best = { weight, ...choice };
+  }
+  const testBlend = adjust(blend(test.probs, testProbs, best.weight, k), logPrior, best.tau, k);
   return {
     ...best,
     alone,
     valProbs: alone.probs,
     testProbs,
-    test: testScores(testBlend, tunedSet(parts.test).labels),
+    test: testScores(testBlend, tunedTest.labels),
     seconds: (performance.now() - t) / 1000,
   };
 }
@@ -676,13 +677,14 @@ function blend(a: Float32Array, b: Float32Array, w: number, k: number): Float32A
 async function saveProbabilities(file: string) {
   const part = (
     records: readonly ImageRecord[],
+    labels: Int32Array,
     tuned: Float32Array,
     frozenProbs: Float32Array,
     extra?: Float32Array,
   ) => ({
     ids: records.map((r) => r.imageId),
     groups: records.map((r) => r.groupId),
-    labels: Array.from(tunedSet(records).labels),
+    labels: Array.from(labels),
     tuned: Array.from(tuned),
     frozen: Array.from(frozenProbs),
     ...(extra ? { member: Array.from(extra) } : {}),
@@ -690,8 +692,8 @@ async function saveProbabilities(file: string) {
   const body = {
     classes: data.classes,
     counts: Array.from(counts),
-    val: part(parts.val, tunedTau.probs, frozenTau.probs, member?.valProbs),
-    test: part(parts.test, test.probs, frozen.probs, member?.testProbs),
+    val: part(parts.val, tunedVal.labels, tunedTau.probs, frozenTau.probs, member?.valProbs),
+    test: part(parts.test, tunedTest.labels, test.probs, frozen.probs, member?.testProbs),
   };
   await writeFileAtomic(file, JSON.stringify(body));
 }
